@@ -1,0 +1,38 @@
+import { BadInputError, isModelHandle, isInferenceSession } from '../src';
+import type { CheckOptions, ModelSource, Samples, Tolerance } from '../src';
+
+/** A model as the matchers receive it: a path, bytes, a session or a handle. */
+export function isModelSource(x: unknown): x is ModelSource {
+  return (
+    typeof x === 'string' ||
+    isModelHandle(x) ||
+    isInferenceSession(x) ||
+    Object.prototype.toString.call(x) === '[object ArrayBuffer]' ||
+    Object.prototype.toString.call(x) === '[object Uint8Array]'
+  );
+}
+
+/** Options, or the shorthands: a number is an absolute tolerance; 'exact' and 'default' name one. */
+export function toOptions<T extends { tolerance?: Tolerance }>(arg: unknown, matcher: string): T {
+  if (arg === undefined) return {} as T;
+  if (typeof arg === 'number' || arg === 'exact' || arg === 'default') return { tolerance: arg } as T;
+  if (typeof arg === 'object' && arg !== null && !Array.isArray(arg)) return arg as T;
+  throw new BadInputError(`${matcher}: expected options, a tolerance number or 'exact', got ${JSON.stringify(arg)}`);
+}
+
+/**
+ * The two call shapes: expect(model).matcher(options?) and
+ * expect(samples).matcher(model, options?), where the received value is the user's samples.
+ */
+export function modelAndOptions<T extends CheckOptions>(received: unknown, first: unknown, second: unknown, matcher: string): { model: ModelSource; options: T } {
+  if (isModelSource(first) && !isModelSource(received)) {
+    const options = toOptions<T>(second, matcher);
+    return { model: first, options: { ...options, samples: received as Samples } };
+  }
+  if (!isModelSource(received)) {
+    throw new BadInputError(
+      `${matcher}: expected a model (a path to an .onnx file, its bytes, an InferenceSession or a fixture's model) or samples with the model as the first argument`,
+    );
+  }
+  return { model: received, options: toOptions<T>(first, matcher) };
+}

@@ -1,0 +1,32 @@
+import { matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
+import { checkBatchInvariance, formatReport } from '../src';
+import type { CheckOptions, InvarianceReport } from '../src';
+import { modelAndOptions } from './options';
+
+export interface BatchInvariantOptions extends CheckOptions {}
+
+/**
+ * `await expect(model).toBeBatchInvariant(options?)`, or
+ * `await expect(samples).toBeBatchInvariant(model, options?)`.
+ * Passes when every probe's output at every batch size and position is within the tolerance
+ * of its output alone (bitwise with tolerance 'exact').
+ */
+export async function toBeBatchInvariant(
+  this: { isNot?: boolean; promise?: string },
+  received: unknown,
+  modelOrOptions?: unknown,
+  options?: unknown,
+): Promise<{ pass: boolean; message: () => string; report: InvarianceReport }> {
+  const { model, options: checkOptions } = modelAndOptions<BatchInvariantOptions>(received, modelOrOptions, options, 'toBeBatchInvariant');
+  const report = await checkBatchInvariance(model, checkOptions);
+  const pass = report.verdict !== 'violated';
+  const hint = matcherHint('toBeBatchInvariant', 'model', 'options', { isNot: this.isNot, promise: this.promise });
+  const message = pass
+    ? () =>
+        `${hint}\n\nExpected the model's outputs to depend on the batch, but every probe stayed ` +
+        `${report.verdict === 'invariant' ? 'bitwise equal' : 'within the tolerance'}: ${RECEIVED_COLOR(report.verdict)}\n\n${formatReport(report)}`
+    : () =>
+        `${hint}\n\nExpected the same output for each sample whatever the batch, but: ${RECEIVED_COLOR(report.verdict)}` +
+        ` (${report.causes.join(', ')})\n\n${formatReport(report)}`;
+  return { pass, message, report };
+}

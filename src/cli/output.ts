@@ -1,0 +1,46 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { SingleBar, Presets } from 'cli-progress';
+
+/**
+ * Writes a file atomically: a temporary file beside it, then a rename. A crash or a parallel
+ * writer can never leave half a report.
+ */
+export function writeFileAtomic(file: string, content: string | Uint8Array): void {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  fs.writeFileSync(tmp, content);
+  fs.renameSync(tmp, file);
+}
+
+/** JSON that survives Infinity and NaN (written as strings, since JSON has neither). */
+export function toJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v === 'bigint' ? Number(v) : v),
+    2,
+  );
+}
+
+/**
+ * A progress bar on stderr, only on a terminal and only once the work has run for a second,
+ * so quick checks and CI logs stay clean.
+ */
+export function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  const started = Date.now();
+  let bar: SingleBar | null = null;
+  return {
+    update(done, total) {
+      if (!bar && Date.now() - started < 1000) return;
+      if (!bar) {
+        bar = new SingleBar({ stream: process.stderr, format: `${label} [{bar}] {value}/{total} runs`, clearOnComplete: true, hideCursor: true }, Presets.shades_classic);
+        bar.start(total, done);
+      }
+      bar.update(done);
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}

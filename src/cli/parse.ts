@@ -1,0 +1,87 @@
+import { BadInputError } from '../errors';
+
+/** Parsers for repeatable and list flags; each bad value is one line that shows the right form. */
+
+export function positiveInteger(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !(n > 0)) throw new BadInputError(`${flag} ${value}: expected a positive integer`);
+    return n;
+  };
+}
+
+export function integer(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim())) throw new BadInputError(`${flag} ${value}: expected an integer`);
+    return n;
+  };
+}
+
+/** "1,2,8,64" → [1, 2, 8, 64]. */
+export function sizeList(flag: string) {
+  return (value: string): number[] => {
+    const parts = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    if (parts.length === 0) throw new BadInputError(`${flag} ${value}: expected a comma-separated list of positive integers, e.g. 1,2,8,64`);
+    return parts.map((p) => {
+      if (!/^\d+$/.test(p) || Number(p) === 0) {
+        throw new BadInputError(`${flag} ${value}: '${p}' is not a positive integer; batch sizes are whole numbers >= 1, e.g. 1,2,8,64`);
+      }
+      return Number(p);
+    });
+  };
+}
+
+/** "NAME=VALUE" pairs, collected into a record (repeatable flags). */
+function splitPair(flag: string, value: string, form: string): [string, string] {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new BadInputError(`${flag} ${value}: expected ${form}`);
+  return [value.slice(0, eq).trim(), value.slice(eq + 1).trim()];
+}
+
+/** --shape state=2,N,128 (N marks the batch axis). */
+export function collectShape(value: string, previous: Record<string, (number | string)[]> = {}): Record<string, (number | string)[]> {
+  const [name, dims] = splitPair('--shape', value, 'NAME=d0,d1,... with N marking the batch axis, e.g. --shape state=2,N,128');
+  const parsed = dims.split(',').map((d) => {
+    const t = d.trim();
+    if (/^\d+$/.test(t)) return Number(t);
+    if (/^[A-Za-z_][\w.]*$/.test(t)) return t;
+    throw new BadInputError(`--shape ${value}: '${t}' is neither a number nor a name; e.g. --shape state=2,N,128`);
+  });
+  return { ...previous, [name]: parsed };
+}
+
+/** --dim seq=16 */
+export function collectDim(value: string, previous: Record<string, number> = {}): Record<string, number> {
+  const [name, size] = splitPair('--dim', value, 'SYMBOL=N, e.g. --dim seq=16');
+  if (!/^\d+$/.test(size) || Number(size) === 0) throw new BadInputError(`--dim ${value}: the size must be a positive integer, e.g. --dim ${name}=16`);
+  return { ...previous, [name]: Number(size) };
+}
+
+/** --const sr=16000 (a number, or a comma-separated list of numbers). */
+export function collectConst(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const [name, raw] = splitPair('--const', value, 'NAME=VALUE, e.g. --const sr=16000');
+  const numbers = raw.split(',').map((v) => Number(v.trim()));
+  if (numbers.some((n) => !Number.isFinite(n))) throw new BadInputError(`--const ${value}: the value must be a number or a comma-separated list of numbers`);
+  return { ...previous, [name]: numbers.length === 1 ? numbers[0] : numbers };
+}
+
+/** --output-tolerance logits:ulp=4 */
+export function collectOutputTolerance(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const colon = value.indexOf(':');
+  if (colon <= 0) throw new BadInputError(`--output-tolerance ${value}: expected OUTPUT:TOLERANCE, e.g. --output-tolerance logits:atol=1e-4`);
+  return { ...previous, [value.slice(0, colon)]: value.slice(colon + 1) };
+}
+
+/** --budget 30s | 2m | 45 (seconds). */
+export function duration(value: string): { seconds: number } {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim());
+  if (!m || Number(m[1]) <= 0) throw new BadInputError(`--budget ${value}: expected a duration such as 30s, 2m or 500ms`);
+  const n = Number(m[1]);
+  const seconds = m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+  return { seconds };
+}
+
+export function nameList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}

@@ -1,0 +1,119 @@
+import { elementAsNumber, isFloatDtype, TypedArray } from '../inputs/arrays';
+import type { ResolvedTolerance } from './tolerance';
+
+/** How one sample's output compares with its reference. */
+export interface Comparison {
+  /** Bitwise equal (NaN equals NaN at the same place). */
+  bitExact: boolean;
+  maxAbs: number;
+  /** max |actual - expected| / |expected|; Infinity where expected is 0 and actual is not. */
+  maxRel: number;
+  /** Largest distance in units in the last place (float32/float16/float64 bits). */
+  maxUlp: number;
+  /** Sum of |actual - expected|: the forum's "L1 per embedding". */
+  l1: number;
+  /** Cosine similarity of the two vectors (1 when both are zero). */
+  cosine: number;
+  /** Elements where one side is NaN and the other is not. */
+  nanMismatches: number;
+  /** Non-finite values (NaN or Inf) in the actual output. */
+  nonFinite: number;
+  /** The element with the largest difference, flat index into the sample's slice. */
+  worstIndex: number;
+  expected: number;
+  actual: number;
+  /** Within the tolerance. */
+  pass: boolean;
+}
+
+/** Maps IEEE bits to integers that increase with the value, so ULP distance is a subtraction. */
+function orderedBits(data: TypedArray, dtype: string): ((i: number) => number) | null {
+  if (dtype === 'float32') {
+    const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
+    return (i) => (bits[i] < 0 ? -(bits[i] & 0x7fffffff) : bits[i]);
+  }
+  if (dtype === 'float16') {
+    const bits = data as Uint16Array;
+    return (i) => (bits[i] & 0x8000 ? -(bits[i] & 0x7fff) : bits[i]);
+  }
+  if (dtype === 'float64') {
+    const bits = new BigInt64Array(data.buffer, data.byteOffset, data.length);
+    return (i) => Number(bits[i] < 0n ? -(bits[i] & 0x7fffffffffffffffn) : bits[i]);
+  }
+  return null;
+}
+
+/** Compares one output slice with its reference, element by element, in one pass. */
+export function compareArrays(expected: TypedArray, actual: TypedArray, dtype: string, tolerance: ResolvedTolerance): Comparison {
+  const float = isFloatDtype(dtype);
+  const ordE = float ? orderedBits(expected, dtype) : null;
+  const ordA = float ? orderedBits(actual, dtype) : null;
+  let bitExact = expected.length === actual.length;
+  let maxAbs = 0, maxRel = 0, maxUlp = 0, l1 = 0, dot = 0, normE = 0, normA = 0;
+  let nanMismatches = 0, nonFinite = 0, worstIndex = -1, worstAbs = -1;
+  let allcloseOk = true;
+  const atol = tolerance.kind === 'allclose' ? tolerance.atol : 0;
+  const rtol = tolerance.kind === 'allclose' ? tolerance.rtol : 0;
+  const n = Math.min(expected.length, actual.length);
+  for (let i = 0; i < n; i++) {
+    const e = elementAsNumber(expected, dtype, i);
+    const a = elementAsNumber(actual, dtype, i);
+    if (!Number.isFinite(a)) nonFinite++;
+    let abs: number;
+    let ulp = 0;
+    if (Number.isNaN(e) || Number.isNaN(a)) {
+      if (Number.isNaN(e) && Number.isNaN(a)) continue;
+      nanMismatches++;
+      abs = Infinity;
+      ulp = Infinity;
+    } else if (e === a) {
+      // Equal values can still differ in bits (+0 and -0): that counts as bitwise different.
+      if (ordE && ordA && ordE(i) !== ordA(i)) bitExact = false;
+      else if (!ordE && expected[i] !== actual[i]) bitExact = false;
+      abs = 0;
+    } else {
+      abs = Math.abs(a - e);
+      if (Number.isNaN(abs)) abs = Infinity; // Inf - Inf of opposite signs never happens here, but Inf vs finite does
+      ulp = ordE && ordA ? Math.abs(ordA(i) - ordE(i)) : 0;
+    }
+    if (abs > 0 || ulp > 0) bitExact = false;
+    const rel = abs === 0 ? 0 : e === 0 ? Infinity : abs / Math.abs(e);
+    if (abs > maxAbs) maxAbs = abs;
+    if (rel > maxRel) maxRel = rel;
+    if (ulp > maxUlp) maxUlp = ulp;
+    if (abs > worstAbs) {
+      worstAbs = abs;
+      worstIndex = i;
+    }
+    if (abs > atol + rtol * Math.abs(e)) allcloseOk = false;
+    if (Number.isFinite(abs)) {
+      l1 += abs;
+      dot += a * e;
+      normE += e * e;
+      normA += a * a;
+    }
+  }
+  const cosine = nanMismatches > 0 ? NaN : normE === 0 && normA === 0 ? 1 : dot / Math.sqrt(normE * normA || 1);
+  let pass: boolean;
+  switch (tolerance.kind) {
+    case 'exact': pass = bitExact; break;
+    case 'allclose': pass = allcloseOk && nanMismatches === 0; break;
+    case 'ulp': pass = maxUlp <= tolerance.ulp; break;
+    case 'cosine': pass = nanMismatches === 0 && 1 - cosine <= tolerance.cosine; break;
+  }
+  if (expected.length !== actual.length) pass = false;
+  return {
+    bitExact,
+    maxAbs,
+    maxRel,
+    maxUlp,
+    l1,
+    cosine,
+    nanMismatches,
+    nonFinite,
+    worstIndex: Math.max(worstIndex, 0),
+    expected: n > 0 ? elementAsNumber(expected, dtype, Math.max(worstIndex, 0)) : NaN,
+    actual: n > 0 ? elementAsNumber(actual, dtype, Math.max(worstIndex, 0)) : NaN,
+    pass,
+  };
+}

@@ -1,0 +1,132 @@
+import * as ort from 'onnxruntime-node';
+import * as path from 'path';
+import { BadInputError } from '../errors';
+import { readArrayFile } from '../io';
+import type { ModelHandle } from '../model/open';
+import {
+  checkSamples,
+  constTensor,
+  NormalizedArray,
+  normalizeArray,
+  SamplePool,
+  Samples,
+  samplesByInput,
+  synthesizedPool,
+  SynthesisOptions,
+  userPool,
+} from './samples';
+import { InputSpec, resolveInputs, ShapeOptions } from './spec';
+
+export interface InputOptions extends ShapeOptions, SynthesisOptions {
+  /** The user's samples: arrays, tensors, or arrays keyed by input name. */
+  samples?: Samples;
+  /** A .npy (one batched input) or .npz (keyed by input name) file of samples. */
+  inputs?: string;
+}
+
+/** Everything needed to build batches for one model. */
+export interface PreparedInputs {
+  specs: InputSpec[];
+  dims: Record<string, number>;
+  defaultedDims: string[];
+  shared: Record<string, ort.Tensor>;
+  pool: SamplePool;
+  source: 'synthesized' | 'user';
+  seed: number;
+}
+
+export async function prepareInputs(handle: ModelHandle, options: InputOptions): Promise<PreparedInputs> {
+  let given: Record<string, unknown> | null = null;
+  let label = 'samples';
+  if (options.inputs !== undefined) {
+    label = options.inputs;
+    const arrays = await readArrayFile(options.inputs);
+    const keys = Object.keys(arrays);
+    const names = handle.inputs.map((i) => i.name);
+    // A .npy has one array, named after the file: it feeds the model's only batched input.
+    if (path.extname(options.inputs).toLowerCase() === '.npy' && keys.length === 1 && !names.includes(keys[0])) {
+      given = { [firstBatchedName(handle, options)]: arrays[keys[0]] };
+    } else {
+      for (const key of keys) {
+        if (!names.includes(key)) {
+          throw new BadInputError(`${options.inputs}: holds '${key}', which is not an input of the model; name the arrays after the inputs: ${names.join(', ')}`);
+        }
+      }
+      given = arrays;
+    }
+  } else if (options.samples !== undefined) {
+    given = options.samples as Record<string, unknown>;
+  }
+
+  // Samples fix the symbolic dims they cover, so read their dims before resolving.
+  let normalized: Record<string, NormalizedArray> = {};
+  const consts: Record<string, unknown> = { ...(options.consts ?? {}) };
+  if (given) {
+    const firstPass = resolveInputs(handle.inputs, { ...options, consts });
+    const batched = firstPass.specs.filter((s) => s.batchAxis !== null);
+    const byInput = options.inputs !== undefined ? given : samplesByInput(options.samples as Samples, batched);
+    for (const [name, value] of Object.entries(byInput)) {
+      const spec = firstPass.specs.find((s) => s.name === name);
+      if (!spec) {
+        throw new BadInputError(`${label}: '${name}' is not an input of the model; its inputs are: ${handle.inputs.map((i) => i.name).join(', ')}`);
+      }
+      if (spec.batchAxis === null) consts[name] = value;
+      else normalized[name] = normalizeArray(value, `${label} '${name}'`, spec);
+    }
+  }
+  const known = Object.fromEntries(Object.entries(normalized).map(([k, v]) => [k, v.dims]));
+  const resolved = resolveInputs(handle.inputs, { ...options, consts }, known);
+  normalized = Object.fromEntries(
+    Object.entries(normalized).map(([name, arr]) => [
+      name,
+      checkSamples(arr, resolved.specs.find((s) => s.name === name) as InputSpec, `${label} '${name}'`),
+    ]),
+  );
+
+  const shared: Record<string, ort.Tensor> = {};
+  const seed = options.seed ?? 0;
+  const synth = synthesizedPool(options);
+  for (const spec of resolved.specs) {
+    if (spec.batchAxis !== null) continue;
+    // A shared input nobody gave a value for is synthesized once, like sample 0.
+    shared[spec.name] = spec.name in consts ? constTensor(spec, consts[spec.name]) : sharedFromPool(spec, synth);
+  }
+  return {
+    specs: resolved.specs,
+    dims: resolved.dims,
+    defaultedDims: resolved.defaultedDims,
+    shared,
+    pool: given ? userPool(normalized, resolved.specs) : synth,
+    source: given ? 'user' : 'synthesized',
+    seed,
+  };
+}
+
+function sharedFromPool(spec: InputSpec, pool: SamplePool): ort.Tensor {
+  return new ort.Tensor(spec.dtype as ort.Tensor.Type, pool.sample(spec, 0) as never, spec.sampleDims);
+}
+
+function firstBatchedName(handle: ModelHandle, options: InputOptions): string {
+  const batched = resolveInputs(handle.inputs, options).specs.filter((s) => s.batchAxis !== null);
+  if (batched.length !== 1) {
+    throw new BadInputError(
+      `${options.inputs}: a .npy holds one array but the model has ${batched.length} batched inputs (${batched.map((s) => s.name).join(', ')}); use an .npz keyed by input name`,
+    );
+  }
+  return batched[0].name;
+}
+
+/**
+ * Maps a plan's sample ids onto the user's samples: probes are the first samples; the two pools
+ * of batch-mates take the rest, shifted by half so they differ.
+ */
+export function userSampleIndex(count: number, probes: number, pool2Base: number): (id: number) => number {
+  const mates = count - probes;
+  return (id) => {
+    if (id < probes) return id % count;
+    const inPool2 = id >= pool2Base;
+    const r = id - (inPool2 ? pool2Base : probes);
+    if (mates >= 2) return probes + ((r + (inPool2 ? Math.ceil(mates / 2) : 0)) % mates);
+    return (r + (inPool2 ? 1 : 0)) % count;
+  };
+}

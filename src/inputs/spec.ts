@@ -1,0 +1,147 @@
+import { BadInputError } from '../errors';
+import type { ValueInfo } from '../model/open';
+
+/** The symbol that marks the batch axis in a `shapes` override (CLI `--shape x=N,3,32,32`). */
+export const BATCH_MARK = 'N';
+/** The size given to symbolic dims other than the batch axis, unless `dims` says otherwise. */
+export const DEFAULT_SYMBOLIC_DIM = 16;
+
+export interface ShapeOptions {
+  /** Per-input (or per-output) dims; 'N' marks the batch axis, other strings are symbols. */
+  shapes?: Record<string, readonly (number | string)[]>;
+  /** Sizes for symbolic dims other than the batch axis, e.g. `{ seq: 16 }`. */
+  dims?: Record<string, number>;
+  /** Inputs shared by the whole batch (no batch axis), e.g. `{ sr: 16000 }`. */
+  consts?: Record<string, unknown>;
+}
+
+/** How one model input is fed. */
+export interface InputSpec {
+  name: string;
+  dtype: string;
+  /** As the model declares it. */
+  declared: (number | string)[];
+  /** The axis that indexes samples; null for inputs shared by the whole batch. */
+  batchAxis: number | null;
+  /** Dims of one sample (the batch axis set to 1), or the full dims of a shared input. */
+  sampleDims: number[];
+}
+
+export interface ResolvedInputs {
+  specs: InputSpec[];
+  /** Every symbolic dim's size, and which of them took the default. */
+  dims: Record<string, number>;
+  defaultedDims: string[];
+}
+
+function isSymbolic(d: number | string): boolean {
+  return typeof d === 'string' || d < 0;
+}
+
+function symbolName(input: string, axis: number, d: number | string): string {
+  return typeof d === 'string' && d !== '' ? d : `${input}[${axis}]`;
+}
+
+/**
+ * Decides, per input, its batch axis and the concrete dims of one sample.
+ * `known` carries dims read from user samples (they fix the symbols they cover).
+ */
+export function resolveInputs(
+  inputs: readonly ValueInfo[],
+  options: ShapeOptions,
+  known: Record<string, readonly number[]> = {},
+): ResolvedInputs {
+  const names = inputs.map((i) => i.name);
+  for (const [option, record] of [['--const', options.consts], ['--shape', options.shapes]] as const) {
+    for (const key of Object.keys(record ?? {})) {
+      if (!names.includes(key) && !(option === '--shape')) {
+        throw new BadInputError(`${option} names '${key}', which is not an input of the model; its inputs are: ${names.join(', ')}`);
+      }
+    }
+  }
+  for (const [symbol, size] of Object.entries(options.dims ?? {})) {
+    if (!(Number.isInteger(size) && size > 0)) {
+      throw new BadInputError(`--dim ${symbol}=${size}: a dim must be a positive integer; for example --dim ${symbol}=16`);
+    }
+  }
+
+  const dims: Record<string, number> = { ...(options.dims ?? {}) };
+  const defaulted = new Set<string>();
+  const specs: InputSpec[] = [];
+  for (const input of inputs) {
+    if (input.dtype === 'non-tensor') {
+      throw new BadInputError(`input '${input.name}' is not a tensor (a sequence or map); batchproof checks tensor inputs only`);
+    }
+    const isConst = options.consts !== undefined && input.name in options.consts;
+    const override = options.shapes?.[input.name];
+    const layout = override ? checkOverride(input, override) : input.shape;
+    let batchAxis: number | null = null;
+    if (!isConst) {
+      batchAxis = override ? layout.indexOf(BATCH_MARK) : layout.findIndex(isSymbolic);
+      if (batchAxis < 0) batchAxis = null;
+    }
+    const fromSamples = known[input.name];
+    if (fromSamples && layout.length > 0 && fromSamples.length !== layout.length) {
+      throw new BadInputError(
+        `samples for input '${input.name}' have ${fromSamples.length} dims [${fromSamples.join(', ')}] but the model expects ${layout.length} [${layout.join(', ')}]; reshape them`,
+      );
+    }
+    const sampleDims = layout.map((d, axis) => {
+      if (axis === batchAxis) return 1;
+      if (fromSamples) {
+        const given = fromSamples[axis];
+        if (typeof d === 'number' && d >= 0 && given !== d) {
+          throw new BadInputError(
+            `samples for input '${input.name}' have dim ${given} at axis ${axis} where the model fixes ${d} (expected [${layout.join(', ')}]); reshape them`,
+          );
+        }
+        if (isSymbolic(d)) dims[symbolName(input.name, axis, d)] = given;
+        return given;
+      }
+      if (!isSymbolic(d)) return d as number;
+      const symbol = symbolName(input.name, axis, d);
+      if (dims[symbol] === undefined) {
+        dims[symbol] = DEFAULT_SYMBOLIC_DIM;
+        defaulted.add(symbol);
+      }
+      return dims[symbol];
+    });
+    specs.push({ name: input.name, dtype: input.dtype, declared: [...input.shape], batchAxis, sampleDims });
+  }
+
+  if (!specs.some((s) => s.batchAxis !== null)) {
+    const first = inputs[0];
+    throw new BadInputError(
+      inputs.length === 0
+        ? 'the model has no inputs; there is nothing to batch'
+        : `the model has no dynamic batch axis (input '${first.name}' is fixed at [${first.shape.join(', ')}]); re-export it with one, e.g. torch.onnx.export(..., dynamic_axes={'${first.name}': {0: 'batch'}}), or mark it with --shape ${first.name}=N,... if the model accepts other sizes`,
+    );
+  }
+  return { specs, dims, defaultedDims: [...defaulted] };
+}
+
+/** An override must agree with the model's rank and fixed dims; exactly one 'N' marks the batch axis. */
+function checkOverride(input: ValueInfo, override: readonly (number | string)[]): (number | string)[] {
+  const shown = `--shape ${input.name}=${override.join(',')}`;
+  const marks = override.filter((d) => d === BATCH_MARK).length;
+  if (marks > 1) throw new BadInputError(`${shown}: 'N' marks the batch axis and may appear once`);
+  for (const d of override) {
+    if (typeof d === 'number' && !(Number.isInteger(d) && d > 0)) {
+      throw new BadInputError(`${shown}: dims must be positive integers or names; got ${d}`);
+    }
+  }
+  if (input.shape.length > 0 && override.length !== input.shape.length) {
+    throw new BadInputError(
+      `${shown} has ${override.length} dims but the model declares ${input.shape.length} [${input.shape.join(', ')}]; give one entry per dim`,
+    );
+  }
+  override.forEach((d, axis) => {
+    const declared = input.shape[axis];
+    if (typeof declared === 'number' && declared >= 0 && d !== declared) {
+      throw new BadInputError(
+        `${shown} contradicts the model: axis ${axis} is fixed at ${declared}${d === BATCH_MARK ? ', so it cannot be the batch axis; re-export the model with a dynamic batch dim' : ''}`,
+      );
+    }
+  });
+  return [...override];
+}

@@ -1,0 +1,186 @@
+import { compareArrays, Comparison } from '../compare/metrics';
+import type { ResolvedTolerance } from '../compare/tolerance';
+import { isFloatDtype } from '../inputs/arrays';
+import type { BatchReport, Cause, InvarianceReport, Verdict, WorstElement } from './report';
+import type { OutputLayout, ProbeRow } from './run';
+
+type Analysis = Pick<InvarianceReport, 'verdict' | 'causes' | 'batches' | 'reruns' | 'minimumTolerance' | 'worst' | 'nonFinite'>;
+
+/** All outputs of one probe row compared with another row of the same probe. */
+interface RowComparison {
+  pass: boolean;
+  bitExact: boolean;
+  byOutput: Record<string, Comparison>;
+}
+
+function compareRows(expected: ProbeRow, actual: ProbeRow, layouts: readonly OutputLayout[], tolerances: Record<string, ResolvedTolerance>): RowComparison {
+  const byOutput: Record<string, Comparison> = {};
+  let pass = true;
+  let bitExact = true;
+  for (const l of layouts) {
+    const c = compareArrays(expected.outputs[l.name], actual.outputs[l.name], l.dtype, tolerances[l.name]);
+    byOutput[l.name] = c;
+    pass &&= c.pass;
+    bitExact &&= c.bitExact;
+  }
+  return { pass, bitExact, byOutput };
+}
+
+function unflatten(flat: number, dims: readonly number[]): number[] {
+  const index: number[] = [];
+  for (let i = dims.length - 1; i >= 0; i--) {
+    index.unshift(flat % dims[i]);
+    flat = Math.floor(flat / dims[i]);
+  }
+  return index;
+}
+
+/**
+ * Turns the kept probe rows into the verdict, causes and tables. Pure: no inference here.
+ * Each probe's `reference` row is the expected value; the other purposes isolate causes:
+ * batch vs mates = leakage, batch vs permuted = position, reruns = nondeterminism, and what
+ * remains of batch vs reference = batch-size.
+ */
+export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayout[], tolerances: Record<string, ResolvedTolerance>): Analysis {
+  const reference = new Map<number, ProbeRow>();
+  for (const r of rows) if (r.purpose === 'reference') reference.set(r.probe, r);
+  const find = (purpose: string, size: number, probe: number) => rows.find((r) => r.purpose === purpose && r.size === size && r.probe === probe);
+
+  let allExact = true;
+  let allPass = true;
+  const causes = new Set<Cause>();
+  const minimum = { atol: 0, rtol: 0, ulp: 0, cosine: 0 };
+  let worst: WorstElement | null = null;
+  const account = (c: RowComparison, row: ProbeRow): void => {
+    allExact &&= c.bitExact;
+    allPass &&= c.pass;
+    for (const l of layouts) {
+      const m = c.byOutput[l.name];
+      if (!isFloatDtype(l.dtype)) {
+        // Integers compare exactly; a difference makes no float tolerance pass.
+        if (!m.bitExact) minimum.atol = Math.max(minimum.atol, m.maxAbs);
+        continue;
+      }
+      minimum.atol = Math.max(minimum.atol, m.maxAbs);
+      minimum.rtol = Math.max(minimum.rtol, m.maxRel);
+      minimum.ulp = Math.max(minimum.ulp, m.maxUlp);
+      minimum.cosine = Math.max(minimum.cosine, Number.isNaN(m.cosine) ? Infinity : 1 - m.cosine);
+      if (!m.bitExact && (!worst || m.maxAbs > worst.absDiff)) {
+        worst = {
+          output: l.name,
+          batchSize: row.size,
+          position: row.position,
+          probe: row.probe,
+          run: row.purpose,
+          index: unflatten(m.worstIndex, l.sampleDims),
+          expected: m.expected,
+          actual: m.actual,
+          absDiff: m.maxAbs,
+          ulp: m.maxUlp,
+        };
+      }
+    }
+  };
+
+  const reruns: Analysis['reruns'] = [];
+  const rerunOf = (purpose: 'reference-rerun' | 'rerun', basePurpose: 'reference' | 'batch') => {
+    const pairs = rows.filter((r) => r.purpose === purpose);
+    if (pairs.length === 0) return;
+    let bitExact = true;
+    let maxAbs = 0;
+    for (const again of pairs) {
+      const first = find(basePurpose, again.size, again.probe) as ProbeRow;
+      const c = compareRows(first, again, layouts, tolerances);
+      account(c, again);
+      bitExact &&= c.bitExact;
+      maxAbs = Math.max(maxAbs, ...Object.values(c.byOutput).map((m) => m.maxAbs));
+    }
+    if (!bitExact) causes.add('nondeterminism');
+    reruns.push({ size: pairs[0].size, bitExact, maxAbs });
+  };
+  rerunOf('reference-rerun', 'reference');
+  rerunOf('rerun', 'batch');
+
+  const sizes = [...new Set(rows.filter((r) => r.purpose === 'batch').map((r) => r.size))].sort((a, b) => a - b);
+  const batches: BatchReport[] = sizes.map((size) => {
+    const sizeCauses = new Set<Cause>();
+    const stats = { maxAbs: 0, maxRel: 0, maxUlp: 0, maxL1: 0, minCosine: 1, equal: 0, compared: 0, pass: true };
+    const drifted: number[] = [];
+    const explained = new Set<number>();
+    const leaked = new Set<number>();
+    const moved = new Set<number>();
+    for (const row of rows.filter((r) => r.size === size && ['batch', 'mates', 'permuted'].includes(r.purpose))) {
+      const ref = reference.get(row.probe) as ProbeRow;
+      const c = compareRows(ref, row, layouts, tolerances);
+      account(c, row);
+      stats.compared++;
+      if (c.bitExact) stats.equal++;
+      stats.pass &&= c.pass;
+      for (const m of Object.values(c.byOutput)) {
+        stats.maxAbs = Math.max(stats.maxAbs, m.maxAbs);
+        stats.maxRel = Math.max(stats.maxRel, m.maxRel);
+        stats.maxUlp = Math.max(stats.maxUlp, m.maxUlp);
+        stats.maxL1 = Math.max(stats.maxL1, m.l1);
+        stats.minCosine = Math.min(stats.minCosine, Number.isNaN(m.cosine) ? -Infinity : m.cosine);
+      }
+      if (row.purpose === 'batch' && !c.bitExact) drifted.push(row.probe);
+      if (row.purpose === 'batch') continue;
+      // Same probe in the first batch of this size: what changed is only mates, or only places.
+      const first = find('batch', size, row.probe) as ProbeRow;
+      const pair = compareRows(first, row, layouts, tolerances);
+      allPass &&= pair.pass;
+      if (!pair.bitExact) {
+        (row.purpose === 'mates' ? leaked : moved).add(row.probe);
+        explained.add(row.probe);
+      }
+    }
+    // Swapping rows also reorders any reduction across the batch, so where samples leak a
+    // permuted batch differs for that reason alone: position counts only without leakage.
+    if (leaked.size > 0) sizeCauses.add('leakage');
+    else if (moved.size > 0) sizeCauses.add('position');
+    // What remains against the reference, unexplained by mates or places, is the batch size.
+    if (drifted.some((p) => !explained.has(p)) && !sizeCauses.has('leakage')) sizeCauses.add('batch-size');
+    sizeCauses.forEach((c) => causes.add(c));
+    const positions = [...new Set(rows.filter((r) => r.size === size && r.purpose === 'batch').map((r) => r.position))];
+    return {
+      size,
+      positions,
+      maxAbs: stats.maxAbs,
+      maxRel: stats.maxRel,
+      maxUlp: stats.maxUlp,
+      maxL1: stats.maxL1,
+      minCosine: stats.minCosine,
+      bitExact: stats.equal === stats.compared,
+      equalRows: stats.equal,
+      comparedRows: stats.compared,
+      pass: stats.pass,
+      causes: [...sizeCauses],
+    };
+  });
+
+  const nonFinite = layouts
+    .map((l) => ({
+      output: l.name,
+      count: rows.reduce((n, r) => n + countNonFinite(r.outputs[l.name], l.dtype), 0),
+    }))
+    .filter((x) => x.count > 0);
+  const verdict: Verdict = allExact ? 'invariant' : allPass ? 'within-tolerance' : 'violated';
+  const order: Cause[] = ['leakage', 'nondeterminism', 'position', 'batch-size'];
+  return {
+    verdict,
+    causes: order.filter((c) => causes.has(c)),
+    batches,
+    reruns,
+    minimumTolerance: minimum,
+    worst,
+    nonFinite,
+  };
+}
+
+function countNonFinite(data: ProbeRow['outputs'][string], dtype: string): number {
+  if (!isFloatDtype(dtype)) return 0;
+  if (dtype === 'float16') return (data as Uint16Array).reduce((n, h) => n + (((h >> 10) & 0x1f) === 31 ? 1 : 0), 0);
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) n++;
+  return n;
+}

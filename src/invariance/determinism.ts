@@ -1,0 +1,112 @@
+import * as ort from 'onnxruntime-node';
+import { compareArrays } from '../compare/metrics';
+import { describeTolerance } from '../compare/tolerance';
+import { BadInputError } from '../errors';
+import { Fingerprint, fingerprintFor } from '../fixture/fingerprint';
+import type { TypedArray } from '../inputs/arrays';
+import { InputOptions, prepareInputs } from '../inputs/prepare';
+import { ModelSource, openModel, SessionSettings } from '../model/open';
+import { tool } from '../version';
+import { ToleranceOptions, resolveTolerances, selectOutputs } from './check';
+import { feedsFor, runBatch } from './run';
+
+export const DEFAULT_REPEATS = 5;
+export const DEFAULT_DETERMINISM_BATCH = 16;
+
+export interface DeterminismOptions extends InputOptions, ToleranceOptions, SessionSettings {
+  /** How many times to run the same batch (default 5). */
+  repeats?: number;
+  /** The batch size (default 16, or the number of user samples when fewer). */
+  batchSize?: number;
+}
+
+export interface DeterminismReport {
+  schema: 1;
+  kind: 'determinism';
+  tool: { name: string; version: string };
+  model: { path: string };
+  fingerprint: Fingerprint;
+  /** 'deterministic': every run bitwise equal to the first. */
+  verdict: 'deterministic' | 'within-tolerance' | 'nondeterministic';
+  causes: 'nondeterminism'[];
+  tolerance: Record<string, string>;
+  repeats: number;
+  batchSize: number;
+  /** Runs (1-based, the first is the baseline) that were not bitwise equal to the first. */
+  differingRuns: number[];
+  maxAbs: number;
+  maxUlp: number;
+  worst: { output: string; run: number; index: number; expected: number; actual: number; absDiff: number } | null;
+  runs: { batchSize: number; calls: number }[];
+  timing: { totalMs: number; inferenceMs: number };
+}
+
+/** Runs one batch `repeats` times with one session and compares every output to the first run. */
+export async function checkDeterminism(model: ModelSource, options: DeterminismOptions = {}): Promise<DeterminismReport> {
+  const started = performance.now();
+  const repeats = options.repeats ?? DEFAULT_REPEATS;
+  if (!(Number.isInteger(repeats) && repeats >= 2)) {
+    throw new BadInputError(`repeats must be an integer of at least 2, got ${JSON.stringify(repeats)}; for example --repeats 5`);
+  }
+  const handle = await openModel(model, options);
+  try {
+    const outputs = selectOutputs(handle.outputs, options.outputs);
+    const tolerances = resolveTolerances(outputs, { tolerance: 'exact', ...options });
+    const prepared = await prepareInputs(handle, options);
+    const batchSize = options.batchSize ?? Math.min(DEFAULT_DETERMINISM_BATCH, prepared.pool.count ?? Infinity);
+    if (!(Number.isInteger(batchSize) && batchSize > 0)) {
+      throw new BadInputError(`batchSize must be a positive integer, got ${JSON.stringify(batchSize)}`);
+    }
+    const ids = Array.from({ length: batchSize }, (_, i) => i % (prepared.pool.count ?? Infinity));
+    const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);
+    const names = outputs.map((o) => o.name);
+    let inferenceMs = 0;
+    let first: Record<string, TypedArray> | null = null;
+    const differingRuns: number[] = [];
+    let maxAbs = 0, maxUlp = 0, allPass = true;
+    let worst: DeterminismReport['worst'] = null;
+    for (let run = 1; run <= repeats; run++) {
+      const t0 = performance.now();
+      const result = await runBatch(handle, feeds, names, batchSize);
+      inferenceMs += performance.now() - t0;
+      const data = Object.fromEntries(names.map((n) => [n, (result[n] as ort.Tensor).data as TypedArray]));
+      if (!first) {
+        first = data;
+        continue;
+      }
+      let exactRun = true;
+      for (const o of outputs) {
+        const c = compareArrays(first[o.name], data[o.name], o.dtype, tolerances[o.name]);
+        exactRun &&= c.bitExact;
+        allPass &&= c.pass;
+        maxUlp = Math.max(maxUlp, c.maxUlp);
+        if (!c.bitExact && (!worst || c.maxAbs > worst.absDiff)) {
+          worst = { output: o.name, run, index: c.worstIndex, expected: c.expected, actual: c.actual, absDiff: c.maxAbs };
+        }
+        maxAbs = Math.max(maxAbs, c.maxAbs);
+      }
+      if (!exactRun) differingRuns.push(run);
+    }
+    const verdict = differingRuns.length === 0 ? 'deterministic' : allPass ? 'within-tolerance' : 'nondeterministic';
+    return {
+      schema: 1,
+      kind: 'determinism',
+      tool,
+      model: { path: handle.source },
+      fingerprint: fingerprintFor(handle.settings),
+      verdict,
+      causes: differingRuns.length ? ['nondeterminism'] : [],
+      tolerance: Object.fromEntries(Object.entries(tolerances).map(([k, t]) => [k, describeTolerance(t)])),
+      repeats,
+      batchSize,
+      differingRuns,
+      maxAbs,
+      maxUlp,
+      worst,
+      runs: [{ batchSize, calls: repeats }],
+      timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
+    };
+  } finally {
+    if (handle !== model) await handle.close();
+  }
+}

@@ -1,0 +1,137 @@
+import { BadInputError } from '../errors';
+
+/**
+ * Batch sizes where kernels tend to switch reduction order: small odd sizes, powers of two and
+ * their neighbours. Capped by maxBatch.
+ */
+export const DEFAULT_SWEEP = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64];
+export const DEFAULT_MAX_BATCH = 64;
+export const DEFAULT_PROBES = 3;
+
+/** Why a run is in the plan; each purpose isolates one cause (see ARCHITECTURE.md). */
+export type RunPurpose =
+  | 'reference' // each probe alone at the reference size
+  | 'reference-rerun' // the same again: a difference is nondeterminism
+  | 'batch' // probes at first, middle, last among batch-mates
+  | 'mates' // same probes and places, other batch-mates: a difference is leakage
+  | 'permuted' // same rows, probes swapped between places: a difference is position
+  | 'rerun'; // the largest batch again: nondeterminism under load
+
+
+export interface PlannedRun {
+  purpose: RunPurpose;
+  size: number;
+  /** Sample ids per row; probes are ids 0..probes-1. */
+  rows: number[];
+  /** Which rows hold probes: [probe, position]. */
+  probes: { probe: number; position: number }[];
+}
+
+export interface PlanOptions {
+  /** Batch sizes to sweep (default DEFAULT_SWEEP, capped by maxBatch). */
+  batchSizes?: number[];
+  /** Largest batch size of the default sweep (default 64). */
+  maxBatch?: number;
+  /** Reference batch size (default 1): each probe at position 0 of a batch of this size. */
+  reference?: number;
+  /** How many probe samples, placed first, middle and last (default 3). */
+  probes?: number;
+}
+
+export interface Plan {
+  reference: number;
+  probes: number;
+  sizes: number[];
+  /** Every run, in order: references first, then size by size. */
+  runs: PlannedRun[];
+  /** The plan is grouped by size so a budget can stop before a size. */
+  bySize: Map<number, PlannedRun[]>;
+  /** Batch-mates of pool 2 have ids from here on (pool 1 starts right after the probes). */
+  pool2Base: number;
+}
+
+function positiveInt(value: unknown, what: string, example: string): number {
+  if (!(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
+    throw new BadInputError(`${what} must be a positive integer, got ${JSON.stringify(value)}; for example ${example}`);
+  }
+  return value;
+}
+
+/** Places for the probes in a batch of `size`: first, middle, last (spread evenly when more). */
+export function probePositions(size: number, probes: number): number[] {
+  if (probes === 1) return [0];
+  const places = Array.from({ length: probes }, (_, k) => Math.round((k * (size - 1)) / (probes - 1)));
+  if (probes === 3) places[1] = Math.floor((size - 1) / 2);
+  return places;
+}
+
+/**
+ * The plan. Batch-mates of pool 1 take ids from `probes`, pool 2 from `probes + maxSize`,
+ * so the two batches of a size share nothing but the probes.
+ */
+export function makePlan(options: PlanOptions = {}): Plan {
+  const maxBatch = positiveInt(options.maxBatch ?? DEFAULT_MAX_BATCH, 'maxBatch', '--max-batch 32');
+  const reference = positiveInt(options.reference ?? 1, 'the reference batch size', '--reference 1');
+  const probes = positiveInt(options.probes ?? DEFAULT_PROBES, 'probes', '--probes 3');
+  const requested = options.batchSizes ?? DEFAULT_SWEEP.filter((s) => s <= maxBatch);
+  if (!Array.isArray(requested) || requested.length === 0) {
+    throw new BadInputError('batch sizes must be a non-empty list of positive integers; for example --batch-sizes 1,2,8,64');
+  }
+  requested.forEach((s) => positiveInt(s, `batch size ${JSON.stringify(s)}`, '--batch-sizes 1,2,8,64'));
+  const sizes = [...new Set(requested)].sort((a, b) => a - b);
+  const maxSize = Math.max(reference, ...sizes);
+  const pool1 = probes;
+  const pool2 = probes + maxSize;
+
+  const runs: PlannedRun[] = [];
+  const bySize = new Map<number, PlannedRun[]>();
+  for (let p = 0; p < probes; p++) {
+    const rows = Array.from({ length: reference }, (_, r) => (r === 0 ? p : pool1 + r));
+    runs.push({ purpose: 'reference', size: reference, rows, probes: [{ probe: p, position: 0 }] });
+  }
+  for (let p = 0; p < probes; p++) {
+    runs.push({ ...runs[p], purpose: 'reference-rerun' });
+  }
+  for (const size of sizes) {
+    const group = runsForSize(size, probes, pool1, pool2);
+    if (size === sizes[sizes.length - 1] && size > 1) group.push({ ...group[0], purpose: 'rerun' });
+    bySize.set(size, group);
+    runs.push(...group);
+  }
+  return { reference, probes, sizes, runs, bySize, pool2Base: pool2 };
+}
+
+function runsForSize(size: number, probes: number, pool1: number, pool2: number): PlannedRun[] {
+  // Probes claim their places in order; a place already taken (small sizes) drops the probe.
+  const placed: { probe: number; position: number }[] = [];
+  probePositions(size, Math.min(probes, size)).forEach((position, probe) => {
+    if (!placed.some((p) => p.position === position)) placed.push({ probe, position });
+  });
+  const rowsWith = (pool: number, keep: (position: number) => boolean): number[] =>
+    Array.from({ length: size }, (_, r) => {
+      const held = placed.find((p) => p.position === r);
+      return held && keep(r) ? held.probe : pool + r;
+    });
+  const batch: PlannedRun = { purpose: 'batch', size, rows: rowsWith(pool1, () => true), probes: placed };
+  const group = [batch];
+  if (size > 1) {
+    // Other batch-mates around the same probes. When probes fill the whole batch, keep only
+    // the first probe and change everything around it, so leakage is still tested.
+    const hasMates = placed.length < size;
+    const kept = hasMates ? placed : placed.slice(0, 1);
+    group.push({
+      purpose: 'mates',
+      size,
+      rows: rowsWith(pool2, (r) => kept.some((p) => p.position === r)),
+      probes: kept,
+    });
+  }
+  if (placed.length > 1) {
+    // Same batch content, probes rotated among their places: only positions change.
+    const rotated = placed.map((p, k) => ({ probe: p.probe, position: placed[(k + 1) % placed.length].position }));
+    const rows = [...batch.rows];
+    for (const p of rotated) rows[p.position] = p.probe;
+    group.push({ purpose: 'permuted', size, rows, probes: rotated });
+  }
+  return group;
+}

@@ -1,0 +1,84 @@
+import type { Fingerprint } from '../fixture/fingerprint';
+import type { RunLog } from './run';
+
+/** The kinds of difference batchproof tells apart (names are a contract). */
+export type Cause = 'leakage' | 'position' | 'batch-size' | 'nondeterminism';
+export type Verdict = 'invariant' | 'within-tolerance' | 'violated';
+
+export interface ValueReport {
+  name: string;
+  dtype: string;
+  /** Declared dims (strings for symbolic ones). */
+  shape: (number | string)[];
+  batchAxis: number | null;
+}
+
+/** One batch size of the sweep, compared against each probe's reference. */
+export interface BatchReport {
+  size: number;
+  /** Rows where probes sat. */
+  positions: number[];
+  maxAbs: number;
+  maxRel: number;
+  maxUlp: number;
+  /** Largest L1 distance of one probe's output (the forum's "L1 per embedding"). */
+  maxL1: number;
+  minCosine: number;
+  /** Every probe row bitwise equal to its reference. */
+  bitExact: boolean;
+  /** How many probe rows were bitwise equal, of how many compared. */
+  equalRows: number;
+  comparedRows: number;
+  pass: boolean;
+  causes: Cause[];
+}
+
+/** The element that differs most, with both values. */
+export interface WorstElement {
+  output: string;
+  batchSize: number;
+  position: number;
+  probe: number;
+  run: string;
+  /** Index within one sample's output slice. */
+  index: number[];
+  expected: number;
+  actual: number;
+  absDiff: number;
+  ulp: number;
+}
+
+export interface InvarianceReport {
+  schema: 1;
+  kind: 'batch-invariance';
+  tool: { name: string; version: string };
+  model: {
+    path: string;
+    inputs: ValueReport[];
+    outputs: ValueReport[];
+    /** Sizes used for symbolic dims other than the batch axis. */
+    dims: Record<string, number>;
+    /** Symbolic dims that took the default size (16). */
+    defaultedDims: string[];
+  };
+  samples: { source: 'synthesized' | 'user'; seed: number; count: number | null };
+  plan: { reference: number; probes: number; sizes: number[]; skipped: number[]; budgetSeconds: number | null };
+  fingerprint: Fingerprint;
+  /** Per output: the tolerance applied, in words. */
+  tolerance: Record<string, string>;
+  verdict: Verdict;
+  causes: Cause[];
+  /** One line that answers the question. */
+  summary: string;
+  batches: BatchReport[];
+  /** Same batch twice: the reference and the largest batch. */
+  reruns: { size: number; bitExact: boolean; maxAbs: number }[];
+  /** The smallest tolerance of each kind that would have passed (floats only). */
+  minimumTolerance: { atol: number; rtol: number; ulp: number; cosine: number };
+  worst: WorstElement | null;
+  /** Outputs holding NaN or Inf, reported, not fatal. */
+  nonFinite: { output: string; count: number }[];
+  notes: string[];
+  runs: RunLog[];
+  timing: { totalMs: number; inferenceMs: number };
+}

@@ -1,0 +1,200 @@
+import * as ort from 'onnxruntime-node';
+import { BadInputError } from '../errors';
+import { takeRows, TypedArray } from '../inputs/arrays';
+import { batchTensor, SamplePool } from '../inputs/samples';
+import { BATCH_MARK, InputSpec } from '../inputs/spec';
+import type { ModelHandle } from '../model/open';
+import type { Plan, PlannedRun, RunPurpose } from './plan';
+
+/** One probe's outputs from one run: only these rows are kept, never whole batches. */
+export interface ProbeRow {
+  purpose: RunPurpose;
+  size: number;
+  probe: number;
+  position: number;
+  outputs: Record<string, TypedArray>;
+}
+
+/** How each output is split into samples. */
+export interface OutputLayout {
+  name: string;
+  dtype: string;
+  batchAxis: number;
+  /** Dims of one sample's slice (batch axis = rows per sample). */
+  sampleDims: number[];
+}
+
+/** Every session.run made, grouped by batch size, so the work can be replayed. */
+export interface RunLog {
+  batchSize: number;
+  calls: number;
+  purposes: RunPurpose[];
+}
+
+export interface Execution {
+  rows: ProbeRow[];
+  runs: RunLog[];
+  layouts: OutputLayout[];
+  skipped: number[];
+  inferenceMs: number;
+}
+
+export interface ExecuteOptions {
+  /** Output names to compare (default: all). */
+  outputs?: string[];
+  /** Output batch-axis overrides ('N' marks it). */
+  shapes?: Record<string, readonly (number | string)[]>;
+  /** Stop before a batch size that would not fit. */
+  budgetMs?: number;
+  /** Maps a plan's sample id to the pool's sample index. */
+  sampleIndex?: (id: number) => number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export function feedsFor(specs: readonly InputSpec[], shared: Record<string, ort.Tensor>, pool: SamplePool, ids: readonly number[]): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const spec of specs) feeds[spec.name] = spec.batchAxis === null ? shared[spec.name] : batchTensor(spec, pool, ids);
+  return feeds;
+}
+
+/** Runs one batch; an onnxruntime failure becomes one line that names the batch. */
+export async function runBatch(handle: ModelHandle, feeds: Record<string, ort.Tensor>, outputs: readonly string[], size: number): Promise<ort.InferenceSession.OnnxValueMapType> {
+  try {
+    return await handle.session.run(feeds, outputs as string[]);
+  } catch (e) {
+    const reason = String((e as Error).message ?? e).replace(/\s+/g, ' ').trim();
+    throw new BadInputError(`${handle.source}: onnxruntime failed on a batch of ${size} (${reason}); check --shape/--dim/--const and the samples' dtype and shape`);
+  }
+}
+
+/**
+ * Executes the plan with the one session. Output batch axes are found from the first two runs
+ * of different sizes (the axis that scales); until then the reference outputs are held whole.
+ */
+export async function executePlan(
+  handle: ModelHandle,
+  specs: readonly InputSpec[],
+  shared: Record<string, ort.Tensor>,
+  pool: SamplePool,
+  plan: Plan,
+  options: ExecuteOptions = {},
+): Promise<Execution> {
+  const outputNames = options.outputs ?? handle.outputs.map((o) => o.name);
+  const index = options.sampleIndex ?? ((id: number) => id);
+  const rows: ProbeRow[] = [];
+  const logs = new Map<number, RunLog>();
+  const skipped: number[] = [];
+  let layouts: OutputLayout[] | null = null;
+  const pending: { run: PlannedRun; result: ort.InferenceSession.OnnxValueMapType }[] = [];
+  let inferenceMs = 0;
+  let perRowMs = 0;
+  const started = performance.now();
+  const total = plan.runs.length;
+  let done = 0;
+
+  const execute = async (run: PlannedRun): Promise<void> => {
+    const feeds = feedsFor(specs, shared, pool, run.rows.map(index));
+    const t0 = performance.now();
+    const result = await runBatch(handle, feeds, outputNames, run.size);
+    const ms = performance.now() - t0;
+    inferenceMs += ms;
+    perRowMs = ms / run.size;
+    const log = logs.get(run.size) ?? { batchSize: run.size, calls: 0, purposes: [] };
+    log.calls += 1;
+    if (!log.purposes.includes(run.purpose)) log.purposes.push(run.purpose);
+    logs.set(run.size, log);
+    if (!layouts) {
+      const first = pending[0];
+      if (first && first.run.size !== run.size) {
+        layouts = detectLayouts(handle, outputNames, first.run.size, first.result, run.size, result, options.shapes);
+        for (const p of pending.splice(0)) keep(p.run, p.result, layouts);
+      } else {
+        pending.push({ run, result });
+        return;
+      }
+    }
+    keep(run, result, layouts);
+  };
+  const keep = (run: PlannedRun, result: ort.InferenceSession.OnnxValueMapType, lay: OutputLayout[]): void => {
+    for (const { probe, position } of run.probes) {
+      const outputs: Record<string, TypedArray> = {};
+      for (const l of lay) {
+        const t = result[l.name] as ort.Tensor;
+        const per = l.sampleDims[l.batchAxis];
+        const wanted = Array.from({ length: per }, (_, k) => position * per + k);
+        outputs[l.name] = takeRows(t.data as TypedArray, t.dims, l.batchAxis, wanted, l.dtype);
+      }
+      rows.push({ purpose: run.purpose, size: run.size, probe, position, outputs });
+    }
+  };
+
+  for (const run of plan.runs.filter((r) => r.purpose.startsWith('reference'))) {
+    await execute(run);
+    options.onProgress?.(++done, total);
+  }
+  for (const size of plan.sizes) {
+    const group = plan.bySize.get(size) ?? [];
+    const cost = perRowMs * group.reduce((n, r) => n + r.size, 0);
+    if (options.budgetMs !== undefined && performance.now() - started + cost > options.budgetMs && rows.length + pending.length > 0 && size !== plan.sizes[0]) {
+      skipped.push(size);
+      done += group.length;
+      continue;
+    }
+    for (const run of group) {
+      await execute(run);
+      options.onProgress?.(++done, total);
+    }
+  }
+  if (!layouts) {
+    // Every run had the same size: fall back to what the model declares.
+    const only = pending[0];
+    layouts = detectLayouts(handle, outputNames, only.run.size, only.result, null, null, options.shapes);
+    for (const p of pending.splice(0)) keep(p.run, p.result, layouts);
+  }
+  return { rows, runs: [...logs.values()].sort((a, b) => a.batchSize - b.batchSize), layouts, skipped, inferenceMs };
+}
+
+/** Finds each output's batch axis: the one axis whose length scales with the batch size. */
+export function detectLayouts(
+  handle: ModelHandle,
+  names: readonly string[],
+  sizeA: number,
+  resultA: ort.InferenceSession.OnnxValueMapType,
+  sizeB: number | null,
+  resultB: ort.InferenceSession.OnnxValueMapType | null,
+  shapes: Record<string, readonly (number | string)[]> = {},
+): OutputLayout[] {
+  return names.map((name) => {
+    const a = resultA[name] as ort.Tensor;
+    const declared = handle.outputs.find((o) => o.name === name)?.shape ?? [];
+    let axis: number;
+    const marked = shapes[name]?.indexOf(BATCH_MARK);
+    if (marked !== undefined && marked >= 0) {
+      axis = marked;
+    } else if (sizeB !== null && resultB) {
+      const b = resultB[name] as ort.Tensor;
+      const scaling = a.dims
+        .map((d, i) => i)
+        .filter((i) => a.dims[i] !== b.dims[i] && a.dims[i] * sizeB === b.dims[i] * sizeA);
+      if (scaling.length !== 1) {
+        const seen = `[${a.dims.join(', ')}] at batch ${sizeA} and [${b.dims.join(', ')}] at batch ${sizeB}`;
+        throw new BadInputError(
+          scaling.length === 0
+            ? `output '${name}' does not scale with the batch (${seen}), so its rows cannot be matched to samples; mark its batch axis with --shape ${name}=N,... or leave it out with --outputs`
+            : `output '${name}' has several axes that scale with the batch (${seen}); mark the batch axis with --shape ${name}=${a.dims.map((d, i) => (i === scaling[0] ? 'N' : String(d))).join(',')}`,
+        );
+      }
+      axis = scaling[0];
+    } else {
+      axis = declared.findIndex((d) => typeof d === 'string');
+      if (axis < 0) {
+        throw new BadInputError(`cannot tell the batch axis of output '${name}' from one batch size; add a second size to --batch-sizes or mark it with --shape ${name}=N,...`);
+      }
+    }
+    if (axis >= a.dims.length || a.dims[axis] % sizeA !== 0) {
+      throw new BadInputError(`--shape ${name}: axis ${axis} cannot be the batch axis of output '${name}' (dims [${a.dims.join(', ')}] at batch ${sizeA})`);
+    }
+    const sampleDims = a.dims.map((d, i) => (i === axis ? d / sizeA : d));
+    return { name, dtype: a.type, batchAxis: axis, sampleDims };
+  });
+}

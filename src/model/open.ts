@@ -1,0 +1,234 @@
+import * as fs from 'fs';
+import * as ort from 'onnxruntime-node';
+import { BadInputError } from '../errors';
+
+/** Execution providers batchproof knows how to pin. */
+export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export const OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+export type OptimizationLevel = (typeof OPTIMIZATION_LEVELS)[number];
+
+/** How a session is created. Every field is optional; absent means onnxruntime's default. */
+export interface SessionSettings {
+  /** The one execution provider the session may use (no CPU fallback). Default 'cpu'. */
+  provider?: ProviderName;
+  /** Intra-op threads. Default: onnxruntime's (one per physical core). */
+  threads?: number;
+  /** Inter-op threads (only used with executionMode 'parallel'). */
+  interOpThreads?: number;
+  /** Graph optimization level. Default: onnxruntime's ('all'). */
+  optimization?: OptimizationLevel;
+  /** Sets onnxruntime's session.use_deterministic_compute. */
+  deterministic?: boolean;
+  executionMode?: 'sequential' | 'parallel';
+  memoryArena?: boolean;
+  /** Extra session options, passed through (e.g. `{ session: { ... } }` config entries). */
+  extra?: Record<string, unknown>;
+  /** Options for the provider itself (e.g. `{ deviceId: 1 }`). */
+  providerOptions?: Record<string, unknown>;
+}
+
+/** Facts about one model input or output as the session declares it. */
+export interface ValueInfo {
+  name: string;
+  dtype: string;
+  /** Declared dims: numbers for fixed dims, strings for symbolic ones ('' when unnamed). */
+  shape: (number | string)[];
+}
+
+/** An opened model: one session, created once and reused by every run of a check. */
+export interface ModelHandle {
+  readonly kind: 'batchproof.model';
+  readonly session: ort.InferenceSession;
+  /** Where it came from: a file path, '<bytes>' or '<session>'. */
+  readonly source: string;
+  readonly inputs: ValueInfo[];
+  readonly outputs: ValueInfo[];
+  readonly settings: Readonly<SessionSettings>;
+  /** Releases the session; later use of the handle is an error. */
+  close(): Promise<void>;
+  readonly closed: boolean;
+}
+
+/** Anything a check accepts as "the model". */
+export type ModelSource = string | Uint8Array | ArrayBuffer | ort.InferenceSession | ModelHandle;
+
+export function isModelHandle(x: unknown): x is ModelHandle {
+  return typeof x === 'object' && x !== null && (x as ModelHandle).kind === 'batchproof.model';
+}
+
+export function isInferenceSession(x: unknown): x is ort.InferenceSession {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as ort.InferenceSession).run === 'function' &&
+    Array.isArray((x as ort.InferenceSession).inputNames)
+  );
+}
+
+/** Builds onnxruntime's session options, never carrying undefined values (ORT rejects them). */
+export function sessionOptions(settings: SessionSettings): ort.InferenceSession.SessionOptions {
+  const provider = settings.provider ?? 'cpu';
+  const ep = settings.providerOptions && Object.keys(settings.providerOptions).length > 0
+    ? ({ name: provider, ...settings.providerOptions } as ort.InferenceSession.ExecutionProviderConfig)
+    : provider;
+  const options: Record<string, unknown> = { executionProviders: [ep], ...(settings.extra ?? {}) };
+  if (settings.threads !== undefined) options.intraOpNumThreads = settings.threads;
+  if (settings.interOpThreads !== undefined) options.interOpNumThreads = settings.interOpThreads;
+  if (settings.optimization !== undefined) options.graphOptimizationLevel = settings.optimization;
+  if (settings.executionMode !== undefined) options.executionMode = settings.executionMode;
+  if (settings.memoryArena !== undefined) options.enableCpuMemArena = settings.memoryArena;
+  if (settings.deterministic) {
+    const extra = (settings.extra ?? {}) as { session?: Record<string, string> };
+    options.extra = { ...extra, session: { ...(extra.session ?? {}), use_deterministic_compute: '1' } };
+  }
+  return options as ort.InferenceSession.SessionOptions;
+}
+
+function oneLine(message: string): string {
+  return message.replace(/\s+/g, ' ').trim();
+}
+
+/** Reads the declared inputs and outputs of a session. */
+export function describeSession(session: ort.InferenceSession): { inputs: ValueInfo[]; outputs: ValueInfo[] } {
+  const read = (meta: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] =>
+    meta.map((m) =>
+      m.isTensor
+        ? { name: m.name, dtype: m.type, shape: m.shape.map((d) => (typeof d === 'number' && d < 0 ? '' : d)) }
+        : { name: m.name, dtype: 'non-tensor', shape: [] },
+    );
+  return { inputs: read(session.inputMetadata), outputs: read(session.outputMetadata) };
+}
+
+function validateSettings(settings: SessionSettings): void {
+  const provider = settings.provider ?? 'cpu';
+  if (!(PROVIDERS as readonly string[]).includes(provider)) {
+    throw new BadInputError(`unknown provider '${provider}'; use one of ${PROVIDERS.join(', ')}`);
+  }
+  for (const key of ['threads', 'interOpThreads'] as const) {
+    const v = settings[key];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) {
+      throw new BadInputError(`${key} must be a positive integer, got ${JSON.stringify(v)}; for example ${key}: 2`);
+    }
+  }
+  if (settings.optimization !== undefined && !(OPTIMIZATION_LEVELS as readonly string[]).includes(settings.optimization)) {
+    throw new BadInputError(
+      `unknown optimization level '${settings.optimization}'; use one of ${OPTIMIZATION_LEVELS.join(', ')}`,
+    );
+  }
+}
+
+/** Why a provider could not create a session, and what cures it. */
+export function providerFailure(provider: ProviderName, reason: string): string {
+  const cure: Record<ProviderName, string> = {
+    cpu: 'check the model and the session options',
+    webgpu: 'WebGPU needs a Vulkan-capable GPU driver (it runs on NVIDIA GPUs through Vulkan); use --provider cpu on machines without one',
+    cuda: "onnxruntime-node installs the CUDA provider libraries only with 'npm install --onnxruntime-node-install=cuda12' (downloaded at install time, from outside the npm registry), and needs an NVIDIA GPU with CUDA 12",
+    tensorrt: "onnxruntime-node installs the TensorRT provider libraries only with 'npm install --onnxruntime-node-install=cuda12', and needs TensorRT on the machine",
+  };
+  return `provider '${provider}' is not available here (${oneLine(reason)}); ${cure[provider]}`;
+}
+
+/**
+ * Opens a model once: a file path, ONNX bytes, an existing InferenceSession or a handle.
+ * Bad files get one clear line; a provider that cannot load is an error, never a silent CPU run.
+ */
+export async function openModel(source: ModelSource, settings: SessionSettings = {}): Promise<ModelHandle> {
+  if (isModelHandle(source)) {
+    if (source.closed) throw new BadInputError(`this model handle (${source.source}) was closed; load the model again`);
+    return source;
+  }
+  if (isInferenceSession(source)) return makeHandle(source, '<session>', settings, false);
+  validateSettings(settings);
+  let bytes: Uint8Array;
+  let label: string;
+  if (typeof source === 'string') {
+    label = source;
+    bytes = readModelFile(source);
+  } else if (ArrayBuffer.isView(source) || isArrayBuffer(source)) {
+    // Checked without instanceof: under Jest the bytes may come from another realm.
+    label = '<bytes>';
+    bytes = ArrayBuffer.isView(source)
+      ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+      : new Uint8Array(source as ArrayBuffer);
+  } else {
+    throw new BadInputError(
+      `expected a model: a path to an .onnx file, its bytes, an InferenceSession or a batchproof model handle; got ${describeValue(source)}`,
+    );
+  }
+  if (bytes.byteLength === 0) throw new BadInputError(`${label}: the file is empty; point at an exported .onnx model`);
+  if (!looksLikeOnnx(bytes)) {
+    throw new BadInputError(`${label}: not an ONNX model (the bytes are not an ONNX ModelProto); export the model with torch.onnx.export or check the path`);
+  }
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, sessionOptions(settings));
+  } catch (e) {
+    const reason = oneLine((e as Error).message ?? String(e));
+    const provider = settings.provider ?? 'cpu';
+    if (provider !== 'cpu' && /provider|backend|adapter|vulkan|webgpu|cuda|tensorrt|dawn/i.test(reason)) {
+      throw new BadInputError(providerFailure(provider, reason));
+    }
+    if (/protobuf parsing failed/i.test(reason)) {
+      throw new BadInputError(`${label}: not a valid ONNX model (protobuf parsing failed: the file is truncated or not a ModelProto); re-export or re-copy it`);
+    }
+    throw new BadInputError(`${label}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
+  }
+  return makeHandle(session, label, settings, true);
+}
+
+function makeHandle(session: ort.InferenceSession, source: string, settings: SessionSettings, owned: boolean): ModelHandle {
+  const { inputs, outputs } = describeSession(session);
+  let closed = false;
+  return {
+    kind: 'batchproof.model',
+    session,
+    source,
+    inputs,
+    outputs,
+    settings: { provider: 'cpu', ...settings },
+    get closed() {
+      return closed;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (owned) await session.release();
+    },
+  };
+}
+
+function readModelFile(path: string): Uint8Array {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(path);
+  } catch {
+    throw new BadInputError(`${path}: no such file; check the path to the .onnx model`);
+  }
+  if (stat.isDirectory()) throw new BadInputError(`${path}: is a directory; point at an .onnx file inside it`);
+  return fs.readFileSync(path);
+}
+
+/**
+ * A cheap sanity check before handing bytes to the native parser: an ONNX ModelProto starts
+ * with a protobuf field tag (ir_version is field 1, varint: byte 0x08). Text and random bytes
+ * almost never do; onnxruntime then gives a clear parse error for the rest.
+ */
+function looksLikeOnnx(bytes: Uint8Array): boolean {
+  const tag = bytes[0];
+  const field = tag >> 3;
+  const wire = tag & 7;
+  return field >= 1 && field <= 20 && (wire === 0 || wire === 2);
+}
+
+function isArrayBuffer(x: unknown): x is ArrayBuffer {
+  return Object.prototype.toString.call(x) === '[object ArrayBuffer]';
+}
+
+export function describeValue(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return `an array of length ${x.length}`;
+  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
+  return `${typeof x} ${JSON.stringify(x)}`;
+}

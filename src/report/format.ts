@@ -1,0 +1,15 @@
+/** Number formatting shared by every report for people. */
+
+/** 0 stays "0"; small and large numbers go exponential; others keep 3 significant digits. */
+export function num(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a < 1e-3 || a >= 1e5 ? x.toExponential(2) : String(Number(x.toPrecision(3)));
+}
+
+/** A value with full float32 precision, for "expected vs actual" lines. */
+export function exact(x: number): string {
+  return Number.isFinite(x) ? String(Math.fround(x) === x ? x : x) : num(x);
+}

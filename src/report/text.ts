@@ -1,0 +1,81 @@
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import { describeFingerprint } from '../fixture/fingerprint';
+import type { InvarianceReport } from '../invariance/report';
+import { exact, num } from './format';
+
+type Colors = Pick<typeof pc, 'green' | 'yellow' | 'red' | 'bold' | 'dim'>;
+const plain: Colors = { green: String, yellow: String, red: String, bold: String, dim: String } as unknown as Colors;
+
+export interface TextOptions {
+  /** Colour the verdict and failing rows (default: when the terminal supports it). */
+  color?: boolean;
+}
+
+export function verdictColor(verdict: string, c: Colors): (s: string) => string {
+  if (verdict === 'invariant' || verdict === 'deterministic') return c.green;
+  if (verdict === 'within-tolerance') return c.yellow;
+  return c.red;
+}
+
+/** The per-size table: the forum thread's L1 table plus max abs, ULP, min cosine and equal rows. */
+export function batchTable(report: InvarianceReport, c: Colors = plain): string {
+  const table = new Table({
+    head: ['batch', 'positions', 'max abs', 'max rel', 'max ULP', 'L1 (max/probe)', 'min cosine', 'bitwise equal', 'pass', 'causes'],
+    style: { head: [], border: [], compact: true },
+    colAligns: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'left'],
+  });
+  for (const b of report.batches) {
+    const paint = b.pass ? (b.bitExact ? String : c.yellow) : c.red;
+    table.push([
+      b.size,
+      b.positions.join(','),
+      num(b.maxAbs),
+      num(b.maxRel),
+      num(b.maxUlp),
+      num(b.maxL1),
+      b.minCosine === 1 ? '1' : 1 - b.minCosine < 1e-4 ? `1-${num(1 - b.minCosine)}` : b.minCosine.toFixed(6),
+      `${b.equalRows}/${b.comparedRows}`,
+      paint(b.pass ? 'yes' : 'NO'),
+      b.causes.join(', '),
+    ].map(String));
+  }
+  return table.toString();
+}
+
+/** The whole report for people: verdict first, then the table, worst element, minimum tolerance, fingerprint. */
+export function formatReport(report: InvarianceReport, options: TextOptions = {}): string {
+  const c: Colors = options.color ?? pc.isColorSupported ? pc : plain;
+  const lines: string[] = [];
+  const paint = verdictColor(report.verdict, c);
+  lines.push(`${c.bold(report.model.path)}: ${paint(c.bold(report.verdict))}${report.causes.length ? ` (${report.causes.join(', ')})` : ''}`);
+  lines.push(`  ${report.summary}`);
+  lines.push(batchTable(report, c));
+  const reruns = report.reruns.map((r) => `batch ${r.size}: ${r.bitExact ? 'bitwise equal' : `differs by ${num(r.maxAbs)}`}`);
+  if (reruns.length) lines.push(`same batch run twice: ${reruns.join('; ')}`);
+  if (report.worst) {
+    const w = report.worst;
+    lines.push(
+      `worst element: output '${w.output}'[${w.index.join(', ')}], batch ${w.batchSize}, position ${w.position} (${w.run} run): ` +
+        `expected ${exact(w.expected)}, got ${exact(w.actual)} (abs ${num(w.absDiff)}, ${num(w.ulp)} ULP)`,
+    );
+  }
+  const m = report.minimumTolerance;
+  if (report.verdict !== 'invariant') {
+    lines.push(`minimum tolerance that passes: atol=${num(m.atol)} (rtol=0), or rtol=${num(m.rtol)} (atol=0), or ulp=${num(m.ulp)}, or cosine=${num(m.cosine)}`);
+  }
+  const tolerances = [...new Set(Object.values(report.tolerance))];
+  lines.push(`tolerance: ${tolerances.length === 1 ? tolerances[0] : Object.entries(report.tolerance).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  for (const n of report.nonFinite) lines.push(c.yellow(`output '${n.output}' holds ${n.count} NaN/Inf values in the compared rows`));
+  const dims = Object.entries(report.model.dims).map(([k, v]) => `${k}=${v}${report.model.defaultedDims.includes(k) ? ' (default)' : ''}`);
+  const plan = `plan: reference batch ${report.plan.reference}, ${report.plan.probes} probes, sizes ${report.plan.sizes.join(',')}` +
+    (report.plan.skipped.length ? `; skipped ${report.plan.skipped.join(',')} (budget)` : '') +
+    `; ${report.samples.source} samples${report.samples.source === 'synthesized' ? ` (seed ${report.samples.seed})` : ` (${report.samples.count})`}` +
+    (dims.length ? `; dims ${dims.join(', ')}` : '');
+  lines.push(c.dim(plan));
+  for (const note of report.notes) lines.push(c.yellow(`note: ${note}`));
+  const calls = report.runs.reduce((n, r) => n + r.calls, 0);
+  lines.push(c.dim(`${calls} session.run calls, ${report.timing.inferenceMs} ms inference, ${report.timing.totalMs} ms total`));
+  lines.push(c.dim(`fingerprint: ${describeFingerprint(report.fingerprint)}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,17 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+// The package's own name and version, found by walking up from this file: the same code runs
+// from src/ (ts-jest) and from dist/src/ (the published package).
+function findPackageJson(): { name: string; version: string } {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'package.json');
+    if (fs.existsSync(candidate)) {
+      const pkg = JSON.parse(fs.readFileSync(candidate, 'utf8'));
+      if (pkg.name === 'batchproof') return { name: pkg.name, version: pkg.version };
+    }
+    if (path.dirname(dir) === dir) return { name: 'batchproof', version: 'unknown' };
+  }
+}
+
+export const tool = findPackageJson();

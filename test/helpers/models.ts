@@ -1,0 +1,404 @@
+/**
+ * A tiny ONNX model builder for tests, so no test needs Python or checked-in .onnx files.
+ * buildModel() takes plain specs and returns model bytes; the factories below are the
+ * models the test suite reasons about. Every factory's batch dim is named 'N' unless noted.
+ */
+import {
+  encodeModel,
+  DataType,
+  AttributeType,
+  type OnnxAttributeInput,
+  type OnnxGraphInput,
+  type OnnxModelInput,
+} from '../../src/onnx/proto';
+
+export type Dim = number | string | null;
+
+export interface ValueSpec {
+  name: string;
+  dtype: string;
+  /** Omit to leave the rank undeclared (onnxruntime infers outputs anyway). */
+  shape?: Dim[];
+}
+
+export interface TensorSpec {
+  name?: string;
+  dtype: string;
+  dims: number[];
+  /** Values, or the raw little-endian bytes. float16 wants raw bits (Uint16Array). */
+  data: ArrayLike<number> | ArrayLike<bigint> | Uint8Array;
+}
+
+/**
+ * Attribute values: an integer number (or an all-integer array) becomes INT(S), any other
+ * number FLOAT(S). Use { f } / { floats } when a float attribute happens to be whole (1.0).
+ */
+export type AttrSpec =
+  | number
+  | string
+  | number[]
+  | string[]
+  | { f: number }
+  | { floats: number[] }
+  | { t: TensorSpec }
+  | { g: GraphSpec };
+
+export interface NodeSpec {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs?: Record<string, AttrSpec>;
+  name?: string;
+  domain?: string;
+}
+
+export interface GraphSpec {
+  name?: string;
+  inputs: ValueSpec[];
+  outputs: ValueSpec[];
+  nodes: NodeSpec[];
+  initializers?: TensorSpec[];
+}
+
+export interface ModelSpec extends GraphSpec {
+  /** ai.onnx opset; default 17. */
+  opset?: number;
+  /** Default 8 (onnx 1.12's IR version). */
+  irVersion?: number;
+}
+
+const ELEM_TYPES: Record<string, number> = {
+  float32: DataType.FLOAT, uint8: DataType.UINT8, int8: DataType.INT8, uint16: DataType.UINT16,
+  int16: DataType.INT16, int32: DataType.INT32, int64: DataType.INT64, string: DataType.STRING,
+  bool: DataType.BOOL, float16: DataType.FLOAT16, float64: DataType.DOUBLE, uint32: DataType.UINT32,
+  uint64: DataType.UINT64,
+};
+
+function elemType(dtype: string): number {
+  const t = ELEM_TYPES[dtype];
+  if (t === undefined) throw new Error(`models.ts: unsupported dtype ${dtype}`);
+  return t;
+}
+
+export function buildModel(spec: ModelSpec): Uint8Array {
+  const model: OnnxModelInput = {
+    irVersion: spec.irVersion ?? 8,
+    producerName: 'batchproof-test',
+    opsetImport: [{ domain: '', version: spec.opset ?? 17 }],
+    graph: graphProto(spec),
+  };
+  return encodeModel(model);
+}
+
+function graphProto(spec: GraphSpec): OnnxGraphInput {
+  return {
+    name: spec.name ?? 'g',
+    input: spec.inputs.map(valueInfo),
+    output: spec.outputs.map(valueInfo),
+    initializer: (spec.initializers ?? []).map((t) => tensorProto(t)),
+    node: spec.nodes.map((n, i) => ({
+      name: n.name ?? `${n.op}_${i}`,
+      opType: n.op,
+      domain: n.domain ?? '',
+      input: n.inputs,
+      output: n.outputs,
+      attribute: Object.entries(n.attrs ?? {}).map(([name, v]) => attribute(name, v)),
+    })),
+  };
+}
+
+function valueInfo(v: ValueSpec) {
+  const tensorType: { elemType: number; shape?: { dim: object[] } } = { elemType: elemType(v.dtype) };
+  if (v.shape) {
+    tensorType.shape = {
+      dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : typeof d === 'string' ? { dimParam: d } : {})),
+    };
+  }
+  return { name: v.name, type: { tensorType } };
+}
+
+function tensorProto(t: TensorSpec) {
+  return { name: t.name ?? '', dims: t.dims, dataType: elemType(t.dtype), rawData: rawBytes(t) };
+}
+
+/** Little-endian raw_data for a tensor (ONNX stores raw_data little-endian). */
+export function rawBytes(t: Pick<TensorSpec, 'dtype' | 'data'>): Uint8Array {
+  const { dtype, data } = t;
+  if (data instanceof Uint8Array && dtype !== 'uint8' && dtype !== 'bool') return data;
+  if (dtype === 'float32' && data instanceof Float32Array) return bytesOf(data); // big weights: no copy
+  const values = Array.from(data as ArrayLike<number | bigint>);
+  const n = values.length;
+  switch (dtype) {
+    case 'float32': return bytesOf(Float32Array.from(values as number[]));
+    case 'float64': return bytesOf(Float64Array.from(values as number[]));
+    case 'int32': return bytesOf(Int32Array.from(values as number[]));
+    case 'int16': return bytesOf(Int16Array.from(values as number[]));
+    case 'uint16': case 'float16': return bytesOf(Uint16Array.from(values as number[]));
+    case 'int8': return bytesOf(Int8Array.from(values as number[]));
+    case 'uint8': case 'bool': return Uint8Array.from(values as number[]);
+    case 'uint32': return bytesOf(Uint32Array.from(values as number[]));
+    case 'int64': {
+      const out = new BigInt64Array(n);
+      values.forEach((v, i) => (out[i] = BigInt(v)));
+      return bytesOf(out);
+    }
+    case 'uint64': {
+      const out = new BigUint64Array(n);
+      values.forEach((v, i) => (out[i] = BigInt(v)));
+      return bytesOf(out);
+    }
+    default: throw new Error(`models.ts: no raw_data encoding for ${dtype}`);
+  }
+}
+
+function bytesOf(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function attribute(name: string, v: AttrSpec): OnnxAttributeInput {
+  const T = AttributeType;
+  if (typeof v === 'number') return Number.isInteger(v) ? { name, type: T.INT, i: v } : { name, type: T.FLOAT, f: v };
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) {
+    if (v.every((x) => typeof x === 'string')) {
+      return { name, type: T.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) };
+    }
+    const nums = v as number[];
+    return nums.every(Number.isInteger) ? { name, type: T.INTS, ints: nums } : { name, type: T.FLOATS, floats: nums };
+  }
+  if ('f' in v) return { name, type: T.FLOAT, f: v.f };
+  if ('floats' in v) return { name, type: T.FLOATS, floats: v.floats };
+  if ('t' in v) return { name, type: T.TENSOR, t: tensorProto(v.t) };
+  return { name, type: T.GRAPH, g: graphProto(v.g) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Deterministic data for weights: tests must give the same model bytes on every run.
+
+/** Small pseudo-random floats in [-1, 1) from a seed (an LCG; quality is irrelevant here). */
+export function seededFloats(count: number, seed = 1): Float32Array {
+  const out = new Float32Array(count);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2147483648 - 1;
+  }
+  return out;
+}
+
+const f32 = (name: string, dims: number[], data: ArrayLike<number>): TensorSpec => ({ name, dtype: 'float32', dims, data });
+const i64 = (name: string, dims: number[], data: number[]): TensorSpec => ({ name, dtype: 'int64', dims, data });
+
+/**
+ * x [N,8] float32 -> y = Relu(x·W + b), W 8x4: row-wise, bitwise batch-invariant on ORT CPU
+ * (W is a constant, so MLAS prepacks it and every batch size runs the same GEMM kernel).
+ */
+export function invariantModel(): Uint8Array {
+  return linearReluModel(['N', 8]);
+}
+
+/** Same as invariantModel but with the input fixed at [1,8]: no batch axis to vary. */
+export function fixedBatchModel(): Uint8Array {
+  return linearReluModel([1, 8]);
+}
+
+function linearReluModel(shape: Dim[]): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [shape[0] as Dim, 4] }],
+    initializers: [f32('W', [8, 4], seededFloats(32, 7)), f32('b', [4], seededFloats(4, 8))],
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'W'], outputs: ['xw'] },
+      { op: 'Add', inputs: ['xw', 'b'], outputs: ['z'] },
+      { op: 'Relu', inputs: ['z'], outputs: ['y'] },
+    ],
+  });
+}
+
+/** y = x - mean over the batch axis: every sample's output depends on its batch-mates. */
+export function leakyModel(): Uint8Array {
+  return buildModel({
+    opset: 17, // ReduceMean's axes is still an attribute in 17 (an input from 18)
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    nodes: [
+      { op: 'ReduceMean', inputs: ['x'], outputs: ['mean'], attrs: { axes: [0], keepdims: 1 } },
+      { op: 'Sub', inputs: ['x', 'mean'], outputs: ['y'] },
+    ],
+  });
+}
+
+/**
+ * BatchNormalization with training_mode=1 (opset 15) on x [N,4,6,6]: normalises with the
+ * batch's own statistics, so outputs depend on batch-mates. Only Y is a graph output.
+ */
+export function batchNormTrainingModel(): Uint8Array {
+  return buildModel({
+    opset: 15,
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 4, 6, 6] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4, 6, 6] }],
+    initializers: [
+      f32('scale', [4], [1, 0.5, 2, 1.5]),
+      f32('bias', [4], [0, 0.1, -0.1, 0.2]),
+      f32('mean', [4], [0, 0, 0, 0]),
+      f32('var', [4], [1, 1, 1, 1]),
+    ],
+    nodes: [
+      {
+        op: 'BatchNormalization',
+        inputs: ['x', 'scale', 'bias', 'mean', 'var'],
+        // training_mode=1 requires the running-stat outputs on the node (onnx shape
+        // inference rejects it otherwise); they are just not graph outputs.
+        outputs: ['y', 'running_mean', 'running_var'],
+        attrs: { training_mode: 1, epsilon: 1e-5, momentum: 0.9 },
+      },
+    ],
+  });
+}
+
+/** y = x + RandomUniformLike(x) * 1e-3 with no seed: differs from run to run. */
+export function nondeterministicModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    initializers: [f32('eps', [], [1e-3])],
+    nodes: [
+      { op: 'RandomUniformLike', inputs: ['x'], outputs: ['r'] },
+      { op: 'Mul', inputs: ['r', 'eps'], outputs: ['noise'] },
+      { op: 'Add', inputs: ['x', 'noise'], outputs: ['y'] },
+    ],
+  });
+}
+
+/** Two inputs: x [N,8] and a scalar `scale` [] with no batch axis; y = x * scale. */
+export function constInputModel(): Uint8Array {
+  return buildModel({
+    inputs: [
+      { name: 'x', dtype: 'float32', shape: ['N', 8] },
+      { name: 'scale', dtype: 'float32', shape: [] },
+    ],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    nodes: [{ op: 'Mul', inputs: ['x', 'scale'], outputs: ['y'] }],
+  });
+}
+
+/** ids [N,'seq'] int64 -> Gather from a [100,8] table -> mean over seq -> y [N,8] float32. */
+export function int64Model(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'ids', dtype: 'int64', shape: ['N', 'seq'] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    initializers: [f32('table', [100, 8], seededFloats(800, 3))],
+    nodes: [
+      { op: 'Gather', inputs: ['table', 'ids'], outputs: ['emb'], attrs: { axis: 0 } },
+      { op: 'ReduceMean', inputs: ['emb'], outputs: ['y'], attrs: { axes: [1], keepdims: 0 } },
+    ],
+  });
+}
+
+/**
+ * y = x * (1 + 1e-3 * row): a sample's output depends on its position in the batch, not on
+ * its batch-mates' values. The row index comes from Shape -> Gather -> Range.
+ */
+export function positionModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    initializers: [
+      i64('zero_i', [], [0]),
+      f32('zero', [], [0]),
+      f32('one', [], [1]),
+      f32('step', [], [1e-3]),
+      i64('axes1', [1], [1]),
+    ],
+    nodes: [
+      { op: 'Shape', inputs: ['x'], outputs: ['shape'] },
+      { op: 'Gather', inputs: ['shape', 'zero_i'], outputs: ['n_i'], attrs: { axis: 0 } },
+      { op: 'Cast', inputs: ['n_i'], outputs: ['n'], attrs: { to: DataType.FLOAT } },
+      { op: 'Range', inputs: ['zero', 'n', 'one'], outputs: ['rows'] },
+      { op: 'Unsqueeze', inputs: ['rows', 'axes1'], outputs: ['rows2'] },
+      { op: 'Mul', inputs: ['rows2', 'step'], outputs: ['scaled'] },
+      { op: 'Add', inputs: ['scaled', 'one'], outputs: ['factor'] },
+      { op: 'Mul', inputs: ['x', 'factor'], outputs: ['y'] },
+    ],
+  });
+}
+
+/**
+ * y = x [N,K] · W [K,M], where a sample's result drifts by float rounding with the batch
+ * size alone: on x86-64 ORT CPU, batch 1 differs from every batch >= 2 (which all agree), and
+ * batch-mates never matter. MLAS takes a separate M=1 (GEMV) kernel when B is not a
+ * prepacked constant, so W is routed through Reshape(W, [K, -1]) with the shape computed
+ * from Shape(x): onnxruntime cannot constant-fold that, so it cannot prepack W. (A MatMul
+ * with W straight from an initializer, as in invariantModel, is bitwise batch-invariant.)
+ */
+export function driftModel(k = 256, m = 16): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', k] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', m] }],
+    initializers: [
+      f32('W', [k * m], seededFloats(k * m, 11)),
+      i64('one_i', [1], [1]),
+      i64('two_i', [1], [2]),
+      i64('minus_one', [1], [-1]),
+    ],
+    nodes: [
+      { op: 'Shape', inputs: ['x'], outputs: ['x_shape'] },
+      { op: 'Slice', inputs: ['x_shape', 'one_i', 'two_i'], outputs: ['k_dim'] },
+      { op: 'Concat', inputs: ['k_dim', 'minus_one'], outputs: ['w_shape'], attrs: { axis: 0 } },
+      { op: 'Reshape', inputs: ['W', 'w_shape'], outputs: ['W_runtime'] },
+      { op: 'MatMul', inputs: ['x', 'W_runtime'], outputs: ['y'] },
+    ],
+  });
+}
+
+/** Two outputs: y = Relu(x·W + b) float32 [N,4] and label = ArgMax(y) int64 [N]. */
+export function multiOutputModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [
+      { name: 'y', dtype: 'float32', shape: ['N', 4] },
+      { name: 'label', dtype: 'int64', shape: ['N'] },
+    ],
+    initializers: [f32('W', [8, 4], seededFloats(32, 7)), f32('b', [4], seededFloats(4, 8))],
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'W'], outputs: ['xw'] },
+      { op: 'Add', inputs: ['xw', 'b'], outputs: ['z'] },
+      { op: 'Relu', inputs: ['z'], outputs: ['y'] },
+      { op: 'ArgMax', inputs: ['y'], outputs: ['label'], attrs: { axis: 1, keepdims: 0 } },
+    ],
+  });
+}
+
+/**
+ * y = x · xᵀ, shape [N,N]: both output axes scale with the batch, so finding "the" batch
+ * axis of the output by comparing two batch sizes is ambiguous.
+ */
+export function twoBatchAxesAmbiguousModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 'N'] }],
+    nodes: [
+      { op: 'Transpose', inputs: ['x'], outputs: ['xt'], attrs: { perm: [1, 0] } },
+      { op: 'MatMul', inputs: ['x', 'xt'], outputs: ['y'] },
+    ],
+  });
+}
+
+/**
+ * A model with one large float32 initializer of about `megabytes` MB (for benchmarks of graph
+ * instrumentation): x [N,64] · W [64, cols] -> ReduceMean over cols -> y [N,1].
+ */
+export function bigModel(megabytes: number): Uint8Array {
+  const k = 64;
+  const cols = Math.max(1, Math.round((megabytes * 1024 * 1024) / 4 / k));
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', k] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 1] }],
+    initializers: [f32('W', [k, cols], seededFloats(k * cols, 5))],
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'W'], outputs: ['xw'] },
+      { op: 'Relu', inputs: ['xw'], outputs: ['h'] },
+      { op: 'ReduceMean', inputs: ['h'], outputs: ['y'], attrs: { axes: [1], keepdims: 1 } },
+    ],
+  });
+}
