@@ -54,7 +54,7 @@ describe('readGraph on built models', () => {
     expect(readGraph(twoBatchAxesAmbiguousModel()).outputs[0]?.shape).toEqual(['N', 'N']);
     const kinds = buildModel({
       inputs: ['float16', 'float64', 'int32', 'int8', 'uint8', 'bool'].map((dtype, i) => ({ name: `i${i}`, dtype, shape: [null, 2] })),
-      outputs: [{ name: 'o' , dtype: 'float32' }],
+      outputs: [{ name: 'o', dtype: 'float32' }],
       nodes: [{ op: 'Cast', inputs: ['i0'], outputs: ['o'], attrs: { to: 1 } }],
     });
     const facts = readGraph(kinds);

@@ -63,6 +63,12 @@ describe('decodeModel / encodeModel', () => {
     expect(w?.rawData?.buffer).toBe(bytes.buffer);
   });
 
+  test('encodeModel hands out an array that owns its buffer (not a view into a Buffer pool)', () => {
+    const bytes = leakyModel(); // small: protobufjs would carve it out of Node's shared pool
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+  });
+
   test('int64 values beyond 2^53 stay exact (as bigint) through a round trip', () => {
     const big = 9223372036854775807n;
     const bytes = encodeModel({

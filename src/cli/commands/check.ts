@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { checkBatchInvariance, CheckOptions } from '../../invariance/check';
+import { formatReport } from '../../report/text';
+import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
+import { progressBar } from '../output';
+import { duration, positiveInteger, sizeList } from '../parse';
+
+interface CheckFlags extends CommonFlags {
+  batchSizes?: number[];
+  maxBatch?: number;
+  reference?: number;
+  probes?: number;
+  budget?: { seconds: number };
+}
+
+/** `batchproof check <model>`: exit 0 invariant or within tolerance, 1 violated, 2 bad input. */
+export function registerCheck(program: Command, { out, setExit }: CommandContext): void {
+  addModelFlags(
+    program
+      .command('check')
+      .description('batch invariance: sweep batch sizes, positions and batch-mates; exit 0 invariant or within tolerance, 1 violated, 2 bad input')
+      .argument('<model>', 'path to an .onnx model')
+      .option('--batch-sizes <list>', 'batch sizes to sweep, e.g. 1,2,8,64', sizeList('--batch-sizes'))
+      .option('--max-batch <n>', 'cap of the default sweep (default 64)', positiveInteger('--max-batch'))
+      .option('--reference <n>', 'reference batch size (default 1)', positiveInteger('--reference'))
+      .option('--probes <n>', 'probe samples, placed first, middle and last (default 3)', positiveInteger('--probes'))
+      .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration),
+  ).action(async (model: string, flags: CheckFlags) => {
+    const bar = progressBar('checking');
+    const options: CheckOptions = {
+      ...commonOptions(flags),
+      ...(flags.batchSizes && { batchSizes: flags.batchSizes }),
+      ...(flags.maxBatch && { maxBatch: flags.maxBatch }),
+      ...(flags.reference && { reference: flags.reference }),
+      ...(flags.probes && { probes: flags.probes }),
+      ...(flags.budget && { budget: flags.budget }),
+      onProgress: (done, total) => bar.update(done, total),
+    };
+    try {
+      const report = await checkBatchInvariance(model, options);
+      bar.stop();
+      emit(report, () => formatReport(report, { color: flags.color }), flags.json, out);
+      setExit(report.verdict === 'violated' ? EXIT.fail : EXIT.pass);
+    } finally {
+      bar.stop();
+    }
+  });
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { checkDeterminism } from '../../invariance/determinism';
+import { formatDeterminism } from '../../report/determinism-text';
+import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
+import { positiveInteger } from '../parse';
+
+/** `batchproof determinism <model>`: the same batch N times; exit 1 when runs differ. */
+export function registerDeterminism(program: Command, { out, setExit }: CommandContext): void {
+  addModelFlags(
+    program
+      .command('determinism')
+      .description('run the same batch several times; exit 0 when every run is bitwise equal (or within --tolerance), 1 otherwise')
+      .argument('<model>', 'path to an .onnx model')
+      .option('--repeats <n>', 'how many runs (default 5)', positiveInteger('--repeats'))
+      .option('--batch-size <n>', 'batch size (default 16)', positiveInteger('--batch-size')),
+  ).action(async (model: string, flags: CommonFlags & { repeats?: number; batchSize?: number }) => {
+    const report = await checkDeterminism(model, {
+      ...commonOptions(flags),
+      ...(flags.repeats && { repeats: flags.repeats }),
+      ...(flags.batchSize && { batchSize: flags.batchSize }),
+    });
+    emit(report, () => formatDeterminism(report, { color: flags.color }), flags.json, out);
+    setExit(report.verdict === 'nondeterministic' ? EXIT.fail : EXIT.pass);
+  });
+}

@@ -1,0 +1,82 @@
+import { Command, Option } from 'commander';
+import { parseTolerance } from '../compare/tolerance';
+import type { CheckOptions } from '../invariance/check';
+import { OPTIMIZATION_LEVELS, PROVIDERS, ProviderName, OptimizationLevel } from '../model/open';
+import { collectConst, collectDim, collectOutputTolerance, collectShape, integer, nameList, positiveInteger } from './parse';
+import { toJson, writeFileAtomic } from './output';
+
+/** Exit codes (a contract for CI): 0 pass, 1 the model failed the check, 2 bad input or usage. */
+export const EXIT = { pass: 0, fail: 1, badInput: 2, internal: 3 } as const;
+
+/** What every command gets: where to print, and how to set the exit code. */
+export interface CommandContext {
+  out: (s: string) => void;
+  setExit: (code: number) => void;
+}
+
+export interface CommonFlags {
+  provider?: ProviderName;
+  threads?: number;
+  deterministic?: boolean;
+  optimization?: OptimizationLevel;
+  shape?: Record<string, (number | string)[]>;
+  dim?: Record<string, number>;
+  const?: Record<string, unknown>;
+  inputs?: string;
+  seed?: number;
+  tolerance?: string;
+  outputTolerance?: Record<string, string>;
+  outputs?: string[];
+  json?: string | boolean;
+  color?: boolean;
+}
+
+/** Flags that say how to open the model and feed it: shared by every command that runs it. */
+export function addModelFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--provider <name>', 'execution provider, pinned (no CPU fallback)').choices(PROVIDERS as unknown as string[]).default('cpu'))
+    .option('--threads <n>', 'intra-op threads (default: onnxruntime picks)', positiveInteger('--threads'))
+    .option('--deterministic', "set onnxruntime's session.use_deterministic_compute")
+    .addOption(new Option('--optimization <level>', 'graph optimization level').choices(OPTIMIZATION_LEVELS as unknown as string[]))
+    .option('--shape <name=dims>', 'dims of an input or output, N marks the batch axis (repeatable), e.g. state=2,N,128', collectShape)
+    .option('--dim <symbol=n>', 'size of a symbolic dim (repeatable), e.g. seq=16', collectDim)
+    .option('--const <name=value>', 'an input shared by the whole batch (repeatable), e.g. sr=16000', collectConst)
+    .option('--inputs <file>', 'samples: .npy (one batched input) or .npz keyed by input name')
+    .option('--seed <n>', 'seed for synthesized samples (default 0)', integer('--seed'))
+    .option('--tolerance <tol>', 'exact | default | atol=A,rtol=R | ulp=N | cosine=C')
+    .option('--output-tolerance <output:tol>', 'tolerance for one output (repeatable), e.g. logits:ulp=4', collectOutputTolerance)
+    .option('--outputs <names>', 'compare only these outputs (comma-separated)', nameList)
+    .option('--json [file]', 'print the report as JSON, or write it to FILE (and print the report for people)')
+    .option('--no-color', 'no colours in the report');
+}
+
+export function commonOptions(flags: CommonFlags): CheckOptions {
+  const options: CheckOptions = {
+    provider: flags.provider,
+    threads: flags.threads,
+    deterministic: flags.deterministic,
+    optimization: flags.optimization,
+    shapes: flags.shape,
+    dims: flags.dim,
+    consts: flags.const,
+    inputs: flags.inputs,
+    seed: flags.seed,
+    outputs: flags.outputs,
+  };
+  if (flags.tolerance !== undefined) options.tolerance = parseTolerance(flags.tolerance);
+  if (flags.outputTolerance) {
+    options.outputTolerances = Object.fromEntries(Object.entries(flags.outputTolerance).map(([k, v]) => [k, parseTolerance(v)]));
+  }
+  // Undefined keys are dropped: onnxruntime rejects option objects that carry them.
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as CheckOptions;
+}
+
+/** Prints a report: JSON on stdout, or JSON to a file and the text on stdout. */
+export function emit(report: object, text: () => string, json: string | boolean | undefined, out: (s: string) => void): void {
+  if (json === true) {
+    out(toJson(report));
+    return;
+  }
+  if (typeof json === 'string') writeFileAtomic(json, toJson(report) + '\n');
+  out(text());
+}
