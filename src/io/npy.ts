@@ -221,7 +221,7 @@ function parsePythonLiteral(text: string): PythonValue {
     if (text[pos] !== char) throw unexpected();
     pos++;
   };
-  // Recursion depth is bounded by the header length, and a header is small enough for that.
+  // Depth is capped so a header of nested brackets cannot overflow the stack.
   const parseValue = (depth: number): PythonValue => {
     if (depth > 32) throw new Error('too deeply nested');
     skipSpace();

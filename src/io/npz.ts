@@ -63,6 +63,7 @@ function unzipEntries(bytes: Uint8Array, source: string): Unzipped {
             're-save it with numpy.savez or numpy.savez_compressed',
           );
         }
+        // The compressed size is a claim too, so bound the output by the real file size as well.
         const maxSize = file.compression === 0 ? file.size : file.size * MAX_DEFLATE_RATIO + 1024;
         if (!(file.originalSize <= maxSize) || file.originalSize > bytes.length * MAX_DEFLATE_RATIO + 1024) {
           throw fail(entrySource, 'corrupted zip archive (impossible entry size)', RESAVE);

@@ -163,7 +163,8 @@ describe('test model factories behave as claimed on onnxruntime-node (CPU)', () 
     for (const y of byBatch.values()) expect(bitwiseEqual(y, two)).toBe(true); // all batches >= 2 agree
     const diff = maxAbsDiff(alone, two);
     expect(diff).toBeLessThan(1e-4); // rounding, not a real difference
-    // On x86-64 MLAS runs M=1 through its GEMV kernel: measured 3.8e-6 (K=256) on an AVX-512 EPYC, the same with 1 or 2 threads.
+    // On x86-64 MLAS runs M=1 through its GEMV kernel: measured 3.8e-6 (K=256) on an
+    // AVX-512 EPYC, the same with 1 or 2 threads.
     if (process.arch === 'x64') expect(diff).toBeGreaterThan(0);
   });
 

@@ -1,0 +1,36 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { makeConsumer } from '../helpers/consumer';
+
+// A packed tarball in a separate TypeScript Jest project: the exports, the setup entry, the
+// types for both `expect` styles, and onnxruntime-node inside Jest's realm.
+describe('the packed package in a consumer project', () => {
+  const consumer = makeConsumer(path.join(__dirname, '..', '..', 'examples', 'consumer'));
+  afterAll(() => fs.rmSync(consumer.dir, { recursive: true, force: true }));
+
+  test('ships only dist and the README', () => {
+    const pkg = path.join(consumer.dir, 'node_modules', 'batchproof');
+    expect(fs.existsSync(path.join(pkg, 'dist', 'src', 'index.js'))).toBe(true);
+    expect(fs.existsSync(path.join(pkg, 'dist', 'matchers', 'jest.js'))).toBe(true);
+    expect(fs.existsSync(path.join(pkg, 'src'))).toBe(false);
+    expect(fs.existsSync(path.join(pkg, 'dist', 'test'))).toBe(false);
+  });
+
+  test('type-checks with the global expect and with @jest/globals', () => {
+    const r = consumer.run('tsc', ['--noEmit', '-p', '.']);
+    expect(r.output).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  test("its Jest suite passes through batchproof/jest, with no custom environment", () => {
+    const r = consumer.run('jest', ['--ci']);
+    expect(r.output).toMatch(/Tests:\s+6 passed, 6 total/);
+    expect(r.code).toBe(0);
+  }, 120_000);
+
+  test('the bin runs from the package', () => {
+    const r = consumer.run('batchproof', ['check', 'models/embedding_cnn.onnx', '--batch-sizes', '1,2', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.output).verdict).toBe('invariant');
+  });
+});
