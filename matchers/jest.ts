@@ -3,12 +3,12 @@
  * `expect` and shares Node's typed-array constructors with the test realm so onnxruntime-node
  * works inside Jest without a custom test environment.
  */
+// First, before onnxruntime is required anywhere: see share-realm.ts.
+import './share-realm';
 import { matchers } from './index';
-import { shareTypedArrays } from './realm';
 import type { BatchproofMatchers } from './types';
 import type {} from 'expect';
 
-shareTypedArrays();
 (globalThis as unknown as { expect: { extend(m: object): void } }).expect.extend(matchers);
 
 declare global {

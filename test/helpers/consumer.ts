@@ -24,12 +24,20 @@ export function makeConsumer(template: string): { dir: string; run(bin: string, 
   const modules = path.join(dir, 'node_modules');
   fs.mkdirSync(modules);
   for (const entry of fs.readdirSync(path.join(root, 'node_modules'))) {
-    if (entry === 'batchproof' || entry === '.package-lock.json') continue;
+    if (['batchproof', '.bin', '.package-lock.json'].includes(entry)) continue;
     fs.symlinkSync(path.join(root, 'node_modules', entry), path.join(modules, entry));
   }
   const tarball = packProject(dir);
   execFileSync('tar', ['-xzf', tarball, '-C', dir]);
   fs.renameSync(path.join(dir, 'package'), path.join(modules, 'batchproof'));
+  // .bin as npm lays it out: the dependencies' commands plus the package's own bin.
+  const bin = path.join(modules, '.bin');
+  fs.mkdirSync(bin);
+  for (const entry of fs.readdirSync(path.join(root, 'node_modules', '.bin'))) {
+    fs.symlinkSync(fs.realpathSync(path.join(root, 'node_modules', '.bin', entry)), path.join(bin, entry));
+  }
+  const pkg = JSON.parse(fs.readFileSync(path.join(modules, 'batchproof', 'package.json'), 'utf8'));
+  fs.symlinkSync(path.join(modules, 'batchproof', pkg.bin.batchproof), path.join(bin, 'batchproof'));
   return {
     dir,
     run(bin, args) {

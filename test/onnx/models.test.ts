@@ -3,8 +3,12 @@
 // setup file will do this for every test; kept here so this file runs on its own.)
 const vm = require('vm');
 for (const n of ['Float32Array','Float64Array','Int8Array','Int16Array','Int32Array','Uint8Array','Uint16Array','Uint32Array','BigInt64Array','BigUint64Array','Uint8ClampedArray','ArrayBuffer']) (globalThis as any)[n] = vm.runInThisContext(n);
+// onnxruntime-common captures the constructors when it loads: if a setup file loaded it before
+// the swap, its checks still expect this realm's own. A fresh copy sees the shared ones.
+jest.resetModules();
+const ort: typeof import('onnxruntime-node') = require('onnxruntime-node');
 
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { readGraph } from '../../src/onnx/graph';
 import {
   batchNormTrainingModel,
@@ -25,10 +29,10 @@ import {
 // Each factory is checked against onnxruntime-node itself: the property it claims must hold
 // on the real runtime, or tests built on it prove nothing.
 
-type Feeds = Record<string, ort.Tensor>;
+type Feeds = Record<string, Ort.Tensor>;
 
-const sessions: ort.InferenceSession[] = [];
-async function open(bytes: Uint8Array): Promise<ort.InferenceSession> {
+const sessions: Ort.InferenceSession[] = [];
+async function open(bytes: Uint8Array): Promise<Ort.InferenceSession> {
   const s = await ort.InferenceSession.create(bytes);
   sessions.push(s);
   return s;
@@ -37,8 +41,8 @@ afterAll(async () => {
   for (const s of sessions) await s.release();
 });
 
-async function run(s: ort.InferenceSession, feeds: Feeds, output = 'y'): Promise<ort.Tensor> {
-  return (await s.run(feeds))[output] as ort.Tensor;
+async function run(s: Ort.InferenceSession, feeds: Feeds, output = 'y'): Promise<Ort.Tensor> {
+  return (await s.run(feeds))[output] as Ort.Tensor;
 }
 
 /** A [batch, width] float32 batch with `sample` placed at `row` and seeded mates elsewhere. */
@@ -48,7 +52,7 @@ function batchWith(sample: Float32Array, batch: number, row: number, seed: numbe
   return x;
 }
 
-function rowOf(t: ort.Tensor, row: number): Float32Array {
+function rowOf(t: Ort.Tensor, row: number): Float32Array {
   const width = (t.data as Float32Array).length / (t.dims[0] as number);
   return (t.data as Float32Array).slice(row * width, (row + 1) * width);
 }
