@@ -8,10 +8,10 @@
  *
  * Unknown fields are DROPPED: protobufjs skips fields the schema does not know when decoding,
  * so encodeModel(decodeModel(bytes)) loses them. Every field of onnx 1.12 is in the schema;
- * what newer onnx added (e.g. NodeProto.overload / metadata_props in 1.16, ModelProto
- * configuration in 1.18) is not. unknownFields() lists what a round trip would lose, so a
- * caller that rewrites a model can refuse or warn. Enum values newer than 1.12 (float8, int4
- * data types) are kept: protobufjs stores enums as plain numbers.
+ * what newer onnx added (e.g. NodeProto.overload and metadata_props, onnx 1.16) is not.
+ * unknownFields() lists what a round trip would lose, so a caller that rewrites a model can
+ * refuse or warn. Enum values newer than 1.12 (float8, int4 data types) are kept: protobufjs
+ * stores enums as plain numbers.
  */
 import * as protobuf from 'protobufjs';
 import schema from './onnx-schema.json';

@@ -1,0 +1,140 @@
+import * as path from 'path';
+import { checkBatchInvariance } from '../../src';
+import {
+  batchNormTrainingModel,
+  driftModel,
+  int64Model,
+  invariantModel,
+  leakyModel,
+  multiOutputModel,
+  nondeterministicModel,
+  positionModel,
+} from '../helpers/models';
+
+const examples = path.join(__dirname, '..', '..', 'examples', 'models');
+const small = { batchSizes: [1, 2, 3, 8] };
+
+describe('verdicts and causes', () => {
+  test('a row-wise model is bitwise invariant', async () => {
+    const r = await checkBatchInvariance(invariantModel(), small);
+    expect(r.verdict).toBe('invariant');
+    expect(r.causes).toEqual([]);
+    expect(r.batches.every((b) => b.bitExact && b.pass)).toBe(true);
+    expect(r.minimumTolerance).toEqual({ atol: 0, rtol: 0, ulp: 0, cosine: 0 });
+    expect(r.worst).toBeNull();
+  });
+
+  test('a mean over the batch axis is leakage, violated', async () => {
+    const r = await checkBatchInvariance(leakyModel(), small);
+    expect(r.verdict).toBe('violated');
+    expect(r.causes).toContain('leakage');
+    expect(r.causes).not.toContain('position');
+    const eight = r.batches.find((b) => b.size === 8)!;
+    expect(eight.causes).toEqual(['leakage']);
+    expect(eight.pass).toBe(false);
+  });
+
+  test('BatchNorm in training mode is leakage', async () => {
+    const r = await checkBatchInvariance(batchNormTrainingModel(), small);
+    expect(r.verdict).toBe('violated');
+    expect(r.causes).toEqual(['leakage']);
+    expect(r.minimumTolerance.atol).toBeGreaterThan(1e-3);
+  });
+
+  test('the same batch differing run to run is nondeterminism', async () => {
+    const r = await checkBatchInvariance(nondeterministicModel(), small);
+    expect(r.verdict).toBe('violated');
+    expect(r.causes).toContain('nondeterminism');
+    expect(r.reruns.some((x) => !x.bitExact)).toBe(true);
+  });
+
+  test('an output that depends on the row index is position', async () => {
+    const r = await checkBatchInvariance(positionModel(), small);
+    expect(r.causes).toContain('position');
+    expect(r.causes).not.toContain('leakage');
+    expect(r.verdict).toBe('violated');
+  });
+
+  test('float drift with the batch size alone is batch-size, within the default tolerance', async () => {
+    const r = await checkBatchInvariance(driftModel(), small);
+    expect(r.causes).toEqual(['batch-size']);
+    expect(r.verdict).toBe('within-tolerance');
+    expect(r.worst).not.toBeNull();
+    expect(r.worst!.absDiff).toBeGreaterThan(0);
+    expect(r.summary).toMatch(/at batch sizes 2\.\.8 vs batch 1/);
+  });
+
+  test("'exact' turns drift into a violation, and the reported minimum tolerance passes", async () => {
+    const exact = await checkBatchInvariance(driftModel(), { ...small, tolerance: 'exact' });
+    expect(exact.verdict).toBe('violated');
+    const { atol, ulp } = exact.minimumTolerance;
+    expect((await checkBatchInvariance(driftModel(), { ...small, tolerance: atol })).verdict).toBe('within-tolerance');
+    expect((await checkBatchInvariance(driftModel(), { ...small, tolerance: { ulp } })).verdict).toBe('within-tolerance');
+    // Just below the minimum fails: the number is the minimum, not a loose bound.
+    expect((await checkBatchInvariance(driftModel(), { ...small, tolerance: { ulp: ulp - 1 } })).verdict).toBe('violated');
+  });
+});
+
+describe('the bundled examples', () => {
+  test('the eval-mode CNN is invariant, the training-mode export leaks, the encoder drifts', async () => {
+    const cnn = await checkBatchInvariance(path.join(examples, 'embedding_cnn.onnx'), small);
+    const leaky = await checkBatchInvariance(path.join(examples, 'embedding_cnn_train_bn.onnx'), small);
+    const encoder = await checkBatchInvariance(path.join(examples, 'transformer_encoder.onnx'), { ...small, tolerance: 'exact' });
+    expect(cnn.verdict).toBe('invariant');
+    expect(leaky.verdict).toBe('violated');
+    expect(leaky.causes).toEqual(['leakage']);
+    // Drift depends on the machine (a fingerprint goes with it), but it never leaks.
+    expect(encoder.causes).not.toContain('leakage');
+    expect(encoder.model.defaultedDims).toEqual(['seq']);
+    expect(encoder.model.dims.seq).toBe(16);
+  });
+});
+
+describe('the report', () => {
+  test('lists every session.run, and the default sweep', async () => {
+    const r = await checkBatchInvariance(invariantModel());
+    expect(r.plan.sizes).toEqual([1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64]);
+    const calls = r.runs.reduce((n, x) => n + x.calls, 0);
+    // 3 probes alone, twice; batch 1 alone; for each of the 15 other sizes a batch, other
+    // batch-mates and a permutation; the largest batch once more.
+    expect(calls).toBe(6 + 1 + 15 * 3 + 1);
+    expect(r.runs.find((x) => x.batchSize === 64)!.purposes).toEqual(['batch', 'mates', 'permuted', 'rerun']);
+    expect(r.schema).toBe(1);
+    expect(r.tool.name).toBe('batchproof');
+    expect(r.fingerprint.provider).toBe('cpu');
+    expect(r.fingerprint.onnxruntime).toMatch(/^1\.30/);
+    expect(r.model.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: ['N', 8], batchAxis: 0 }]);
+    expect(r.model.outputs).toEqual([{ name: 'y', dtype: 'float32', shape: ['N', 4], batchAxis: 0 }]);
+    expect(r.timing.totalMs).toBeGreaterThanOrEqual(r.timing.inferenceMs);
+  });
+
+  test('probes sit first, middle and last', async () => {
+    const r = await checkBatchInvariance(invariantModel(), { batchSizes: [9] });
+    expect(r.batches[0].positions).toEqual([0, 4, 8]);
+  });
+
+  test('maxBatch caps the default sweep', async () => {
+    const r = await checkBatchInvariance(invariantModel(), { maxBatch: 8 });
+    expect(r.plan.sizes).toEqual([1, 2, 3, 4, 5, 7, 8]);
+  });
+
+  test('a budget skips the largest sizes and says so', async () => {
+    const r = await checkBatchInvariance(path.join(examples, 'embedding_cnn.onnx'), { budget: { seconds: 0.001 } });
+    expect(r.plan.skipped.length).toBeGreaterThan(0);
+    expect(r.plan.skipped).toContain(64);
+    expect(r.notes.join(' ')).toMatch(/skipped batch sizes/);
+  });
+
+  test('integer outputs compare exactly beside float ones', async () => {
+    const r = await checkBatchInvariance(multiOutputModel(), small);
+    expect(r.verdict).toBe('invariant');
+    expect(r.tolerance).toEqual({ y: 'atol=1e-5, rtol=1.3e-6', label: 'exact (bitwise)' });
+  });
+
+  test('int64 ids are synthesized within the vocabulary, symbolic dims from dims', async () => {
+    const r = await checkBatchInvariance(int64Model(), { ...small, dims: { seq: 5 }, vocab: 100 });
+    expect(r.verdict).toBe('invariant');
+    expect(r.model.dims).toEqual({ seq: 5 });
+    expect(r.model.defaultedDims).toEqual([]);
+  });
+});

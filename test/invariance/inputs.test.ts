@@ -1,0 +1,160 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as ort from 'onnxruntime-node';
+import { checkBatchInvariance, encodeNpy, encodeNpz } from '../../src';
+import { buildModel, constInputModel, invariantModel, leakyModel, seededFloats } from '../helpers/models';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-inputs-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const sizes = { batchSizes: [1, 2, 5] };
+
+/** x [2, N, 8] (batch on axis 1, like a recurrent state) -> y [2, N, 8] = x - mean over axis 1. */
+function axisOneModel(leaky: boolean): Uint8Array {
+  return buildModel({
+    opset: 17,
+    inputs: [{ name: 'state', dtype: 'float32', shape: [2, 'N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [2, 'N', 8] }],
+    nodes: leaky
+      ? [
+          { op: 'ReduceMean', inputs: ['state'], outputs: ['m'], attrs: { axes: [1], keepdims: 1 } },
+          { op: 'Sub', inputs: ['state', 'm'], outputs: ['y'] },
+        ]
+      : [{ op: 'Relu', inputs: ['state'], outputs: ['y'] }],
+  });
+}
+
+describe('user samples', () => {
+  const data = seededFloats(10 * 8, 3);
+
+  test('typed arrays, { dims, data }, tensors and nested arrays all feed the model', async () => {
+    for (const samples of [
+      data,
+      { dtype: 'float32', dims: [10, 8], data },
+      new ort.Tensor('float32', data, [10, 8]),
+      Array.from({ length: 10 }, (_, r) => Array.from(data.subarray(r * 8, r * 8 + 8))),
+    ]) {
+      const r = await checkBatchInvariance(leakyModel(), { ...sizes, samples });
+      expect(r.samples).toEqual({ source: 'user', seed: 0, count: 10 });
+      expect(r.causes).toContain('leakage');
+    }
+  });
+
+  test('.npy and .npz files keyed by input name', async () => {
+    const npy = path.join(tmp, 'x.npy');
+    fs.writeFileSync(npy, encodeNpy({ dtype: 'float32', dims: [10, 8], data }));
+    const npz = path.join(tmp, 'x.npz');
+    fs.writeFileSync(npz, encodeNpz({ x: { dtype: 'float32', dims: [10, 8], data } }));
+    for (const inputs of [npy, npz]) {
+      const r = await checkBatchInvariance(invariantModel(), { ...sizes, inputs });
+      expect(r.verdict).toBe('invariant');
+      expect(r.samples.count).toBe(10);
+    }
+  });
+
+  test('too few samples to vary batch-mates is said in a note', async () => {
+    const r = await checkBatchInvariance(invariantModel(), { ...sizes, samples: data.subarray(0, 16) });
+    expect(r.notes.join(' ')).toMatch(/only 2 samples/);
+  });
+
+  test('a sample file of the wrong dtype is one clear line', async () => {
+    const npy = path.join(tmp, 'wrong.npy');
+    fs.writeFileSync(npy, encodeNpy({ dtype: 'float64', dims: [4, 8], data: new Float64Array(32) }));
+    await expect(checkBatchInvariance(invariantModel(), { inputs: npy })).rejects.toThrow(/has dtype float64 but the model expects float32; convert it/);
+  });
+
+  test('samples of the wrong shape are one clear line', async () => {
+    await expect(checkBatchInvariance(invariantModel(), { samples: { dtype: 'float32', dims: [4, 7], data: new Float32Array(28) } })).rejects.toThrow(
+      /dim 7 at axis 1 where the model fixes 8/,
+    );
+    await expect(checkBatchInvariance(invariantModel(), { samples: new Float32Array(12) })).rejects.toThrow(/do not split into samples of \[1, 8\]/);
+    await expect(checkBatchInvariance(invariantModel(), { samples: [[1, 2], [3]] })).rejects.toThrow(/ragged/);
+  });
+
+  test('an .npz naming an unknown input is one clear line', async () => {
+    const npz = path.join(tmp, 'other.npz');
+    fs.writeFileSync(npz, encodeNpz({ nope: { dtype: 'float32', dims: [2, 8], data: new Float32Array(16) } }));
+    await expect(checkBatchInvariance(invariantModel(), { inputs: npz })).rejects.toThrow(/holds 'nope', which is not an input of the model; .* x$/);
+  });
+});
+
+describe('batch axes, symbolic dims and shared inputs', () => {
+  test("--shape marks a batch axis that is not the first ('N')", async () => {
+    const ok = await checkBatchInvariance(axisOneModel(false), { ...sizes, shapes: { state: [2, 'N', 8] } });
+    expect(ok.verdict).toBe('invariant');
+    expect(ok.model.inputs[0].batchAxis).toBe(1);
+    expect(ok.model.outputs[0].batchAxis).toBe(1);
+    const leaky = await checkBatchInvariance(axisOneModel(true), sizes);
+    expect(leaky.model.inputs[0].batchAxis).toBe(1); // the first symbolic dim, found without help
+    expect(leaky.causes).toEqual(['leakage']);
+  });
+
+  test('a shape that contradicts the model is one clear line', async () => {
+    await expect(checkBatchInvariance(axisOneModel(false), { shapes: { state: ['N', 2, 8] } })).rejects.toThrow(
+      /axis 0 is fixed at 2, so it cannot be the batch axis/,
+    );
+    await expect(checkBatchInvariance(invariantModel(), { shapes: { x: ['N', 8, 1] } })).rejects.toThrow(/has 3 dims but the model declares 2/);
+    await expect(checkBatchInvariance(invariantModel(), { shapes: { nope: ['N'] } })).rejects.toThrow(/neither an input nor an output/);
+  });
+
+  test('consts feed inputs without a batch axis', async () => {
+    const r = await checkBatchInvariance(constInputModel(), { ...sizes, consts: { scale: 3 } });
+    expect(r.verdict).toBe('invariant');
+    expect(r.model.inputs.find((i) => i.name === 'scale')!.batchAxis).toBeNull();
+    await expect(checkBatchInvariance(constInputModel(), { consts: { sr: 1 } })).rejects.toThrow(
+      /--const names 'sr', which is not an input of the model; its inputs are: x, scale/,
+    );
+  });
+
+  test('a fixed batch dimension says how to export a dynamic one', async () => {
+    const { fixedBatchModel } = await import('../helpers/models');
+    await expect(checkBatchInvariance(fixedBatchModel())).rejects.toThrow(/no dynamic batch axis .*dynamic_axes=\{'x': \{0: 'batch'\}\}/);
+  });
+
+  test('an output whose batch axis is ambiguous asks for --shape', async () => {
+    const { twoBatchAxesAmbiguousModel } = await import('../helpers/models');
+    await expect(checkBatchInvariance(twoBatchAxesAmbiguousModel(), sizes)).rejects.toThrow(/several axes that scale with the batch .* --shape y=N,/);
+  });
+});
+
+describe('bad models and options are one clear line, never a crash', () => {
+  const cases: [string, () => Promise<unknown>, RegExp][] = [
+    ['missing file', () => checkBatchInvariance(path.join(tmp, 'missing.onnx')), /missing\.onnx: no such file/],
+    ['text', () => checkBatchInvariance(Buffer.from('hello, I am not a model')), /not (a valid |an )ONNX model/],
+    ['random bytes', () => checkBatchInvariance(Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)), /not (a valid |an )ONNX model|could not load/],
+    ['truncated model', () => checkBatchInvariance(invariantModel().subarray(0, 100)), /not a valid ONNX model|could not load/],
+    ['empty file', () => checkBatchInvariance(new Uint8Array(0)), /empty/],
+    ['batch size 0', () => checkBatchInvariance(invariantModel(), { batchSizes: [0, 2] }), /batch size 0 must be a positive integer/],
+    ['batch size 2.5', () => checkBatchInvariance(invariantModel(), { batchSizes: [2.5] }), /batch size 2.5 must be a positive integer/],
+    ['unknown tolerance', () => checkBatchInvariance(invariantModel(), { tolerance: { foo: 1 } as never }), /unknown tolerance .* use 'exact'/],
+    ['negative atol', () => checkBatchInvariance(invariantModel(), { tolerance: -1 }), /non-negative/],
+    ['unknown provider', () => checkBatchInvariance(invariantModel(), { provider: 'tpu' as never }), /unknown provider 'tpu'; use one of cpu, webgpu, cuda, tensorrt/],
+    ['threads 0', () => checkBatchInvariance(invariantModel(), { threads: 0 }), /threads must be a positive integer/],
+    ['a number as model', () => checkBatchInvariance(42 as never), /expected a model/],
+  ];
+  test.each(cases)('%s', async (_name, run, message) => {
+    const error = await run().then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(error!.name).toBe('BadInputError');
+    expect(error!.message).toMatch(message);
+    expect(error!.message).not.toMatch(/\n/);
+  });
+});
+
+describe('NaN and Inf', () => {
+  test('are reported, not fatal, and NaN equals NaN at the same place', async () => {
+    const model = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4] }],
+      initializers: [{ name: 'z', dtype: 'float32', dims: [4], data: [0, 0, 0, 1] }],
+      nodes: [{ op: 'Div', inputs: ['x', 'z'], outputs: ['y'] }],
+    });
+    const r = await checkBatchInvariance(model, sizes);
+    expect(r.verdict).toBe('invariant');
+    expect(r.nonFinite[0].output).toBe('y');
+    expect(r.nonFinite[0].count).toBeGreaterThan(0);
+  });
+});
