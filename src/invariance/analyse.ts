@@ -72,7 +72,8 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
           position: row.position,
           probe: row.probe,
           run: row.purpose,
-          index: unflatten(m.worstIndex, l.sampleDims),
+          // Index within the sample: the batch axis is left out when it holds one row per sample.
+          index: unflatten(m.worstIndex, l.sampleDims.filter((d, axis) => axis !== l.batchAxis || d !== 1)),
           expected: m.expected,
           actual: m.actual,
           absDiff: m.maxAbs,

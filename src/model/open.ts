@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import { BadInputError } from '../errors';
+import { explainProviderError } from '../fixture/reasons';
 
 /** Execution providers batchproof knows how to pin. */
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt'] as const;
@@ -73,7 +74,10 @@ export function sessionOptions(settings: SessionSettings): ort.InferenceSession.
   const ep = settings.providerOptions && Object.keys(settings.providerOptions).length > 0
     ? ({ name: provider, ...settings.providerOptions } as ort.InferenceSession.ExecutionProviderConfig)
     : provider;
-  const options: Record<string, unknown> = { executionProviders: [ep], ...(settings.extra ?? {}) };
+  // Exactly one provider: onnxruntime-common drops an unavailable provider from a longer list
+  // with only a console warning, so a list of two could silently run on the second.
+  const options: Record<string, unknown> = { executionProviders: [ep] };
+  if (settings.extra !== undefined) options.extra = settings.extra;
   if (settings.threads !== undefined) options.intraOpNumThreads = settings.threads;
   if (settings.interOpThreads !== undefined) options.interOpNumThreads = settings.interOpThreads;
   if (settings.optimization !== undefined) options.graphOptimizationLevel = settings.optimization;
@@ -117,6 +121,28 @@ function validateSettings(settings: SessionSettings): void {
       `unknown optimization level '${settings.optimization}'; use one of ${OPTIMIZATION_LEVELS.join(', ')}`,
     );
   }
+  for (const key of ['deterministic', 'memoryArena'] as const) {
+    const v = settings[key];
+    if (v !== undefined && typeof v !== 'boolean') throw new BadInputError(`${key} must be true or false, got ${JSON.stringify(v)}; for example ${key}: true`);
+  }
+  if (settings.executionMode !== undefined && !['sequential', 'parallel'].includes(settings.executionMode)) {
+    throw new BadInputError(`executionMode must be 'sequential' or 'parallel', got ${JSON.stringify(settings.executionMode)}`);
+  }
+  for (const key of ['extra', 'providerOptions'] as const) {
+    const v = settings[key];
+    if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+      throw new BadInputError(`${key} must be an object, got ${describeValue(v)}; for example ${key === 'extra' ? "extra: { session: { use_deterministic_compute: '1' } }" : 'providerOptions: { deviceId: 0 }'}`);
+    }
+  }
+  // onnxruntime-node takes config entries as strings only ("sessionOptions.extra value must be a string").
+  const walk = (value: unknown, path: string): void => {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`);
+    } else if (typeof value !== 'string') {
+      throw new BadInputError(`${path} must be a string (onnxruntime takes session config values as strings), got ${JSON.stringify(value)}; for example '${String(value)}'`);
+    }
+  };
+  if (settings.extra !== undefined) walk(settings.extra, 'extra');
 }
 
 /** Why a provider could not create a session, and what cures it. */
@@ -136,7 +162,16 @@ export function providerFailure(provider: ProviderName, reason: string): string 
  */
 export async function openModel(source: ModelSource, settings: SessionSettings = {}): Promise<ModelHandle> {
   if (isModelHandle(source)) {
-    if (source.closed) throw new BadInputError(`this model handle (${source.source}) was closed; load the model again`);
+    if (source.closed) throw new BadInputError(`this model handle (${source.source}) was closed (by handle.close() or its fixture's close()); load the model again`);
+    // A handle is already pinned: options that ask for another session would be silently ignored.
+    const defaults = { provider: 'cpu', threads: undefined, optimization: 'all', deterministic: false };
+    for (const key of ['provider', 'threads', 'optimization', 'deterministic'] as const) {
+      const wanted = settings[key];
+      const have = source.settings[key] ?? defaults[key];
+      if (wanted !== undefined && wanted !== have) {
+        throw new BadInputError(`${key}: ${JSON.stringify(wanted)} asks for another session than this model handle's (${key}: ${JSON.stringify(have ?? 'default')}); load the model with a fixture made with those settings, or leave ${key} out`);
+      }
+    }
     return source;
   }
   if (isInferenceSession(source)) return makeHandle(source, '<session>', settings, false);
@@ -167,8 +202,8 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
   } catch (e) {
     const reason = oneLine((e as Error).message ?? String(e));
     const provider = settings.provider ?? 'cpu';
-    if (provider !== 'cpu' && /provider|backend|adapter|vulkan|webgpu|cuda|tensorrt|dawn/i.test(reason)) {
-      throw new BadInputError(providerFailure(provider, reason));
+    if (provider !== 'cpu' && /provider|backend|adapter|vulkan|webgpu|cuda|tensorrt|dawn|shared library/i.test(reason)) {
+      throw new BadInputError(providerFailure(provider, explainProviderError(provider, reason)));
     }
     if (/protobuf parsing failed/i.test(reason)) {
       throw new BadInputError(`${label}: not a valid ONNX model (protobuf parsing failed: the file is truncated or not a ModelProto); re-export or re-copy it`);

@@ -1,0 +1,118 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { main } from '../../src/cli/main';
+import { invariantModel, leakyModel, driftModel } from '../helpers/models';
+
+const root = path.join(__dirname, '..', '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-cli-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const write = (name: string, bytes: Uint8Array): string => {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, bytes);
+  return file;
+};
+const invariant = write('invariant.onnx', invariantModel());
+const leaky = write('leaky.onnx', leakyModel());
+const drift = write('drift.onnx', driftModel());
+
+/** Runs the CLI in-process, capturing stdout and stderr. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(args, (s) => out.push(s));
+    return { code, stdout: out.join('\n'), stderr: err.join('') };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+describe('batchproof check: exit codes are a contract', () => {
+  test('0 for an invariant model, with the report for people', async () => {
+    const r = await cli('check', invariant, '--batch-sizes', '1,2,7', '--no-color');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/invariant\.onnx: invariant/);
+    expect(r.stdout).toMatch(/fingerprint: onnxruntime 1\.30/);
+  });
+
+  test('1 for a violated one; the JSON names the causes', async () => {
+    const r = await cli('check', leaky, '--batch-sizes', '1,4', '--json');
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.verdict).toBe('violated');
+    expect(report.causes).toEqual(['leakage']);
+    expect(Object.keys(report)).toEqual(
+      expect.arrayContaining(['schema', 'tool', 'model', 'fingerprint', 'tolerance', 'verdict', 'causes', 'batches', 'minimumTolerance', 'worst', 'runs', 'timing']),
+    );
+    expect(report.batches[0]).toEqual(
+      expect.objectContaining({ size: 1, positions: [0], maxAbs: 0, bitExact: true, pass: true }),
+    );
+  });
+
+  test('--tolerance exact and atol=... decide the exit code for drift', async () => {
+    expect((await cli('check', drift, '--batch-sizes', '1,2', '--tolerance', 'exact', '--json')).code).toBe(1);
+    const r = await cli('check', drift, '--batch-sizes', '1,2', '--tolerance', 'exact', '--json');
+    const atol = JSON.parse(r.stdout).minimumTolerance.atol;
+    expect((await cli('check', drift, '--batch-sizes', '1,2', '--tolerance', `atol=${atol},rtol=0`)).code).toBe(0);
+    expect((await cli('check', drift, '--batch-sizes', '1,2', '--output-tolerance', 'y:exact')).code).toBe(1);
+  });
+
+  test('--json FILE writes the JSON and prints the report for people', async () => {
+    const file = path.join(tmp, 'report.json');
+    const r = await cli('check', invariant, '--batch-sizes', '1,2', '--json', file, '--no-color');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/: invariant/);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).verdict).toBe('invariant');
+  });
+
+  test('determinism: 0 when reruns agree', async () => {
+    const r = await cli('determinism', invariant, '--repeats', '3', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(expect.objectContaining({ verdict: 'deterministic', repeats: 3, differingRuns: [] }));
+  });
+});
+
+describe('batchproof check: bad input is exit 2 and one line on stderr', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['missing model', ['check', path.join(tmp, 'nope.onnx')], /nope\.onnx: no such file/],
+    ['not a model', ['check', path.join(root, 'package.json')], /not an ONNX model/],
+    ['bad batch sizes', ['check', invariant, '--batch-sizes', '1,x'], /'x' is not a positive integer/],
+    ['zero batch size', ['check', invariant, '--batch-sizes', '0'], /'0' is not a positive integer/],
+    ['unknown tolerance', ['check', invariant, '--tolerance', 'close'], /not a tolerance; use 'exact'/],
+    ['unknown const input', ['check', invariant, '--const', 'sr=16000'], /--const names 'sr', which is not an input/],
+    ['bad shape', ['check', invariant, '--shape', 'x=N,9'], /contradicts the model: axis 1 is fixed at 8/],
+    ['bad dim', ['check', invariant, '--dim', 'seq=0'], /positive integer/],
+    ['missing inputs file', ['check', invariant, '--inputs', path.join(tmp, 'none.npz')], /none\.npz/],
+    ['bad budget', ['check', invariant, '--budget', 'soon'], /--budget soon: expected a duration/],
+  ];
+  test.each(cases)('%s', async (_name, args, message) => {
+    const r = await cli(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\bat .*\.(ts|js):\d+/);
+  });
+
+  test('an unknown provider or flag is a usage error', async () => {
+    expect((await cli('check', invariant, '--provider', 'tpu')).code).toBe(2);
+    expect((await cli('check', invariant, '--frobnicate')).code).toBe(2);
+    expect((await cli('frobnicate')).code).toBe(2);
+    expect((await cli()).code).toBe(2);
+    expect((await cli('--version')).code).toBe(0);
+  });
+});
+
+describe('the installed bin', () => {
+  test('runs without loading Jest', () => {
+    const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
+    const probe = `require.cache; const M = require('module'); const orig = M._load; M._load = function (r, ...a) { if (/^(jest|@jest|expect|jest-matcher-utils)/.test(r)) { throw new Error('loaded ' + r); } return orig.call(this, r, ...a); }; process.argv = [process.argv[0], ${JSON.stringify(bin)}, 'check', ${JSON.stringify(invariant)}, '--batch-sizes', '1,2']; require(${JSON.stringify(bin)});`;
+    const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/invariant/);
+    expect(r.status).toBe(0);
+  });
+});

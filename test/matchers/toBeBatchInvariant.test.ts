@@ -1,0 +1,61 @@
+import { toBeBatchInvariant } from '../../matchers';
+import { openModel } from '../../src';
+import { driftModel, invariantModel, leakyModel, seededFloats } from '../helpers/models';
+
+const sizes = { batchSizes: [1, 2, 5] };
+
+/** Calls the matcher as Jest would, to read its messages directly. */
+async function run(received: unknown, ...args: unknown[]) {
+  return toBeBatchInvariant.call({ isNot: false, promise: '' }, received, ...args);
+}
+
+describe('toBeBatchInvariant', () => {
+  test('passes on an invariant model, and .not fails it with its own message', async () => {
+    await expect(invariantModel()).toBeBatchInvariant(sizes);
+    const r = await run(invariantModel(), sizes);
+    expect(r.pass).toBe(true);
+    expect(r.message()).toMatch(/Expected the model's outputs to depend on the batch, but every probe stayed bitwise equal: invariant/);
+  });
+
+  test('fails on a leaky model with the verdict, causes, table, worst element, minimum tolerance and fingerprint', async () => {
+    await expect(leakyModel()).not.toBeBatchInvariant(sizes);
+    const r = await run(leakyModel(), sizes);
+    expect(r.pass).toBe(false);
+    const message = r.message();
+    expect(message).toMatch(/toBeBatchInvariant/);
+    expect(message).toMatch(/Expected the same output for each sample whatever the batch, but: violated \(leakage\)/);
+    expect(message).toMatch(/│ +5 │ 0,2,4/);
+    expect(message).toMatch(/worst element: output 'y'\[\d+\], batch \d, position \d/);
+    expect(message).toMatch(/minimum tolerance that passes: atol=/);
+    expect(message).toMatch(/fingerprint: onnxruntime 1\.30\.\d+, cpu/);
+  });
+
+  test('a number is an absolute tolerance; exact makes drift fail', async () => {
+    await expect(driftModel()).toBeBatchInvariant(1e-3);
+    await expect(driftModel()).not.toBeBatchInvariant('exact');
+    await expect(driftModel()).not.toBeBatchInvariant({ ...sizes, tolerance: 1e-9 });
+  });
+
+  test("expect(samples).toBeBatchInvariant(model) checks the user's own samples", async () => {
+    const samples = { dtype: 'float32', dims: [6, 8], data: seededFloats(48, 9) };
+    await expect(samples).toBeBatchInvariant(invariantModel(), 'exact');
+    await expect(samples).not.toBeBatchInvariant(leakyModel());
+    const r = await run(samples, leakyModel(), sizes);
+    expect(r.report.samples).toEqual({ source: 'user', seed: 0, count: 6 });
+  });
+
+  test('accepts a model handle and leaves it open for the next check', async () => {
+    const handle = await openModel(invariantModel());
+    await expect(handle).toBeBatchInvariant(sizes);
+    await expect(handle).toBeDeterministic({ repeats: 2 });
+    expect(handle.closed).toBe(false);
+    await handle.close();
+    await expect(expect(handle).toBeBatchInvariant()).rejects.toThrow(/was closed.*load the model again/);
+  });
+
+  test('bad input throws one clear line instead of passing', async () => {
+    await expect(expect('missing.onnx').toBeBatchInvariant()).rejects.toThrow('missing.onnx: no such file; check the path to the .onnx model');
+    await expect(expect(42).toBeBatchInvariant()).rejects.toThrow(/expected a model/);
+    await expect(expect(invariantModel()).toBeBatchInvariant([1, 2] as never)).rejects.toThrow(/expected options, a tolerance number or 'exact'/);
+  });
+});
