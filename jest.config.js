@@ -8,5 +8,7 @@ module.exports = {
   // Node's typed-array constructors with the test realm (see matchers/jest.ts).
   setupFilesAfterEnv: ['<rootDir>/matchers/jest.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
+  // The examples import 'batchproof' as users do; here that is the source itself.
+  moduleNameMapper: { '^batchproof$': '<rootDir>/src/index.ts' },
   testTimeout: 60000,
 };

@@ -4,11 +4,13 @@ import { tool } from '../version';
 import { CommandContext, EXIT } from './common';
 import { registerCheck } from './commands/check';
 import { registerDeterminism } from './commands/determinism';
+import { registerCompare } from './commands/compare';
+import { registerFingerprint } from './commands/fingerprint';
 
 export { EXIT };
 
 /** One register function per command, each in src/cli/commands/. */
-const COMMANDS: ((program: Command, ctx: CommandContext) => void)[] = [registerCheck, registerDeterminism];
+const COMMANDS: ((program: Command, ctx: CommandContext) => void)[] = [registerCheck, registerDeterminism, registerCompare, registerFingerprint];
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('batchproof')

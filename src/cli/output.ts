@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { SingleBar, Presets } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 
 /**
  * Writes a file atomically: a temporary file beside it, then a rename. A crash or a parallel
@@ -34,6 +34,8 @@ export function progressBar(label: string): { update(done: number, total: number
     update(done, total) {
       if (!bar && Date.now() - started < 1000) return;
       if (!bar) {
+        // Loaded only when a bar is drawn: most runs (CI, pipes, quick checks) never need it.
+        const { SingleBar, Presets } = require('cli-progress') as typeof import('cli-progress');
         bar = new SingleBar({ stream: process.stderr, format: `${label} [{bar}] {value}/{total} runs`, clearOnComplete: true, hideCursor: true }, Presets.shades_classic);
         bar.start(total, done);
       }

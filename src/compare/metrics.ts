@@ -26,39 +26,66 @@ export interface Comparison {
   pass: boolean;
 }
 
-/** Maps IEEE bits to integers that increase with the value, so ULP distance is a subtraction. */
-function orderedBits(data: TypedArray, dtype: string): ((i: number) => number) | null {
+/**
+ * IEEE bits mapped to integers that increase with the value, so ULP distance is a subtraction.
+ * Computed once per array: one tight loop, instead of a call per element.
+ */
+function orderedBits(data: TypedArray, dtype: string): Float64Array | null {
+  const out = new Float64Array(data.length);
   if (dtype === 'float32') {
     const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
-    return (i) => (bits[i] < 0 ? -(bits[i] & 0x7fffffff) : bits[i]);
-  }
-  if (dtype === 'float16') {
+    for (let i = 0; i < bits.length; i++) out[i] = bits[i] < 0 ? -(bits[i] & 0x7fffffff) : bits[i];
+  } else if (dtype === 'float16') {
     const bits = data as Uint16Array;
-    return (i) => (bits[i] & 0x8000 ? -(bits[i] & 0x7fff) : bits[i]);
-  }
-  if (dtype === 'float64') {
+    for (let i = 0; i < bits.length; i++) out[i] = bits[i] & 0x8000 ? -(bits[i] & 0x7fff) : bits[i];
+  } else if (dtype === 'float64') {
     const bits = new BigInt64Array(data.buffer, data.byteOffset, data.length);
-    return (i) => Number(bits[i] < 0n ? -(bits[i] & 0x7fffffffffffffffn) : bits[i]);
+    for (let i = 0; i < bits.length; i++) out[i] = Number(bits[i] < 0n ? -(bits[i] & 0x7fffffffffffffffn) : bits[i]);
+  } else {
+    return null;
   }
-  return null;
+  return out;
+}
+
+/** Values as JS numbers: float32/float64 as they are, the rest decoded once. */
+function asNumbers(data: TypedArray, dtype: string): ArrayLike<number> {
+  if (dtype === 'float32' || dtype === 'float64') return data as Float32Array;
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = elementAsNumber(data, dtype, i);
+  return out;
+}
+
+function sameBytes(a: TypedArray, b: TypedArray): boolean {
+  return (
+    a.byteLength === b.byteLength &&
+    Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0
+  );
 }
 
 /** Compares one output slice with its reference, element by element, in one pass. */
 export function compareArrays(expected: TypedArray, actual: TypedArray, dtype: string, tolerance: ResolvedTolerance): Comparison {
+  const values = asNumbers(actual, dtype);
+  let nonFiniteCount = 0;
+  if (isFloatDtype(dtype)) for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) nonFiniteCount++;
+  // Most rows are bitwise equal: one native byte comparison settles those.
+  if (sameBytes(expected, actual)) {
+    const first = actual.length > 0 ? values[0] : NaN;
+    return { bitExact: true, maxAbs: 0, maxRel: 0, maxUlp: 0, l1: 0, cosine: 1, nanMismatches: 0, nonFinite: nonFiniteCount, worstIndex: 0, expected: first, actual: first, pass: true };
+  }
   const float = isFloatDtype(dtype);
   const ordE = float ? orderedBits(expected, dtype) : null;
   const ordA = float ? orderedBits(actual, dtype) : null;
+  const reference = asNumbers(expected, dtype);
   let bitExact = expected.length === actual.length;
   let maxAbs = 0, maxRel = 0, maxUlp = 0, l1 = 0, dot = 0, normE = 0, normA = 0;
-  let nanMismatches = 0, nonFinite = 0, worstIndex = -1, worstAbs = -1;
+  let nanMismatches = 0, worstIndex = -1, worstAbs = -1;
   let allcloseOk = true;
   const atol = tolerance.kind === 'allclose' ? tolerance.atol : 0;
   const rtol = tolerance.kind === 'allclose' ? tolerance.rtol : 0;
   const n = Math.min(expected.length, actual.length);
   for (let i = 0; i < n; i++) {
-    const e = elementAsNumber(expected, dtype, i);
-    const a = elementAsNumber(actual, dtype, i);
-    if (!Number.isFinite(a)) nonFinite++;
+    const e = reference[i];
+    const a = values[i];
     let abs: number;
     let ulp = 0;
     if (Number.isNaN(e) || Number.isNaN(a)) {
@@ -68,13 +95,13 @@ export function compareArrays(expected: TypedArray, actual: TypedArray, dtype: s
       ulp = Infinity;
     } else if (e === a) {
       // Equal values can still differ in bits (+0 and -0): that counts as bitwise different.
-      if (ordE && ordA && ordE(i) !== ordA(i)) bitExact = false;
+      if (ordE && ordA && ordE[i] !== ordA[i]) bitExact = false;
       else if (!ordE && expected[i] !== actual[i]) bitExact = false;
       abs = 0;
     } else {
       abs = Math.abs(a - e);
       if (Number.isNaN(abs)) abs = Infinity; // Inf - Inf of opposite signs never happens here, but Inf vs finite does
-      ulp = ordE && ordA ? Math.abs(ordA(i) - ordE(i)) : 0;
+      ulp = ordE && ordA ? Math.abs(ordA[i] - ordE[i]) : 0;
     }
     if (abs > 0 || ulp > 0) bitExact = false;
     const rel = abs === 0 ? 0 : e === 0 ? Infinity : abs / Math.abs(e);
@@ -110,10 +137,10 @@ export function compareArrays(expected: TypedArray, actual: TypedArray, dtype: s
     l1,
     cosine,
     nanMismatches,
-    nonFinite,
+    nonFinite: nonFiniteCount,
     worstIndex: Math.max(worstIndex, 0),
-    expected: n > 0 ? elementAsNumber(expected, dtype, Math.max(worstIndex, 0)) : NaN,
-    actual: n > 0 ? elementAsNumber(actual, dtype, Math.max(worstIndex, 0)) : NaN,
+    expected: n > 0 ? reference[Math.max(worstIndex, 0)] : NaN,
+    actual: n > 0 ? values[Math.max(worstIndex, 0)] : NaN,
     pass,
   };
 }

@@ -1,7 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { BadInputError } from '../errors';
-import { readArrayFile } from '../io';
 import type { ModelHandle } from '../model/open';
 import {
   checkSamples,
@@ -40,6 +39,8 @@ export async function prepareInputs(handle: ModelHandle, options: InputOptions):
   let label = 'samples';
   if (options.inputs !== undefined) {
     label = options.inputs;
+    // Loaded on demand: the file readers (and their zip library) cost start-up time otherwise.
+    const { readArrayFile } = await import('../io');
     const arrays = await readArrayFile(options.inputs);
     const keys = Object.keys(arrays);
     const names = handle.inputs.map((i) => i.name);

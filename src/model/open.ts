@@ -105,7 +105,8 @@ export function describeSession(session: ort.InferenceSession): { inputs: ValueI
   return { inputs: read(session.inputMetadata), outputs: read(session.outputMetadata) };
 }
 
-function validateSettings(settings: SessionSettings): void {
+/** Checks session settings; each problem is one line that names the fix. */
+export function validateSettings(settings: SessionSettings): void {
   const provider = settings.provider ?? 'cpu';
   if (!(PROVIDERS as readonly string[]).includes(provider)) {
     throw new BadInputError(`unknown provider '${provider}'; use one of ${PROVIDERS.join(', ')}`);

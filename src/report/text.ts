@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import type TableType from 'cli-table3';
 import pc from 'picocolors';
 import { describeFingerprint } from '../fixture/fingerprint';
 import type { InvarianceReport } from '../invariance/report';
@@ -20,6 +20,8 @@ export function verdictColor(verdict: string, c: Colors): (s: string) => string 
 
 /** The per-size table: the forum thread's L1 table plus max abs, ULP, min cosine and equal rows. */
 export function batchTable(report: InvarianceReport, c: Colors = plain): string {
+  // Loaded when a table is drawn, not when the CLI starts (JSON runs never draw one).
+  const Table = require('cli-table3') as typeof TableType;
   const table = new Table({
     head: ['batch', 'positions', 'max abs', 'max rel', 'max ULP', 'L1 (max/probe)', 'min cosine', 'bitwise equal', 'pass', 'causes'],
     style: { head: [], border: [], compact: true },

@@ -1,0 +1,57 @@
+import { Command, Option } from 'commander';
+import { compareProviders } from '../../compare-providers/compare';
+import { formatProviderComparison } from '../../compare-providers/text';
+import { BadInputError } from '../../errors';
+import { FixtureOptions } from '../../fixture/fixture';
+import { OPTIMIZATION_LEVELS, OptimizationLevel, PROVIDERS, ProviderName } from '../../model/open';
+import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
+import { positiveInteger } from '../parse';
+
+interface CompareFlags extends CommonFlags {
+  against?: ProviderName;
+  againstThreads?: number;
+  againstOptimization?: OptimizationLevel;
+  againstDeterministic?: boolean;
+  batchSize?: number;
+}
+
+/**
+ * `batchproof compare <model> --provider cpu --against webgpu`: the same batch on both sides,
+ * compared as `check` compares. The --against side takes the first side's settings unless an
+ * --against-* flag changes one. Exit 0 within tolerance, 1 beyond, 2 bad input.
+ */
+export function registerCompare(program: Command, { out, setExit }: CommandContext): void {
+  addModelFlags(
+    program
+      .command('compare')
+      .description('run the same samples on two providers or option sets and compare the outputs; exit 0 within tolerance, 1 beyond, 2 bad input')
+      .argument('<model>', 'path to an .onnx model')
+      .addOption(new Option('--against <name>', 'provider of the second side (default: the same as --provider)').choices(PROVIDERS as unknown as string[]))
+      .option('--against-threads <n>', 'intra-op threads of the second side', positiveInteger('--against-threads'))
+      .addOption(new Option('--against-optimization <level>', 'graph optimization level of the second side').choices(OPTIMIZATION_LEVELS as unknown as string[]))
+      .option('--against-deterministic', 'set session.use_deterministic_compute on the second side')
+      .option('--no-against-deterministic', 'leave session.use_deterministic_compute off on the second side')
+      .option('--batch-size <n>', 'samples in the batch both sides run (default 8)', positiveInteger('--batch-size')),
+  ).action(async (model: string, flags: CompareFlags) => {
+    const options = commonOptions(flags);
+    const { provider = 'cpu', threads, optimization, deterministic, ...rest } = options;
+    const first: FixtureOptions = { provider, threads, optimization, deterministic };
+    const second: FixtureOptions = {
+      ...first,
+      provider: flags.against ?? provider,
+      ...(flags.againstThreads !== undefined && { threads: flags.againstThreads }),
+      ...(flags.againstOptimization !== undefined && { optimization: flags.againstOptimization }),
+      ...(flags.againstDeterministic !== undefined && { deterministic: flags.againstDeterministic }),
+    };
+    const clean = (o: FixtureOptions) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as FixtureOptions;
+    if (JSON.stringify(clean(first)) === JSON.stringify(clean(second))) {
+      throw new BadInputError('both sides of the comparison are the same; change the second side with --against PROVIDER, --against-threads, --against-optimization or --against-deterministic');
+    }
+    const report = await compareProviders(model, [clean(first), clean(second)], {
+      ...rest,
+      ...(flags.batchSize && { batchSize: flags.batchSize }),
+    });
+    emit(report, () => formatProviderComparison(report, { color: flags.color }), flags.json, out);
+    setExit(report.verdict === 'different' ? EXIT.fail : EXIT.pass);
+  });
+}

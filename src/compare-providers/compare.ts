@@ -1,0 +1,291 @@
+import * as fs from 'fs';
+import * as ort from 'onnxruntime-node';
+import { compareArrays, Comparison } from '../compare/metrics';
+import { describeTolerance } from '../compare/tolerance';
+import { BadInputError } from '../errors';
+import { fingerprintFor } from '../fixture/fingerprint';
+import { Fixture, FixtureOptions, fixtureSettings, settingsLabel } from '../fixture/fixture';
+import { isFloatDtype, takeRows, TypedArray } from '../inputs/arrays';
+import { InputOptions, prepareInputs } from '../inputs/prepare';
+import { resolveTolerances, selectOutputs, ToleranceOptions } from '../invariance/check';
+import { detectLayouts, feedsFor, OutputLayout, runBatch } from '../invariance/run';
+import { describeValue, isModelHandle, ModelHandle, ModelSource, openModel, ProviderName, SessionSettings } from '../model/open';
+import { tool } from '../version';
+import type { ComparisonVerdict, OutputComparison, ProviderComparisonReport, SideComparison, SideReport } from './report';
+
+/** A side of the comparison: a provider name, fixture options, or a fixture (its settings are used). */
+export type ProviderSide = ProviderName | FixtureOptions | Fixture;
+
+export interface CompareProvidersOptions extends InputOptions, ToleranceOptions {
+  /** Samples in the one batch every side runs (default 8, or the number of user samples). */
+  batchSize?: number;
+}
+
+export const DEFAULT_COMPARE_BATCH = 8;
+
+function isFixture(x: unknown): x is Fixture {
+  return typeof x === 'object' && x !== null && typeof (x as Fixture).load === 'function' && 'settings' in x;
+}
+
+/** Session settings of one side, checked. */
+export function sideSettings(side: ProviderSide): SessionSettings {
+  if (isFixture(side)) {
+    if (side.closed) throw new BadInputError(`the fixture ${side.label} was closed; make a new one to compare with it`);
+    return side.settings;
+  }
+  if (typeof side === 'string') return fixtureSettings({ provider: side });
+  if (typeof side === 'object' && side !== null && !Array.isArray(side)) return fixtureSettings(side);
+  throw new BadInputError(`a side to compare must be a provider name ('cpu', 'webgpu', ...), fixture options or a fixture, got ${describeValue(side)}`);
+}
+
+/** The model to open once per side: a path or bytes (a handle gives its path). */
+function reopenable(model: ModelSource): string | Uint8Array | ArrayBuffer {
+  if (isModelHandle(model)) {
+    if (model.closed) throw new BadInputError(`this model handle (${model.source}) was closed; pass the model's path instead`);
+    if (!fs.existsSync(model.source)) {
+      throw new BadInputError(`comparing providers opens the model once per provider, so it needs the model's path or bytes; this handle was made from ${model.source}`);
+    }
+    return model.source;
+  }
+  if (typeof model === 'string' || ArrayBuffer.isView(model) || Object.prototype.toString.call(model) === '[object ArrayBuffer]') {
+    return model as string | Uint8Array | ArrayBuffer;
+  }
+  throw new BadInputError(`comparing providers needs the model's path or bytes (it opens one session per provider), got ${describeValue(model)}`);
+}
+
+/**
+ * Runs the same batch through the model on each side (sides[0] is the reference) and compares
+ * every other side's outputs with it, sample by sample, with the same metrics and tolerances as
+ * `checkBatchInvariance`. Each side runs the batch twice, to tell its own run-to-run noise apart.
+ */
+export async function compareProviders(model: ModelSource, sides: readonly ProviderSide[], options: CompareProvidersOptions = {}): Promise<ProviderComparisonReport> {
+  const started = performance.now();
+  if (!Array.isArray(sides) || sides.length < 2) {
+    throw new BadInputError(`compare needs at least two sides, e.g. ['cpu', 'webgpu'] or [{ provider: 'cpu', threads: 1 }, { provider: 'cpu', threads: 2 }]; got ${describeValue(sides)}`);
+  }
+  if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize > 0)) {
+    throw new BadInputError(`batchSize must be a positive integer, got ${JSON.stringify(options.batchSize)}; for example --batch-size 8`);
+  }
+  const settings = sides.map(sideSettings);
+  const labels = uniqueLabels(settings.map(settingsLabel));
+  const source = reopenable(model);
+  const notes: string[] = [];
+  if (new Set(settings.map((s) => JSON.stringify(fingerprintKey(s)))).size < settings.length) {
+    notes.push('two sides have the same settings: this compares two sessions, not two configurations');
+  }
+
+  // Open every side first, so a missing provider fails before any work is done.
+  const handles: ModelHandle[] = [];
+  try {
+    for (const s of settings) handles.push(await openModel(source, s));
+    const reference = handles[0];
+    const outputs = selectOutputs(reference.outputs, options.outputs);
+    const tolerances = resolveTolerances(outputs, options);
+    const prepared = await prepareInputs(reference, options);
+    const count = prepared.pool.count;
+    const batchSize = options.batchSize ?? Math.min(DEFAULT_COMPARE_BATCH, count ?? Infinity);
+    if (count !== null && batchSize > count) notes.push(`batch of ${batchSize} from ${count} samples: samples repeat in the batch`);
+    const ids = Array.from({ length: batchSize }, (_, i) => (count ? i % count : i));
+    const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);
+    const names = outputs.map((o) => o.name);
+
+    // The same feeds on every side, twice each.
+    const results: Record<string, ort.Tensor>[] = [];
+    const sideReports: SideReport[] = [];
+    let inferenceMs = 0;
+    for (let i = 0; i < handles.length; i++) {
+      const t0 = performance.now();
+      const first = (await runBatch(handles[i], feeds, names, batchSize)) as Record<string, ort.Tensor>;
+      const again = (await runBatch(handles[i], feeds, names, batchSize)) as Record<string, ort.Tensor>;
+      const ms = performance.now() - t0;
+      inferenceMs += ms;
+      const repeatable = outputs.every((o) => bitEqual(first[o.name], again[o.name], o.dtype));
+      if (!repeatable) notes.push(`${labels[i]} is not bitwise repeatable (the same batch run twice differs), so part of its difference is run-to-run noise`);
+      results.push(first);
+      sideReports.push({ label: labels[i], settings: settings[i], fingerprint: fingerprintFor(settings[i]), repeatable, inferenceMs: Math.round(ms) });
+    }
+
+    const layouts = sampleLayouts(reference, names, batchSize, results[0], options.shapes);
+    if (layouts.some((l) => l.batchAxis < 0)) notes.push(`outputs without a known batch axis are compared whole: ${layouts.filter((l) => l.batchAxis < 0).map((l) => l.name).join(', ')}`);
+
+    const minimum = { atol: 0, rtol: 0, ulp: 0, cosine: 0 };
+    let worst: ProviderComparisonReport['worst'] = null;
+    const comparisons: SideComparison[] = [];
+    for (let i = 1; i < handles.length; i++) {
+      const perOutput: OutputComparison[] = [];
+      for (const l of layouts) {
+        const expected = results[0][l.name];
+        const actual = results[i][l.name];
+        if (expected.dims.join() !== actual.dims.join()) {
+          perOutput.push(mismatch(l.name, expected.dims, actual.dims, batchSize));
+          minimum.atol = Infinity;
+          continue;
+        }
+        const stats = compareOutput(expected, actual, l, batchSize, tolerances[l.name]);
+        perOutput.push(stats.summary);
+        for (const { row, c } of stats.rows) {
+          if (!isFloatDtype(l.dtype)) {
+            // Integers compare exactly; a difference makes no float tolerance pass.
+            if (!c.bitExact) minimum.atol = Math.max(minimum.atol, c.maxAbs);
+            continue;
+          }
+          minimum.atol = Math.max(minimum.atol, c.maxAbs);
+          minimum.rtol = Math.max(minimum.rtol, c.maxRel);
+          minimum.ulp = Math.max(minimum.ulp, c.maxUlp);
+          minimum.cosine = Math.max(minimum.cosine, Number.isNaN(c.cosine) ? Infinity : 1 - c.cosine);
+          if (!c.bitExact && (!worst || c.maxAbs > worst.absDiff)) {
+            worst = {
+              side: labels[i],
+              output: l.name,
+              sample: row,
+              index: unflatten(c.worstIndex, l.sampleDims),
+              expected: c.expected,
+              actual: c.actual,
+              absDiff: c.maxAbs,
+              ulp: c.maxUlp,
+            };
+          }
+        }
+      }
+      comparisons.push({ side: labels[i], verdict: verdictOf(perOutput), outputs: perOutput });
+    }
+
+    const verdict: ComparisonVerdict = comparisons.every((c) => c.verdict === 'identical')
+      ? 'identical'
+      : comparisons.every((c) => c.verdict !== 'different') ? 'within-tolerance' : 'different';
+    const layoutOf = (name: string) => layouts.find((l) => l.name === name);
+    return {
+      schema: 1,
+      kind: 'provider-comparison',
+      tool,
+      model: {
+        path: handles[0].source,
+        inputs: prepared.specs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.declared, batchAxis: s.batchAxis })),
+        outputs: outputs.map((o) => ({
+          name: o.name,
+          dtype: o.dtype,
+          shape: reference.outputs.find((x) => x.name === o.name)?.shape ?? [],
+          batchAxis: (layoutOf(o.name)?.batchAxis ?? -1) >= 0 ? (layoutOf(o.name) as OutputLayout).batchAxis : null,
+        })),
+        dims: prepared.dims,
+        defaultedDims: prepared.defaultedDims,
+      },
+      samples: { source: prepared.source, seed: prepared.seed, count, batchSize },
+      sides: sideReports,
+      tolerance: Object.fromEntries(Object.entries(tolerances).map(([k, t]) => [k, describeTolerance(t)])),
+      verdict,
+      summary: summarize(verdict, comparisons, labels[0], batchSize),
+      comparisons,
+      minimumTolerance: minimum,
+      worst,
+      notes,
+      runs: labels.map((side) => ({ side, batchSize, calls: 2 })),
+      timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
+    };
+  } finally {
+    await Promise.all(handles.map((h) => h.close()));
+  }
+}
+
+/** What tells two sides apart (their settings, without undefined keys). */
+function fingerprintKey(s: SessionSettings): SessionSettings {
+  return JSON.parse(JSON.stringify({ ...s, provider: s.provider ?? 'cpu' }));
+}
+
+function uniqueLabels(labels: string[]): string[] {
+  return labels.map((l, i) => (labels.indexOf(l) !== i || labels.lastIndexOf(l) !== i ? `${l} #${i + 1}` : l));
+}
+
+/**
+ * Each output's batch axis, to compare sample by sample (cosine is per sample). The one batch
+ * size gives no scaling to detect, so it comes from the declared dims or --shape; an output
+ * without one is compared whole, as a single row (batchAxis -1).
+ */
+function sampleLayouts(handle: ModelHandle, names: string[], size: number, result: Record<string, ort.Tensor>, shapes: InputOptions['shapes']): OutputLayout[] {
+  return names.map((name) => {
+    try {
+      return detectLayouts(handle, [name], size, result, null, null, shapes)[0];
+    } catch (e) {
+      if (!(e instanceof BadInputError)) throw e;
+      const t = result[name];
+      return { name, dtype: t.type, batchAxis: -1, sampleDims: [...t.dims] };
+    }
+  });
+}
+
+function compareOutput(expected: ort.Tensor, actual: ort.Tensor, layout: OutputLayout, batchSize: number, tolerance: Parameters<typeof compareArrays>[3]) {
+  const rows: { row: number; c: Comparison }[] = [];
+  const samples = layout.batchAxis < 0 ? 1 : batchSize;
+  const per = layout.batchAxis < 0 ? 0 : layout.sampleDims[layout.batchAxis];
+  const slice = (t: ort.Tensor, s: number): TypedArray =>
+    layout.batchAxis < 0
+      ? (t.data as TypedArray)
+      : takeRows(t.data as TypedArray, t.dims, layout.batchAxis, Array.from({ length: per }, (_, k) => s * per + k), layout.dtype);
+  for (let s = 0; s < samples; s++) rows.push({ row: s, c: compareArrays(slice(expected, s), slice(actual, s), layout.dtype, tolerance) });
+  const summary: OutputComparison = {
+    output: layout.name,
+    maxAbs: Math.max(0, ...rows.map((r) => r.c.maxAbs)),
+    maxRel: Math.max(0, ...rows.map((r) => r.c.maxRel)),
+    maxUlp: Math.max(0, ...rows.map((r) => r.c.maxUlp)),
+    maxL1: Math.max(0, ...rows.map((r) => r.c.l1)),
+    minCosine: Math.min(1, ...rows.map((r) => (Number.isNaN(r.c.cosine) ? -Infinity : r.c.cosine))),
+    bitExact: rows.every((r) => r.c.bitExact),
+    equalRows: rows.filter((r) => r.c.bitExact).length,
+    comparedRows: rows.length,
+    pass: rows.every((r) => r.c.pass),
+    shapeMismatch: null,
+  };
+  return { rows, summary };
+}
+
+function mismatch(output: string, expected: readonly number[], actual: readonly number[], batchSize: number): OutputComparison {
+  return {
+    output,
+    maxAbs: Infinity,
+    maxRel: Infinity,
+    maxUlp: Infinity,
+    maxL1: Infinity,
+    minCosine: -Infinity,
+    bitExact: false,
+    equalRows: 0,
+    comparedRows: batchSize,
+    pass: false,
+    shapeMismatch: { expected: [...expected], actual: [...actual] },
+  };
+}
+
+function verdictOf(outputs: OutputComparison[]): ComparisonVerdict {
+  if (outputs.every((o) => o.bitExact)) return 'identical';
+  return outputs.every((o) => o.pass) ? 'within-tolerance' : 'different';
+}
+
+function bitEqual(a: ort.Tensor, b: ort.Tensor, dtype: string): boolean {
+  if (a.dims.join() !== b.dims.join()) return false;
+  if (dtype === 'string') return (a.data as string[]).every((v, i) => v === (b.data as string[])[i]);
+  const x = a.data as TypedArray;
+  const y = b.data as TypedArray;
+  const bx = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  const by = new Uint8Array(y.buffer, y.byteOffset, y.byteLength);
+  return bx.length === by.length && bx.every((v, i) => v === by[i]);
+}
+
+function unflatten(flat: number, dims: readonly number[]): number[] {
+  const index: number[] = [];
+  for (let i = dims.length - 1; i >= 0; i--) {
+    index.unshift(flat % dims[i]);
+    flat = Math.floor(flat / dims[i]);
+  }
+  return index;
+}
+
+function summarize(verdict: ComparisonVerdict, comparisons: SideComparison[], reference: string, batchSize: number): string {
+  const batch = `${batchSize} sample${batchSize === 1 ? '' : 's'}`;
+  if (verdict === 'identical') return `every side is bitwise equal to ${reference} on ${batch}`;
+  const parts = comparisons.map((c) => {
+    const worst = Math.max(0, ...c.outputs.map((o) => o.maxAbs));
+    if (c.verdict === 'identical') return `${c.side}: bitwise equal`;
+    if (c.outputs.some((o) => o.shapeMismatch)) return `${c.side}: output shapes differ`;
+    return `${c.side}: differs by at most ${worst.toPrecision(2)}${c.verdict === 'different' ? ', beyond the tolerance' : ', within the tolerance'}`;
+  });
+  return `against ${reference} on ${batch}: ${parts.join('; ')}`;
+}

@@ -1,0 +1,78 @@
+import type { Fingerprint } from '../fixture/fingerprint';
+import type { SessionSettings } from '../model/open';
+
+/** 'identical': bitwise equal on every side; 'different': beyond the tolerance somewhere. */
+export type ComparisonVerdict = 'identical' | 'within-tolerance' | 'different';
+
+/** One side of the comparison: how its session was made, and where it ran. */
+export interface SideReport {
+  /** "cpu", "cpu (threads 2)", "webgpu (device 0)". */
+  label: string;
+  settings: SessionSettings;
+  fingerprint: Fingerprint;
+  /** The same batch run twice on this side gave bitwise equal outputs. */
+  repeatable: boolean;
+  inferenceMs: number;
+}
+
+/** One output of one side against the reference, over every sample of the batch. */
+export interface OutputComparison {
+  output: string;
+  maxAbs: number;
+  maxRel: number;
+  maxUlp: number;
+  /** Largest L1 distance of one sample's output. */
+  maxL1: number;
+  minCosine: number;
+  bitExact: boolean;
+  /** Samples whose output was bitwise equal, of how many compared. */
+  equalRows: number;
+  comparedRows: number;
+  pass: boolean;
+  /** Set when the two sides' outputs do not even have the same dims. */
+  shapeMismatch: { expected: number[]; actual: number[] } | null;
+}
+
+export interface SideComparison {
+  /** The side compared with the reference (sides[0]). */
+  side: string;
+  verdict: ComparisonVerdict;
+  outputs: OutputComparison[];
+}
+
+export interface ProviderComparisonReport {
+  schema: 1;
+  kind: 'provider-comparison';
+  tool: { name: string; version: string };
+  model: {
+    path: string;
+    inputs: { name: string; dtype: string; shape: (number | string)[]; batchAxis: number | null }[];
+    outputs: { name: string; dtype: string; shape: (number | string)[]; batchAxis: number | null }[];
+    dims: Record<string, number>;
+    defaultedDims: string[];
+  };
+  /** The batch every side ran: the same inputs, byte for byte. */
+  samples: { source: 'synthesized' | 'user'; seed: number; count: number | null; batchSize: number };
+  /** sides[0] is the reference; each other side is compared with it. Both fingerprints are here. */
+  sides: SideReport[];
+  tolerance: Record<string, string>;
+  verdict: ComparisonVerdict;
+  summary: string;
+  comparisons: SideComparison[];
+  /** The smallest tolerance of each kind that would have passed every comparison (floats only). */
+  minimumTolerance: { atol: number; rtol: number; ulp: number; cosine: number };
+  worst: {
+    side: string;
+    output: string;
+    /** Sample (row of the batch) and index within its output. */
+    sample: number;
+    index: number[];
+    expected: number;
+    actual: number;
+    absDiff: number;
+    ulp: number;
+  } | null;
+  notes: string[];
+  runs: { side: string; batchSize: number; calls: number }[];
+  timing: { totalMs: number; inferenceMs: number };
+}

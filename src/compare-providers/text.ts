@@ -1,0 +1,67 @@
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import { describeFingerprint } from '../fixture/fingerprint';
+import { exact, num } from '../report/format';
+import type { TextOptions } from '../report/text';
+import type { ProviderComparisonReport } from './report';
+
+type Colors = Pick<typeof pc, 'green' | 'yellow' | 'red' | 'bold' | 'dim'>;
+const plain: Colors = { green: String, yellow: String, red: String, bold: String, dim: String } as unknown as Colors;
+
+/** The comparison for people: verdict, one table row per side and output, minimum tolerance, both fingerprints. */
+export function formatProviderComparison(report: ProviderComparisonReport, options: TextOptions = {}): string {
+  const c: Colors = options.color ?? pc.isColorSupported ? pc : plain;
+  const paint = report.verdict === 'identical' ? c.green : report.verdict === 'within-tolerance' ? c.yellow : c.red;
+  const reference = report.sides[0];
+  const lines: string[] = [];
+  lines.push(`${c.bold(report.model.path)}: ${paint(c.bold(report.verdict))} (${report.sides.slice(1).map((s) => s.label).join(', ')} against ${reference.label})`);
+  lines.push(`  ${report.summary}`);
+  const table = new Table({
+    head: ['side', 'output', 'max abs', 'max rel', 'max ULP', 'L1 (max/sample)', 'min cosine', 'bitwise equal', 'pass'],
+    style: { head: [], border: [], compact: true },
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+  });
+  for (const comparison of report.comparisons) {
+    for (const o of comparison.outputs) {
+      const mark = o.pass ? (o.bitExact ? String : c.yellow) : c.red;
+      table.push([
+        comparison.side,
+        o.output,
+        num(o.maxAbs),
+        num(o.maxRel),
+        num(o.maxUlp),
+        num(o.maxL1),
+        o.minCosine === 1 ? '1' : 1 - o.minCosine < 1e-4 ? `1-${num(1 - o.minCosine)}` : o.minCosine.toFixed(6),
+        `${o.equalRows}/${o.comparedRows}`,
+        mark(o.pass ? 'yes' : 'NO'),
+      ].map(String));
+    }
+  }
+  lines.push(table.toString());
+  for (const comparison of report.comparisons) {
+    for (const o of comparison.outputs) {
+      if (o.shapeMismatch) lines.push(c.red(`${comparison.side}: output '${o.output}' has dims [${o.shapeMismatch.actual.join(', ')}], ${reference.label} has [${o.shapeMismatch.expected.join(', ')}]`));
+    }
+  }
+  if (report.worst) {
+    const w = report.worst;
+    lines.push(
+      `worst element: ${w.side}, output '${w.output}'[${w.index.join(', ')}] of sample ${w.sample}: ` +
+        `${reference.label} ${exact(w.expected)}, ${w.side} ${exact(w.actual)} (abs ${num(w.absDiff)}, ${num(w.ulp)} ULP)`,
+    );
+  }
+  const m = report.minimumTolerance;
+  if (report.verdict !== 'identical') {
+    lines.push(`minimum tolerance that passes: atol=${num(m.atol)} (rtol=0), or rtol=${num(m.rtol)} (atol=0), or ulp=${num(m.ulp)}, or cosine=${num(m.cosine)}`);
+  }
+  const tolerances = [...new Set(Object.values(report.tolerance))];
+  lines.push(`tolerance: ${tolerances.length === 1 ? tolerances[0] : Object.entries(report.tolerance).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  const s = report.samples;
+  lines.push(c.dim(`same ${s.batchSize} ${s.source} samples${s.source === 'synthesized' ? ` (seed ${s.seed})` : ''} on every side, in one batch, run twice per side`));
+  for (const note of report.notes) lines.push(c.yellow(`note: ${note}`));
+  lines.push(c.dim(`${report.timing.inferenceMs} ms inference, ${report.timing.totalMs} ms total`));
+  for (const [i, side] of report.sides.entries()) {
+    lines.push(c.dim(`fingerprint ${i === 0 ? '(reference) ' : ''}${side.label}: ${describeFingerprint(side.fingerprint)}`));
+  }
+  return lines.join('\n');
+}
