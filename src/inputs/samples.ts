@@ -244,10 +244,11 @@ export function checkSamples(arr: NormalizedArray, spec: InputSpec, label: strin
   return { dtype: spec.dtype, dims: arr.dims, data: convertTo(arr, spec.dtype, label) };
 }
 
-/** Stacks samples `ids` into one batch tensor for a batched input. */
+/** Stacks samples `ids` into one batch tensor for a batched input; a negative id is a row of zeros (padding). */
 export function batchTensor(spec: InputSpec, pool: SamplePool, ids: readonly number[]): ort.Tensor {
   const axis = spec.batchAxis as number;
-  const data = stackRows(ids.map((id) => pool.sample(spec, id)), spec.sampleDims, axis, spec.dtype);
+  const zeros = ids.some((id) => id < 0) ? allocate(spec.dtype, product(spec.sampleDims)) : null;
+  const data = stackRows(ids.map((id) => (id < 0 ? (zeros as TypedArray) : pool.sample(spec, id))), spec.sampleDims, axis, spec.dtype);
   const dims = spec.sampleDims.map((d, i) => (i === axis ? ids.length : d));
   return new ort.Tensor(spec.dtype as ort.Tensor.Type, data as never, dims);
 }

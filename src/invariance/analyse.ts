@@ -166,6 +166,13 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     }))
     .filter((x) => x.count > 0);
   const verdict: Verdict = allExact ? 'invariant' : allPass ? 'within-tolerance' : 'violated';
+  // When the same batch differs run to run, every other comparison is noisy too: leakage,
+  // position and batch size cannot be told apart until that is fixed.
+  if (causes.has('nondeterminism')) {
+    causes.clear();
+    causes.add('nondeterminism');
+    for (const b of batches) b.causes = b.causes.length > 0 ? ['nondeterminism'] : [];
+  }
   const order: Cause[] = ['leakage', 'nondeterminism', 'position', 'batch-size'];
   return {
     verdict,

@@ -6,7 +6,9 @@ import { BATCH_MARK } from '../inputs/spec';
 import { ModelSource, openModel, SessionSettings } from '../model/open';
 import { tool } from '../version';
 import { analyse } from './analyse';
-import { makePlan, PlanOptions } from './plan';
+import { describeClasses, stableClasses } from './classes';
+import { Filler, makePlan, PlanOptions } from './plan';
+import { compareServed, findPadSize, Recipe, ServedAnswer, verifyPadding } from './recipe';
 import type { Cause, InvarianceReport, BatchReport } from './report';
 import { executePlan } from './run';
 
@@ -83,6 +85,60 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       notes.push(`the budget of ${options.budget?.seconds}s skipped batch sizes ${execution.skipped.join(', ')}`);
     }
     const analysis = analyse(execution.rows, execution.layouts, tolerances);
+    if (analysis.causes.includes('nondeterminism')) {
+      notes.push('the same batch gave different outputs run to run, so leakage, position and batch-size effects cannot be told apart; make the model deterministic first (e.g. deterministic: true, or remove random ops)');
+    }
+    const tested = plan.sizes.filter((s) => !execution.skipped.includes(s));
+    // Where samples leak or runs differ, outputs are not a function of (size, position): no classes.
+    const unstable = analysis.causes.find((c) => c === 'leakage' || c === 'nondeterminism');
+    const classes = unstable ? [] : stableClasses(execution.rows, execution.layouts);
+    const served = [...new Set(options.servedSizes ?? [plan.reference, Math.max(...tested)])].filter((s) => tested.includes(s)).sort((a, b) => a - b);
+    const servedAnswer = compareServed(execution.rows, execution.layouts, served);
+    let recipe: Recipe | null;
+    let recipeReason: string | null = null;
+    const filler: Filler = options.filler ?? 'zeros';
+    if (options.padTo !== undefined) {
+      // The user's own recipe: every run below padTo was padded, so the check itself verifies it.
+      const holds = servedAnswer.equal && !analysis.causes.includes('leakage') && !analysis.causes.includes('nondeterminism');
+      recipe = { padTo: options.padTo, filler, covers: served, verified: holds };
+    } else if (analysis.verdict === 'invariant' || servedAnswer.equal) {
+      recipe = { padTo: null, reason: 'not needed' };
+    } else {
+      const found = findPadSize(classes, served, analysis.causes);
+      if (found.padTo === null) {
+        recipe = found.reason === 'not needed' ? { padTo: null, reason: 'not needed' } : null;
+        recipeReason = found.reason === 'not needed' ? null : found.reason;
+      } else {
+        const verification = await verifyPadding(
+          {
+            handle,
+            specs: prepared.specs,
+            shared: prepared.shared,
+            pool: prepared.pool,
+            layouts: execution.layouts,
+            index: count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id) => id,
+            probes,
+            pool1Base: probes,
+            pool2Base: plan.pool2Base,
+          },
+          found.padTo,
+          served,
+          found.target,
+          execution.rows,
+        );
+        for (const run of verification.runs) {
+          const log = execution.runs.find((r) => r.batchSize === run.rows.length);
+          if (log) {
+            log.calls++;
+            if (!log.purposes.includes('recipe')) log.purposes.push('recipe');
+          } else {
+            execution.runs.push({ batchSize: run.rows.length, calls: 1, purposes: ['recipe'] });
+          }
+        }
+        recipe = verification.verified ? { padTo: found.padTo, filler: 'zeros', covers: served, verified: true } : null;
+        recipeReason = verification.verified ? null : `padding to ${found.padTo} was tried but the filler changed the probes' outputs`;
+      }
+    }
     const settings = handle.settings;
     const layoutOf = (name: string) => execution.layouts.find((l) => l.name === name);
     return {
@@ -110,8 +166,14 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       tolerance: Object.fromEntries(Object.entries(tolerances).map(([k, t]) => [k, describeTolerance(t)])),
       ...analysis,
       summary: summarize(analysis.verdict, analysis.causes, analysis.batches, plan.reference),
+      answer: answerLine(servedAnswer, recipe, recipeReason),
+      classes: classes.map(({ sizes, positions }) => ({ sizes, positions })),
+      classesText: unstable ? `none (${unstable}: outputs are not a function of batch size and position)` : describeClasses(classes, tested, formatSizes),
+      served: servedAnswer,
+      recipe,
+      recipeReason,
       notes,
-      runs: execution.runs,
+      runs: execution.runs.sort((a, b) => a.batchSize - b.batchSize),
       timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(execution.inferenceMs) },
     };
   } finally {
@@ -130,6 +192,18 @@ export function formatSizes(sizes: readonly number[], sweep: readonly number[]):
     i = j + 1;
   }
   return parts.join(', ');
+}
+
+/** The forum's question answered in one line, for the served sizes. */
+function answerLine(served: ServedAnswer, recipe: Recipe | null, reason: string | null): string {
+  const pair = served.sizes.length === 2 ? `batch ${served.sizes[0]} and batch ${served.sizes[1]}` : `batch sizes ${served.sizes.join(', ')}`;
+  if (served.sizes.length < 2) return `only batch ${served.sizes.join('')} was served; nothing to compare`;
+  if (served.equal) {
+    return recipe?.padTo ? `${pair} are bitwise equal with batches smaller than ${recipe.padTo} padded to ${recipe.padTo}` : `${pair} are bitwise equal`;
+  }
+  const head = `${pair} differ by at most ${served.maxAbs.toPrecision(2)}`;
+  if (recipe?.padTo) return `${head}; pad batches smaller than ${recipe.padTo} up to ${recipe.padTo} and they are bitwise equal${recipe.verified ? ' (verified)' : ''}`;
+  return `${head}; no padding makes them equal (${reason})`;
 }
 
 const CAUSE_WORDS: Record<Cause, string> = {

@@ -15,13 +15,15 @@ export type RunPurpose =
   | 'batch' // probes at first, middle, last among batch-mates
   | 'mates' // same probes and places, other batch-mates: a difference is leakage
   | 'permuted' // same rows, probes swapped between places: a difference is position
-  | 'rerun'; // the largest batch again: nondeterminism under load
+  | 'rerun' // the largest batch again: nondeterminism under load
+  | 'recipe'; // a padded batch that verifies a padding recipe
 
 
 export interface PlannedRun {
   purpose: RunPurpose;
+  /** The batch size being tested; a padded run has more rows than this. */
   size: number;
-  /** Sample ids per row; probes are ids 0..probes-1. */
+  /** Sample ids per row; probes are ids 0..probes-1; FILLER_ZEROS rows are zeros. */
   rows: number[];
   /** Which rows hold probes: [probe, position]. */
   probes: { probe: number; position: number }[];
@@ -36,6 +38,23 @@ export interface PlanOptions {
   reference?: number;
   /** How many probe samples, placed first, middle and last (default 3). */
   probes?: number;
+  /** Pad every batch smaller than this up to it, as a server would (see the recipe). */
+  padTo?: number;
+  /** Filler rows for padding: zeros (default) or copies of the last real sample. */
+  filler?: Filler;
+  /** Batch sizes the user's system serves, always swept (even above maxBatch). */
+  servedSizes?: number[];
+}
+
+export type Filler = 'zeros' | 'last';
+export const FILLERS: readonly Filler[] = ['zeros', 'last'];
+/** The sample id of a row of zeros (padding). */
+export const FILLER_ZEROS = -1;
+
+/** Pads `rows` up to `padTo` with filler rows. */
+export function padRows(rows: readonly number[], padTo: number, filler: Filler): number[] {
+  const last = rows[rows.length - 1];
+  return [...rows, ...Array.from({ length: Math.max(0, padTo - rows.length) }, () => (filler === 'zeros' ? FILLER_ZEROS : last))];
 }
 
 export interface Plan {
@@ -78,7 +97,11 @@ export function makePlan(options: PlanOptions = {}): Plan {
     throw new BadInputError('batch sizes must be a non-empty list of positive integers; for example --batch-sizes 1,2,8,64');
   }
   requested.forEach((s) => positiveInt(s, `batch size ${JSON.stringify(s)}`, '--batch-sizes 1,2,8,64'));
-  const sizes = [...new Set(requested)].sort((a, b) => a - b);
+  for (const s of options.servedSizes ?? []) positiveInt(s, `served batch size ${JSON.stringify(s)}`, '--serve-sizes 1,512');
+  const padTo = options.padTo === undefined ? undefined : positiveInt(options.padTo, 'padTo', '--pad-to 2');
+  const filler = options.filler ?? 'zeros';
+  if (!FILLERS.includes(filler)) throw new BadInputError(`unknown filler '${filler}'; use ${FILLERS.join(' or ')}`);
+  const sizes = [...new Set([...requested, ...(options.servedSizes ?? [])])].sort((a, b) => a - b);
   const maxSize = Math.max(reference, ...sizes);
   const pool1 = probes;
   const pool2 = probes + maxSize;
@@ -98,6 +121,7 @@ export function makePlan(options: PlanOptions = {}): Plan {
     bySize.set(size, group);
     runs.push(...group);
   }
+  if (padTo !== undefined) for (const run of runs) run.rows = padRows(run.rows, padTo, filler);
   return { reference, probes, sizes, runs, bySize, pool2Base: pool2 };
 }
 

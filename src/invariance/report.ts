@@ -1,4 +1,5 @@
 import type { Fingerprint } from '../fixture/fingerprint';
+import type { Recipe, ServedAnswer } from './recipe';
 import type { RunLog } from './run';
 
 /** The kinds of difference batchproof tells apart (names are a contract). */
@@ -70,6 +71,17 @@ export interface InvarianceReport {
   causes: Cause[];
   /** One line that answers the question. */
   summary: string;
+  /** The served sizes compared, and what padding makes them equal, in one line. */
+  answer: string;
+  /** (size, position) pairs whose probe outputs are bitwise identical, grouped. */
+  classes: { sizes: number[]; positions: 'all' | number[] }[];
+  /** The classes in one line: "{1} | {2..64, every position}". */
+  classesText: string;
+  /** The batch sizes the user's system serves (default: the reference and the largest), compared. */
+  served: ServedAnswer;
+  /** Pad batches smaller than padTo up to it; null when no padding can work (see recipeReason). */
+  recipe: Recipe | null;
+  recipeReason: string | null;
   batches: BatchReport[];
   /** Same batch twice: the reference and the largest batch. */
   reruns: { size: number; bitExact: boolean; maxAbs: number }[];

@@ -51,6 +51,11 @@ export interface ExecuteOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Sample ids to pool indices; filler ids (negative) pass through as they are. */
+export function mapIds(ids: readonly number[], index: (id: number) => number): number[] {
+  return ids.map((id) => (id < 0 ? id : index(id)));
+}
+
 export function feedsFor(specs: readonly InputSpec[], shared: Record<string, ort.Tensor>, pool: SamplePool, ids: readonly number[]): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const spec of specs) feeds[spec.name] = spec.batchAxis === null ? shared[spec.name] : batchTensor(spec, pool, ids);
@@ -93,20 +98,21 @@ export async function executePlan(
   let done = 0;
 
   const execute = async (run: PlannedRun): Promise<void> => {
-    const feeds = feedsFor(specs, shared, pool, run.rows.map(index));
+    const feeds = feedsFor(specs, shared, pool, mapIds(run.rows, index));
+    const rowCount = run.rows.length;
     const t0 = performance.now();
-    const result = await runBatch(handle, feeds, outputNames, run.size);
+    const result = await runBatch(handle, feeds, outputNames, rowCount);
     const ms = performance.now() - t0;
     inferenceMs += ms;
-    perRowMs = ms / run.size;
-    const log = logs.get(run.size) ?? { batchSize: run.size, calls: 0, purposes: [] };
+    perRowMs = ms / rowCount;
+    const log = logs.get(rowCount) ?? { batchSize: rowCount, calls: 0, purposes: [] };
     log.calls += 1;
     if (!log.purposes.includes(run.purpose)) log.purposes.push(run.purpose);
-    logs.set(run.size, log);
+    logs.set(rowCount, log);
     if (!layouts) {
       const first = pending[0];
-      if (first && first.run.size !== run.size) {
-        layouts = detectLayouts(handle, outputNames, first.run.size, first.result, run.size, result, options.shapes);
+      if (first && first.run.rows.length !== rowCount) {
+        layouts = detectLayouts(handle, outputNames, first.run.rows.length, first.result, rowCount, result, options.shapes);
         for (const p of pending.splice(0)) keep(p.run, p.result, layouts);
       } else {
         pending.push({ run, result });
@@ -116,16 +122,7 @@ export async function executePlan(
     keep(run, result, layouts);
   };
   const keep = (run: PlannedRun, result: ort.InferenceSession.OnnxValueMapType, lay: OutputLayout[]): void => {
-    for (const { probe, position } of run.probes) {
-      const outputs: Record<string, TypedArray> = {};
-      for (const l of lay) {
-        const t = result[l.name] as ort.Tensor;
-        const per = l.sampleDims[l.batchAxis];
-        const wanted = Array.from({ length: per }, (_, k) => position * per + k);
-        outputs[l.name] = takeRows(t.data as TypedArray, t.dims, l.batchAxis, wanted, l.dtype);
-      }
-      rows.push({ purpose: run.purpose, size: run.size, probe, position, outputs });
-    }
+    rows.push(...probeRows(run, result, lay));
   };
 
   for (const run of plan.runs.filter((r) => r.purpose.startsWith('reference'))) {
@@ -134,7 +131,7 @@ export async function executePlan(
   }
   for (const size of plan.sizes) {
     const group = plan.bySize.get(size) ?? [];
-    const cost = perRowMs * group.reduce((n, r) => n + r.size, 0);
+    const cost = perRowMs * group.reduce((n, r) => n + r.rows.length, 0);
     if (options.budgetMs !== undefined && performance.now() - started + cost > options.budgetMs && rows.length + pending.length > 0 && size !== plan.sizes[0]) {
       skipped.push(size);
       done += group.length;
@@ -148,10 +145,24 @@ export async function executePlan(
   if (!layouts) {
     // Every run had the same size: fall back to what the model declares.
     const only = pending[0];
-    layouts = detectLayouts(handle, outputNames, only.run.size, only.result, null, null, options.shapes);
+    layouts = detectLayouts(handle, outputNames, only.run.rows.length, only.result, null, null, options.shapes);
     for (const p of pending.splice(0)) keep(p.run, p.result, layouts);
   }
   return { rows, runs: [...logs.values()].sort((a, b) => a.batchSize - b.batchSize), layouts, skipped, inferenceMs };
+}
+
+/** Copies out the probes' rows of one run's outputs; the rest of the batch is dropped. */
+export function probeRows(run: PlannedRun, result: ort.InferenceSession.OnnxValueMapType, layouts: readonly OutputLayout[]): ProbeRow[] {
+  return run.probes.map(({ probe, position }) => {
+    const outputs: Record<string, TypedArray> = {};
+    for (const l of layouts) {
+      const t = result[l.name] as ort.Tensor;
+      const per = l.sampleDims[l.batchAxis];
+      const wanted = Array.from({ length: per }, (_, k) => position * per + k);
+      outputs[l.name] = takeRows(t.data as TypedArray, t.dims, l.batchAxis, wanted, l.dtype);
+    }
+    return { purpose: run.purpose, size: run.size, probe, position, outputs };
+  });
 }
 
 /** Finds each output's batch axis: the one axis whose length scales with the batch size. */

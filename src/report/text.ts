@@ -52,7 +52,9 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
   const paint = verdictColor(report.verdict, c);
   lines.push(`${c.bold(report.model.path)}: ${paint(c.bold(report.verdict))}${report.causes.length ? ` (${report.causes.join(', ')})` : ''}`);
   lines.push(`  ${report.summary}`);
+  lines.push(`  answer: ${report.answer}`);
   lines.push(batchTable(report, c));
+  lines.push(`stable classes (bitwise identical outputs): ${report.classesText}`);
   const reruns = report.reruns.map((r) => `batch ${r.size}: ${r.bitExact ? 'bitwise equal' : `differs by ${num(r.maxAbs)}`}`);
   if (reruns.length) lines.push(`same batch run twice: ${reruns.join('; ')}`);
   if (report.worst) {

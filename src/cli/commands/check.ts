@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { checkBatchInvariance, CheckOptions } from '../../invariance/check';
 import { formatReport } from '../../report/text';
 import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
@@ -11,6 +11,9 @@ interface CheckFlags extends CommonFlags {
   reference?: number;
   probes?: number;
   budget?: { seconds: number };
+  serveSizes?: number[];
+  padTo?: number;
+  filler?: 'zeros' | 'last';
 }
 
 /** `batchproof check <model>`: exit 0 invariant or within tolerance, 1 violated, 2 bad input. */
@@ -24,7 +27,10 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       .option('--max-batch <n>', 'cap of the default sweep (default 64)', positiveInteger('--max-batch'))
       .option('--reference <n>', 'reference batch size (default 1)', positiveInteger('--reference'))
       .option('--probes <n>', 'probe samples, placed first, middle and last (default 3)', positiveInteger('--probes'))
-      .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration),
+      .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration)
+      .option('--serve-sizes <list>', 'batch sizes your system serves, answered first, e.g. 1,512', sizeList('--serve-sizes'))
+      .option('--pad-to <n>', 'pad every batch smaller than N up to N, as your server would', positiveInteger('--pad-to'))
+      .addOption(new Option('--filler <kind>', 'padding rows (with --pad-to)').choices(['zeros', 'last'])),
   ).action(async (model: string, flags: CheckFlags) => {
     const bar = progressBar('checking');
     const options: CheckOptions = {
@@ -34,6 +40,9 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       ...(flags.reference && { reference: flags.reference }),
       ...(flags.probes && { probes: flags.probes }),
       ...(flags.budget && { budget: flags.budget }),
+      ...(flags.serveSizes && { servedSizes: flags.serveSizes }),
+      ...(flags.padTo && { padTo: flags.padTo }),
+      ...(flags.filler && { filler: flags.filler }),
       onProgress: (done, total) => bar.update(done, total),
     };
     try {

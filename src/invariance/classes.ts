@@ -1,0 +1,85 @@
+import type { OutputLayout, ProbeRow } from './run';
+
+/**
+ * A stable batch-size class: (size, position) pairs where every probe's outputs are bitwise
+ * identical. `positions` is 'all' when the class holds every probed position of its sizes.
+ */
+export interface BatchClass {
+  sizes: number[];
+  positions: 'all' | number[];
+  /** Every (size, position) pair in the class. */
+  members: [number, number][];
+}
+
+/** A probe's outputs as one string key: equal keys mean bitwise equal outputs. */
+export function outputKey(row: ProbeRow, layouts: readonly OutputLayout[]): string {
+  return layouts
+    .map((l) => {
+      const d = row.outputs[l.name];
+      return Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64');
+    })
+    .join('|');
+}
+
+interface Pending {
+  members: [number, number][];
+  /** probe -> output key seen in this class */
+  keys: Map<number, string>;
+}
+
+/**
+ * Groups (size, position) pairs whose probe outputs are bitwise identical. Uses only rows the
+ * check already ran (reference, batch, permuted): no extra inference. Pairs join a class when
+ * they share at least one probe with it and agree on every shared probe.
+ */
+export function stableClasses(rows: readonly ProbeRow[], layouts: readonly OutputLayout[]): BatchClass[] {
+  const byPair = new Map<string, { size: number; position: number; keys: Map<number, string> }>();
+  for (const row of rows) {
+    if (!['reference', 'batch', 'permuted'].includes(row.purpose)) continue;
+    const id = `${row.size}:${row.position}`;
+    const pair = byPair.get(id) ?? { size: row.size, position: row.position, keys: new Map() };
+    pair.keys.set(row.probe, outputKey(row, layouts));
+    byPair.set(id, pair);
+  }
+  const pairs = [...byPair.values()].sort((a, b) => a.size - b.size || a.position - b.position);
+  const classes: Pending[] = [];
+  for (const pair of pairs) {
+    const home = classes.find((c) => {
+      let shared = 0;
+      for (const [probe, key] of pair.keys) {
+        const seen = c.keys.get(probe);
+        if (seen === undefined) continue;
+        if (seen !== key) return false;
+        shared++;
+      }
+      return shared > 0;
+    });
+    const target: Pending = home ?? { members: [], keys: new Map() };
+    if (!home) classes.push(target);
+    target.members.push([pair.size, pair.position]);
+    for (const [probe, key] of pair.keys) target.keys.set(probe, key);
+  }
+  const positionsOf = (size: number) => pairs.filter((p) => p.size === size).map((p) => p.position);
+  return classes.map((c) => {
+    const sizes = [...new Set(c.members.map(([s]) => s))];
+    const every = sizes.every((s) => positionsOf(s).every((pos) => c.members.some(([ms, mp]) => ms === s && mp === pos)));
+    return {
+      sizes,
+      positions: every ? 'all' : [...new Set(c.members.map(([, p]) => p))].sort((a, b) => a - b),
+      members: c.members,
+    };
+  });
+}
+
+/** "{1} | {2..64, every position}": the classes in one line. */
+export function describeClasses(classes: readonly BatchClass[], sweep: readonly number[], formatSizes: (s: number[], sweep: readonly number[]) => string): string {
+  return classes
+    .map((c) => {
+      const where =
+        c.positions === 'all'
+          ? c.sizes.some((s) => s > 1) ? ', every position' : ''
+          : `, positions ${c.members.map(([s, p]) => `${s}@${p}`).join(' ')}`;
+      return `{${formatSizes(c.sizes, sweep)}${where}}`;
+    })
+    .join(' | ');
+}

@@ -1,0 +1,138 @@
+import type * as ort from 'onnxruntime-node';
+import { compareArrays } from '../compare/metrics';
+import { resolveTolerance } from '../compare/tolerance';
+import type { SamplePool } from '../inputs/samples';
+import type { InputSpec } from '../inputs/spec';
+import type { ModelHandle } from '../model/open';
+import { BatchClass, outputKey } from './classes';
+import { Filler, FILLER_ZEROS, PlannedRun, probePositions } from './plan';
+import type { Cause } from './report';
+import { feedsFor, mapIds, OutputLayout, ProbeRow, probeRows, runBatch } from './run';
+
+/**
+ * The forum's question, answered for this model and machine: pad batches smaller than `padTo`
+ * up to it and every served size gives bitwise the same output. `padTo: null` with a reason
+ * when no padding is needed or none can work.
+ */
+export interface Recipe {
+  padTo: number | null;
+  filler?: Filler;
+  /** The served sizes the recipe makes bitwise equal. */
+  covers?: number[];
+  /** Padded batches were run with other filler content and the probes stayed bitwise equal. */
+  verified?: boolean;
+  reason?: string;
+}
+
+/** How the served sizes compare before any padding. */
+export interface ServedAnswer {
+  sizes: number[];
+  equal: boolean;
+  maxAbs: number;
+}
+
+/** Compares each probe's outputs across the served sizes, from rows the check already ran. */
+export function compareServed(rows: readonly ProbeRow[], layouts: readonly OutputLayout[], served: readonly number[]): ServedAnswer {
+  let maxAbs = 0;
+  let equal = true;
+  const usable = rows.filter((r) => served.includes(r.size) && ['reference', 'batch', 'permuted'].includes(r.purpose));
+  for (const row of usable) {
+    const first = usable.find((r) => r.probe === row.probe);
+    if (!first || first === row) continue;
+    for (const l of layouts) {
+      const c = compareArrays(first.outputs[l.name], row.outputs[l.name], l.dtype, resolveTolerance('exact', l.dtype));
+      equal &&= c.bitExact;
+      maxAbs = Math.max(maxAbs, c.maxAbs);
+    }
+  }
+  return { sizes: [...served], equal, maxAbs };
+}
+
+const classOf = (classes: readonly BatchClass[], size: number): BatchClass[] =>
+  classes.filter((c) => c.members.some(([s]) => s === size));
+
+/** Picks the smallest tested pad size P that puts every served size into one class. */
+export function findPadSize(
+  classes: readonly BatchClass[],
+  served: readonly number[],
+  causes: readonly Cause[],
+): { padTo: number; target: BatchClass } | { reason: string; padTo: null } {
+  if (causes.includes('nondeterminism')) return { padTo: null, reason: 'nondeterminism: the same batch differs run to run, so no padding makes outputs repeatable' };
+  if (causes.includes('leakage')) return { padTo: null, reason: 'leakage: samples affect each other, so the filler would change the output' };
+  const largest = Math.max(...served);
+  const home = classOf(classes, largest);
+  if (home.length !== 1) return { padTo: null, reason: `position: at batch ${largest} the output depends on the row, so no padding makes every row equal` };
+  const target = home[0];
+  for (const s of served) {
+    const spread = classOf(classes, s);
+    if (spread.length > 1 && s >= Math.min(...target.sizes)) {
+      return { padTo: null, reason: `position: at batch ${s} the output depends on the row within the class` };
+    }
+  }
+  if (served.every((s) => classOf(classes, s)[0] === target)) return { padTo: null, reason: 'not needed' };
+  // Candidates: tested sizes whose every probed position sits in the target class, above which
+  // every served size is already in it.
+  const candidates = [...new Set(target.members.map(([s]) => s))].sort((a, b) => a - b);
+  for (const p of candidates) {
+    if (classOf(classes, p).length !== 1 || target.positions !== 'all') continue;
+    if (served.filter((s) => s >= p).every((s) => classOf(classes, s)[0] === target)) return { padTo: p, target };
+  }
+  return { padTo: null, reason: 'no tested batch size holds every served size in one class; add sizes to the sweep' };
+}
+
+export interface VerifyContext {
+  handle: ModelHandle;
+  specs: readonly InputSpec[];
+  shared: Record<string, ort.Tensor>;
+  pool: SamplePool;
+  layouts: readonly OutputLayout[];
+  index: (id: number) => number;
+  probes: number;
+  pool1Base: number;
+  pool2Base: number;
+}
+
+/**
+ * Runs each served size below `padTo` padded up to it with three fillers (zeros, copies of the
+ * last sample, other samples) and checks every probe is bitwise equal across fillers and to its
+ * output in the target class. Returns the runs made (listed in the report) and the result.
+ */
+export async function verifyPadding(
+  ctx: VerifyContext,
+  padTo: number,
+  served: readonly number[],
+  target: BatchClass,
+  referenceRows: readonly ProbeRow[],
+): Promise<{ verified: boolean; runs: PlannedRun[] }> {
+  const targetKeys = new Map<number, string>();
+  for (const row of referenceRows) {
+    if (target.members.some(([s, p]) => s === row.size && p === row.position)) targetKeys.set(row.probe, outputKey(row, ctx.layouts));
+  }
+  const runs: PlannedRun[] = [];
+  let verified = true;
+  for (const size of served.filter((s) => s < padTo)) {
+    const placed: { probe: number; position: number }[] = [];
+    probePositions(size, Math.min(ctx.probes, size)).forEach((position, probe) => {
+      if (!placed.some((p) => p.position === position)) placed.push({ probe, position });
+    });
+    const real = Array.from({ length: size }, (_, r) => placed.find((p) => p.position === r)?.probe ?? ctx.pool1Base + r);
+    const fillers: number[][] = [
+      Array(padTo - size).fill(FILLER_ZEROS),
+      Array(padTo - size).fill(real[size - 1]),
+      Array.from({ length: padTo - size }, (_, k) => ctx.pool2Base + size + k),
+    ];
+    const seen = new Map<number, string>();
+    for (const filler of fillers) {
+      const run: PlannedRun = { purpose: 'recipe', size, rows: [...real, ...filler], probes: placed };
+      runs.push(run);
+      const result = await runBatch(ctx.handle, feedsFor(ctx.specs, ctx.shared, ctx.pool, mapIds(run.rows, ctx.index)), ctx.layouts.map((l) => l.name), run.rows.length);
+      for (const row of probeRows(run, result, ctx.layouts)) {
+        const key = outputKey(row, ctx.layouts);
+        const expected = targetKeys.get(row.probe) ?? seen.get(row.probe);
+        if (expected !== undefined && expected !== key) verified = false;
+        seen.set(row.probe, key);
+      }
+    }
+  }
+  return { verified, runs };
+}
