@@ -5,5 +5,4 @@ module.exports = {
   roots: ['<rootDir>/test'],
   // Registers batchproof's matchers and lets onnxruntime-node work inside Jest's realm.
   setupFilesAfterEnv: ['batchproof/jest'],
-  testTimeout: 60000,
 };
