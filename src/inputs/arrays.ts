@@ -1,16 +1,9 @@
 /** Typed-array plumbing shared by inputs, runs and comparison. */
 
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Uint16Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint32Array
-  | BigUint64Array;
+import type { NumericData } from '../io/types';
+
+/** Every typed array an onnxruntime tensor holds (float16 as Uint16 bits, bool as Uint8). */
+export type TypedArray = NumericData;
 
 /** onnxruntime-node's tensor type names that batchproof feeds and compares. */
 export const FLOAT_DTYPES = ['float32', 'float16', 'float64'] as const;
