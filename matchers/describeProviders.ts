@@ -1,0 +1,110 @@
+import { availableProvidersSync, BadInputError, fixture, fixtureSettings, PROVIDERS, providerFailure } from '../src';
+import type { Fixture, FixtureOptions, ProviderAvailability, ProviderName } from '../src';
+
+export interface DescribeProvidersOptions {
+  /**
+   * A provider that does not work here fails the run instead of being skipped: `true` for every
+   * listed provider, or the names that must work. The env variable BATCHPROOF_REQUIRE
+   * (e.g. `webgpu`, `webgpu,cuda` or `all`) adds to it.
+   */
+  required?: boolean | ProviderName[];
+}
+
+/** The part of Jest's (or Vitest's) globals this uses. */
+interface Globals {
+  describe: ((name: string, fn: () => void) => void) & { skip: (name: string, fn: () => void) => void };
+  test: (name: string, fn: () => void) => void;
+  afterAll: (fn: () => Promise<void>) => void;
+}
+
+/**
+ * Runs the same tests once per execution provider:
+ *
+ *   describeProviders(['cpu', 'webgpu', 'cuda'], (fx) => {
+ *     test('embeddings do not depend on the batch', async () => {
+ *       await expect(await fx.load('model.onnx')).toBeBatchInvariant();
+ *     });
+ *   });
+ *
+ * Each provider that works here gets a `describe` named after it (its fixture closes after its
+ * tests); each one that does not is a skipped `describe` whose name says why, e.g.
+ * "webgpu (skipped: no WebGPU adapter: no Vulkan-capable GPU driver ...)". Entries may be fixture
+ * options (`{ provider: 'cpu', threads: 1 }`). BATCHPROOF_PROVIDERS=cpu,webgpu replaces the list
+ * (keeping the options of listed entries); BATCHPROOF_REQUIRE or `required` makes a missing
+ * provider a failing test.
+ *
+ * Jest collects `describe` blocks synchronously, so availability is probed synchronously, in a
+ * child process, once per process (see src/fixture/providers.ts).
+ */
+export function describeProviders(
+  providers: readonly (ProviderName | FixtureOptions)[],
+  fn: (fx: Fixture) => void,
+  options: DescribeProvidersOptions = {},
+): void {
+  const g = globalThis as unknown as Partial<Globals>;
+  if (typeof g.describe !== 'function' || typeof g.test !== 'function' || typeof g.afterAll !== 'function') {
+    throw new Error('describeProviders must be called in a test file (Jest, or Vitest with globals: true)');
+  }
+  const { describe, test, afterAll } = g as Globals;
+  if (!Array.isArray(providers)) throw new BadInputError(`describeProviders: expected a list of providers, e.g. ['cpu', 'webgpu'], got ${JSON.stringify(providers)}`);
+  const entries = selectEntries(providers.map((p) => (typeof p === 'string' ? { provider: p } : p)), process.env.BATCHPROOF_PROVIDERS);
+  const required = requiredNames(options.required, process.env.BATCHPROOF_REQUIRE);
+  // CPU always works where onnxruntime loads: no probe needed for a CPU-only list.
+  const availability: ProviderAvailability[] = entries.every((e) => e.provider === 'cpu')
+    ? [{ name: 'cpu', available: true, reason: null }]
+    : availableProvidersSync();
+
+  for (const entry of entries) {
+    const fx = fixture(entry);
+    const state = availability.find((a) => a.name === entry.provider) as ProviderAvailability;
+    if (state.available) {
+      describe(fx.label, () => {
+        fn(fx);
+        // Registered after the user's hooks, so it runs after them.
+        afterAll(() => fx.close());
+      });
+    } else if (required === 'all' || required.includes(entry.provider)) {
+      describe(`${fx.label} (required, not available)`, () => {
+        test(`${entry.provider} works on this machine`, () => {
+          const error = new Error(providerFailure(entry.provider, state.reason ?? 'unknown reason'));
+          error.stack = error.message; // the reason is the whole story: no code frame of ours
+          throw error;
+        });
+      });
+    } else {
+      describe.skip(`${fx.label} (skipped: ${state.reason})`, () => fn(fx));
+    }
+  }
+}
+
+function parseNames(value: string, variable: string): ProviderName[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(PROVIDERS as readonly string[]).includes(n)) {
+      throw new BadInputError(`${variable}=${value}: unknown provider '${n}'; use a comma-separated list of ${PROVIDERS.join(', ')}`);
+    }
+  }
+  return names as ProviderName[];
+}
+
+/** The list to run: the caller's, or the one in BATCHPROOF_PROVIDERS (keeping the caller's options for names it lists). */
+export function selectEntries(entries: FixtureOptions[], env: string | undefined): FixtureOptions[] {
+  for (const e of entries) fixtureSettings(e); // checks each entry now, with one clear line
+  if (env === undefined || env.trim() === '') return entries;
+  return parseNames(env, 'BATCHPROOF_PROVIDERS').flatMap((name) => {
+    const given = entries.filter((e) => e.provider === name);
+    return given.length ? given : [{ provider: name }];
+  });
+}
+
+/** 'all', or the provider names that must work here. */
+export function requiredNames(option: DescribeProvidersOptions['required'], env: string | undefined): 'all' | ProviderName[] {
+  if (option === true) return 'all';
+  if (option !== undefined && option !== false && !Array.isArray(option)) {
+    throw new BadInputError(`describeProviders: required must be true, false or a list of providers, got ${JSON.stringify(option)}`);
+  }
+  const fromOption = Array.isArray(option) ? parseNames(option.join(','), 'required') : [];
+  const value = env?.trim() ?? '';
+  if (['all', '*', '1', 'true'].includes(value.toLowerCase())) return 'all';
+  return [...fromOption, ...(value ? parseNames(value, 'BATCHPROOF_REQUIRE') : [])];
+}

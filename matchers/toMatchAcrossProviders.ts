@@ -1,0 +1,36 @@
+import { matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
+import { BadInputError, compareProviders, formatProviderComparison } from '../src';
+import type { CompareProvidersOptions, ProviderComparisonReport, ProviderSide } from '../src';
+import { isModelSource, toOptions } from './options';
+
+/**
+ * `await expect(model).toMatchAcrossProviders(['cpu', 'webgpu'], options?)`: the same samples run
+ * on each side (a provider name, fixture options such as `{ provider: 'cpu', threads: 1 }`, or a
+ * fixture); every side's outputs are within the tolerance of the first side's. A side whose
+ * provider does not work here throws: a pinned comparison never passes on the CPU alone.
+ */
+export async function toMatchAcrossProviders(
+  this: { isNot?: boolean; promise?: string },
+  received: unknown,
+  sides: unknown,
+  options?: unknown,
+): Promise<{ pass: boolean; message: () => string; report: ProviderComparisonReport }> {
+  if (!isModelSource(received)) {
+    throw new BadInputError('toMatchAcrossProviders: expected a model (a path to an .onnx file, its bytes or a model handle with a path)');
+  }
+  if (!Array.isArray(sides)) {
+    throw new BadInputError(`toMatchAcrossProviders: expected a list of providers as the first argument, e.g. ['cpu', 'webgpu'], got ${JSON.stringify(sides)}`);
+  }
+  const compareOptions = toOptions<CompareProvidersOptions>(options, 'toMatchAcrossProviders');
+  const report = await compareProviders(received, sides as ProviderSide[], compareOptions);
+  const pass = report.verdict !== 'different';
+  const hint = matcherHint('toMatchAcrossProviders', 'model', 'providers', { isNot: this.isNot, promise: this.promise });
+  const labels = report.sides.map((s) => s.label).join(' vs ');
+  const message = pass
+    ? () =>
+        `${hint}\n\nExpected the outputs to differ across ${labels}, but they were ` +
+        `${report.verdict === 'identical' ? 'bitwise equal' : 'within the tolerance'}: ${RECEIVED_COLOR(report.verdict)}\n\n${formatProviderComparison(report)}`
+    : () =>
+        `${hint}\n\nExpected the same outputs on ${labels} (within the tolerance), but: ${RECEIVED_COLOR(report.verdict)}\n\n${formatProviderComparison(report)}`;
+  return { pass, message, report };
+}
