@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../../src/cli/main';
+import { cli } from '../helpers/cli';
 import { invariantModel, leakyModel, driftModel } from '../helpers/models';
 
 const root = path.join(__dirname, '..', '..');
@@ -17,19 +17,6 @@ const invariant = write('invariant.onnx', invariantModel());
 const leaky = write('leaky.onnx', leakyModel());
 const drift = write('drift.onnx', driftModel());
 
-/** Runs the CLI in-process, capturing stdout and stderr. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args, (s) => out.push(s));
-    return { code, stdout: out.join('\n'), stderr: err.join('') };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 describe('batchproof check: exit codes are a contract', () => {
   test('0 for an invariant model, with the report for people', async () => {

@@ -28,6 +28,19 @@ describe('the packed package in a consumer project', () => {
     expect(r.code).toBe(0);
   }, 120_000);
 
+  test('negative control: registering the matchers without batchproof/jest hits the realm error', () => {
+    // The same suite with only expect.extend(matchers): Node's typed arrays are not shared, so
+    // onnxruntime-node rejects Jest's Float32Array. This is what batchproof/jest fixes.
+    fs.writeFileSync(path.join(consumer.dir, 'extend-only.js'), "expect.extend(require('batchproof/matchers').matchers);\n");
+    fs.writeFileSync(
+      path.join(consumer.dir, 'jest.extend-only.config.js'),
+      "module.exports = { ...require('./jest.config.js'), setupFilesAfterEnv: ['<rootDir>/extend-only.js'] };\n",
+    );
+    const r = consumer.run('jest', ['--ci', '-c', 'jest.extend-only.config.js', 'test/models.test.ts']);
+    expect(r.output).toMatch(/A float32 tensor's data must be type of function Float32Array/);
+    expect(r.code).toBe(1);
+  }, 120_000);
+
   test('the bin runs from the package', () => {
     const r = consumer.run('batchproof', ['check', 'models/embedding_cnn.onnx', '--batch-sizes', '1,2', '--json']);
     expect(r.code).toBe(0);
