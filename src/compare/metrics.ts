@@ -32,10 +32,7 @@ export interface Comparison {
  */
 function orderedBits(data: TypedArray, dtype: string): Float64Array | null {
   const out = new Float64Array(data.length);
-  if (dtype === 'float32') {
-    const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
-    for (let i = 0; i < bits.length; i++) out[i] = bits[i] < 0 ? -(bits[i] & 0x7fffffff) : bits[i];
-  } else if (dtype === 'float16') {
+  if (dtype === 'float16') {
     const bits = data as Uint16Array;
     for (let i = 0; i < bits.length; i++) out[i] = bits[i] & 0x8000 ? -(bits[i] & 0x7fff) : bits[i];
   } else if (dtype === 'float64') {
@@ -73,8 +70,11 @@ export function compareArrays(expected: TypedArray, actual: TypedArray, dtype: s
     return { bitExact: true, maxAbs: 0, maxRel: 0, maxUlp: 0, l1: 0, cosine: 1, nanMismatches: 0, nonFinite: nonFiniteCount, worstIndex: 0, expected: first, actual: first, pass: true };
   }
   const float = isFloatDtype(dtype);
-  const ordE = float ? orderedBits(expected, dtype) : null;
-  const ordA = float ? orderedBits(actual, dtype) : null;
+  // float32 (the common case) reads its bits through views, allocating nothing per row.
+  const bitsE = dtype === 'float32' ? new Int32Array(expected.buffer, expected.byteOffset, expected.length) : null;
+  const bitsA = dtype === 'float32' ? new Int32Array(actual.buffer, actual.byteOffset, actual.length) : null;
+  const ordE = float && !bitsE ? orderedBits(expected, dtype) : null;
+  const ordA = float && !bitsA ? orderedBits(actual, dtype) : null;
   const reference = asNumbers(expected, dtype);
   let bitExact = expected.length === actual.length;
   let maxAbs = 0, maxRel = 0, maxUlp = 0, l1 = 0, dot = 0, normE = 0, normA = 0;
@@ -86,6 +86,17 @@ export function compareArrays(expected: TypedArray, actual: TypedArray, dtype: s
   for (let i = 0; i < n; i++) {
     const e = reference[i];
     const a = values[i];
+    let oe = 0;
+    let oa = 0;
+    if (bitsE && bitsA) {
+      const be = bitsE[i];
+      const ba = bitsA[i];
+      oe = be < 0 ? -(be & 0x7fffffff) : be;
+      oa = ba < 0 ? -(ba & 0x7fffffff) : ba;
+    } else if (ordE && ordA) {
+      oe = ordE[i];
+      oa = ordA[i];
+    }
     let abs: number;
     let ulp = 0;
     if (Number.isNaN(e) || Number.isNaN(a)) {
@@ -94,14 +105,13 @@ export function compareArrays(expected: TypedArray, actual: TypedArray, dtype: s
       abs = Infinity;
       ulp = Infinity;
     } else if (e === a) {
-      // Equal values can still differ in bits (+0 and -0): that counts as bitwise different.
-      if (ordE && ordA && ordE[i] !== ordA[i]) bitExact = false;
-      else if (!ordE && expected[i] !== actual[i]) bitExact = false;
+      // Equal floats differ in bits only as +0 and -0 (NaN is handled above).
+      if (float ? !Object.is(e, a) : expected[i] !== actual[i]) bitExact = false;
       abs = 0;
     } else {
       abs = Math.abs(a - e);
       if (Number.isNaN(abs)) abs = Infinity; // Inf - Inf of opposite signs never happens here, but Inf vs finite does
-      ulp = ordE && ordA ? Math.abs(ordA[i] - ordE[i]) : 0;
+      ulp = float ? Math.abs(oa - oe) : 0;
     }
     if (abs > 0 || ulp > 0) bitExact = false;
     const rel = abs === 0 ? 0 : e === 0 ? Infinity : abs / Math.abs(e);

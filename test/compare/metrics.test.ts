@@ -1,0 +1,75 @@
+import { compareArrays, parseTolerance, resolveTolerance } from '../../src';
+import { floatToHalf } from '../../src/inputs/arrays';
+
+const exact = resolveTolerance('exact', 'float32');
+const next = (x: number) => {
+  const f = new Float32Array([x]);
+  new Int32Array(f.buffer)[0] += 1;
+  return f[0];
+};
+
+describe('compareArrays', () => {
+  test('ULP distance counts representable floats between, across zero too', () => {
+    const one = compareArrays(new Float32Array([1]), new Float32Array([next(next(1))]), 'float32', exact);
+    expect(one.maxUlp).toBe(2);
+    expect(one.bitExact).toBe(false);
+    const acrossZero = compareArrays(new Float32Array([-1e-45]), new Float32Array([1e-45]), 'float32', exact);
+    expect(acrossZero.maxUlp).toBe(2);
+  });
+
+  test('+0 and -0 are equal values but not bitwise equal', () => {
+    const c = compareArrays(new Float32Array([0]), new Float32Array([-0]), 'float32', exact);
+    expect(c.maxAbs).toBe(0);
+    expect(c.bitExact).toBe(false);
+  });
+
+  test('NaN equals only NaN at the same place', () => {
+    expect(compareArrays(new Float32Array([NaN, 1]), new Float32Array([NaN, 1]), 'float32', exact).pass).toBe(true);
+    const c = compareArrays(new Float32Array([NaN, 1]), new Float32Array([1, NaN]), 'float32', resolveTolerance(1, 'float32'));
+    expect(c.nanMismatches).toBe(2);
+    expect(c.pass).toBe(false);
+  });
+
+  test('allclose follows torch.testing.assert_close: |a - e| <= atol + rtol * |e|', () => {
+    const tol = resolveTolerance('default', 'float32');
+    expect(compareArrays(new Float32Array([100]), new Float32Array([100.0001]), 'float32', tol).pass).toBe(true); // 1e-4 <= 1e-5 + 1.3e-4
+    expect(compareArrays(new Float32Array([1]), new Float32Array([1.0001]), 'float32', tol).pass).toBe(false); // 1e-4 > 1e-5 + 1.3e-6
+  });
+
+  test('float16 compares through its bits', () => {
+    const a = Uint16Array.from([floatToHalf(1), floatToHalf(2)]);
+    const b = Uint16Array.from([floatToHalf(1) + 2, floatToHalf(2)]);
+    const c = compareArrays(a, b, 'float16', resolveTolerance('default', 'float16'));
+    expect(c.maxUlp).toBe(2);
+    expect(c.maxAbs).toBeCloseTo(2 ** -9, 12);
+    expect(c.pass).toBe(false); // 1.95e-3 > 1e-5 + 1e-3 * 1
+    const oneUlp = compareArrays(a, Uint16Array.from([floatToHalf(1) + 1, floatToHalf(2)]), 'float16', resolveTolerance('default', 'float16'));
+    expect(oneUlp.pass).toBe(true);
+  });
+
+  test('integers compare exactly whatever the tolerance', () => {
+    const c = compareArrays(BigInt64Array.from([1n, 2n]), BigInt64Array.from([1n, 3n]), 'int64', resolveTolerance(10, 'int64'));
+    expect(c.pass).toBe(false);
+    expect(c.maxAbs).toBe(1);
+  });
+
+  test('cosine tolerance is per-sample cosine distance', () => {
+    const tol = resolveTolerance({ cosine: 1e-3 }, 'float32');
+    expect(compareArrays(new Float32Array([1, 0]), new Float32Array([2, 0.01]), 'float32', tol).pass).toBe(true);
+    expect(compareArrays(new Float32Array([1, 0]), new Float32Array([0, 1]), 'float32', tol).pass).toBe(false);
+  });
+});
+
+describe('parseTolerance', () => {
+  test.each([
+    ['exact', 'exact'],
+    ['1e-6', 1e-6],
+    ['atol=1e-5,rtol=0', { atol: 1e-5, rtol: 0 }],
+    ['ulp=4', { ulp: 4 }],
+    ['cosine=1e-6', { cosine: 1e-6 }],
+  ])('%s', (text, parsed) => expect(parseTolerance(text)).toEqual(parsed));
+
+  test.each(['close', 'atol=', 'ulp=1.5', 'atol=1,ulp=2', 'rtol=-1'])('rejects %s with one line', (text) => {
+    expect(() => parseTolerance(text)).toThrow(/tolerance/);
+  });
+});
