@@ -4,10 +4,18 @@
  */
 import { toBeBatchInvariant } from './toBeBatchInvariant';
 import { toBeDeterministic } from './toBeDeterministic';
+import { toMatchAcrossProviders } from './toMatchAcrossProviders';
+import { toMatchEmbeddingSnapshot, setEmbeddingSnapshotDefaults } from './toMatchEmbeddingSnapshot';
+import { toMatchRunningStats } from './toMatchRunningStats';
 import { shareTypedArrays } from './realm';
 
-export const matchers = { toBeBatchInvariant, toBeDeterministic };
-export { toBeBatchInvariant, toBeDeterministic, shareTypedArrays };
+export const matchers = { toBeBatchInvariant, toBeDeterministic, toMatchAcrossProviders, toMatchEmbeddingSnapshot, toMatchRunningStats };
+export { toBeBatchInvariant, toBeDeterministic, toMatchAcrossProviders, shareTypedArrays };
+export { toMatchEmbeddingSnapshot, setEmbeddingSnapshotDefaults };
+export { toMatchRunningStats };
+export type { EmbeddingSnapshotOptions, EmbeddingSnapshotDefaults } from './toMatchEmbeddingSnapshot';
+export { describeProviders } from './describeProviders';
+export type { DescribeProvidersOptions } from './describeProviders';
 export type { BatchInvariantOptions } from './toBeBatchInvariant';
 export type { BatchproofMatchers } from './types';
 export default matchers;

@@ -6,10 +6,14 @@
 // First, before onnxruntime is required anywhere: see share-realm.ts.
 import './share-realm';
 import { matchers } from './index';
+import { installEmbeddingSnapshotHooks } from './toMatchEmbeddingSnapshot';
 import type { BatchproofMatchers } from './types';
 import type {} from 'expect';
 
 (globalThis as unknown as { expect: { extend(m: object): void } }).expect.extend(matchers);
+
+// Obsolete embedding baselines show up in Jest's own snapshot summary (see the function's note).
+installEmbeddingSnapshotHooks((globalThis as unknown as { expect: Parameters<typeof installEmbeddingSnapshotHooks>[0] }).expect, (globalThis as { beforeEach?: (fn: () => void) => void }).beforeEach);
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -1,5 +1,5 @@
 import { matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
-import { checkBatchInvariance, formatReport } from '../src';
+import { checkBatchInvariance, divergenceLine, formatReport, locateDivergence } from '../src';
 import type { CheckOptions, InvarianceReport } from '../src';
 import { modelAndOptions } from './options';
 
@@ -20,6 +20,16 @@ export async function toBeBatchInvariant(
   const { model, options: checkOptions } = modelAndOptions<BatchInvariantOptions>(received, modelOrOptions, options, 'toBeBatchInvariant');
   const report = await checkBatchInvariance(model, checkOptions);
   const pass = report.verdict !== 'violated';
+  // On failure, name the first diverging node (cheap: the report says which runs to compare).
+  // A failed search never hides the verdict.
+  let located = '';
+  if (!pass && !this.isNot && report.causes.some((c) => c !== 'nondeterminism')) {
+    try {
+      located = `\n${divergenceLine(await locateDivergence(model, { ...checkOptions, report }))}`;
+    } catch (e) {
+      located = `\n(could not locate the diverging node: ${String((e as Error)?.message ?? e).split('\n')[0]})`;
+    }
+  }
   const hint = matcherHint('toBeBatchInvariant', 'model', 'options', { isNot: this.isNot, promise: this.promise });
   const message = pass
     ? () =>
@@ -27,6 +37,6 @@ export async function toBeBatchInvariant(
         `${report.verdict === 'invariant' ? 'bitwise equal' : 'within the tolerance'}: ${RECEIVED_COLOR(report.verdict)}\n\n${formatReport(report)}`
     : () =>
         `${hint}\n\nExpected the same output for each sample whatever the batch, but: ${RECEIVED_COLOR(report.verdict)}` +
-        ` (${report.causes.join(', ')})\n\n${formatReport(report)}`;
+        ` (${report.causes.join(', ')})${located}\n\n${formatReport(report)}`;
   return { pass, message, report };
 }

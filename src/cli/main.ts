@@ -6,11 +6,15 @@ import { registerCheck } from './commands/check';
 import { registerDeterminism } from './commands/determinism';
 import { registerCompare } from './commands/compare';
 import { registerFingerprint } from './commands/fingerprint';
+import { registerDiff } from './commands/diff';
+import { registerStats } from './commands/stats';
+import { registerLocate } from './commands/locate';
+import { registerRecalibrate } from './commands/recalibrate';
 
 export { EXIT };
 
 /** One register function per command, each in src/cli/commands/. */
-const COMMANDS: ((program: Command, ctx: CommandContext) => void)[] = [registerCheck, registerDeterminism, registerCompare, registerFingerprint];
+const COMMANDS: ((program: Command, ctx: CommandContext) => void)[] = [registerCheck, registerDeterminism, registerCompare, registerFingerprint, registerDiff, registerStats, registerLocate, registerRecalibrate];
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('batchproof')

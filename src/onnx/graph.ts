@@ -107,6 +107,14 @@ const utf8 = new TextDecoder();
  * Throws BadInputError (one line: file, problem, fix) for bytes that are not a usable model.
  */
 export function readGraph(bytes: Uint8Array, source = '<bytes>'): GraphFacts {
+  return readModel(bytes, source).graph;
+}
+
+/**
+ * readGraph's facts together with the decoded model they come from (tensor bytes are views
+ * into `bytes`, not copies), for callers that also need initializer values.
+ */
+export function readModel(bytes: Uint8Array, source = '<bytes>'): { model: OnnxModel; graph: GraphFacts } {
   const fail: Fail = (problem, fix) => {
     throw new BadInputError(oneLine(`${source}: ${problem}; ${fix}`));
   };
@@ -117,7 +125,7 @@ export function readGraph(bytes: Uint8Array, source = '<bytes>'): GraphFacts {
   try {
     model = decodeModel(bytes);
   } catch (err) {
-    return fail(
+    fail(
       `not a valid ONNX model (protobuf decoding failed: ${(err as Error).message}), so it is truncated or not ONNX`,
       're-export or re-download it',
     );
@@ -154,7 +162,7 @@ export function readGraph(bytes: Uint8Array, source = '<bytes>'): GraphFacts {
     if (!produced.has(out.name)) fail(`graph output '${out.name}' is not produced by any node, input or initializer`, 're-export the model');
   }
 
-  return {
+  const facts: GraphFacts = {
     opset: opsets[''] as number,
     opsets,
     irVersion: toNumber(model.irVersion ?? 0),
@@ -164,6 +172,7 @@ export function readGraph(bytes: Uint8Array, source = '<bytes>'): GraphFacts {
     nodes,
     reordered,
   };
+  return { model, graph: facts };
 }
 
 type Fail = (problem: string, fix: string) => never;

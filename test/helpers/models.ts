@@ -11,6 +11,7 @@ import {
   type OnnxGraphInput,
   type OnnxModelInput,
 } from '../../src/onnx/proto';
+import { floatToHalf } from '../../src/inputs/arrays';
 
 export type Dim = number | string | null;
 
@@ -399,6 +400,271 @@ export function bigModel(megabytes: number): Uint8Array {
       { op: 'MatMul', inputs: ['x', 'W'], outputs: ['xw'] },
       { op: 'Relu', inputs: ['xw'], outputs: ['h'] },
       { op: 'ReduceMean', inputs: ['h'], outputs: ['y'], attrs: { axes: [1], keepdims: 1 } },
+    ],
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// BatchNorm models for the running-statistics checks. Two BatchNorms with a per-channel affine
+// step between them, so the statistics each one should store follow from the data's:
+//   x [N,4,6,6] ~ N(BN_DATA.mean[c], BN_DATA.std[c]²) per channel
+//   -> bn1 (stats = the data's) -> h = y1 * A + D -> bn2 (stats = h's, in closed form) -> y
+
+/** The calibration data's per-channel distribution (bnCalibrationData draws from it). */
+export const BN_DATA = { mean: [0.5, -1, 2, 0], std: [1, 0.5, 2, 1.5] } as const;
+const BN_EPS = 1e-5;
+const BN1 = { scale: [1, 0.5, 2, 1.5], bias: [0, 0.1, -0.1, 0.2] };
+const BN_A = [2, 1, 0.5, -1];
+const BN_D = [1, 0, -1, 0.5];
+const BN2 = { scale: [1, 1.5, 0.5, 1], bias: [0.1, 0, 0.2, -0.1] };
+
+export type FloatDtype = 'float32' | 'float16' | 'float64';
+
+export interface BnModelOptions {
+  /** ai.onnx opset (default 15): 7 and 9 give BatchNormalization-7/-9, 14 and 15 the newer ones. */
+  opset?: number;
+  /** Element type of x, the parameters and the output (default float32). */
+  dtype?: FloatDtype;
+  /** How the BatchNorm parameters are stored (default 'raw' raw_data). */
+  storage?: 'raw' | 'typed' | 'external';
+  /** BatchNorms in training mode (training_mode=1, or the extra outputs in opset 7 to 13). */
+  trainingMode?: boolean;
+  /** Store wrong statistics for bn2: channel 1's mean off by 2 std, channel 2's variance x3. */
+  staleBn2?: boolean;
+  /** Initializer names: PyTorch's (`bn1.running_mean`, default) or anonymous (`onnx::BatchNormalization_3`). */
+  names?: 'pytorch' | 'anonymous';
+}
+
+export interface BnModel {
+  bytes: Uint8Array;
+  /** For storage 'external': the data file to write beside the model, and its name. */
+  externalFile?: { name: string; bytes: Uint8Array };
+  /** The statistics each layer should store for the calibration data. */
+  expected: { bn1: { mean: number[]; var: number[] }; bn2: { mean: number[]; var: number[] } };
+}
+
+/** The statistics of each BatchNorm's input under BN_DATA (population, in closed form). */
+export function bnExpectedStats(): BnModel['expected'] {
+  const v1 = BN_DATA.std.map((s) => s * s);
+  const y1var = v1.map((v, c) => (BN1.scale[c] as number) ** 2 * (v / (v + BN_EPS)));
+  return {
+    bn1: { mean: [...BN_DATA.mean], var: v1 },
+    bn2: {
+      mean: BN1.bias.map((b, c) => b * (BN_A[c] as number) + (BN_D[c] as number)),
+      var: y1var.map((v, c) => v * (BN_A[c] as number) ** 2),
+    },
+  };
+}
+
+const DTYPE_CODES: Record<FloatDtype, number> = { float32: DataType.FLOAT, float16: DataType.FLOAT16, float64: DataType.DOUBLE };
+
+const halfBits = (v: number): number => floatToHalf(v);
+
+/** Little-endian bytes of values in a float dtype. */
+export function floatBytes(values: readonly number[] | Float64Array | Float32Array, dtype: FloatDtype): Uint8Array {
+  const arr = Array.from(values);
+  if (dtype === 'float32') return bytesOf(Float32Array.from(arr));
+  if (dtype === 'float64') return bytesOf(Float64Array.from(arr));
+  return bytesOf(Uint16Array.from(arr.map(halfBits)));
+}
+
+/** The two-BatchNorm model (see BN_DATA), in every storage, dtype and opset the checks support. */
+export function bnModel(options: BnModelOptions = {}): BnModel {
+  const opset = options.opset ?? 15;
+  const dtype = options.dtype ?? 'float32';
+  const storage = options.storage ?? 'raw';
+  const code = DTYPE_CODES[dtype];
+  const expected = bnExpectedStats();
+  const stored = { bn1: expected.bn1, bn2: { mean: [...expected.bn2.mean], var: [...expected.bn2.var] } };
+  if (options.staleBn2) {
+    stored.bn2.mean[1] = (stored.bn2.mean[1] as number) + 2 * Math.sqrt(stored.bn2.var[1] as number);
+    stored.bn2.var[2] = (stored.bn2.var[2] as number) * 3;
+  }
+  const external: Uint8Array[] = [];
+  let offset = 0;
+  let anon = 0;
+  const param = (layer: 'bn1' | 'bn2', key: string, values: number[]) => {
+    const name = options.names === 'anonymous' ? `onnx::BatchNormalization_${++anon}` : `${layer}.${key}`;
+    const t: Record<string, unknown> = { name, dims: [values.length], dataType: code };
+    const raw = floatBytes(values, dtype);
+    if (storage === 'raw') t.rawData = raw;
+    else if (storage === 'typed') {
+      if (dtype === 'float32') t.floatData = values;
+      else if (dtype === 'float64') t.doubleData = values;
+      else t.int32Data = values.map(halfBits);
+    } else {
+      t.dataLocation = 1;
+      t.externalData = [
+        { key: 'location', value: 'bn_weights.bin' },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(raw.byteLength) },
+      ];
+      external.push(raw);
+      offset += raw.byteLength;
+    }
+    return t;
+  };
+  const initializers = [
+    param('bn1', 'weight', BN1.scale), param('bn1', 'bias', BN1.bias), param('bn1', 'running_mean', stored.bn1.mean), param('bn1', 'running_var', stored.bn1.var),
+    param('bn2', 'weight', BN2.scale), param('bn2', 'bias', BN2.bias), param('bn2', 'running_mean', stored.bn2.mean), param('bn2', 'running_var', stored.bn2.var),
+    { name: 'affine.a', dims: [4, 1, 1], dataType: code, rawData: floatBytes(BN_A, dtype) },
+    { name: 'affine.d', dims: [4, 1, 1], dataType: code, rawData: floatBytes(BN_D, dtype) },
+  ];
+  const names = initializers.map((t) => t.name as string);
+  const bnNode = (layer: 'bn1' | 'bn2', input: string, output: string, first: number) => {
+    const attribute: OnnxAttributeInput[] = [
+      { name: 'epsilon', type: AttributeType.FLOAT, f: BN_EPS },
+      { name: 'momentum', type: AttributeType.FLOAT, f: 0.9 },
+    ];
+    let outputs = [output];
+    if (options.trainingMode) {
+      if (opset >= 14) {
+        attribute.push({ name: 'training_mode', type: AttributeType.INT, i: 1 });
+        outputs = [output, `${layer}.rm_out`, `${layer}.rv_out`];
+      } else {
+        outputs = [output, `${layer}.rm_out`, `${layer}.rv_out`, `${layer}.saved_mean`, `${layer}.saved_var`];
+      }
+    }
+    return { name: `/${layer}/BatchNormalization`, opType: 'BatchNormalization', input: [input, ...names.slice(first, first + 4)], output: outputs, attribute };
+  };
+  const shape = { dim: [{ dimParam: 'N' }, { dimValue: 4 }, { dimValue: 6 }, { dimValue: 6 }] };
+  const bytes = encodeModel({
+    irVersion: 8,
+    producerName: 'batchproof-test',
+    opsetImport: [{ domain: '', version: opset }],
+    graph: {
+      name: 'bn_chain',
+      input: [{ name: 'x', type: { tensorType: { elemType: code, shape } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: code, shape } } }],
+      initializer: initializers,
+      node: [
+        bnNode('bn1', 'x', 'y1', 0),
+        { name: '/affine/Mul', opType: 'Mul', input: ['y1', 'affine.a'], output: ['h0'] },
+        { name: '/affine/Add', opType: 'Add', input: ['h0', 'affine.d'], output: ['h'] },
+        bnNode('bn2', 'h', 'y', 4),
+      ],
+    },
+  } as OnnxModelInput);
+  const out: BnModel = { bytes, expected };
+  if (storage === 'external') {
+    const all = new Uint8Array(offset);
+    let at = 0;
+    for (const e of external) {
+      all.set(e, at);
+      at += e.byteLength;
+    }
+    out.externalFile = { name: 'bn_weights.bin', bytes: all };
+  }
+  return out;
+}
+
+/**
+ * Calibration samples x [n,4,6,6] from BN_DATA's distribution (seeded Gaussian); `shift` is
+ * added to every value (a preprocessing mismatch).
+ */
+export function bnCalibrationData(n: number, options: { seed?: number; shift?: number; dtype?: FloatDtype } = {}): { dtype: string; dims: number[]; data: Float32Array | Float64Array | Uint16Array } {
+  const dtype = options.dtype ?? 'float32';
+  const count = n * 4 * 36;
+  const values = new Float64Array(count);
+  let s = (options.seed ?? 1) >>> 0 || 1;
+  const uniform = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 0.5) / 4294967296;
+  };
+  for (let i = 0; i < count; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(uniform()));
+    const t = 2 * Math.PI * uniform();
+    values[i] = r * Math.cos(t);
+    if (i + 1 < count) values[i + 1] = r * Math.sin(t);
+  }
+  for (let i = 0; i < count; i++) {
+    const c = Math.floor(i / 36) % 4;
+    values[i] = (BN_DATA.mean[c] as number) + (BN_DATA.std[c] as number) * (values[i] as number) + (options.shift ?? 0);
+  }
+  const data = dtype === 'float32' ? Float32Array.from(values) : dtype === 'float64' ? values : Uint16Array.from(values, halfBits);
+  return { dtype, dims: [n, 4, 6, 6], data };
+}
+
+/**
+ * The bnModel's training checkpoint in PyTorch state_dict names (plus a conv weight and
+ * num_batches_tracked, which the checks ignore). `mismatch`: bn2.running_mean differs (as after
+ * a training-mode export); `extraLayer`: statistics of a layer the model does not have;
+ * `prefix`: a wrapper prefix such as 'module.'.
+ */
+export function bnCheckpoint(options: { mismatch?: boolean; extraLayer?: boolean; prefix?: string; noRunningStats?: 'bn2' } = {}): Record<string, { dtype: 'float32' | 'int64'; dims: number[]; data: Float32Array | BigInt64Array }> {
+  const e = bnExpectedStats();
+  const p = options.prefix ?? '';
+  const f = (values: number[]) => ({ dtype: 'float32' as const, dims: [values.length], data: Float32Array.from(values) });
+  const bn2mean = [...e.bn2.mean];
+  if (options.mismatch) bn2mean[0] = (bn2mean[0] as number) + 0.3;
+  const out: Record<string, { dtype: 'float32' | 'int64'; dims: number[]; data: Float32Array | BigInt64Array }> = {
+    [`${p}stem.weight`]: { dtype: 'float32', dims: [4, 4, 1, 1], data: seededFloats(16, 3) },
+    [`${p}bn1.weight`]: f(BN1.scale), [`${p}bn1.bias`]: f(BN1.bias), [`${p}bn1.running_mean`]: f(e.bn1.mean), [`${p}bn1.running_var`]: f(e.bn1.var),
+    [`${p}bn1.num_batches_tracked`]: { dtype: 'int64', dims: [], data: BigInt64Array.from([100n]) },
+    [`${p}bn2.weight`]: f(BN2.scale), [`${p}bn2.bias`]: f(BN2.bias),
+  };
+  if (options.noRunningStats !== 'bn2') {
+    out[`${p}bn2.running_mean`] = f(bn2mean);
+    out[`${p}bn2.running_var`] = f(e.bn2.var);
+  }
+  if (options.extraLayer) {
+    out[`${p}bn3.running_mean`] = f([0, 0, 0, 0]);
+    out[`${p}bn3.running_var`] = f([1, 1, 1, 1]);
+  }
+  return out;
+}
+
+/** What an eval-mode export with constant folding leaves: the BatchNorm folded into the Conv. */
+export function foldedBnModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 4, 6, 6] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4, 6, 6] }],
+    initializers: [f32('conv1.weight', [4, 4, 1, 1], seededFloats(16, 9)), f32('conv1.bias', [4], seededFloats(4, 10))],
+    nodes: [{ op: 'Conv', inputs: ['x', 'conv1.weight', 'conv1.bias'], outputs: ['y'], name: '/conv1/Conv' }],
+  });
+}
+
+/** A BatchNorm whose running mean and variance are graph inputs: nothing stored to check. */
+export function bnInputStatsModel(): Uint8Array {
+  return buildModel({
+    opset: 15,
+    inputs: [
+      { name: 'x', dtype: 'float32', shape: ['N', 4, 6, 6] },
+      { name: 'mean', dtype: 'float32', shape: [4] },
+      { name: 'var', dtype: 'float32', shape: [4] },
+    ],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4, 6, 6] }],
+    initializers: [f32('scale', [4], [1, 1, 1, 1]), f32('bias', [4], [0, 0, 0, 0])],
+    nodes: [{ op: 'BatchNormalization', inputs: ['x', 'scale', 'bias', 'mean', 'var'], outputs: ['y'], name: '/bn/BatchNormalization' }],
+  });
+}
+
+/**
+ * A LayerNorm written out op by op (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add),
+ * which onnxruntime fuses into one LayerNormalization kernel, then a mean over the batch
+ * subtracted (leakage). Exposing the intermediate values stops the fusion, and the fused kernel
+ * rounds differently, so the instrumented model's outputs differ from the plain model's in the
+ * last bits: the case locate's guard exists for. x [N,16,64] -> y [N,16,64].
+ */
+export function layerNormLeakyModel(): Uint8Array {
+  const d = 64;
+  return buildModel({
+    opset: 17,
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 16, d] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 16, d] }],
+    initializers: [f32('two', [], [2]), f32('eps', [], [1e-5]), f32('gamma', [d], seededFloats(d, 5)), f32('beta', [d], seededFloats(d, 6))],
+    nodes: [
+      { op: 'ReduceMean', inputs: ['x'], outputs: ['mu'], attrs: { axes: [-1] } },
+      { op: 'Sub', inputs: ['x', 'mu'], outputs: ['centred'] },
+      { op: 'Pow', inputs: ['centred', 'two'], outputs: ['sq'] },
+      { op: 'ReduceMean', inputs: ['sq'], outputs: ['var'], attrs: { axes: [-1] } },
+      { op: 'Add', inputs: ['var', 'eps'], outputs: ['var_eps'] },
+      { op: 'Sqrt', inputs: ['var_eps'], outputs: ['std'] },
+      { op: 'Div', inputs: ['centred', 'std'], outputs: ['normed'] },
+      { op: 'Mul', inputs: ['normed', 'gamma'], outputs: ['scaled'] },
+      { op: 'Add', inputs: ['scaled', 'beta'], outputs: ['ln'] },
+      { op: 'ReduceMean', inputs: ['ln'], outputs: ['batch_mean'], attrs: { axes: [0], keepdims: 1 }, name: 'batch_mean' },
+      { op: 'Sub', inputs: ['ln', 'batch_mean'], outputs: ['y'] },
     ],
   });
 }

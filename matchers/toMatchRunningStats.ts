@@ -1,0 +1,42 @@
+import { matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
+import { BadInputError, checkRunningStats, formatStatsReport } from '../src';
+import type { RunningStatsOptions, StatsReference, StatsReport, StatsTolerance } from '../src';
+import { isModelSource } from './options';
+
+/**
+ * `await expect(model).toMatchRunningStats(reference, options?)`: every BatchNormalization node
+ * is in inference mode and its stored running mean and variance match the reference:
+ * calibration data (arrays, tensors, a .npy/.npz path, or an async iterable of batches), a
+ * checkpoint (a .safetensors path or an object of named arrays in state_dict names), or both as
+ * `{ data, checkpoint }`. Options may be a StatsTolerance shorthand (`{ z: 1 }`).
+ */
+export async function toMatchRunningStats(
+  this: { isNot?: boolean; promise?: string },
+  received: unknown,
+  reference?: unknown,
+  options?: unknown,
+): Promise<{ pass: boolean; message: () => string; report: StatsReport }> {
+  if (!isModelSource(received)) {
+    throw new BadInputError('toMatchRunningStats: expected a model (a path to an .onnx file or its bytes) as the received value');
+  }
+  const report = await checkRunningStats(received, reference as StatsReference | undefined, statsOptions(options));
+  const pass = report.problems.length === 0;
+  const hint = matcherHint('toMatchRunningStats', 'model', 'reference', { isNot: this.isNot, promise: this.promise });
+  const message = pass
+    ? () => `${hint}\n\nExpected BatchNorm problems, but every layer matches: ${RECEIVED_COLOR(report.summary)}\n\n${formatStatsReport(report, { color: false })}`
+    : () =>
+        `${hint}\n\nExpected every BatchNorm layer to match its reference, but: ${RECEIVED_COLOR(report.summary)}\n\n` +
+        `${formatStatsReport(report, { color: false })}`;
+  return { pass, message, report };
+}
+
+function statsOptions(options: unknown): RunningStatsOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new BadInputError(`toMatchRunningStats: expected options such as { tolerance: { z: 0.5, ratio: 2 } }, got ${JSON.stringify(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  // Shorthand: the tolerance itself.
+  if (Object.keys(o).length > 0 && Object.keys(o).every((k) => k === 'z' || k === 'ratio')) return { tolerance: o as StatsTolerance };
+  return o as RunningStatsOptions;
+}

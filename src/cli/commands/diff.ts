@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { parseTolerance } from '../../compare/tolerance';
+import { diffBaselines } from '../../snapshot/diff';
+import { formatEmbeddingReport } from '../../snapshot/text';
+import { CommandContext, emit, EXIT } from '../common';
+import { positiveInteger } from '../parse';
+
+interface DiffFlags {
+  tolerance?: string;
+  neighbors?: number;
+  json?: string | boolean;
+  color?: boolean;
+}
+
+/** `batchproof diff <a> <b>`: two embedding baselines; exit 0 within tolerance, 1 beyond, 2 bad input. */
+export function registerDiff(program: Command, { out, setExit }: CommandContext): void {
+  program
+    .command('diff')
+    .description('compare two embedding baseline files (.emb); exit 0 when every row is within the tolerance, 1 when not, 2 bad input')
+    .argument('<a>', 'the baseline file')
+    .argument('<b>', 'the file to compare with it')
+    .option('--tolerance <tol>', "exact | atol=A,rtol=R | ulp=N | cosine=C (default: the tolerance recorded in <a>, else cosine=1e-6)")
+    .option('--neighbors <k>', "also compare each row's k nearest neighbours (by cosine, within the set)", positiveInteger('--neighbors'))
+    .option('--json [file]', 'print the report as JSON, or write it to FILE (and print the report for people)')
+    .option('--no-color', 'no colours in the report')
+    .action((a: string, b: string, flags: DiffFlags) => {
+      const report = diffBaselines(a, b, {
+        ...(flags.tolerance !== undefined && { tolerance: parseTolerance(flags.tolerance) }),
+        ...(flags.neighbors !== undefined && { neighbors: { k: flags.neighbors } }),
+      });
+      emit(report, () => formatEmbeddingReport(report, { color: flags.color }), flags.json, out);
+      setExit(report.pass ? EXIT.pass : EXIT.fail);
+    });
+}

@@ -1,0 +1,402 @@
+/**
+ * locateDivergence: the first node, in topological order, whose output for a probe sample
+ * differs between two runs that should agree: the reference (the probe alone) and a batch, or,
+ * for leakage, two batches of the same size that differ only in the batch-mates.
+ *
+ * Every intermediate value is exposed as a graph output by splicing the model's bytes (the
+ * weights are not decoded or copied, see onnx/instrument.ts). Runs are made one at a time and
+ * only the probe's rows of each value are kept. A guard checks that the instrumented model's
+ * final outputs equal the plain model's on the same inputs: exposing values can change which
+ * fusions onnxruntime applies, and then the search runs with graph optimization disabled.
+ */
+import type * as ort from 'onnxruntime-node';
+import { compareArrays } from '../compare/metrics';
+import { describeTolerance, resolveTolerance, type ResolvedTolerance } from '../compare/tolerance';
+import { BadInputError } from '../errors';
+import { fingerprintFor, type Fingerprint } from '../fixture/fingerprint';
+import { takeRows, type TypedArray } from '../inputs/arrays';
+import { prepareInputs, userSampleIndex } from '../inputs/prepare';
+import { checkBatchInvariance, type CheckOptions } from '../invariance/check';
+import { makePlan, type Plan, type PlannedRun, type RunPurpose } from '../invariance/plan';
+import type { Cause, InvarianceReport } from '../invariance/report';
+import { feedsFor } from '../invariance/run';
+import { describeSession, type ModelHandle, type ModelSource, type SessionSettings } from '../model/open';
+import { readModel, type GraphFacts } from '../onnx/graph';
+import { instrumentModel } from '../onnx/instrument';
+import { createSession, hasExternalData, modelBytes } from '../onnx/session';
+import { num } from '../report/format';
+import { sessionSettings } from '../stats/check';
+import { tool } from '../version';
+
+export interface LocateOptions extends CheckOptions {
+  /**
+   * A batch-invariance report of this model with these options: where it failed tells which
+   * runs to compare, so the sweep is not run again (toBeBatchInvariant passes its own).
+   */
+  report?: InvarianceReport;
+}
+
+/** The first node whose output for the probe differs beyond the tolerance. */
+export interface Divergence {
+  node: string;
+  op: string;
+  /** The node's output that differs. */
+  output: string;
+  /** Largest absolute difference in the probe's rows of that output. */
+  maxAbs: number;
+  cause: Cause;
+}
+
+export interface LocateReport {
+  schema: 1;
+  kind: 'locate';
+  tool: { name: string; version: string };
+  model: { path: string };
+  fingerprint: Fingerprint;
+  /** Null when no node's output differs beyond the tolerance. */
+  firstDivergence: Divergence | null;
+  /** The first node whose output is not bitwise equal (it may be within the tolerance). */
+  firstBitwise: (Omit<Divergence, 'cause'>) | null;
+  /** The two runs compared, or null when the model was invariant. */
+  compared: { cause: Cause; batchSize: number; probe: number; runs: [RunPurpose, RunPurpose]; positions: [number, number] } | null;
+  /** The batch-invariance result the search started from. */
+  check: { verdict: InvarianceReport['verdict']; causes: Cause[] };
+  /**
+   * Whether the instrumented model's final outputs equal the plain model's on the same inputs,
+   * and the optimization level the search ran with ('disabled' when the guard failed).
+   */
+  guard: { equal: boolean; optimization: string; detail: string | null };
+  /** Values compared, and values skipped because they are not per-sample (shapes, constants, statistics over the batch). */
+  values: { compared: number; skipped: number };
+  tolerance: string;
+  summary: string;
+  notes: string[];
+  timing: { totalMs: number; inferenceMs: number };
+}
+
+interface Choice {
+  cause: Cause;
+  size: number;
+  /** The run holding the expected rows, and the one compared with it. */
+  a: PlannedRun;
+  b: PlannedRun;
+  probe: number;
+}
+
+/** Picks the two runs that isolate the worst cause the check found. */
+function choose(report: InvarianceReport, plan: Plan): Choice | null {
+  if (report.verdict === 'invariant') return null;
+  const runsOf = (size: number) => plan.bySize.get(size) ?? [];
+  const reference = (probe: number) => plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === probe) as PlannedRun;
+  const withCause = (cause: Cause) => report.batches.filter((b) => b.causes.includes(cause) && plan.bySize.has(b.size));
+  const leak = withCause('leakage')[0];
+  if (leak) {
+    const mates = runsOf(leak.size).find((r) => r.purpose === 'mates');
+    const batch = runsOf(leak.size).find((r) => r.purpose === 'batch');
+    if (mates && batch) return { cause: 'leakage', size: leak.size, a: batch, b: mates, probe: (mates.probes[0] as { probe: number }).probe };
+  }
+  const moved = withCause('position')[0];
+  if (moved) {
+    const permuted = runsOf(moved.size).find((r) => r.purpose === 'permuted');
+    const batch = runsOf(moved.size).find((r) => r.purpose === 'batch');
+    if (permuted && batch) return { cause: 'position', size: moved.size, a: batch, b: permuted, probe: (permuted.probes[0] as { probe: number }).probe };
+  }
+  // The smallest size that fails the tolerance (cheapest to search), else the largest drift.
+  const drifting = withCause('batch-size');
+  const drift = drifting.find((b) => !b.pass) ?? [...drifting].sort((x, y) => y.maxAbs - x.maxAbs)[0];
+  if (drift) {
+    const batch = runsOf(drift.size).find((r) => r.purpose === 'batch') as PlannedRun;
+    const probe = report.worst && report.worst.batchSize === drift.size && batch.probes.some((p) => p.probe === report.worst?.probe) ? report.worst.probe : (batch.probes[0] as { probe: number }).probe;
+    return { cause: 'batch-size', size: drift.size, a: reference(probe), b: batch, probe };
+  }
+  if (report.causes.includes('nondeterminism')) {
+    const first = reference(0);
+    return { cause: 'nondeterminism', size: first.size, a: first, b: { ...first, purpose: 'reference-rerun' }, probe: 0 };
+  }
+  return null;
+}
+
+/** Names of node outputs that depend on a model input, in topological order, with their node. */
+function inputDependent(graph: GraphFacts): { node: string; op: string; output: string }[] {
+  const live = new Set(graph.inputs.map((v) => v.name));
+  const out: { node: string; op: string; output: string }[] = [];
+  for (const n of graph.nodes) {
+    if (!n.inputs.some((i) => live.has(i)) && !(n.opType === 'If' || n.opType === 'Loop' || n.opType === 'Scan')) continue;
+    for (const o of n.outputs) {
+      if (!o) continue;
+      live.add(o);
+      out.push({ node: n.name, op: n.opType, output: o });
+    }
+  }
+  return out;
+}
+
+function positionOf(run: PlannedRun, probe: number): number {
+  const p = run.probes.find((x) => x.probe === probe);
+  if (!p) throw new Error(`probe ${probe} is not in the ${run.purpose} run of size ${run.size}`);
+  return p.position;
+}
+
+/** How to cut one sample out of a value: its batch axis and rows per sample, or null (not per-sample). */
+function layoutOf(refDims: readonly number[], refSize: number, dims: readonly number[], size: number): { axis: number; per: number } | null {
+  if (refDims.length !== dims.length) return null;
+  if (refSize === size) return null;
+  const scaling = dims.map((_, i) => i).filter((i) => refDims[i] !== dims[i] && (refDims[i] as number) * size === (dims[i] as number) * refSize);
+  if (scaling.length !== 1) return null;
+  const axis = scaling[0] as number;
+  if ((dims[axis] as number) % size !== 0) return null;
+  return { axis, per: (dims[axis] as number) / size };
+}
+
+/**
+ * One sample's rows of a value, in the layouts it may have: where the batch axis holds `per`
+ * rows per sample, they are either blocked (sample-major: [n * per + k]) or strided (the batch
+ * folded inside another dim, as in a [seq * N, d] reshape: [k * size + n]). Dims cannot tell
+ * the two apart, so both are kept and the closer pair is compared.
+ */
+type ProbeRows = { blocked: TypedArray; strided: TypedArray | null };
+
+function rowsOf(t: ort.Tensor, axis: number, per: number, position: number, size: number): ProbeRows {
+  const blocked = Array.from({ length: per }, (_, k) => position * per + k);
+  const take = (rows: number[]) => takeRows(t.data as TypedArray, t.dims, axis, rows, t.type);
+  if (per === 1 || size === 1) return { blocked: take(blocked), strided: null };
+  return { blocked: take(blocked), strided: take(Array.from({ length: per }, (_, k) => k * size + position)) };
+}
+
+function bitwiseEqual(a: ort.Tensor, b: ort.Tensor): boolean {
+  if (a.type !== b.type || a.dims.join() !== b.dims.join()) return false;
+  const x = a.data as TypedArray;
+  const y = b.data as TypedArray;
+  const bx = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  const by = new Uint8Array(y.buffer, y.byteOffset, y.byteLength);
+  return Buffer.from(bx).equals(Buffer.from(by));
+}
+
+/**
+ * Finds the first node whose output for a probe differs. Runs the batch-invariance check first
+ * (unless `options.report` is given) to learn which runs differ, then compares those runs node
+ * by node. Returns a plain report; `firstDivergence` is null when nothing differs.
+ */
+export async function locateDivergence(model: ModelSource, options: LocateOptions = {}): Promise<LocateReport> {
+  const started = performance.now();
+  const mb = modelBytes(model, 'locate');
+  const settings = sessionSettings(mb.settings, options);
+  const { model: decoded, graph } = readModel(mb.bytes, mb.source);
+  const external = hasExternalData(decoded.graph?.initializer ?? []) ? mb.dir : undefined;
+  const notes: string[] = [];
+  let inferenceMs = 0;
+
+  const plainSession = await createSession(mb.bytes, settings, mb.source, external);
+  const handle = handleFor(plainSession, mb.source, settings);
+  try {
+    const report = options.report ?? (await checkBatchInvariance(handle, { ...options, onProgress: undefined }));
+    const prepared = await prepareInputs(handle, options);
+    const count = prepared.pool.count;
+    const probes = Math.min(options.probes ?? 3, count ?? Infinity);
+    const plan = makePlan({ ...options, probes });
+    const index = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
+    const feeds = (run: PlannedRun) => feedsFor(prepared.specs, prepared.shared, prepared.pool, run.rows.map(index));
+    const choice = choose(report, plan);
+    const base = {
+      schema: 1 as const,
+      kind: 'locate' as const,
+      tool,
+      model: { path: mb.source },
+      fingerprint: fingerprintFor(settings),
+      check: { verdict: report.verdict, causes: report.causes },
+      tolerance: describeTolerance(resolveTolerance(options.tolerance, 'float32')),
+    };
+    if (!choice) {
+      return {
+        ...base,
+        firstDivergence: null,
+        firstBitwise: null,
+        compared: null,
+        guard: { equal: true, optimization: settings.optimization ?? 'all', detail: null },
+        values: { compared: 0, skipped: 0 },
+        summary: 'nothing diverges: every probe is bitwise equal whatever the batch',
+        notes,
+        timing: { totalMs: Math.round(performance.now() - started), inferenceMs: 0 },
+      };
+    }
+
+    // Runs: the reference (to learn each value's batch axis), then the two compared.
+    const reference = plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === choice.probe) as PlannedRun;
+    const runs: PlannedRun[] = choice.a === reference ? [reference, choice.b] : [reference, choice.a, choice.b];
+    const finalOutputs = handle.outputs.map((o) => o.name);
+    const candidates = inputDependent(graph);
+    const exposed = candidates.filter((v) => !finalOutputs.includes(v.output)).map((c) => c.output);
+    // The guard: the instrumented model must compute what the plain one does.
+    const instrumented = instrumentModel(mb.bytes, { outputs: exposed }, { source: mb.source, store: mb.store });
+    let optimization = settings.optimization ?? 'all';
+    let guardDetail: string | null = null;
+    let equal = true;
+    let session: ort.InferenceSession | null = null;
+    try {
+      session = await createSession(instrumented.bytes, settings, mb.source, external);
+      for (const run of runs) {
+        const f = feeds(run);
+        const plainOut = await plainSession.run(f, finalOutputs);
+        const instOut = await session.run(f, finalOutputs);
+        const differs = finalOutputs.filter((n) => !bitwiseEqual(plainOut[n] as ort.Tensor, instOut[n] as ort.Tensor));
+        if (differs.length > 0) {
+          equal = false;
+          guardDetail = `with every intermediate exposed, the final output${differs.length > 1 ? 's' : ''} ${differs.map((d) => `'${d}'`).join(', ')} ${differs.length > 1 ? 'differ' : 'differs'} from the plain model's on the same inputs (exposing values changes which kernels onnxruntime fuses), so the search ran with graph optimization disabled`;
+          break;
+        }
+      }
+      if (!equal && optimization !== 'disabled') {
+        await session.release();
+        session = null;
+        optimization = 'disabled';
+        session = await createSession(instrumented.bytes, { ...settings, optimization: 'disabled' }, mb.source, external);
+        notes.push(guardDetail as string);
+      }
+    } catch (e) {
+      await session?.release();
+      throw e;
+    } finally {
+      instrumented.release();
+    }
+    const searchSession = session as ort.InferenceSession;
+
+    try {
+      const meta = describeSession(searchSession).outputs;
+      const isTensor = new Set(meta.filter((m) => m.dtype !== 'non-tensor').map((m) => m.name));
+      const watched = candidates.filter((c) => isTensor.has(c.output));
+      const fetch = watched.map((w) => w.output);
+      // Keep only the probe's rows of each value; the reference run is kept whole (batch of `reference`).
+      const sameSize = choice.a.size === choice.b.size;
+      const refTensors = new Map<string, ort.Tensor>();
+      const kept: Map<string, ProbeRows>[] = [];
+      const layouts = new Map<string, { axis: number; per: number } | null>();
+      const dtypes = new Map<string, string>();
+      for (const run of runs) {
+        const t0 = performance.now();
+        let result: ort.InferenceSession.OnnxValueMapType;
+        try {
+          result = await searchSession.run(feeds(run), fetch);
+        } catch (e) {
+          throw new BadInputError(`${mb.source}: onnxruntime failed on the instrumented model (${String((e as Error).message ?? e).replace(/\s+/g, ' ')}); check the input flags`);
+        }
+        inferenceMs += performance.now() - t0;
+        const rows = new Map<string, ProbeRows>();
+        for (const name of fetch) {
+          const t = result[name] as ort.Tensor | undefined;
+          if (!t) continue;
+          dtypes.set(name, t.type);
+          if (run === reference) {
+            refTensors.set(name, t);
+            continue;
+          }
+          const ref = refTensors.get(name);
+          if (!layouts.has(name)) layouts.set(name, ref ? layoutOf(ref.dims, reference.size, t.dims, run.size) : null);
+          const layout = layouts.get(name);
+          if (!layout) {
+            // A value that does not scale with the batch (a shape, a statistic over the batch):
+            // between two runs of the same size it is compared whole, since any difference
+            // means the batch's content flows into it; across sizes it is skipped.
+            if (sameSize) rows.set(name, { blocked: t.data as TypedArray, strided: null });
+            continue;
+          }
+          rows.set(name, rowsOf(t, layout.axis, layout.per, positionOf(run, choice.probe), run.size));
+        }
+        kept.push(rows);
+      }
+      const probeRows = (k: number, name: string): ProbeRows | undefined => {
+        const run = runs[k] as PlannedRun;
+        if (run !== reference) return kept[k]?.get(name);
+        const t = refTensors.get(name);
+        const layout = layouts.get(name);
+        if (!t) return undefined;
+        if (choice.cause === 'nondeterminism') return { blocked: t.data as TypedArray, strided: null };
+        if (!layout) return undefined;
+        // The reference batch has the same rows per sample as the batched run.
+        return rowsOf(t, layout.axis, layout.per, positionOf(reference, choice.probe), reference.size);
+      };
+      const ia = runs.indexOf(choice.a);
+      const ib = runs.length - 1;
+      let firstDivergence: Divergence | null = null;
+      let firstBitwise: LocateReport['firstBitwise'] = null;
+      let compared = 0;
+      let skipped = 0;
+      const tolerances = new Map<string, ResolvedTolerance>();
+      for (const w of watched) {
+        const dtype = dtypes.get(w.output);
+        const expected = probeRows(ia, w.output);
+        const actual = probeRows(ib, w.output);
+        if (!dtype || !expected || !actual) {
+          skipped++;
+          continue;
+        }
+        compared++;
+        if (!tolerances.has(dtype)) tolerances.set(dtype, resolveTolerance(options.tolerance, dtype));
+        const tol = tolerances.get(dtype) as ResolvedTolerance;
+        let c = compareArrays(expected.blocked, actual.blocked, dtype, tol);
+        if (!c.bitExact && (expected.strided || actual.strided)) {
+          const other = compareArrays(expected.strided ?? expected.blocked, actual.strided ?? actual.blocked, dtype, tol);
+          if (other.bitExact || other.maxAbs < c.maxAbs) c = other;
+        }
+        if (!c.bitExact && !firstBitwise) firstBitwise = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs };
+        if (!c.pass && !firstDivergence) firstDivergence = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, cause: choice.cause };
+      }
+      if (!firstDivergence && optimization === 'disabled' && !equal && report.verdict === 'violated') {
+        notes.push('with graph optimization disabled nothing diverges beyond the tolerance: the difference comes from an optimized (fused) kernel');
+      }
+      const compared2: LocateReport['compared'] = {
+        cause: choice.cause,
+        batchSize: choice.size,
+        probe: choice.probe,
+        runs: [choice.a.purpose, choice.b.purpose],
+        positions: [positionOf(choice.a, choice.probe), positionOf(choice.b, choice.probe)],
+      };
+      return {
+        ...base,
+        firstDivergence,
+        firstBitwise,
+        compared: compared2,
+        guard: { equal, optimization, detail: guardDetail },
+        values: { compared, skipped },
+        summary: summarize(firstDivergence, firstBitwise, compared2),
+        notes,
+        timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
+      };
+    } finally {
+      await searchSession.release();
+    }
+  } finally {
+    await plainSession.release();
+  }
+}
+
+function handleFor(session: ort.InferenceSession, source: string, settings: SessionSettings): ModelHandle {
+  const { inputs, outputs } = describeSession(session);
+  return {
+    kind: 'batchproof.model',
+    session,
+    source,
+    inputs,
+    outputs,
+    settings: { provider: 'cpu', ...settings },
+    closed: false,
+    async close() {
+      /* released by locateDivergence */
+    },
+  };
+}
+
+const CAUSE_RUNS: Record<Cause, string> = {
+  leakage: 'two batches that differ only in the batch-mates',
+  position: 'the same batch with the probe at another position',
+  'batch-size': 'the probe alone and in a batch',
+  nondeterminism: 'the same batch run twice',
+};
+
+function summarize(first: Divergence | null, bitwise: LocateReport['firstBitwise'], compared: NonNullable<LocateReport['compared']>): string {
+  if (first) {
+    return `first divergence at node '${first.node}' (${first.op}), output '${first.output}', max abs ${num(first.maxAbs)}: ${compared.cause}, comparing ${CAUSE_RUNS[compared.cause]} (batch ${compared.batchSize})`;
+  }
+  if (bitwise) return `no node differs beyond the tolerance; the first bitwise difference is at '${bitwise.node}' (${bitwise.op}), max abs ${num(bitwise.maxAbs)}`;
+  return 'no node differs between the compared runs';
+}
+

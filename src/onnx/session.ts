@@ -1,0 +1,113 @@
+/**
+ * Model bytes for graph work (stats, recalibration, locate) and sessions on changed models.
+ * Those need the model itself, not just a session: a path, bytes, or a handle opened from a path.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ort from 'onnxruntime-node';
+import { BadInputError } from '../errors';
+import { allocateStore, type ModelStore } from './wire';
+import {
+  isInferenceSession,
+  isModelHandle,
+  providerFailure,
+  sessionOptions,
+  type ModelSource,
+  type SessionSettings,
+} from '../model/open';
+
+export interface ModelBytes {
+  bytes: Uint8Array;
+  /** A path, or '<bytes>'. */
+  source: string;
+  /** Where external data files are looked for. */
+  dir: string;
+  /** Settings of the handle the model came in, if any (the caller's own settings win). */
+  settings: SessionSettings;
+  /** For models read from a file: the bytes sit in a store with room to append in place. */
+  store?: ModelStore;
+}
+
+/** Reads the model's bytes from a path, bytes or a handle opened from a path. */
+export function modelBytes(model: ModelSource, what = 'this check'): ModelBytes {
+  if (typeof model === 'string') {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(model);
+    } catch {
+      throw new BadInputError(`${model}: no such file; check the path to the .onnx model`);
+    }
+    if (stat.isDirectory()) throw new BadInputError(`${model}: is a directory; point at an .onnx file inside it`);
+    const store = readIntoStore(model, stat.size);
+    return { bytes: store.storage.subarray(store.start, store.end), source: model, dir: path.dirname(path.resolve(model)), settings: {}, store };
+  }
+  if (isModelHandle(model)) {
+    if (model.source.startsWith('<')) {
+      throw new BadInputError(`${what} needs the model's graph, and this handle was opened from ${model.source}; pass the model's path or bytes`);
+    }
+    return { ...modelBytes(model.source, what), settings: { ...model.settings } };
+  }
+  if (isInferenceSession(model)) {
+    throw new BadInputError(`${what} needs the model's graph, which an InferenceSession does not expose; pass the model's path or bytes`);
+  }
+  if (ArrayBuffer.isView(model)) {
+    return { bytes: new Uint8Array(model.buffer, model.byteOffset, model.byteLength), source: '<bytes>', dir: process.cwd(), settings: {} };
+  }
+  if (Object.prototype.toString.call(model) === '[object ArrayBuffer]') {
+    return { bytes: new Uint8Array(model as ArrayBuffer), source: '<bytes>', dir: process.cwd(), settings: {} };
+  }
+  throw new BadInputError(`expected a model: a path to an .onnx file or its bytes; got ${typeof model}`);
+}
+
+/** Reads a file into a store with room around it (see wire.ts appendInPlace). */
+function readIntoStore(file: string, size: number): ModelStore {
+  const store = allocateStore(size);
+  const fd = fs.openSync(file, 'r');
+  try {
+    let at = 0;
+    while (at < size) {
+      const n = fs.readSync(fd, store.storage, store.start + at, size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    store.end = store.start + at;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return store;
+}
+
+/**
+ * Creates a session on (changed) model bytes with the caller's settings. `externalDir` is where
+ * external data files live (onnxruntime resolves them against the working directory otherwise).
+ */
+export async function createSession(
+  bytes: Uint8Array,
+  settings: SessionSettings,
+  source: string,
+  externalDir?: string,
+): Promise<ort.InferenceSession> {
+  const options = sessionOptions(settings) as ort.InferenceSession.SessionOptions & { extra?: Record<string, unknown> };
+  if (externalDir) {
+    const extra = (options.extra ?? {}) as { session?: Record<string, string> };
+    options.extra = { ...extra, session: { ...(extra.session ?? {}), model_external_initializers_file_folder_path: externalDir } };
+  }
+  try {
+    return await ort.InferenceSession.create(bytes, options);
+  } catch (e) {
+    const reason = String((e as Error).message ?? e).replace(/\s+/g, ' ').trim();
+    const provider = settings.provider ?? 'cpu';
+    if (provider !== 'cpu' && /provider|backend|adapter|vulkan|webgpu|cuda|tensorrt|dawn/i.test(reason)) {
+      throw new BadInputError(providerFailure(provider, reason));
+    }
+    if (/external data/i.test(reason)) {
+      throw new BadInputError(`${source}: onnxruntime could not load the model's external data (${reason}); keep the external data files beside the model`);
+    }
+    throw new BadInputError(`${source}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
+  }
+}
+
+/** True when any initializer keeps its data in an external file (scans tensor headers only). */
+export function hasExternalData(initializers: readonly { dataLocation?: number }[]): boolean {
+  return initializers.some((t) => t.dataLocation === 1);
+}

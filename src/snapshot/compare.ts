@@ -1,0 +1,255 @@
+import { compareArrays } from '../compare/metrics';
+import { describeTolerance, resolveTolerance, ResolvedTolerance, Tolerance } from '../compare/tolerance';
+import type { Fingerprint } from '../fixture/fingerprint';
+import type { Embeddings } from './embeddings';
+import type { EmbeddingDType } from './format';
+import { checkNeighborOption, compareNeighbors, NeighborReport } from './neighbors';
+
+/** The matcher's default: per-row cosine distance (1 - cos) at most 1e-6. */
+export const DEFAULT_EMBEDDING_TOLERANCE: Tolerance = { cosine: 1e-6 };
+
+/** Rows read a chunk at a time: a baseline file streams, an in-memory set is viewed in place. */
+export interface RowSource {
+  dtype: EmbeddingDType;
+  rows: number;
+  dim: number;
+  /** Rows [start, start + count); the view may be reused by the next call. */
+  read(start: number, count: number): Float32Array | Float64Array;
+}
+
+export function memorySource(e: Embeddings): RowSource {
+  return { dtype: e.dtype, rows: e.rows, dim: e.dim, read: (start, count) => e.data.subarray(start * e.dim, (start + count) * e.dim) };
+}
+
+/** One row as it compares with the baseline. */
+export interface RowComparison {
+  row: number;
+  /** 1 - cosine similarity (NaN when one side has a NaN the other has not). */
+  cosineDistance: number;
+  maxAbs: number;
+  maxUlp: number;
+  /** Within the tolerance. */
+  pass: boolean;
+}
+
+/** One side of the comparison. */
+export interface EmbeddingSide {
+  dtype: EmbeddingDType;
+  rows: number;
+  dim: number;
+  /** Rows holding at least one NaN, and the first few of them. */
+  nanRows: number;
+  nanRowIndices: number[];
+  file?: string;
+  key?: string;
+  created?: string;
+  /** describeFingerprint-style line, when known. */
+  fingerprint?: string;
+}
+
+/**
+ * Embeddings against their baseline: what the matcher's message and `batchproof diff` print,
+ * and what `--json` writes.
+ */
+export interface EmbeddingReport {
+  /** identical: bitwise equal; within-tolerance: every row within it; changed: anything beyond. */
+  verdict: 'identical' | 'within-tolerance' | 'changed';
+  pass: boolean;
+  tolerance: string;
+  toleranceSpec: ResolvedTolerance;
+  baseline: EmbeddingSide;
+  current: EmbeddingSide;
+  /** Why no row was compared (dtype or shape differ), or null. */
+  shapeMismatch: string | null;
+  /** Rows compared. */
+  rows: number;
+  /** Rows beyond the tolerance. */
+  movedRows: number;
+  /** Rows not bitwise equal (within the tolerance or not). */
+  changedRows: number;
+  /** The worst rows, worst first: those beyond the tolerance, then by cosine distance. */
+  worst: RowComparison[];
+  /** The smallest tolerance of each kind that would have passed every row. */
+  minimumTolerance: { cosine: number; atol: number; ulp: number };
+  /** With `neighbors: { k }`: how neighbour order changed. */
+  neighbors: NeighborReport | null;
+  /** The parts of the fingerprint that differ (baseline vs now), or null when equal or unknown. */
+  fingerprint: { baseline: string; current: string } | null;
+}
+
+export interface CompareEmbeddingsOptions {
+  /** Default { cosine: 1e-6 }. */
+  tolerance?: Tolerance;
+  /** Also compare each row's k nearest neighbours (loads both sets whole). */
+  neighbors?: { k: number };
+  baselineFingerprint?: Fingerprint | null;
+  currentFingerprint?: Fingerprint | null;
+  /** Bytes per chunk read from a file (default 4 MiB): peak memory is about two chunks. */
+  chunkBytes?: number;
+}
+
+const WORST = 5;
+const NAN_INDICES = 10;
+
+/**
+ * Compares a set of embeddings with its baseline, row by row, a chunk at a time, so a baseline
+ * file never has to be in memory whole. Each row that differs in its bits goes through
+ * compareArrays (the same metrics as every other batchproof check); bitwise equal chunks and
+ * rows are recognised with a memcmp and skipped.
+ */
+export function compareEmbeddings(baseline: RowSource, current: RowSource, options: CompareEmbeddingsOptions = {}): EmbeddingReport {
+  const tol = resolveTolerance(options.tolerance ?? DEFAULT_EMBEDDING_TOLERANCE, baseline.dtype);
+  const side = (s: RowSource): EmbeddingSide => ({ dtype: s.dtype, rows: s.rows, dim: s.dim, nanRows: 0, nanRowIndices: [] });
+  const report: EmbeddingReport = {
+    verdict: 'identical',
+    pass: true,
+    tolerance: describeTolerance(tol),
+    toleranceSpec: tol,
+    baseline: side(baseline),
+    current: side(current),
+    shapeMismatch: shapeMismatch(baseline, current),
+    rows: 0,
+    movedRows: 0,
+    changedRows: 0,
+    worst: [],
+    minimumTolerance: { cosine: 0, atol: 0, ulp: 0 },
+    neighbors: null,
+    fingerprint: fingerprintDifference(options.baselineFingerprint, options.currentFingerprint),
+  };
+  if (report.shapeMismatch) {
+    report.verdict = 'changed';
+    report.pass = false;
+    return report;
+  }
+  const k = options.neighbors !== undefined ? checkNeighborOption(options.neighbors, baseline.rows) : 0;
+  const { rows, dim, dtype } = baseline;
+  const itemBytes = dtype === 'float32' ? 4 : 8;
+  const chunkRows = Math.max(1, Math.floor((options.chunkBytes ?? 4 << 20) / (dim * itemBytes)));
+  const nanB: number[] = [];
+  const nanC: number[] = [];
+  for (let start = 0; start < rows; start += chunkRows) {
+    const n = Math.min(chunkRows, rows - start);
+    const a = baseline.read(start, n);
+    const b = current.read(start, n);
+    if (bytesEqual(a, b)) {
+      const before = nanB.length;
+      countNaNRows(a, dim, start, nanB);
+      for (let i = before; i < nanB.length; i++) nanC.push(nanB[i]);
+      continue;
+    }
+    for (let r = 0; r < n; r++) {
+      const ra = a.subarray(r * dim, (r + 1) * dim);
+      const rb = b.subarray(r * dim, (r + 1) * dim);
+      countNaNRows(ra, dim, start + r, nanB);
+      countNaNRows(rb, dim, start + r, nanC);
+      if (bytesEqual(ra, rb)) continue;
+      const c = compareArrays(ra, rb, dtype, tol);
+      if (c.bitExact) continue; // NaNs with different payloads
+      report.changedRows++;
+      const row: RowComparison = { row: start + r, cosineDistance: Math.max(0, 1 - c.cosine), maxAbs: c.maxAbs, maxUlp: c.maxUlp, pass: c.pass };
+      if (!c.pass) report.movedRows++;
+      const m = report.minimumTolerance;
+      m.cosine = Math.max(m.cosine, Number.isNaN(row.cosineDistance) ? Infinity : row.cosineDistance);
+      m.atol = Math.max(m.atol, c.maxAbs);
+      m.ulp = Math.max(m.ulp, c.maxUlp);
+      offerWorst(report.worst, row);
+    }
+  }
+  report.rows = rows;
+  finishNaN(report.baseline, nanB);
+  finishNaN(report.current, nanC);
+  if (k > 0) {
+    // Neighbour order needs every row at once: read both sets whole (sets this size are small).
+    const whole = (s: RowSource): Embeddings => ({ dtype, rows, dim, data: s.read(0, rows).slice() });
+    report.neighbors = compareNeighbors(whole(baseline), whole(current), k);
+  }
+  report.pass = report.movedRows === 0 && (report.neighbors?.changedRows ?? 0) === 0;
+  report.verdict = !report.pass ? 'changed' : report.changedRows > 0 ? 'within-tolerance' : 'identical';
+  return report;
+}
+
+function shapeMismatch(b: RowSource, c: RowSource): string | null {
+  if (b.dtype !== c.dtype) return `the baseline is ${b.dtype}, the embeddings are ${c.dtype}`;
+  if (b.rows !== c.rows || b.dim !== c.dim) return `the baseline is ${b.rows} x ${b.dim}, the embeddings are ${c.rows} x ${c.dim}`;
+  return null;
+}
+
+function bytesEqual(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+function countNaNRows(data: Float32Array | Float64Array, dim: number, firstRow: number, into: number[]): void {
+  for (let o = 0, r = firstRow; o < data.length; o += dim, r++) {
+    for (let i = o; i < o + dim; i++) {
+      if (data[i] !== data[i]) {
+        into.push(r);
+        break;
+      }
+    }
+  }
+}
+
+function finishNaN(side: EmbeddingSide, rows: number[]): void {
+  side.nanRows = rows.length;
+  side.nanRowIndices = rows.slice(0, NAN_INDICES);
+}
+
+/** Failing rows first, then by cosine distance (NaN counts as the worst), then max abs. */
+function severity(r: RowComparison): [number, number, number] {
+  return [r.pass ? 0 : 1, Number.isNaN(r.cosineDistance) ? Infinity : r.cosineDistance, r.maxAbs];
+}
+
+function worse(a: RowComparison, b: RowComparison): boolean {
+  const x = severity(a);
+  const y = severity(b);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] > y[i];
+  return false;
+}
+
+function offerWorst(list: RowComparison[], row: RowComparison): void {
+  if (list.length === WORST && !worse(row, list[WORST - 1])) return;
+  let p = list.length === WORST ? WORST - 1 : list.length;
+  list[p] = row;
+  while (p > 0 && worse(list[p], list[p - 1])) {
+    [list[p], list[p - 1]] = [list[p - 1], list[p]];
+    p--;
+  }
+}
+
+/** The fingerprint as labelled parts, so a difference can name only what changed. */
+function fingerprintParts(f: Partial<Fingerprint>): [string, string][] {
+  const simd = (f.cpu?.flags ?? []).filter((x) => /avx|neon|sve|amx/.test(x));
+  const threads = f.threads === undefined ? 'threads unknown' : f.threads === 'default' ? `default threads (${f.cores} cores)` : `${f.threads} threads`;
+  const env = Object.entries(f.numericsEnv ?? {}).map(([k, v]) => `${k}=${v}`);
+  return [
+    ['onnxruntime', `onnxruntime ${f.onnxruntime ?? 'unknown'}`],
+    ['provider', `${f.provider ?? 'unknown provider'}${f.gpu ? ` (${f.gpu})` : ''}`],
+    ['threads', threads],
+    ['optimization', `optimization ${f.optimization ?? 'unknown'}`],
+    ['deterministic', f.deterministic ? 'deterministic compute' : 'default compute'],
+    ['cpu', `${f.cpu?.model ?? 'unknown cpu'}${simd.length ? ` [${simd.join(' ')}]` : ''}`],
+    ['os', `${(f.os ?? 'unknown').split(' ')[0]} ${f.arch ?? ''}`.trim()],
+    ['node', `node ${f.node ?? 'unknown'}`],
+    ['env', env.length ? env.join(' ') : 'no numerics env'],
+  ];
+}
+
+/** "baseline: webgpu, 16 threads; now: cpu, 2 threads": only the parts that differ. */
+export function fingerprintDifference(baseline?: Fingerprint | null, current?: Fingerprint | null): { baseline: string; current: string } | null {
+  if (!baseline || !current) return null;
+  const b = fingerprintParts(baseline);
+  const c = fingerprintParts(current);
+  const differ = b.map((p, i) => i).filter((i) => b[i][1] !== c[i][1]);
+  if (differ.length === 0) return null;
+  return { baseline: differ.map((i) => b[i][1]).join(', '), current: differ.map((i) => c[i][1]).join(', ') };
+}
+
+/** The user-facing tolerance a resolved one came from (for a baseline's recorded tolerance). */
+export function toleranceFromResolved(t: ResolvedTolerance): Tolerance {
+  switch (t.kind) {
+    case 'exact': return 'exact';
+    case 'allclose': return { atol: t.atol, rtol: t.rtol };
+    case 'ulp': return { ulp: t.ulp };
+    case 'cosine': return { cosine: t.cosine };
+  }
+}

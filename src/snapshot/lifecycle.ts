@@ -1,0 +1,237 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { BadInputError } from '../errors';
+import { resolveTolerance, Tolerance } from '../compare/tolerance';
+import type { Fingerprint } from '../fixture/fingerprint';
+import { tool } from '../version';
+import { compareEmbeddings, DEFAULT_EMBEDDING_TOLERANCE, EmbeddingReport, fingerprintDifference, memorySource } from './compare';
+import type { Embeddings } from './embeddings';
+import { BaselineFileError, FORMAT_VERSION } from './format';
+import { checkNeighborOption } from './neighbors';
+import { BaselineReader, baselineFileName, listBaselineFiles, openBaseline, readBaselineHeader, removeBaseline, writeBaseline } from './store';
+
+/**
+ * Jest's three snapshot modes: `-u` rewrites ('all'), a plain run writes only new baselines
+ * ('new'), `--ci` writes nothing ('none').
+ */
+export type UpdateMode = 'all' | 'new' | 'none';
+
+/** The default folder for baselines, beside the test file. */
+export const DEFAULT_DIRECTORY = '__embeddings__';
+
+/** What one `toMatchEmbeddingSnapshot` call did. */
+export interface SnapshotOutcome {
+  status: 'matched' | 'added' | 'updated' | 'failed';
+  file: string;
+  /** The comparison, when there was a usable baseline. */
+  report: EmbeddingReport | null;
+  /** Why it failed when there is no report to show (not written under --ci, a bad file). */
+  problem: string | null;
+}
+
+export interface SnapshotCheckArgs {
+  file: string;
+  /** The file as messages name it (relative to the working directory). */
+  label: string;
+  key: string;
+  test?: string;
+  embeddings: Embeddings;
+  mode: UpdateMode;
+  tolerance?: Tolerance;
+  neighbors?: { k: number };
+  /** Called only when a baseline is written or a comparison fails. */
+  fingerprint: () => Fingerprint | null;
+}
+
+/**
+ * The snapshot lifecycle for one key, as Jest runs it for its own snapshots:
+ * - no baseline: write it ('new', 'all'), or fail without writing ('none', i.e. --ci);
+ * - a baseline that matches within the tolerance: matched, never rewritten (not even by -u);
+ * - one that does not, or that cannot be read (corrupt, truncated, newer format): rewritten
+ *   only under -u; otherwise the test fails and the file stays as it is.
+ */
+export function checkEmbeddingSnapshot(args: SnapshotCheckArgs): SnapshotOutcome {
+  const { file, label, mode } = args;
+  // Checked before anything is read or written, so a bad option never touches a baseline.
+  const resolved = resolveTolerance(args.tolerance ?? DEFAULT_EMBEDDING_TOLERANCE, args.embeddings.dtype);
+  if (args.neighbors !== undefined) checkNeighborOption(args.neighbors, args.embeddings.rows);
+  const write = () =>
+    writeBaseline(file, args.embeddings, {
+      format: FORMAT_VERSION,
+      tolerance: resolved,
+      fingerprint: args.fingerprint(),
+      created: new Date().toISOString(),
+      key: args.key,
+      ...(args.test !== undefined && { test: args.test }),
+      writer: `${tool.name} ${tool.version}`,
+    });
+  let reader: BaselineReader;
+  try {
+    reader = openBaseline(file, label);
+  } catch (e) {
+    if (!(e instanceof BaselineFileError)) throw e;
+    if (e.reason === 'missing') {
+      if (mode === 'none') {
+        return failed(file, `no baseline ${label}: with --ci new baselines are not written; run Jest without --ci (or with -u) to write it, and commit it`);
+      }
+      write();
+      return { status: 'added', file, report: null, problem: null };
+    }
+    if (mode === 'all') {
+      write();
+      return { status: 'updated', file, report: null, problem: null };
+    }
+    return failed(file, e.message);
+  }
+  let report: EmbeddingReport;
+  try {
+    report = compareEmbeddings(reader, memorySource(args.embeddings), {
+      tolerance: args.tolerance ?? DEFAULT_EMBEDDING_TOLERANCE,
+      neighbors: args.neighbors,
+    });
+  } finally {
+    reader.close();
+  }
+  report.baseline.file = label;
+  report.baseline.key = reader.header.key;
+  report.baseline.created = reader.header.created;
+  if (report.pass) return { status: 'matched', file, report, problem: null };
+  // Only a failure pays for the fingerprint (os.cpus and friends).
+  const current = args.fingerprint();
+  report.fingerprint = fingerprintDifference(reader.header.fingerprint, current);
+  if (mode === 'all') {
+    write();
+    return { status: 'updated', file, report, problem: null };
+  }
+  return { status: 'failed', file, report, problem: null };
+}
+
+function failed(file: string, problem: string): SnapshotOutcome {
+  return { status: 'failed', file, report: null, problem };
+}
+
+/**
+ * One test file's baselines: which keys were used (so a duplicate is caught), which files were
+ * checked, and which tests Jest reported skipped or failed; everything else in the test file's
+ * baseline folder is obsolete.
+ */
+export interface EmbeddingSession {
+  testPath: string;
+  /** Folders (one per `directory` setting) that hold this test file's baselines. */
+  folders: Set<string>;
+  checked: Set<string>;
+  /** key -> the test (and the attempt of it, where the runner tells) that used it. */
+  keys: Map<string, { test: string; attempt?: object }>;
+  counters: Map<string, number>;
+  /** Per attempt of a test: its counter before the attempt and its keys, to undo a retry. */
+  attempts: WeakMap<object, { test: string; counter: number | undefined; keys: string[] }>;
+  /** Full names of tests whose baselines are kept though not checked (skipped, failed). */
+  keptTests: Set<string>;
+}
+
+export function createSession(testPath: string): EmbeddingSession {
+  return { testPath, folders: new Set(), checked: new Set(), keys: new Map(), counters: new Map(), attempts: new WeakMap(), keptTests: new Set() };
+}
+
+/**
+ * The folder of a test file's baselines: `<directory>/<test file name>/` beside the test file,
+ * or, for an absolute directory, `<directory>/<test file path from the working directory>/`.
+ */
+export function baselineFolder(testPath: string, directory: string = DEFAULT_DIRECTORY): string {
+  if (path.isAbsolute(directory)) {
+    // A test file outside the working directory keeps its absolute path, never climbs out.
+    const rel = path.relative(process.cwd(), testPath);
+    return path.join(directory, rel.startsWith('..') || path.isAbsolute(rel) ? testPath.replace(/^([A-Za-z]:)?[\\/]+/, '') : rel);
+  }
+  return path.join(path.dirname(testPath), directory, path.basename(testPath));
+}
+
+/**
+ * The key of the next call in a test: "<test name> <n>" as Jest numbers snapshots, or `name`.
+ * `attempt` identifies this run of the test (Jest 30's test identity) so a retry can be undone.
+ */
+export function nextKey(session: EmbeddingSession, testName: string, name?: string, attempt?: object): string {
+  let key: string;
+  const record = attempt && (session.attempts.get(attempt) ?? { test: testName, counter: session.counters.get(testName), keys: [] });
+  if (attempt && record) session.attempts.set(attempt, record);
+  if (name !== undefined) {
+    if (typeof name !== 'string' || name.trim() === '') throw new BadInputError(`name must be a non-empty string, got ${JSON.stringify(name)}`);
+    key = name;
+  } else {
+    const n = (session.counters.get(testName) ?? 0) + 1;
+    session.counters.set(testName, n);
+    key = `${testName} ${n}`;
+  }
+  const owner = session.keys.get(key);
+  // Another test, or this very attempt, already used the key. Without attempt identities an
+  // explicit name repeated by the same test is taken as a duplicate too.
+  if (owner && (owner.test !== testName || (attempt ? owner.attempt === attempt : name !== undefined))) {
+    throw new BadInputError(`the embedding snapshot key ${JSON.stringify(key)} is used twice in this test file; give each call its own name`);
+  }
+  session.keys.set(key, { test: testName, attempt });
+  record?.keys.push(key);
+  return key;
+}
+
+/** A retried test starts again: its counter and keys go back to where they were before it. */
+export function undoAttempt(session: EmbeddingSession, attempt: object): void {
+  const record = session.attempts.get(attempt);
+  if (!record) return;
+  session.attempts.delete(attempt);
+  if (record.counter === undefined) session.counters.delete(record.test);
+  else session.counters.set(record.test, record.counter);
+  for (const key of record.keys) session.keys.delete(key);
+}
+
+/** A baseline no test checked in this run. */
+export interface ObsoleteBaseline {
+  file: string;
+  key: string;
+  /** Its test file is gone (a whole folder left behind), not just the test. */
+  orphan: boolean;
+}
+
+/**
+ * Baselines in this test file's folders that no test checked and no skipped or failed test
+ * owns; plus, from one test file per folder (the first by name, so only one reports them),
+ * the folders of test files that no longer exist.
+ */
+export function findObsolete(session: EmbeddingSession, defaultDirectory: string = DEFAULT_DIRECTORY): ObsoleteBaseline[] {
+  const out: ObsoleteBaseline[] = [];
+  const folders = new Set([...session.folders, baselineFolder(session.testPath, defaultDirectory)]);
+  for (const folder of folders) {
+    for (const file of listBaselineFiles(folder)) {
+      if (session.checked.has(file)) continue;
+      const header = readBaselineHeader(file);
+      if (header?.test !== undefined && session.keptTests.has(header.test)) continue;
+      out.push({ file, key: header?.key ?? path.basename(file), orphan: false });
+    }
+  }
+  const testDir = path.dirname(session.testPath);
+  for (const directory of new Set([...folders].map((f) => path.dirname(f)))) {
+    // Only the beside-the-test layout says which test file a folder belongs to.
+    if (path.dirname(directory) !== testDir) continue;
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(directory).sort();
+    } catch {
+      continue;
+    }
+    const living = entries.filter((name) => fs.existsSync(path.join(testDir, name)));
+    if (living[0] !== path.basename(session.testPath)) continue;
+    for (const name of entries) {
+      if (living.includes(name)) continue;
+      for (const file of listBaselineFiles(path.join(directory, name))) {
+        out.push({ file, key: readBaselineHeader(file)?.key ?? path.basename(file), orphan: true });
+      }
+    }
+  }
+  return out;
+}
+
+/** Deletes obsolete baselines (and folders left empty). */
+export function removeObsolete(list: readonly ObsoleteBaseline[]): void {
+  for (const o of list) removeBaseline(o.file);
+}
+
+export { baselineFileName };

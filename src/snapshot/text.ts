@@ -1,0 +1,70 @@
+import pc from 'picocolors';
+import { num } from '../report/format';
+import type { EmbeddingReport, EmbeddingSide } from './compare';
+
+type Colors = Pick<typeof pc, 'green' | 'yellow' | 'red' | 'bold' | 'dim'>;
+const plain: Colors = { green: String, yellow: String, red: String, bold: String, dim: String } as unknown as Colors;
+
+export interface EmbeddingTextOptions {
+  /** Colour the verdict (default: when the terminal supports it). */
+  color?: boolean;
+}
+
+const shape = (s: EmbeddingSide) => `${s.rows} x ${s.dim} ${s.dtype}`;
+
+function nanLine(s: EmbeddingSide): string {
+  if (s.nanRows === 0) return '0';
+  const more = s.nanRows > s.nanRowIndices.length ? ', ...' : '';
+  return `${s.nanRows} (row${s.nanRows === 1 ? '' : 's'} ${s.nanRowIndices.join(', ')}${more})`;
+}
+
+/**
+ * The report for people, the same lines in the matcher's failure message and in
+ * `batchproof diff`: how many rows moved, the worst rows, neighbour changes, NaN rows,
+ * the fingerprint difference, and the smallest tolerance that would pass.
+ */
+export function formatEmbeddingReport(report: EmbeddingReport, options: EmbeddingTextOptions = {}): string {
+  const c: Colors = (options.color ?? pc.isColorSupported) ? pc : plain;
+  const lines: string[] = [];
+  const paint = report.verdict === 'identical' ? c.green : report.verdict === 'within-tolerance' ? c.yellow : c.red;
+  if (report.shapeMismatch) {
+    lines.push(`${paint(c.bold('changed'))}: ${report.shapeMismatch}; no rows compared`);
+  } else if (report.verdict === 'identical') {
+    lines.push(`${paint(c.bold('identical'))}: ${shape(report.current)}, bitwise equal to the baseline`);
+  } else {
+    const moved = report.movedRows > 0
+      ? `${report.movedRows} of ${report.rows} rows moved beyond ${report.tolerance}`
+      : `all ${report.rows} rows within ${report.tolerance}`;
+    lines.push(`${paint(c.bold(report.verdict))}: ${moved} (${report.changedRows} not bitwise equal; ${shape(report.current)})`);
+  }
+  if (report.worst.length > 0) {
+    lines.push(report.movedRows > 0 ? 'worst rows:' : 'rows that moved most:');
+    const table = [['row', 'cosine distance', 'max abs', 'max ULP', 'within']].concat(
+      report.worst.map((w) => [String(w.row), num(w.cosineDistance), num(w.maxAbs), num(w.maxUlp), w.pass ? 'yes' : 'NO']),
+    );
+    const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+    for (const r of table) lines.push(`  ${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padStart(widths[i]))).join('  ')}`);
+  }
+  const nb = report.neighbors;
+  if (nb) {
+    if (nb.changedRows === 0) {
+      lines.push(`neighbours (k=${nb.k}): unchanged for all ${nb.comparedRows} rows`);
+    } else {
+      lines.push(`neighbours (k=${nb.k}): order changed for ${nb.changedRows} of ${nb.comparedRows} rows`);
+      for (const e of nb.examples) lines.push(`  row ${e.row}: baseline [${e.baseline.join(', ')}], now [${e.current.join(', ')}]`);
+    }
+  }
+  if (report.baseline.nanRows > 0 || report.current.nanRows > 0) {
+    lines.push(`rows with NaN (compared as NaN): baseline ${nanLine(report.baseline)}; now ${nanLine(report.current)}`);
+  }
+  if (report.fingerprint) lines.push(`fingerprint differs: baseline: ${report.fingerprint.baseline}; now: ${report.fingerprint.current}`);
+  if (report.changedRows > 0 && !report.shapeMismatch) {
+    const m = report.minimumTolerance;
+    lines.push(`smallest tolerance that passes: cosine=${num(m.cosine)} | atol=${num(m.atol)} | ulp=${num(m.ulp)}`);
+  }
+  const describe = (name: string, s: EmbeddingSide) =>
+    `${name}: ${[s.file, s.key && `key ${JSON.stringify(s.key)}`, s.created && `written ${s.created}`].filter(Boolean).join(', ')}`;
+  if (report.baseline.file || report.baseline.created) lines.push(c.dim(describe('baseline', report.baseline)));
+  if (report.current.file) lines.push(c.dim(describe('compared with', report.current)));
+  return lines.join('\n');
+}

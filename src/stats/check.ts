@@ -1,0 +1,462 @@
+/**
+ * checkRunningStats: are the running statistics stored in each BatchNormalization node the
+ * statistics of the data it sees (or of the training checkpoint)? Also flags nodes left in
+ * training mode, missing statistics, and models whose BatchNorms were folded away on export.
+ */
+import * as path from 'path';
+import { BadInputError } from '../errors';
+import { fingerprintFor } from '../fixture/fingerprint';
+import type { NumericArray } from '../io';
+import { readArrayFile } from '../io';
+import type { ModelSource, SessionSettings } from '../model/open';
+import { findBatchNorms, type BatchNormFacts, type BatchNormScan } from '../onnx/batchnorm';
+import { modelBytes } from '../onnx/session';
+import { num } from '../report/format';
+import { tool } from '../version';
+import { loadCheckpoint, looksLikeCheckpoint, matchLayer, statKeys, type Checkpoint, type LoadedCheckpoint } from './checkpoint';
+import { collectInputStats, comparable } from './collect';
+import { isBatchSequence, type CalibrationData, type DataOptions } from './data';
+import type { CheckpointReport, LayerReport, StatsProblem, StatsReport, WorstChannel } from './report';
+
+/** When a layer fails against calibration data. */
+export interface StatsTolerance {
+  /** Largest |mean - running_mean| / sqrt(running_var + eps) allowed (default 0.5). */
+  z?: number;
+  /** var / running_var must lie in [1/R, R] (a number R, default 2) or in [lo, hi]. */
+  ratio?: number | [number, number];
+}
+
+export const DEFAULT_STATS_TOLERANCE = { z: 0.5, ratio: [0.5, 2] as [number, number] };
+
+/**
+ * Against a checkpoint the stored numbers should be the checkpoint's own, up to float16
+ * rounding: z and |ratio - 1| at most 1e-3, scale and bias within 1e-3 relative.
+ */
+export const CHECKPOINT_TOLERANCE = 1e-3;
+
+export interface RunningStatsOptions extends SessionSettings, DataOptions {
+  tolerance?: StatsTolerance;
+  /** Calibration data (the `reference` argument may give it instead). */
+  data?: CalibrationData;
+  /** A checkpoint (the `reference` argument may give it instead). */
+  checkpoint?: Checkpoint;
+}
+
+/**
+ * What to compare the stored statistics with: calibration data, a checkpoint, or both as
+ * `{ data, checkpoint }`. A path or a record of named arrays is a checkpoint when its names are
+ * state_dict statistics (`bn2.running_mean`), and calibration data otherwise.
+ */
+export type StatsReference = CalibrationData | { data?: CalibrationData; checkpoint?: Checkpoint };
+
+export function resolveStatsTolerance(t: StatsTolerance | undefined): { z: number; ratio: [number, number] } {
+  const z = t?.z ?? DEFAULT_STATS_TOLERANCE.z;
+  if (typeof z !== 'number' || !(z > 0) || !Number.isFinite(z)) {
+    throw new BadInputError(`tolerance z must be a positive number, got ${JSON.stringify(z)}; for example z=0.5`);
+  }
+  const r = t?.ratio ?? DEFAULT_STATS_TOLERANCE.ratio;
+  let ratio: [number, number];
+  if (typeof r === 'number') {
+    if (!(r >= 1) || !Number.isFinite(r)) throw new BadInputError(`tolerance ratio must be a number of at least 1 (var/running_var in [1/R, R]), got ${r}; for example ratio=2`);
+    ratio = [1 / r, r];
+  } else if (Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x)) && r[0] <= 1 && r[1] >= 1) {
+    ratio = [r[0], r[1]];
+  } else {
+    throw new BadInputError(`tolerance ratio must be R >= 1 or [lo, hi] with lo <= 1 <= hi, got ${JSON.stringify(r)}; for example ratio=2 or ratio=0.5:2`);
+  }
+  return { z, ratio };
+}
+
+/** The CLI form: "z=0.5,ratio=2" or "z=1,ratio=0.8:1.25" (either part may be left out). */
+export function parseStatsTolerance(text: string): StatsTolerance {
+  const out: StatsTolerance = {};
+  const help = 'expected z=Z,ratio=R (or ratio=LO:HI), e.g. --tolerance z=0.5,ratio=2';
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, value] = part.split('=').map((s) => s.trim());
+    if (key === 'z' && value && Number.isFinite(Number(value))) out.z = Number(value);
+    else if (key === 'ratio' && value && /^[^:]+:[^:]+$/.test(value)) out.ratio = value.split(':').map(Number) as [number, number];
+    else if (key === 'ratio' && value && Number.isFinite(Number(value))) out.ratio = Number(value);
+    else throw new BadInputError(`--tolerance ${text}: ${help}`);
+  }
+  resolveStatsTolerance(out);
+  return out;
+}
+
+function isPlainRecord(x: unknown): x is Record<string, unknown> {
+  return (
+    typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x) &&
+    !('dims' in x && 'data' in x) && !isBatchSequence(x)
+  );
+}
+
+interface Resolved {
+  data?: CalibrationData;
+  dataLabel?: string;
+  checkpoint?: Checkpoint;
+  checkpointArrays?: Record<string, NumericArray>;
+}
+
+/** Sorts the reference into calibration data and a checkpoint. */
+async function resolveReference(reference: StatsReference | undefined, options: RunningStatsOptions): Promise<Resolved> {
+  const out: Resolved = { data: options.data, checkpoint: options.checkpoint };
+  if (typeof out.data === 'string') out.dataLabel = out.data;
+  if (reference === undefined) return out;
+  if (isPlainRecord(reference) && Object.keys(reference).length > 0 && Object.keys(reference).every((k) => k === 'data' || k === 'checkpoint')) {
+    const r = reference as { data?: CalibrationData; checkpoint?: Checkpoint };
+    if (r.data !== undefined) {
+      out.data = r.data;
+      if (typeof r.data === 'string') out.dataLabel = r.data;
+    }
+    if (r.checkpoint !== undefined) out.checkpoint = r.checkpoint;
+    return out;
+  }
+  if (typeof reference === 'string') {
+    const ext = path.extname(reference).toLowerCase();
+    if (ext === '.safetensors' || ext === '.npz') {
+      // One read decides: state_dict statistics make it a checkpoint.
+      const arrays = await readArrayFile(reference);
+      if (looksLikeCheckpoint(Object.keys(arrays))) {
+        out.checkpoint = reference;
+        out.checkpointArrays = arrays;
+      } else {
+        out.data = arrays as unknown as CalibrationData;
+        out.dataLabel = reference;
+      }
+      return out;
+    }
+    out.data = reference;
+    out.dataLabel = reference;
+    return out;
+  }
+  if (isPlainRecord(reference) && looksLikeCheckpoint(Object.keys(reference))) {
+    out.checkpoint = reference as Checkpoint;
+    return out;
+  }
+  out.data = reference as CalibrationData;
+  return out;
+}
+
+const FOLDED =
+  'the model has no BatchNormalization nodes. If the network has BatchNorm layers, the exporter folded them into the preceding Conv ' +
+  '(torch.onnx.export does this when exporting in eval mode with constant folding, the default), so no running statistics are left to check; ' +
+  'export with do_constant_folding=False or training=torch.onnx.TrainingMode.PRESERVE to keep them';
+
+/**
+ * Checks the running statistics of every BatchNormalization node against calibration data
+ * and/or a checkpoint (with neither, only the structural checks run). Returns the report; the
+ * CLI prints the same object.
+ */
+export async function checkRunningStats(model: ModelSource, reference?: StatsReference, options: RunningStatsOptions = {}): Promise<StatsReport> {
+  const started = performance.now();
+  const tolerance = resolveStatsTolerance(options.tolerance);
+  const mb = modelBytes(model, 'checking running statistics');
+  const settings = sessionSettings(mb.settings, options);
+  const scan = findBatchNorms(mb.bytes, { source: mb.source, dir: mb.dir });
+  const resolved = await resolveReference(reference, options);
+  const problems: StatsProblem[] = [];
+  const notes: string[] = [];
+  const layers: LayerReport[] = [];
+  let inferenceMs = 0;
+  let dataInfo: StatsReport['reference']['data'] = null;
+  let checkpointInfo: CheckpointReport | null = null;
+
+  if (scan.batchNorms.length === 0) {
+    problems.push({ kind: 'no-batchnorm', node: null, detail: FOLDED });
+    if (scan.foldTargets === 0) notes.push('the model has no Conv, Gemm or MatMul either: it may simply have no normalisation layers');
+  }
+  for (const bn of scan.batchNorms) {
+    if (bn.trainingMode) {
+      problems.push({
+        kind: 'training-mode',
+        node: bn.node,
+        detail: `runs in training mode (${bn.trainingReason}), so each sample's output depends on its batch-mates and the stored statistics are ignored; export after model.eval() (torch.onnx.export(..., training=torch.onnx.TrainingMode.EVAL))`,
+      });
+    }
+    const missing = [bn.mean, bn.var].filter((p) => p.stored === null).map((p) => `'${p.name || '(none)'}'`);
+    if (missing.length > 0) {
+      problems.push({
+        kind: 'missing-stats',
+        node: bn.node,
+        detail: `its running ${missing.length === 2 ? 'mean and variance' : bn.mean.stored ? 'variance' : 'mean'} (${missing.join(', ')}) ${missing.length === 2 ? 'are' : 'is'} not stored in the model (a graph input or computed by other nodes), so there is nothing to check; export with the statistics as initializers (track_running_stats=True in PyTorch)`,
+      });
+    }
+    if (!bn.spatial) notes.push(`${bn.node}: spatial=0 (statistics per activation, not per channel) is not checked`);
+  }
+
+  const comparableLayers = scan.batchNorms.filter(comparable);
+  if (resolved.data !== undefined && comparableLayers.length > 0) {
+    const collected = await collectInputStats(mb.bytes, scan, comparableLayers, resolved.data, {
+      ...options,
+      settings,
+      source: mb.source,
+      dir: mb.dir,
+      dataLabel: resolved.dataLabel,
+      store: mb.store,
+    });
+    inferenceMs += collected.inferenceMs;
+    dataInfo = { source: resolved.dataLabel ?? describeData(resolved.data), batches: collected.batches, samples: collected.samples };
+    for (const bn of scan.batchNorms) {
+      const m = collected.moments.get(bn.node);
+      if (!m) {
+        layers.push(emptyLayer(bn, 'data'));
+        continue;
+      }
+      const layer = compareLayer(bn, m.mean, m.variance, tolerance, 'data');
+      layers.push(layer);
+      if (!layer.pass) problems.push({ kind: 'stale-stats', node: bn.node, detail: staleDetail(layer, tolerance) });
+    }
+  } else if (resolved.data !== undefined) {
+    dataInfo = { source: resolved.dataLabel ?? describeData(resolved.data), batches: 0, samples: 0 };
+    if (scan.batchNorms.length > 0) notes.push('no BatchNorm layer stores comparable statistics, so the calibration data was not run');
+  }
+
+  if (resolved.checkpoint !== undefined) {
+    const loaded: LoadedCheckpoint = resolved.checkpointArrays
+      ? await loadCheckpoint(resolved.checkpointArrays as unknown as Checkpoint).then((l) => ({ ...l, source: resolved.checkpoint as string }))
+      : await loadCheckpoint(resolved.checkpoint);
+    const result = compareCheckpoint(scan, loaded);
+    checkpointInfo = result.info;
+    layers.push(...result.layers);
+    problems.push(...result.problems);
+  }
+
+  if (resolved.data === undefined && resolved.checkpoint === undefined) {
+    for (const bn of scan.batchNorms) layers.push(emptyLayer(bn, null));
+    if (scan.batchNorms.length > 0) notes.push('no calibration data or checkpoint given: only training mode and missing statistics were checked');
+  }
+
+  // Topological order (data layers before checkpoint layers of the same node).
+  const order = new Map(scan.batchNorms.map((bn) => [bn.node, bn.index]));
+  layers.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));
+  const firstMismatch = layers.find((l) => !l.pass) ?? null;
+  if (firstMismatch && firstMismatch.against === 'data' && firstMismatch.node === scan.batchNorms[0]?.node) {
+    notes.push(
+      `${firstMismatch.node} is the first BatchNorm the data reaches: if the later layers fail too, check the calibration data's preprocessing (scaling, mean/std normalisation, channel order) before the stored statistics`,
+    );
+  }
+  const kind = resolved.data !== undefined && resolved.checkpoint !== undefined ? 'data+checkpoint' : resolved.data !== undefined ? 'data' : resolved.checkpoint !== undefined ? 'checkpoint' : 'none';
+  return {
+    schema: 1,
+    kind: 'running-stats',
+    tool,
+    model: { path: mb.source, opset: scan.graph.opset, batchNorms: scan.batchNorms.length },
+    fingerprint: fingerprintFor(settings),
+    reference: { kind, data: dataInfo, checkpoint: checkpointInfo },
+    tolerance,
+    verdict: problems.length === 0 ? 'healthy' : 'problems',
+    problems,
+    layers,
+    firstMismatch,
+    summary: summarize(scan, problems, layers, firstMismatch),
+    notes,
+    timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
+  };
+}
+
+/** The session settings: the handle's, overridden by the options' own. */
+export function sessionSettings(base: SessionSettings, options: SessionSettings): SessionSettings {
+  const keys: (keyof SessionSettings)[] = ['provider', 'threads', 'interOpThreads', 'optimization', 'deterministic', 'executionMode', 'memoryArena', 'extra', 'providerOptions'];
+  const out: Record<string, unknown> = { ...base };
+  for (const k of keys) if (options[k] !== undefined) out[k] = options[k];
+  return out as SessionSettings;
+}
+
+function describeData(data: CalibrationData): string {
+  if (typeof data === 'string') return data;
+  if (isBatchSequence(data)) return '<batches>';
+  return '<arrays>';
+}
+
+function emptyLayer(bn: BatchNormFacts, against: LayerReport['against']): LayerReport {
+  return {
+    node: bn.node,
+    input: bn.input,
+    channels: bn.channels,
+    maxZ: null,
+    varRatio: null,
+    pass: true,
+    against,
+    worstChannel: null,
+    trainingMode: bn.trainingMode,
+    epsilon: bn.epsilon,
+    momentum: bn.momentum,
+    runningMean: bn.mean.name,
+    runningVar: bn.var.name,
+  };
+}
+
+/**
+ * Per channel: z = |mean - running_mean| / sqrt(running_var + eps), ratio = var / running_var,
+ * where mean/var are the reference's (data or checkpoint) and running_* the model's.
+ */
+function compareLayer(
+  bn: BatchNormFacts,
+  mean: Float64Array,
+  variance: Float64Array,
+  tolerance: { z: number; ratio: [number, number] },
+  against: 'data' | 'checkpoint',
+  stored: { mean: Float64Array; var: Float64Array } = { mean: bn.mean.stored?.values as Float64Array, var: bn.var.stored?.values as Float64Array },
+): LayerReport {
+  let maxZ = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  let worst: WorstChannel | null = null;
+  let worstScore = -1;
+  const C = Math.min(mean.length, stored.mean.length, stored.var.length, variance.length);
+  for (let c = 0; c < C; c++) {
+    const rm = stored.mean[c] as number;
+    const rv = stored.var[c] as number;
+    const z = Math.abs((mean[c] as number) - rm) / Math.sqrt(Math.max(0, rv) + bn.epsilon);
+    const v = variance[c] as number;
+    const ratio = rv === 0 ? (v === 0 ? 1 : Infinity) : v / rv;
+    const zz = Number.isNaN(z) ? Infinity : z;
+    const rr = Number.isNaN(ratio) ? Infinity : ratio;
+    maxZ = Math.max(maxZ, zz);
+    lo = Math.min(lo, rr);
+    hi = Math.max(hi, rr);
+    // How far outside (or how close to the edge of) the tolerance this channel is.
+    const score = Math.max(zz / tolerance.z, Math.log(Math.max(rr, 1e-300)) / Math.log(rr >= 1 ? tolerance.ratio[1] : tolerance.ratio[0]));
+    if (score > worstScore) {
+      worstScore = score;
+      worst = { channel: c, z: zz, ratio: rr, mean: mean[c] as number, var: v, runningMean: rm, runningVar: rv };
+    }
+  }
+  const pass = C > 0 && maxZ <= tolerance.z && lo >= tolerance.ratio[0] && hi <= tolerance.ratio[1];
+  return {
+    ...emptyLayer(bn, against),
+    maxZ,
+    varRatio: [lo, hi],
+    pass,
+    worstChannel: worst,
+  };
+}
+
+function staleDetail(layer: LayerReport, tolerance: { z: number; ratio: [number, number] }): string {
+  const w = layer.worstChannel as WorstChannel;
+  const [lo, hi] = layer.varRatio as [number, number];
+  return (
+    `the stored running statistics do not match the data it sees: max z ${num(layer.maxZ as number)} (limit ${tolerance.z}), var ratio ${num(lo)}..${num(hi)} (limit ${num(tolerance.ratio[0])}..${num(tolerance.ratio[1])}); ` +
+    `worst channel ${w.channel}: data mean ${num(w.mean)} vs running_mean ${num(w.runningMean)}, data var ${num(w.var)} vs running_var ${num(w.runningVar)}. ` +
+    'Recalibrate on representative data (batchproof recalibrate) or re-export from the right checkpoint'
+  );
+}
+
+function compareCheckpoint(scan: BatchNormScan, ckpt: LoadedCheckpoint): { info: CheckpointReport; layers: LayerReport[]; problems: StatsProblem[] } {
+  const layers: LayerReport[] = [];
+  const problems: StatsProblem[] = [];
+  const used = new Set<string>();
+  const missing: CheckpointReport['missing'] = [];
+  let matched = 0;
+  const tol = { z: CHECKPOINT_TOLERANCE, ratio: [1 - CHECKPOINT_TOLERANCE, 1 + CHECKPOINT_TOLERANCE] as [number, number] };
+  for (const bn of scan.batchNorms) {
+    const { match, tried } = matchLayer(bn, ckpt.entries);
+    if (!match) {
+      missing.push({ node: bn.node, tried });
+      problems.push({
+        kind: 'checkpoint-mismatch',
+        node: bn.node,
+        detail: `the checkpoint has no statistics for this layer (looked for ${tried.map((t) => `'${t}'`).join(', ')}); is it the checkpoint of this model?`,
+      });
+      layers.push(emptyLayer(bn, 'checkpoint'));
+      continue;
+    }
+    Object.values(match.keys).forEach((k) => used.add(k as string));
+    const key = (s: 'running_mean' | 'running_var' | 'weight' | 'bias') => match.keys[s];
+    const meanKey = key('running_mean');
+    const varKey = key('running_var');
+    if (!meanKey || !varKey) {
+      const has = Object.values(match.keys).map((k) => `'${k}'`).join(', ');
+      problems.push({
+        kind: 'missing-stats',
+        node: bn.node,
+        detail: `the checkpoint has ${has} but no running_${meanKey ? 'var' : 'mean'} for '${match.prefix}': the layer was trained with track_running_stats=False and always uses batch statistics, so the exported model's stored statistics come from nowhere`,
+      });
+      layers.push({ ...emptyLayer(bn, 'checkpoint'), pass: false, checkpointPrefix: match.prefix });
+      continue;
+    }
+    matched++;
+    if (!bn.mean.stored || !bn.var.stored) {
+      layers.push({ ...emptyLayer(bn, 'checkpoint'), checkpointPrefix: match.prefix });
+      continue;
+    }
+    const cm = ckpt.entries.get(meanKey) as Float64Array;
+    const cv = ckpt.entries.get(varKey) as Float64Array;
+    const channels = bn.mean.stored.values.length;
+    if (cm.length !== channels || cv.length !== channels) {
+      problems.push({
+        kind: 'checkpoint-mismatch',
+        node: bn.node,
+        detail: `the model stores ${channels} channels but the checkpoint's '${meanKey}' has ${cm.length} and '${varKey}' ${cv.length}: not this model's checkpoint`,
+      });
+      layers.push({ ...emptyLayer(bn, 'checkpoint'), pass: false, checkpointPrefix: match.prefix });
+      continue;
+    }
+    // Reference = the checkpoint; "running" = what the model stores.
+    const layer = compareLayer(bn, cm, cv, tol, 'checkpoint', { mean: bn.mean.stored.values, var: bn.var.stored.values });
+    const differences: string[] = [];
+    for (const [suffix, param] of [['weight', bn.scale], ['bias', bn.bias]] as const) {
+      const k = key(suffix);
+      if (!k || !param.stored) continue;
+      const values = ckpt.entries.get(k) as Float64Array;
+      const d = maxRelDiff(param.stored.values, values);
+      if (d > CHECKPOINT_TOLERANCE) differences.push(`${suffix} differs from '${k}' by up to ${num(d)} relative`);
+    }
+    const pass = layer.pass && differences.length === 0;
+    layers.push({ ...layer, pass, checkpointPrefix: match.prefix });
+    if (!pass) {
+      const w = layer.worstChannel as WorstChannel;
+      const stats = layer.pass
+        ? ''
+        : `stored running_mean/var differ from '${meanKey}'/'${varKey}' (max z ${num(layer.maxZ as number)}, var ratio ${num((layer.varRatio as [number, number])[0])}..${num((layer.varRatio as [number, number])[1])}; channel ${w.channel}: model mean ${num(w.runningMean)} vs checkpoint ${num(w.mean)}, model var ${num(w.runningVar)} vs checkpoint ${num(w.var)})`;
+      problems.push({
+        kind: 'checkpoint-mismatch',
+        node: bn.node,
+        detail: `${[stats, ...differences].filter(Boolean).join('; ')}: the model was exported from other weights, or the export changed them (a training-mode export updates the running statistics); re-export from the checkpoint after model.eval()`,
+      });
+    }
+  }
+  const unmatched = statKeys(ckpt.entries)
+    .filter((k) => !used.has(k))
+    .map((key) => ({
+      key,
+      reason:
+        scan.batchNorms.length === 0
+          ? 'the model has no BatchNormalization nodes (folded into a Conv on export?)'
+          : 'no BatchNormalization node of the model has this name, a node path or initializer that leads to it (folded into a Conv on export, or another model?)',
+    }));
+  if (unmatched.length > 0 && scan.batchNorms.length > 0) {
+    problems.push({
+      kind: 'checkpoint-mismatch',
+      node: null,
+      detail: `${unmatched.length} BatchNorm statistics of the checkpoint match no node of the model (${unmatched.slice(0, 4).map((u) => `'${u.key}'`).join(', ')}${unmatched.length > 4 ? ', ...' : ''}): some layers were folded on export, or the checkpoint belongs to another model`,
+    });
+  }
+  return {
+    info: { source: ckpt.source, entries: ckpt.entries.size, matched, unmatched, missing },
+    layers,
+    problems,
+  };
+}
+
+function maxRelDiff(a: Float64Array, b: Float64Array): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs((a[i] as number) - (b[i] as number)) / Math.max(Math.abs(b[i] as number), 1e-6);
+    m = Math.max(m, Number.isNaN(d) ? Infinity : d);
+  }
+  return m;
+}
+
+function summarize(scan: BatchNormScan, problems: StatsProblem[], layers: LayerReport[], first: LayerReport | null): string {
+  if (scan.batchNorms.length === 0) return 'no BatchNormalization nodes: nothing to check (folded into Conv on export?)';
+  if (problems.length === 0) {
+    const compared = layers.filter((l) => l.maxZ !== null).length;
+    return compared > 0
+      ? `all ${scan.batchNorms.length} BatchNorm layers match their reference (largest z ${num(Math.max(...layers.map((l) => l.maxZ ?? 0)))})`
+      : `${scan.batchNorms.length} BatchNorm layers, all in inference mode with stored statistics`;
+  }
+  const kinds = [...new Set(problems.map((p) => p.kind))];
+  const head = `${problems.length} problem${problems.length === 1 ? '' : 's'} (${kinds.join(', ')})`;
+  return first ? `${head}; first mismatch at ${first.node}: later layers inherit its shift, so look there first` : head;
+}

@@ -1,0 +1,248 @@
+/**
+ * The statistics of each BatchNorm's input over calibration data, computed inside the graph:
+ * for every value measured a few nodes are appended (Reshape to [N, C, L], GlobalAveragePool of
+ * x and of x², Shape), so onnxruntime reduces each sample's channel plane natively and only
+ * [N, C] numbers per value come back; they are merged across samples and batches in float64
+ * (moments.ts). Each distinct tensor is reduced once: a BatchNorm fed by a channel Concat takes
+ * its channels' statistics from the Concat's inputs (in DenseNet blocks most channels of one
+ * layer's input are channels of the previous layers' inputs). The model's own bytes are
+ * spliced, never re-encoded (onnx/instrument.ts).
+ */
+import type * as ort from 'onnxruntime-node';
+import { BadInputError } from '../errors';
+import { describeSession, type SessionSettings, type ValueInfo } from '../model/open';
+import type { BatchNormFacts, BatchNormScan } from '../onnx/batchnorm';
+import { dtypeName } from '../onnx/graph';
+import { instrumentModel, type NewNode } from '../onnx/instrument';
+import type { ModelStore } from '../onnx/wire';
+import { AttributeType, DataType } from '../onnx/proto';
+import { createSession, hasExternalData } from '../onnx/session';
+import { calibrationBatches, type CalibrationData, type DataOptions } from './data';
+import { ChannelMoments } from './moments';
+
+export interface LayerMoments {
+  node: string;
+  count: number;
+  mean: Float64Array;
+  /** Population variance. */
+  variance: Float64Array;
+}
+
+export interface CollectResult {
+  moments: Map<string, LayerMoments>;
+  batches: number;
+  samples: number;
+  inferenceMs: number;
+  inputs: ValueInfo[];
+}
+
+export interface CollectOptions extends DataOptions {
+  settings: SessionSettings;
+  source: string;
+  /** Directory of the model (external data). */
+  dir: string;
+  /** How the data is named in messages. */
+  dataLabel?: string;
+  /** The store the model's bytes sit in, when read from a file (appends in place). */
+  store?: ModelStore;
+  /** Replacements to apply first (recalibration's earlier waves), by initializer name. */
+  replace?: Map<string, { dtype: string; values: ArrayLike<number> }>;
+}
+
+/** Layers whose input statistics can be compared: stored mean and variance, per channel. */
+export function comparable(bn: BatchNormFacts): boolean {
+  return bn.spatial && bn.mean.stored !== null && bn.var.stored !== null && bn.input !== '';
+}
+
+/** The element type of a value, where the model says it; null when only onnxruntime would know. */
+function valueDtype(scan: BatchNormScan, name: string, bn: BatchNormFacts): string | null {
+  const input = scan.graph.inputs.find((v) => v.name === name);
+  if (input) return input.dtype;
+  const info = scan.model.graph?.valueInfo.find((v) => v.name === name);
+  const elem = info?.type?.tensorType?.elemType;
+  if (elem) return dtypeName(elem);
+  // Before op version 15, X and the scale share one type.
+  if (bn.opVersion < 15 && bn.scale.stored) return bn.scale.stored.dtype;
+  return null;
+}
+
+/**
+ * Centre a layer's input on its stored mean first when |running_mean| > SHIFT_ABOVE stored
+ * standard deviations: E[x²] - E[x]² over a plane, from float32 means, loses about
+ * 2e-6 (1 + mean²/var) of the variance to rounding; at 30 that is 0.2%, well inside the ratio
+ * tolerance, and the extra Sub pass is spent only where it matters.
+ */
+const SHIFT_ABOVE = 30;
+
+/** One tensor reduced in the graph: a BatchNorm input, or a part of one (a Concat input). */
+interface Probe {
+  /** The value reduced. */
+  value: string;
+  mean: string;
+  meanSquare: string;
+  shape: string;
+  shift: Float64Array | null;
+}
+
+/** Where a layer's channels come from: probes in channel order. */
+interface LayerSources {
+  bn: BatchNormFacts;
+  probes: Probe[];
+}
+
+/**
+ * The values whose channels make up `x`, in order: a Concat along the channel axis (axis 1) is
+ * expanded into its inputs, recursively, so a tensor that feeds several BatchNorms through
+ * concatenations (DenseNet blocks) is reduced once.
+ */
+function channelSources(scan: BatchNormScan, x: string): string[] {
+  const producer = new Map<string, (typeof scan.graph.nodes)[number]>();
+  for (const n of scan.graph.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const inputs = new Set(scan.graph.inputs.map((v) => v.name));
+  // Only parts that carry the batch (node outputs or graph inputs; constants do not).
+  const batched = (v: string) => inputs.has(v) || (producer.has(v) && producer.get(v)?.opType !== 'Constant');
+  const expand = (value: string, depth: number): string[] => {
+    const n = producer.get(value);
+    if (!n || depth > 64 || n.opType !== 'Concat' || n.domain !== '' || n.attributes.axis !== 1 || !n.inputs.every(batched)) return [value];
+    return n.inputs.flatMap((i) => expand(i, depth + 1));
+  };
+  return expand(x, 0);
+}
+
+/** The nodes that reduce each layer's input, and the names of the values they produce. */
+export function statsInstrumentation(scan: BatchNormScan, layers: readonly BatchNormFacts[]): { nodes: NewNode[]; probes: Probe[]; layers: LayerSources[] } {
+  const taken = new Set<string>([...scan.graph.inputs.map((v) => v.name), ...scan.graph.initializers, ...scan.graph.nodes.flatMap((n) => n.outputs)]);
+  let base = 'batchproof.stats';
+  for (let k = 1; [...taken].some((n) => n.startsWith(base)); k++) base = `batchproof.stats${k}`;
+  const nodes: NewNode[] = [];
+  const shapeName = `${base}/reshape_to`;
+  nodes.push({
+    op: 'Constant',
+    inputs: [],
+    outputs: [shapeName],
+    name: shapeName,
+    attributes: [{ name: 'value', type: AttributeType.TENSOR, t: { name: shapeName, dims: [3], dataType: DataType.INT64, int64Data: [0, 0, -1] } }],
+  });
+  const probes: Probe[] = [];
+  const byValue = new Map<string, Probe>();
+  const probe = (value: string, dtype: string | null, shift: Float64Array | null): Probe => {
+    const key = shift ? `${value}#shifted` : value;
+    const known = byValue.get(key);
+    if (known) return known;
+    const p = `${base}/${probes.length}`;
+    let x = value;
+    if (dtype !== 'float32') {
+      // float16/bfloat16/float64 (or unknown: onnxruntime drops a Cast to the same type).
+      nodes.push({ op: 'Cast', inputs: [x], outputs: [`${p}/f32`], name: `${p}/cast`, attributes: [{ name: 'to', type: AttributeType.INT, i: DataType.FLOAT }] });
+      x = `${p}/f32`;
+    }
+    nodes.push({ op: 'Reshape', inputs: [x, shapeName], outputs: [`${p}/ncl`], name: `${p}/reshape` });
+    x = `${p}/ncl`;
+    if (shift) {
+      nodes.push({
+        op: 'Constant',
+        inputs: [],
+        outputs: [`${p}/shift`],
+        name: `${p}/shift`,
+        attributes: [{ name: 'value', type: AttributeType.TENSOR, t: { name: `${p}/shift`, dims: [shift.length, 1], dataType: DataType.FLOAT, floatData: Array.from(shift) } }],
+      });
+      nodes.push({ op: 'Sub', inputs: [x, `${p}/shift`], outputs: [`${p}/centred`], name: `${p}/centre` });
+      x = `${p}/centred`;
+    }
+    nodes.push({ op: 'GlobalAveragePool', inputs: [x], outputs: [`${p}/mean`], name: `${p}/mean` });
+    nodes.push({ op: 'Mul', inputs: [x, x], outputs: [`${p}/square`], name: `${p}/square` });
+    nodes.push({ op: 'GlobalAveragePool', inputs: [`${p}/square`], outputs: [`${p}/mean_square`], name: `${p}/mean_square` });
+    nodes.push({ op: 'Shape', inputs: [x], outputs: [`${p}/shape`], name: `${p}/shape` });
+    const made: Probe = { value, mean: `${p}/mean`, meanSquare: `${p}/mean_square`, shape: `${p}/shape`, shift };
+    probes.push(made);
+    byValue.set(key, made);
+    return made;
+  };
+  const sources: LayerSources[] = layers.map((bn) => {
+    const dtype = valueDtype(scan, bn.input, bn);
+    // Where the stored mean is far from 0 relative to the spread, the input is measured whole
+    // and centred on it first, so E[x²] - E[x]² inside a plane does not cancel.
+    const rm = bn.mean.stored?.values;
+    const rv = bn.var.stored?.values;
+    if (rm && rv && rm.length === rv.length && rm.some((m, c) => Math.abs(m) > SHIFT_ABOVE * Math.sqrt(Math.max(0, rv[c] as number) + bn.epsilon))) {
+      return { bn, probes: [probe(bn.input, dtype, Float64Array.from(rm, (m) => Math.fround(m)))] };
+    }
+    return { bn, probes: channelSources(scan, bn.input).map((v) => probe(v, dtype, null)) };
+  });
+  return { nodes, probes, layers: sources };
+}
+
+/**
+ * Runs the calibration data through the instrumented model and returns each layer's input
+ * statistics. Layers must be comparable().
+ */
+export async function collectInputStats(
+  bytes: Uint8Array,
+  scan: BatchNormScan,
+  layers: readonly BatchNormFacts[],
+  data: CalibrationData,
+  options: CollectOptions,
+): Promise<CollectResult> {
+  const { nodes, probes, layers: sources } = statsInstrumentation(scan, layers);
+  const fetches = probes.flatMap((p) => [p.mean, p.meanSquare, p.shape]);
+  const instrumented = instrumentModel(bytes, { nodes, outputs: fetches, replace: options.replace }, { source: options.source, store: options.store });
+  const external = hasExternalData(scan.model.graph?.initializer ?? []) ? options.dir : undefined;
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(instrumented.bytes, options.settings, options.source, external);
+  } finally {
+    instrumented.release();
+  }
+  const moments = new Map<Probe, ChannelMoments>();
+  let batches = 0;
+  let samples = 0;
+  let inferenceMs = 0;
+  try {
+    const inputs = describeSession(session).inputs;
+    for await (const batch of calibrationBatches(data, inputs, options)) {
+      const t0 = performance.now();
+      let result: ort.InferenceSession.OnnxValueMapType;
+      try {
+        result = await session.run(batch.feeds, fetches);
+      } catch (e) {
+        const reason = String((e as Error).message ?? e).replace(/\s+/g, ' ').trim();
+        throw new BadInputError(`${options.source}: onnxruntime failed on calibration batch ${batches} (${reason}); check the data's shape and dtype against the model's inputs`);
+      }
+      inferenceMs += performance.now() - t0;
+      for (const p of probes) {
+        const shape = Array.from((result[p.shape] as ort.Tensor).data as BigInt64Array, Number);
+        const [n, c, plane] = shape as [number, number, number];
+        let acc = moments.get(p);
+        if (!acc) {
+          acc = new ChannelMoments(c);
+          moments.set(p, acc);
+        } else if (acc.channels !== c) {
+          throw new BadInputError(`${options.source}: '${p.value}' has ${c} channels in one batch and ${acc.channels} in another`);
+        }
+        const means = (result[p.mean] as ort.Tensor).data as Float32Array;
+        const squares = (result[p.meanSquare] as ort.Tensor).data as Float32Array;
+        acc.addPlanes(n, plane, means, squares, p.shift ?? undefined);
+      }
+      batches++;
+      samples += batch.size;
+    }
+    const out = new Map<string, LayerMoments>();
+    for (const { bn, probes: parts } of sources) {
+      // A layer's channels: its parts' channels in order.
+      const accs = parts.map((p) => moments.get(p)).filter((m): m is ChannelMoments => m !== undefined);
+      if (accs.length !== parts.length || accs.length === 0) continue;
+      const mean = new Float64Array(accs.reduce((k, m) => k + m.channels, 0));
+      const variance = new Float64Array(mean.length);
+      let at = 0;
+      for (const m of accs) {
+        mean.set(m.mean, at);
+        variance.set(m.variance(), at);
+        at += m.channels;
+      }
+      out.set(bn.node, { node: bn.node, count: accs[0]?.count ?? 0, mean, variance });
+    }
+    return { moments: out, batches, samples, inferenceMs, inputs };
+  } finally {
+    await session.release();
+  }
+}

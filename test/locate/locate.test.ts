@@ -1,0 +1,147 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { checkBatchInvariance, locateDivergence } from '../../src';
+import { main } from '../../src/cli/main';
+import {
+  batchNormTrainingModel,
+  bnModel,
+  driftModel,
+  invariantModel,
+  layerNormLeakyModel,
+  leakyModel,
+  nondeterministicModel,
+  positionModel,
+} from '../helpers/models';
+
+const examples = path.join(__dirname, '..', '..', 'examples', 'models');
+const small = { batchSizes: [1, 2, 3] };
+
+describe('locateDivergence', () => {
+  test('names the BatchNorm of a training-mode model built for the test (leakage)', async () => {
+    const r = await locateDivergence(batchNormTrainingModel(), small);
+    expect(r.firstDivergence).toEqual({ node: 'BatchNormalization_0', op: 'BatchNormalization', output: 'y', maxAbs: expect.any(Number), cause: 'leakage' });
+    expect(r.compared).toMatchObject({ cause: 'leakage', runs: ['batch', 'mates'] });
+    expect(r.guard).toEqual({ equal: true, optimization: 'all', detail: null });
+    expect(r).toMatchObject({ schema: 1, kind: 'locate', check: { verdict: 'violated', causes: ['leakage'] } });
+  });
+
+  test('names the first BatchNorm of the exported training-mode CNN', async () => {
+    const r = await locateDivergence(path.join(examples, 'embedding_cnn_train_bn.onnx'), small);
+    expect(r.firstDivergence).toMatchObject({
+      node: '/block1/block1.0/bn/BatchNormalization',
+      op: 'BatchNormalization',
+      output: '/block1/block1.0/bn/BatchNormalization_output_0',
+      cause: 'leakage',
+    });
+    expect(r.firstDivergence?.maxAbs).toBeGreaterThan(1e-3);
+    // The stem Conv before it was compared and equal.
+    expect(r.values.compared).toBeGreaterThan(10);
+  });
+
+  test('the built two-BatchNorm model in training mode: the first of them', async () => {
+    const r = await locateDivergence(bnModel({ trainingMode: true }).bytes, small);
+    expect(r.firstDivergence?.node).toBe('/bn1/BatchNormalization');
+  });
+
+  test('a mean over the batch: the ReduceMean', async () => {
+    const r = await locateDivergence(leakyModel(), small);
+    expect(r.firstDivergence).toMatchObject({ node: 'ReduceMean_0', op: 'ReduceMean', cause: 'leakage' });
+  });
+
+  test('position dependence starts at the Range over the batch', async () => {
+    const r = await locateDivergence(positionModel(), small);
+    expect(r.firstDivergence).toMatchObject({ op: 'Range', cause: 'position' });
+  });
+
+  test('batch-size drift: found under an exact tolerance, within the default one', async () => {
+    const exact = await locateDivergence(driftModel(), { ...small, tolerance: 'exact' });
+    expect(exact.firstDivergence).toMatchObject({ op: 'MatMul', cause: 'batch-size' });
+    const loose = await locateDivergence(driftModel(), small);
+    expect(loose.firstDivergence).toBeNull();
+    expect(loose.firstBitwise).toMatchObject({ op: 'MatMul' });
+    expect(loose.summary).toMatch(/no node differs beyond the tolerance; the first bitwise difference is at/);
+  });
+
+  test('nondeterminism: the same batch twice', async () => {
+    const r = await locateDivergence(nondeterministicModel(), { ...small, tolerance: 'exact' });
+    expect(r.firstDivergence).toMatchObject({ op: 'RandomUniformLike', cause: 'nondeterminism' });
+  });
+
+  test('nothing diverges in an invariant model', async () => {
+    const r = await locateDivergence(invariantModel(), small);
+    expect(r.firstDivergence).toBeNull();
+    expect(r.compared).toBeNull();
+  });
+
+  test('reuses a given invariance report instead of sweeping again', async () => {
+    const model = batchNormTrainingModel();
+    const report = await checkBatchInvariance(model, small);
+    const r = await locateDivergence(model, { ...small, report });
+    expect(r.firstDivergence?.node).toBe('BatchNormalization_0');
+  });
+
+  test('the guard: when exposing values changes fused kernels, search unoptimized and say so', async () => {
+    // onnxruntime fuses the written-out LayerNorm in the plain model but not once its parts are
+    // graph outputs; the fused kernel rounds differently (see layerNormLeakyModel).
+    const r = await locateDivergence(layerNormLeakyModel(), small);
+    expect(r.guard.equal).toBe(false);
+    expect(r.guard.optimization).toBe('disabled');
+    expect(r.guard.detail).toMatch(/the final output 'y' differs from the plain model's on the same inputs .* so the search ran with graph optimization disabled/);
+    expect(r.notes).toContain(r.guard.detail);
+    // The search still names the mean over the batch.
+    expect(r.firstDivergence).toMatchObject({ node: 'batch_mean', op: 'ReduceMean', cause: 'leakage' });
+    expect(r.fingerprint.optimization).toBe('all');
+  });
+
+  test('an InferenceSession cannot be searched: one clear line', async () => {
+    const ort = await import('onnxruntime-node');
+    const s = await ort.InferenceSession.create(invariantModel());
+    await expect(locateDivergence(s)).rejects.toThrow(/locate needs the model's graph, which an InferenceSession does not expose/);
+    await s.release();
+  });
+});
+
+describe('batchproof locate', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-locate-'));
+  async function cli(args: string[]): Promise<{ code: number; out: string }> {
+    let out = '';
+    const code = await main(args, (s) => (out += s + '\n'));
+    return { code, out };
+  }
+
+  test('exit 1 and firstDivergence in JSON when a node is found', async () => {
+    const model = path.join(dir, 'train.onnx');
+    fs.writeFileSync(model, batchNormTrainingModel());
+    const r = await cli(['locate', model, '--batch-sizes', '1,2,3', '--json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out);
+    expect(report.firstDivergence).toMatchObject({ node: 'BatchNormalization_0', op: 'BatchNormalization', output: 'y', cause: 'leakage' });
+    expect(report.fingerprint.provider).toBe('cpu');
+    const text = await cli(['locate', model, '--batch-sizes', '1,2,3', '--no-color']);
+    expect(text.out).toMatch(/diverges at BatchNormalization_0/);
+  });
+
+  test('exit 0 and null when nothing diverges', async () => {
+    const model = path.join(dir, 'ok.onnx');
+    fs.writeFileSync(model, invariantModel());
+    const r = await cli(['locate', model, '--batch-sizes', '1,2', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).firstDivergence).toBeNull();
+  });
+});
+
+describe('toBeBatchInvariant names the diverging node when it fails', () => {
+  test('the failure message has a line with the first diverging node', async () => {
+    await expect(expect(batchNormTrainingModel()).toBeBatchInvariant(small)).rejects.toThrow(
+      /first diverging node: 'BatchNormalization_0' \(BatchNormalization\), output 'y', max abs .*, cause leakage/,
+    );
+  });
+
+  test('a failed search never hides the verdict', async () => {
+    const ort = await import('onnxruntime-node');
+    const s = await ort.InferenceSession.create(leakyModel());
+    await expect(expect(s).toBeBatchInvariant(small)).rejects.toThrow(/violated[\s\S]*could not locate the diverging node: locate needs the model's graph/);
+    await s.release();
+  });
+});

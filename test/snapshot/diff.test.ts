@@ -1,0 +1,109 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { main } from '../../src/cli/main';
+import { diffBaselines } from '../../src/snapshot/diff';
+import { writeBaseline } from '../../src/snapshot/store';
+import { fingerprintFor } from '../../src/fixture/fingerprint';
+import { Embeddings } from '../../src/snapshot/embeddings';
+import { embeddings, nudged, tempDir } from './support';
+
+const dir = tempDir();
+const here = fingerprintFor({});
+const base = embeddings(100, 24);
+
+function baseline(name: string, e: Embeddings, extra: object = {}): string {
+  const file = path.join(dir, name);
+  writeBaseline(file, e, { format: 1, tolerance: { kind: 'cosine', cosine: 1e-6 }, fingerprint: here, created: '2025-01-01T00:00:00.000Z', key: name, ...extra });
+  return file;
+}
+
+const a = baseline('a.emb', base);
+const same = baseline('same.emb', { ...base, data: base.data.slice() });
+const near = baseline('near.emb', nudged(base, [4], 1e-7));
+const far = baseline('far.emb', nudged(base, [4, 40], 0.3), { fingerprint: { ...here, provider: 'webgpu', threads: 16 } });
+
+/** Runs the CLI in-process, capturing stdout and stderr. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(args, (s) => out.push(s));
+    return { code, stdout: out.join('\n'), stderr: err.join('') };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+describe('batchproof diff A B', () => {
+  test('0 when identical or within the tolerance', async () => {
+    const r = await cli('diff', a, same, '--no-color');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^identical: 100 x 24 float32, bitwise equal to the baseline/);
+    const w = await cli('diff', a, near, '--no-color');
+    expect(w.code).toBe(0);
+    expect(w.stdout).toMatch(/^within-tolerance: all 100 rows within cosine distance<=1e-6 \(1 not bitwise equal/);
+  });
+
+  test('1 beyond it, with the same report as the matcher: rows moved, worst rows, fingerprint', async () => {
+    const r = await cli('diff', a, far, '--no-color');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^changed: 2 of 100 rows moved beyond cosine distance<=1e-6/);
+    expect(r.stdout).toMatch(/worst rows:/);
+    expect(r.stdout).toMatch(/fingerprint differs: baseline: cpu, default threads \(\d+ cores\); now: webgpu, 16 threads/);
+    expect(r.stdout).toMatch(/baseline: .*a\.emb, key "a\.emb", written 2025-01-01/);
+  });
+
+  test('--tolerance overrides the one recorded in A', async () => {
+    expect((await cli('diff', a, near, '--tolerance', 'exact')).code).toBe(1);
+    expect((await cli('diff', a, far, '--tolerance', 'atol=1')).code).toBe(0);
+  });
+
+  test('--neighbors k', async () => {
+    const r = await cli('diff', a, far, '--neighbors', '3', '--json');
+    expect(JSON.parse(r.stdout).neighbors).toMatchObject({ k: 3, comparedRows: 100 });
+  });
+
+  test('--json prints the report; --json FILE writes it and prints the text', async () => {
+    const r = await cli('diff', a, far, '--json');
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ verdict: 'changed', pass: false, movedRows: 2, rows: 100, tolerance: 'cosine distance<=1e-6' });
+    expect(Object.keys(report)).toEqual([
+      'verdict', 'pass', 'tolerance', 'toleranceSpec', 'baseline', 'current', 'shapeMismatch', 'rows', 'movedRows', 'changedRows', 'worst', 'minimumTolerance', 'neighbors', 'fingerprint',
+    ]);
+    expect(report.worst[0]).toEqual({ row: expect.any(Number), cosineDistance: expect.any(Number), maxAbs: expect.any(Number), maxUlp: expect.any(Number), pass: false });
+    const out = path.join(dir, 'report.json');
+    const t = await cli('diff', a, far, '--json', out, '--no-color');
+    expect(t.stdout).toMatch(/^changed:/);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).movedRows).toBe(2);
+  });
+
+  test('2 for bad input, with one line: a missing file, a corrupt one, a newer format, a bad tolerance', async () => {
+    const missing = await cli('diff', a, path.join(dir, 'nope.emb'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^batchproof: .*nope\.emb: no such baseline file\n$/);
+    const corrupt = path.join(dir, 'corrupt.emb');
+    fs.writeFileSync(corrupt, fs.readFileSync(a).subarray(0, 1000));
+    const c = await cli('diff', corrupt, a);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/^batchproof: .*corrupt\.emb is not a usable embedding baseline: truncated: .*-u.*\n$/);
+    const newer = path.join(dir, 'newer.emb');
+    fs.writeFileSync(newer, Buffer.from(fs.readFileSync(a).toString('latin1').replace('"format":1', '"format":3'), 'latin1'));
+    const v = await cli('diff', a, newer);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/newer\.emb was written in embedding baseline format 3 by a newer batchproof; this one reads format 1: upgrade batchproof/);
+    expect((await cli('diff', a, same, '--tolerance', 'loose')).code).toBe(2);
+  });
+
+  test('different shapes: 1, with one line saying how', async () => {
+    const other = baseline('other.emb', embeddings(99, 24));
+    const r = await cli('diff', a, other, '--no-color');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^changed: the baseline is 100 x 24, the embeddings are 99 x 24; no rows compared/);
+  });
+
+  test('diffBaselines streams both files: tiny chunks, same report', () => {
+    expect(diffBaselines(a, far, { chunkBytes: 1 })).toEqual(diffBaselines(a, far));
+  });
+});

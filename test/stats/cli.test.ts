@@ -1,0 +1,191 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { encodeNpy, encodeNpz, encodeSafetensors } from '../../src';
+import { main } from '../../src/cli/main';
+import { decodeModel } from '../../src/onnx/proto';
+import { findBatchNorms } from '../../src/onnx/batchnorm';
+import { recalibrate } from '../../src/stats/recalibrate';
+import { checkRunningStats } from '../../src/stats/check';
+import { bnCalibrationData, bnCheckpoint, bnModel, foldedBnModel } from '../helpers/models';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-stats-cli-'));
+const file = (name: string, bytes: Uint8Array | string) => {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, bytes);
+  return p;
+};
+const healthy = file('healthy.onnx', bnModel().bytes);
+const stale = file('stale.onnx', bnModel({ staleBn2: true }).bytes);
+const training = file('training.onnx', bnModel({ trainingMode: true }).bytes);
+const folded = file('folded.onnx', foldedBnModel());
+const calib = bnCalibrationData(64);
+const npy = file('calib.npy', encodeNpy({ dtype: 'float32', dims: calib.dims, data: calib.data as Float32Array }));
+const ckpt = file('ckpt.safetensors', encodeSafetensors(bnCheckpoint() as never));
+const badCkpt = file('bad.safetensors', encodeSafetensors(bnCheckpoint({ mismatch: true }) as never));
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const spy = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
+  try {
+    const code = await main(args, (s) => (out += s + '\n'));
+    return { code, out, err };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('batchproof stats', () => {
+  test('exit 0 healthy, 1 problems; JSON has problems, layers, firstMismatch', async () => {
+    expect((await cli(['stats', healthy, '--data', npy, '--no-color'])).code).toBe(0);
+    const r = await cli(['stats', stale, '--data', npy, '--json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out);
+    expect(report.problems).toEqual([{ kind: 'stale-stats', node: '/bn2/BatchNormalization', detail: expect.any(String) }]);
+    expect(report.layers[1]).toMatchObject({ node: '/bn2/BatchNormalization', input: 'h', channels: 4, pass: false });
+    expect(report.layers[1].varRatio).toHaveLength(2);
+    expect(report.firstMismatch.node).toBe('/bn2/BatchNormalization');
+    expect(report).toMatchObject({ schema: 1, kind: 'running-stats', tool: { name: 'batchproof' } });
+    expect(report.fingerprint.onnxruntime).toBeTruthy();
+  });
+
+  test('the text report marks the first mismatch and says later layers inherit it', async () => {
+    const r = await cli(['stats', stale, '--data', npy, '--no-color']);
+    expect(r.out).toMatch(/> \/bn2\/BatchNormalization/);
+    expect(r.out).toMatch(/first mismatch: \/bn2\/BatchNormalization\. Layers after it inherit its shift/);
+  });
+
+  test('--tolerance z=Z,ratio=R', async () => {
+    expect((await cli(['stats', stale, '--data', npy, '--tolerance', 'z=10,ratio=5'])).code).toBe(0);
+    const bad = await cli(['stats', stale, '--data', npy, '--tolerance', 'atol=1']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--tolerance atol=1: expected z=Z,ratio=R/);
+  });
+
+  test('training mode, folded, checkpoint', async () => {
+    expect((await cli(['stats', training])).code).toBe(1);
+    const f = await cli(['stats', folded, '--no-color']);
+    expect(f.code).toBe(1);
+    expect(f.out).toMatch(/no-batchnorm: .*do_constant_folding=False/);
+    expect((await cli(['stats', healthy, '--checkpoint', ckpt])).code).toBe(0);
+    const mismatch = await cli(['stats', healthy, '--checkpoint', badCkpt, '--json']);
+    expect(mismatch.code).toBe(1);
+    expect(JSON.parse(mismatch.out).problems[0]).toMatchObject({ kind: 'checkpoint-mismatch', node: '/bn2/BatchNormalization' });
+  });
+
+  test('--json FILE writes the report and prints the text', async () => {
+    const out = path.join(dir, 'report.json');
+    const r = await cli(['stats', healthy, '--data', npy, '--json', out, '--no-color']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/healthy/);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).verdict).toBe('healthy');
+  });
+});
+
+describe('bad input: one clear line, exit 2', () => {
+  const expectOneLine = (r: { code: number; err: string }, pattern: RegExp) => {
+    expect(r.code).toBe(2);
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(pattern);
+  };
+
+  test('.npy of the wrong dtype or shape for the model input', async () => {
+    const f64 = file('f64.npy', encodeNpy({ dtype: 'float64', dims: calib.dims, data: Float64Array.from(calib.data as Float32Array) }));
+    expectOneLine(await cli(['stats', healthy, '--data', f64]), /has dtype float64 but the model expects float32; convert it/);
+    const wrongShape = file('shape.npy', encodeNpy({ dtype: 'float32', dims: [16, 3, 6, 6], data: new Float32Array(16 * 3 * 36) }));
+    expectOneLine(await cli(['stats', healthy, '--data', wrongShape]), /has dim 3 at axis 1 where the model fixes 4/);
+    const wrongRank = file('rank.npy', encodeNpy({ dtype: 'float32', dims: [16, 144], data: new Float32Array(16 * 144) }));
+    expectOneLine(await cli(['stats', healthy, '--data', wrongRank]), /has 2 dims \[16, 144\] but the model input has 4/);
+    expectOneLine(await cli(['recalibrate', healthy, '--data', f64, '-o', path.join(dir, 'never.onnx')]), /float64/);
+    expect(fs.existsSync(path.join(dir, 'never.onnx'))).toBe(false);
+  });
+
+  test('a truncated .npz', async () => {
+    const npz = encodeNpz({ x: { dtype: 'float32', dims: calib.dims, data: calib.data as Float32Array } });
+    const cut = file('cut.npz', npz.subarray(0, Math.floor(npz.length / 2)));
+    expectOneLine(await cli(['stats', healthy, '--data', cut]), /cut\.npz: /);
+  });
+
+  test('a .safetensors with a bad header or bad offsets', async () => {
+    const header = (json: string) => {
+      const h = new TextEncoder().encode(json);
+      const out = new Uint8Array(8 + h.length + 16);
+      new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+      out.set(h, 8);
+      return out;
+    };
+    const badJson = file('badheader.safetensors', header('{"bn1.running_mean": {"dtype": "F32", '));
+    expectOneLine(await cli(['stats', healthy, '--checkpoint', badJson]), /badheader\.safetensors: /);
+    const badOffsets = file('badoffsets.safetensors', header('{"bn1.running_mean":{"dtype":"F32","shape":[4],"data_offsets":[0,64]}}'));
+    expectOneLine(await cli(['stats', healthy, '--checkpoint', badOffsets]), /badoffsets\.safetensors: /);
+  });
+
+  test('a missing external-data file', async () => {
+    const m = bnModel({ storage: 'external' });
+    const sub = fs.mkdtempSync(path.join(dir, 'ext-'));
+    const model = path.join(sub, 'model.onnx');
+    fs.writeFileSync(model, m.bytes);
+    expectOneLine(await cli(['stats', model, '--data', npy]), /keeps its data in the external file 'bn_weights\.bin', which is missing/);
+    expectOneLine(await cli(['locate', model]), /external/);
+  });
+
+  test('a model that is not ONNX, and a checkpoint that is a pickle', async () => {
+    expectOneLine(await cli(['stats', file('text.onnx', '{"not": "onnx"}')]), /text\.onnx: this is a text file/);
+    expectOneLine(await cli(['stats', healthy, '--checkpoint', file('model.pt', 'PK\u0003\u0004')]), /convert it with safetensors\.torch\.save_file/);
+  });
+});
+
+describe('recalibrate', () => {
+  test('the copy stores the data\'s statistics: checking it on the same data is healthy', async () => {
+    const result = await recalibrate(stale, calib);
+    expect(result.report.layers.map((l) => [l.node, l.wave])).toEqual([
+      ['/bn1/BatchNormalization', 0],
+      ['/bn2/BatchNormalization', 1],
+    ]);
+    expect(result.report.waves).toBe(2);
+    const check = await checkRunningStats(result.bytes, calib, { tolerance: { z: 1e-3, ratio: 1.001 } });
+    expect(check.problems).toEqual([]);
+    // Only the four statistics initializers changed.
+    const before = decodeModel(new Uint8Array(fs.readFileSync(stale)));
+    const after = decodeModel(result.bytes);
+    const stats = ['bn1.running_mean', 'bn1.running_var', 'bn2.running_mean', 'bn2.running_var'];
+    const strip = (m: typeof before) => ({ ...m, graph: { ...m.graph, initializer: m.graph?.initializer.filter((t) => !stats.includes(t.name ?? '')) } });
+    expect(strip(after)).toEqual(strip(before));
+    const scan = findBatchNorms(result.bytes);
+    expect(scan.batchNorms[1]?.mean.stored?.values[1]).not.toBeCloseTo(findBatchNorms(new Uint8Array(fs.readFileSync(stale))).batchNorms[1]?.mean.stored?.values[1] as number, 1);
+  });
+
+  test('the exported DenseNet: one pass per BatchNorm depth, then every layer matches the data', async () => {
+    const model = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
+    const x = { dtype: 'float32', dims: [8, 3, 32, 32], data: Float32Array.from({ length: 8 * 3072 }, (_, i) => Math.cos(i * 0.11) * 1.7 + 0.3) };
+    const before = await checkRunningStats(model, x);
+    expect(before.verdict).toBe('problems');
+    const result = await recalibrate(model, x);
+    expect(result.report.waves).toBe(11);
+    const after = await checkRunningStats(result.bytes, x, { tolerance: { z: 1e-3, ratio: 1.001 } });
+    expect(after.problems).toEqual([]);
+  });
+
+  test('CLI: writes OUT atomically, refuses an existing OUT without --force, never the input', async () => {
+    const out = path.join(dir, 'recal.onnx');
+    const r = await cli(['recalibrate', stale, '--data', npy, '-o', out, '--no-color']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/2 BatchNorm layers recalibrated on 64 samples \(2 passes over the data\)/);
+    expect((await cli(['stats', out, '--data', npy])).code).toBe(0);
+    const again = await cli(['recalibrate', stale, '--data', npy, '-o', out]);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/already exists; pass --force/);
+    expect((await cli(['recalibrate', stale, '--data', npy, '-o', out, '--force'])).code).toBe(0);
+    const original = fs.readFileSync(stale);
+    const self = await cli(['recalibrate', stale, '--data', npy, '-o', stale, '--force']);
+    expect(self.code).toBe(2);
+    expect(self.err).toMatch(/is the input model/);
+    expect(fs.readFileSync(stale).equals(original)).toBe(true);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect((await cli(['recalibrate', stale, '-o', path.join(dir, 'x.onnx')])).code).toBe(2);
+  });
+});

@@ -1,0 +1,48 @@
+import * as path from 'path';
+import { bnCalibrationData, bnCheckpoint, bnModel, foldedBnModel } from '../helpers/models';
+
+const examples = path.join(__dirname, '..', '..', 'examples', 'models');
+const data = bnCalibrationData(64);
+
+describe('toMatchRunningStats', () => {
+  test('passes for a healthy model against its data, and against its checkpoint', async () => {
+    await expect(bnModel().bytes).toMatchRunningStats(data);
+    await expect(bnModel().bytes).toMatchRunningStats({ checkpoint: bnCheckpoint() });
+    await expect(bnModel().bytes).toMatchRunningStats({ data, checkpoint: bnCheckpoint() });
+  });
+
+  test('an async iterable of batches', async () => {
+    async function* batches() {
+      for (let i = 0; i < 4; i++) yield bnCalibrationData(16, { seed: i + 1 });
+    }
+    await expect(bnModel().bytes).toMatchRunningStats(batches());
+  });
+
+  test('fails on stale statistics, naming the first mismatch', async () => {
+    await expect(expect(bnModel({ staleBn2: true }).bytes).toMatchRunningStats(data)).rejects.toThrow(
+      /first mismatch at \/bn2\/BatchNormalization: later layers inherit its shift[\s\S]*stale-stats \/bn2\/BatchNormalization/,
+    );
+    await expect(bnModel({ staleBn2: true }).bytes).not.toMatchRunningStats(data);
+  });
+
+  test('a tolerance shorthand as the options', async () => {
+    await expect(bnModel({ staleBn2: true }).bytes).toMatchRunningStats(data, { z: 10, ratio: 5 });
+    await expect(bnModel({ staleBn2: true }).bytes).toMatchRunningStats(data, { tolerance: { z: 10, ratio: [0.2, 5] } });
+  });
+
+  test('fails on training mode and on folded BatchNorms, with the fix in the message', async () => {
+    await expect(expect(path.join(examples, 'embedding_cnn_train_bn.onnx')).toMatchRunningStats()).rejects.toThrow(/training-mode[\s\S]*TrainingMode\.EVAL/);
+    await expect(expect(foldedBnModel()).toMatchRunningStats(data)).rejects.toThrow(/no-batchnorm[\s\S]*do_constant_folding=False/);
+  });
+
+  test('a checkpoint mismatch', async () => {
+    await expect(expect(bnModel().bytes).toMatchRunningStats(bnCheckpoint({ mismatch: true }))).rejects.toThrow(/checkpoint-mismatch \/bn2\/BatchNormalization/);
+  });
+
+  test('bad input is an error, not a failed expectation', async () => {
+    await expect(expect(42).toMatchRunningStats(data)).rejects.toThrow(/expected a model/);
+    await expect(expect(bnModel().bytes).toMatchRunningStats({ dtype: 'float32', dims: [2, 3, 6, 6], data: new Float32Array(216) })).rejects.toThrow(
+      /has dim 3 at axis 1 where the model fixes 4/,
+    );
+  });
+});
