@@ -181,7 +181,9 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
   let label: string;
   if (typeof source === 'string') {
     label = source;
-    bytes = readModelFile(source);
+    // Only the head is read to sniff the format; onnxruntime loads the file itself from its
+    // path, so external-data files next to it resolve and large models are not read twice.
+    bytes = readModelHead(source);
   } else if (ArrayBuffer.isView(source) || isArrayBuffer(source)) {
     // Checked without instanceof: under Jest the bytes may come from another realm.
     label = '<bytes>';
@@ -199,7 +201,9 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, sessionOptions(settings));
+    session = typeof source === 'string'
+      ? await ort.InferenceSession.create(source, sessionOptions(settings))
+      : await ort.InferenceSession.create(bytes, sessionOptions(settings));
   } catch (e) {
     const reason = oneLine((e as Error).message ?? String(e));
     const provider = settings.provider ?? 'cpu';
@@ -235,7 +239,7 @@ function makeHandle(session: ort.InferenceSession, source: string, settings: Ses
   };
 }
 
-function readModelFile(path: string): Uint8Array {
+function readModelHead(path: string): Uint8Array {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(path);
@@ -243,7 +247,14 @@ function readModelFile(path: string): Uint8Array {
     throw new BadInputError(`${path}: no such file; check the path to the .onnx model`);
   }
   if (stat.isDirectory()) throw new BadInputError(`${path}: is a directory; point at an .onnx file inside it`);
-  return fs.readFileSync(path);
+  const fd = fs.openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(64, stat.size));
+    fs.readSync(fd, head, 0, head.length, 0);
+    return head;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**

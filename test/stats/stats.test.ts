@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkRunningStats, encodeNpz } from '../../src';
+import { checkBatchInvariance, checkRunningStats, encodeNpz } from '../../src';
 import { findBatchNorms } from '../../src/onnx/batchnorm';
 import { ChannelMoments } from '../../src/stats/moments';
 import { collectInputStats, comparable } from '../../src/stats/collect';
@@ -300,6 +300,8 @@ describe('opsets, dtypes and storage', () => {
     fs.writeFileSync(path.join(dir, m.externalFile?.name as string), m.externalFile?.bytes as Uint8Array);
     const r = await checkRunningStats(file, data);
     expect(r.verdict).toBe('healthy');
+    // The batch-invariance check opens it by path too, so onnxruntime finds the external file.
+    expect((await checkBatchInvariance(file, { batchSizes: [1, 4] })).verdict).toBe('invariant');
     const stale = bnModel({ storage: 'external', staleBn2: true });
     fs.writeFileSync(file, stale.bytes);
     fs.writeFileSync(path.join(dir, 'bn_weights.bin'), stale.externalFile?.bytes as Uint8Array);
