@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import { checkBatchInvariance, CheckOptions } from '../../invariance/check';
-import { formatReport } from '../../report/text';
+import type { CheckOptions } from '../../invariance/check';
 import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
 import { progressBar } from '../output';
 import { duration, positiveInteger, sizeList } from '../parse';
@@ -46,6 +45,9 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       onProgress: (done, total) => bar.update(done, total),
     };
     try {
+      // Engines load when their command runs, so one command does not pay for the others.
+      const { checkBatchInvariance } = await import('../../invariance/check');
+      const { formatReport } = await import('../../report/text');
       const report = await checkBatchInvariance(model, options);
       bar.stop();
       emit(report, () => formatReport(report, { color: flags.color }), flags.json, out);

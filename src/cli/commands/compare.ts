@@ -1,6 +1,4 @@
 import { Command, Option } from 'commander';
-import { compareProviders } from '../../compare-providers/compare';
-import { formatProviderComparison } from '../../compare-providers/text';
 import { BadInputError } from '../../errors';
 import { FixtureOptions } from '../../fixture/fixture';
 import { OPTIMIZATION_LEVELS, OptimizationLevel, PROVIDERS, ProviderName } from '../../model/open';
@@ -47,6 +45,8 @@ export function registerCompare(program: Command, { out, setExit }: CommandConte
     if (JSON.stringify(clean(first)) === JSON.stringify(clean(second))) {
       throw new BadInputError('both sides of the comparison are the same; change the second side with --against PROVIDER, --against-threads, --against-optimization or --against-deterministic');
     }
+    const { compareProviders } = await import('../../compare-providers/compare');
+    const { formatProviderComparison } = await import('../../compare-providers/text');
     const report = await compareProviders(model, [clean(first), clean(second)], {
       ...rest,
       ...(flags.batchSize && { batchSize: flags.batchSize }),

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { checkDeterminism } from '../../invariance/determinism';
-import { formatDeterminism } from '../../report/determinism-text';
 import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
 import { positiveInteger } from '../parse';
 
@@ -14,6 +12,8 @@ export function registerDeterminism(program: Command, { out, setExit }: CommandC
       .option('--repeats <n>', 'how many runs (default 5)', positiveInteger('--repeats'))
       .option('--batch-size <n>', 'batch size (default 16)', positiveInteger('--batch-size')),
   ).action(async (model: string, flags: CommonFlags & { repeats?: number; batchSize?: number }) => {
+    const { checkDeterminism } = await import('../../invariance/determinism');
+    const { formatDeterminism } = await import('../../report/determinism-text');
     const report = await checkDeterminism(model, {
       ...commonOptions(flags),
       ...(flags.repeats && { repeats: flags.repeats }),

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { parseTolerance } from '../../compare/tolerance';
-import { diffBaselines } from '../../snapshot/diff';
-import { formatEmbeddingReport } from '../../snapshot/text';
 import { CommandContext, emit, EXIT } from '../common';
 import { positiveInteger } from '../parse';
 
@@ -23,7 +21,10 @@ export function registerDiff(program: Command, { out, setExit }: CommandContext)
     .option('--neighbors <k>', "also compare each row's k nearest neighbours (by cosine, within the set)", positiveInteger('--neighbors'))
     .option('--json [file]', 'print the report as JSON, or write it to FILE (and print the report for people)')
     .option('--no-color', 'no colours in the report')
-    .action((a: string, b: string, flags: DiffFlags) => {
+    .action(async (a: string, b: string, flags: DiffFlags) => {
+      // Engines load when their command runs, so `batchproof check` does not pay for the others.
+      const { diffBaselines } = await import('../../snapshot/diff');
+      const { formatEmbeddingReport } = await import('../../snapshot/text');
       const report = diffBaselines(a, b, {
         ...(flags.tolerance !== undefined && { tolerance: parseTolerance(flags.tolerance) }),
         ...(flags.neighbors !== undefined && { neighbors: { k: flags.neighbors } }),

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { BadInputError } from '../../errors';
 import { describeFingerprint, Fingerprint, fingerprintFor } from '../../fixture/fingerprint';
 import { fixtureSettings } from '../../fixture/fixture';
-import { availableProviders, ProviderAvailability } from '../../fixture/providers';
+import type { ProviderAvailability } from '../../fixture/providers';
 import { OPTIMIZATION_LEVELS, OptimizationLevel, PROVIDERS, ProviderName, providerFailure } from '../../model/open';
 import { tool } from '../../version';
 import { CommandContext, emit, EXIT } from '../common';
@@ -44,6 +44,7 @@ export function registerFingerprint(program: Command, { out, setExit }: CommandC
         ...(flags.optimization !== undefined && { optimization: flags.optimization }),
         ...(flags.deterministic && { deterministic: true }),
       });
+      const { availableProviders } = await import('../../fixture/providers');
       const providers = await availableProviders();
       const report: FingerprintReport = { schema: 1, kind: 'fingerprint', tool, fingerprint: fingerprintFor(settings), providers };
       emit(report, () => formatFingerprint(report), flags.json, out);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { locateDivergence, type LocateOptions } from '../../locate/locate';
-import { formatLocateReport } from '../../locate/text';
+import type { LocateOptions } from '../../locate/locate';
 import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
 import { positiveInteger, sizeList } from '../parse';
 
@@ -30,6 +29,8 @@ export function registerLocate(program: Command, { out, setExit }: CommandContex
       ...(flags.reference && { reference: flags.reference }),
       ...(flags.probes && { probes: flags.probes }),
     };
+    const { locateDivergence } = await import('../../locate/locate');
+    const { formatLocateReport } = await import('../../locate/text');
     const report = await locateDivergence(model, options);
     emit(report, () => formatLocateReport(report, { color: flags.color }), flags.json, out);
     setExit(report.firstDivergence ? EXIT.fail : EXIT.pass);

@@ -1,8 +1,4 @@
 import type { Command } from 'commander';
-import { readModel } from '../../onnx/graph';
-import { hasExternalData, modelBytes } from '../../onnx/session';
-import { checkOutputPath, recalibrate, writeModelFile } from '../../stats/recalibrate';
-import { formatRecalibration } from '../../stats/text';
 import { BadInputError } from '../../errors';
 import { CommandContext, emit, EXIT } from '../common';
 import { addStatsFlags, statsOptions, type StatsFlags } from './stats';
@@ -25,11 +21,15 @@ export function registerRecalibrate(program: Command, { out, setExit }: CommandC
   ).action(async (model: string, flags: RecalibrateFlags) => {
     const output = flags.output as string;
     if (!/\.onnx$/i.test(output)) throw new BadInputError(`-o ${output}: the output must be an .onnx file name`);
+    const { readModel } = await import('../../onnx/graph');
+    const { hasExternalData, modelBytes } = await import('../../onnx/session');
+    const { checkOutputPath, recalibrate, writeModelFile } = await import('../../stats/recalibrate');
+    const { formatRecalibration } = await import('../../stats/text');
     // Refuse before the work: same file as the input, or an existing file without --force.
     const mb = modelBytes(model, 'recalibration');
     const external = hasExternalData(readModel(mb.bytes, mb.source).model.graph?.initializer ?? []);
     checkOutputPath(output, { input: model, force: flags.force, externalData: external });
-    const result = await recalibrate(model, flags.data as string, statsOptions(flags));
+    const result = await recalibrate(model, flags.data as string, await statsOptions(flags));
     writeModelFile(output, result.bytes, { input: model, force: flags.force, externalData: external });
     emit({ ...result.report, output }, () => formatRecalibration(result.report, output, { color: flags.color }), flags.json, out);
     setExit(EXIT.pass);

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { OPTIMIZATION_LEVELS, PROVIDERS, type OptimizationLevel, type ProviderName } from '../../model/open';
-import { checkRunningStats, parseStatsTolerance, type RunningStatsOptions } from '../../stats/check';
-import { formatStatsReport } from '../../stats/text';
+import type { RunningStatsOptions } from '../../stats/check';
 import { CommandContext, emit, EXIT } from '../common';
 import { collectConst, collectDim, collectShape, positiveInteger } from '../parse';
 
@@ -34,7 +33,9 @@ export function addStatsFlags(cmd: Command): Command {
     .option('--no-color', 'no colours in the report');
 }
 
-export function statsOptions(flags: StatsFlags): RunningStatsOptions {
+export async function statsOptions(flags: StatsFlags): Promise<RunningStatsOptions> {
+  // Engines load when their command runs, so `batchproof check` does not pay for the others.
+  const { parseStatsTolerance } = await import('../../stats/check');
   const options: RunningStatsOptions = {
     provider: flags.provider,
     threads: flags.threads,
@@ -59,7 +60,9 @@ export function registerStats(program: Command, { out, setExit }: CommandContext
       .option('--checkpoint <file>', 'training checkpoint in state_dict names (bn2.running_mean): .safetensors or .npz')
       .option('--tolerance <tol>', 'when a layer fails against data: z=Z,ratio=R (default z=0.5,ratio=2: var/running_var in [0.5, 2])'),
   ).action(async (model: string, flags: StatsFlags) => {
-    const options = statsOptions(flags);
+    const options = await statsOptions(flags);
+    const { checkRunningStats } = await import('../../stats/check');
+    const { formatStatsReport } = await import('../../stats/text');
     const report = await checkRunningStats(model, undefined, {
       ...options,
       ...(flags.data !== undefined && { data: flags.data }),
