@@ -41,7 +41,7 @@ Whole-process wall time (node start, model load, all inference, comparison, repo
 
 | run | what it does | session.run calls | rows inferred | median ms |
 |---|---|---:|---:|---:|
-| \`batchproof check\` | full plan: references twice, batch + other mates + permuted per size, largest again; compares, classifies, reports | ${calls} | ${rows} | ${f(m.check)} |
+| \`batchproof check\` | full plan: probes alone twice; per size a batch and one with the probes moved among other batch-mates (a third, permuted, only where those differ); the largest again; the padding recipe verified; compares, classifies, reports | ${calls} | ${rows} | ${f(m.check)} |
 | raw onnxruntime-node | the same session.run calls (sizes and counts from the report's \`runs\`), random inputs, nothing else | ${calls} | ${rows} | ${f(m.raw)} |
 | hand-written protocol | the same 64 samples at every sweep size in chunks, compared with batch 1 (finds batch-size drift only) | ${handCalls} | ${handRows} | ${f(m.hand)} |
 

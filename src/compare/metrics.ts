@@ -52,7 +52,8 @@ function asNumbers(data: TypedArray, dtype: string): ArrayLike<number> {
   return out;
 }
 
-function sameBytes(a: TypedArray, b: TypedArray): boolean {
+/** Bitwise equality of two arrays, compared natively. */
+export function sameBytes(a: TypedArray, b: TypedArray): boolean {
   return (
     a.byteLength === b.byteLength &&
     Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0

@@ -157,16 +157,20 @@ export function userPool(arrays: Record<string, NormalizedArray>, specs: readonl
   };
 }
 
-/** A small fast PRNG (mulberry32): same seed, same samples, on every machine. */
-function mulberry32(seed: number): () => number {
+/**
+ * Uniform numbers in [0, 1) from mulberry32, a small fast PRNG: the same seed gives the same
+ * samples on every machine. One tight loop per sample (this runs for every synthesized row).
+ */
+function uniforms(seed: number, count: number): Float64Array {
+  const out = new Float64Array(count);
   let a = seed >>> 0;
-  return () => {
+  for (let i = 0; i < count; i++) {
     a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  return out;
 }
 
 /** Synthesized values by dtype: floats in a range, ids below `vocab`, masks of ones. */
@@ -182,19 +186,27 @@ export function synthesizedPool(options: SynthesisOptions = {}): SamplePool {
       const hit = cache.get(key);
       if (hit) return hit;
       const nameHash = [...spec.name].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7);
-      const rand = mulberry32(seed * 1_000_003 + nameHash * 7919 + index);
-      const out = allocate(spec.dtype, product(spec.sampleDims));
+      const u = uniforms(seed * 1_000_003 + nameHash * 7919 + index, product(spec.sampleDims));
+      const out = allocate(spec.dtype, u.length);
       const isMask = /mask/i.test(spec.name);
-      for (let i = 0; i < out.length; i++) {
-        const u = rand();
-        switch (spec.dtype) {
-          case 'float32': case 'float64': out[i] = lo + (hi - lo) * u; break;
-          case 'float16': out[i] = floatToHalf(lo + (hi - lo) * u); break;
-          case 'bool': out[i] = 1; break;
-          case 'int64': out[i] = BigInt(isMask ? 1 : Math.floor(u * vocab)); break;
-          case 'uint64': out[i] = BigInt(isMask ? 1 : Math.floor(u * vocab)); break;
-          default: out[i] = isMask ? 1 : Math.floor(u * vocab);
-        }
+      const id = (x: number) => (isMask ? 1 : Math.floor(x * vocab));
+      switch (spec.dtype) {
+        case 'float32':
+        case 'float64':
+          for (let i = 0; i < u.length; i++) out[i] = lo + (hi - lo) * u[i];
+          break;
+        case 'float16':
+          for (let i = 0; i < u.length; i++) out[i] = floatToHalf(lo + (hi - lo) * u[i]);
+          break;
+        case 'bool':
+          out.fill(1 as never);
+          break;
+        case 'int64':
+        case 'uint64':
+          for (let i = 0; i < u.length; i++) out[i] = BigInt(id(u[i]));
+          break;
+        default:
+          for (let i = 0; i < u.length; i++) out[i] = id(u[i]);
       }
       cache.set(key, out);
       return out;

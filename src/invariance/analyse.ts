@@ -125,15 +125,25 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
         stats.minCosine = Math.min(stats.minCosine, Number.isNaN(m.cosine) ? -Infinity : m.cosine);
       }
       if (row.purpose === 'batch' && !c.bitExact) drifted.push(row.probe);
-      if (row.purpose === 'batch') continue;
-      // Same probe in the first batch of this size: what changed is only mates, or only places.
-      const first = find('batch', size, row.probe) as ProbeRow;
-      const pair = compareRows(first, row, layouts, tolerances);
-      allPass &&= pair.pass;
-      if (!pair.bitExact) {
-        (row.purpose === 'mates' ? leaked : moved).add(row.probe);
-        explained.add(row.probe);
-      }
+    }
+    // Which change moved each probe: `mates` changed both its place and its batch-mates;
+    // `permuted` (run only when `mates` differed) has mates' places with batch's batch-mates.
+    for (const probe of new Set(rows.filter((r) => r.size === size).map((r) => r.probe))) {
+      const batch = find('batch', size, probe);
+      const mates = find('mates', size, probe);
+      const permuted = find('permuted', size, probe);
+      if (!batch) continue;
+      const differs = (a: ProbeRow | undefined, b: ProbeRow | undefined): boolean => {
+        if (!a || !b) return false;
+        const pair = compareRows(a, b, layouts, tolerances);
+        allPass &&= pair.pass;
+        return !pair.bitExact;
+      };
+      const matesMoved = differs(batch, mates);
+      const placeMoved = differs(batch, permuted);
+      if (matesMoved && (permuted ? differs(permuted, mates) : true)) leaked.add(probe);
+      if (placeMoved) moved.add(probe);
+      if (matesMoved || placeMoved) explained.add(probe);
     }
     // Swapping rows also reorders any reduction across the batch, so where samples leak a
     // permuted batch differs for that reason alone: position counts only without leakage.

@@ -29,19 +29,67 @@ interface Pending {
 
 /**
  * Groups (size, position) pairs whose probe outputs are bitwise identical. Uses only rows the
- * check already ran (reference, batch, permuted): no extra inference. Pairs join a class when
+ * check already ran (reference, batch, mates, permuted): no extra inference; only meaningful
+ * without leakage, where the batch-mates do not matter. Pairs join a class when
  * they share at least one probe with it and agree on every shared probe.
  */
 export function stableClasses(rows: readonly ProbeRow[], layouts: readonly OutputLayout[]): BatchClass[] {
   const byPair = new Map<string, { size: number; position: number; keys: Map<number, string> }>();
   for (const row of rows) {
-    if (!['reference', 'batch', 'permuted'].includes(row.purpose)) continue;
+    if (!['reference', 'batch', 'mates', 'permuted'].includes(row.purpose)) continue;
     const id = `${row.size}:${row.position}`;
     const pair = byPair.get(id) ?? { size: row.size, position: row.position, keys: new Map() };
     pair.keys.set(row.probe, outputKey(row, layouts));
     byPair.set(id, pair);
   }
   const pairs = [...byPair.values()].sort((a, b) => a.size - b.size || a.position - b.position);
+  const classes = linkByProbe(pairs) ?? greedy(pairs);
+  const positionsOf = (size: number) => pairs.filter((p) => p.size === size).map((p) => p.position);
+  return classes.map((c) => {
+    const sizes = [...new Set(c.members.map(([s]) => s))];
+    const every = sizes.every((s) => positionsOf(s).every((pos) => c.members.some(([ms, mp]) => ms === s && mp === pos)));
+    return {
+      sizes,
+      positions: every ? 'all' : [...new Set(c.members.map(([, p]) => p))].sort((a, b) => a - b),
+      members: c.members,
+    };
+  });
+}
+
+type Pair = { size: number; position: number; keys: Map<number, string> };
+
+/**
+ * Pairs are linked when one probe gave the same bits at both (union-find), so a pair that saw
+ * only one probe still finds its class through other pairs. Returns null when a linked group
+ * disagrees on some probe: those outputs are not a function of (size, position) alone.
+ */
+function linkByProbe(pairs: readonly Pair[]): Pending[] | null {
+  const parent = pairs.map((_, i) => i);
+  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i])));
+  const firstWith = new Map<string, number>();
+  pairs.forEach((pair, i) => {
+    for (const [probe, key] of pair.keys) {
+      const id = `${probe}|${key}`;
+      const seen = firstWith.get(id);
+      if (seen === undefined) firstWith.set(id, i);
+      else parent[root(i)] = root(seen);
+    }
+  });
+  const groups = new Map<number, Pending>();
+  for (let i = 0; i < pairs.length; i++) {
+    const group = groups.get(root(i)) ?? { members: [], keys: new Map<number, string>() };
+    groups.set(root(i), group);
+    group.members.push([pairs[i].size, pairs[i].position]);
+    for (const [probe, key] of pairs[i].keys) {
+      if (group.keys.has(probe) && group.keys.get(probe) !== key) return null;
+      group.keys.set(probe, key);
+    }
+  }
+  return [...groups.values()];
+}
+
+/** The fallback: each pair joins the first class it shares a probe with and agrees with. */
+function greedy(pairs: readonly Pair[]): Pending[] {
   const classes: Pending[] = [];
   for (const pair of pairs) {
     const home = classes.find((c) => {
@@ -59,16 +107,7 @@ export function stableClasses(rows: readonly ProbeRow[], layouts: readonly Outpu
     target.members.push([pair.size, pair.position]);
     for (const [probe, key] of pair.keys) target.keys.set(probe, key);
   }
-  const positionsOf = (size: number) => pairs.filter((p) => p.size === size).map((p) => p.position);
-  return classes.map((c) => {
-    const sizes = [...new Set(c.members.map(([s]) => s))];
-    const every = sizes.every((s) => positionsOf(s).every((pos) => c.members.some(([ms, mp]) => ms === s && mp === pos)));
-    return {
-      sizes,
-      positions: every ? 'all' : [...new Set(c.members.map(([, p]) => p))].sort((a, b) => a - b),
-      members: c.members,
-    };
-  });
+  return classes;
 }
 
 /** "{1} | {2..64, every position}": the classes in one line. */

@@ -13,8 +13,8 @@ export type RunPurpose =
   | 'reference' // each probe alone at the reference size
   | 'reference-rerun' // the same again: a difference is nondeterminism
   | 'batch' // probes at first, middle, last among batch-mates
-  | 'mates' // same probes and places, other batch-mates: a difference is leakage
-  | 'permuted' // same rows, probes swapped between places: a difference is position
+  | 'mates' // probes moved to each other's places, other batch-mates: no difference, no leakage or position
+  | 'permuted' // batch's rows with probes moved as in mates: splits a difference into position and leakage
   | 'rerun' // the largest batch again: nondeterminism under load
   | 'recipe'; // a padded batch that verifies a padding recipe
 
@@ -27,6 +27,8 @@ export interface PlannedRun {
   rows: number[];
   /** Which rows hold probes: [probe, position]. */
   probes: { probe: number; position: number }[];
+  /** Run only when the size's `mates` run changed a probe (see runsForSize). */
+  conditional?: boolean;
 }
 
 export interface PlanOptions {
@@ -125,37 +127,33 @@ export function makePlan(options: PlanOptions = {}): Plan {
   return { reference, probes, sizes, runs, bySize, pool2Base: pool2 };
 }
 
+/**
+ * Two runs per size, a third only when needed:
+ * - batch: probes first, middle and last among batch-mates;
+ * - mates: probes rotated to each other's places, every other row a new batch-mate. If each
+ *   probe's output is bitwise what it was in `batch`, neither the batch-mates nor the position
+ *   matter at this size;
+ * - permuted (conditional: only when `mates` differed): `batch`'s rows with the probes rotated as
+ *   in `mates`. Against `batch` only positions changed; against `mates` only batch-mates did.
+ */
 function runsForSize(size: number, probes: number, pool1: number, pool2: number): PlannedRun[] {
   // Probes claim their places in order; a place already taken (small sizes) drops the probe.
   const placed: { probe: number; position: number }[] = [];
   probePositions(size, Math.min(probes, size)).forEach((position, probe) => {
     if (!placed.some((p) => p.position === position)) placed.push({ probe, position });
   });
-  const rowsWith = (pool: number, keep: (position: number) => boolean): number[] =>
-    Array.from({ length: size }, (_, r) => {
-      const held = placed.find((p) => p.position === r);
-      return held && keep(r) ? held.probe : pool + r;
-    });
-  const batch: PlannedRun = { purpose: 'batch', size, rows: rowsWith(pool1, () => true), probes: placed };
-  const group = [batch];
-  if (size > 1) {
-    // Other batch-mates around the same probes. When probes fill the whole batch, keep only
-    // the first probe and change everything around it, so leakage is still tested.
-    const hasMates = placed.length < size;
-    const kept = hasMates ? placed : placed.slice(0, 1);
-    group.push({
-      purpose: 'mates',
-      size,
-      rows: rowsWith(pool2, (r) => kept.some((p) => p.position === r)),
-      probes: kept,
-    });
-  }
+  const rowsOf = (holders: { probe: number; position: number }[], pool: number): number[] =>
+    Array.from({ length: size }, (_, r) => holders.find((p) => p.position === r)?.probe ?? pool + r);
+  const batch: PlannedRun = { purpose: 'batch', size, rows: rowsOf(placed, pool1), probes: placed };
+  if (size === 1) return [batch];
+  const rotated = placed.map((p, k) => ({ probe: p.probe, position: placed[(k + 1) % placed.length].position }));
+  // When probes fill the whole batch, keep one so something around it changes.
+  const kept = placed.length < size ? rotated : rotated.slice(0, 1);
+  const group: PlannedRun[] = [batch, { purpose: 'mates', size, rows: rowsOf(kept, pool2), probes: kept }];
   if (placed.length > 1) {
-    // Same batch content, probes rotated among their places: only positions change.
-    const rotated = placed.map((p, k) => ({ probe: p.probe, position: placed[(k + 1) % placed.length].position }));
     const rows = [...batch.rows];
     for (const p of rotated) rows[p.position] = p.probe;
-    group.push({ purpose: 'permuted', size, rows, probes: rotated });
+    group.push({ purpose: 'permuted', size, rows, probes: rotated, conditional: true });
   }
   return group;
 }

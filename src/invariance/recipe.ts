@@ -35,7 +35,7 @@ export interface ServedAnswer {
 export function compareServed(rows: readonly ProbeRow[], layouts: readonly OutputLayout[], served: readonly number[]): ServedAnswer {
   let maxAbs = 0;
   let equal = true;
-  const usable = rows.filter((r) => served.includes(r.size) && ['reference', 'batch', 'permuted'].includes(r.purpose));
+  const usable = rows.filter((r) => served.includes(r.size) && ['reference', 'batch', 'mates', 'permuted'].includes(r.purpose));
   for (const row of usable) {
     const first = usable.find((r) => r.probe === row.probe);
     if (!first || first === row) continue;

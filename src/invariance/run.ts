@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { sameBytes } from '../compare/metrics';
 import { BadInputError } from '../errors';
 import { takeRows, TypedArray } from '../inputs/arrays';
 import { batchTensor, SamplePool } from '../inputs/samples';
@@ -138,6 +139,10 @@ export async function executePlan(
       continue;
     }
     for (const run of group) {
+      if (run.conditional && layouts && !matesDiffer(rows, size)) {
+        done++;
+        continue;
+      }
       await execute(run);
       options.onProgress?.(++done, total);
     }
@@ -149,6 +154,17 @@ export async function executePlan(
     for (const p of pending.splice(0)) keep(p.run, p.result, layouts);
   }
   return { rows, runs: [...logs.values()].sort((a, b) => a.batchSize - b.batchSize), layouts, skipped, inferenceMs };
+}
+
+/** Did any probe's output in the `mates` run of this size differ, in any bit, from the `batch` run? */
+function matesDiffer(rows: readonly ProbeRow[], size: number): boolean {
+  const batch = rows.filter((r) => r.size === size && r.purpose === 'batch');
+  return rows
+    .filter((r) => r.size === size && r.purpose === 'mates')
+    .some((m) => {
+      const b = batch.find((r) => r.probe === m.probe);
+      return !b || Object.keys(m.outputs).some((name) => !sameBytes(b.outputs[name], m.outputs[name]));
+    });
 }
 
 /** Copies out the probes' rows of one run's outputs; the rest of the batch is dropped. */

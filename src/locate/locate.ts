@@ -91,9 +91,10 @@ function choose(report: InvarianceReport, plan: Plan): Choice | null {
   const withCause = (cause: Cause) => report.batches.filter((b) => b.causes.includes(cause) && plan.bySize.has(b.size));
   const leak = withCause('leakage')[0];
   if (leak) {
+    // permuted and mates hold the probes at the same places: only the batch-mates differ.
     const mates = runsOf(leak.size).find((r) => r.purpose === 'mates');
-    const batch = runsOf(leak.size).find((r) => r.purpose === 'batch');
-    if (mates && batch) return { cause: 'leakage', size: leak.size, a: batch, b: mates, probe: (mates.probes[0] as { probe: number }).probe };
+    const base = runsOf(leak.size).find((r) => r.purpose === 'permuted') ?? runsOf(leak.size).find((r) => r.purpose === 'batch');
+    if (mates && base) return { cause: 'leakage', size: leak.size, a: base, b: mates, probe: (mates.probes[0] as { probe: number }).probe };
   }
   const moved = withCause('position')[0];
   if (moved) {
