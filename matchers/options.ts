@@ -25,7 +25,11 @@ export function toOptions<T extends { tolerance?: Tolerance }>(arg: unknown, mat
  * expect(samples).matcher(model, options?), where the received value is the user's samples.
  */
 export function modelAndOptions<T extends CheckOptions>(received: unknown, first: unknown, second: unknown, matcher: string): { model: ModelSource; options: T } {
-  if (isModelSource(first) && !isModelSource(received)) {
+  // expect(samples).matcher(model): the model is the first argument. Samples may be bytes
+  // (uint8 images), so received bytes are samples whenever a path, session or handle follows.
+  const modelFirst = (typeof first === 'string' && first !== 'exact' && first !== 'default') || isModelHandle(first) || isInferenceSession(first);
+  const receivedBytes = isModelSource(received) && typeof received !== 'string' && !isModelHandle(received) && !isInferenceSession(received);
+  if ((isModelSource(first) && !isModelSource(received)) || (modelFirst && receivedBytes)) {
     const options = toOptions<T>(second, matcher);
     return { model: first, options: { ...options, samples: received as Samples } };
   }

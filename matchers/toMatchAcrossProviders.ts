@@ -1,6 +1,8 @@
 import { matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
 import { BadInputError, compareProviders, formatProviderComparison } from '../src';
 import type { CompareProvidersOptions, ProviderComparisonReport, ProviderSide } from '../src';
+import { COMPARE_OPTION_KEYS } from '../src/compare-providers/compare';
+import { rejectUnknownOptions } from '../src/options';
 import { isModelSource, toOptions } from './options';
 
 /**
@@ -22,6 +24,8 @@ export async function toMatchAcrossProviders(
     throw new BadInputError(`toMatchAcrossProviders: expected a list of providers as the first argument, e.g. ['cpu', 'webgpu'], got ${JSON.stringify(sides)}`);
   }
   const compareOptions = toOptions<CompareProvidersOptions>(options, 'toMatchAcrossProviders');
+  // A misspelt option ({ tolerence: 'exact' }) would otherwise pass on the default tolerance.
+  rejectUnknownOptions(compareOptions, COMPARE_OPTION_KEYS, 'toMatchAcrossProviders');
   const report = await compareProviders(received, sides as ProviderSide[], compareOptions);
   const pass = report.verdict !== 'different';
   const hint = matcherHint('toMatchAcrossProviders', 'model', 'providers', { isNot: this.isNot, promise: this.promise });

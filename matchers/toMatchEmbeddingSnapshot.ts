@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { EXPECTED_COLOR, matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
-import { BadInputError, fingerprintFor } from '../src';
+import { BadInputError, describeFingerprint, fingerprintFor } from '../src';
 import type { Fingerprint, Tolerance } from '../src';
 import {
   baselineFileName,
@@ -18,6 +18,7 @@ import {
   UpdateMode,
 } from '../src/snapshot/lifecycle';
 import { embeddingsFrom } from '../src/snapshot/embeddings';
+import { rejectUnknownOptions } from '../src/options';
 import { formatEmbeddingReport } from '../src/snapshot/text';
 
 /** Options of `toMatchEmbeddingSnapshot`. */
@@ -53,9 +54,11 @@ export interface EmbeddingSnapshotOptions {
 export type EmbeddingSnapshotDefaults = Pick<EmbeddingSnapshotOptions, 'tolerance' | 'neighbors' | 'directory' | 'fingerprint'>;
 
 let defaults: EmbeddingSnapshotDefaults = {};
+const DEFAULT_KEYS: readonly string[] = ['tolerance', 'neighbors', 'directory', 'fingerprint'];
 
 /** Sets defaults for `toMatchEmbeddingSnapshot` (e.g. `{ directory: 'baselines' }`) in a setup file. */
 export function setEmbeddingSnapshotDefaults(next: EmbeddingSnapshotDefaults): void {
+  rejectUnknownOptions(next, DEFAULT_KEYS, 'setEmbeddingSnapshotDefaults');
   defaults = { ...next };
 }
 
@@ -127,15 +130,14 @@ function machineFingerprint(): Fingerprint {
 }
 
 const HINT = 'toMatchEmbeddingSnapshot';
-const OPTION_KEYS = ['tolerance', 'neighbors', 'name', 'dims', 'directory', 'fingerprint'];
+const OPTION_KEYS: readonly string[] = ['tolerance', 'neighbors', 'name', 'dims', 'directory', 'fingerprint'];
 
 function checkOptions(options: unknown): EmbeddingSnapshotOptions {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new BadInputError(`${HINT}: options must be an object like { tolerance: { cosine: 1e-6 } }, got ${JSON.stringify(options)}`);
   }
-  const unknown = Object.keys(options).filter((k) => !OPTION_KEYS.includes(k));
-  if (unknown.length) throw new BadInputError(`${HINT}: unknown option ${unknown.join(', ')}; use ${OPTION_KEYS.join(', ')}`);
+  rejectUnknownOptions(options, OPTION_KEYS, HINT);
   return options as EmbeddingSnapshotOptions;
 }
 
@@ -160,6 +162,7 @@ export function toMatchEmbeddingSnapshot(this: MatcherThis, received: unknown, o
   session.folders.add(folder);
   const file = path.join(folder, baselineFileName(key));
   session.checked.add(file);
+  const fingerprint = () => opts.fingerprint ?? machineFingerprint();
   const outcome = checkEmbeddingSnapshot({
     file,
     label: path.relative(process.cwd(), file) || file,
@@ -169,15 +172,17 @@ export function toMatchEmbeddingSnapshot(this: MatcherThis, received: unknown, o
     mode: updateModeOf(state),
     tolerance: opts.tolerance,
     neighbors: opts.neighbors,
-    fingerprint: () => opts.fingerprint ?? machineFingerprint(),
+    fingerprint,
   });
   bump(state, outcome.status === 'failed' ? 'unmatched' : outcome.status);
   const hint = matcherHint(`.${HINT}`, 'embeddings', opts.name !== undefined ? JSON.stringify(opts.name) : '', { isNot: this.isNot, promise: this.promise });
-  return { pass: outcome.status !== 'failed', message: () => `${hint}\n\n${describeOutcome(outcome, key)}` };
+  return { pass: outcome.status !== 'failed', message: () => `${hint}\n\n${describeOutcome(outcome, key, fingerprint)}` };
 }
 
-function describeOutcome(outcome: SnapshotOutcome, key: string): string {
-  if (!outcome.report) return `${RECEIVED_COLOR(outcome.problem ?? outcome.status)}\n\nkey: ${JSON.stringify(key)}`;
+function describeOutcome(outcome: SnapshotOutcome, key: string, fingerprint: () => Fingerprint): string {
+  // Without a comparison (no baseline under --ci, an unreadable one) the report's fingerprint
+  // line is missing: say what produced these embeddings here.
+  if (!outcome.report) return `${RECEIVED_COLOR(outcome.problem ?? outcome.status)}\n\nkey: ${JSON.stringify(key)}\nfingerprint: ${describeFingerprint(fingerprint())}`;
   const body = formatEmbeddingReport(outcome.report, { color: false });
   const cure = outcome.status === 'failed' ? `\n\n${EXPECTED_COLOR('Inspect the change, or run Jest with -u to accept these embeddings as the new baseline.')}` : '';
   return `${body}${cure}`;

@@ -1,6 +1,8 @@
 import { matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
 import { BadInputError, checkRunningStats, formatStatsReport } from '../src';
 import type { RunningStatsOptions, StatsReference, StatsReport, StatsTolerance } from '../src';
+import { rejectUnknownOptions } from '../src/options';
+import { RUNNING_STATS_OPTION_KEYS } from '../src/stats/check';
 import { isModelSource } from './options';
 
 /**
@@ -38,5 +40,7 @@ function statsOptions(options: unknown): RunningStatsOptions {
   const o = options as Record<string, unknown>;
   // Shorthand: the tolerance itself.
   if (Object.keys(o).length > 0 && Object.keys(o).every((k) => k === 'z' || k === 'ratio')) return { tolerance: o as StatsTolerance };
+  // A misspelt option ({ tolerence: ... }) would otherwise run with the defaults and pass.
+  rejectUnknownOptions(o, RUNNING_STATS_OPTION_KEYS, 'toMatchRunningStats');
   return o as RunningStatsOptions;
 }

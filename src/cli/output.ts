@@ -1,17 +1,6 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import type { SingleBar } from 'cli-progress';
 
-/**
- * Writes a file atomically: a temporary file beside it, then a rename. A crash or a parallel
- * writer can never leave half a report.
- */
-export function writeFileAtomic(file: string, content: string | Uint8Array): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  fs.writeFileSync(tmp, content);
-  fs.renameSync(tmp, file);
-}
+export { writeFileAtomic } from '../io/atomic';
 
 /** JSON that survives Infinity and NaN (written as strings, since JSON has neither). */
 export function toJson(value: unknown): string {

@@ -1,11 +1,13 @@
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import { compareArrays, Comparison } from '../compare/metrics';
+import { ComparisonSummary } from '../compare/summary';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError } from '../errors';
+import { INPUT_OPTION_KEYS, rejectUnknownOptions, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../fixture/fingerprint';
 import { Fixture, FixtureOptions, fixtureSettings, settingsLabel } from '../fixture/fixture';
-import { isFloatDtype, takeRows, TypedArray } from '../inputs/arrays';
+import { takeRows, TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
 import { resolveTolerances, selectOutputs, ToleranceOptions } from '../invariance/check';
 import { detectLayouts, feedsFor, OutputLayout, runBatch } from '../invariance/run';
@@ -22,6 +24,9 @@ export interface CompareProvidersOptions extends InputOptions, ToleranceOptions 
 }
 
 export const DEFAULT_COMPARE_BATCH = 8;
+
+/** Every option compareProviders takes; the sides carry the session settings. */
+export const COMPARE_OPTION_KEYS: readonly string[] = [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, 'batchSize'];
 
 function isFixture(x: unknown): x is Fixture {
   return typeof x === 'object' && x !== null && typeof (x as Fixture).load === 'function' && 'settings' in x;
@@ -60,6 +65,8 @@ function reopenable(model: ModelSource): string | Uint8Array | ArrayBuffer {
  */
 export async function compareProviders(model: ModelSource, sides: readonly ProviderSide[], options: CompareProvidersOptions = {}): Promise<ProviderComparisonReport> {
   const started = performance.now();
+  // A misspelt option (or a session setting, which belongs on a side) must not be ignored.
+  rejectUnknownOptions(options, COMPARE_OPTION_KEYS, 'compareProviders');
   if (!Array.isArray(sides) || sides.length < 2) {
     throw new BadInputError(`compare needs at least two sides, e.g. ['cpu', 'webgpu'] or [{ provider: 'cpu', threads: 1 }, { provider: 'cpu', threads: 2 }]; got ${describeValue(sides)}`);
   }
@@ -108,8 +115,8 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const layouts = sampleLayouts(reference, names, batchSize, results[0], options.shapes);
     if (layouts.some((l) => l.batchAxis < 0)) notes.push(`outputs without a known batch axis are compared whole: ${layouts.filter((l) => l.batchAxis < 0).map((l) => l.name).join(', ')}`);
 
-    const minimum = { atol: 0, rtol: 0, ulp: 0, cosine: 0 };
-    let worst: ProviderComparisonReport['worst'] = null;
+    // Minimum tolerance and worst element: the same accumulator as checkBatchInvariance uses.
+    const summary = new ComparisonSummary<NonNullable<ProviderComparisonReport['worst']>>();
     const comparisons: SideComparison[] = [];
     for (let i = 1; i < handles.length; i++) {
       const perOutput: OutputComparison[] = [];
@@ -118,33 +125,13 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
         const actual = results[i][l.name];
         if (expected.dims.join() !== actual.dims.join()) {
           perOutput.push(mismatch(l.name, expected.dims, actual.dims, batchSize));
-          minimum.atol = Infinity;
+          summary.unpassable();
           continue;
         }
         const stats = compareOutput(expected, actual, l, batchSize, tolerances[l.name]);
         perOutput.push(stats.summary);
         for (const { row, c } of stats.rows) {
-          if (!isFloatDtype(l.dtype)) {
-            // Integers compare exactly; a difference makes no float tolerance pass.
-            if (!c.bitExact) minimum.atol = Math.max(minimum.atol, c.maxAbs);
-            continue;
-          }
-          minimum.atol = Math.max(minimum.atol, c.maxAbs);
-          minimum.rtol = Math.max(minimum.rtol, c.maxRel);
-          minimum.ulp = Math.max(minimum.ulp, c.maxUlp);
-          minimum.cosine = Math.max(minimum.cosine, Number.isNaN(c.cosine) ? Infinity : 1 - c.cosine);
-          if (!c.bitExact && (!worst || c.maxAbs > worst.absDiff)) {
-            worst = {
-              side: labels[i],
-              output: l.name,
-              sample: row,
-              index: unflatten(c.worstIndex, l.sampleDims),
-              expected: c.expected,
-              actual: c.actual,
-              absDiff: c.maxAbs,
-              ulp: c.maxUlp,
-            };
-          }
+          summary.add(l, c, (detail) => ({ side: labels[i], output: l.name, sample: row, ...detail }));
         }
       }
       comparisons.push({ side: labels[i], verdict: verdictOf(perOutput), outputs: perOutput });
@@ -171,13 +158,14 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
         defaultedDims: prepared.defaultedDims,
       },
       samples: { source: prepared.source, seed: prepared.seed, count, batchSize },
+      fingerprint: sideReports[0].fingerprint,
       sides: sideReports,
       tolerance: Object.fromEntries(Object.entries(tolerances).map(([k, t]) => [k, describeTolerance(t)])),
       verdict,
       summary: summarize(verdict, comparisons, labels[0], batchSize),
       comparisons,
-      minimumTolerance: minimum,
-      worst,
+      minimumTolerance: summary.minimum,
+      worst: summary.worst,
       notes,
       runs: labels.map((side) => ({ side, batchSize, calls: 2 })),
       timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
@@ -267,15 +255,6 @@ function bitEqual(a: ort.Tensor, b: ort.Tensor, dtype: string): boolean {
   const bx = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
   const by = new Uint8Array(y.buffer, y.byteOffset, y.byteLength);
   return bx.length === by.length && bx.every((v, i) => v === by[i]);
-}
-
-function unflatten(flat: number, dims: readonly number[]): number[] {
-  const index: number[] = [];
-  for (let i = dims.length - 1; i >= 0; i--) {
-    index.unshift(flat % dims[i]);
-    flat = Math.floor(flat / dims[i]);
-  }
-  return index;
 }
 
 function summarize(verdict: ComparisonVerdict, comparisons: SideComparison[], reference: string, batchSize: number): string {

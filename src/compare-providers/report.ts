@@ -53,6 +53,8 @@ export interface ProviderComparisonReport {
   };
   /** The batch every side ran: the same inputs, byte for byte. */
   samples: { source: 'synthesized' | 'user'; seed: number; count: number | null; batchSize: number };
+  /** The reference side's fingerprint (sides[0].fingerprint), as every report carries one. */
+  fingerprint: Fingerprint;
   /** sides[0] is the reference; each other side is compared with it. Both fingerprints are here. */
   sides: SideReport[];
   tolerance: Record<string, string>;

@@ -15,6 +15,9 @@ export interface ShapeOptions {
   consts?: Record<string, unknown>;
 }
 
+/** Tensor types batchproof can synthesize, stack and compare. */
+const SUPPORTED_DTYPES = ['float32', 'float16', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool'];
+
 /** How one model input is fed. */
 export interface InputSpec {
   name: string;
@@ -72,7 +75,15 @@ export function resolveInputs(
     if (input.dtype === 'non-tensor') {
       throw new BadInputError(`input '${input.name}' is not a tensor (a sequence or map); batchproof checks tensor inputs only`);
     }
+    if (!SUPPORTED_DTYPES.includes(input.dtype)) {
+      throw new BadInputError(`input '${input.name}' has dtype ${input.dtype}, which batchproof cannot batch; it feeds numeric and bool tensors (${SUPPORTED_DTYPES.join(', ')})`);
+    }
     const isConst = options.consts !== undefined && input.name in options.consts;
+    if (isConst && input.shape.some(isSymbolic) && !options.shapes?.[input.name]) {
+      throw new BadInputError(
+        `--const ${input.name}: input '${input.name}' has a batch axis ([${input.shape.join(', ')}]), so each sample needs its own value; give samples with --inputs instead`,
+      );
+    }
     const override = options.shapes?.[input.name];
     const layout = override ? checkOverride(input, override) : input.shape;
     let batchAxis: number | null = null;
@@ -109,6 +120,13 @@ export function resolveInputs(
     specs.push({ name: input.name, dtype: input.dtype, declared: [...input.shape], batchAxis, sampleDims });
   }
 
+  const symbols = new Set<string>();
+  for (const input of inputs) input.shape.forEach((d, axis) => isSymbolic(d) && symbols.add(symbolName(input.name, axis, d)));
+  for (const symbol of Object.keys(options.dims ?? {})) {
+    if (!symbols.has(symbol)) {
+      throw new BadInputError(`--dim ${symbol}: the model has no symbolic dim '${symbol}'; its symbolic dims are: ${[...symbols].join(', ') || 'none'}`);
+    }
+  }
   if (!specs.some((s) => s.batchAxis !== null)) {
     const first = inputs[0];
     throw new BadInputError(

@@ -1,4 +1,5 @@
 import { compareArrays, Comparison } from '../compare/metrics';
+import { ComparisonSummary } from '../compare/summary';
 import type { ResolvedTolerance } from '../compare/tolerance';
 import { isFloatDtype } from '../inputs/arrays';
 import type { BatchReport, Cause, InvarianceReport, Verdict, WorstElement } from './report';
@@ -26,15 +27,6 @@ function compareRows(expected: ProbeRow, actual: ProbeRow, layouts: readonly Out
   return { pass, bitExact, byOutput };
 }
 
-function unflatten(flat: number, dims: readonly number[]): number[] {
-  const index: number[] = [];
-  for (let i = dims.length - 1; i >= 0; i--) {
-    index.unshift(flat % dims[i]);
-    flat = Math.floor(flat / dims[i]);
-  }
-  return index;
-}
-
 /**
  * Turns the kept probe rows into the verdict, causes and tables. Pure: no inference here.
  * Each probe's `reference` row is the expected value; the other purposes isolate causes:
@@ -49,37 +41,20 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
   let allExact = true;
   let allPass = true;
   const causes = new Set<Cause>();
-  const minimum = { atol: 0, rtol: 0, ulp: 0, cosine: 0 };
-  let worst: WorstElement | null = null;
+  // Minimum tolerance and worst element: the same accumulator as compareProviders uses.
+  const summary = new ComparisonSummary<WorstElement>();
   const account = (c: RowComparison, row: ProbeRow): void => {
     allExact &&= c.bitExact;
     allPass &&= c.pass;
     for (const l of layouts) {
-      const m = c.byOutput[l.name];
-      if (!isFloatDtype(l.dtype)) {
-        // Integers compare exactly; a difference makes no float tolerance pass.
-        if (!m.bitExact) minimum.atol = Math.max(minimum.atol, m.maxAbs);
-        continue;
-      }
-      minimum.atol = Math.max(minimum.atol, m.maxAbs);
-      minimum.rtol = Math.max(minimum.rtol, m.maxRel);
-      minimum.ulp = Math.max(minimum.ulp, m.maxUlp);
-      minimum.cosine = Math.max(minimum.cosine, Number.isNaN(m.cosine) ? Infinity : 1 - m.cosine);
-      if (!m.bitExact && (!worst || m.maxAbs > worst.absDiff)) {
-        worst = {
-          output: l.name,
-          batchSize: row.size,
-          position: row.position,
-          probe: row.probe,
-          run: row.purpose,
-          // Index within the sample: the batch axis is left out when it holds one row per sample.
-          index: unflatten(m.worstIndex, l.sampleDims.filter((d, axis) => axis !== l.batchAxis || d !== 1)),
-          expected: m.expected,
-          actual: m.actual,
-          absDiff: m.maxAbs,
-          ulp: m.maxUlp,
-        };
-      }
+      summary.add(l, c.byOutput[l.name], (detail) => ({
+        output: l.name,
+        batchSize: row.size,
+        position: row.position,
+        probe: row.probe,
+        run: row.purpose,
+        ...detail,
+      }));
     }
   };
 
@@ -97,7 +72,7 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
       maxAbs = Math.max(maxAbs, ...Object.values(c.byOutput).map((m) => m.maxAbs));
     }
     if (!bitExact) causes.add('nondeterminism');
-    reruns.push({ size: pairs[0].size, bitExact, maxAbs });
+    reruns.push({ run: purpose === 'rerun' ? 'largest batch' : 'reference', size: pairs[0].size, bitExact, maxAbs });
   };
   rerunOf('reference-rerun', 'reference');
   rerunOf('rerun', 'batch');
@@ -189,8 +164,8 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     causes: order.filter((c) => causes.has(c)),
     batches,
     reruns,
-    minimumTolerance: minimum,
-    worst,
+    minimumTolerance: summary.minimum,
+    worst: summary.worst,
     nonFinite,
   };
 }

@@ -1,5 +1,6 @@
 import { resolveTolerance, describeTolerance, Tolerance, ResolvedTolerance } from '../compare/tolerance';
 import { BadInputError } from '../errors';
+import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, rejectUnknownOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../fixture/fingerprint';
 import { InputOptions, prepareInputs, userSampleIndex } from '../inputs/prepare';
 import { BATCH_MARK } from '../inputs/spec';
@@ -52,8 +53,15 @@ export function selectOutputs(all: { name: string; dtype: string }[], wanted: st
  * Does the model give each sample the same output whatever the batch around it?
  * Opens the model once (unless given a session or handle), runs the plan, returns the report.
  */
+/** Every option checkBatchInvariance takes; anything else is a misspelling, not silently ignored. */
+export const CHECK_OPTION_KEYS = [...PLAN_OPTION_KEYS, ...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'budget', 'onProgress'];
+
 export async function checkBatchInvariance(model: ModelSource, options: CheckOptions = {}): Promise<InvarianceReport> {
   const started = performance.now();
+  rejectUnknownOptions(options, CHECK_OPTION_KEYS, 'checkBatchInvariance');
+  if (options.filler !== undefined && options.padTo === undefined) {
+    throw new BadInputError(`filler '${options.filler}' applies to padding: give padTo as well (CLI: --pad-to N --filler ${options.filler})`);
+  }
   if (options.budget !== undefined && !(typeof options.budget?.seconds === 'number' && options.budget.seconds > 0)) {
     throw new BadInputError(`budget must be { seconds: N } with N > 0, got ${JSON.stringify(options.budget)}; for example --budget 30s`);
   }
@@ -78,6 +86,8 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       outputs: outputs.map((o) => o.name),
       shapes: options.shapes,
       budgetMs: options.budget ? options.budget.seconds * 1000 : undefined,
+      // The sizes the user asked about are answered whatever the budget.
+      keepSizes: [plan.reference, ...(options.servedSizes ?? [])],
       sampleIndex: count !== null ? userSampleIndex(count, probes, plan.pool2Base) : undefined,
       onProgress: options.onProgress,
     });

@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { compareArrays } from '../compare/metrics';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError } from '../errors';
+import { INPUT_OPTION_KEYS, rejectUnknownOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { Fingerprint, fingerprintFor } from '../fixture/fingerprint';
 import type { TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
@@ -44,6 +45,7 @@ export interface DeterminismReport {
 /** Runs one batch `repeats` times with one session and compares every output to the first run. */
 export async function checkDeterminism(model: ModelSource, options: DeterminismOptions = {}): Promise<DeterminismReport> {
   const started = performance.now();
+  rejectUnknownOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'repeats', 'batchSize'], 'checkDeterminism');
   const repeats = options.repeats ?? DEFAULT_REPEATS;
   if (!(Number.isInteger(repeats) && repeats >= 2)) {
     throw new BadInputError(`repeats must be an integer of at least 2, got ${JSON.stringify(repeats)}; for example --repeats 5`);

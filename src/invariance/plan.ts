@@ -93,7 +93,7 @@ export function probePositions(size: number, probes: number): number[] {
 export function makePlan(options: PlanOptions = {}): Plan {
   const maxBatch = positiveInt(options.maxBatch ?? DEFAULT_MAX_BATCH, 'maxBatch', '--max-batch 32');
   const reference = positiveInt(options.reference ?? 1, 'the reference batch size', '--reference 1');
-  const probes = positiveInt(options.probes ?? DEFAULT_PROBES, 'probes', '--probes 3');
+  let probes = positiveInt(options.probes ?? DEFAULT_PROBES, 'probes', '--probes 3');
   const requested = options.batchSizes ?? DEFAULT_SWEEP.filter((s) => s <= maxBatch);
   if (!Array.isArray(requested) || requested.length === 0) {
     throw new BadInputError('batch sizes must be a non-empty list of positive integers; for example --batch-sizes 1,2,8,64');
@@ -105,6 +105,8 @@ export function makePlan(options: PlanOptions = {}): Plan {
   if (!FILLERS.includes(filler)) throw new BadInputError(`unknown filler '${filler}'; use ${FILLERS.join(' or ')}`);
   const sizes = [...new Set([...requested, ...(options.servedSizes ?? [])])].sort((a, b) => a - b);
   const maxSize = Math.max(reference, ...sizes);
+  // More probes than the largest batch has rows would never be placed: say what really ran.
+  probes = Math.min(probes, Math.max(...sizes));
   const pool1 = probes;
   const pool2 = probes + maxSize;
 

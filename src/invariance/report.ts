@@ -84,7 +84,7 @@ export interface InvarianceReport {
   recipeReason: string | null;
   batches: BatchReport[];
   /** Same batch twice: the reference and the largest batch. */
-  reruns: { size: number; bitExact: boolean; maxAbs: number }[];
+  reruns: { run: 'reference' | 'largest batch'; size: number; bitExact: boolean; maxAbs: number }[];
   /** The smallest tolerance of each kind that would have passed (floats only). */
   minimumTolerance: { atol: number; rtol: number; ulp: number; cosine: number };
   worst: WorstElement | null;

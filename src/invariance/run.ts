@@ -47,6 +47,8 @@ export interface ExecuteOptions {
   shapes?: Record<string, readonly (number | string)[]>;
   /** Stop before a batch size that would not fit. */
   budgetMs?: number;
+  /** Sizes the budget never skips. */
+  keepSizes?: number[];
   /** Maps a plan's sample id to the pool's sample index. */
   sampleIndex?: (id: number) => number;
   onProgress?: (done: number, total: number) => void;
@@ -133,7 +135,8 @@ export async function executePlan(
   for (const size of plan.sizes) {
     const group = plan.bySize.get(size) ?? [];
     const cost = perRowMs * group.reduce((n, r) => n + r.rows.length, 0);
-    if (options.budgetMs !== undefined && performance.now() - started + cost > options.budgetMs && rows.length + pending.length > 0 && size !== plan.sizes[0]) {
+    const overBudget = options.budgetMs !== undefined && performance.now() - started + cost > options.budgetMs;
+    if (overBudget && size !== plan.sizes[0] && !options.keepSizes?.includes(size)) {
       skipped.push(size);
       done += group.length;
       continue;

@@ -20,10 +20,12 @@ import { checkBatchInvariance, type CheckOptions } from '../invariance/check';
 import { makePlan, type Plan, type PlannedRun, type RunPurpose } from '../invariance/plan';
 import type { Cause, InvarianceReport } from '../invariance/report';
 import { feedsFor } from '../invariance/run';
-import { describeSession, type ModelHandle, type ModelSource, type SessionSettings } from '../model/open';
+import { describeSession, makeHandle, type ModelSource } from '../model/open';
 import { readModel, type GraphFacts } from '../onnx/graph';
 import { instrumentModel } from '../onnx/instrument';
 import { createSession, hasExternalData, modelBytes } from '../onnx/session';
+import { checkExternalFiles } from '../onnx/tensor';
+import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, rejectUnknownOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { num } from '../report/format';
 import { sessionSettings } from '../stats/check';
 import { tool } from '../version';
@@ -35,6 +37,17 @@ export interface LocateOptions extends CheckOptions {
    */
   report?: InvarianceReport;
 }
+
+/** Every option locateDivergence takes (CheckOptions and `report`); any other key is a BadInputError. */
+export const LOCATE_OPTION_KEYS = [
+  ...SESSION_OPTION_KEYS,
+  ...INPUT_OPTION_KEYS,
+  ...TOLERANCE_OPTION_KEYS,
+  ...PLAN_OPTION_KEYS,
+  'budget',
+  'onProgress',
+  'report',
+] as const;
 
 /** The first node whose output for the probe differs beyond the tolerance. */
 export interface Divergence {
@@ -180,15 +193,19 @@ function bitwiseEqual(a: ort.Tensor, b: ort.Tensor): boolean {
  */
 export async function locateDivergence(model: ModelSource, options: LocateOptions = {}): Promise<LocateReport> {
   const started = performance.now();
+  rejectUnknownOptions(options, LOCATE_OPTION_KEYS, 'locateDivergence');
   const mb = modelBytes(model, 'locate');
   const settings = sessionSettings(mb.settings, options);
   const { model: decoded, graph } = readModel(mb.bytes, mb.source);
   const external = hasExternalData(decoded.graph?.initializer ?? []) ? mb.dir : undefined;
+  // A missing external file: the same line as stats and recalibrate, not onnxruntime's.
+  if (external) checkExternalFiles(decoded.graph?.initializer ?? [], { source: mb.source, dir: mb.dir });
   const notes: string[] = [];
   let inferenceMs = 0;
 
   const plainSession = await createSession(mb.bytes, settings, mb.source, external);
-  const handle = handleFor(plainSession, mb.source, settings);
+  // Not owned: plainSession is released below, once, whatever the handle's users do.
+  const handle = makeHandle(plainSession, mb.source, settings, false);
   try {
     const report = options.report ?? (await checkBatchInvariance(handle, { ...options, onProgress: undefined }));
     const prepared = await prepareInputs(handle, options);
@@ -368,22 +385,6 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
   } finally {
     await plainSession.release();
   }
-}
-
-function handleFor(session: ort.InferenceSession, source: string, settings: SessionSettings): ModelHandle {
-  const { inputs, outputs } = describeSession(session);
-  return {
-    kind: 'batchproof.model',
-    session,
-    source,
-    inputs,
-    outputs,
-    settings: { provider: 'cpu', ...settings },
-    closed: false,
-    async close() {
-      /* released by locateDivergence */
-    },
-  };
 }
 
 const CAUSE_RUNS: Record<Cause, string> = {

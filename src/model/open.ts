@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import { BadInputError } from '../errors';
+import { checkModelHead, MODEL_FILE_ERRORS, statModelFile } from '../onnx/model-file';
 import { explainProviderError } from '../fixture/reasons';
 
 /** Execution providers batchproof knows how to pin. */
@@ -195,9 +196,15 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
       `expected a model: a path to an .onnx file, its bytes, an InferenceSession or a batchproof model handle; got ${describeValue(source)}`,
     );
   }
-  if (bytes.byteLength === 0) throw new BadInputError(`${label}: the file is empty; point at an exported .onnx model`);
-  if (!looksLikeOnnx(bytes)) {
-    throw new BadInputError(`${label}: not an ONNX model (the bytes are not an ONNX ModelProto); export the model with torch.onnx.export or check the path`);
+  // The same words as every other command for a file that is not a usable model.
+  checkModelHead(bytes, label);
+  // A GPU provider that the (cached, out-of-process) probe found missing fails here, in one
+  // line, before an in-process attempt prints native driver noise to stderr.
+  const provider = settings.provider ?? 'cpu';
+  if (provider !== 'cpu') {
+    const { unavailableReason } = require('../fixture/providers') as typeof import('../fixture/providers');
+    const missing = unavailableReason(provider);
+    if (missing) throw new BadInputError(providerFailure(provider, missing));
   }
   let session: ort.InferenceSession;
   try {
@@ -206,19 +213,18 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
       : await ort.InferenceSession.create(bytes, sessionOptions(settings));
   } catch (e) {
     const reason = oneLine((e as Error).message ?? String(e));
-    const provider = settings.provider ?? 'cpu';
     if (provider !== 'cpu' && /provider|backend|adapter|vulkan|webgpu|cuda|tensorrt|dawn|shared library/i.test(reason)) {
       throw new BadInputError(providerFailure(provider, explainProviderError(provider, reason)));
     }
-    if (/protobuf parsing failed/i.test(reason)) {
-      throw new BadInputError(`${label}: not a valid ONNX model (protobuf parsing failed: the file is truncated or not a ModelProto); re-export or re-copy it`);
-    }
+    if (/protobuf parsing failed/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.truncated(label));
+    if (/external data/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.externalMissing(label, `its external data could not be read (${reason})`));
+    if (/has no graph|graph is null|Missing graph/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.noGraph(label));
     throw new BadInputError(`${label}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
   }
   return makeHandle(session, label, settings, true);
 }
 
-function makeHandle(session: ort.InferenceSession, source: string, settings: SessionSettings, owned: boolean): ModelHandle {
+export function makeHandle(session: ort.InferenceSession, source: string, settings: SessionSettings, owned: boolean): ModelHandle {
   const { inputs, outputs } = describeSession(session);
   let closed = false;
   return {
@@ -240,13 +246,7 @@ function makeHandle(session: ort.InferenceSession, source: string, settings: Ses
 }
 
 function readModelHead(path: string): Uint8Array {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(path);
-  } catch {
-    throw new BadInputError(`${path}: no such file; check the path to the .onnx model`);
-  }
-  if (stat.isDirectory()) throw new BadInputError(`${path}: is a directory; point at an .onnx file inside it`);
+  const stat = statModelFile(path);
   const fd = fs.openSync(path, 'r');
   try {
     const head = Buffer.alloc(Math.min(64, stat.size));
@@ -257,17 +257,6 @@ function readModelHead(path: string): Uint8Array {
   }
 }
 
-/**
- * A cheap sanity check before handing bytes to the native parser: an ONNX ModelProto starts
- * with a protobuf field tag (ir_version is field 1, varint: byte 0x08). Text and random bytes
- * almost never do; onnxruntime then gives a clear parse error for the rest.
- */
-function looksLikeOnnx(bytes: Uint8Array): boolean {
-  const tag = bytes[0];
-  const field = tag >> 3;
-  const wire = tag & 7;
-  return field >= 1 && field <= 20 && (wire === 0 || wire === 2);
-}
 
 function isArrayBuffer(x: unknown): x is ArrayBuffer {
   return Object.prototype.toString.call(x) === '[object ArrayBuffer]';

@@ -7,7 +7,7 @@
 import * as path from 'path';
 import { readModel, type GraphFacts, type NodeFacts } from './graph';
 import type { OnnxModel, OnnxTensor } from './proto';
-import { externalDataOf, readFloatTensor, tensorDims, type ExternalData, type TensorReadContext } from './tensor';
+import { checkExternalFiles, externalDataOf, readFloatTensor, tensorDims, type ExternalData, type TensorReadContext } from './tensor';
 import { dtypeName } from './graph';
 
 /** A parameter stored in the model (not computed at run time). */
@@ -84,6 +84,8 @@ export function findBatchNorms(bytes: Uint8Array, options: FindOptions = {}): Ba
   const source = options.source ?? '<bytes>';
   const { model, graph } = readModel(bytes, source);
   const dir = options.dir ?? (source.startsWith('<') ? process.cwd() : path.dirname(path.resolve(source)));
+  // A missing external file is named here, in the same words whichever tensor needs it first.
+  checkExternalFiles(model.graph?.initializer ?? [], { source, dir });
   return scanBatchNorms(model, graph, { source, dir });
 }
 

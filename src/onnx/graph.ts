@@ -14,6 +14,7 @@ import {
   type OnnxTypeProto,
   type OnnxValueInfo,
 } from './proto';
+import { checkModelHead, MODEL_FILE_ERRORS } from './model-file';
 
 /** A dimension: a fixed size, a symbolic name ('N', 'batch'), or null when unnamed. */
 export type Dim = number | string | null;
@@ -118,22 +119,17 @@ export function readModel(bytes: Uint8Array, source = '<bytes>'): { model: OnnxM
   const fail: Fail = (problem, fix) => {
     throw new BadInputError(oneLine(`${source}: ${problem}; ${fix}`));
   };
-  if (bytes.length === 0) fail('the file is empty', 'check the path and re-export or re-download the model');
-  sniffWrongFormat(bytes, fail);
+  // The same words as `check` for the same file (onnx/model-file.ts).
+  checkModelHead(bytes, source);
 
   let model: OnnxModel;
   try {
     model = decodeModel(bytes);
-  } catch (err) {
-    fail(
-      `not a valid ONNX model (protobuf decoding failed: ${(err as Error).message}), so it is truncated or not ONNX`,
-      're-export or re-download it',
-    );
+  } catch {
+    throw new BadInputError(MODEL_FILE_ERRORS.truncated(source));
   }
   const graph = model.graph;
-  if (!graph || (graph.node.length === 0 && graph.output.length === 0)) {
-    return fail('not an ONNX model (no graph found)', 'pass a .onnx file exported by torch.onnx.export, tf2onnx or similar');
-  }
+  if (!graph || (graph.node.length === 0 && graph.output.length === 0)) throw new BadInputError(MODEL_FILE_ERRORS.noGraph(source));
 
   const opsets: Record<string, number> = {};
   for (const o of model.opsetImport) opsets[o.domain === 'ai.onnx' ? '' : (o.domain ?? '')] = toNumber(o.version ?? 0);
@@ -178,22 +174,6 @@ export function readModel(bytes: Uint8Array, source = '<bytes>'): { model: OnnxM
 type Fail = (problem: string, fix: string) => never;
 
 /** Catches files that are plainly something else, to give a precise fix. */
-function sniffWrongFormat(bytes: Uint8Array, fail: Fail): void {
-  const head = utf8.decode(bytes.subarray(0, 64));
-  if (head.startsWith('version https://git-lfs')) {
-    fail('this is a Git LFS pointer, not the model', 'run `git lfs pull` (or download the real file)');
-  }
-  if (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
-    fail('this is a zip archive (a PyTorch .pt/.pth checkpoint?), not ONNX', 'export it with torch.onnx.export and pass the .onnx file');
-  }
-  if (head.slice(4, 8) === 'ORTM') {
-    fail('this is an ORT-format (.ort) model, not ONNX', 'pass the original .onnx file');
-  }
-  if (/^\s*[{<]/.test(head)) {
-    fail('this is a text file (JSON/HTML?), not an ONNX model', 'check the download; an HTML page usually means a login or error page');
-  }
-}
-
 function valueFacts(v: OnnxValueInfo): ValueFacts {
   const { dtype, shape } = typeFacts(v.type);
   return { name: v.name ?? '', dtype, shape };

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { BadInputError } from '../errors';
+import { checkModelHead, MODEL_FILE_ERRORS, statModelFile } from './model-file';
 import { allocateStore, type ModelStore } from './wire';
 import {
   isInferenceSession,
@@ -31,15 +32,12 @@ export interface ModelBytes {
 /** Reads the model's bytes from a path, bytes or a handle opened from a path. */
 export function modelBytes(model: ModelSource, what = 'this check'): ModelBytes {
   if (typeof model === 'string') {
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(model);
-    } catch {
-      throw new BadInputError(`${model}: no such file; check the path to the .onnx model`);
-    }
-    if (stat.isDirectory()) throw new BadInputError(`${model}: is a directory; point at an .onnx file inside it`);
+    // Missing, a directory, empty, not ONNX: the same words as `check` (onnx/model-file.ts).
+    const stat = statModelFile(model);
     const store = readIntoStore(model, stat.size);
-    return { bytes: store.storage.subarray(store.start, store.end), source: model, dir: path.dirname(path.resolve(model)), settings: {}, store };
+    const bytes = store.storage.subarray(store.start, store.end);
+    checkModelHead(bytes, model);
+    return { bytes, source: model, dir: path.dirname(path.resolve(model)), settings: {}, store };
   }
   if (isModelHandle(model)) {
     if (model.source.startsWith('<')) {
@@ -62,7 +60,12 @@ export function modelBytes(model: ModelSource, what = 'this check'): ModelBytes 
 /** Reads a file into a store with room around it (see wire.ts appendInPlace). */
 function readIntoStore(file: string, size: number): ModelStore {
   const store = allocateStore(size);
-  const fd = fs.openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new BadInputError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions`);
+  }
   try {
     let at = 0;
     while (at < size) {
@@ -101,8 +104,9 @@ export async function createSession(
       throw new BadInputError(providerFailure(provider, reason));
     }
     if (/external data/i.test(reason)) {
-      throw new BadInputError(`${source}: onnxruntime could not load the model's external data (${reason}); keep the external data files beside the model`);
+      throw new BadInputError(MODEL_FILE_ERRORS.externalMissing(source, `onnxruntime could not load the model's external data (${reason})`));
     }
+    if (/protobuf parsing failed/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.truncated(source));
     throw new BadInputError(`${source}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
   }
 }

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BadInputError } from '../errors';
+import { MODEL_FILE_ERRORS } from './model-file';
 import { floatToHalf, halfToFloat } from '../inputs/arrays';
 import { dtypeName } from './graph';
 import { DataType, type Int64, type OnnxTensor } from './proto';
@@ -38,6 +39,26 @@ export function externalDataOf(t: OnnxTensor): ExternalData | null {
   const offset = kv.offset ? Number(kv.offset) : 0;
   const length = kv.length ? Number(kv.length) : null;
   return { location: kv.location ?? '', offset, length };
+}
+
+/**
+ * Every external data file the initializers name must exist (relative to `ctx.dir`): one line
+ * naming the first missing, the same as reading that tensor would give, before any session or
+ * read is attempted. Sizes are checked when a tensor is read.
+ */
+export function checkExternalFiles(initializers: readonly OnnxTensor[], ctx: TensorReadContext): void {
+  for (const t of initializers) {
+    const ext = externalDataOf(t);
+    if (!ext || !ext.location) continue;
+    const file = path.resolve(ctx.dir, ext.location);
+    if (!fs.existsSync(file)) throw missingExternal(t.name ?? '', ext.location, file, ctx);
+  }
+}
+
+function missingExternal(name: string, location: string, file: string, ctx: TensorReadContext): BadInputError {
+  const detail = `tensor '${name}' keeps its data in the external file '${location}', which is missing (looked for ${file})`;
+  // Bytes have no directory: the files are looked for in the working directory.
+  return new BadInputError(MODEL_FILE_ERRORS.externalMissing(ctx.source, detail) + (ctx.source === '<bytes>' ? ' (or pass the model by its path)' : ''));
 }
 
 /** Reads a float tensor's values as float64. Throws BadInputError (one line) when it cannot. */
@@ -79,9 +100,7 @@ function readExternal(name: string, ext: ExternalData, needed: number, ctx: Tens
   try {
     fd = fs.openSync(file, 'r');
   } catch {
-    throw new BadInputError(
-      `${ctx.source}: tensor '${name}' keeps its data in the external file '${ext.location}', which is missing (looked for ${file}); copy it beside the model (or pass the model by its path)`,
-    );
+    throw missingExternal(name, ext.location, file, ctx);
   }
   try {
     const length = ext.length ?? needed;

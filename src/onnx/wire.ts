@@ -17,6 +17,7 @@
  * contiguous buffer), which is the only step that grows with the model's size, at memcpy speed.
  */
 import { BadInputError } from '../errors';
+import { MODEL_FILE_ERRORS } from './model-file';
 
 export const WIRE = { VARINT: 0, I64: 1, LEN: 2, SGROUP: 3, EGROUP: 4, I32: 5 } as const;
 
@@ -160,11 +161,11 @@ export function locateGraph(bytes: Uint8Array, source = '<bytes>'): GraphLocatio
   try {
     modelFields = scanFields(bytes);
   } catch (e) {
-    throw new BadInputError(`${source}: not a valid ONNX model (${(e as Error).message}): the file is truncated or not ONNX; re-export or re-download it`);
+    throw new BadInputError(MODEL_FILE_ERRORS.truncated(source));
   }
   const graphs = modelFields.filter((f) => f.field === FIELD.model.graph && f.wireType === WIRE.LEN);
   const field = graphs[graphs.length - 1];
-  if (!field) throw new BadInputError(`${source}: not an ONNX model (no graph found); pass a .onnx file exported by torch.onnx.export, tf2onnx or similar`);
+  if (!field) throw new BadInputError(MODEL_FILE_ERRORS.noGraph(source));
   return { field, modelFields };
 }
 

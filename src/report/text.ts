@@ -55,7 +55,7 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
   lines.push(`  answer: ${report.answer}`);
   lines.push(batchTable(report, c));
   lines.push(`stable classes (bitwise identical outputs): ${report.classesText}`);
-  const reruns = report.reruns.map((r) => `batch ${r.size}: ${r.bitExact ? 'bitwise equal' : `differs by ${num(r.maxAbs)}`}`);
+  const reruns = report.reruns.map((r) => `${r.run} (batch ${r.size}): ${r.bitExact ? 'bitwise equal' : `differs by ${num(r.maxAbs)}`}`);
   if (reruns.length) lines.push(`same batch run twice: ${reruns.join('; ')}`);
   if (report.worst) {
     const w = report.worst;

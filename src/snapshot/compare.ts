@@ -1,6 +1,7 @@
 import { compareArrays } from '../compare/metrics';
 import { describeTolerance, resolveTolerance, ResolvedTolerance, Tolerance } from '../compare/tolerance';
-import type { Fingerprint } from '../fixture/fingerprint';
+import { describeFingerprint, Fingerprint } from '../fixture/fingerprint';
+import { tool } from '../version';
 import type { Embeddings } from './embeddings';
 import type { EmbeddingDType } from './format';
 import { checkNeighborOption, compareNeighbors, NeighborReport } from './neighbors';
@@ -43,7 +44,7 @@ export interface EmbeddingSide {
   file?: string;
   key?: string;
   created?: string;
-  /** describeFingerprint-style line, when known. */
+  /** What produced this side (describeFingerprint's line), when known. */
   fingerprint?: string;
 }
 
@@ -52,6 +53,9 @@ export interface EmbeddingSide {
  * and what `--json` writes.
  */
 export interface EmbeddingReport {
+  schema: 1;
+  kind: 'embedding-diff';
+  tool: { name: string; version: string };
   /** identical: bitwise equal; within-tolerance: every row within it; changed: anything beyond. */
   verdict: 'identical' | 'within-tolerance' | 'changed';
   pass: boolean;
@@ -101,6 +105,9 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
   const tol = resolveTolerance(options.tolerance ?? DEFAULT_EMBEDDING_TOLERANCE, baseline.dtype);
   const side = (s: RowSource): EmbeddingSide => ({ dtype: s.dtype, rows: s.rows, dim: s.dim, nanRows: 0, nanRowIndices: [] });
   const report: EmbeddingReport = {
+    schema: 1,
+    kind: 'embedding-diff',
+    tool,
     verdict: 'identical',
     pass: true,
     tolerance: describeTolerance(tol),
@@ -114,8 +121,9 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
     worst: [],
     minimumTolerance: { cosine: 0, atol: 0, ulp: 0 },
     neighbors: null,
-    fingerprint: fingerprintDifference(options.baselineFingerprint, options.currentFingerprint),
+    fingerprint: null,
   };
+  describeSides(report, options.baselineFingerprint, options.currentFingerprint);
   if (report.shapeMismatch) {
     report.verdict = 'changed';
     report.pass = false;
@@ -242,6 +250,16 @@ export function fingerprintDifference(baseline?: Fingerprint | null, current?: F
   const differ = b.map((p, i) => i).filter((i) => b[i][1] !== c[i][1]);
   if (differ.length === 0) return null;
   return { baseline: differ.map((i) => b[i][1]).join(', '), current: differ.map((i) => c[i][1]).join(', ') };
+}
+
+/**
+ * Records what produced each side (describeFingerprint's line) and the parts that differ, so
+ * every failure message can say where the embeddings came from.
+ */
+export function describeSides(report: EmbeddingReport, baseline?: Fingerprint | null, current?: Fingerprint | null): void {
+  if (baseline) report.baseline.fingerprint = describeFingerprint(baseline);
+  if (current) report.current.fingerprint = describeFingerprint(current);
+  report.fingerprint = fingerprintDifference(baseline, current);
 }
 
 /** The user-facing tolerance a resolved one came from (for a baseline's recorded tolerance). */

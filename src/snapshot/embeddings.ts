@@ -89,16 +89,3 @@ function lengthOf(row: unknown, index: number): number {
   if (Array.isArray(row) || floatDtype(row)) return (row as ArrayLike<unknown>).length;
   throw new BadInputError(`row ${index} is ${row === null ? 'null' : tag(row)}; ${ACCEPTED}`);
 }
-
-/** Indices of rows that hold a NaN. */
-export function nanRowsOf(data: Float32Array | Float64Array, dim: number, firstRow = 0, into: number[] = []): number[] {
-  for (let r = 0, o = 0; o < data.length; r++, o += dim) {
-    for (let i = o; i < o + dim; i++) {
-      if (data[i] !== data[i]) {
-        into.push(firstRow + r);
-        break;
-      }
-    }
-  }
-  return into;
-}

@@ -4,7 +4,7 @@ import { BadInputError } from '../errors';
 import { resolveTolerance, Tolerance } from '../compare/tolerance';
 import type { Fingerprint } from '../fixture/fingerprint';
 import { tool } from '../version';
-import { compareEmbeddings, DEFAULT_EMBEDDING_TOLERANCE, EmbeddingReport, fingerprintDifference, memorySource } from './compare';
+import { compareEmbeddings, DEFAULT_EMBEDDING_TOLERANCE, describeSides, EmbeddingReport, memorySource } from './compare';
 import type { Embeddings } from './embeddings';
 import { BaselineFileError, FORMAT_VERSION } from './format';
 import { checkNeighborOption } from './neighbors';
@@ -97,8 +97,7 @@ export function checkEmbeddingSnapshot(args: SnapshotCheckArgs): SnapshotOutcome
   report.baseline.created = reader.header.created;
   if (report.pass) return { status: 'matched', file, report, problem: null };
   // Only a failure pays for the fingerprint (os.cpus and friends).
-  const current = args.fingerprint();
-  report.fingerprint = fingerprintDifference(reader.header.fingerprint, current);
+  describeSides(report, reader.header.fingerprint, args.fingerprint());
   if (mode === 'all') {
     write();
     return { status: 'updated', file, report, problem: null };

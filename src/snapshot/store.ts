@@ -1,6 +1,8 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { BadInputError } from '../errors';
+import { writeFileAtomic } from '../io/atomic';
 import type { Embeddings } from './embeddings';
 import {
   BaselineFileError,
@@ -28,43 +30,28 @@ export function baselineFileName(key: string): string {
   return `${readable}.${hash}${BASELINE_EXT}`;
 }
 
-let tmpCounter = 0;
-
 /**
- * Writes a baseline atomically: a temporary file in the same folder, flushed, then renamed over
- * the target, so a crash or a parallel worker can never leave half a file. The values go out
- * straight from the caller's array (no second copy of a large set).
+ * Writes a baseline atomically (writeFileAtomic: a temporary file in the same folder, flushed,
+ * then renamed over the target), so a crash or a parallel worker can never leave half a file.
+ * The header and the values go out as two pieces, the values straight from the caller's array
+ * (no joined copy of a large set). A folder or file that cannot be written is a BadInputError.
  */
 export function writeBaseline(file: string, embeddings: Embeddings, meta: Omit<BaselineHeader, 'format' | 'dtype' | 'shape'> & { format: number }): void {
   const header: BaselineHeader = { ...meta, dtype: embeddings.dtype, shape: [embeddings.rows, embeddings.dim] };
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
+  const dir = path.dirname(file);
   try {
-    writeAll(fd, encodeHeader(header));
-    const { data } = embeddings;
-    let bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    if (BIG_ENDIAN) {
-      bytes = bytes.slice();
-      swapBytes(bytes, ITEM_SIZE[embeddings.dtype]);
-    }
-    writeAll(fd, bytes);
-    fs.fsyncSync(fd);
+    fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
+    throw new BadInputError(`${file}: cannot create the folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path and its permissions`);
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  // writeSync may write less than asked (and caps one call near 2 GiB): loop in 64 MiB steps.
-  const STEP = 64 << 20;
-  for (let off = 0; off < bytes.length; ) {
-    off += fs.writeSync(fd, bytes, off, Math.min(STEP, bytes.length - off));
+  const { data } = embeddings;
+  let bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (BIG_ENDIAN) {
+    // The file is little-endian: swap a copy, never the caller's array.
+    bytes = bytes.slice();
+    swapBytes(bytes, ITEM_SIZE[embeddings.dtype]);
   }
+  writeFileAtomic(file, [encodeHeader(header), bytes]);
 }
 
 /** An open baseline: its header, and its rows read on demand, a chunk at a time. */

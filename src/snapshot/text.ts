@@ -21,7 +21,8 @@ function nanLine(s: EmbeddingSide): string {
 /**
  * The report for people, the same lines in the matcher's failure message and in
  * `batchproof diff`: how many rows moved, the worst rows, neighbour changes, NaN rows,
- * the fingerprint difference, and the smallest tolerance that would pass.
+ * the fingerprint difference, the smallest tolerance that would pass, and what produced the
+ * embeddings (the current fingerprint, and the baseline's when it differs).
  */
 export function formatEmbeddingReport(report: EmbeddingReport, options: EmbeddingTextOptions = {}): string {
   const c: Colors = (options.color ?? pc.isColorSupported) ? pc : plain;
@@ -66,5 +67,8 @@ export function formatEmbeddingReport(report: EmbeddingReport, options: Embeddin
     `${name}: ${[s.file, s.key && `key ${JSON.stringify(s.key)}`, s.created && `written ${s.created}`].filter(Boolean).join(', ')}`;
   if (report.baseline.file || report.baseline.created) lines.push(c.dim(describe('baseline', report.baseline)));
   if (report.current.file) lines.push(c.dim(describe('compared with', report.current)));
+  // What produced the embeddings: always the current side, and the baseline's too when they differ.
+  if (report.fingerprint && report.baseline.fingerprint) lines.push(c.dim(`fingerprint (baseline): ${report.baseline.fingerprint}`));
+  if (report.current.fingerprint) lines.push(c.dim(`fingerprint${report.fingerprint ? ' (now)' : ''}: ${report.current.fingerprint}`));
   return lines.join('\n');
 }

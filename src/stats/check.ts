@@ -11,6 +11,7 @@ import { readArrayFile } from '../io';
 import type { ModelSource, SessionSettings } from '../model/open';
 import { findBatchNorms, type BatchNormFacts, type BatchNormScan } from '../onnx/batchnorm';
 import { modelBytes } from '../onnx/session';
+import { rejectUnknownOptions, SESSION_OPTION_KEYS } from '../options';
 import { num } from '../report/format';
 import { tool } from '../version';
 import { loadCheckpoint, looksLikeCheckpoint, matchLayer, statKeys, type Checkpoint, type LoadedCheckpoint } from './checkpoint';
@@ -41,6 +42,11 @@ export interface RunningStatsOptions extends SessionSettings, DataOptions {
   /** A checkpoint (the `reference` argument may give it instead). */
   checkpoint?: Checkpoint;
 }
+
+/** The calibration-data options (DataOptions) shared by checkRunningStats and recalibrate. */
+export const DATA_OPTION_KEYS = ['batchSize', 'shapes', 'dims', 'consts'] as const;
+/** Every option checkRunningStats takes; any other key is a BadInputError, never ignored. */
+export const RUNNING_STATS_OPTION_KEYS = [...SESSION_OPTION_KEYS, ...DATA_OPTION_KEYS, 'tolerance', 'data', 'checkpoint'] as const;
 
 /**
  * What to compare the stored statistics with: calibration data, a checkpoint, or both as
@@ -148,6 +154,7 @@ const FOLDED =
  */
 export async function checkRunningStats(model: ModelSource, reference?: StatsReference, options: RunningStatsOptions = {}): Promise<StatsReport> {
   const started = performance.now();
+  rejectUnknownOptions(options, RUNNING_STATS_OPTION_KEYS, 'checkRunningStats');
   const tolerance = resolveStatsTolerance(options.tolerance);
   const mb = modelBytes(model, 'checking running statistics');
   const settings = sessionSettings(mb.settings, options);
@@ -164,8 +171,11 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
     problems.push({ kind: 'no-batchnorm', node: null, detail: FOLDED });
     if (scan.foldTargets === 0) notes.push('the model has no Conv, Gemm or MatMul either: it may simply have no normalisation layers');
   }
+  // Layers that fail whatever their statistics: in training mode, or with no stored statistics.
+  const structural = new Map<string, StatsProblem['kind']>();
   for (const bn of scan.batchNorms) {
     if (bn.trainingMode) {
+      structural.set(bn.node, 'training-mode');
       problems.push({
         kind: 'training-mode',
         node: bn.node,
@@ -174,6 +184,7 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
     }
     const missing = [bn.mean, bn.var].filter((p) => p.stored === null).map((p) => `'${p.name || '(none)'}'`);
     if (missing.length > 0) {
+      if (!structural.has(bn.node)) structural.set(bn.node, 'missing-stats');
       problems.push({
         kind: 'missing-stats',
         node: bn.node,
@@ -225,11 +236,14 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
     if (scan.batchNorms.length > 0) notes.push('no calibration data or checkpoint given: only training mode and missing statistics were checked');
   }
 
+  // A layer in training mode ignores its stored statistics, and one without them has none: either
+  // fails, whatever its statistics compared to (issue 4: firstMismatch is the first failing layer).
+  for (const layer of layers) if (structural.has(layer.node)) layer.pass = false;
   // Topological order (data layers before checkpoint layers of the same node).
   const order = new Map(scan.batchNorms.map((bn) => [bn.node, bn.index]));
   layers.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));
   const firstMismatch = layers.find((l) => !l.pass) ?? null;
-  if (firstMismatch && firstMismatch.against === 'data' && firstMismatch.node === scan.batchNorms[0]?.node) {
+  if (firstMismatch && !structural.has(firstMismatch.node) && firstMismatch.against === 'data' && firstMismatch.node === scan.batchNorms[0]?.node) {
     notes.push(
       `${firstMismatch.node} is the first BatchNorm the data reaches: if the later layers fail too, check the calibration data's preprocessing (scaling, mean/std normalisation, channel order) before the stored statistics`,
     );
@@ -247,7 +261,7 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
     problems,
     layers,
     firstMismatch,
-    summary: summarize(scan, problems, layers, firstMismatch),
+    summary: summarize(scan, problems, layers, firstMismatch, firstMismatch ? structural.get(firstMismatch.node) : undefined),
     notes,
     timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
   };
@@ -357,7 +371,7 @@ function compareCheckpoint(scan: BatchNormScan, ckpt: LoadedCheckpoint): { info:
         node: bn.node,
         detail: `the checkpoint has no statistics for this layer (looked for ${tried.map((t) => `'${t}'`).join(', ')}); is it the checkpoint of this model?`,
       });
-      layers.push(emptyLayer(bn, 'checkpoint'));
+      layers.push({ ...emptyLayer(bn, 'checkpoint'), pass: false });
       continue;
     }
     Object.values(match.keys).forEach((k) => used.add(k as string));
@@ -448,7 +462,7 @@ function maxRelDiff(a: Float64Array, b: Float64Array): number {
   return m;
 }
 
-function summarize(scan: BatchNormScan, problems: StatsProblem[], layers: LayerReport[], first: LayerReport | null): string {
+function summarize(scan: BatchNormScan, problems: StatsProblem[], layers: LayerReport[], first: LayerReport | null, firstKind: StatsProblem['kind'] | undefined): string {
   if (scan.batchNorms.length === 0) return 'no BatchNormalization nodes: nothing to check (folded into Conv on export?)';
   if (problems.length === 0) {
     const compared = layers.filter((l) => l.maxZ !== null).length;
@@ -458,5 +472,8 @@ function summarize(scan: BatchNormScan, problems: StatsProblem[], layers: LayerR
   }
   const kinds = [...new Set(problems.map((p) => p.kind))];
   const head = `${problems.length} problem${problems.length === 1 ? '' : 's'} (${kinds.join(', ')})`;
-  return first ? `${head}; first mismatch at ${first.node}: later layers inherit its shift, so look there first` : head;
+  if (!first) return head;
+  return firstKind
+    ? `${head}; first mismatch at ${first.node} (${firstKind}): later layers inherit its output, so look there first`
+    : `${head}; first mismatch at ${first.node}: later layers inherit its shift, so look there first`;
 }

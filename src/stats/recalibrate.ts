@@ -15,15 +15,23 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BadInputError } from '../errors';
 import { fingerprintFor, type Fingerprint } from '../fixture/fingerprint';
-import type { ModelSource } from '../model/open';
+import { writeFileAtomic } from '../io/atomic';
+import type { ModelSource, SessionSettings } from '../model/open';
 import { findBatchNorms, type BatchNormFacts, type BatchNormScan } from '../onnx/batchnorm';
 import { spliceModel, type InitializerData } from '../onnx/instrument';
 import { modelBytes } from '../onnx/session';
+import { rejectUnknownOptions, SESSION_OPTION_KEYS } from '../options';
 import { tool } from '../version';
-import { sessionSettings, type RunningStatsOptions } from './check';
-import { collectInputStats, comparable } from './collect';
-import { isBatchSequence, type CalibrationData } from './data';
+import { DATA_OPTION_KEYS, sessionSettings } from './check';
+import { collectInputStats } from './collect';
+import { isBatchSequence, type CalibrationData, type DataOptions } from './data';
 import type { Samples } from '../inputs/samples';
+
+/** How recalibrate opens the model and batches the data (no tolerance: nothing is compared). */
+export interface RecalibrateOptions extends SessionSettings, DataOptions {}
+
+/** Every option recalibrate takes; any other key is a BadInputError, never ignored. */
+export const RECALIBRATE_OPTION_KEYS = [...SESSION_OPTION_KEYS, ...DATA_OPTION_KEYS] as const;
 
 export interface RecalibratedLayer {
   node: string;
@@ -99,8 +107,9 @@ async function replayable(data: CalibrationData, passes: number): Promise<{ data
  * Computes the calibration statistics of every BatchNorm input and returns the model with them
  * written as running mean and variance (population variance).
  */
-export async function recalibrate(model: ModelSource, data: CalibrationData, options: RunningStatsOptions = {}): Promise<RecalibrationResult> {
+export async function recalibrate(model: ModelSource, data: CalibrationData, options: RecalibrateOptions = {}): Promise<RecalibrationResult> {
   const started = performance.now();
+  rejectUnknownOptions(options, RECALIBRATE_OPTION_KEYS, 'recalibrate');
   const mb = modelBytes(model, 'recalibration');
   const settings = sessionSettings(mb.settings, options);
   const scan = findBatchNorms(mb.bytes, { source: mb.source, dir: mb.dir });
@@ -218,22 +227,15 @@ export function checkOutputPath(out: string, options: WriteOptions = {}): void {
   }
   const dir = path.dirname(target);
   if (!fs.existsSync(dir)) throw new BadInputError(`${out}: the directory ${dir} does not exist; create it first`);
+  if (!fs.statSync(dir).isDirectory()) throw new BadInputError(`${out}: ${dir} is a file, not a directory; choose another output path`);
 }
 
 /**
  * Writes a model file: never over the input model, never over an existing file unless
- * `force`, atomically (a temporary file beside it, then a rename), so a crash never leaves
- * half a model.
+ * `force`, atomically (writeFileAtomic: a temporary file beside it, flushed, then a rename), so
+ * a crash never leaves half a model.
  */
 export function writeModelFile(out: string, bytes: Uint8Array, options: WriteOptions = {}): void {
   checkOutputPath(out, options);
-  const target = path.resolve(out);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, target);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new BadInputError(`${out}: cannot write the model (${(e as Error).message}); check the directory's permissions`);
-  }
+  writeFileAtomic(out, bytes);
 }

@@ -34,7 +34,10 @@ export interface LayerReport {
   maxZ: number | null;
   /** Smallest and largest var / running_var over channels; null when not compared. */
   varRatio: [number, number] | null;
-  /** Within the tolerance (true when there was nothing to compare). */
+  /**
+   * Within the tolerance. False for a layer in training mode or without stored statistics,
+   * whatever it was compared with; true for a layer with nothing to compare it to otherwise.
+   */
   pass: boolean;
   /** What the stored statistics were compared with. */
   against: 'data' | 'checkpoint' | null;

@@ -47,8 +47,11 @@ export function formatStatsReport(report: StatsReport, options: StatsTextOptions
     });
     lines.push(table.toString());
   }
-  if (report.firstMismatch) {
-    lines.push(c.bold(`first mismatch: ${report.firstMismatch.node}. Layers after it inherit its shift: fix or recalibrate this one first, then check again.`));
+  const first = report.firstMismatch;
+  if (first && first.trainingMode) {
+    lines.push(c.bold(`first mismatch: ${first.node} (training mode). Layers after it inherit its output: export it in inference mode first, then check again.`));
+  } else if (first) {
+    lines.push(c.bold(`first mismatch: ${first.node}. Layers after it inherit its shift: fix or recalibrate this one first, then check again.`));
   }
   // Problems with the same words (training mode in every layer, say) are listed once; of the
   // layers whose statistics fail, the first is told in full (the table has the others).
@@ -93,5 +96,6 @@ export function formatRecalibration(report: RecalibrationReport, out: string, op
   for (const s of report.skipped) lines.push(c.yellow(`skipped ${s.node}: ${s.reason}`));
   for (const n of report.notes) lines.push(c.yellow(`note: ${n}`));
   lines.push(c.dim(`${report.timing.inferenceMs} ms inference, ${report.timing.totalMs} ms total`));
+  lines.push(c.dim(`fingerprint: ${describeFingerprint(report.fingerprint)}`));
   return lines.join('\n');
 }

@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cli } from '../helpers/cli';
-import { invariantModel, leakyModel, driftModel } from '../helpers/models';
+import { encodeNpy } from '../../src';
+import { invariantModel, int64Model, leakyModel, driftModel } from '../helpers/models';
 
 const root = path.join(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-cli-'));
@@ -75,6 +76,8 @@ describe('batchproof check: bad input is exit 2 and one line on stderr', () => {
     ['bad dim', ['check', invariant, '--dim', 'seq=0'], /positive integer/],
     ['missing inputs file', ['check', invariant, '--inputs', path.join(tmp, 'none.npz')], /none\.npz/],
     ['bad budget', ['check', invariant, '--budget', 'soon'], /--budget soon: expected a duration/],
+    ['--json into a missing directory', ['check', invariant, '--batch-sizes', '1,2', '--json', path.join(tmp, 'no', 'such', 'r.json')], /the directory .* does not exist; create it first/],
+    ['--json onto a directory', ['check', invariant, '--batch-sizes', '1,2', '--json', tmp], /is a directory; give a file name inside it/],
   ];
   test.each(cases)('%s', async (_name, args, message) => {
     const r = await cli(...args);
@@ -94,6 +97,31 @@ describe('batchproof check: bad input is exit 2 and one line on stderr', () => {
 });
 
 describe('the installed bin', () => {
+  const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+  // Spawned, so that native writes to stderr (onnxruntime's own log, Dawn's warnings) count too.
+  test.each([
+    ['a usage error', ['check', invariant, '--frob']],
+    ['no command', []],
+    ['a truncated model', ['check', write('truncated.onnx', invariantModel().subarray(0, 60))]],
+    ['a pinned provider that is missing', ['check', invariant, '--provider', 'cuda']],
+    [
+      'ids outside the embedding table (onnxruntime fails at run time)',
+      ['check', write('ids.onnx', int64Model()), '--inputs', write('ids.npy', encodeNpy({ dtype: 'int64', dims: [4, 3], data: new BigInt64Array(12).fill(1000n) }))],
+    ],
+  ])('%s: exit 2 and exactly one line on stderr', (_name, args) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^batchproof: /);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('writing into a closed pipe is not an error', () => {
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${bin}" check "${invariant}" --batch-sizes 1,2 --json | head -c 1`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+  });
+
   test('runs without loading Jest', () => {
     const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
     const probe = `require.cache; const M = require('module'); const orig = M._load; M._load = function (r, ...a) { if (/^(jest|@jest|expect|jest-matcher-utils)/.test(r)) { throw new Error('loaded ' + r); } return orig.call(this, r, ...a); }; process.argv = [process.argv[0], ${JSON.stringify(bin)}, 'check', ${JSON.stringify(invariant)}, '--batch-sizes', '1,2']; require(${JSON.stringify(bin)});`;

@@ -122,6 +122,14 @@ describe('the report', () => {
     expect(r.batches[0].positions).toEqual([0, 4, 8]);
   });
 
+  test('a budget never skips the sizes the user serves', async () => {
+    const r = await checkBatchInvariance(path.join(examples, 'embedding_cnn.onnx'), { budget: { seconds: 0.001 }, servedSizes: [1, 96] });
+    expect(r.plan.skipped).toContain(64);
+    expect(r.plan.sizes).toContain(96);
+    expect(r.served.sizes).toEqual([1, 96]);
+    expect(r.answer).toBe('batch 1 and batch 96 are bitwise equal');
+  });
+
   test('maxBatch caps the default sweep', async () => {
     const r = await checkBatchInvariance(invariantModel(), { maxBatch: 8 });
     expect(r.plan.sizes).toEqual([1, 2, 3, 4, 5, 7, 8]);

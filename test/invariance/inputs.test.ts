@@ -131,6 +131,22 @@ describe('bad models and options are one clear line, never a crash', () => {
     ['unknown provider', () => checkBatchInvariance(invariantModel(), { provider: 'tpu' as never }), /unknown provider 'tpu'; use one of cpu, webgpu, cuda, tensorrt/],
     ['threads 0', () => checkBatchInvariance(invariantModel(), { threads: 0 }), /threads must be a positive integer/],
     ['a number as model', () => checkBatchInvariance(42 as never), /expected a model/],
+    ['a misspelt option', () => checkBatchInvariance(invariantModel(), { tolerence: 'exact' } as never), /unknown option 'tolerence' \(did you mean 'tolerance'\?\)/],
+    ['a filler without padTo', () => checkBatchInvariance(invariantModel(), { filler: 'last' }), /give padTo as well/],
+    ['an unknown symbolic dim', () => checkBatchInvariance(invariantModel(), { dims: { seq: 4 } }), /--dim seq: the model has no symbolic dim 'seq'; its symbolic dims are: N/],
+    ['a const for a batched input', () => checkBatchInvariance(invariantModel(), { consts: { x: 1 } }), /input 'x' has a batch axis .* give samples with --inputs instead/],
+    [
+      'a string input',
+      () =>
+        checkBatchInvariance(
+          buildModel({
+            inputs: [{ name: 's', dtype: 'string', shape: ['N'] }],
+            outputs: [{ name: 'y', dtype: 'string', shape: ['N'] }],
+            nodes: [{ op: 'Identity', inputs: ['s'], outputs: ['y'] }],
+          }),
+        ),
+      /input 's' has dtype string, which batchproof cannot batch/,
+    ],
   ];
   test.each(cases)('%s', async (_name, run, message) => {
     const error = await run().then(

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkBatchInvariance, locateDivergence } from '../../src';
+import { BadInputError, checkBatchInvariance, locateDivergence } from '../../src';
 import { main } from '../../src/cli/main';
 import {
   batchNormTrainingModel,
@@ -92,6 +92,19 @@ describe('locateDivergence', () => {
     // The search still names the mean over the batch.
     expect(r.firstDivergence).toMatchObject({ node: 'batch_mean', op: 'ReduceMean', cause: 'leakage' });
     expect(r.fingerprint.optimization).toBe('all');
+  });
+
+  test('an unknown option is rejected with the nearest real one, not ignored', async () => {
+    // Ignored, 'tolerence' would leave the default tolerance and find nothing here (see the drift test).
+    await expect(locateDivergence(driftModel(), { ...small, tolerence: 'exact' } as never)).rejects.toThrow(BadInputError);
+    await expect(locateDivergence(driftModel(), { ...small, tolerence: 'exact' } as never)).rejects.toThrow(
+      /^locateDivergence: unknown option 'tolerence' \(did you mean 'tolerance'\?\)/,
+    );
+    await expect(locateDivergence(invariantModel(), { batchsizes: [1, 2] } as never)).rejects.toThrow(/unknown option 'batchsizes' \(did you mean 'batchSizes'\?\)/);
+    // The options toBeBatchInvariant passes on (its own, the samples and the report) are all known.
+    const report = await checkBatchInvariance(invariantModel(), small);
+    const r = await locateDivergence(invariantModel(), { ...small, samples: undefined, budget: { seconds: 30 }, onProgress: () => {}, threads: 1, report });
+    expect(r.firstDivergence).toBeNull();
   });
 
   test('an InferenceSession cannot be searched: one clear line', async () => {

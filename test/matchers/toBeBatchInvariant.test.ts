@@ -44,6 +44,23 @@ describe('toBeBatchInvariant', () => {
     expect(r.report.samples).toEqual({ source: 'user', seed: 0, count: 6 });
   });
 
+  test('uint8 samples (images as bytes) are samples when a model path follows', async () => {
+    const file = require('path').join(require('os').tmpdir(), `bp-u8-${process.pid}.onnx`);
+    const { buildModel } = await import('../helpers/models');
+    require('fs').writeFileSync(
+      file,
+      buildModel({
+        inputs: [{ name: 'img', dtype: 'uint8', shape: ['N', 4] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4] }],
+        nodes: [{ op: 'Cast', inputs: ['img'], outputs: ['y'], attrs: { to: 1 } }],
+      }),
+    );
+    const images = Uint8Array.from({ length: 24 }, (_, i) => (i * 37) % 256);
+    await expect(images).toBeBatchInvariant(file, 'exact');
+    const r = await run(images, file, sizes);
+    expect(r.report.samples).toEqual({ source: 'user', seed: 0, count: 6 });
+  });
+
   test('accepts a model handle and leaves it open for the next check', async () => {
     const handle = await openModel(invariantModel());
     await expect(handle).toBeBatchInvariant(sizes);

@@ -34,8 +34,14 @@ describe('wire format', () => {
     expect(fields.filter((f) => f.field === FIELD.graph.node)).toHaveLength(57);
   });
 
-  test('a truncated model is one clear line', () => {
-    expect(() => locateGraph(cnn.subarray(0, 5000), 'm.onnx')).toThrow(/^m\.onnx: not a valid ONNX model \(field 7 at byte \d+ runs past the end of its message\): the file is truncated or not ONNX; re-export or re-download it$/);
+  test('a truncated model is one clear line, in the words check uses', () => {
+    const truncated = /^m\.onnx: not a valid ONNX model \(protobuf parsing failed: the file is truncated or not a ModelProto\); re-export or re-copy it$/;
+    expect(() => locateGraph(cnn.subarray(0, 5000), 'm.onnx')).toThrow(truncated);
+    expect(() => readGraph(cnn.subarray(0, 5000), 'm.onnx')).toThrow(truncated);
+    expect(() => readGraph(new Uint8Array(0), 'm.onnx')).toThrow(/^m\.onnx: the file is empty; point at an exported \.onnx model$/);
+    expect(() => readGraph(Uint8Array.from([0x07, 1, 2, 3]), 'm.onnx')).toThrow(
+      /^m\.onnx: not an ONNX model \(the bytes are not an ONNX ModelProto\); export the model with torch\.onnx\.export or check the path$/,
+    );
   });
 });
 

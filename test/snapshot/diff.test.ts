@@ -5,6 +5,7 @@ import { diffBaselines } from '../../src/snapshot/diff';
 import { writeBaseline } from '../../src/snapshot/store';
 import { fingerprintFor } from '../../src/fixture/fingerprint';
 import { Embeddings } from '../../src/snapshot/embeddings';
+import { tool } from '../../src/version';
 import { embeddings, nudged, tempDir } from './support';
 
 const dir = tempDir();
@@ -41,6 +42,7 @@ describe('batchproof diff A B', () => {
     const r = await cli('diff', a, same, '--no-color');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^identical: 100 x 24 float32, bitwise equal to the baseline/);
+    expect(r.stdout).toMatch(/^fingerprint: onnxruntime 1\.30\.\d+, cpu, /m);
     const w = await cli('diff', a, near, '--no-color');
     expect(w.code).toBe(0);
     expect(w.stdout).toMatch(/^within-tolerance: all 100 rows within cosine distance<=1e-6 \(1 not bitwise equal/);
@@ -52,6 +54,8 @@ describe('batchproof diff A B', () => {
     expect(r.stdout).toMatch(/^changed: 2 of 100 rows moved beyond cosine distance<=1e-6/);
     expect(r.stdout).toMatch(/worst rows:/);
     expect(r.stdout).toMatch(/fingerprint differs: baseline: cpu, default threads \(\d+ cores\); now: webgpu, 16 threads/);
+    expect(r.stdout).toMatch(/^fingerprint \(baseline\): onnxruntime 1\.30\.\d+, cpu, default threads/m);
+    expect(r.stdout).toMatch(/^fingerprint \(now\): onnxruntime 1\.30\.\d+, webgpu, 16 threads/m);
     expect(r.stdout).toMatch(/baseline: .*a\.emb, key "a\.emb", written 2025-01-01/);
   });
 
@@ -69,8 +73,11 @@ describe('batchproof diff A B', () => {
     const r = await cli('diff', a, far, '--json');
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ verdict: 'changed', pass: false, movedRows: 2, rows: 100, tolerance: 'cosine distance<=1e-6' });
+    // The same envelope as every other report: schema, kind and the tool that wrote it.
+    expect(report).toMatchObject({ schema: 1, kind: 'embedding-diff', tool: { name: 'batchproof', version: expect.any(String) } });
+    expect(report.tool).toEqual(tool);
     expect(Object.keys(report)).toEqual([
-      'verdict', 'pass', 'tolerance', 'toleranceSpec', 'baseline', 'current', 'shapeMismatch', 'rows', 'movedRows', 'changedRows', 'worst', 'minimumTolerance', 'neighbors', 'fingerprint',
+      'schema', 'kind', 'tool', 'verdict', 'pass', 'tolerance', 'toleranceSpec', 'baseline', 'current', 'shapeMismatch', 'rows', 'movedRows', 'changedRows', 'worst', 'minimumTolerance', 'neighbors', 'fingerprint',
     ]);
     expect(report.worst[0]).toEqual({ row: expect.any(Number), cosineDistance: expect.any(Number), maxAbs: expect.any(Number), maxUlp: expect.any(Number), pass: false });
     const out = path.join(dir, 'report.json');

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { BadInputError } from '../../src/errors';
 import { ALIGNMENT, encodeHeader, FORMAT_VERSION, MAGIC } from '../../src/snapshot/format';
 import { baselineFileName, listBaselineFiles, openBaseline, readBaseline, readBaselineHeader, writeBaseline } from '../../src/snapshot/store';
 import { fingerprintFor } from '../../src/fixture/fingerprint';
@@ -76,6 +77,19 @@ describe('the baseline file format', () => {
     writeBaseline(file, embeddings(3, 2, 9), meta());
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(readBaseline(file).embeddings.data).toEqual(values(3, 2, 9));
+  });
+
+  test('a target that cannot be written: one line (BadInputError), and the temporary file is gone', () => {
+    // The shared atomic writer: before, the rename failed with a raw EISDIR and left the temporary file behind.
+    const sub = path.join(dir, 'unwritable');
+    const target = path.join(sub, 'taken.emb');
+    fs.mkdirSync(path.join(target, 'inside'), { recursive: true });
+    expect(() => writeBaseline(target, embeddings(3, 2), meta())).toThrow(BadInputError);
+    expect(() => writeBaseline(target, embeddings(3, 2), meta())).toThrow(/taken\.emb: is a directory/);
+    expect(fs.readdirSync(sub)).toEqual(['taken.emb']);
+    // A folder where a file is: the folder cannot be made, also one line.
+    fs.writeFileSync(path.join(sub, 'plain'), 'x');
+    expect(() => writeBaseline(path.join(sub, 'plain', 'b.emb'), embeddings(1, 1), meta())).toThrow(BadInputError);
   });
 
   test('file names: readable, unique per exact key, safe on any file system', () => {

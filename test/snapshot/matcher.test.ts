@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { SnapshotState } from 'jest-snapshot';
 import { expect as globalsExpect } from '@jest/globals';
-import { installEmbeddingSnapshotHooks, toMatchEmbeddingSnapshot, updateModeOf } from '../../matchers/toMatchEmbeddingSnapshot';
+import { installEmbeddingSnapshotHooks, setEmbeddingSnapshotDefaults, toMatchEmbeddingSnapshot, updateModeOf } from '../../matchers/toMatchEmbeddingSnapshot';
 import { baselineFolder } from '../../src/snapshot/lifecycle';
 import { baselineFileName, readBaseline, writeBaseline } from '../../src/snapshot/store';
 import { fingerprintFor } from '../../src/fixture/fingerprint';
@@ -92,8 +92,24 @@ describe('toMatchEmbeddingSnapshot with a real Jest snapshot state', () => {
     expect(message).toMatch(/changed: 2 of 64 rows moved beyond cosine distance<=1e-6/);
     expect(message).toMatch(/worst rows:\n +row +cosine distance +max abs +max ULP +within\n +(9|33) /);
     expect(message).toMatch(/fingerprint differs: baseline: webgpu, 16 threads; now: cpu, 2 threads/);
+    // Both whole fingerprints when they differ.
+    expect(message).toMatch(/^fingerprint \(baseline\): onnxruntime 1\.30\.\d+, webgpu, 16 threads, /m);
+    expect(message).toMatch(/^fingerprint \(now\): onnxruntime 1\.30\.\d+, cpu, 2 threads, /m);
     expect(message).toMatch(/run Jest with -u to accept/);
     expect(counts(state)).toMatchObject({ matched: 1 });
+  });
+
+  test('every failure message says what produced the embeddings, even when nothing differs from the baseline', () => {
+    const { directory, testPath } = testFile();
+    run(jestState('new'), testPath, 'embeds', input, { directory });
+    const moved = nudged(base, [2], 0.2);
+    const message = run(jestState('none'), testPath, 'embeds', { data: moved.data, dims: [64, 16] }, { directory }).message();
+    expect(message).toMatch(/changed: 1 of 64 rows moved/);
+    expect(message).not.toMatch(/fingerprint differs/);
+    expect(message).toMatch(/^fingerprint: onnxruntime 1\.30\.\d+, cpu, default threads \(\d+ cores\), /m);
+    // No report to show (a new baseline under --ci): the line is there too.
+    const ci = run(jestState('none'), testFile().testPath, 'embeds', input, { directory }).message();
+    expect(ci).toMatch(/with --ci new baselines are not written[\s\S]*\nfingerprint: onnxruntime 1\.30\.\d+, cpu, /);
   });
 
   test('-u: a failing baseline is rewritten and counted as updated; a passing one is left alone', () => {
@@ -145,8 +161,9 @@ describe('toMatchEmbeddingSnapshot with a real Jest snapshot state', () => {
     const { directory, testPath } = testFile();
     const state = jestState('new');
     expect(() => run(state, testPath, 'x', [[1, 2], [3]], { directory })).toThrow('ragged embeddings: row 1 has 1 values, row 0 has 2; every row needs the same length');
-    expect(() => run(state, testPath, 'x', input, { directory, tolerence: 1 })).toThrow(/unknown option tolerence; use tolerance, neighbors/);
+    expect(() => run(state, testPath, 'x', input, { directory, tolerence: 1 })).toThrow(/^toMatchEmbeddingSnapshot: unknown option 'tolerence' \(did you mean 'tolerance'\?\); the options are: tolerance, neighbors/);
     expect(() => run(state, testPath, 'x', input, 'exact' as never)).toThrow(/options must be an object/);
+    expect(() => setEmbeddingSnapshotDefaults({ directry: 'x' } as never)).toThrow(/^setEmbeddingSnapshotDefaults: unknown option 'directry' \(did you mean 'directory'\?\)/);
     expect(() => toMatchEmbeddingSnapshot.call({ isNot: true, testPath, currentTestName: 'x' }, input)).toThrow('toMatchEmbeddingSnapshot cannot be used with .not');
     expect(counts(state)).toEqual({ added: 0, matched: 0, unmatched: 0, updated: 0 });
   });

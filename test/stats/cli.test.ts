@@ -133,9 +133,85 @@ describe('bad input: one clear line, exit 2', () => {
     expectOneLine(await cli(['locate', model]), /external/);
   });
 
+  test('a bad model file: stats, locate and recalibrate say what check says, in one line', async () => {
+    const cnn = fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx'));
+    const bad = {
+      truncated: file('truncated.onnx', cnn.subarray(0, 1000)),
+      'not ONNX': file('random.onnx', Uint8Array.from({ length: 2000 }, (_, i) => (i * 2654435761) >>> 24 | 0x07)),
+      empty: file('empty.onnx', new Uint8Array(0)),
+      missing: path.join(dir, 'no-such-model.onnx'),
+      directory: fs.mkdtempSync(path.join(dir, 'a-directory-')),
+    };
+    const words: Record<keyof typeof bad, RegExp> = {
+      truncated: /truncated\.onnx: not a valid ONNX model \(protobuf parsing failed: the file is truncated or not a ModelProto\); re-export or re-copy it/,
+      'not ONNX': /random\.onnx: not an ONNX model \(the bytes are not an ONNX ModelProto\); export the model with torch\.onnx\.export or check the path/,
+      empty: /empty\.onnx: the file is empty; point at an exported \.onnx model/,
+      missing: /no-such-model\.onnx: no such file; check the path to the \.onnx model/,
+      directory: /a-directory-\w+: is a directory; point at an \.onnx file inside it/,
+    };
+    for (const [kind, model] of Object.entries(bad) as [keyof typeof bad, string][]) {
+      const check = await cli(['check', model]);
+      expectOneLine(check, words[kind]);
+      for (const args of [['stats', model], ['stats', model, '--data', npy], ['locate', model], ['recalibrate', model, '--data', npy, '-o', path.join(dir, 'never.onnx')]]) {
+        const r = await cli(args);
+        expectOneLine(r, words[kind]);
+        expect([args[0], kind, r.err]).toEqual([args[0], kind, check.err]);
+      }
+    }
+    expect(fs.existsSync(path.join(dir, 'never.onnx'))).toBe(false);
+  });
+
+  test('a missing external-data file says to keep the files beside the model, in every command', async () => {
+    const m = bnModel({ storage: 'external' });
+    const sub = fs.mkdtempSync(path.join(dir, 'ext2-'));
+    const model = path.join(sub, 'model.onnx');
+    fs.writeFileSync(model, m.bytes);
+    const line = /model\.onnx: tensor 'bn1\.\w+' keeps its data in the external file 'bn_weights\.bin', which is missing \(looked for .*\); keep the external data files beside the model\n$/;
+    expectOneLine(await cli(['stats', model]), line);
+    expectOneLine(await cli(['stats', model, '--data', npy]), line);
+    expectOneLine(await cli(['locate', model]), line);
+    expectOneLine(await cli(['recalibrate', model, '--data', npy, '-o', path.join(sub, 'out.onnx')]), line);
+  });
+
+  test('other bad input to stats, locate and recalibrate: one line each', async () => {
+    const text = file('notes.onnx', 'just some text, not a model\n');
+    for (const args of [
+      ['stats', text],
+      ['locate', text],
+      ['stats', healthy, '--tolerance', 'z=-1'],
+      ['stats', healthy, '--tolerance', 'ratio=0.5'],
+      ['stats', healthy, '--data', path.join(dir, 'no-data.npy')],
+      ['stats', healthy, '--checkpoint', path.join(dir, 'no-ckpt.safetensors')],
+      ['locate', healthy, '--tolerance', 'bogus'],
+      ['locate', healthy, '--batch-sizes', '0,2'],
+      ['recalibrate', healthy, '--data', path.join(dir, 'no-data.npy'), '-o', path.join(dir, 'never.onnx')],
+      ['recalibrate', healthy, '--data', npy, '-o', path.join(dir, 'never.txt')],
+      ['recalibrate', healthy, '--data', npy, '-o', path.join(dir, 'no-such-dir', 'x.onnx')],
+      ['recalibrate', healthy, '--data', npy, '-o', path.join(healthy, 'x.onnx')],
+    ]) {
+      const r = await cli(args);
+      expect([args, r.code, r.err.trimEnd().split('\n').length]).toEqual([args, 2, 1]);
+    }
+  });
+
   test('a model that is not ONNX, and a checkpoint that is a pickle', async () => {
     expectOneLine(await cli(['stats', file('text.onnx', '{"not": "onnx"}')]), /text\.onnx: this is a text file/);
     expectOneLine(await cli(['stats', healthy, '--checkpoint', file('model.pt', 'PK\u0003\u0004')]), /convert it with safetensors\.torch\.save_file/);
+  });
+});
+
+describe('batchproof stats: training mode in the exported CNN', () => {
+  test('every layer fails and firstMismatch names the first in topological order', async () => {
+    const model = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn_train_bn.onnx');
+    const r = await cli(['stats', model, '--json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out);
+    expect(report.problems).toHaveLength(11);
+    expect(report.layers.map((l: { pass: boolean }) => l.pass)).toEqual(Array(11).fill(false));
+    expect(report.firstMismatch).toMatchObject({ node: '/block1/block1.0/bn/BatchNormalization', trainingMode: true, pass: false });
+    const text = await cli(['stats', model, '--no-color']);
+    expect(text.out).toMatch(/first mismatch: \/block1\/block1\.0\/bn\/BatchNormalization \(training mode\)\. .*inference mode/);
+    expect(text.out).toMatch(/> \/block1\/block1\.0\/bn\/BatchNormalization \[training mode\]/);
   });
 });
 
@@ -175,6 +251,8 @@ describe('recalibrate', () => {
     const r = await cli(['recalibrate', stale, '--data', npy, '-o', out, '--no-color']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/2 BatchNorm layers recalibrated on 64 samples \(2 passes over the data\)/);
+    // Like every other report, the text ends with the fingerprint the numbers were made under.
+    expect(r.out.trimEnd().split('\n').pop()).toMatch(/^fingerprint: .*onnxruntime/);
     expect((await cli(['stats', out, '--data', npy])).code).toBe(0);
     const again = await cli(['recalibrate', stale, '--data', npy, '-o', out]);
     expect(again.code).toBe(2);
@@ -187,5 +265,35 @@ describe('recalibrate', () => {
     expect(fs.readFileSync(stale).equals(original)).toBe(true);
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect((await cli(['recalibrate', stale, '-o', path.join(dir, 'x.onnx')])).code).toBe(2);
+  });
+
+  test('writeModelFile goes through the shared atomic writer: its one-line error, no temporary file left', async () => {
+    const { writeModelFile } = await import('../../src/stats/recalibrate');
+    const { writeFileAtomic } = await import('../../src/io/atomic');
+    const { BadInputError } = await import('../../src/errors');
+    const failure = (write: () => void): unknown => {
+      try {
+        write();
+      } catch (e) {
+        return e;
+      }
+      return null;
+    };
+    // A directory no file can be created in, even by root: the path checks pass, the write fails.
+    if (fs.existsSync('/proc/self')) {
+      const out = '/proc/self/batchproof-model.onnx';
+      const e = failure(() => writeModelFile(out, bnModel().bytes));
+      expect(e).toBeInstanceOf(BadInputError);
+      expect((e as Error).message).toBe((failure(() => writeFileAtomic(out, bnModel().bytes)) as Error).message);
+      expect((e as Error).message).toMatch(/^\/proc\/self\/batchproof-model\.onnx: cannot write it \(ENOENT\); check the path and its permissions$/);
+    }
+    // An output "directory" that is a file is refused before any write.
+    expect(() => writeModelFile(path.join(file('plain-file', 'x'), 'out.onnx'), bnModel().bytes)).toThrow(/plain-file is a file, not a directory/);
+    const ok = path.join(dir, 'written.onnx');
+    writeModelFile(ok, bnModel().bytes);
+    expect(fs.readFileSync(ok).equals(Buffer.from(bnModel().bytes))).toBe(true);
+    expect(() => writeModelFile(ok, bnModel().bytes)).toThrow(/already exists; pass --force/);
+    expect(() => writeModelFile(ok, bnModel().bytes, { input: ok, force: true })).toThrow(/is the input model/);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -39,6 +39,14 @@ describe('toMatchRunningStats', () => {
     await expect(expect(bnModel().bytes).toMatchRunningStats(bnCheckpoint({ mismatch: true }))).rejects.toThrow(/checkpoint-mismatch \/bn2\/BatchNormalization/);
   });
 
+  test('a misspelt option is an error naming the real one, not a pass with the defaults', async () => {
+    // Ignored, the misspelt strict tolerance would let the default one pass this model.
+    await expect(expect(bnModel().bytes).toMatchRunningStats(data, { tolerence: { z: 1e-6 } } as never)).rejects.toThrow(
+      /^toMatchRunningStats: unknown option 'tolerence' \(did you mean 'tolerance'\?\)/,
+    );
+    await expect(expect(bnModel().bytes).not.toMatchRunningStats(data, { batchsize: 8 } as never)).rejects.toThrow(/unknown option 'batchsize' \(did you mean 'batchSize'\?\)/);
+  });
+
   test('bad input is an error, not a failed expectation', async () => {
     await expect(expect(42).toMatchRunningStats(data)).rejects.toThrow(/expected a model/);
     await expect(expect(bnModel().bytes).toMatchRunningStats({ dtype: 'float32', dims: [2, 3, 6, 6], data: new Float32Array(216) })).rejects.toThrow(

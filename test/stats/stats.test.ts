@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkBatchInvariance, checkRunningStats, encodeNpz } from '../../src';
+import { BadInputError, checkBatchInvariance, checkRunningStats, encodeNpz } from '../../src';
+import { recalibrate } from '../../src/stats/recalibrate';
 import { findBatchNorms } from '../../src/onnx/batchnorm';
 import { ChannelMoments } from '../../src/stats/moments';
 import { collectInputStats, comparable } from '../../src/stats/collect';
@@ -297,6 +298,7 @@ describe('opsets, dtypes and storage', () => {
     const file = path.join(dir, 'model.onnx');
     fs.writeFileSync(file, m.bytes);
     await expect(checkRunningStats(file, data)).rejects.toThrow(/tensor 'bn1\.\w+' keeps its data in the external file 'bn_weights\.bin', which is missing/);
+    await expect(checkBatchInvariance(file)).rejects.toThrow(/keep the external data files beside the model$/);
     fs.writeFileSync(path.join(dir, m.externalFile?.name as string), m.externalFile?.bytes as Uint8Array);
     const r = await checkRunningStats(file, data);
     expect(r.verdict).toBe('healthy');
@@ -367,5 +369,65 @@ describe('checkRunningStats against a checkpoint', () => {
     expect(r.problems.map((p) => p.kind)).toEqual(['no-batchnorm']);
     expect(r.reference.checkpoint?.unmatched).toHaveLength(4);
     expect(r.reference.checkpoint?.unmatched[0]?.reason).toMatch(/folded/);
+  });
+});
+
+describe('layers in training mode or without statistics fail (firstMismatch is the first failing layer)', () => {
+  test('the exported training-mode CNN: every layer fails, the first BatchNorm is the first mismatch', async () => {
+    const r = await checkRunningStats(path.join(examples, 'embedding_cnn_train_bn.onnx'));
+    expect(r.problems).toHaveLength(11);
+    expect(r.layers).toHaveLength(11);
+    expect(r.layers.every((l) => l.trainingMode && !l.pass)).toBe(true);
+    expect(r.firstMismatch?.node).toBe('/block1/block1.0/bn/BatchNormalization');
+    expect(r.firstMismatch?.node).toBe(r.layers[0]?.node);
+    expect(r.summary).toMatch(/first mismatch at \/block1\/block1\.0\/bn\/BatchNormalization \(training-mode\)/);
+  });
+
+  test('training mode fails against data and against a checkpoint, even where the statistics match', async () => {
+    const model = bnModel({ opset: 9, trainingMode: true }).bytes;
+    const withData = await checkRunningStats(model, data);
+    expect(withData.problems.map((p) => p.kind)).toEqual(['training-mode', 'training-mode']);
+    expect(withData.layers.map((l) => [l.against, l.pass])).toEqual([['data', false], ['data', false]]);
+    expect(withData.firstMismatch?.node).toBe('/bn1/BatchNormalization');
+    // Not a preprocessing problem: the layer is in training mode.
+    expect(withData.notes.join('\n')).not.toMatch(/preprocessing/);
+    const withCheckpoint = await checkRunningStats(bnModel({ trainingMode: true }).bytes, { checkpoint: bnCheckpoint() });
+    expect(withCheckpoint.layers.map((l) => [l.against, l.pass])).toEqual([['checkpoint', false], ['checkpoint', false]]);
+    expect(withCheckpoint.firstMismatch?.node).toBe('/bn1/BatchNormalization');
+  });
+
+  test('missing statistics fail', async () => {
+    const r = await checkRunningStats(bnInputStatsModel());
+    expect(r.layers.map((l) => [l.node, l.pass])).toEqual([['/bn/BatchNormalization', false]]);
+    expect(r.firstMismatch?.node).toBe('/bn/BatchNormalization');
+  });
+
+  test('a layer the checkpoint has nothing for fails', async () => {
+    const r = await checkRunningStats(path.join(examples, 'embedding_cnn.onnx'), { checkpoint: bnCheckpoint() });
+    expect(r.layers.every((l) => !l.pass)).toBe(true);
+    expect(r.firstMismatch?.node).toBe('/block1/block1.0/bn/BatchNormalization');
+  });
+
+  test('problems and failing layers agree: healthy models have every layer passing', async () => {
+    for (const r of [await checkRunningStats(bnModel().bytes), await checkRunningStats(bnModel().bytes, data)]) {
+      expect(r.problems).toEqual([]);
+      expect(r.layers.every((l) => l.pass)).toBe(true);
+      expect(r.firstMismatch).toBeNull();
+    }
+  });
+});
+
+describe('unknown options are rejected, not ignored', () => {
+  test('checkRunningStats and recalibrate name the misspelt key and the nearest real one', async () => {
+    const misspelt = { tolerence: { z: 10 } } as never;
+    await expect(checkRunningStats(bnModel().bytes, data, misspelt)).rejects.toThrow(BadInputError);
+    await expect(checkRunningStats(bnModel().bytes, data, misspelt)).rejects.toThrow(/^checkRunningStats: unknown option 'tolerence' \(did you mean 'tolerance'\?\)/);
+    await expect(recalibrate(bnModel().bytes, data, { batchsize: 8 } as never)).rejects.toThrow(/^recalibrate: unknown option 'batchsize' \(did you mean 'batchSize'\?\)/);
+    // recalibrate compares nothing: a tolerance would be silently ignored.
+    await expect(recalibrate(bnModel().bytes, data, { tolerance: { z: 1 } } as never)).rejects.toThrow(/^recalibrate: unknown option 'tolerance'/);
+    // Every real key is accepted.
+    const r = await checkRunningStats(bnModel().bytes, undefined, { provider: 'cpu', threads: 1, optimization: 'all', batchSize: 16, shapes: {}, dims: {}, consts: {}, tolerance: { z: 1 }, data });
+    expect(r.reference.kind).toBe('data');
+    expect((await recalibrate(bnModel().bytes, data, { threads: 1, batchSize: 16 })).report.layers).toHaveLength(2);
   });
 });

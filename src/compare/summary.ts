@@ -1,0 +1,83 @@
+import { isFloatDtype } from '../inputs/arrays';
+import type { Comparison } from './metrics';
+
+/** The smallest tolerance of each kind that would have passed every comparison (floats only). */
+export interface MinimumTolerance {
+  atol: number;
+  rtol: number;
+  ulp: number;
+  cosine: number;
+}
+
+/** How one output's samples are laid out: what `indexInSample` needs to name an element. */
+export interface SampleLayout {
+  name: string;
+  dtype: string;
+  /** The batch axis, or -1 when the output is compared whole. */
+  batchAxis: number;
+  /** One sample's dims (the batch axis holds the rows per sample, often 1). */
+  sampleDims: readonly number[];
+}
+
+/** The worst element of one comparison, before the caller says where it was. */
+export interface WorstDetail {
+  /** Index within the sample's output (the batch axis left out when it holds one row per sample). */
+  index: number[];
+  expected: number;
+  actual: number;
+  absDiff: number;
+  ulp: number;
+}
+
+/**
+ * A flat index into one sample's slice as an index within the sample. The batch axis is left
+ * out when it holds one row per sample (an output [batch, 64] gives [46], not [0, 46]); an
+ * output compared whole (batchAxis -1) keeps all its axes.
+ */
+export function indexInSample(flat: number, layout: Pick<SampleLayout, 'batchAxis' | 'sampleDims'>): number[] {
+  const dims = layout.sampleDims.filter((d, axis) => axis !== layout.batchAxis || d !== 1);
+  const index: number[] = [];
+  for (let i = dims.length - 1; i >= 0; i--) {
+    index.unshift(flat % dims[i]);
+    flat = Math.floor(flat / dims[i]);
+  }
+  return index;
+}
+
+/**
+ * Accumulates, over many comparisons, the minimum tolerance that passes all of them and the
+ * worst element. One implementation for `check` (batch invariance) and `compare` (providers), so
+ * their `minimumTolerance` and `worst` mean the same thing.
+ */
+export class ComparisonSummary<W> {
+  readonly minimum: MinimumTolerance = { atol: 0, rtol: 0, ulp: 0, cosine: 0 };
+  worst: W | null = null;
+  private worstAbs = -Infinity;
+
+  /**
+   * Accounts one output's comparison. Integers compare exactly: a difference makes no float
+   * tolerance pass (atol grows, the others do not) and is not a worst element. `where` turns the
+   * worst element's details into the report's worst (adding which output, sample, side...), and
+   * is called only when this comparison is the new worst.
+   */
+  add(layout: SampleLayout, c: Comparison, where: (detail: WorstDetail) => W): void {
+    const m = this.minimum;
+    if (!isFloatDtype(layout.dtype)) {
+      if (!c.bitExact) m.atol = Math.max(m.atol, c.maxAbs);
+      return;
+    }
+    m.atol = Math.max(m.atol, c.maxAbs);
+    m.rtol = Math.max(m.rtol, c.maxRel);
+    m.ulp = Math.max(m.ulp, c.maxUlp);
+    m.cosine = Math.max(m.cosine, Number.isNaN(c.cosine) ? Infinity : 1 - c.cosine);
+    if (!c.bitExact && (this.worst === null || c.maxAbs > this.worstAbs)) {
+      this.worstAbs = c.maxAbs;
+      this.worst = where({ index: indexInSample(c.worstIndex, layout), expected: c.expected, actual: c.actual, absDiff: c.maxAbs, ulp: c.maxUlp });
+    }
+  }
+
+  /** Outputs that cannot be compared at all (their dims differ): no tolerance passes. */
+  unpassable(): void {
+    this.minimum.atol = Infinity;
+  }
+}
