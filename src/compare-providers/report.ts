@@ -1,3 +1,4 @@
+import type { RowsComparison } from '../invariance/report';
 import type { Fingerprint } from '../fixture/fingerprint';
 import type { SessionSettings } from '../model/open';
 
@@ -16,19 +17,8 @@ export interface SideReport {
 }
 
 /** One output of one side against the reference, over every sample of the batch. */
-export interface OutputComparison {
+export interface OutputComparison extends RowsComparison {
   output: string;
-  maxAbs: number;
-  maxRel: number;
-  maxUlp: number;
-  /** Largest L1 distance of one sample's output. */
-  maxL1: number;
-  minCosine: number;
-  bitExact: boolean;
-  /** Samples whose output was bitwise equal, of how many compared. */
-  equalRows: number;
-  comparedRows: number;
-  pass: boolean;
   /** Set when the two sides' outputs do not even have the same dims. */
   shapeMismatch: { expected: number[]; actual: number[] } | null;
 }

@@ -14,23 +14,27 @@ export interface ValueReport {
   batchAxis: number | null;
 }
 
-/** One batch size of the sweep, compared against each probe's reference. */
-export interface BatchReport {
-  size: number;
-  /** Rows where probes sat. */
-  positions: number[];
+/** How a set of samples' outputs compares with their references: shared by every report. */
+export interface RowsComparison {
   maxAbs: number;
   maxRel: number;
   maxUlp: number;
-  /** Largest L1 distance of one probe's output (the forum's "L1 per embedding"). */
+  /** Largest L1 distance of one sample's output (the forum's "L1 per embedding"). */
   maxL1: number;
   minCosine: number;
-  /** Every probe row bitwise equal to its reference. */
+  /** Every row bitwise equal to its reference. */
   bitExact: boolean;
-  /** How many probe rows were bitwise equal, of how many compared. */
+  /** How many rows were bitwise equal, of how many compared. */
   equalRows: number;
   comparedRows: number;
   pass: boolean;
+}
+
+/** One batch size of the sweep, compared against each probe's reference. */
+export interface BatchReport extends RowsComparison {
+  size: number;
+  /** Rows where probes sat. */
+  positions: number[];
   causes: Cause[];
 }
 

@@ -24,10 +24,15 @@ export interface SessionSettings {
   /** Sets onnxruntime's session.use_deterministic_compute. */
   deterministic?: boolean;
   executionMode?: 'sequential' | 'parallel';
+  /** onnxruntime's CPU memory arena (default on). */
   memoryArena?: boolean;
-  /** Extra session options, passed through (e.g. `{ session: { ... } }` config entries). */
+  /**
+   * Session config entries, string values only, as onnxruntime-node takes them, e.g.
+   * `{ session: { disable_cpu_ep_fallback: '1' } }` to make onnxruntime refuse a GPU session
+   * that would run some nodes on the CPU.
+   */
   extra?: Record<string, unknown>;
-  /** Options for the provider itself (e.g. `{ deviceId: 1 }`). */
+  /** Options for the provider itself, passed as they are (e.g. WebGPU's `{ validationMode: 'disabled' }`). */
   providerOptions?: Record<string, unknown>;
 }
 

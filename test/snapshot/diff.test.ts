@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { main } from '../../src/cli/main';
+import { cli } from '../helpers/cli';
 import { diffBaselines } from '../../src/snapshot/diff';
 import { writeBaseline } from '../../src/snapshot/store';
 import { fingerprintFor } from '../../src/fixture/fingerprint';
@@ -23,19 +23,6 @@ const same = baseline('same.emb', { ...base, data: base.data.slice() });
 const near = baseline('near.emb', nudged(base, [4], 1e-7));
 const far = baseline('far.emb', nudged(base, [4, 40], 0.3), { fingerprint: { ...here, provider: 'webgpu', threads: 16 } });
 
-/** Runs the CLI in-process, capturing stdout and stderr. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args, (s) => out.push(s));
-    return { code, stdout: out.join('\n'), stderr: err.join('') };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 describe('batchproof diff A B', () => {
   test('0 when identical or within the tolerance', async () => {
