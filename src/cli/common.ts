@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { parseTolerance } from '../compare/tolerance';
 import type { CheckOptions } from '../invariance/check';
 import { OPTIMIZATION_LEVELS, PROVIDERS, ProviderName, OptimizationLevel } from '../model/open';
-import { collectConst, collectDim, collectOutputTolerance, collectShape, integer, nameList, positiveInteger } from './parse';
+import { collectConst, collectDim, collectOutputTolerance, collectShape, integer, nameList, positiveInteger, sizeList } from './parse';
 import { toJson, writeFileAtomic } from './output';
 
 /** Exit codes (a contract for CI): 0 pass, 1 the model failed the check, 2 bad input or usage. */
@@ -79,4 +79,24 @@ export function emit(report: object, text: () => string, json: string | boolean 
   }
   if (typeof json === 'string') writeFileAtomic(json, toJson(report) + '\n');
   out(text());
+}
+
+/** The sweep's flags, shared by `check` and `locate` (which reruns check's plan). */
+export interface PlanFlags {
+  batchSizes?: number[];
+  maxBatch?: number;
+  reference?: number;
+  probes?: number;
+}
+
+export function addPlanFlags(cmd: Command): Command {
+  return cmd
+    .option('--batch-sizes <list>', 'batch sizes to sweep, e.g. 1,2,8,64', sizeList('--batch-sizes'))
+    .option('--max-batch <n>', 'cap of the default sweep (default 64)', positiveInteger('--max-batch'))
+    .option('--reference <n>', 'reference batch size (default 1)', positiveInteger('--reference'))
+    .option('--probes <n>', 'probe samples, placed first, middle and last (default 3)', positiveInteger('--probes'));
+}
+
+export function planOptions(flags: PlanFlags): PlanFlags {
+  return Object.fromEntries(Object.entries({ batchSizes: flags.batchSizes, maxBatch: flags.maxBatch, reference: flags.reference, probes: flags.probes }).filter(([, v]) => v !== undefined));
 }

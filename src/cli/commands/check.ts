@@ -1,14 +1,10 @@
 import { Command, Option } from 'commander';
 import type { CheckOptions } from '../../invariance/check';
-import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
+import { addModelFlags, addPlanFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, PlanFlags, planOptions } from '../common';
 import { progressBar } from '../output';
 import { duration, positiveInteger, sizeList } from '../parse';
 
-interface CheckFlags extends CommonFlags {
-  batchSizes?: number[];
-  maxBatch?: number;
-  reference?: number;
-  probes?: number;
+interface CheckFlags extends CommonFlags, PlanFlags {
   budget?: { seconds: number };
   serveSizes?: number[];
   padTo?: number;
@@ -18,14 +14,12 @@ interface CheckFlags extends CommonFlags {
 /** `batchproof check <model>`: exit 0 invariant or within tolerance, 1 violated, 2 bad input. */
 export function registerCheck(program: Command, { out, setExit }: CommandContext): void {
   addModelFlags(
-    program
-      .command('check')
-      .description('batch invariance: sweep batch sizes, positions and batch-mates; exit 0 invariant or within tolerance, 1 violated, 2 bad input')
-      .argument('<model>', 'path to an .onnx model')
-      .option('--batch-sizes <list>', 'batch sizes to sweep, e.g. 1,2,8,64', sizeList('--batch-sizes'))
-      .option('--max-batch <n>', 'cap of the default sweep (default 64)', positiveInteger('--max-batch'))
-      .option('--reference <n>', 'reference batch size (default 1)', positiveInteger('--reference'))
-      .option('--probes <n>', 'probe samples, placed first, middle and last (default 3)', positiveInteger('--probes'))
+    addPlanFlags(
+      program
+        .command('check')
+        .description('batch invariance: sweep batch sizes, positions and batch-mates; exit 0 invariant or within tolerance, 1 violated, 2 bad input')
+        .argument('<model>', 'path to an .onnx model'),
+    )
       .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration)
       .option('--serve-sizes <list>', 'batch sizes your system serves, answered first, e.g. 1,512', sizeList('--serve-sizes'))
       .option('--pad-to <n>', 'pad every batch smaller than N up to N, as your server would', positiveInteger('--pad-to'))
@@ -34,10 +28,7 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
     const bar = progressBar('checking');
     const options: CheckOptions = {
       ...commonOptions(flags),
-      ...(flags.batchSizes && { batchSizes: flags.batchSizes }),
-      ...(flags.maxBatch && { maxBatch: flags.maxBatch }),
-      ...(flags.reference && { reference: flags.reference }),
-      ...(flags.probes && { probes: flags.probes }),
+      ...planOptions(flags),
       ...(flags.budget && { budget: flags.budget }),
       ...(flags.serveSizes && { servedSizes: flags.serveSizes }),
       ...(flags.padTo && { padTo: flags.padTo }),
