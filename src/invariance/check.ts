@@ -63,7 +63,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     throw new BadInputError(`filler '${options.filler}' applies to padding: give padTo as well (CLI: --pad-to N --filler ${options.filler})`);
   }
   if (options.budget !== undefined && !(typeof options.budget?.seconds === 'number' && options.budget.seconds > 0)) {
-    throw new BadInputError(`budget must be { seconds: N } with N > 0, got ${JSON.stringify(options.budget)}; for example --budget 30s`);
+    throw new BadInputError(`budget must be { seconds: N } with N > 0, got ${JSON.stringify(options.budget)}; for example budget: { seconds: 30 } (CLI --budget 30s)`);
   }
   const handle = await openModel(model, options);
   try {

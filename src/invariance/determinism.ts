@@ -48,7 +48,7 @@ export async function checkDeterminism(model: ModelSource, options: DeterminismO
   rejectUnknownOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'repeats', 'batchSize'], 'checkDeterminism');
   const repeats = options.repeats ?? DEFAULT_REPEATS;
   if (!(Number.isInteger(repeats) && repeats >= 2)) {
-    throw new BadInputError(`repeats must be an integer of at least 2, got ${JSON.stringify(repeats)}; for example --repeats 5`);
+    throw new BadInputError(`repeats must be an integer of at least 2, got ${JSON.stringify(repeats)}; for example repeats: 5 (CLI --repeats 5)`);
   }
   const handle = await openModel(model, options);
   try {

@@ -96,7 +96,7 @@ export function makePlan(options: PlanOptions = {}): Plan {
   let probes = positiveInt(options.probes ?? DEFAULT_PROBES, 'probes', '--probes 3');
   const requested = options.batchSizes ?? DEFAULT_SWEEP.filter((s) => s <= maxBatch);
   if (!Array.isArray(requested) || requested.length === 0) {
-    throw new BadInputError('batch sizes must be a non-empty list of positive integers; for example --batch-sizes 1,2,8,64');
+    throw new BadInputError('batch sizes must be a non-empty list of positive integers; for example batchSizes: [1, 2, 8, 64] (CLI --batch-sizes 1,2,8,64)');
   }
   requested.forEach((s) => positiveInt(s, `batch size ${JSON.stringify(s)}`, '--batch-sizes 1,2,8,64'));
   for (const s of options.servedSizes ?? []) positiveInt(s, `served batch size ${JSON.stringify(s)}`, '--serve-sizes 1,512');

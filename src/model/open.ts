@@ -156,7 +156,7 @@ export function validateSettings(settings: SessionSettings): void {
 export function providerFailure(provider: ProviderName, reason: string): string {
   const cure: Record<ProviderName, string> = {
     cpu: 'check the model and the session options',
-    webgpu: 'WebGPU needs a Vulkan-capable GPU driver (it runs on NVIDIA GPUs through Vulkan); use --provider cpu on machines without one',
+    webgpu: 'WebGPU needs a Vulkan-capable GPU driver (it runs on NVIDIA GPUs through Vulkan); use the cpu provider on machines without one',
     cuda: "onnxruntime-node installs the CUDA provider libraries only with 'npm install --onnxruntime-node-install=cuda12' (downloaded at install time, from outside the npm registry), and needs an NVIDIA GPU with CUDA 12",
     tensorrt: "onnxruntime-node installs the TensorRT provider libraries only with 'npm install --onnxruntime-node-install=cuda12', and needs TensorRT on the machine",
   };
