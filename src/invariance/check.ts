@@ -79,6 +79,9 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     const probes = Math.min(options.probes ?? 3, count ?? Infinity);
     const plan = makePlan({ ...options, probes });
     const notes: string[] = [];
+    if (count !== null && count < Math.max(...plan.sizes)) {
+      notes.push(`${count} samples for batches of up to ${Math.max(...plan.sizes)}: larger batches repeat samples`);
+    }
     if (count !== null && count - probes < 2) {
       notes.push(`only ${count} samples for ${probes} probes: batch-mates repeat the probes, so leakage is tested weakly; give at least ${probes + 2} samples`);
     }
@@ -86,8 +89,9 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       outputs: outputs.map((o) => o.name),
       shapes: options.shapes,
       budgetMs: options.budget ? options.budget.seconds * 1000 : undefined,
-      // The sizes the user asked about are answered whatever the budget.
-      keepSizes: [plan.reference, ...(options.servedSizes ?? [])],
+      // The sizes the user asked about are answered whatever the budget, and at least one real
+      // batch is always run: a budget must never turn an untested model into 'invariant'.
+      keepSizes: [plan.reference, ...(options.servedSizes ?? []), ...plan.sizes.filter((s) => s > plan.reference).slice(0, 1)],
       sampleIndex: count !== null ? userSampleIndex(count, probes, plan.pool2Base) : undefined,
       onProgress: options.onProgress,
     });

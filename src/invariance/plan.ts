@@ -155,7 +155,9 @@ function runsForSize(size: number, probes: number, pool1: number, pool2: number)
   if (placed.length > 1) {
     const rows = [...batch.rows];
     for (const p of rotated) rows[p.position] = p.probe;
-    group.push({ purpose: 'permuted', size, rows, probes: rotated, conditional: true });
+    // When probes fill the batch, `mates` moved only one of them: the others are moved here,
+    // always (a row or two: these are the smallest sizes).
+    group.push({ purpose: 'permuted', size, rows, probes: rotated, conditional: kept.length === placed.length });
   }
   return group;
 }

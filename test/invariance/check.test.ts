@@ -97,8 +97,8 @@ describe('the report', () => {
     const calls = r.runs.reduce((n, x) => n + x.calls, 0);
     // 3 probes alone, twice; batch 1 alone; for each of the 15 other sizes a batch and one
     // with the probes moved among other batch-mates (bitwise the same here, so no permuted
-    // run is needed); the largest batch once more.
-    expect(calls).toBe(6 + 1 + 15 * 2 + 1);
+    // run is needed, except at 2 and 3, where probes fill the batch); the largest once more.
+    expect(calls).toBe(6 + 1 + 15 * 2 + 2 + 1);
     expect(r.runs.find((x) => x.batchSize === 64)!.purposes).toEqual(['batch', 'mates', 'rerun']);
     expect(r.schema).toBe(1);
     expect(r.tool.name).toBe('batchproof');

@@ -77,3 +77,17 @@ describe('recipe: null with the reason, when no padding can work', () => {
     expect(r.answer).toBe('batch 1 and batch 32 are bitwise equal');
   });
 });
+
+describe('small batches, where probes fill every row', () => {
+  test('every probe is moved, so a class is never split for want of a shared probe', async () => {
+    const r = await checkBatchInvariance(driftModel(), { batchSizes: [1, 3], seed: 7, tolerance: 'exact' });
+    expect(r.runs.find((x) => x.batchSize === 3)!.purposes).toEqual(expect.arrayContaining(['batch', 'mates', 'permuted']));
+    if (drifts) expect(r.classesText).toBe('{1} | {3, every position}');
+  });
+
+  test('a budget always runs one real batch: a leaky model cannot pass by running nothing', async () => {
+    const r = await checkBatchInvariance(leakyModel(), { budget: { seconds: 0.000001 } });
+    expect(r.plan.sizes).toEqual([1, 2]);
+    expect(r.verdict).toBe('violated');
+  });
+});

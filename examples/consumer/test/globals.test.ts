@@ -14,3 +14,9 @@ test('option types are checked', async () => {
   const wrong = () => expect(model).toBeBatchInvariant({ batchSizes: ['eight'] });
   await expect(wrong()).rejects.toThrow("batch size \"eight\" must be a positive integer");
 });
+
+test('describeProviders is importable from batchproof/matchers', () => {
+  // Types and runtime both resolve the subpath entry.
+  const { describeProviders } = require('batchproof/matchers') as typeof import('batchproof/matchers');
+  expect(typeof describeProviders).toBe('function');
+});
