@@ -25,7 +25,7 @@ export function progressBar(label: string): { update(done: number, total: number
       if (!bar) {
         // Loaded only when a bar is drawn: most runs (CI, pipes, quick checks) never need it.
         const { SingleBar, Presets } = require('cli-progress') as typeof import('cli-progress');
-        bar = new SingleBar({ stream: process.stderr, format: `${label} [{bar}] {value}/{total} runs`, clearOnComplete: true, hideCursor: true }, Presets.shades_classic);
+        bar = new SingleBar({ stream: process.stderr, format: `${label} [{bar}] {value}/{total} steps`, clearOnComplete: true, hideCursor: true }, Presets.shades_classic);
         bar.start(total, done);
       }
       bar.update(done);
