@@ -8,8 +8,8 @@ import { ModelSource, openModel, SessionSettings } from '../model/open';
 import { tool } from '../version';
 import { analyse } from './analyse';
 import { describeClasses, stableClasses } from './classes';
-import { Filler, makePlan, PlanOptions } from './plan';
-import { compareServed, findPadSize, Recipe, ServedAnswer, verifyPadding } from './recipe';
+import { makePlan, PlanOptions } from './plan';
+import { compareServed, logRuns, recipeFor, Recipe, ServedAnswer } from './recipe';
 import type { Cause, InvarianceReport, BatchReport } from './report';
 import { executePlan } from './run';
 
@@ -108,51 +108,13 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     const classes = unstable ? [] : stableClasses(execution.rows, execution.layouts);
     const served = [...new Set(options.servedSizes ?? [plan.reference, Math.max(...tested)])].filter((s) => tested.includes(s)).sort((a, b) => a - b);
     const servedAnswer = compareServed(execution.rows, execution.layouts, served);
-    let recipe: Recipe | null;
-    let recipeReason: string | null = null;
-    const filler: Filler = options.filler ?? 'zeros';
-    if (options.padTo !== undefined) {
-      // The user's own recipe: every run below padTo was padded, so the check itself verifies it.
-      const holds = servedAnswer.equal && !analysis.causes.includes('leakage') && !analysis.causes.includes('nondeterminism');
-      recipe = { padTo: options.padTo, filler, covers: served, verified: holds };
-    } else if (analysis.verdict === 'invariant' || servedAnswer.equal) {
-      recipe = { padTo: null, reason: 'not needed' };
-    } else {
-      const found = findPadSize(classes, served, analysis.causes);
-      if (found.padTo === null) {
-        recipe = found.reason === 'not needed' ? { padTo: null, reason: 'not needed' } : null;
-        recipeReason = found.reason === 'not needed' ? null : found.reason;
-      } else {
-        const verification = await verifyPadding(
-          {
-            handle,
-            specs: prepared.specs,
-            shared: prepared.shared,
-            pool: prepared.pool,
-            layouts: execution.layouts,
-            index: count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id) => id,
-            probes,
-            pool1Base: probes,
-            pool2Base: plan.pool2Base,
-          },
-          found.padTo,
-          served,
-          found.target,
-          execution.rows,
-        );
-        for (const run of verification.runs) {
-          const log = execution.runs.find((r) => r.batchSize === run.rows.length);
-          if (log) {
-            log.calls++;
-            if (!log.purposes.includes('recipe')) log.purposes.push('recipe');
-          } else {
-            execution.runs.push({ batchSize: run.rows.length, calls: 1, purposes: ['recipe'] });
-          }
-        }
-        recipe = verification.verified ? { padTo: found.padTo, filler: 'zeros', covers: served, verified: true } : null;
-        recipeReason = verification.verified ? null : `padding to ${found.padTo} was tried but the filler changed the probes' outputs`;
-      }
-    }
+    const index = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
+    const { recipe, recipeReason, runs: recipeRuns } = await recipeFor(
+      { handle, specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts: execution.layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base },
+      { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows },
+      options,
+    );
+    logRuns(execution.runs, recipeRuns);
     const settings = handle.settings;
     const layoutOf = (name: string) => execution.layouts.find((l) => l.name === name);
     return {

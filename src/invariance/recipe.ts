@@ -6,8 +6,8 @@ import type { InputSpec } from '../inputs/spec';
 import type { ModelHandle } from '../model/open';
 import { BatchClass, outputKey } from './classes';
 import { Filler, FILLER_ZEROS, PlannedRun, probePositions } from './plan';
-import type { Cause } from './report';
-import { feedsFor, mapIds, OutputLayout, ProbeRow, probeRows, runBatch } from './run';
+import type { Cause, Verdict } from './report';
+import { feedsFor, mapIds, OutputLayout, ProbeRow, probeRows, RunLog, runBatch } from './run';
 
 /**
  * The forum's question, answered for this model and machine: pad batches smaller than `padTo`
@@ -135,4 +135,55 @@ export async function verifyPadding(
     }
   }
   return { verified, runs };
+}
+
+/** What the check already knows when it looks for a recipe. */
+export interface RecipeInputs {
+  verdict: Verdict;
+  causes: readonly Cause[];
+  classes: readonly BatchClass[];
+  served: readonly number[];
+  servedAnswer: ServedAnswer;
+  rows: readonly ProbeRow[];
+}
+
+/**
+ * The recipe for the served sizes: the user's own (`padTo` given: the check itself ran every
+ * batch padded, so it verified it), none needed, or the smallest pad size found in the classes
+ * and verified with three fillers. `recipe: null` comes with the reason no padding can work.
+ */
+export async function recipeFor(
+  ctx: VerifyContext,
+  facts: RecipeInputs,
+  options: { padTo?: number; filler?: Filler },
+): Promise<{ recipe: Recipe | null; recipeReason: string | null; runs: PlannedRun[] }> {
+  const covers = [...facts.served];
+  if (options.padTo !== undefined) {
+    const holds = facts.servedAnswer.equal && !facts.causes.includes('leakage') && !facts.causes.includes('nondeterminism');
+    return { recipe: { padTo: options.padTo, filler: options.filler ?? 'zeros', covers, verified: holds }, recipeReason: null, runs: [] };
+  }
+  if (facts.verdict === 'invariant' || facts.servedAnswer.equal) return { recipe: { padTo: null, reason: 'not needed' }, recipeReason: null, runs: [] };
+  const found = findPadSize(facts.classes, facts.served, facts.causes);
+  if (found.padTo === null) {
+    return found.reason === 'not needed'
+      ? { recipe: { padTo: null, reason: 'not needed' }, recipeReason: null, runs: [] }
+      : { recipe: null, recipeReason: found.reason, runs: [] };
+  }
+  const { verified, runs } = await verifyPadding(ctx, found.padTo, facts.served, found.target, facts.rows);
+  return verified
+    ? { recipe: { padTo: found.padTo, filler: 'zeros', covers, verified: true }, recipeReason: null, runs }
+    : { recipe: null, recipeReason: `padding to ${found.padTo} was tried but the filler changed the probes' outputs`, runs };
+}
+
+/** Adds runs made after the plan (recipe verification) to the report's list of session.run calls. */
+export function logRuns(log: RunLog[], runs: readonly PlannedRun[]): void {
+  for (const run of runs) {
+    const entry = log.find((r) => r.batchSize === run.rows.length);
+    if (!entry) {
+      log.push({ batchSize: run.rows.length, calls: 1, purposes: [run.purpose] });
+      continue;
+    }
+    entry.calls++;
+    if (!entry.purposes.includes(run.purpose)) entry.purposes.push(run.purpose);
+  }
 }
