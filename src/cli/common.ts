@@ -14,14 +14,7 @@ export interface CommandContext {
   setExit: (code: number) => void;
 }
 
-export interface CommonFlags {
-  provider?: ProviderName;
-  threads?: number;
-  deterministic?: boolean;
-  optimization?: OptimizationLevel;
-  shape?: Record<string, (number | string)[]>;
-  dim?: Record<string, number>;
-  const?: Record<string, unknown>;
+export interface CommonFlags extends SessionFlags, ShapeFlags {
   inputs?: string;
   seed?: number;
   tolerance?: string;
@@ -31,27 +24,46 @@ export interface CommonFlags {
   color?: boolean;
 }
 
-/** Flags that say how to open the model and feed it: shared by every command that runs it. */
-export function addModelFlags(cmd: Command): Command {
+/** How the session is made: shared by every command that opens a model. */
+export interface SessionFlags {
+  provider?: ProviderName;
+  threads?: number;
+  deterministic?: boolean;
+  optimization?: OptimizationLevel;
+}
+
+export function addSessionFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('--provider <name>', 'execution provider, pinned (no CPU fallback)').choices(PROVIDERS as unknown as string[]).default('cpu'))
     .option('--threads <n>', 'intra-op threads (default: onnxruntime picks)', positiveInteger('--threads'))
     .option('--deterministic', "set onnxruntime's session.use_deterministic_compute")
-    .addOption(new Option('--optimization <level>', 'graph optimization level').choices(OPTIMIZATION_LEVELS as unknown as string[]))
+    .addOption(new Option('--optimization <level>', 'graph optimization level').choices(OPTIMIZATION_LEVELS as unknown as string[]));
+}
+
+/** Batch axes, symbolic dims and shared inputs. */
+export interface ShapeFlags {
+  shape?: Record<string, (number | string)[]>;
+  dim?: Record<string, number>;
+  const?: Record<string, unknown>;
+}
+
+export function addShapeFlags(cmd: Command): Command {
+  return cmd
     .option('--shape <name=dims>', 'dims of an input or output, N marks the batch axis (repeatable), e.g. state=2,N,128', collectShape)
     .option('--dim <symbol=n>', 'size of a symbolic dim (repeatable), e.g. seq=16', collectDim)
-    .option('--const <name=value>', 'an input shared by the whole batch (repeatable), e.g. sr=16000', collectConst)
-    .option('--inputs <file>', 'samples: .npy (one batched input) or .npz keyed by input name')
-    .option('--seed <n>', 'seed for synthesized samples (default 0)', integer('--seed'))
-    .option('--tolerance <tol>', 'exact | default | atol=A,rtol=R | ulp=N | cosine=C')
-    .option('--output-tolerance <output:tol>', 'tolerance for one output (repeatable), e.g. logits:ulp=4', collectOutputTolerance)
-    .option('--outputs <names>', 'compare only these outputs (comma-separated)', nameList)
+    .option('--const <name=value>', 'an input shared by the whole batch (repeatable), e.g. sr=16000', collectConst);
+}
+
+/** Where the report goes. */
+export function addReportFlags(cmd: Command): Command {
+  return cmd
     .option('--json [file]', 'print the report as JSON, or write it to FILE (and print the report for people)')
     .option('--no-color', 'no colours in the report');
 }
 
-export function commonOptions(flags: CommonFlags): CheckOptions {
-  const options: CheckOptions = {
+/** The session's, the shapes' and the report's flags as options (undefined ones left out). */
+export function sessionAndShapeOptions(flags: SessionFlags & ShapeFlags): Pick<CheckOptions, 'provider' | 'threads' | 'deterministic' | 'optimization' | 'shapes' | 'dims' | 'consts'> {
+  return definedOnly({
     provider: flags.provider,
     threads: flags.threads,
     deterministic: flags.deterministic,
@@ -59,6 +71,29 @@ export function commonOptions(flags: CommonFlags): CheckOptions {
     shapes: flags.shape,
     dims: flags.dim,
     consts: flags.const,
+  });
+}
+
+/** Undefined keys are dropped: onnxruntime rejects option objects that carry them. */
+function definedOnly<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Flags that say how to open the model and feed it: shared by every command that runs it. */
+export function addModelFlags(cmd: Command): Command {
+  return addReportFlags(
+    addShapeFlags(addSessionFlags(cmd))
+      .option('--inputs <file>', 'samples: .npy (one batched input) or .npz keyed by input name')
+      .option('--seed <n>', 'seed for synthesized samples (default 0)', integer('--seed'))
+      .option('--tolerance <tol>', 'exact | default | atol=A,rtol=R | ulp=N | cosine=C')
+      .option('--output-tolerance <output:tol>', 'tolerance for one output (repeatable), e.g. logits:ulp=4', collectOutputTolerance)
+      .option('--outputs <names>', 'compare only these outputs (comma-separated)', nameList),
+  );
+}
+
+export function commonOptions(flags: CommonFlags): CheckOptions {
+  const options: CheckOptions = {
+    ...sessionAndShapeOptions(flags),
     inputs: flags.inputs,
     seed: flags.seed,
     outputs: flags.outputs,
@@ -67,8 +102,7 @@ export function commonOptions(flags: CommonFlags): CheckOptions {
   if (flags.outputTolerance) {
     options.outputTolerances = Object.fromEntries(Object.entries(flags.outputTolerance).map(([k, v]) => [k, parseTolerance(v)]));
   }
-  // Undefined keys are dropped: onnxruntime rejects option objects that carry them.
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as CheckOptions;
+  return definedOnly(options);
 }
 
 /** Prints a report: JSON on stdout, or JSON to a file and the text on stdout. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseTolerance } from '../../compare/tolerance';
-import { CommandContext, emit, EXIT } from '../common';
+import { addReportFlags, CommandContext, emit, EXIT } from '../common';
 import { positiveInteger } from '../parse';
 
 interface DiffFlags {
@@ -12,24 +12,23 @@ interface DiffFlags {
 
 /** `batchproof diff <a> <b>`: two embedding baselines; exit 0 within tolerance, 1 beyond, 2 bad input. */
 export function registerDiff(program: Command, { out, setExit }: CommandContext): void {
-  program
-    .command('diff')
-    .description('compare two embedding baseline files (.emb); exit 0 when every row is within the tolerance, 1 when not, 2 bad input')
-    .argument('<a>', 'the baseline file')
-    .argument('<b>', 'the file to compare with it')
-    .option('--tolerance <tol>', "exact | atol=A,rtol=R | ulp=N | cosine=C (default: the tolerance recorded in <a>, else cosine=1e-6)")
-    .option('--neighbors <k>', "also compare each row's k nearest neighbours (by cosine, within the set)", positiveInteger('--neighbors'))
-    .option('--json [file]', 'print the report as JSON, or write it to FILE (and print the report for people)')
-    .option('--no-color', 'no colours in the report')
-    .action(async (a: string, b: string, flags: DiffFlags) => {
-      // Engines load when their command runs, so `batchproof check` does not pay for the others.
-      const { diffBaselines } = await import('../../snapshot/diff');
-      const { formatEmbeddingReport } = await import('../../snapshot/text');
-      const report = diffBaselines(a, b, {
-        ...(flags.tolerance !== undefined && { tolerance: parseTolerance(flags.tolerance) }),
-        ...(flags.neighbors !== undefined && { neighbors: { k: flags.neighbors } }),
-      });
-      emit(report, () => formatEmbeddingReport(report, { color: flags.color }), flags.json, out);
-      setExit(report.pass ? EXIT.pass : EXIT.fail);
+  addReportFlags(
+    program
+      .command('diff')
+      .description('compare two embedding baseline files (.emb); exit 0 when every row is within the tolerance, 1 when not, 2 bad input')
+      .argument('<a>', 'the baseline file')
+      .argument('<b>', 'the file to compare with it')
+      .option('--tolerance <tol>', "exact | atol=A,rtol=R | ulp=N | cosine=C (default: the tolerance recorded in <a>, else cosine=1e-6)")
+      .option('--neighbors <k>', "also compare each row's k nearest neighbours (by cosine, within the set)", positiveInteger('--neighbors')),
+  ).action(async (a: string, b: string, flags: DiffFlags) => {
+    // Engines load when their command runs, so `batchproof check` does not pay for the others.
+    const { diffBaselines } = await import('../../snapshot/diff');
+    const { formatEmbeddingReport } = await import('../../snapshot/text');
+    const report = diffBaselines(a, b, {
+      ...(flags.tolerance !== undefined && { tolerance: parseTolerance(flags.tolerance) }),
+      ...(flags.neighbors !== undefined && { neighbors: { k: flags.neighbors } }),
     });
+    emit(report, () => formatEmbeddingReport(report, { color: flags.color }), flags.json, out);
+    setExit(report.pass ? EXIT.pass : EXIT.fail);
+  });
 }

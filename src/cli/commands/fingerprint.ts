@@ -1,18 +1,13 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { BadInputError } from '../../errors';
 import { describeFingerprint, Fingerprint, fingerprintFor } from '../../fixture/fingerprint';
 import { fixtureSettings } from '../../fixture/fixture';
 import type { ProviderAvailability } from '../../fixture/providers';
-import { OPTIMIZATION_LEVELS, OptimizationLevel, PROVIDERS, ProviderName, providerFailure } from '../../model/open';
+import { providerFailure } from '../../model/open';
 import { tool } from '../../version';
-import { CommandContext, emit, EXIT } from '../common';
-import { positiveInteger } from '../parse';
+import { addSessionFlags, CommandContext, emit, EXIT, type SessionFlags } from '../common';
 
-interface FingerprintFlags {
-  provider?: ProviderName;
-  threads?: number;
-  optimization?: OptimizationLevel;
-  deterministic?: boolean;
+interface FingerprintFlags extends SessionFlags {
   json?: string | boolean;
 }
 
@@ -29,13 +24,11 @@ export interface FingerprintReport {
  * and which providers work here. Exit 2 when the provider asked for does not work here.
  */
 export function registerFingerprint(program: Command, { out, setExit }: CommandContext): void {
-  program
-    .command('fingerprint')
-    .description('print what runs where (onnxruntime, provider, options, CPU, GPU) and which providers work here; exit 2 when --provider does not')
-    .addOption(new Option('--provider <name>', 'execution provider to describe (default cpu)').choices(PROVIDERS as unknown as string[]))
-    .option('--threads <n>', 'intra-op threads', positiveInteger('--threads'))
-    .addOption(new Option('--optimization <level>', 'graph optimization level').choices(OPTIMIZATION_LEVELS as unknown as string[]))
-    .option('--deterministic', "set onnxruntime's session.use_deterministic_compute")
+  addSessionFlags(
+    program
+      .command('fingerprint')
+      .description('print what runs where (onnxruntime, provider, options, CPU, GPU) and which providers work here; exit 2 when --provider does not'),
+  )
     .option('--json [file]', 'print the fingerprint as JSON, or write it to FILE (and print it for people)')
     .action(async (flags: FingerprintFlags) => {
       const settings = fixtureSettings({

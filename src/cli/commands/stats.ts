@@ -1,52 +1,31 @@
-import { Command, Option } from 'commander';
-import { OPTIMIZATION_LEVELS, PROVIDERS, type OptimizationLevel, type ProviderName } from '../../model/open';
+import type { Command } from 'commander';
 import type { RunningStatsOptions } from '../../stats/check';
-import { CommandContext, emit, EXIT } from '../common';
-import { collectConst, collectDim, collectShape, positiveInteger } from '../parse';
+import { addReportFlags, addSessionFlags, addShapeFlags, CommandContext, emit, EXIT, sessionAndShapeOptions, type SessionFlags, type ShapeFlags } from '../common';
+import { positiveInteger } from '../parse';
 
-export interface StatsFlags {
+export interface StatsFlags extends SessionFlags, ShapeFlags {
   data?: string;
   checkpoint?: string;
   tolerance?: string;
   batchSize?: number;
-  provider?: ProviderName;
-  threads?: number;
-  optimization?: OptimizationLevel;
-  shape?: Record<string, (number | string)[]>;
-  dim?: Record<string, number>;
-  const?: Record<string, unknown>;
   json?: string | boolean;
   color?: boolean;
 }
 
-/** Session and data flags shared by `stats` and `recalibrate`. */
+/** Session, shape and data flags shared by `stats` and `recalibrate`. */
 export function addStatsFlags(cmd: Command): Command {
-  return cmd
-    .option('--batch-size <n>', 'samples per batch when running the data (default 32)', positiveInteger('--batch-size'))
-    .addOption(new Option('--provider <name>', 'execution provider, pinned (no CPU fallback)').choices(PROVIDERS as unknown as string[]).default('cpu'))
-    .option('--threads <n>', 'intra-op threads (default: onnxruntime picks)', positiveInteger('--threads'))
-    .addOption(new Option('--optimization <level>', 'graph optimization level').choices(OPTIMIZATION_LEVELS as unknown as string[]))
-    .option('--shape <name=dims>', 'dims of an input, N marks the batch axis (repeatable)', collectShape)
-    .option('--dim <symbol=n>', 'size of a symbolic dim (repeatable), e.g. seq=16', collectDim)
-    .option('--const <name=value>', 'an input shared by the whole batch (repeatable), e.g. sr=16000', collectConst)
-    .option('--json [file]', 'print the report as JSON, or write it to FILE (and print the report for people)')
-    .option('--no-color', 'no colours in the report');
+  return addReportFlags(
+    addShapeFlags(addSessionFlags(cmd)).option('--batch-size <n>', 'samples per batch when running the data (default 32)', positiveInteger('--batch-size')),
+  );
 }
 
 export async function statsOptions(flags: StatsFlags): Promise<RunningStatsOptions> {
   // Engines load when their command runs, so `batchproof check` does not pay for the others.
   const { parseStatsTolerance } = await import('../../stats/check');
-  const options: RunningStatsOptions = {
-    provider: flags.provider,
-    threads: flags.threads,
-    optimization: flags.optimization,
-    batchSize: flags.batchSize,
-    shapes: flags.shape,
-    dims: flags.dim,
-    consts: flags.const,
-  };
+  const options: RunningStatsOptions = { ...sessionAndShapeOptions(flags) };
+  if (flags.batchSize !== undefined) options.batchSize = flags.batchSize;
   if (flags.tolerance !== undefined) options.tolerance = parseStatsTolerance(flags.tolerance);
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RunningStatsOptions;
+  return options;
 }
 
 /** `batchproof stats <model>`: exit 0 healthy, 1 problems found, 2 bad input. */
