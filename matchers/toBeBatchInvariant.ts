@@ -34,9 +34,9 @@ export async function toBeBatchInvariant(
   const message = pass
     ? () =>
         `${hint}\n\nExpected the model's outputs to depend on the batch, but every probe stayed ` +
-        `${report.verdict === 'invariant' ? 'bitwise equal' : 'within the tolerance'}: ${RECEIVED_COLOR(report.verdict)}\n\n${formatReport(report)}`
+        `${report.verdict === 'invariant' ? 'bitwise equal' : 'within the tolerance'}: ${RECEIVED_COLOR(report.verdict)}\n\n${formatReport(report, { color: false })}`
     : () =>
         `${hint}\n\nExpected the same output for each sample whatever the batch, but: ${RECEIVED_COLOR(report.verdict)}` +
-        ` (${report.causes.join(', ')})${located}\n\n${formatReport(report)}`;
+        ` (${report.causes.join(', ')})${located}\n\n${formatReport(report, { color: false })}`;
   return { pass, message, report };
 }

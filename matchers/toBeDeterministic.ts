@@ -19,7 +19,7 @@ export async function toBeDeterministic(
   const pass = report.verdict !== 'nondeterministic';
   const hint = matcherHint('toBeDeterministic', 'model', 'options', { isNot: this.isNot, promise: this.promise });
   const message = pass
-    ? () => `${hint}\n\nExpected runs of the same batch to differ, but they did not: ${RECEIVED_COLOR(report.verdict)}\n\n${formatDeterminism(report)}`
-    : () => `${hint}\n\nExpected the same batch to give the same outputs on every run, but: ${RECEIVED_COLOR(report.verdict)}\n\n${formatDeterminism(report)}`;
+    ? () => `${hint}\n\nExpected runs of the same batch to differ, but they did not: ${RECEIVED_COLOR(report.verdict)}\n\n${formatDeterminism(report, { color: false })}`
+    : () => `${hint}\n\nExpected the same batch to give the same outputs on every run, but: ${RECEIVED_COLOR(report.verdict)}\n\n${formatDeterminism(report, { color: false })}`;
   return { pass, message, report };
 }

@@ -33,8 +33,8 @@ export async function toMatchAcrossProviders(
   const message = pass
     ? () =>
         `${hint}\n\nExpected the outputs to differ across ${labels}, but they were ` +
-        `${report.verdict === 'identical' ? 'bitwise equal' : 'within the tolerance'}: ${RECEIVED_COLOR(report.verdict)}\n\n${formatProviderComparison(report)}`
+        `${report.verdict === 'identical' ? 'bitwise equal' : 'within the tolerance'}: ${RECEIVED_COLOR(report.verdict)}\n\n${formatProviderComparison(report, { color: false })}`
     : () =>
-        `${hint}\n\nExpected the same outputs on ${labels} (within the tolerance), but: ${RECEIVED_COLOR(report.verdict)}\n\n${formatProviderComparison(report)}`;
+        `${hint}\n\nExpected the same outputs on ${labels} (within the tolerance), but: ${RECEIVED_COLOR(report.verdict)}\n\n${formatProviderComparison(report, { color: false })}`;
   return { pass, message, report };
 }

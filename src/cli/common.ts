@@ -58,6 +58,8 @@ export function addShapeFlags(cmd: Command): Command {
 export function addReportFlags(cmd: Command): Command {
   return cmd
     .option('--json [file]', 'print the report as JSON, or write it to FILE (and print the report for people)')
+    // Both forms, so the default stays "when stdout is a colour terminal" (a lone --no-color defaults to true).
+    .option('--color', 'colours in the report even when piped')
     .option('--no-color', 'no colours in the report');
 }
 

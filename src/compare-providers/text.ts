@@ -1,17 +1,15 @@
 import Table from 'cli-table3';
-import pc from 'picocolors';
 import { describeFingerprint } from '../fixture/fingerprint';
 import { exact, num } from '../report/format';
 import type { TextOptions } from '../report/text';
 import type { ProviderComparisonReport } from './report';
+import { colorsFor, verdictColor } from '../report/colors';
 
-type Colors = Pick<typeof pc, 'green' | 'yellow' | 'red' | 'bold' | 'dim'>;
-const plain: Colors = { green: String, yellow: String, red: String, bold: String, dim: String } as unknown as Colors;
 
 /** The comparison for people: verdict, one table row per side and output, minimum tolerance, both fingerprints. */
 export function formatProviderComparison(report: ProviderComparisonReport, options: TextOptions = {}): string {
-  const c: Colors = options.color ?? pc.isColorSupported ? pc : plain;
-  const paint = report.verdict === 'identical' ? c.green : report.verdict === 'within-tolerance' ? c.yellow : c.red;
+  const c = colorsFor(options.color);
+  const paint = verdictColor(report.verdict, c);
   const reference = report.sides[0];
   const lines: string[] = [];
   lines.push(`${c.bold(report.model.path)}: ${paint(c.bold(report.verdict))} (${report.sides.slice(1).map((s) => s.label).join(', ')} against ${reference.label})`);

@@ -1,11 +1,9 @@
 /** The locate report for people. */
-import pc from 'picocolors';
 import { describeFingerprint } from '../fixture/fingerprint';
 import { num } from '../report/format';
 import type { LocateReport } from './locate';
+import { colorsFor } from '../report/colors';
 
-type Colors = Pick<typeof pc, 'green' | 'yellow' | 'red' | 'bold' | 'dim'>;
-const plain: Colors = { green: String, yellow: String, red: String, bold: String, dim: String } as unknown as Colors;
 
 /** One line naming the first diverging node (what toBeBatchInvariant adds to its message). */
 export function divergenceLine(report: LocateReport): string {
@@ -16,7 +14,7 @@ export function divergenceLine(report: LocateReport): string {
 }
 
 export function formatLocateReport(report: LocateReport, options: { color?: boolean } = {}): string {
-  const c: Colors = options.color ?? pc.isColorSupported ? pc : plain;
+  const c = colorsFor(options.color);
   const lines: string[] = [];
   const d = report.firstDivergence;
   lines.push(`${c.bold(report.model.path)}: ${d ? c.red(c.bold(`diverges at ${d.node}`)) : c.green(c.bold('no diverging node'))}`);

@@ -1,12 +1,11 @@
-import pc from 'picocolors';
 import { describeFingerprint } from '../fixture/fingerprint';
 import type { DeterminismReport } from '../invariance/determinism';
 import { exact, num } from './format';
-import { verdictColor } from './text';
+import { colorsFor, verdictColor } from './colors';
 
 export function formatDeterminism(report: DeterminismReport, options: { color?: boolean } = {}): string {
-  const c = options.color ?? pc.isColorSupported ? pc : { green: String, yellow: String, red: String, bold: String, dim: String };
-  const paint = verdictColor(report.verdict, c as typeof pc);
+  const c = colorsFor(options.color);
+  const paint = verdictColor(report.verdict, c);
   const lines = [`${c.bold(report.model.path)}: ${paint(c.bold(report.verdict))}`];
   lines.push(
     report.differingRuns.length === 0

@@ -1,21 +1,13 @@
 import type TableType from 'cli-table3';
-import pc from 'picocolors';
 import { describeFingerprint } from '../fixture/fingerprint';
 import type { InvarianceReport } from '../invariance/report';
 import { exact, num } from './format';
+import { colorsFor, verdictColor, plain, type Colors } from './colors';
 
-type Colors = Pick<typeof pc, 'green' | 'yellow' | 'red' | 'bold' | 'dim'>;
-const plain: Colors = { green: String, yellow: String, red: String, bold: String, dim: String } as unknown as Colors;
 
 export interface TextOptions {
   /** Colour the verdict and failing rows (default: when the terminal supports it). */
   color?: boolean;
-}
-
-export function verdictColor(verdict: string, c: Colors): (s: string) => string {
-  if (verdict === 'invariant' || verdict === 'deterministic') return c.green;
-  if (verdict === 'within-tolerance') return c.yellow;
-  return c.red;
 }
 
 /** The per-size table: the forum thread's L1 table plus max abs, ULP, min cosine and equal rows. */
@@ -47,7 +39,7 @@ export function batchTable(report: InvarianceReport, c: Colors = plain): string 
 
 /** The whole report for people: verdict first, then the table, worst element, minimum tolerance, fingerprint. */
 export function formatReport(report: InvarianceReport, options: TextOptions = {}): string {
-  const c: Colors = options.color ?? pc.isColorSupported ? pc : plain;
+  const c = colorsFor(options.color);
   const lines: string[] = [];
   const paint = verdictColor(report.verdict, c);
   lines.push(`${c.bold(report.model.path)}: ${paint(c.bold(report.verdict))}${report.causes.length ? ` (${report.causes.join(', ')})` : ''}`);

@@ -1,9 +1,7 @@
-import pc from 'picocolors';
 import { num } from '../report/format';
 import type { EmbeddingReport, EmbeddingSide } from './compare';
+import { colorsFor, verdictColor } from '../report/colors';
 
-type Colors = Pick<typeof pc, 'green' | 'yellow' | 'red' | 'bold' | 'dim'>;
-const plain: Colors = { green: String, yellow: String, red: String, bold: String, dim: String } as unknown as Colors;
 
 export interface EmbeddingTextOptions {
   /** Colour the verdict (default: when the terminal supports it). */
@@ -25,9 +23,9 @@ function nanLine(s: EmbeddingSide): string {
  * embeddings (the current fingerprint, and the baseline's when it differs).
  */
 export function formatEmbeddingReport(report: EmbeddingReport, options: EmbeddingTextOptions = {}): string {
-  const c: Colors = (options.color ?? pc.isColorSupported) ? pc : plain;
+  const c = colorsFor(options.color);
   const lines: string[] = [];
-  const paint = report.verdict === 'identical' ? c.green : report.verdict === 'within-tolerance' ? c.yellow : c.red;
+  const paint = verdictColor(report.verdict, c);
   if (report.shapeMismatch) {
     lines.push(`${paint(c.bold('changed'))}: ${report.shapeMismatch}; no rows compared`);
   } else if (report.verdict === 'identical') {

@@ -1,20 +1,18 @@
 /** The running-statistics and recalibration reports for people. */
 import Table from 'cli-table3';
-import pc from 'picocolors';
 import { describeFingerprint } from '../fixture/fingerprint';
 import { num } from '../report/format';
 import type { RecalibrationReport } from './recalibrate';
 import type { StatsReport } from './report';
+import { colorsFor } from '../report/colors';
 
-type Colors = Pick<typeof pc, 'green' | 'yellow' | 'red' | 'bold' | 'dim'>;
-const plain: Colors = { green: String, yellow: String, red: String, bold: String, dim: String } as unknown as Colors;
 
 export interface StatsTextOptions {
   color?: boolean;
 }
 
 export function formatStatsReport(report: StatsReport, options: StatsTextOptions = {}): string {
-  const c: Colors = options.color ?? pc.isColorSupported ? pc : plain;
+  const c = colorsFor(options.color);
   const lines: string[] = [];
   const verdict = report.verdict === 'healthy' ? c.green(c.bold('healthy')) : c.red(c.bold('problems found'));
   lines.push(`${c.bold(report.model.path)}: ${verdict}`);
@@ -83,7 +81,7 @@ export function formatStatsReport(report: StatsReport, options: StatsTextOptions
 }
 
 export function formatRecalibration(report: RecalibrationReport, out: string, options: StatsTextOptions = {}): string {
-  const c: Colors = options.color ?? pc.isColorSupported ? pc : plain;
+  const c = colorsFor(options.color);
   const lines: string[] = [];
   lines.push(`${c.bold(out)}: ${report.layers.length} BatchNorm layer${report.layers.length === 1 ? '' : 's'} recalibrated on ${report.data.samples} samples (${report.waves} pass${report.waves === 1 ? '' : 'es'} over the data)`);
   const table = new Table({

@@ -122,6 +122,20 @@ describe('the installed bin', () => {
     expect(r.stderr).toBe('');
   });
 
+  // picocolors alone colours whenever CI is set; CI logs and piped reports must stay plain.
+  test.each([
+    ['piped, with CI set', { CI: 'true' }, [], false],
+    ['piped, --color', {}, ['--color'], true],
+    ['FORCE_COLOR set', { FORCE_COLOR: '1' }, [], true],
+    ['FORCE_COLOR set, --no-color', { FORCE_COLOR: '1' }, ['--no-color'], false],
+  ])('colours: %s', (_name, env, flags, colored) => {
+    const { FORCE_COLOR: _f, NO_COLOR: _n, CI: _c, ...base } = process.env;
+    const r = spawnSync(process.execPath, [bin, 'check', invariant, '--batch-sizes', '1,2', ...flags], { encoding: 'utf8', env: { ...base, ...env } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/invariant/);
+    expect(r.stdout.includes('\x1b[')).toBe(colored);
+  });
+
   test('runs without loading Jest', () => {
     const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
     const probe = `require.cache; const M = require('module'); const orig = M._load; M._load = function (r, ...a) { if (/^(jest|@jest|expect|jest-matcher-utils)/.test(r)) { throw new Error('loaded ' + r); } return orig.call(this, r, ...a); }; process.argv = [process.argv[0], ${JSON.stringify(bin)}, 'check', ${JSON.stringify(invariant)}, '--batch-sizes', '1,2']; require(${JSON.stringify(bin)});`;

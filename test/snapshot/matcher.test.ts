@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { messageText } from '../helpers/text';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { SnapshotState } from 'jest-snapshot';
@@ -74,7 +75,7 @@ describe('toMatchEmbeddingSnapshot with a real Jest snapshot state', () => {
     const state = jestState('none');
     const r = run(state, testPath, 'embeds', input, { directory });
     expect(r.pass).toBe(false);
-    expect(r.message()).toMatch(/toMatchEmbeddingSnapshot[\s\S]*no baseline .*embeds-1\.[0-9a-f]{8}\.emb: with --ci new baselines are not written/);
+    expect(messageText(r)).toMatch(/toMatchEmbeddingSnapshot[\s\S]*no baseline .*embeds-1\.[0-9a-f]{8}\.emb: with --ci new baselines are not written/);
     expect(counts(state)).toEqual({ added: 0, matched: 0, unmatched: 1, updated: 0 });
     expect(fs.existsSync(folder)).toBe(false);
   });
@@ -87,7 +88,7 @@ describe('toMatchEmbeddingSnapshot with a real Jest snapshot state', () => {
     const moved = nudged(base, [9, 33], 0.2);
     const r = run(jestState('none'), testPath, 'embeds', { data: moved.data, dims: [64, 16] }, { directory, fingerprint: { ...here, threads: 2 } });
     expect(r.pass).toBe(false);
-    const message = r.message();
+    const message = messageText(r);
     expect(message).toMatch(/expect\(embeddings\)\.toMatchEmbeddingSnapshot\(\)/);
     expect(message).toMatch(/changed: 2 of 64 rows moved beyond cosine distance<=1e-6/);
     expect(message).toMatch(/worst rows:\n +row +cosine distance +max abs +max ULP +within\n +(9|33) /);
@@ -103,12 +104,12 @@ describe('toMatchEmbeddingSnapshot with a real Jest snapshot state', () => {
     const { directory, testPath } = testFile();
     run(jestState('new'), testPath, 'embeds', input, { directory });
     const moved = nudged(base, [2], 0.2);
-    const message = run(jestState('none'), testPath, 'embeds', { data: moved.data, dims: [64, 16] }, { directory }).message();
+    const message = messageText(run(jestState('none'), testPath, 'embeds', { data: moved.data, dims: [64, 16] }, { directory }));
     expect(message).toMatch(/changed: 1 of 64 rows moved/);
     expect(message).not.toMatch(/fingerprint differs/);
     expect(message).toMatch(/^fingerprint: onnxruntime 1\.30\.\d+, cpu, default threads \(\d+ cores\), /m);
     // No report to show (a new baseline under --ci): the line is there too.
-    const ci = run(jestState('none'), testFile().testPath, 'embeds', input, { directory }).message();
+    const ci = messageText(run(jestState('none'), testFile().testPath, 'embeds', input, { directory }));
     expect(ci).toMatch(/with --ci new baselines are not written[\s\S]*\nfingerprint: onnxruntime 1\.30\.\d+, cpu, /);
   });
 
@@ -135,7 +136,7 @@ describe('toMatchEmbeddingSnapshot with a real Jest snapshot state', () => {
     fs.truncateSync(file, size);
     const r = run(jestState('new'), testPath, 'embeds', input, { directory });
     expect(r.pass).toBe(false);
-    expect(r.message()).toMatch(new RegExp(`embeds-1\\.[0-9a-f]{8}\\.emb is not a usable embedding baseline: truncated: 64 x 16 float32 needs \\d+ bytes but the file has ${size}; rewrite it with -u`));
+    expect(messageText(r)).toMatch(new RegExp(`embeds-1\\.[0-9a-f]{8}\\.emb is not a usable embedding baseline: truncated: 64 x 16 float32 needs \\d+ bytes but the file has ${size}; rewrite it with -u`));
     expect(fs.statSync(file).size).toBe(size);
   });
 
