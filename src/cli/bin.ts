@@ -1,17 +1,9 @@
 #!/usr/bin/env node
-import * as ort from 'onnxruntime-node';
-import { main } from './main';
+import * as path from 'path';
+import { runFromCodeCache } from './compile-cache';
 
-// The CLI reports every failure itself, in one line: onnxruntime's own native error log would
-// add coloured lines of C++ context to stderr. Set before the first session creates the env.
-ort.env.logLevel = 'fatal';
-
-// `batchproof ... | head` closes stdout early: that is not an error worth a stack trace.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
-
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+// `npm run build` bundles the CLI into dist/cli.js (scripts/bundle-cli.js), so that it starts as
+// one file compiled from one V8 code cache. A tsc-only build has no bundle: modules load as usual.
+const bundle = path.join(__dirname, '..', '..', 'cli.js');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+if (!runFromCodeCache(bundle, process.argv[2])) require('./run');

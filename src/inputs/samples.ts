@@ -158,17 +158,18 @@ export function userPool(arrays: Record<string, NormalizedArray>, specs: readonl
 }
 
 /**
- * Uniform numbers in [0, 1) from mulberry32, a small fast PRNG: the same seed gives the same
- * samples on every machine. One tight loop per sample (this runs for every synthesized row).
+ * Uniform numbers in [lo, hi) from mulberry32, a small fast PRNG, written straight into `out`:
+ * the same seed gives the same samples on every machine. One tight loop per sample (this runs
+ * for every synthesized sample; a second pass or a temporary array showed in the CLI's profile).
  */
-function uniforms(seed: number, count: number): Float64Array {
-  const out = new Float64Array(count);
+function fillUniform(out: Float32Array | Float64Array, seed: number, lo = 0, hi = 1): Float32Array | Float64Array {
+  const scale = (hi - lo) / 4294967296;
   let a = seed >>> 0;
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < out.length; i++) {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    out[i] = lo + scale * ((t ^ (t >>> 14)) >>> 0);
   }
   return out;
 }
@@ -186,27 +187,30 @@ export function synthesizedPool(options: SynthesisOptions = {}): SamplePool {
       const hit = cache.get(key);
       if (hit) return hit;
       const nameHash = [...spec.name].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7);
-      const u = uniforms(seed * 1_000_003 + nameHash * 7919 + index, product(spec.sampleDims));
-      const out = allocate(spec.dtype, u.length);
-      const isMask = /mask/i.test(spec.name);
-      const id = (x: number) => (isMask ? 1 : Math.floor(x * vocab));
-      switch (spec.dtype) {
-        case 'float32':
-        case 'float64':
-          for (let i = 0; i < u.length; i++) out[i] = lo + (hi - lo) * u[i];
-          break;
-        case 'float16':
-          for (let i = 0; i < u.length; i++) out[i] = floatToHalf(lo + (hi - lo) * u[i]);
-          break;
-        case 'bool':
-          out.fill(1 as never);
-          break;
-        case 'int64':
-        case 'uint64':
-          for (let i = 0; i < u.length; i++) out[i] = BigInt(id(u[i]));
-          break;
-        default:
-          for (let i = 0; i < u.length; i++) out[i] = id(u[i]);
+      const sampleSeed = seed * 1_000_003 + nameHash * 7919 + index;
+      const length = product(spec.sampleDims);
+      let out: TypedArray;
+      if (spec.dtype === 'float32' || spec.dtype === 'float64') {
+        out = fillUniform(allocate(spec.dtype, length) as Float32Array, sampleSeed, lo, hi);
+      } else {
+        const u = fillUniform(new Float64Array(length), sampleSeed);
+        out = allocate(spec.dtype, length);
+        const isMask = /mask/i.test(spec.name);
+        const id = (x: number) => (isMask ? 1 : Math.floor(x * vocab));
+        switch (spec.dtype) {
+          case 'float16':
+            for (let i = 0; i < u.length; i++) out[i] = floatToHalf(lo + (hi - lo) * u[i]);
+            break;
+          case 'bool':
+            out.fill(1 as never);
+            break;
+          case 'int64':
+          case 'uint64':
+            for (let i = 0; i < u.length; i++) out[i] = BigInt(id(u[i]));
+            break;
+          default:
+            for (let i = 0; i < u.length; i++) out[i] = id(u[i]);
+        }
       }
       cache.set(key, out);
       return out;

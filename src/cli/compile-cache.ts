@@ -1,0 +1,69 @@
+/**
+ * Runs the bundled CLI (one file) from a V8 code cache, so a repeated `batchproof` run skips most
+ * of the compilation of its code: about 30 ms of a 250 ms check on the bundled transformer
+ * (bench/RESULTS.md). The cache is made at exit, after the run, so it holds every function the
+ * run compiled: V8 compiles lazily, and a cache made right after compiling (v8-compile-cache,
+ * which gained nothing here) holds little beyond the top level. One cache per command, since
+ * each runs different code; one per bundle file (size and modification time: hashing a megabyte
+ * costs more than it saves), Node version and arch, since V8 itself checks only the source's length.
+ *
+ * An optimisation only: whatever fails, the CLI runs as it would without it, and nothing is
+ * printed. NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
+ */
+import * as fs from 'fs';
+import Module = require('module');
+import * as os from 'os';
+import * as path from 'path';
+import * as vm from 'vm';
+
+/** The user's cache directory (XDG), private to the user: code is read back from it. */
+export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'batchproof');
+}
+
+/** Runs `file` as a CommonJS module compiled through the cache; false when there is no such file. */
+export function runFromCodeCache(file: string, command = '', dir = compileCacheDir()): boolean {
+  let source: string;
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+    source = fs.readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  // import() inside the bundle behaves as usual only with this (Node 20.12+).
+  const importDynamically = (vm as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: unknown } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+  if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof importDynamically !== 'symbol') {
+    require(file);
+    return true;
+  }
+  const prefix = `${path.basename(file)}-${/^[a-z-]+$/.test(command) ? command : 'other'}-${process.version}-${process.arch}-`;
+  const cacheFile = path.join(dir, `${prefix}${stat.size}-${Math.round(stat.mtimeMs)}.v8`);
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    // First run of this command and bundle: compiled as usual, cached at exit.
+  }
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData, importModuleDynamically: importDynamically as never });
+  if (!cachedData || script.cachedDataRejected) process.once('exit', () => saveQuietly(dir, prefix, cacheFile, script));
+  const mod = { exports: {}, filename: file, id: file };
+  const wrapper = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
+  wrapper.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+  return true;
+}
+
+/** Written to a temporary file and renamed (parallel runs never read half a cache); older caches of the same command go. */
+function saveQuietly(dir: string, prefix: string, cacheFile: string, script: vm.Script): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+    fs.renameSync(tmp, cacheFile);
+    for (const old of fs.readdirSync(dir)) {
+      if (old.startsWith(prefix) && old.endsWith('.v8') && path.join(dir, old) !== cacheFile) fs.rmSync(path.join(dir, old), { force: true });
+    }
+  } catch {
+    // A read-only home or a full disk: the next run compiles again.
+  }
+}

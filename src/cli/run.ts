@@ -1,0 +1,18 @@
+import * as ort from 'onnxruntime-node';
+import { main } from './main';
+
+// What `batchproof` runs, once bin.ts has loaded it (from the bundle, through the code cache).
+
+// The CLI reports every failure itself, in one line: onnxruntime's own native error log would
+// add coloured lines of C++ context to stderr. Set before the first session creates the env.
+ort.env.logLevel = 'fatal';
+
+// `batchproof ... | head` closes stdout early: that is not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
