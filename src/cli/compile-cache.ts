@@ -1,11 +1,13 @@
 /**
  * Runs the bundled CLI (one file) from a V8 code cache, so a repeated `batchproof` run skips most
- * of the compilation of its code: about 30 ms of a 250 ms check on the bundled transformer
+ * of the compilation of its code: about 20 ms of a 200 ms check on the bundled transformer
  * (bench/RESULTS.md). The cache is made at exit, after the run, so it holds every function the
  * run compiled: V8 compiles lazily, and a cache made right after compiling (v8-compile-cache,
- * which gained nothing here) holds little beyond the top level. One cache per command, since
- * each runs different code; one per bundle file (size and modification time: hashing a megabyte
- * costs more than it saves), Node version and arch, since V8 itself checks only the source's length.
+ * which gained nothing here) holds little beyond the top level.
+ *
+ * One cache per command (each runs different code), refreshed by its first few runs; one per
+ * bundle file (by size and modification time: hashing a megabyte costs more than it saves),
+ * Node version and arch, since V8 itself checks only the source's length.
  *
  * An optimisation only: whatever fails, the CLI runs as it would without it, and nothing is
  * printed. NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
@@ -15,6 +17,9 @@ import Module = require('module');
 import * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
+
+/** Runs after the first that still add the functions they compiled to the cache. */
+const REFRESHES = 3;
 
 /** The user's cache directory (XDG), private to the user: code is read back from it. */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -38,15 +43,25 @@ export function runFromCodeCache(file: string, command = '', dir = compileCacheD
     return true;
   }
   const prefix = `${path.basename(file)}-${/^[a-z-]+$/.test(command) ? command : 'other'}-${process.version}-${process.arch}-`;
-  const cacheFile = path.join(dir, `${prefix}${stat.size}-${Math.round(stat.mtimeMs)}.v8`);
+  const key = `${prefix}${stat.size}-${Math.round(stat.mtimeMs)}`;
   let cachedData: Buffer | undefined;
+  let generation = 0;
   try {
-    cachedData = fs.readFileSync(cacheFile);
+    const found = fs.readdirSync(dir).find((f) => f.startsWith(`${key}.`) && f.endsWith('.v8'));
+    if (found) {
+      generation = Number(found.slice(key.length + 1, -'.v8'.length)) || 0;
+      cachedData = fs.readFileSync(path.join(dir, found));
+    }
   } catch {
     // First run of this command and bundle: compiled as usual, cached at exit.
   }
   const script = new vm.Script(Module.wrap(source), { filename: file, cachedData, importModuleDynamically: importDynamically as never });
-  if (!cachedData || script.cachedDataRejected) process.once('exit', () => saveQuietly(dir, prefix, cacheFile, script));
+  const fresh = !cachedData || script.cachedDataRejected;
+  // A cache holds only what its runs compiled (a quick check skips the recipe's code, say): the
+  // next few runs add theirs. Each such save costs about 3 ms, so it stops after a few.
+  if (fresh || generation <= REFRESHES) {
+    process.once('exit', () => saveQuietly(dir, prefix, path.join(dir, `${key}.${fresh ? 1 : generation + 1}.v8`), script));
+  }
   const mod = { exports: {}, filename: file, id: file };
   const wrapper = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
   wrapper.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));

@@ -21,18 +21,45 @@ function check(cacheHome: string, env: NodeJS.ProcessEnv = {}) {
 }
 const cacheFiles = (home: string) => (fs.existsSync(path.join(home, 'batchproof')) ? fs.readdirSync(path.join(home, 'batchproof')) : []);
 
-test('the bin runs from the bundle: the first run writes a cache for its command, the next reads it and answers the same', () => {
+test('the bin runs from the bundle: the first run writes a cache for its command, the next few add to it, then it is only read', () => {
   expect(fs.existsSync(path.join(root, 'dist', 'cli.js'))).toBe(true);
   const home = path.join(tmp, 'fresh');
   const first = check(home);
   expect(first).toMatchObject({ status: 0, stderr: '', verdict: 'invariant' });
-  const files = cacheFiles(home);
-  expect(files).toEqual([expect.stringMatching(/^cli\.js-check-v\d+\.\d+\.\d+-\w+-\d+-\d+\.v8$/)]);
-  const written = fs.statSync(path.join(home, 'batchproof', files[0])).mtimeMs;
-  const second = check(home);
-  expect(second).toEqual(first);
-  // Accepted, so not written again.
-  expect(fs.statSync(path.join(home, 'batchproof', files[0])).mtimeMs).toBe(written);
+  expect(cacheFiles(home)).toEqual([expect.stringMatching(/^cli\.js-check-v\d+\.\d+\.\d+-\w+-\d+-\d+\.1\.v8$/)]);
+  // Refreshed by the next runs (each adds the functions it compiled), one file at a time.
+  for (const generation of [2, 3, 4]) {
+    expect(check(home)).toEqual(first);
+    expect(cacheFiles(home)).toEqual([expect.stringMatching(new RegExp(`\\.${generation}\\.v8$`))]);
+  }
+  const [file] = cacheFiles(home);
+  const written = fs.statSync(path.join(home, 'batchproof', file)).mtimeMs;
+  expect(check(home)).toEqual(first);
+  expect(cacheFiles(home)).toEqual([file]);
+  expect(fs.statSync(path.join(home, 'batchproof', file)).mtimeMs).toBe(written);
+});
+
+test('a refresh keeps what the cache held and adds what the run compiled', () => {
+  const home = path.join(tmp, 'grows');
+  check(home);
+  const size = () => fs.statSync(path.join(home, 'batchproof', cacheFiles(home)[0])).size;
+  const small = size();
+  // The transformer drifts at batch 1, so this run also finds and verifies a padding recipe.
+  const { NODE_DISABLE_COMPILE_CACHE: _off, ...base } = process.env;
+  const r = spawnSync(process.execPath, [bin, 'check', path.join(root, 'examples', 'models', 'transformer_encoder.onnx'), '--batch-sizes', '1,2,3', '--json'], {
+    encoding: 'utf8',
+    env: { ...base, XDG_CACHE_HOME: home },
+  });
+  expect(JSON.parse(r.stdout).recipe).toMatchObject({ padTo: 2, verified: true });
+  expect(size()).toBeGreaterThan(small);
+});
+
+test('another command keeps a cache of its own', () => {
+  const home = path.join(tmp, 'commands');
+  check(home);
+  const r = spawnSync(process.execPath, [bin, 'fingerprint', '--json'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home } });
+  expect(r.status).toBe(0);
+  expect(cacheFiles(home).map((f) => f.split('-')[1]).sort()).toEqual(['check', 'fingerprint']);
 });
 
 test('a corrupt cache is rejected by V8 and replaced, never an error', () => {
