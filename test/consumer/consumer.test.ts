@@ -12,6 +12,8 @@ describe('the packed package in a consumer project', () => {
     const pkg = path.join(consumer.dir, 'node_modules', 'batchproof');
     expect(fs.existsSync(path.join(pkg, 'dist', 'src', 'index.js'))).toBe(true);
     expect(fs.existsSync(path.join(pkg, 'dist', 'matchers', 'jest.js'))).toBe(true);
+    // The bundled CLI that the bin runs (through the code cache).
+    expect(fs.existsSync(path.join(pkg, 'dist', 'cli.js'))).toBe(true);
     expect(fs.existsSync(path.join(pkg, 'src'))).toBe(false);
     expect(fs.existsSync(path.join(pkg, 'dist', 'test'))).toBe(false);
   });
