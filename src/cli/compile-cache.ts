@@ -6,8 +6,9 @@
  * which gained nothing here) holds little beyond the top level.
  *
  * One cache per command (each runs different code), refreshed by its first few runs; one per
- * bundle file (by size and modification time: hashing a megabyte costs more than it saves),
- * Node version and arch, since V8 itself checks only the source's length.
+ * bundle content, Node version and arch. V8 itself checks only the source's length, so the key
+ * is the content hash that scripts/bundle-cli.js writes on the bundle's first line (hashing a
+ * megabyte here would cost more than the cache saves); a file without one runs uncached.
  *
  * An optimisation only: whatever fails, the CLI runs as it would without it, and nothing is
  * printed. NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
@@ -29,21 +30,20 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Runs `file` as a CommonJS module compiled through the cache; false when there is no such file. */
 export function runFromCodeCache(file: string, command = '', dir = compileCacheDir()): boolean {
   let source: string;
-  let stat: fs.Stats;
   try {
-    stat = fs.statSync(file);
     source = fs.readFileSync(file, 'utf8');
   } catch {
     return false;
   }
+  const hash = /^\/\/ batchproof cli sha1:([0-9a-f]{40})\n/.exec(source)?.[1];
   // import() inside the bundle behaves as usual only with this (Node 20.12+).
   const importDynamically = (vm as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: unknown } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof importDynamically !== 'symbol') {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof importDynamically !== 'symbol' || !hash) {
     require(file);
     return true;
   }
   const prefix = `${path.basename(file)}-${/^[a-z-]+$/.test(command) ? command : 'other'}-${process.version}-${process.arch}-`;
-  const key = `${prefix}${stat.size}-${Math.round(stat.mtimeMs)}`;
+  const key = `${prefix}${hash.slice(0, 16)}`;
   let cachedData: Buffer | undefined;
   let generation = 0;
   try {

@@ -26,7 +26,7 @@ test('the bin runs from the bundle: the first run writes a cache for its command
   const home = path.join(tmp, 'fresh');
   const first = check(home);
   expect(first).toMatchObject({ status: 0, stderr: '', verdict: 'invariant' });
-  expect(cacheFiles(home)).toEqual([expect.stringMatching(/^cli\.js-check-v\d+\.\d+\.\d+-\w+-\d+-\d+\.1\.v8$/)]);
+  expect(cacheFiles(home)).toEqual([expect.stringMatching(/^cli\.js-check-v\d+\.\d+\.\d+-\w+-[0-9a-f]{16}\.1\.v8$/)]);
   // Refreshed by the next runs (each adds the functions it compiled), one file at a time.
   for (const generation of [2, 3, 4]) {
     expect(check(home)).toEqual(first);
@@ -60,6 +60,28 @@ test('another command keeps a cache of its own', () => {
   const r = spawnSync(process.execPath, [bin, 'fingerprint', '--json'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home } });
   expect(r.status).toBe(0);
   expect(cacheFiles(home).map((f) => f.split('-')[1]).sort()).toEqual(['check', 'fingerprint']);
+});
+
+// V8 accepts a cache for any source of the same length and runs the cached code: npm gives every
+// installed file the same mtime, so only the content hash on the bundle's first line tells two
+// versions apart.
+test('a bundle of the same length but other content never runs the old code', () => {
+  const dir = path.join(tmp, 'same-length');
+  fs.mkdirSync(dir);
+  const file = path.join(dir, 'cli.js');
+  const run = (hash: string, word: string) => {
+    fs.writeFileSync(file, `${hash ? `// batchproof cli sha1:${hash.repeat(40)}\n` : ''}console.log('${word}');\n`);
+    fs.utimesSync(file, new Date('1985-10-26T08:15:00Z'), new Date('1985-10-26T08:15:00Z'));
+    const loader = `require(${JSON.stringify(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js'))}).runFromCodeCache(${JSON.stringify(file)}, 'x', ${JSON.stringify(path.join(dir, 'cache'))})`;
+    return spawnSync(process.execPath, ['-e', loader], { encoding: 'utf8' }).stdout.trim();
+  };
+  expect([run('a', 'AAAA'), run('a', 'AAAA')]).toEqual(['AAAA', 'AAAA']);
+  expect(fs.readdirSync(path.join(dir, 'cache'))).toHaveLength(1);
+  expect(run('b', 'BBBB')).toBe('BBBB');
+  // A file without the hash line runs, uncached.
+  fs.rmSync(path.join(dir, 'cache'), { recursive: true });
+  expect(run('', 'CCCC')).toBe('CCCC');
+  expect(fs.existsSync(path.join(dir, 'cache'))).toBe(false);
 });
 
 test('a corrupt cache is rejected by V8 and replaced, never an error', () => {
