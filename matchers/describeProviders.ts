@@ -1,3 +1,4 @@
+import { formatValue } from '../src/errors';
 import { availableProvidersSync, BadInputError, fixture, fixtureSettings, PROVIDERS, providerFailure } from '../src';
 import type { Fixture, FixtureOptions, ProviderAvailability, ProviderName } from '../src';
 
@@ -46,7 +47,7 @@ export function describeProviders(
     throw new Error('describeProviders must be called in a test file (Jest, or Vitest with globals: true)');
   }
   const { describe, test, afterAll } = g as Globals;
-  if (!Array.isArray(providers)) throw new BadInputError(`describeProviders: expected a list of providers, e.g. ['cpu', 'webgpu'], got ${JSON.stringify(providers)}`);
+  if (!Array.isArray(providers)) throw new BadInputError(`describeProviders: expected a list of providers, e.g. ['cpu', 'webgpu'], got ${formatValue(providers)}`);
   const entries = selectEntries(providers.map((p) => (typeof p === 'string' ? { provider: p } : p)), process.env.BATCHPROOF_PROVIDERS);
   const required = requiredNames(options.required, process.env.BATCHPROOF_REQUIRE);
   // CPU always works where onnxruntime loads: no probe needed for a CPU-only list.
@@ -101,7 +102,7 @@ export function selectEntries(entries: FixtureOptions[], env: string | undefined
 export function requiredNames(option: DescribeProvidersOptions['required'], env: string | undefined): 'all' | ProviderName[] {
   if (option === true) return 'all';
   if (option !== undefined && option !== false && !Array.isArray(option)) {
-    throw new BadInputError(`describeProviders: required must be true, false or a list of providers, got ${JSON.stringify(option)}`);
+    throw new BadInputError(`describeProviders: required must be true, false or a list of providers, got ${formatValue(option)}`);
   }
   const fromOption = Array.isArray(option) ? parseNames(option.join(','), 'required') : [];
   const value = env?.trim() ?? '';

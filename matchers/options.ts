@@ -1,3 +1,4 @@
+import { formatValue } from '../src/errors';
 import { BadInputError, isModelHandle, isInferenceSession } from '../src';
 import type { CheckOptions, ModelSource, Samples, Tolerance } from '../src';
 
@@ -17,7 +18,7 @@ export function toOptions<T extends { tolerance?: Tolerance }>(arg: unknown, mat
   if (arg === undefined) return {} as T;
   if (typeof arg === 'number' || arg === 'exact' || arg === 'default') return { tolerance: arg } as T;
   if (typeof arg === 'object' && arg !== null && !Array.isArray(arg)) return arg as T;
-  throw new BadInputError(`${matcher}: expected options, a tolerance number or 'exact', got ${JSON.stringify(arg)}`);
+  throw new BadInputError(`${matcher}: expected options, a tolerance number or 'exact', got ${formatValue(arg)}`);
 }
 
 /**

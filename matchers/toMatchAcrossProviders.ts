@@ -1,8 +1,9 @@
+import { formatValue } from '../src/errors';
 import { matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
 import { BadInputError, compareProviders, formatProviderComparison } from '../src';
 import type { CompareProvidersOptions, ProviderComparisonReport, ProviderSide } from '../src';
 import { COMPARE_OPTION_KEYS } from '../src/compare-providers/compare';
-import { rejectUnknownOptions } from '../src/options';
+import { validateOptions } from '../src/options';
 import { isModelSource, toOptions } from './options';
 
 /**
@@ -21,11 +22,11 @@ export async function toMatchAcrossProviders(
     throw new BadInputError('toMatchAcrossProviders: expected a model (a path to an .onnx file, its bytes or a model handle with a path)');
   }
   if (!Array.isArray(sides)) {
-    throw new BadInputError(`toMatchAcrossProviders: expected a list of providers as the first argument, e.g. ['cpu', 'webgpu'], got ${JSON.stringify(sides)}`);
+    throw new BadInputError(`toMatchAcrossProviders: expected a list of providers as the first argument, e.g. ['cpu', 'webgpu'], got ${formatValue(sides)}`);
   }
   const compareOptions = toOptions<CompareProvidersOptions>(options, 'toMatchAcrossProviders');
   // A misspelt option ({ tolerence: 'exact' }) would otherwise pass on the default tolerance.
-  rejectUnknownOptions(compareOptions, COMPARE_OPTION_KEYS, 'toMatchAcrossProviders');
+  validateOptions(compareOptions, COMPARE_OPTION_KEYS, 'toMatchAcrossProviders');
   const report = await compareProviders(received, sides as ProviderSide[], compareOptions);
   const pass = report.verdict !== 'different';
   const hint = matcherHint('toMatchAcrossProviders', 'model', 'providers', { isNot: this.isNot, promise: this.promise });

@@ -8,3 +8,26 @@ export class BadInputError extends Error {
     this.name = 'BadInputError';
   }
 }
+
+/**
+ * A value as a message shows it: NaN, Infinity and BigInt as themselves (JSON.stringify would
+ * print null, or throw on a BigInt), strings quoted, long values cut.
+ */
+export function formatValue(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n (a BigInt)`;
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol' || value === undefined) return String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value, (_k, v) =>
+      typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v === undefined ? '<empty>' : v,
+    );
+    // Holes in a sparse array are skipped by JSON: show them.
+    if (Array.isArray(value) && Object.keys(value).length < value.length) text = `[${Array.from(value, (v, i) => (i in value ? formatValue(v) : '<empty>')).join(', ')}]`;
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  text = text.replace(/"(-?Infinity|NaN|-?\d+n|<empty>)"/g, '$1');
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

@@ -1,4 +1,4 @@
-import { BadInputError } from './errors';
+import { BadInputError, formatValue } from './errors';
 
 /** Edit distance, for "did you mean" on misspelt option names. */
 function distance(a: string, b: string): number {
@@ -20,9 +20,9 @@ function distance(a: string, b: string): number {
  * default tolerance and pass where the user asked for bitwise. One line, with the nearest name.
  */
 export function rejectUnknownOptions(options: object | undefined, known: readonly string[], where: string): void {
-  if (options === undefined || options === null) return;
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new BadInputError(`${where}: options must be an object, got ${JSON.stringify(options)}`);
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new BadInputError(`${where}: options must be an object, got ${formatValue(options)}; leave them out or pass {}`);
   }
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
@@ -36,4 +36,117 @@ export function rejectUnknownOptions(options: object | undefined, known: readonl
 export const SESSION_OPTION_KEYS = ['provider', 'threads', 'interOpThreads', 'optimization', 'deterministic', 'executionMode', 'memoryArena', 'extra', 'providerOptions'] as const;
 export const INPUT_OPTION_KEYS = ['shapes', 'dims', 'consts', 'samples', 'inputs', 'seed', 'range', 'vocab'] as const;
 export const TOLERANCE_OPTION_KEYS = ['tolerance', 'outputTolerances', 'outputs'] as const;
-export const PLAN_OPTION_KEYS = ['batchSizes', 'maxBatch', 'reference', 'probes', 'padTo', 'filler', 'servedSizes'] as const;
+export const PLAN_OPTION_KEYS = ['batchSizes', 'maxBatch', 'reference', 'probes', 'padTo', 'filler', 'servedSizes', 'maxBytes'] as const;
+
+/**
+ * One declared type per public option name, shared by every function that takes it: a value of
+ * the wrong kind (NaN, a BigInt, a string, a sparse array) is one BadInputError here, before any
+ * work, instead of a TypeError deep inside or, worse, a plan that runs nothing and passes.
+ * `check` returns a problem ("must be ...") or null; `example` shows the right form.
+ */
+export interface OptionType {
+  check: (value: unknown) => string | null;
+  example: string;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+const isPositiveInteger = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+/** Arrays with holes (`[1, , 4]`) skip their holes in forEach and filter: test each index. */
+const everyIndex = (v: unknown[], test: (x: unknown) => boolean): boolean => {
+  for (let i = 0; i < v.length; i++) if (!(i in v) || !test(v[i])) return false;
+  return true;
+};
+
+const positiveInteger = (example: string): OptionType => ({ check: (v) => (isPositiveInteger(v) ? null : 'must be a positive integer'), example });
+const oneOf = (values: readonly string[], example: string): OptionType => ({
+  check: (v) => (typeof v === 'string' && values.includes(v) ? null : `must be one of ${values.map((x) => `'${x}'`).join(', ')}`),
+  example,
+});
+const sizes = (example: string): OptionType => ({
+  check: (v) => {
+    if (!Array.isArray(v) || v.length === 0) return 'must be a non-empty list of positive integers';
+    for (let i = 0; i < v.length; i++) {
+      if (!(i in v)) return `must be a list of positive integers, and has a hole at index ${i}`;
+      if (!isPositiveInteger(v[i])) return `must be a list of positive integers, and batch size ${formatValue(v[i])} is not`;
+    }
+    return null;
+  },
+  example,
+});
+const boolean = (example: string): OptionType => ({ check: (v) => (typeof v === 'boolean' ? null : 'must be true or false'), example });
+const object = (example: string): OptionType => ({ check: (v) => (isPlainObject(v) ? null : 'must be an object'), example });
+
+export const OPTION_TYPES: Record<string, OptionType> = {
+  threads: positiveInteger('threads: 2'),
+  interOpThreads: positiveInteger('interOpThreads: 2'),
+  deterministic: boolean('deterministic: true'),
+  memoryArena: boolean('memoryArena: false'),
+  extra: object("extra: { session: { use_deterministic_compute: '1' } }"),
+  providerOptions: object('providerOptions: { deviceId: 0 }'),
+  shapes: {
+    check: (v) =>
+      isPlainObject(v) && Object.values(v).every((d) => Array.isArray(d) && everyIndex(d, (x) => (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0) || (typeof x === 'string' && x !== '')))
+        ? null
+        : 'must map input or output names to lists of dims (whole numbers, or names such as N for the batch axis)',
+    example: "shapes: { state: [2, 'N', 128] }",
+  },
+  dims: {
+    check: (v) => (isPlainObject(v) && Object.values(v).every(isPositiveInteger) ? null : 'must map symbolic dim names to positive integers'),
+    example: 'dims: { seq: 16 }',
+  },
+  consts: object('consts: { sr: 16000 }'),
+  inputs: { check: (v) => (typeof v === 'string' && v !== '' ? null : 'must be the path of an .npy or .npz file'), example: "inputs: 'samples.npz'" },
+  seed: { check: (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? null : 'must be an integer'), example: 'seed: 0' },
+  range: {
+    check: (v) => {
+      if (!Array.isArray(v) || v.length !== 2 || !everyIndex(v, (x) => typeof x === 'number' && Number.isFinite(x))) return 'must be [low, high], two finite numbers';
+      const [lo, hi] = v as [number, number];
+      if (!(lo < hi)) return 'must have low < high: a range of one value makes every sample the same';
+      if (Math.abs(lo) > FLOAT32_MAX || Math.abs(hi) > FLOAT32_MAX) return 'must lie within float32 (about ±3.4e38): beyond it samples are Infinity';
+      return null;
+    },
+    example: 'range: [-1, 1]',
+  },
+  vocab: positiveInteger('vocab: 100'),
+  outputTolerances: object("outputTolerances: { logits: { ulp: 4 } }"),
+  outputs: {
+    check: (v) => (Array.isArray(v) && v.length > 0 && everyIndex(v, (x) => typeof x === 'string' && x !== '') ? null : 'must be a non-empty list of output names'),
+    example: "outputs: ['embedding']",
+  },
+  batchSizes: sizes('batchSizes: [1, 2, 8, 64] (CLI --batch-sizes 1,2,8,64)'),
+  servedSizes: sizes('servedSizes: [1, 512] (CLI --serve-sizes 1,512)'),
+  maxBatch: positiveInteger('maxBatch: 32 (CLI --max-batch 32)'),
+  reference: positiveInteger('reference: 1 (CLI --reference 1)'),
+  probes: positiveInteger('probes: 3 (CLI --probes 3)'),
+  padTo: positiveInteger('padTo: 2 (CLI --pad-to 2)'),
+  filler: oneOf(['zeros', 'last'], "filler: 'zeros'"),
+  batchSize: positiveInteger('batchSize: 16 (CLI --batch-size 16)'),
+  repeats: { check: (v) => (isPositiveInteger(v) && (v as number) >= 2 ? null : 'must be an integer of at least 2'), example: 'repeats: 5 (CLI --repeats 5)' },
+  maxBytes: {
+    check: (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? null : 'must be a positive number of bytes'),
+    example: 'maxBytes: 4e9 (CLI --max-memory 4GB)',
+  },
+  budget: {
+    check: (v) => (isPlainObject(v) && typeof v.seconds === 'number' && Number.isFinite(v.seconds) && v.seconds > 0 && Object.keys(v).length === 1 ? null : 'must be { seconds: N } with N > 0'),
+    example: 'budget: { seconds: 30 } (CLI --budget 30s)',
+  },
+  onProgress: { check: (v) => (typeof v === 'function' ? null : 'must be a function (done, total) => void'), example: 'onProgress: (done, total) => {}' },
+};
+
+/**
+ * rejectUnknownOptions, then every option present checked against OPTION_TYPES (or `types`,
+ * for a function whose option of the same name means something else). Undefined values are
+ * "not given", as everywhere in the API.
+ */
+export function validateOptions(options: object | undefined, known: readonly string[], where: string, types: Record<string, OptionType | null> = {}): void {
+  rejectUnknownOptions(options, known, where);
+  if (options === undefined) return;
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    const type = key in types ? types[key] : OPTION_TYPES[key];
+    const problem = type?.check(value);
+    if (problem) throw new BadInputError(`${where}: ${key} ${problem}, got ${formatValue(value)}; for example ${type?.example}`);
+  }
+}

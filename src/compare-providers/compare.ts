@@ -3,8 +3,8 @@ import * as ort from 'onnxruntime-node';
 import { compareArrays, Comparison } from '../compare/metrics';
 import { ComparisonSummary } from '../compare/summary';
 import { describeTolerance } from '../compare/tolerance';
-import { BadInputError } from '../errors';
-import { INPUT_OPTION_KEYS, rejectUnknownOptions, TOLERANCE_OPTION_KEYS } from '../options';
+import { BadInputError, formatValue } from '../errors';
+import { INPUT_OPTION_KEYS, validateOptions, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../fixture/fingerprint';
 import { Fixture, FixtureOptions, fixtureSettings, settingsLabel } from '../fixture/fixture';
 import { takeRows, TypedArray } from '../inputs/arrays';
@@ -26,7 +26,7 @@ export interface CompareProvidersOptions extends InputOptions, ToleranceOptions 
 export const DEFAULT_COMPARE_BATCH = 8;
 
 /** Every option compareProviders takes; the sides carry the session settings. */
-export const COMPARE_OPTION_KEYS: readonly string[] = [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, 'batchSize'];
+export const COMPARE_OPTION_KEYS: readonly string[] = [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, 'batchSize', 'maxBytes'];
 
 function isFixture(x: unknown): x is Fixture {
   return typeof x === 'object' && x !== null && typeof (x as Fixture).load === 'function' && 'settings' in x;
@@ -66,12 +66,12 @@ function reopenable(model: ModelSource): string | Uint8Array | ArrayBuffer {
 export async function compareProviders(model: ModelSource, sides: readonly ProviderSide[], options: CompareProvidersOptions = {}): Promise<ProviderComparisonReport> {
   const started = performance.now();
   // A misspelt option (or a session setting, which belongs on a side) must not be ignored.
-  rejectUnknownOptions(options, COMPARE_OPTION_KEYS, 'compareProviders');
+  validateOptions(options, COMPARE_OPTION_KEYS, 'compareProviders');
   if (!Array.isArray(sides) || sides.length < 2) {
     throw new BadInputError(`compare needs at least two sides, e.g. ['cpu', 'webgpu'] or [{ provider: 'cpu', threads: 1 }, { provider: 'cpu', threads: 2 }]; got ${describeValue(sides)}`);
   }
   if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize > 0)) {
-    throw new BadInputError(`batchSize must be a positive integer, got ${JSON.stringify(options.batchSize)}; for example --batch-size 8`);
+    throw new BadInputError(`batchSize must be a positive integer, got ${formatValue(options.batchSize)}; for example --batch-size 8`);
   }
   const settings = sides.map(sideSettings);
   const labels = uniqueLabels(settings.map(settingsLabel));

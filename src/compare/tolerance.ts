@@ -1,4 +1,4 @@
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 
 /**
  * How close is close enough.
@@ -28,7 +28,7 @@ const TOLERANCE_HELP = "use 'exact', 'default', atol=A,rtol=R, ulp=N or cosine=C
 
 function nonNegative(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new BadInputError(`tolerance ${name} must be a non-negative number, got ${JSON.stringify(value)}; ${TOLERANCE_HELP}`);
+    throw new BadInputError(`tolerance ${name} must be a non-negative number, got ${formatValue(value)}; ${TOLERANCE_HELP}`);
   }
   return value;
 }
@@ -57,11 +57,12 @@ function resolveAny(t: Tolerance, dtype: string): ResolvedTolerance {
       return { kind: 'allclose', atol: nonNegative(a.atol ?? 0, 'atol'), rtol: nonNegative(a.rtol ?? 0, 'rtol') };
     }
   }
-  throw new BadInputError(`unknown tolerance ${JSON.stringify(t)}; ${TOLERANCE_HELP}`);
+  throw new BadInputError(`unknown tolerance ${formatValue(t)}; ${TOLERANCE_HELP}`);
 }
 
 /** Parses the CLI form: exact | default | atol=A,rtol=R | ulp=N | cosine=C | a bare number (atol). */
 export function parseTolerance(text: string): Tolerance {
+  if (typeof text !== 'string') throw new BadInputError(`parseTolerance takes the CLI's text form, got ${formatValue(text)}; ${TOLERANCE_HELP} (pass a number or an object as the tolerance option itself)`);
   const s = text.trim();
   if (s === 'exact' || s === 'default') return s;
   if (/^[0-9.eE+-]+$/.test(s) && Number.isFinite(Number(s))) return Number(s);

@@ -1,9 +1,10 @@
 import { resolveTolerance, describeTolerance, Tolerance, ResolvedTolerance } from '../compare/tolerance';
-import { BadInputError } from '../errors';
-import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, rejectUnknownOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
+import { BadInputError, formatValue } from '../errors';
+import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../fixture/fingerprint';
 import { InputOptions, prepareInputs, userSampleIndex } from '../inputs/prepare';
 import { BATCH_MARK } from '../inputs/spec';
+import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { ModelSource, openModel, SessionSettings } from '../model/open';
 import { tool } from '../version';
 import { analyse } from './analyse';
@@ -58,12 +59,12 @@ export const CHECK_OPTION_KEYS = [...PLAN_OPTION_KEYS, ...INPUT_OPTION_KEYS, ...
 
 export async function checkBatchInvariance(model: ModelSource, options: CheckOptions = {}): Promise<InvarianceReport> {
   const started = performance.now();
-  rejectUnknownOptions(options, CHECK_OPTION_KEYS, 'checkBatchInvariance');
+  validateOptions(options, CHECK_OPTION_KEYS, 'checkBatchInvariance');
   if (options.filler !== undefined && options.padTo === undefined) {
     throw new BadInputError(`filler '${options.filler}' applies to padding: give padTo as well (CLI: --pad-to N --filler ${options.filler})`);
   }
   if (options.budget !== undefined && !(typeof options.budget?.seconds === 'number' && options.budget.seconds > 0)) {
-    throw new BadInputError(`budget must be { seconds: N } with N > 0, got ${JSON.stringify(options.budget)}; for example budget: { seconds: 30 } (CLI --budget 30s)`);
+    throw new BadInputError(`budget must be { seconds: N } with N > 0, got ${formatValue(options.budget)}; for example budget: { seconds: 30 } (CLI --budget 30s)`);
   }
   const handle = await openModel(model, options);
   try {
@@ -82,9 +83,13 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     if (count !== null && count < Math.max(...plan.sizes)) {
       notes.push(`${count} samples for batches of up to ${Math.max(...plan.sizes)}: larger batches repeat samples`);
     }
-    if (count !== null && count - probes < 2) {
+    if (count !== null && count - probes < 2 && count > 1) {
       notes.push(`only ${count} samples for ${probes} probes: batch-mates repeat the probes, so leakage is tested weakly; give at least ${probes + 2} samples`);
     }
+    // Before any run: samples that cannot show a failure must not produce a pass.
+    const poolIndex = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
+    const fed = plan.runs.flatMap((r) => r.rows).filter((id) => id >= 0).map(poolIndex);
+    assertSamplesCanShowFailure(prepared.specs, prepared.pool, fed, 'distinct', sampleLabel(prepared.source, options));
     const execution = await executePlan(handle, prepared.specs, prepared.shared, prepared.pool, plan, {
       outputs: outputs.map((o) => o.name),
       shapes: options.shapes,
@@ -92,7 +97,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       // The sizes the user asked about are answered whatever the budget, and at least one real
       // batch is always run: a budget must never turn an untested model into 'invariant'.
       keepSizes: [plan.reference, ...(options.servedSizes ?? []), ...plan.sizes.filter((s) => s > plan.reference).slice(0, 1)],
-      sampleIndex: count !== null ? userSampleIndex(count, probes, plan.pool2Base) : undefined,
+      sampleIndex: count !== null ? poolIndex : undefined,
       onProgress: options.onProgress,
     });
     if (execution.skipped.length > 0) {
@@ -108,7 +113,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     const classes = unstable ? [] : stableClasses(execution.rows, execution.layouts);
     const served = [...new Set(options.servedSizes ?? [plan.reference, Math.max(...tested)])].filter((s) => tested.includes(s)).sort((a, b) => a - b);
     const servedAnswer = compareServed(execution.rows, execution.layouts, served);
-    const index = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
+    const index = poolIndex;
     const { recipe, recipeReason, runs: recipeRuns } = await recipeFor(
       { handle, specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts: execution.layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base },
       { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows },
@@ -155,6 +160,11 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
   } finally {
     if (handle !== model) await handle.close();
   }
+}
+
+/** Where the samples came from, as messages name them. */
+export function sampleLabel(source: 'synthesized' | 'user', options: { inputs?: string }): string {
+  return source === 'synthesized' ? 'the synthesized samples' : options.inputs ?? 'samples';
 }
 
 /** Compact list of sizes: "2..9, 15, 31..33". Consecutive entries of the sweep collapse. */

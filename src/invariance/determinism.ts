@@ -1,8 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import { compareArrays } from '../compare/metrics';
 import { describeTolerance } from '../compare/tolerance';
-import { BadInputError } from '../errors';
-import { INPUT_OPTION_KEYS, rejectUnknownOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
+import { BadInputError, formatValue } from '../errors';
+import { INPUT_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { Fingerprint, fingerprintFor } from '../fixture/fingerprint';
 import type { TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
@@ -45,10 +45,10 @@ export interface DeterminismReport {
 /** Runs one batch `repeats` times with one session and compares every output to the first run. */
 export async function checkDeterminism(model: ModelSource, options: DeterminismOptions = {}): Promise<DeterminismReport> {
   const started = performance.now();
-  rejectUnknownOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'repeats', 'batchSize'], 'checkDeterminism');
+  validateOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'repeats', 'batchSize', 'maxBytes'], 'checkDeterminism');
   const repeats = options.repeats ?? DEFAULT_REPEATS;
   if (!(Number.isInteger(repeats) && repeats >= 2)) {
-    throw new BadInputError(`repeats must be an integer of at least 2, got ${JSON.stringify(repeats)}; for example repeats: 5 (CLI --repeats 5)`);
+    throw new BadInputError(`repeats must be an integer of at least 2, got ${formatValue(repeats)}; for example repeats: 5 (CLI --repeats 5)`);
   }
   const handle = await openModel(model, options);
   try {
@@ -57,7 +57,7 @@ export async function checkDeterminism(model: ModelSource, options: DeterminismO
     const prepared = await prepareInputs(handle, options);
     const batchSize = options.batchSize ?? Math.min(DEFAULT_DETERMINISM_BATCH, prepared.pool.count ?? Infinity);
     if (!(Number.isInteger(batchSize) && batchSize > 0)) {
-      throw new BadInputError(`batchSize must be a positive integer, got ${JSON.stringify(batchSize)}`);
+      throw new BadInputError(`batchSize must be a positive integer, got ${formatValue(batchSize)}`);
     }
     const ids = Array.from({ length: batchSize }, (_, i) => i % (prepared.pool.count ?? Infinity));
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);

@@ -1,4 +1,4 @@
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 
 /**
  * Batch sizes where kernels tend to switch reduction order: small odd sizes, powers of two and
@@ -46,6 +46,8 @@ export interface PlanOptions {
   filler?: Filler;
   /** Batch sizes the user's system serves, always swept (even above maxBatch). */
   servedSizes?: number[];
+  /** The most memory one batch may need (inputs and outputs, estimated before it is built); default from the machine. */
+  maxBytes?: number;
 }
 
 export type Filler = 'zeros' | 'last';
@@ -72,8 +74,8 @@ export interface Plan {
 }
 
 function positiveInt(value: unknown, what: string, example: string): number {
-  if (!(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
-    throw new BadInputError(`${what} must be a positive integer, got ${JSON.stringify(value)}; for example ${example}`);
+  if (!(typeof value === 'number' && Number.isSafeInteger(value) && value > 0)) {
+    throw new BadInputError(`${what} must be a positive integer, got ${formatValue(value)}; for example ${example}`);
   }
   return value;
 }
@@ -98,8 +100,11 @@ export function makePlan(options: PlanOptions = {}): Plan {
   if (!Array.isArray(requested) || requested.length === 0) {
     throw new BadInputError('batch sizes must be a non-empty list of positive integers; for example batchSizes: [1, 2, 8, 64] (CLI --batch-sizes 1,2,8,64)');
   }
-  requested.forEach((s) => positiveInt(s, `batch size ${JSON.stringify(s)}`, '--batch-sizes 1,2,8,64'));
-  for (const s of options.servedSizes ?? []) positiveInt(s, `served batch size ${JSON.stringify(s)}`, '--serve-sizes 1,512');
+  // Indexed loops: forEach and for-of skip the holes of a sparse array ([1, , 4]).
+  for (let i = 0; i < requested.length; i++) positiveInt(requested[i], `batch size ${formatValue(requested[i])}`, '--batch-sizes 1,2,8,64');
+  const served = options.servedSizes ?? [];
+  if (!Array.isArray(served)) throw new BadInputError(`servedSizes must be a list of positive integers, got ${formatValue(served)}; for example servedSizes: [1, 512]`);
+  for (let i = 0; i < served.length; i++) positiveInt(served[i], `served batch size ${formatValue(served[i])}`, '--serve-sizes 1,512');
   const padTo = options.padTo === undefined ? undefined : positiveInt(options.padTo, 'padTo', '--pad-to 2');
   const filler = options.filler ?? 'zeros';
   if (!FILLERS.includes(filler)) throw new BadInputError(`unknown filler '${filler}'; use ${FILLERS.join(' or ')}`);

@@ -25,7 +25,7 @@ import { readModel, type GraphFacts } from '../onnx/graph';
 import { instrumentModel } from '../onnx/instrument';
 import { createSession, hasExternalData, modelBytes } from '../onnx/session';
 import { checkExternalFiles } from '../onnx/tensor';
-import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, rejectUnknownOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
+import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { num } from '../report/format';
 import { sessionSettings } from '../stats/check';
 import { tool } from '../version';
@@ -193,7 +193,7 @@ function bitwiseEqual(a: ort.Tensor, b: ort.Tensor): boolean {
  */
 export async function locateDivergence(model: ModelSource, options: LocateOptions = {}): Promise<LocateReport> {
   const started = performance.now();
-  rejectUnknownOptions(options, LOCATE_OPTION_KEYS, 'locateDivergence');
+  validateOptions(options, LOCATE_OPTION_KEYS, 'locateDivergence');
   const mb = modelBytes(model, 'locate');
   const settings = sessionSettings(mb.settings, options);
   const { model: decoded, graph } = readModel(mb.bytes, mb.source);

@@ -1,0 +1,95 @@
+/**
+ * Can these samples show a failure at all? A check that feeds identical batch-mates cannot see
+ * them leak into each other (a training-mode BatchNorm normalises identical rows to identical
+ * rows), one fed all zeros may take a path where every kernel agrees, and one fed NaN compares
+ * NaN with NaN. Each of those would pass without proving anything, so they are refused before
+ * the run, with the cure.
+ */
+import { BadInputError } from '../errors';
+import type { TypedArray } from './arrays';
+import type { SamplePool } from './samples';
+import type { InputSpec } from './spec';
+
+/**
+ * - 'distinct': the samples must not all be bitwise identical (batch invariance, locate: the
+ *   batch-mates must differ for leakage to show);
+ * - 'varied': they may repeat, but not be one constant value everywhere (determinism and
+ *   provider comparison only need inputs that exercise the model).
+ */
+export type SampleNeed = 'distinct' | 'varied';
+
+const FLOATS = new Set(['float32', 'float64', 'float16']);
+
+function bytesOf(a: TypedArray): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function countNonFinite(data: TypedArray, dtype: string): number {
+  let n = 0;
+  if (dtype === 'float16') {
+    // Exponent bits all ones: Infinity or NaN.
+    for (let i = 0; i < data.length; i++) if (((data[i] as number) & 0x7c00) === 0x7c00) n++;
+    return n;
+  }
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) n++;
+  return n;
+}
+
+/** True when every element of every array equals the first element of the first (bitwise). */
+function oneConstant(arrays: readonly TypedArray[]): boolean {
+  const first = arrays.find((a) => a.length > 0);
+  if (!first) return true;
+  const value = first[0];
+  return arrays.every((a) => {
+    for (let i = 0; i < a.length; i++) if (a[i] !== value) return false;
+    return true;
+  });
+}
+
+function sameBytes(a: TypedArray, b: TypedArray): boolean {
+  return Buffer.compare(bytesOf(a), bytesOf(b)) === 0;
+}
+
+/**
+ * Checks the samples a run will feed (pool indices `indices`, as the pool numbers them) and
+ * throws a BadInputError naming the problem and the cure. `label` names where the samples came
+ * from ("samples", a file name, "synthesized samples").
+ */
+export function assertSamplesCanShowFailure(specs: readonly InputSpec[], pool: SamplePool, indices: readonly number[], need: SampleNeed, label: string): void {
+  const batched = specs.filter((s) => s.batchAxis !== null);
+  const unique = [...new Set(indices)].sort((a, b) => a - b);
+  if (batched.length === 0 || unique.length === 0) return;
+  const samples = batched.map((spec) => unique.map((i) => pool.sample(spec, i)));
+
+  batched.forEach((spec, k) => {
+    if (!FLOATS.has(spec.dtype)) return;
+    samples[k].forEach((data, j) => {
+      const bad = countNonFinite(data, spec.dtype);
+      if (bad > 0) {
+        throw new BadInputError(
+          `${label}: sample ${unique[j]} of input '${spec.name}' holds ${bad} NaN or Infinity value${bad > 1 ? 's' : ''}; non-finite inputs give outputs that compare as NaN, which proves nothing; give finite samples`,
+        );
+      }
+    });
+  });
+
+  const cure = 'give distinct, varied samples (or leave samples out and batchproof synthesizes them)';
+  // Inputs other than floats (masks of ones, a fixed id) may well be constant: judge the floats,
+  // or the ids when there are no floats.
+  const judged = batched.some((s) => FLOATS.has(s.dtype)) ? batched.map((s, k) => (FLOATS.has(s.dtype) ? k : -1)).filter((k) => k >= 0) : batched.map((_, k) => k);
+  const everyValue = judged.every((k) => oneConstant(samples[k]));
+  if (everyValue && unique.length * judged.reduce((n, k) => n + samples[k][0].length, 0) > 1) {
+    const value = samples[judged[0]][0][0];
+    throw new BadInputError(
+      `${label}: every value of every sample is ${String(value)}: a constant input cannot show the model's outputs moving; ${cure}`,
+    );
+  }
+  if (need === 'distinct' && unique.length > 1 && unique.every((i, j) => j === 0 || batched.every((_, k) => sameBytes(samples[k][0], samples[k][j])))) {
+    throw new BadInputError(
+      `${label}: the ${unique.length} samples this check feeds are bitwise identical: identical batch-mates cannot show leakage between them; ${cure}`,
+    );
+  }
+  if (need === 'distinct' && unique.length === 1) {
+    throw new BadInputError(`${label}: one sample only: its batch-mates would be copies of it, which cannot show leakage between them; ${cure}`);
+  }
+}
