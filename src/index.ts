@@ -2,7 +2,7 @@
  * batchproof: prove an ONNX model gives each sample the same answer whatever the batch.
  * The engine: plain functions returning plain report objects (the CLI prints the same objects).
  */
-export { BadInputError } from './errors';
+export { BadInputError, formatValue } from './errors';
 export { tool } from './version';
 
 export { openModel, isModelHandle, isInferenceSession, PROVIDERS, OPTIMIZATION_LEVELS } from './model/open';

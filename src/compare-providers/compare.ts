@@ -4,12 +4,13 @@ import { compareArrays, Comparison } from '../compare/metrics';
 import { ComparisonSummary } from '../compare/summary';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
+import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { INPUT_OPTION_KEYS, validateOptions, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../fixture/fingerprint';
 import { Fixture, FixtureOptions, fixtureSettings, settingsLabel } from '../fixture/fixture';
 import { takeRows, TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
-import { resolveTolerances, selectOutputs, ToleranceOptions } from '../invariance/check';
+import { resolveTolerances, sampleLabel, selectOutputs, ToleranceOptions } from '../invariance/check';
 import { detectLayouts, feedsFor, OutputLayout, runBatch } from '../invariance/run';
 import { describeValue, isModelHandle, ModelHandle, ModelSource, openModel, ProviderName, SessionSettings } from '../model/open';
 import { tool } from '../version';
@@ -77,8 +78,11 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
   const labels = uniqueLabels(settings.map(settingsLabel));
   const source = reopenable(model);
   const notes: string[] = [];
-  if (new Set(settings.map((s) => JSON.stringify(fingerprintKey(s)))).size < settings.length) {
-    notes.push('two sides have the same settings: this compares two sessions, not two configurations');
+  // Two sides with the same settings compare a configuration with itself: a pass proves nothing.
+  const keys = settings.map((s) => JSON.stringify(fingerprintKey(s)));
+  const twin = keys.findIndex((k, i) => keys.indexOf(k) !== i);
+  if (twin >= 0) {
+    throw new BadInputError(`sides ${keys.indexOf(keys[twin]) + 1} and ${twin + 1} have the same settings (${labels[twin]}): comparing a configuration with itself proves nothing; change the provider, threads, optimization or deterministic of one side`);
   }
 
   // Open every side first, so a missing provider fails before any work is done.
@@ -93,6 +97,7 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const batchSize = options.batchSize ?? Math.min(DEFAULT_COMPARE_BATCH, count ?? Infinity);
     if (count !== null && batchSize > count) notes.push(`batch of ${batchSize} from ${count} samples: samples repeat in the batch`);
     const ids = Array.from({ length: batchSize }, (_, i) => (count ? i % count : i));
+    assertSamplesCanShowFailure(prepared.specs, prepared.pool, ids, 'varied', sampleLabel(prepared.source, options));
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);
     const names = outputs.map((o) => o.name);
 

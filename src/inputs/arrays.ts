@@ -12,6 +12,18 @@ export function isFloatDtype(dtype: string): boolean {
   return (FLOAT_DTYPES as readonly string[]).includes(dtype);
 }
 
+/** How many NaN or Infinity values an array of `dtype` holds (float16 as raw bits: exponent all ones). */
+export function countNonFinite(data: ArrayLike<number | bigint>, dtype: string): number {
+  if (!isFloatDtype(dtype)) return 0;
+  let n = 0;
+  if (dtype === 'float16') {
+    for (let i = 0; i < data.length; i++) if (((data[i] as number) & 0x7c00) === 0x7c00) n++;
+    return n;
+  }
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) n++;
+  return n;
+}
+
 /** A new zeroed typed array for an onnxruntime dtype (float16 as raw Uint16 bits, bool as Uint8). */
 export function allocate(dtype: string, length: number): TypedArray {
   switch (dtype) {

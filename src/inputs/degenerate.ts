@@ -6,7 +6,7 @@
  * the run, with the cure.
  */
 import { BadInputError } from '../errors';
-import type { TypedArray } from './arrays';
+import { countNonFinite, TypedArray } from './arrays';
 import type { SamplePool } from './samples';
 import type { InputSpec } from './spec';
 
@@ -22,17 +22,6 @@ const FLOATS = new Set(['float32', 'float64', 'float16']);
 
 function bytesOf(a: TypedArray): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-function countNonFinite(data: TypedArray, dtype: string): number {
-  let n = 0;
-  if (dtype === 'float16') {
-    // Exponent bits all ones: Infinity or NaN.
-    for (let i = 0; i < data.length; i++) if (((data[i] as number) & 0x7c00) === 0x7c00) n++;
-    return n;
-  }
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) n++;
-  return n;
 }
 
 /** True when every element of every array equals the first element of the first (bitwise). */

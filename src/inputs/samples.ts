@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 import { allocate, floatToHalf, product, stackRows, takeRows, TypedArray } from './arrays';
 import type { InputSpec } from './spec';
 
@@ -100,6 +100,9 @@ export function normalizeArray(value: unknown, label: string, expected?: InputSp
     const data = v.data as TypedArray;
     if (typeof dtype !== 'string' || !ArrayBuffer.isView(data)) {
       throw new BadInputError(`${label}: expected { dtype, dims, data } with a typed array as data`);
+    }
+    if (!Array.isArray(v.dims) || !v.dims.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+      throw new BadInputError(`${label}: dims must be a list of whole numbers >= 0, got ${formatValue(v.dims)}; for example { dtype: 'float32', dims: [4, 8], data }`);
     }
     const dims = [...v.dims];
     if (product(dims) !== data.length) {

@@ -1,7 +1,7 @@
 import { compareArrays, Comparison } from '../compare/metrics';
 import { ComparisonSummary } from '../compare/summary';
 import type { ResolvedTolerance } from '../compare/tolerance';
-import { isFloatDtype } from '../inputs/arrays';
+import { countNonFinite } from '../inputs/arrays';
 import type { BatchReport, Cause, InvarianceReport, Verdict, WorstElement } from './report';
 import type { OutputLayout, ProbeRow } from './run';
 
@@ -168,12 +168,4 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     worst: summary.worst,
     nonFinite,
   };
-}
-
-function countNonFinite(data: ProbeRow['outputs'][string], dtype: string): number {
-  if (!isFloatDtype(dtype)) return 0;
-  if (dtype === 'float16') return (data as Uint16Array).reduce((n, h) => n + (((h >> 10) & 0x1f) === 31 ? 1 : 0), 0);
-  let n = 0;
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) n++;
-  return n;
 }

@@ -12,7 +12,8 @@ import { describeClasses, stableClasses } from './classes';
 import { makePlan, PlanOptions } from './plan';
 import { compareServed, logRuns, recipeFor, Recipe, ServedAnswer } from './recipe';
 import type { Cause, InvarianceReport, BatchReport } from './report';
-import { executePlan } from './run';
+import { executePlan, OutputLayout, ProbeRow } from './run';
+import { countNonFinite } from '../inputs/arrays';
 
 export interface ToleranceOptions {
   /** Tolerance for every output (default 'default': dtype-aware allclose). */
@@ -98,30 +99,32 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       // batch is always run: a budget must never turn an untested model into 'invariant'.
       keepSizes: [plan.reference, ...(options.servedSizes ?? []), ...plan.sizes.filter((s) => s > plan.reference).slice(0, 1)],
       sampleIndex: count !== null ? poolIndex : undefined,
+      maxBytes: options.maxBytes,
       onProgress: options.onProgress,
     });
     if (execution.skipped.length > 0) {
       notes.push(`the budget of ${options.budget?.seconds}s skipped batch sizes ${execution.skipped.join(', ')}`);
     }
-    const analysis = analyse(execution.rows, execution.layouts, tolerances);
+    const layouts = comparedLayouts(execution.rows, execution.layouts, notes);
+    const analysis = analyse(execution.rows, layouts, tolerances);
     if (analysis.causes.includes('nondeterminism')) {
       notes.push('the same batch gave different outputs run to run, so leakage, position and batch-size effects cannot be told apart; make the model deterministic first (e.g. deterministic: true, or remove random ops)');
     }
     const tested = plan.sizes.filter((s) => !execution.skipped.includes(s));
     // Where samples leak or runs differ, outputs are not a function of (size, position): no classes.
     const unstable = analysis.causes.find((c) => c === 'leakage' || c === 'nondeterminism');
-    const classes = unstable ? [] : stableClasses(execution.rows, execution.layouts);
+    const classes = unstable ? [] : stableClasses(execution.rows, layouts);
     const served = [...new Set(options.servedSizes ?? [plan.reference, Math.max(...tested)])].filter((s) => tested.includes(s)).sort((a, b) => a - b);
-    const servedAnswer = compareServed(execution.rows, execution.layouts, served);
+    const servedAnswer = compareServed(execution.rows, layouts, served);
     const index = poolIndex;
     const { recipe, recipeReason, runs: recipeRuns } = await recipeFor(
-      { handle, specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts: execution.layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base },
+      { handle, specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts: layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base },
       { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows },
       options,
     );
     logRuns(execution.runs, recipeRuns);
     const settings = handle.settings;
-    const layoutOf = (name: string) => execution.layouts.find((l) => l.name === name);
+    const layoutOf = (name: string) => layouts.find((l) => l.name === name);
     return {
       schema: 1,
       kind: 'batch-invariance',
@@ -160,6 +163,27 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
   } finally {
     if (handle !== model) await handle.close();
   }
+}
+
+/**
+ * The outputs that hold something to compare. An output with no values per sample ([N, 0]) is
+ * left out with a note; when nothing is left, or every value is NaN or Infinity, there is
+ * nothing a pass could mean, so the check refuses instead of answering 'invariant'.
+ */
+export function comparedLayouts(rows: readonly ProbeRow[], layouts: readonly OutputLayout[], notes: string[]): OutputLayout[] {
+  const sizes = layouts.map((l) => rows.reduce((n, r) => n + (r.outputs[l.name]?.length ?? 0), 0));
+  const empty = layouts.filter((_, i) => sizes[i] === 0);
+  const kept = layouts.filter((_, i) => sizes[i] > 0);
+  const shape = (l: OutputLayout) => `'${l.name}' [${l.sampleDims.map((d, a) => (a === l.batchAxis ? 'N' : d)).join(', ')}]`;
+  if (kept.length === 0) {
+    throw new BadInputError(`nothing to compare: every compared output is empty per sample (${empty.map(shape).join(', ')}); compare outputs that hold values (--outputs / outputs)`);
+  }
+  if (empty.length > 0) notes.push(`not compared: ${empty.map(shape).join(', ')} hold no values per sample`);
+  const allNonFinite = kept.every((l) => rows.every((r) => countNonFinite(r.outputs[l.name], l.dtype) === r.outputs[l.name].length));
+  if (allNonFinite) {
+    throw new BadInputError(`every output value is NaN or Infinity for these samples (${kept.map((l) => `'${l.name}'`).join(', ')}): NaN compared with NaN proves nothing; check the model on these inputs, or give other samples`);
+  }
+  return kept;
 }
 
 /** Where the samples came from, as messages name them. */

@@ -8,7 +8,8 @@ import type { TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
 import { ModelSource, openModel, SessionSettings } from '../model/open';
 import { tool } from '../version';
-import { ToleranceOptions, resolveTolerances, selectOutputs } from './check';
+import { assertSamplesCanShowFailure } from '../inputs/degenerate';
+import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor, runBatch } from './run';
 
 export const DEFAULT_REPEATS = 5;
@@ -60,6 +61,7 @@ export async function checkDeterminism(model: ModelSource, options: DeterminismO
       throw new BadInputError(`batchSize must be a positive integer, got ${formatValue(batchSize)}`);
     }
     const ids = Array.from({ length: batchSize }, (_, i) => i % (prepared.pool.count ?? Infinity));
+    assertSamplesCanShowFailure(prepared.specs, prepared.pool, ids, 'varied', sampleLabel(prepared.source, options));
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);
     const names = outputs.map((o) => o.name);
     let inferenceMs = 0;

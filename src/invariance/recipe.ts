@@ -4,6 +4,7 @@ import { resolveTolerance } from '../compare/tolerance';
 import type { SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
 import type { ModelHandle } from '../model/open';
+import { countNonFinite } from '../inputs/arrays';
 import { BatchClass, outputKey } from './classes';
 import { Filler, FILLER_ZEROS, PlannedRun, probePositions } from './plan';
 import type { Cause, Verdict } from './report';
@@ -127,6 +128,8 @@ export async function verifyPadding(
       runs.push(run);
       const result = await runBatch(ctx.handle, feedsFor(ctx.specs, ctx.shared, ctx.pool, mapIds(run.rows, ctx.index)), ctx.layouts.map((l) => l.name), run.rows.length);
       for (const row of probeRows(run, result, ctx.layouts)) {
+        // NaN is bitwise equal to NaN: a recipe is verified on finite outputs only.
+        if (ctx.layouts.some((l) => countNonFinite(row.outputs[l.name], l.dtype) > 0)) verified = false;
         const key = outputKey(row, ctx.layouts);
         const expected = targetKeys.get(row.probe) ?? seen.get(row.probe);
         if (expected !== undefined && expected !== key) verified = false;
@@ -159,7 +162,8 @@ export async function recipeFor(
 ): Promise<{ recipe: Recipe | null; recipeReason: string | null; runs: PlannedRun[] }> {
   const covers = [...facts.served];
   if (options.padTo !== undefined) {
-    const holds = facts.servedAnswer.equal && !facts.causes.includes('leakage') && !facts.causes.includes('nondeterminism');
+    const finite = facts.rows.every((r) => ctx.layouts.every((l) => countNonFinite(r.outputs[l.name], l.dtype) === 0));
+    const holds = finite && facts.servedAnswer.equal && !facts.causes.includes('leakage') && !facts.causes.includes('nondeterminism');
     return { recipe: { padTo: options.padTo, filler: options.filler ?? 'zeros', covers, verified: holds }, recipeReason: null, runs: [] };
   }
   if (facts.verdict === 'invariant' || facts.servedAnswer.equal) return { recipe: { padTo: null, reason: 'not needed' }, recipeReason: null, runs: [] };
