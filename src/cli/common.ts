@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
 import { parseTolerance } from '../compare/tolerance';
 import type { CheckOptions } from '../invariance/check';
+import { checkOutputPath } from '../io/paths';
 import { OPTIMIZATION_LEVELS, PROVIDERS, ProviderName, OptimizationLevel } from '../model/open';
-import { collectConst, collectDim, collectOutputTolerance, collectShape, integer, nameList, positiveInteger, sizeList } from './parse';
+import { byteSize, collectConst, collectDim, collectOutputTolerance, collectShape, integer, nameList, positiveInteger, sizeList } from './parse';
 import { toJson, writeFileAtomic } from './output';
 
 /** Exit codes (a contract for CI): 0 pass, 1 the model failed the check, 2 bad input or usage. */
@@ -30,6 +31,7 @@ export interface SessionFlags {
   threads?: number;
   deterministic?: boolean;
   optimization?: OptimizationLevel;
+  maxMemory?: number;
 }
 
 export function addSessionFlags(cmd: Command): Command {
@@ -38,6 +40,16 @@ export function addSessionFlags(cmd: Command): Command {
     .option('--threads <n>', 'intra-op threads (default: onnxruntime picks)', positiveInteger('--threads'))
     .option('--deterministic', "set onnxruntime's session.use_deterministic_compute")
     .addOption(new Option('--optimization <level>', 'graph optimization level').choices(OPTIMIZATION_LEVELS as unknown as string[]));
+}
+
+/** The memory a batch may take: every command that runs a model has it (fingerprint runs none). */
+export function addMemoryFlag(cmd: Command): Command {
+  return cmd.option('--max-memory <size>', 'refuse a batch whose tensors would take more than this, e.g. 4GB or 2GiB (default: from the memory of this machine)', byteSize('--max-memory'));
+}
+
+/** --max-memory as the API's option. */
+export function memoryOptions(flags: SessionFlags): { maxBytes?: number } {
+  return flags.maxMemory === undefined ? {} : { maxBytes: flags.maxMemory };
 }
 
 /** Batch axes, symbolic dims and shared inputs. */
@@ -84,18 +96,19 @@ function definedOnly<T extends object>(options: T): T {
 /** Flags that say how to open the model and feed it: shared by every command that runs it. */
 export function addModelFlags(cmd: Command): Command {
   return addReportFlags(
-    addShapeFlags(addSessionFlags(cmd))
+    addMemoryFlag(addShapeFlags(addSessionFlags(cmd)))
       .option('--inputs <file>', 'samples: .npy (one batched input) or .npz keyed by input name')
       .option('--seed <n>', 'seed for synthesized samples (default 0)', integer('--seed'))
       .option('--tolerance <tol>', 'exact | default | atol=A,rtol=R | ulp=N | cosine=C')
       .option('--output-tolerance <output:tol>', 'tolerance for one output (repeatable), e.g. logits:ulp=4', collectOutputTolerance)
-      .option('--outputs <names>', 'compare only these outputs (comma-separated)', nameList),
+      .option('--outputs <names>', 'compare only these outputs (comma-separated)', nameList('--outputs')),
   );
 }
 
 export function commonOptions(flags: CommonFlags): CheckOptions {
   const options: CheckOptions = {
     ...sessionAndShapeOptions(flags),
+    ...memoryOptions(flags),
     inputs: flags.inputs,
     seed: flags.seed,
     outputs: flags.outputs,
@@ -105,6 +118,37 @@ export function commonOptions(flags: CommonFlags): CheckOptions {
     options.outputTolerances = Object.fromEntries(Object.entries(flags.outputTolerance).map(([k, v]) => [k, parseTolerance(v)]));
   }
   return definedOnly(options);
+}
+
+/** Flags naming files a command reads, as messages name them. Every positional argument is one too. */
+const INPUT_FLAGS: Record<string, string> = { inputs: 'samples file (--inputs)', data: 'calibration data (--data)', checkpoint: 'checkpoint (--checkpoint)' };
+const ARGUMENT_NAMES: Record<string, string> = { model: 'input model', a: 'baseline <a>', b: 'file <b>' };
+/** Flags naming files a command writes, in the order they are checked. */
+const OUTPUT_FLAGS: [key: string, flag: string, what: string][] = [
+  ['output', '-o', 'the model'],
+  ['json', '--json', 'the JSON report'],
+];
+
+/**
+ * Every command's output paths, checked before the command runs (main.ts's preAction hook), so
+ * a bad one costs no work and never replaces a file: none may be one of the command's inputs or
+ * another of its outputs, a directory, unwritable, or (for --json) a file that is not JSON.
+ * `--json -` is stdout, as a bare --json.
+ */
+export function checkOutputPaths(command: Command): void {
+  const opts = command.opts() as Record<string, unknown>;
+  const inputs = [
+    ...command.registeredArguments.map((arg, i) => ({ file: command.processedArgs[i] as unknown, what: ARGUMENT_NAMES[arg.name()] ?? `input <${arg.name()}>` })),
+    ...Object.entries(INPUT_FLAGS).map(([key, what]) => ({ file: opts[key], what })),
+  ].filter((input): input is { file: string; what: string } => typeof input.file === 'string');
+  const outputs: { file: string; flag: string }[] = [];
+  for (const [key, flag, what] of OUTPUT_FLAGS) {
+    const file = opts[key];
+    if (typeof file !== 'string') continue;
+    const kind = checkOutputPath(file, { flag, what, inputs, outputs, jsonOnly: key === 'json' });
+    if (kind === 'stdout' && key === 'json') command.setOptionValue('json', true);
+    outputs.push({ file, flag });
+  }
 }
 
 /** Prints a report: JSON on stdout, or JSON to a file and the text on stdout. */

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { BadInputError } from '../errors';
 import { tool } from '../version';
-import { CommandContext, EXIT } from './common';
+import { checkOutputPaths, CommandContext, EXIT } from './common';
 import { registerCheck } from './commands/check';
 import { registerDeterminism } from './commands/determinism';
 import { registerCompare } from './commands/compare';
@@ -27,6 +27,8 @@ export function buildProgram(ctx: CommandContext): Command {
     // collected and printed as one line, like every other bad input.
     .configureOutput({ writeOut: (s) => ctx.out(s.replace(/\n$/, '')), writeErr: (s) => usageErrors.push(s), outputError: (s) => usageErrors.push(s) });
   for (const register of COMMANDS) register(program, ctx);
+  // Output paths are checked before any command runs: a bad one costs no work and loses no file.
+  program.hook('preAction', (_program, command) => checkOutputPaths(command));
   // Subcommands inherit the exit override so their usage errors also exit 2.
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.out(s.replace(/\n$/, '')), writeErr: (s) => usageErrors.push(s), outputError: (s) => usageErrors.push(s) });

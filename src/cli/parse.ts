@@ -82,6 +82,24 @@ export function duration(value: string): { seconds: number } {
   return { seconds };
 }
 
-export function nameList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+/** "embedding,logits" → ['embedding', 'logits']; an empty list would compare nothing. */
+export function nameList(flag: string) {
+  return (value: string): string[] => {
+    const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (names.length === 0) throw new BadInputError(`${flag} ${JSON.stringify(value)}: no names given; expected a comma-separated list of output names, e.g. ${flag} embedding,logits`);
+    return names;
+  };
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** --max-memory 512MB | 4GB | 2GiB | 8g | 1000000 (bytes): KB/MB/GB are powers of 10, KiB/MiB/GiB and K/M/G powers of 2. */
+export function byteSize(flag: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?|\.\d+)(?:e(\d+))?\s*([a-z]*)$/i.exec(value.trim());
+    const unit = m ? UNITS[m[3].toLowerCase()] : undefined;
+    const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * 10 ** Number(m[2] ?? 0) * unit) : NaN;
+    if (!(bytes >= 1) || !Number.isSafeInteger(bytes)) throw new BadInputError(`${flag} ${value}: expected a size such as 512MB, 4GB or 2GiB (or a number of bytes)`);
+    return bytes;
+  };
 }
