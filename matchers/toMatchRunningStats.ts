@@ -1,5 +1,6 @@
 import { matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
 import { BadInputError, checkRunningStats, formatStatsReport } from '../src';
+import { formatValue } from '../src/errors';
 import type { RunningStatsOptions, StatsReference, StatsReport, StatsTolerance } from '../src';
 import { rejectUnknownOptions } from '../src/options';
 import { RUNNING_STATS_OPTION_KEYS } from '../src/stats/check';
@@ -35,7 +36,7 @@ export async function toMatchRunningStats(
 function statsOptions(options: unknown): RunningStatsOptions {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new BadInputError(`toMatchRunningStats: expected options such as { tolerance: { z: 0.5, ratio: 2 } }, got ${JSON.stringify(options)}`);
+    throw new BadInputError(`toMatchRunningStats: expected options such as { tolerance: { z: 0.5, ratio: 2 } }, got ${formatValue(options)}`);
   }
   const o = options as Record<string, unknown>;
   // Shorthand: the tolerance itself.

@@ -4,7 +4,7 @@ import { Unzipped, strFromU8, unzipSync, zipSync, Zippable } from 'fflate';
 import { BadInputError } from '../errors';
 import { NumericArray } from './types';
 import { encodeNpy, parseNpy } from './npy';
-import { checkArrayToWrite, checkBytes, fail, quote, setEntry } from './internal';
+import { checkArrayToWrite, checkBytes, fail, hasEntry, quote, setEntry } from './internal';
 
 const RESAVE = 're-save it with numpy.savez';
 // Deflate cannot expand data by more than about 1032:1, so a larger claim is corruption (or a zip bomb).
@@ -40,7 +40,9 @@ export function parseNpz(bytes: Uint8Array, source = 'npz data'): Record<string,
     if (!name.endsWith('.npy')) {
       throw fail(entrySource, 'entry is not a .npy array', `remove it from the archive, or ${RESAVE}`);
     }
-    setEntry(result, name.slice(0, -'.npy'.length), parseNpy(data, entrySource));
+    const key = name.slice(0, -'.npy'.length);
+    if (hasEntry(result, key)) throw fail(source, `holds two arrays named ${quote(key)}, so it is unclear which is meant`, 're-save it with numpy.savez, one array per name');
+    setEntry(result, key, parseNpy(data, entrySource));
   }
   return result;
 }
@@ -126,6 +128,11 @@ function readCentralDirectoryCrcs(bytes: Uint8Array, source: string): Map<string
     if (nameEnd > bytes.length) throw truncated();
     const utf8Name = (u16(offset + 8) & 0x800) !== 0;
     const name = strFromU8(bytes.subarray(offset + 46, nameEnd), !utf8Name);
+    // fflate (like Python's zipfile) keeps the last entry of a name: the other copy would be
+    // dropped without a word, and which one a reader takes differs between readers.
+    if (crcs.has(name)) {
+      throw fail(source, `holds two entries named ${quote(name)}, so it is unclear which array is meant`, 're-save it with numpy.savez, one array per name');
+    }
     crcs.set(name, u32(offset + 16));
     offset = nameEnd + u16(offset + 30) + u16(offset + 32);
   }

@@ -124,7 +124,47 @@ function readHeader(bytes: Uint8Array, source: string): { header: Record<string,
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw fail(source, 'header is not a JSON object', RESAVE);
   }
+  // JSON.parse keeps the last of two equal keys, so a second tensor of one name would hide the first.
+  const duplicate = duplicateKey(text);
+  if (duplicate !== null) throw fail(source, `the header names ${quote(duplicate.key)} twice${duplicate.top ? '' : ' inside one entry'}, so it is unclear which is meant`, RESAVE);
   return { header: header as Record<string, unknown>, dataStart: 8 + length };
+}
+
+/**
+ * The first key that appears twice in one object of valid JSON text (`top`: in the outermost
+ * object), or null. One pass over the characters; strings are decoded as JSON decodes them, so
+ * "a" and "\u0061" are the same key.
+ */
+function duplicateKey(text: string): { key: string; top: boolean } | null {
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.has(key)) return { key, top: stack.length === 1 };
+        top.add(key);
+      }
+      expectKey = false;
+      i = j;
+    } else if (ch === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (ch === 0x5b /* [ */) {
+      stack.push(null);
+      expectKey = false;
+    } else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (ch === 0x2c /* , */) {
+      expectKey = stack.length > 0 && stack[stack.length - 1] !== null;
+    }
+  }
+  return null;
 }
 
 function readEntry(name: string, value: unknown, dataLength: number, source: string): TensorEntry {

@@ -4,14 +4,14 @@
  * training mode, missing statistics, and models whose BatchNorms were folded away on export.
  */
 import * as path from 'path';
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 import { fingerprintFor } from '../fixture/fingerprint';
 import type { NumericArray } from '../io';
 import { readArrayFile } from '../io';
 import type { ModelSource, SessionSettings } from '../model/open';
 import { findBatchNorms, type BatchNormFacts, type BatchNormScan } from '../onnx/batchnorm';
-import { modelBytes } from '../onnx/session';
-import { rejectUnknownOptions, SESSION_OPTION_KEYS } from '../options';
+import { createSession, hasExternalData, modelBytes, type ModelBytes } from '../onnx/session';
+import { rejectUnknownOptions, SESSION_OPTION_KEYS, validateOptions, type OptionType } from '../options';
 import { num } from '../report/format';
 import { tool } from '../version';
 import { loadCheckpoint, looksLikeCheckpoint, matchLayer, statKeys, type Checkpoint, type LoadedCheckpoint } from './checkpoint';
@@ -56,21 +56,51 @@ export const RUNNING_STATS_OPTION_KEYS = [...SESSION_OPTION_KEYS, ...DATA_OPTION
 export type StatsReference = CalibrationData | { data?: CalibrationData; checkpoint?: Checkpoint };
 
 export function resolveStatsTolerance(t: StatsTolerance | undefined): { z: number; ratio: [number, number] } {
+  if (t !== undefined && (typeof t !== 'object' || t === null || Array.isArray(t))) {
+    throw new BadInputError(`tolerance must be an object such as { z: 0.5, ratio: 2 }, got ${formatValue(t)}`);
+  }
+  if (t !== undefined) rejectUnknownOptions(t, ['z', 'ratio'], 'tolerance');
   const z = t?.z ?? DEFAULT_STATS_TOLERANCE.z;
   if (typeof z !== 'number' || !(z > 0) || !Number.isFinite(z)) {
-    throw new BadInputError(`tolerance z must be a positive number, got ${JSON.stringify(z)}; for example z=0.5`);
+    throw new BadInputError(`tolerance z must be a positive finite number, got ${formatValue(z)}; for example z=0.5`);
   }
-  const r = t?.ratio ?? DEFAULT_STATS_TOLERANCE.ratio;
+  const r: unknown = t?.ratio ?? DEFAULT_STATS_TOLERANCE.ratio;
+  const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
   let ratio: [number, number];
   if (typeof r === 'number') {
-    if (!(r >= 1) || !Number.isFinite(r)) throw new BadInputError(`tolerance ratio must be a number of at least 1 (var/running_var in [1/R, R]), got ${r}; for example ratio=2`);
+    if (!(r >= 1) || !Number.isFinite(r)) throw new BadInputError(`tolerance ratio must be a finite number of at least 1 (var/running_var in [1/R, R]), got ${formatValue(r)}; for example ratio=2`);
     ratio = [1 / r, r];
-  } else if (Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x)) && r[0] <= 1 && r[1] >= 1) {
+  } else if (Array.isArray(r) && r.length === 2 && 0 in r && 1 in r && r.every((x) => finite(x) && x > 0) && r[0] <= 1 && r[1] >= 1) {
     ratio = [r[0], r[1]];
   } else {
-    throw new BadInputError(`tolerance ratio must be R >= 1 or [lo, hi] with lo <= 1 <= hi, got ${JSON.stringify(r)}; for example ratio=2 or ratio=0.5:2`);
+    const reversed = Array.isArray(r) && r.length === 2 && r.every((x) => finite(x) && x > 0) && r[0] >= 1 && r[1] <= 1;
+    throw new BadInputError(
+      `tolerance ratio must be R >= 1 or [lo, hi] with 0 < lo <= 1 <= hi${reversed ? ' (low first)' : ''}, got ${formatValue(r)}; for example ratio=2 or ratio=${reversed ? `${(r as number[])[1]}:${(r as number[])[0]}` : '0.5:2'}`,
+    );
   }
   return { z, ratio };
+}
+
+/** Calibration data as the API takes it: a path, arrays or tensors, a record, or (async) iterable batches. */
+function dataProblem(v: unknown): string | null {
+  if (typeof v === 'string') return v === '' ? 'must not be empty: give the path of an .npy, .npz or .safetensors file' : null;
+  return typeof v === 'object' && v !== null ? null : 'must be calibration data: a path to an .npy/.npz/.safetensors file, arrays or tensors, a record of them by input name, or an (async) iterable of such batches';
+}
+
+const STATS_OPTION_TYPES: Record<string, OptionType | null> = {
+  // resolveStatsTolerance says what is wrong with a tolerance in its own words.
+  tolerance: null,
+  data: { check: dataProblem, example: "data: 'calibration.npz'" },
+  checkpoint: {
+    check: (v) => (typeof v === 'string' ? (v === '' ? 'must not be empty' : null) : typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) ? null : 'must be a path to a .safetensors/.npz file or an object of named arrays (state_dict names)'),
+    example: "checkpoint: 'model.safetensors'",
+  },
+};
+
+/** Calibration data given as an argument (recalibrate's `data`, checkRunningStats's `reference`). */
+export function checkDataArgument(v: unknown, where: string, what: string): void {
+  const problem = dataProblem(v);
+  if (problem) throw new BadInputError(`${where}: ${what} ${problem}, got ${formatValue(v)}; for example ${where}(model, 'calibration.npz')`);
 }
 
 /** The CLI form: "z=0.5,ratio=2" or "z=1,ratio=0.8:1.25" (either part may be left out). */
@@ -154,7 +184,10 @@ const FOLDED =
  */
 export async function checkRunningStats(model: ModelSource, reference?: StatsReference, options: RunningStatsOptions = {}): Promise<StatsReport> {
   const started = performance.now();
-  rejectUnknownOptions(options, RUNNING_STATS_OPTION_KEYS, 'checkRunningStats');
+  validateOptions(options, RUNNING_STATS_OPTION_KEYS, 'checkRunningStats', STATS_OPTION_TYPES);
+  if (reference !== undefined && !(typeof reference === 'object' && reference !== null) && !(typeof reference === 'string' && reference !== '')) {
+    throw new BadInputError(`checkRunningStats: the reference must be calibration data (a path, arrays, batches), a checkpoint (a path or named arrays) or { data, checkpoint }, got ${formatValue(reference)}; for example checkRunningStats(model, 'calibration.npz')`);
+  }
   const tolerance = resolveStatsTolerance(options.tolerance);
   const mb = modelBytes(model, 'checking running statistics');
   const settings = sessionSettings(mb.settings, options);
@@ -192,9 +225,21 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
       });
     }
     if (!bn.spatial) notes.push(`${bn.node}: spatial=0 (statistics per activation, not per channel) is not checked`);
+    const invalid = invalidStored(bn);
+    if (invalid) {
+      if (!structural.has(bn.node)) structural.set(bn.node, 'invalid-stats');
+      problems.push({
+        kind: 'invalid-stats',
+        node: bn.node,
+        detail: `${invalid}, so every output of this layer is NaN or meaningless whatever the data; recalibrate (batchproof recalibrate) or re-export from a healthy checkpoint`,
+      });
+    }
   }
 
   const comparableLayers = scan.batchNorms.filter(comparable);
+  // The data run opens the (instrumented) model anyway; otherwise open it once here, so a model
+  // onnxruntime cannot run is bad input, never 'no-batchnorm' or a healthy verdict.
+  if (!(resolved.data !== undefined && comparableLayers.length > 0)) await assertLoads(mb, scan, settings);
   if (resolved.data !== undefined && comparableLayers.length > 0) {
     const collected = await collectInputStats(mb.bytes, scan, comparableLayers, resolved.data, {
       ...options,
@@ -214,7 +259,8 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
       }
       const layer = compareLayer(bn, m.mean, m.variance, tolerance, 'data');
       layers.push(layer);
-      if (!layer.pass) problems.push({ kind: 'stale-stats', node: bn.node, detail: staleDetail(layer, tolerance) });
+      // Stored NaN is told once, as invalid-stats, not again as a mismatch with the data.
+      if (!layer.pass && structural.get(bn.node) !== 'invalid-stats') problems.push({ kind: 'stale-stats', node: bn.node, detail: staleDetail(layer, tolerance) });
     }
   } else if (resolved.data !== undefined) {
     dataInfo = { source: resolved.dataLabel ?? describeData(resolved.data), batches: 0, samples: 0 };
@@ -265,6 +311,32 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
     notes,
     timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
   };
+}
+
+/** Opens a session on the model as it is and closes it: BadInputError when onnxruntime cannot. */
+async function assertLoads(mb: ModelBytes, scan: BatchNormScan, settings: SessionSettings): Promise<void> {
+  const external = hasExternalData(scan.model.graph?.initializer ?? []) ? mb.dir : undefined;
+  const session = await createSession(mb.bytes, settings, mb.source, external);
+  await session.release();
+}
+
+/** What is wrong with a layer's stored numbers (NaN, Infinity, a negative variance), or null. */
+function invalidStored(bn: BatchNormFacts): string | null {
+  const parts: string[] = [];
+  for (const [what, p] of [['running_mean', bn.mean], ['running_var', bn.var], ['scale', bn.scale], ['bias', bn.bias]] as const) {
+    const values = p.stored?.values;
+    if (!values) continue;
+    let nonFinite = 0;
+    let negative = 0;
+    for (const v of values) {
+      if (!Number.isFinite(v)) nonFinite++;
+      else if (what === 'running_var' && v < 0) negative++;
+    }
+    const name = p.name ? ` '${p.name}'` : '';
+    if (nonFinite > 0) parts.push(`its stored ${what}${name} holds ${nonFinite} non-finite value${nonFinite === 1 ? '' : 's'} (NaN or Infinity) of ${values.length}`);
+    if (negative > 0) parts.push(`its stored running_var${name} holds ${negative} negative value${negative === 1 ? '' : 's'} (a variance is never below 0)`);
+  }
+  return parts.length > 0 ? parts.join('; ') : null;
 }
 
 /** The session settings: the handle's, overridden by the options' own. */
@@ -395,6 +467,7 @@ function compareCheckpoint(scan: BatchNormScan, ckpt: LoadedCheckpoint): { info:
     }
     const cm = ckpt.entries.get(meanKey) as Float64Array;
     const cv = ckpt.entries.get(varKey) as Float64Array;
+    for (const k of [meanKey, varKey, key('weight'), key('bias')]) if (k) checkCheckpointValues(ckpt, k, k === varKey);
     const channels = bn.mean.stored.values.length;
     if (cm.length !== channels || cv.length !== channels) {
       problems.push({
@@ -450,6 +523,23 @@ function compareCheckpoint(scan: BatchNormScan, ckpt: LoadedCheckpoint): { info:
     layers,
     problems,
   };
+}
+
+/** A checkpoint tensor with NaN, Infinity or a negative variance is a damaged checkpoint: bad input. */
+function checkCheckpointValues(ckpt: LoadedCheckpoint, key: string, isVar: boolean): void {
+  const values = ckpt.entries.get(key) as Float64Array;
+  let nonFinite = 0;
+  let negative = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) nonFinite++;
+    else if (isVar && v < 0) negative++;
+  }
+  if (nonFinite > 0) {
+    throw new BadInputError(`${ckpt.source}: '${key}' holds ${nonFinite} non-finite value${nonFinite === 1 ? '' : 's'} (NaN or Infinity) of ${values.length}, so it cannot be compared; the checkpoint is damaged (training diverged?): give the checkpoint the model was exported from`);
+  }
+  if (negative > 0) {
+    throw new BadInputError(`${ckpt.source}: '${key}' holds ${negative} negative value${negative === 1 ? '' : 's'}, and a variance is never below 0; the checkpoint is damaged: give the checkpoint the model was exported from`);
+  }
 }
 
 function maxRelDiff(a: Float64Array, b: Float64Array): number {

@@ -26,6 +26,8 @@ export interface LayerMoments {
   mean: Float64Array;
   /** Population variance. */
   variance: Float64Array;
+  /** Channels whose values were all the same over the data (their variance is exactly 0). */
+  constantChannels: number;
 }
 
 export interface CollectResult {
@@ -173,6 +175,35 @@ export function statsInstrumentation(scan: BatchNormScan, layers: readonly Batch
 }
 
 /**
+ * The data was checked finite before the run (data.ts), so a non-finite reduction comes from the
+ * model's activations on it: NaN or Infinity inside the graph, or values so large (beyond about
+ * 1.8e19) that their squares overflow float32. Neither gives statistics to compare or write.
+ */
+function checkFiniteMoments(means: Float32Array, squares: Float32Array, p: Probe, sources: readonly LayerSources[], batch: number, source: string): void {
+  let bad = -1;
+  let overflow = false;
+  for (let i = 0; i < means.length; i++) {
+    if (!Number.isFinite(means[i])) {
+      bad = i;
+      overflow = false;
+      break;
+    }
+    if (bad < 0 && !Number.isFinite(squares[i])) {
+      bad = i;
+      overflow = true;
+    }
+  }
+  if (bad < 0) return;
+  const node = sources.find((l) => l.probes.includes(p))?.bn.node ?? p.value;
+  const what = `${source}: the input of ${node}${node === p.value ? '' : ` ('${p.value}')`} on calibration batch ${batch}`;
+  throw new BadInputError(
+    overflow
+      ? `${what} holds values beyond about ±1.8e19, whose squares overflow float32, so its variance cannot be measured; the data's scale is far off: check its preprocessing (scaling, normalisation)`
+      : `${what} is not finite (NaN or Infinity) although the data is finite: the model overflows or divides by zero on this data, so there are no statistics to compare or write; check the data's scale and preprocessing, or the model`,
+  );
+}
+
+/**
  * Runs the calibration data through the instrumented model and returns each layer's input
  * statistics. Layers must be comparable().
  */
@@ -199,7 +230,7 @@ export async function collectInputStats(
   let inferenceMs = 0;
   try {
     const inputs = describeSession(session).inputs;
-    for await (const batch of calibrationBatches(data, inputs, options)) {
+    for await (const batch of calibrationBatches(data, inputs, options, options.dataLabel)) {
       const t0 = performance.now();
       let result: ort.InferenceSession.OnnxValueMapType;
       try {
@@ -221,6 +252,7 @@ export async function collectInputStats(
         }
         const means = (result[p.mean] as ort.Tensor).data as Float32Array;
         const squares = (result[p.meanSquare] as ort.Tensor).data as Float32Array;
+        checkFiniteMoments(means, squares, p, sources, batches, options.source);
         acc.addPlanes(n, plane, means, squares, p.shift ?? undefined);
       }
       batches++;
@@ -234,12 +266,14 @@ export async function collectInputStats(
       const mean = new Float64Array(accs.reduce((k, m) => k + m.channels, 0));
       const variance = new Float64Array(mean.length);
       let at = 0;
+      let constantChannels = 0;
       for (const m of accs) {
         mean.set(m.mean, at);
         variance.set(m.variance(), at);
+        constantChannels += m.constantChannels();
         at += m.channels;
       }
-      out.set(bn.node, { node: bn.node, count: accs[0]?.count ?? 0, mean, variance });
+      out.set(bn.node, { node: bn.node, count: accs[0]?.count ?? 0, mean, variance, constantChannels });
     }
     return { moments: out, batches, samples, inferenceMs, inputs };
   } finally {

@@ -76,8 +76,98 @@ function specsFor(inputs: readonly ValueInfo[], options: DataOptions): Spec[] {
   });
 }
 
+/** Where a sample sits in the data, for messages: its index overall, and its batch if batched. */
+interface Position {
+  /** Samples before this record. */
+  offset: number;
+  /** The batch index, for data given as batches. */
+  batch: number | null;
+}
+
+/**
+ * Non-finite values make every statistic NaN, and a NaN compares as far from anything: the
+ * check would blame the model's statistics for the data. One line naming the samples.
+ */
+function checkFinite(arr: NormalizedArray, axis: number, what: string, at: Position): void {
+  const { data, dtype } = arr;
+  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'float16') return;
+  let stride = 1;
+  for (let a = axis + 1; a < arr.dims.length; a++) stride *= arr.dims[a] as number;
+  const rows = arr.dims[axis] as number;
+  let count = 0;
+  const samples: number[] = [];
+  for (let i = 0; i < data.length; i++) {
+    // float16 is raw bits: exponent all ones is Infinity or NaN.
+    const bad = dtype === 'float16' ? ((data as Uint16Array)[i] & 0x7c00) === 0x7c00 : !Number.isFinite((data as Float32Array)[i]);
+    if (!bad) continue;
+    count++;
+    const sample = Math.floor(i / stride) % rows;
+    if (!samples.includes(sample) && samples.length < 4) samples.push(sample);
+  }
+  if (count === 0) return;
+  const list = `${samples.join(', ')}${samples.length >= 4 ? ', ...' : ''}`;
+  const where = at.batch === null
+    ? `sample${samples.length === 1 ? '' : 's'} ${list}`
+    : `sample${samples.length === 1 ? '' : 's'} ${list} of the batch (from sample ${at.offset + (samples[0] as number)} overall)`;
+  throw new BadInputError(
+    `${what}: ${count} value${count === 1 ? ' is' : 's are'} not finite (NaN or Infinity), in ${where}; the statistics of such data are NaN, so nothing can be compared or written: drop or repair those samples (numpy: np.isfinite(x).all())`,
+  );
+}
+
+/**
+ * Watches the samples go by: statistics need at least two samples, and samples that are all the
+ * same (bitwise, every batched input) have no spread, so every variance is 0 (stats would call
+ * every layer stale, recalibrate would write running_var = 0).
+ */
+class SampleWatch {
+  samples = 0;
+  private first: Map<string, Uint8Array> | null = null;
+  private varied = false;
+
+  see(arrays: Record<string, NormalizedArray>, specs: readonly Spec[], count: number): void {
+    if (!this.varied) {
+      for (const spec of specs) {
+        const arr = arrays[spec.name];
+        if (!arr || spec.batchAxis === null) continue;
+        for (let k = 0; k < count && !this.varied; k++) {
+          const row = rowBytes(arr, spec.batchAxis, k);
+          this.first ??= new Map();
+          const first = this.first.get(spec.name);
+          if (!first) this.first.set(spec.name, row.slice());
+          else if (!sameBytes(first, row)) this.varied = true;
+        }
+        if (this.varied) break;
+      }
+    }
+    this.samples += count;
+  }
+
+  /** Throws when the data seen cannot give statistics. */
+  finish(label: string): void {
+    if (this.samples < 2) {
+      throw new BadInputError(`${label}: holds ${this.samples} sample${this.samples === 1 ? '' : 's'}; statistics need at least 2 (a variance of one sample says nothing about the data): give a few hundred representative samples`);
+    }
+    if (!this.varied) {
+      throw new BadInputError(`${label}: all ${this.samples} samples are identical, so every variance is 0 (stats would call every layer stale, recalibrate would write running_var = 0); give varied, representative samples`);
+    }
+  }
+}
+
+function rowBytes(arr: NormalizedArray, axis: number, k: number): Uint8Array {
+  const row = axis === 0
+    ? arr.data.subarray((k * arr.data.length) / (arr.dims[0] as number), ((k + 1) * arr.data.length) / (arr.dims[0] as number))
+    : takeRows(arr.data, arr.dims, axis, [k], arr.dtype);
+  return new Uint8Array(row.buffer, row.byteOffset, row.byteLength);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The samples of one record, checked against the model and converted to its dtypes. */
-function normalizeRecord(samples: Samples, specs: Spec[], label: string): { arrays: Record<string, NormalizedArray>; count: number } {
+function normalizeRecord(samples: Samples, specs: Spec[], label: string, at: Position = { offset: 0, batch: null }): { arrays: Record<string, NormalizedArray>; count: number } {
   const batched = specs.filter((s) => s.batchAxis !== null);
   const single =
     Array.isArray(samples) ||
@@ -105,7 +195,10 @@ function normalizeRecord(samples: Samples, specs: Spec[], label: string): { arra
     const what = `${label} '${name}'`;
     const bare = ArrayBuffer.isView(value) && spec.sampleDims.some((d) => d < 0);
     if (bare) throw new BadInputError(`${what}: a bare typed array cannot say the model's symbolic dims; pass { dtype, dims, data }`);
-    const arr = checkSamples(normalizeArray(value as SampleArray, what, spec), spec, what);
+    const given = normalizeArray(value as SampleArray, what, spec);
+    // Before the conversion to the model's dtype: NaN has no integer form.
+    if (given.dims.length > spec.batchAxis) checkFinite(given, spec.batchAxis, what, at);
+    const arr = checkSamples(given, spec, what);
     checkDims(arr.dims, spec, what);
     const n = arr.dims[spec.batchAxis] as number;
     if (count !== null && n !== count) {
@@ -190,29 +283,40 @@ async function readDataFile(file: string, specs: Spec[]): Promise<Record<string,
  * Feeds for every batch of the calibration data, one at a time, checked against the model's
  * inputs (dtype, rank, fixed dims): a mismatch is a BadInputError naming the input and the fix.
  */
-export async function* calibrationBatches(data: CalibrationData, inputs: readonly ValueInfo[], options: DataOptions = {}): AsyncGenerator<FeedBatch> {
+export async function* calibrationBatches(data: CalibrationData, inputs: readonly ValueInfo[], options: DataOptions = {}, label?: string): AsyncGenerator<FeedBatch> {
   const batchSize = options.batchSize ?? DEFAULT_CALIBRATION_BATCH;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) {
     throw new BadInputError(`batchSize must be a positive integer, got ${JSON.stringify(batchSize)}; for example --batch-size 32`);
   }
   const specs = specsFor(inputs, options);
   const shared = sharedFeeds(specs, options);
+  const watch = new SampleWatch();
   if (typeof data === 'string') {
     const record = await readDataFile(data, specs);
     const { arrays, count } = normalizeRecord(record as Samples, specs, data);
+    watch.see(arrays, specs, count);
+    watch.finish(data);
     yield* split(arrays, count, specs, batchSize, shared);
     return;
   }
   if (isBatchSequence(data)) {
     let index = 0;
     for await (const batch of data as AsyncIterable<Samples>) {
-      const { arrays, count } = normalizeRecord(batch, specs, `calibration batch ${index++}`);
+      const { arrays, count } = normalizeRecord(batch, specs, `calibration batch ${index}`, { offset: watch.samples, batch: index });
+      index++;
+      watch.see(arrays, specs, count);
       yield* split(arrays, count, specs, Number.MAX_SAFE_INTEGER, shared);
     }
     if (index === 0) throw new BadInputError('the calibration data holds no batches; give at least one');
+    // Batches arrive one at a time, so this can only be told at the end (before any result).
+    watch.finish(`the calibration data (${index} batch${index === 1 ? '' : 'es'})`);
     return;
   }
   if (data === undefined || data === null) throw new BadInputError('no calibration data given');
-  const { arrays, count } = normalizeRecord(data as Samples, specs, 'calibration data');
+  // Arrays read from a file by the caller keep the file's name in messages.
+  const name = label ?? 'calibration data';
+  const { arrays, count } = normalizeRecord(data as Samples, specs, name);
+  watch.see(arrays, specs, count);
+  watch.finish(name);
   yield* split(arrays, count, specs, batchSize, shared);
 }

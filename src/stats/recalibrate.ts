@@ -20,9 +20,9 @@ import type { ModelSource, SessionSettings } from '../model/open';
 import { findBatchNorms, type BatchNormFacts, type BatchNormScan } from '../onnx/batchnorm';
 import { spliceModel, type InitializerData } from '../onnx/instrument';
 import { modelBytes } from '../onnx/session';
-import { rejectUnknownOptions, SESSION_OPTION_KEYS } from '../options';
+import { SESSION_OPTION_KEYS, validateOptions } from '../options';
 import { tool } from '../version';
-import { DATA_OPTION_KEYS, sessionSettings } from './check';
+import { checkDataArgument, DATA_OPTION_KEYS, sessionSettings } from './check';
 import { collectInputStats } from './collect';
 import { isBatchSequence, type CalibrationData, type DataOptions } from './data';
 import type { Samples } from '../inputs/samples';
@@ -109,7 +109,8 @@ async function replayable(data: CalibrationData, passes: number): Promise<{ data
  */
 export async function recalibrate(model: ModelSource, data: CalibrationData, options: RecalibrateOptions = {}): Promise<RecalibrationResult> {
   const started = performance.now();
-  rejectUnknownOptions(options, RECALIBRATE_OPTION_KEYS, 'recalibrate');
+  validateOptions(options, RECALIBRATE_OPTION_KEYS, 'recalibrate');
+  checkDataArgument(data, 'recalibrate', 'data');
   const mb = modelBytes(model, 'recalibration');
   const settings = sessionSettings(mb.settings, options);
   const scan = findBatchNorms(mb.bytes, { source: mb.source, dir: mb.dir });
@@ -164,6 +165,13 @@ export async function recalibrate(model: ModelSource, data: CalibrationData, opt
       }
       if (m.count === 0 || [...m.mean, ...m.variance].some((v) => !Number.isFinite(v))) {
         throw new BadInputError(`${mb.source}: the statistics of ${bn.node}'s input are not finite (NaN or Inf in the data or activations); check the calibration data`);
+      }
+      // running_var = 0 normalises by sqrt(eps) alone: any later variation in those channels
+      // would come out hundreds of times too large. Varied data never gives exactly 0.
+      if (m.constantChannels > 0) {
+        throw new BadInputError(
+          `${mb.source}: the calibration data is constant in ${m.constantChannels} of ${m.mean.length} channels of ${bn.node}'s input: running_var would be 0 there (later inputs would be scaled by 1/sqrt(eps)); give varied, representative calibration data`,
+        );
       }
       replace.set(mean.initializer as string, { dtype: mean.dtype, values: m.mean });
       replace.set(variance.initializer as string, { dtype: variance.dtype, values: m.variance });

@@ -1,7 +1,7 @@
 import type { Fingerprint } from '../fixture/fingerprint';
 
 /** The kinds of problem the running-statistics check reports (names are a contract). */
-export type StatsProblemKind = 'training-mode' | 'stale-stats' | 'checkpoint-mismatch' | 'no-batchnorm' | 'missing-stats';
+export type StatsProblemKind = 'training-mode' | 'stale-stats' | 'checkpoint-mismatch' | 'no-batchnorm' | 'missing-stats' | 'invalid-stats';
 
 export interface StatsProblem {
   kind: StatsProblemKind;
