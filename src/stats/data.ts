@@ -282,6 +282,8 @@ async function readDataFile(file: string, specs: Spec[]): Promise<Record<string,
 /**
  * Feeds for every batch of the calibration data, one at a time, checked against the model's
  * inputs (dtype, rank, fixed dims): a mismatch is a BadInputError naming the input and the fix.
+ * So is data no statistic can come from: NaN or Infinity, fewer than 2 samples, or samples all
+ * identical. `label` names arrays the caller read from a file.
  */
 export async function* calibrationBatches(data: CalibrationData, inputs: readonly ValueInfo[], options: DataOptions = {}, label?: string): AsyncGenerator<FeedBatch> {
   const batchSize = options.batchSize ?? DEFAULT_CALIBRATION_BATCH;
