@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { EXPECTED_COLOR, matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
 import { BadInputError, describeFingerprint, fingerprintFor } from '../src';
+import { formatValue } from '../src/errors';
 import type { Fingerprint, Tolerance } from '../src';
 import {
   baselineFileName,
@@ -18,7 +19,7 @@ import {
   UpdateMode,
 } from '../src/snapshot/lifecycle';
 import { embeddingsFrom } from '../src/snapshot/embeddings';
-import { rejectUnknownOptions } from '../src/options';
+import { checkSnapshotOptions } from '../src/snapshot/options';
 import { formatEmbeddingReport } from '../src/snapshot/text';
 
 /** Options of `toMatchEmbeddingSnapshot`. */
@@ -58,7 +59,7 @@ const DEFAULT_KEYS: readonly string[] = ['tolerance', 'neighbors', 'directory', 
 
 /** Sets defaults for `toMatchEmbeddingSnapshot` (e.g. `{ directory: 'baselines' }`) in a setup file. */
 export function setEmbeddingSnapshotDefaults(next: EmbeddingSnapshotDefaults): void {
-  rejectUnknownOptions(next, DEFAULT_KEYS, 'setEmbeddingSnapshotDefaults');
+  checkSnapshotOptions(next, DEFAULT_KEYS, 'setEmbeddingSnapshotDefaults');
   defaults = { ...next };
 }
 
@@ -132,12 +133,10 @@ function machineFingerprint(): Fingerprint {
 const HINT = 'toMatchEmbeddingSnapshot';
 const OPTION_KEYS: readonly string[] = ['tolerance', 'neighbors', 'name', 'dims', 'directory', 'fingerprint'];
 
+/** Every option checked (types, tolerance) before a key is taken or a file is touched. */
 function checkOptions(options: unknown): EmbeddingSnapshotOptions {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new BadInputError(`${HINT}: options must be an object like { tolerance: { cosine: 1e-6 } }, got ${JSON.stringify(options)}`);
-  }
-  rejectUnknownOptions(options, OPTION_KEYS, HINT);
+  checkSnapshotOptions(options, OPTION_KEYS, HINT);
   return options as EmbeddingSnapshotOptions;
 }
 
@@ -168,6 +167,7 @@ export function toMatchEmbeddingSnapshot(this: MatcherThis, received: unknown, o
     label: path.relative(process.cwd(), file) || file,
     key,
     test: currentTestName,
+    testFile: path.basename(testPath),
     embeddings,
     mode: updateModeOf(state),
     tolerance: opts.tolerance,
@@ -175,7 +175,7 @@ export function toMatchEmbeddingSnapshot(this: MatcherThis, received: unknown, o
     fingerprint,
   });
   bump(state, outcome.status === 'failed' ? 'unmatched' : outcome.status);
-  const hint = matcherHint(`.${HINT}`, 'embeddings', opts.name !== undefined ? JSON.stringify(opts.name) : '', { isNot: this.isNot, promise: this.promise });
+  const hint = matcherHint(`.${HINT}`, 'embeddings', opts.name !== undefined ? formatValue(opts.name) : '', { isNot: this.isNot, promise: this.promise });
   return { pass: outcome.status !== 'failed', message: () => `${hint}\n\n${describeOutcome(outcome, key, fingerprint)}` };
 }
 
@@ -184,6 +184,8 @@ function describeOutcome(outcome: SnapshotOutcome, key: string, fingerprint: () 
   // line is missing: say what produced these embeddings here.
   if (!outcome.report) return `${RECEIVED_COLOR(outcome.problem ?? outcome.status)}\n\nkey: ${JSON.stringify(key)}\nfingerprint: ${describeFingerprint(fingerprint())}`;
   const body = formatEmbeddingReport(outcome.report, { color: false });
+  // A comparison that failed and was not rewritten under -u (NaN is never written) says why.
+  if (outcome.problem) return `${body}\n\n${RECEIVED_COLOR(outcome.problem)}`;
   const cure = outcome.status === 'failed' ? `\n\n${EXPECTED_COLOR('Inspect the change, or run Jest with -u to accept these embeddings as the new baseline.')}` : '';
   return `${body}${cure}`;
 }

@@ -1,10 +1,12 @@
-import { compareArrays } from '../compare/metrics';
+import { compareArrays, Comparison } from '../compare/metrics';
+import { BadInputError, formatValue } from '../errors';
 import { describeTolerance, resolveTolerance, ResolvedTolerance, Tolerance } from '../compare/tolerance';
 import { describeFingerprint, Fingerprint } from '../fixture/fingerprint';
 import { tool } from '../version';
 import type { Embeddings } from './embeddings';
 import type { EmbeddingDType } from './format';
 import { checkNeighborOption, compareNeighbors, NeighborReport } from './neighbors';
+import { checkSnapshotOptions } from './options';
 
 /** The matcher's default: per-row cosine distance (1 - cos) at most 1e-6. */
 export const DEFAULT_EMBEDDING_TOLERANCE: Tolerance = { cosine: 1e-6 };
@@ -25,11 +27,28 @@ export function memorySource(e: Embeddings): RowSource {
 /** One row as it compares with the baseline. */
 export interface RowComparison {
   row: number;
-  /** 1 - cosine similarity (NaN when one side has a NaN the other has not). */
+  /** 1 - cosine similarity (NaN when not computed: a NaN or ±Inf in the row). */
   cosineDistance: number;
   maxAbs: number;
   maxUlp: number;
   /** Within the tolerance. */
+  pass: boolean;
+  /** Which side holds a NaN or ±Inf in this row, if any. */
+  nonFinite: 'baseline' | 'current' | 'both' | null;
+}
+
+/** Non-finite values in a row, or in a whole side. */
+export interface NonFiniteCounts {
+  nan: number;
+  posInf: number;
+  negInf: number;
+}
+
+/** A row holding a NaN or ±Inf on either side, and whether it passed. */
+export interface NonFiniteRow {
+  row: number;
+  baseline: NonFiniteCounts;
+  current: NonFiniteCounts;
   pass: boolean;
 }
 
@@ -41,6 +60,10 @@ export interface EmbeddingSide {
   /** Rows holding at least one NaN, and the first few of them. */
   nanRows: number;
   nanRowIndices: number[];
+  /** Rows holding at least one NaN or ±Inf, the first few of them, and how many of each value. */
+  nonFiniteRows: number;
+  nonFiniteRowIndices: number[];
+  nonFiniteValues: NonFiniteCounts;
   file?: string;
   key?: string;
   created?: string;
@@ -67,10 +90,14 @@ export interface EmbeddingReport {
   shapeMismatch: string | null;
   /** Rows compared. */
   rows: number;
-  /** Rows beyond the tolerance. */
+  /** Rows beyond the tolerance (those failing for a NaN or ±Inf included). */
   movedRows: number;
   /** Rows not bitwise equal (within the tolerance or not). */
   changedRows: number;
+  /** Of movedRows, those failing because of a NaN or ±Inf on either side (see compareEmbeddings). */
+  nonFiniteRows: number;
+  /** The first rows holding a NaN or ±Inf on either side, by row, each side's count. */
+  nonFinite: NonFiniteRow[];
   /** The worst rows, worst first: those beyond the tolerance, then by cosine distance. */
   worst: RowComparison[];
   /** The smallest tolerance of each kind that would have passed every row. */
@@ -94,16 +121,40 @@ export interface CompareEmbeddingsOptions {
 
 const WORST = 5;
 const NAN_INDICES = 10;
+const COMPARE_KEYS = ['tolerance', 'neighbors', 'baselineFingerprint', 'currentFingerprint', 'chunkBytes'] as const;
 
 /**
  * Compares a set of embeddings with its baseline, row by row, a chunk at a time, so a baseline
  * file never has to be in memory whole. Each row that differs in its bits goes through
  * compareArrays (the same metrics as every other batchproof check); bitwise equal chunks and
  * rows are recognised with a memcmp and skipped.
+ *
+ * Non-finite values (what a demanding user expects of a snapshot):
+ * - NaN never matches, not even a NaN at the same place (bitwise equal included, under every
+ *   tolerance, 'exact' too): an embedding with NaN says nothing, and a baseline of it would pass
+ *   forever.
+ * - +Inf and -Inf are values: the same one at the same place on both sides is equal under every
+ *   tolerance; against anything else (a finite value, the other infinity) the row fails.
+ * - The cosine of a row with ±Inf is not defined: under a cosine tolerance such a row passes
+ *   only when it is bitwise equal to its baseline; under atol/rtol and ulp the matched
+ *   infinities count as no difference and the rest of the row is compared as usual.
+ * Rows failing for these reasons count as moved and are reported by row (`nonFinite`).
  */
 export function compareEmbeddings(baseline: RowSource, current: RowSource, options: CompareEmbeddingsOptions = {}): EmbeddingReport {
+  checkSnapshotOptions(options, COMPARE_KEYS, 'compareEmbeddings');
+  checkSource(baseline, 'baseline');
+  checkSource(current, 'current');
   const tol = resolveTolerance(options.tolerance ?? DEFAULT_EMBEDDING_TOLERANCE, baseline.dtype);
-  const side = (s: RowSource): EmbeddingSide => ({ dtype: s.dtype, rows: s.rows, dim: s.dim, nanRows: 0, nanRowIndices: [] });
+  const side = (s: RowSource): EmbeddingSide => ({
+    dtype: s.dtype,
+    rows: s.rows,
+    dim: s.dim,
+    nanRows: 0,
+    nanRowIndices: [],
+    nonFiniteRows: 0,
+    nonFiniteRowIndices: [],
+    nonFiniteValues: { nan: 0, posInf: 0, negInf: 0 },
+  });
   const report: EmbeddingReport = {
     schema: 1,
     kind: 'embedding-diff',
@@ -118,6 +169,8 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
     rows: 0,
     movedRows: 0,
     changedRows: 0,
+    nonFiniteRows: 0,
+    nonFinite: [],
     worst: [],
     minimumTolerance: { cosine: 0, atol: 0, ulp: 0 },
     neighbors: null,
@@ -135,32 +188,61 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
   const chunkRows = Math.max(1, Math.floor((options.chunkBytes ?? 4 << 20) / (dim * itemBytes)));
   const nanB: number[] = [];
   const nanC: number[] = [];
+  const countsA: NonFiniteCounts = { nan: 0, posInf: 0, negInf: 0 };
+  const countsB: NonFiniteCounts = { nan: 0, posInf: 0, negInf: 0 };
   for (let start = 0; start < rows; start += chunkRows) {
     const n = Math.min(chunkRows, rows - start);
     const a = baseline.read(start, n);
     const b = current.read(start, n);
-    if (bytesEqual(a, b)) {
-      const before = nanB.length;
-      countNaNRows(a, dim, start, nanB);
-      for (let i = before; i < nanB.length; i++) nanC.push(nanB[i]);
-      continue;
-    }
+    const sameChunk = bytesEqual(a, b);
     for (let r = 0; r < n; r++) {
+      const row = start + r;
       const ra = a.subarray(r * dim, (r + 1) * dim);
       const rb = b.subarray(r * dim, (r + 1) * dim);
-      countNaNRows(ra, dim, start + r, nanB);
-      countNaNRows(rb, dim, start + r, nanC);
-      if (bytesEqual(ra, rb)) continue;
-      const c = compareArrays(ra, rb, dtype, tol);
-      if (c.bitExact) continue; // NaNs with different payloads
-      report.changedRows++;
-      const row: RowComparison = { row: start + r, cosineDistance: Math.max(0, 1 - c.cosine), maxAbs: c.maxAbs, maxUlp: c.maxUlp, pass: c.pass };
-      if (!c.pass) report.movedRows++;
+      const finiteA = countNonFinite(ra, countsA);
+      const finiteB = sameChunk ? finiteA : countNonFinite(rb, countsB);
+      if (sameChunk && !finiteA) copyCounts(countsA, countsB);
+      if (!finiteA) noteNonFinite(report.baseline, row, countsA, nanB);
+      if (!finiteB) noteNonFinite(report.current, row, countsB, nanC);
+      const same = sameChunk || bytesEqual(ra, rb);
+      if (same && finiteA) continue;
+      let c: Comparison | null = null;
+      let pass: boolean;
+      if (finiteA && finiteB) {
+        c = compareArrays(ra, rb, dtype, tol);
+        pass = c.pass;
+      } else if (countsA.nan > 0 || countsB.nan > 0) {
+        pass = false; // NaN equals nothing, itself included
+      } else if (same) {
+        pass = true; // the same ±Inf at the same places
+      } else if (tol.kind === 'cosine' || !sameInfinities(ra, rb)) {
+        pass = false; // cosine of ±Inf is undefined; an infinity against anything else is a difference
+      } else {
+        c = compareArrays(ra, rb, dtype, tol);
+        pass = c.pass;
+      }
+      const nonFinite = finiteA && finiteB ? null : finiteB ? 'baseline' : finiteA ? 'current' : 'both';
+      if (nonFinite && report.nonFinite.length < NAN_INDICES) report.nonFinite.push({ row, baseline: { ...countsA }, current: { ...countsB }, pass });
+      if (same && pass) continue;
+      if (!same) report.changedRows++;
+      const comparison: RowComparison = {
+        row,
+        cosineDistance: c ? Math.max(0, 1 - c.cosine) : NaN,
+        maxAbs: c ? c.maxAbs : same ? 0 : Infinity,
+        maxUlp: c ? c.maxUlp : same ? 0 : Infinity,
+        pass,
+        nonFinite,
+      };
+      if (!pass) {
+        report.movedRows++;
+        if (!c) report.nonFiniteRows++;
+      }
       const m = report.minimumTolerance;
-      m.cosine = Math.max(m.cosine, Number.isNaN(row.cosineDistance) ? Infinity : row.cosineDistance);
-      m.atol = Math.max(m.atol, c.maxAbs);
-      m.ulp = Math.max(m.ulp, c.maxUlp);
-      offerWorst(report.worst, row);
+      // A row no tolerance can pass (a NaN, an unmatched infinity) needs an infinite one.
+      m.cosine = Math.max(m.cosine, Number.isNaN(comparison.cosineDistance) ? Infinity : comparison.cosineDistance);
+      m.atol = Math.max(m.atol, c ? c.maxAbs : Infinity);
+      m.ulp = Math.max(m.ulp, c ? c.maxUlp : Infinity);
+      offerWorst(report.worst, comparison);
     }
   }
   report.rows = rows;
@@ -176,6 +258,57 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
   return report;
 }
 
+/** A RowSource as compareEmbeddings reads it; a wrong one is bad input, not a TypeError inside the loop. */
+function checkSource(s: RowSource, which: string): void {
+  const ok =
+    typeof s === 'object' && s !== null && (s.dtype === 'float32' || s.dtype === 'float64') && Number.isSafeInteger(s.rows) && s.rows >= 0 &&
+    Number.isSafeInteger(s.dim) && s.dim > 0 && typeof s.read === 'function';
+  if (!ok) throw new BadInputError(`compareEmbeddings: the ${which} must be a row source (memorySource(embeddings) or openBaseline(file)), got ${formatValue(s)}`);
+}
+
+/** Counts a row's NaN and ±Inf into `into` (reset first); true when the row is all finite. */
+function countNonFinite(row: Float32Array | Float64Array, into: NonFiniteCounts): boolean {
+  into.nan = 0;
+  into.posInf = 0;
+  into.negInf = 0;
+  let finite = true;
+  for (let i = 0; i < row.length; i++) {
+    const x = row[i];
+    // x - x is 0 for every finite value and NaN for NaN and ±Inf: one test in the common case.
+    if (x - x === 0) continue;
+    finite = false;
+    if (x !== x) into.nan++;
+    else if (x > 0) into.posInf++;
+    else into.negInf++;
+  }
+  return finite;
+}
+
+function copyCounts(from: NonFiniteCounts, to: NonFiniteCounts): void {
+  to.nan = from.nan;
+  to.posInf = from.posInf;
+  to.negInf = from.negInf;
+}
+
+function noteNonFinite(side: EmbeddingSide, row: number, counts: NonFiniteCounts, nanRows: number[]): void {
+  side.nonFiniteRows++;
+  if (side.nonFiniteRowIndices.length < NAN_INDICES) side.nonFiniteRowIndices.push(row);
+  side.nonFiniteValues.nan += counts.nan;
+  side.nonFiniteValues.posInf += counts.posInf;
+  side.nonFiniteValues.negInf += counts.negInf;
+  if (counts.nan > 0) nanRows.push(row);
+}
+
+/** Every infinity on either side is met by the same infinity on the other (no NaN: checked before). */
+function sameInfinities(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if ((x - x !== 0 || y - y !== 0) && x !== y) return false;
+  }
+  return true;
+}
+
 function shapeMismatch(b: RowSource, c: RowSource): string | null {
   if (b.dtype !== c.dtype) return `the baseline is ${b.dtype}, the embeddings are ${c.dtype}`;
   if (b.rows !== c.rows || b.dim !== c.dim) return `the baseline is ${b.rows} x ${b.dim}, the embeddings are ${c.rows} x ${c.dim}`;
@@ -184,17 +317,6 @@ function shapeMismatch(b: RowSource, c: RowSource): string | null {
 
 function bytesEqual(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-function countNaNRows(data: Float32Array | Float64Array, dim: number, firstRow: number, into: number[]): void {
-  for (let o = 0, r = firstRow; o < data.length; o += dim, r++) {
-    for (let i = o; i < o + dim; i++) {
-      if (data[i] !== data[i]) {
-        into.push(r);
-        break;
-      }
-    }
-  }
 }
 
 function finishNaN(side: EmbeddingSide, rows: number[]): void {

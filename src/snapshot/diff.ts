@@ -1,6 +1,10 @@
 import type { Tolerance } from '../compare/tolerance';
 import { compareEmbeddings, DEFAULT_EMBEDDING_TOLERANCE, EmbeddingReport, toleranceFromResolved } from './compare';
+import { BadInputError, formatValue } from '../errors';
+import { checkSnapshotOptions } from './options';
 import { openBaseline } from './store';
+
+const DIFF_KEYS = ['tolerance', 'neighbors', 'chunkBytes'] as const;
 
 export interface DiffOptions {
   /** Default: the tolerance recorded in the first file, else { cosine: 1e-6 }. */
@@ -14,6 +18,11 @@ export interface DiffOptions {
  * the same report as the matcher's, both streamed a chunk at a time. `a` is the baseline.
  */
 export function diffBaselines(a: string, b: string, options: DiffOptions = {}): EmbeddingReport {
+  checkSnapshotOptions(options, DIFF_KEYS, 'diffBaselines');
+  for (const [which, file] of [['first', a], ['second', b]] as const) {
+    if (typeof file !== 'string' || file === '') throw new BadInputError(`diffBaselines: the ${which} baseline must be the path of a .emb file, got ${formatValue(file)}`);
+  }
+  // openBaseline checks each path is a regular file before opening it: never EISDIR or a hang on a FIFO.
   const ra = openBaseline(a);
   try {
     const rb = openBaseline(b);

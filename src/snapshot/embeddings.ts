@@ -1,4 +1,4 @@
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 import type { EmbeddingDType } from './format';
 
 /** A set of embeddings, one per row, as batchproof stores and compares them. */
@@ -35,23 +35,37 @@ export function embeddingsFrom(input: unknown, dims?: readonly number[]): Embedd
     if (!dims) throw new BadInputError(`a bare ${tag(input)} needs its shape: pass dims: [rows, dim]`);
     return fromFlat(input as Float32Array | Float64Array, dims, tag(input));
   }
-  if (Array.isArray(input)) return fromRows(input);
+  if (Array.isArray(input)) {
+    const e = fromRows(input);
+    // Rows carry their own shape: dims given beside them must agree, never be ignored silently.
+    if (dims !== undefined) {
+      checkDims(dims);
+      const dim = dims.slice(1).reduce((a, b) => a * b, 1);
+      if (dims[0] !== e.rows || dim !== e.dim) throw new BadInputError(`dims [${dims.join(', ')}] do not match the ${e.rows} x ${e.dim} rows given; leave dims out for number[][]`);
+    }
+    return e;
+  }
   if (typeof input === 'object' && input !== null && 'data' in input && 'dims' in input) {
     const t = input as { data: unknown; dims: unknown; type?: unknown };
     if (!floatDtype(t.data)) {
       const what = typeof t.type === 'string' ? `${t.type} tensor` : `${tag(t.data)} data`;
       throw new BadInputError(`embeddings must be float32 or float64, got a ${what}; convert them first (e.g. Float32Array.from)`);
     }
-    if (!Array.isArray(t.dims)) throw new BadInputError(`dims must be an array [rows, dim], got ${JSON.stringify(t.dims)}`);
+    if (!Array.isArray(t.dims)) throw new BadInputError(`dims must be an array [rows, dim], got ${formatValue(t.dims)}`);
     return fromFlat(t.data as Float32Array | Float64Array, dims ?? (t.dims as number[]), 'the data');
   }
   throw new BadInputError(`${ACCEPTED}; got ${input === null ? 'null' : tag(input)}`);
 }
 
+function checkDims(dims: readonly number[]): void {
+  // An index loop, not every(): every() skips the holes of a sparse array ([4, , 8]).
+  let ok = Array.isArray(dims) && dims.length >= 2;
+  for (let i = 0; ok && i < dims.length; i++) ok = i in dims && Number.isSafeInteger(dims[i]) && dims[i] >= 0;
+  if (!ok) throw new BadInputError(`dims ${formatValue(dims)} must be [rows, dim] (or [rows, ...] to flatten), whole numbers; for one embedding use [1, dim]`);
+}
+
 function fromFlat(data: Float32Array | Float64Array, dims: readonly number[], what: string): Embeddings {
-  if (!Array.isArray(dims) || dims.length < 2 || !dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new BadInputError(`dims ${JSON.stringify(dims)} must be [rows, dim] (or [rows, ...] to flatten), whole numbers; for one embedding use [1, dim]`);
-  }
+  checkDims(dims);
   const rows = dims[0];
   const dim = dims.slice(1).reduce((a, b) => a * b, 1);
   if (rows * dim !== data.length) {

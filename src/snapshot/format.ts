@@ -1,4 +1,4 @@
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 import type { ResolvedTolerance } from '../compare/tolerance';
 import type { Fingerprint } from '../fixture/fingerprint';
 
@@ -44,6 +44,15 @@ export interface BaselineHeader {
   key?: string;
   /** The full name of the test that wrote it: keeps a skipped test's baselines from looking obsolete. */
   test?: string;
+  /**
+   * The name of the test file whose folder it was written to (`embed.test.ts`). Only a file
+   * whose header names its folder's test file and whose name is the one its key gives is ever
+   * reported obsolete or removed; anything else under a baseline folder (CI artifacts, copies,
+   * other tools' files) is left alone. Added after format 1 shipped: an optional field old
+   * readers ignore, so `format` stays 1 (a higher format would make older batchproof refuse the
+   * file). Headers without it (written before) are matched by their folder and name alone.
+   */
+  testFile?: string;
   /** The batchproof version that wrote it. */
   writer?: string;
 }
@@ -53,7 +62,8 @@ export class BaselineFileError extends BadInputError {
   constructor(
     message: string,
     readonly file: string,
-    readonly reason: 'missing' | 'corrupt' | 'truncated' | 'newer',
+    /** unreadable: not a regular file (a directory, a FIFO), or not readable: never written over, even by -u. */
+    readonly reason: 'missing' | 'corrupt' | 'truncated' | 'newer' | 'unreadable',
   ) {
     super(message);
     this.name = 'BaselineFileError';
@@ -104,7 +114,7 @@ export function decodeHeader(json: Uint8Array, dataOffset: number, fileSize: num
   }
   if (typeof header !== 'object' || header === null) throw corrupt(label, 'its header is not an object', 'corrupt');
   if (typeof header.format !== 'number' || !Number.isInteger(header.format) || header.format < 1) {
-    throw corrupt(label, `format version ${JSON.stringify(header.format)} is not valid`, 'corrupt');
+    throw corrupt(label, `format version ${formatValue(header.format)} is not valid`, 'corrupt');
   }
   if (header.format > FORMAT_VERSION) {
     throw new BaselineFileError(
@@ -113,10 +123,10 @@ export function decodeHeader(json: Uint8Array, dataOffset: number, fileSize: num
       'newer',
     );
   }
-  if (header.dtype !== 'float32' && header.dtype !== 'float64') throw corrupt(label, `dtype ${JSON.stringify(header.dtype)} is not float32 or float64`, 'corrupt');
+  if (header.dtype !== 'float32' && header.dtype !== 'float64') throw corrupt(label, `dtype ${formatValue(header.dtype)} is not float32 or float64`, 'corrupt');
   const shape = header.shape;
   if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
-    throw corrupt(label, `shape ${JSON.stringify(shape)} is not [rows, dim]`, 'corrupt');
+    throw corrupt(label, `shape ${formatValue(shape)} is not [rows, dim]`, 'corrupt');
   }
   const expected = dataOffset + shape[0] * shape[1] * ITEM_SIZE[header.dtype];
   if (fileSize < expected) {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 import { resolveTolerance, Tolerance } from '../compare/tolerance';
 import type { Fingerprint } from '../fixture/fingerprint';
 import { tool } from '../version';
@@ -8,7 +8,7 @@ import { compareEmbeddings, DEFAULT_EMBEDDING_TOLERANCE, describeSides, Embeddin
 import type { Embeddings } from './embeddings';
 import { BaselineFileError, FORMAT_VERSION } from './format';
 import { checkNeighborOption } from './neighbors';
-import { BaselineReader, baselineFileName, listBaselineFiles, openBaseline, readBaselineHeader, removeBaseline, writeBaseline } from './store';
+import { BaselineReader, baselineFileName, isOwnBaseline, listBaselineFiles, openBaseline, readBaselineHeader, removeBaseline, writeBaseline } from './store';
 
 /**
  * Jest's three snapshot modes: `-u` rewrites ('all'), a plain run writes only new baselines
@@ -35,6 +35,8 @@ export interface SnapshotCheckArgs {
   label: string;
   key: string;
   test?: string;
+  /** The test file's name, recorded in the header (default: the name of the baseline's folder, which is the test file's). */
+  testFile?: string;
   embeddings: Embeddings;
   mode: UpdateMode;
   tolerance?: Tolerance;
@@ -48,13 +50,18 @@ export interface SnapshotCheckArgs {
  * - no baseline: write it ('new', 'all'), or fail without writing ('none', i.e. --ci);
  * - a baseline that matches within the tolerance: matched, never rewritten (not even by -u);
  * - one that does not, or that cannot be read (corrupt, truncated, newer format): rewritten
- *   only under -u; otherwise the test fails and the file stays as it is.
+ *   only under -u; otherwise the test fails and the file stays as it is;
+ * - a path that is not a regular file (a directory, a FIFO) or cannot be opened: fails in every
+ *   mode, never written over;
+ * - embeddings holding NaN are never written (NaN matches nothing, so such a baseline would
+ *   fail forever, and writing it would count as a pass): the test fails naming the rows.
  */
 export function checkEmbeddingSnapshot(args: SnapshotCheckArgs): SnapshotOutcome {
   const { file, label, mode } = args;
   // Checked before anything is read or written, so a bad option never touches a baseline.
   const resolved = resolveTolerance(args.tolerance ?? DEFAULT_EMBEDDING_TOLERANCE, args.embeddings.dtype);
   if (args.neighbors !== undefined) checkNeighborOption(args.neighbors, args.embeddings.rows);
+  const refusal = nanRefusal(args.embeddings, label);
   const write = () =>
     writeBaseline(file, args.embeddings, {
       format: FORMAT_VERSION,
@@ -63,6 +70,7 @@ export function checkEmbeddingSnapshot(args: SnapshotCheckArgs): SnapshotOutcome
       created: new Date().toISOString(),
       key: args.key,
       ...(args.test !== undefined && { test: args.test }),
+      testFile: args.testFile ?? path.basename(path.dirname(file)),
       writer: `${tool.name} ${tool.version}`,
     });
   let reader: BaselineReader;
@@ -74,10 +82,12 @@ export function checkEmbeddingSnapshot(args: SnapshotCheckArgs): SnapshotOutcome
       if (mode === 'none') {
         return failed(file, `no baseline ${label}: with --ci new baselines are not written; run Jest without --ci (or with -u) to write it, and commit it`);
       }
+      if (refusal) return failed(file, refusal);
       write();
       return { status: 'added', file, report: null, problem: null };
     }
-    if (mode === 'all') {
+    if (mode === 'all' && e.reason !== 'unreadable') {
+      if (refusal) return failed(file, `${e.message}; and ${refusal}`);
       write();
       return { status: 'updated', file, report: null, problem: null };
     }
@@ -99,6 +109,7 @@ export function checkEmbeddingSnapshot(args: SnapshotCheckArgs): SnapshotOutcome
   // Only a failure pays for the fingerprint (os.cpus and friends).
   describeSides(report, reader.header.fingerprint, args.fingerprint());
   if (mode === 'all') {
+    if (refusal) return { status: 'failed', file, report, problem: refusal };
     write();
     return { status: 'updated', file, report, problem: null };
   }
@@ -107,6 +118,24 @@ export function checkEmbeddingSnapshot(args: SnapshotCheckArgs): SnapshotOutcome
 
 function failed(file: string, problem: string): SnapshotOutcome {
   return { status: 'failed', file, report: null, problem };
+}
+
+/** Why embeddings holding NaN are not written as a baseline (the rows that hold it), or null. */
+function nanRefusal(e: Embeddings, label: string): string | null {
+  const rows: number[] = [];
+  let count = 0;
+  for (let r = 0; r < e.rows; r++) {
+    for (let i = r * e.dim; i < (r + 1) * e.dim; i++) {
+      if (e.data[i] !== e.data[i]) {
+        if (rows.length < 10) rows.push(r);
+        count++;
+        break;
+      }
+    }
+  }
+  if (count === 0) return null;
+  const which = `row${count === 1 ? '' : 's'} ${rows.join(', ')}${count > rows.length ? ', ...' : ''}`;
+  return `${label} not written: the embeddings hold NaN in ${count} of ${e.rows} rows (${which}), and NaN matches nothing, so that baseline could never pass; fix what produces the NaN`;
 }
 
 /**
@@ -137,6 +166,7 @@ export function createSession(testPath: string): EmbeddingSession {
  * or, for an absolute directory, `<directory>/<test file path from the working directory>/`.
  */
 export function baselineFolder(testPath: string, directory: string = DEFAULT_DIRECTORY): string {
+  if (typeof directory !== 'string' || directory.trim() === '') throw new BadInputError(`directory must be a folder path (a non-empty string), got ${formatValue(directory)}; for example directory: 'baselines'`);
   if (path.isAbsolute(directory)) {
     // A test file outside the working directory keeps its absolute path, never climbs out.
     const rel = path.relative(process.cwd(), testPath);
@@ -154,7 +184,7 @@ export function nextKey(session: EmbeddingSession, testName: string, name?: stri
   const record = attempt && (session.attempts.get(attempt) ?? { test: testName, counter: session.counters.get(testName), keys: [] });
   if (attempt && record) session.attempts.set(attempt, record);
   if (name !== undefined) {
-    if (typeof name !== 'string' || name.trim() === '') throw new BadInputError(`name must be a non-empty string, got ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name.trim() === '') throw new BadInputError(`name must be a non-empty string, got ${formatValue(name)}`);
     key = name;
   } else {
     const n = (session.counters.get(testName) ?? 0) + 1;
@@ -188,22 +218,36 @@ export interface ObsoleteBaseline {
   key: string;
   /** Its test file is gone (a whole folder left behind), not just the test. */
   orphan: boolean;
+  /** The test file its header names (checked again just before removal). */
+  testFile: string;
 }
 
 /**
  * Baselines in this test file's folders that no test checked and no skipped or failed test
  * owns; plus, from one test file per folder (the first by name, so only one reports them),
  * the folders of test files that no longer exist.
+ *
+ * Only files batchproof wrote for that test file count (isOwnBaseline: the header names the
+ * test file and a key, and the file has the name that key gives). Anything else under a
+ * baseline folder (CI artifacts in `baselines/ci-artifacts/`, copies, other tools' .emb
+ * files, truncated or foreign files, subfolders) is never obsolete and never removed; such files
+ * are added to `ignored`, when given, for a caller that wants to mention them.
  */
-export function findObsolete(session: EmbeddingSession, defaultDirectory: string = DEFAULT_DIRECTORY): ObsoleteBaseline[] {
+export function findObsolete(session: EmbeddingSession, defaultDirectory: string = DEFAULT_DIRECTORY, ignored?: string[]): ObsoleteBaseline[] {
   const out: ObsoleteBaseline[] = [];
+  const testFile = path.basename(session.testPath);
   const folders = new Set([...session.folders, baselineFolder(session.testPath, defaultDirectory)]);
   for (const folder of folders) {
     for (const file of listBaselineFiles(folder)) {
       if (session.checked.has(file)) continue;
       const header = readBaselineHeader(file);
+      // The test file's own folder: a header from before testFile was recorded is placed by its folder.
+      if (!isOwnBaseline(file, header, testFile, true)) {
+        ignored?.push(file);
+        continue;
+      }
       if (header?.test !== undefined && session.keptTests.has(header.test)) continue;
-      out.push({ file, key: header?.key ?? path.basename(file), orphan: false });
+      out.push({ file, key: header!.key as string, orphan: false, testFile });
     }
   }
   const testDir = path.dirname(session.testPath);
@@ -221,16 +265,24 @@ export function findObsolete(session: EmbeddingSession, defaultDirectory: string
     for (const name of entries) {
       if (living.includes(name)) continue;
       for (const file of listBaselineFiles(path.join(directory, name))) {
-        out.push({ file, key: readBaselineHeader(file)?.key ?? path.basename(file), orphan: true });
+        // A folder whose test file is gone, or one that never had one (ci-artifacts/): only a
+        // header naming this folder's test file says which it is. Old headers cannot say: kept.
+        if (isOwnBaseline(file, readBaselineHeader(file), name, false)) out.push({ file, key: readBaselineHeader(file)!.key as string, orphan: true, testFile: name });
+        else ignored?.push(file);
       }
     }
   }
   return out;
 }
 
-/** Deletes obsolete baselines (and folders left empty). */
+/**
+ * Deletes obsolete baselines (and folders left empty). Each file's header is read again first:
+ * a file replaced since it was found (another worker, the user) is left alone.
+ */
 export function removeObsolete(list: readonly ObsoleteBaseline[]): void {
-  for (const o of list) removeBaseline(o.file);
+  for (const o of list) {
+    if (isOwnBaseline(o.file, readBaselineHeader(o.file), o.testFile, !o.orphan)) removeBaseline(o.file);
+  }
 }
 
 export { baselineFileName };

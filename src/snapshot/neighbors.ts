@@ -1,4 +1,4 @@
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 import type { Embeddings } from './embeddings';
 
 /** How the k nearest neighbours (by cosine, within the set) of each row changed. */
@@ -6,7 +6,7 @@ export interface NeighborReport {
   k: number;
   /** Rows whose neighbour list changed order (or members). */
   changedRows: number;
-  /** Rows compared (rows holding a NaN are left out, on either side). */
+  /** Rows compared (rows holding a NaN or ±Inf are left out, on either side). */
   comparedRows: number;
   /** The first few changes. */
   examples: { row: number; baseline: number[]; current: number[] }[];
@@ -21,8 +21,8 @@ const EXAMPLES = 5;
 /** Checks `neighbors: { k }` against the set size; one-line errors. */
 export function checkNeighborOption(neighbors: unknown, rows: number): number {
   const k = (neighbors as { k?: unknown })?.k;
-  if (typeof neighbors !== 'object' || neighbors === null || typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
-    throw new BadInputError(`neighbors must be { k } with k a positive whole number, got ${JSON.stringify(neighbors)}`);
+  if (typeof neighbors !== 'object' || neighbors === null || typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1) {
+    throw new BadInputError(`neighbors must be { k } with k a positive whole number, got ${formatValue(neighbors)}`);
   }
   if (k >= rows) throw new BadInputError(`neighbors.k = ${k} needs more than ${k} rows; the set has ${rows}`);
   if (rows > MAX_NEIGHBOR_ROWS) {
@@ -31,14 +31,19 @@ export function checkNeighborOption(neighbors: unknown, rows: number): number {
   return k;
 }
 
-/** Rows scaled to unit length (zero rows stay zero), in float64, with NaN rows flagged. */
+/** Rows scaled to unit length (zero rows stay zero), in float64, with rows holding NaN or ±Inf flagged. */
 function normalize(e: Embeddings, skip: Uint8Array): Float64Array {
   const out = new Float64Array(e.rows * e.dim);
   for (let r = 0; r < e.rows; r++) {
     const o = r * e.dim;
     let norm = 0;
-    for (let i = o; i < o + e.dim; i++) norm += e.data[i] * e.data[i];
-    if (norm !== norm) {
+    let finite = true;
+    for (let i = o; i < o + e.dim; i++) {
+      // ±Inf would scale to NaN (Inf * 0) and drop the row from every list silently.
+      if (e.data[i] - e.data[i] !== 0) finite = false;
+      norm += e.data[i] * e.data[i];
+    }
+    if (!finite || !Number.isFinite(norm)) {
       skip[r] = 1;
       continue;
     }

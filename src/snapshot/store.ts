@@ -1,8 +1,9 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
+import { assertReadableFile, describeKind } from '../io/paths';
 import type { Embeddings } from './embeddings';
 import {
   BaselineFileError,
@@ -66,22 +67,47 @@ export interface BaselineReader {
   close(): void;
 }
 
-/** Opens and checks a baseline; throws BaselineFileError (missing, corrupt, truncated, newer). */
+/**
+ * Opens and checks a baseline; throws BaselineFileError (missing, corrupt, truncated, newer,
+ * unreadable). Only a regular file is opened: a directory would surface as EISDIR from the first
+ * read, and opening a FIFO blocks until something writes to it (a hang). A link to nowhere is not
+ * "missing": writing a new baseline there would replace the link.
+ */
 export function openBaseline(file: string, label = file): BaselineReader {
+  if (typeof file !== 'string' || file === '') throw new BadInputError(`the embedding baseline path must be a non-empty string, got ${formatValue(file)}`);
+  let missing = false;
+  try {
+    fs.statSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') missing = !isLink(file);
+  }
+  if (missing) throw new BaselineFileError(`${label}: no such baseline file`, label, 'missing');
+  try {
+    assertReadableFile(file, 'baseline');
+  } catch (e) {
+    if (!(e instanceof BadInputError)) throw e;
+    // assertReadableFile names the path as given; messages name it as the user knows it.
+    const message = e.message.startsWith(`${file}: `) ? `${label}: ${e.message.slice(file.length + 2)}` : e.message;
+    throw new BaselineFileError(message, label, 'unreadable');
+  }
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    // Non-blocking, so a file swapped for a FIFO after the check still cannot hang the open.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new BaselineFileError(`${label}: ${code === 'ENOENT' ? 'no such baseline file' : `cannot open (${code})`}`, label, 'missing');
+    if (code === 'ENOENT') throw new BaselineFileError(`${label}: no such baseline file`, label, 'missing');
+    throw new BaselineFileError(`${label}: cannot open the embedding baseline (${code ?? (e as Error).message}); check its permissions`, label, 'unreadable');
   }
   try {
-    const size = fs.fstatSync(fd).size;
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new BaselineFileError(`${label}: is ${describeKind(stat)}, not an embedding baseline file; point at a .emb file`, label, 'unreadable');
+    const size = stat.size;
     const prefix = new Uint8Array(Math.min(size, PREFIX_LENGTH));
-    readExactly(fd, prefix, 0);
+    readExactly(fd, prefix, 0, label);
     const dataOffset = decodePrefix(prefix, size, label);
     const json = new Uint8Array(dataOffset - PREFIX_LENGTH);
-    readExactly(fd, json, PREFIX_LENGTH);
+    readExactly(fd, json, PREFIX_LENGTH, label);
     const header = decodeHeader(json, dataOffset, size, label);
     const [rows, dim] = header.shape;
     const itemSize = ITEM_SIZE[header.dtype];
@@ -97,7 +123,7 @@ export function openBaseline(file: string, label = file): BaselineReader {
         const bytes = count * dim * itemSize;
         if (buffer.byteLength < bytes) buffer = new ArrayBuffer(bytes);
         const view = new Uint8Array(buffer, 0, bytes);
-        readExactly(fd, view, dataOffset + start * dim * itemSize);
+        readExactly(fd, view, dataOffset + start * dim * itemSize, label);
         if (BIG_ENDIAN) swapBytes(view, itemSize);
         return header.dtype === 'float32' ? new Float32Array(buffer, 0, count * dim) : new Float64Array(buffer, 0, count * dim);
       },
@@ -112,10 +138,24 @@ export function openBaseline(file: string, label = file): BaselineReader {
   }
 }
 
-function readExactly(fd: number, into: Uint8Array, position: number): void {
+function isLink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads all of `into`; a file that shrank under us (another writer) is a truncated baseline, not a crash. */
+function readExactly(fd: number, into: Uint8Array, position: number, label: string): void {
   for (let off = 0; off < into.length; ) {
-    const n = fs.readSync(fd, into, off, into.length - off, position + off);
-    if (n === 0) throw new Error(`unexpected end of file at byte ${position + off}`);
+    let n: number;
+    try {
+      n = fs.readSync(fd, into, off, into.length - off, position + off);
+    } catch (e) {
+      throw new BaselineFileError(`${label}: cannot read the embedding baseline (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the file`, label, 'unreadable');
+    }
+    if (n === 0) throw new BaselineFileError(`${label} is not a usable embedding baseline: it ended at byte ${position + off} while being read (changed by another process?); rewrite it with -u (jest -u) or restore it from version control`, label, 'truncated');
     off += n;
   }
 }
@@ -140,6 +180,22 @@ export function readBaseline(file: string, label = file): { header: BaselineHead
   } finally {
     reader.close();
   }
+}
+
+/** What a batchproof writer puts in `writer`: "batchproof 0.1.0". */
+const WRITER = /^batchproof /;
+
+/**
+ * Whether `file` is a baseline batchproof wrote for the test file named `testFile`: a usable
+ * file whose header names that test file, a key, batchproof as its writer, and whose file name
+ * is the one that key gives (baselineFileName). Only such files may be reported obsolete or
+ * removed. `legacy` also accepts a header from before `testFile` was recorded, where the folder
+ * itself says which test file it belongs to (the test file's own folder, never an orphan's).
+ */
+export function isOwnBaseline(file: string, header: BaselineHeader | null, testFile: string, legacy: boolean): boolean {
+  if (!header || typeof header.key !== 'string' || typeof header.writer !== 'string' || !WRITER.test(header.writer)) return false;
+  if (baselineFileName(header.key) !== path.basename(file)) return false;
+  return header.testFile === undefined ? legacy : header.testFile === testFile;
 }
 
 /** Baseline files in a folder (not temporaries), sorted; none when the folder does not exist. */

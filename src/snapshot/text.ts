@@ -1,5 +1,5 @@
 import { num } from '../report/format';
-import type { EmbeddingReport, EmbeddingSide } from './compare';
+import type { EmbeddingReport, EmbeddingSide, NonFiniteCounts } from './compare';
 import { colorsFor, verdictColor } from '../report/colors';
 
 
@@ -10,10 +10,17 @@ export interface EmbeddingTextOptions {
 
 const shape = (s: EmbeddingSide) => `${s.rows} x ${s.dim} ${s.dtype}`;
 
-function nanLine(s: EmbeddingSide): string {
-  if (s.nanRows === 0) return '0';
-  const more = s.nanRows > s.nanRowIndices.length ? ', ...' : '';
-  return `${s.nanRows} (row${s.nanRows === 1 ? '' : 's'} ${s.nanRowIndices.join(', ')}${more})`;
+/** "2 NaN, 1 +Inf", or "finite". */
+function values(c: NonFiniteCounts): string {
+  const parts = [c.nan && `${c.nan} NaN`, c.posInf && `${c.posInf} +Inf`, c.negInf && `${c.negInf} -Inf`].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'finite';
+}
+
+/** "2 rows (rows 3, 9; 2 NaN, 1 +Inf)", or "none". */
+function nonFiniteSide(s: EmbeddingSide): string {
+  if (s.nonFiniteRows === 0) return 'none';
+  const more = s.nonFiniteRows > s.nonFiniteRowIndices.length ? ', ...' : '';
+  return `${s.nonFiniteRows} row${s.nonFiniteRows === 1 ? '' : 's'} (row${s.nonFiniteRows === 1 ? '' : 's'} ${s.nonFiniteRowIndices.join(', ')}${more}; ${values(s.nonFiniteValues)})`;
 }
 
 /**
@@ -31,15 +38,16 @@ export function formatEmbeddingReport(report: EmbeddingReport, options: Embeddin
   } else if (report.verdict === 'identical') {
     lines.push(`${paint(c.bold('identical'))}: ${shape(report.current)}, bitwise equal to the baseline`);
   } else {
+    const nonFinite = report.nonFiniteRows > 0 ? `, ${report.nonFiniteRows} of them for NaN or ±Inf` : '';
     const moved = report.movedRows > 0
-      ? `${report.movedRows} of ${report.rows} rows moved beyond ${report.tolerance}`
+      ? `${report.movedRows} of ${report.rows} rows moved beyond ${report.tolerance}${nonFinite}`
       : `all ${report.rows} rows within ${report.tolerance}`;
     lines.push(`${paint(c.bold(report.verdict))}: ${moved} (${report.changedRows} not bitwise equal; ${shape(report.current)})`);
   }
   if (report.worst.length > 0) {
     lines.push(report.movedRows > 0 ? 'worst rows:' : 'rows that moved most:');
     const table = [['row', 'cosine distance', 'max abs', 'max ULP', 'within']].concat(
-      report.worst.map((w) => [String(w.row), num(w.cosineDistance), num(w.maxAbs), num(w.maxUlp), w.pass ? 'yes' : 'NO']),
+      report.worst.map((w) => [String(w.row), num(w.cosineDistance), num(w.maxAbs), num(w.maxUlp), `${w.pass ? 'yes' : 'NO'}${w.nonFinite ? ` (non-finite: ${w.nonFinite === 'current' ? 'now' : w.nonFinite})` : ''}`]),
     );
     const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
     for (const r of table) lines.push(`  ${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padStart(widths[i]))).join('  ')}`);
@@ -53,11 +61,15 @@ export function formatEmbeddingReport(report: EmbeddingReport, options: Embeddin
       for (const e of nb.examples) lines.push(`  row ${e.row}: baseline [${e.baseline.join(', ')}], now [${e.current.join(', ')}]`);
     }
   }
-  if (report.baseline.nanRows > 0 || report.current.nanRows > 0) {
-    lines.push(`rows with NaN (compared as NaN): baseline ${nanLine(report.baseline)}; now ${nanLine(report.current)}`);
+  if (report.baseline.nonFiniteRows > 0 || report.current.nonFiniteRows > 0) {
+    // The rule (compareEmbeddings): NaN matches nothing; an infinity only the same one at the same place.
+    lines.push(`rows with NaN or ±Inf (NaN never matches; ±Inf only the same value at the same place): baseline ${nonFiniteSide(report.baseline)}; now ${nonFiniteSide(report.current)}`);
+    for (const r of report.nonFinite) lines.push(`  row ${r.row}: baseline ${values(r.baseline)}, now ${values(r.current)}: ${r.pass ? 'matches' : 'fails'}`);
   }
   if (report.fingerprint) lines.push(`fingerprint differs: baseline: ${report.fingerprint.baseline}; now: ${report.fingerprint.current}`);
-  if (report.changedRows > 0 && !report.shapeMismatch) {
+  if (report.nonFiniteRows > 0) {
+    lines.push(`no tolerance passes: ${report.nonFiniteRows} row${report.nonFiniteRows === 1 ? '' : 's'} fail${report.nonFiniteRows === 1 ? 's' : ''} for NaN or ±Inf; find what produces them`);
+  } else if (report.changedRows > 0 && !report.shapeMismatch) {
     const m = report.minimumTolerance;
     lines.push(`smallest tolerance that passes: cosine=${num(m.cosine)} | atol=${num(m.atol)} | ulp=${num(m.ulp)}`);
   }

@@ -53,19 +53,19 @@ describe('compareEmbeddings', () => {
     expect(compare(base, near, { tolerance: { cosine: 0 } }).pass).toBe(false);
   });
 
-  test('NaN rows: reported on each side, NaN at the same place matches, NaN against a number does not', () => {
+  test('NaN rows: reported on each side; NaN matches nothing, not even NaN at the same place', () => {
     const withNaN = { ...base, data: base.data.slice() };
     withNaN.data[4 * 32 + 3] = NaN;
     withNaN.data[11 * 32] = NaN;
     const same = compare(withNaN, { ...withNaN, data: withNaN.data.slice() });
-    expect(same).toMatchObject({ pass: true, verdict: 'identical' });
+    expect(same).toMatchObject({ pass: false, verdict: 'changed', movedRows: 2, nonFiniteRows: 2, changedRows: 0 });
     expect(same.baseline).toMatchObject({ nanRows: 2, nanRowIndices: [4, 11] });
     const appeared = compare(base, withNaN);
     expect(appeared).toMatchObject({ pass: false, movedRows: 2 });
     expect(appeared.current.nanRowIndices).toEqual([4, 11]);
     expect(appeared.baseline.nanRows).toBe(0);
     expect(Number.isNaN(appeared.worst[0].cosineDistance)).toBe(true);
-    expect(formatEmbeddingReport(appeared, { color: false })).toMatch(/rows with NaN \(compared as NaN\): baseline 0; now 2 \(rows 4, 11\)/);
+    expect(formatEmbeddingReport(appeared, { color: false })).toMatch(/rows with NaN or ±Inf .*: baseline none; now 2 rows \(rows 4, 11; 2 NaN\)/);
   });
 
   test('a different shape or dtype: no rows compared, one clear line', () => {

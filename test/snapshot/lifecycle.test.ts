@@ -11,7 +11,7 @@ import {
   undoAttempt,
   UpdateMode,
 } from '../../src/snapshot/lifecycle';
-import { readBaseline, writeBaseline } from '../../src/snapshot/store';
+import { baselineFileName, readBaseline, writeBaseline } from '../../src/snapshot/store';
 import { fingerprintFor } from '../../src/fixture/fingerprint';
 import { Embeddings } from '../../src/snapshot/embeddings';
 import { embeddings, nudged, tempDir } from './support';
@@ -154,15 +154,15 @@ describe('keys', () => {
 });
 
 describe('obsolete baselines', () => {
-  const meta = (key: string, test: string) => ({ format: 1, tolerance: null, fingerprint: null, created: '', key, test });
+  const meta = (key: string, test: string, testFile: string) => ({ format: 1, tolerance: null, fingerprint: null, created: '', key, test, testFile, writer: 'batchproof 0.1.0' });
   const layout = () => {
     const root = path.join(dir, `obsolete-${++n}`);
     fs.mkdirSync(root);
     for (const f of ['a.test.js', 'b.test.js']) fs.writeFileSync(path.join(root, f), '');
     const folder = (t: string) => path.join(root, '__embeddings__', t);
     const put = (t: string, key: string, test: string) => {
-      const file = path.join(folder(t), `${key}.emb`);
-      writeBaseline(file, base, meta(key, test));
+      const file = path.join(folder(t), baselineFileName(key));
+      writeBaseline(file, base, meta(key, test, t));
       return file;
     };
     return { root, put, folder };
@@ -176,16 +176,19 @@ describe('obsolete baselines', () => {
     const s = createSession(path.join(root, 'a.test.js'));
     s.checked.add(used);
     s.keptTests.add('skipped');
-    expect(findObsolete(s)).toEqual([{ file: renamed, key: 'old name 1', orphan: false }]);
+    expect(findObsolete(s)).toEqual([{ file: renamed, key: 'old name 1', orphan: false, testFile: 'a.test.js' }]);
   });
 
-  test('a corrupt file nobody checks is obsolete under its file name', () => {
+  test('a corrupt file nobody checks is not ours to call obsolete: left alone, listed as ignored', () => {
     const { root, put, folder } = layout();
     put('a.test.js', 'x 1', 'x');
-    fs.writeFileSync(path.join(folder('a.test.js'), 'junk.emb'), 'junk');
+    const junk = path.join(folder('a.test.js'), 'junk.emb');
+    fs.writeFileSync(junk, 'junk');
     const s = createSession(path.join(root, 'a.test.js'));
     s.keptTests.add('x');
-    expect(findObsolete(s).map((o) => o.key)).toEqual(['junk.emb']);
+    const ignored: string[] = [];
+    expect(findObsolete(s, undefined, ignored)).toEqual([]);
+    expect(ignored).toEqual([junk]);
   });
 
   test('a deleted test file leaves an orphan folder, reported once: by the first living test file', () => {
@@ -197,7 +200,7 @@ describe('obsolete baselines', () => {
     a.keptTests.add('a');
     const b = createSession(path.join(root, 'b.test.js'));
     b.keptTests.add('b');
-    expect(findObsolete(a)).toEqual([{ file: gone, key: 'd 1', orphan: true }]);
+    expect(findObsolete(a)).toEqual([{ file: gone, key: 'd 1', orphan: true, testFile: 'deleted.test.js' }]);
     expect(findObsolete(b)).toEqual([]);
     removeObsolete(findObsolete(a));
     expect(fs.existsSync(folder('deleted.test.js'))).toBe(false);
