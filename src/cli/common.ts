@@ -69,7 +69,7 @@ export function addShapeFlags(cmd: Command): Command {
 /** Where the report goes. */
 export function addReportFlags(cmd: Command): Command {
   return cmd
-    .option('--json [file]', 'print the report as JSON, or write it to FILE (and print the report for people)')
+    .option('--json [file]', 'print the report as JSON (also --json -), or write it to FILE and print the report for people; FILE is never one of the inputs')
     // Both forms, so the default stays "when stdout is a colour terminal" (a lone --no-color defaults to true).
     .option('--color', 'colours in the report even when piped')
     .option('--no-color', 'no colours in the report');

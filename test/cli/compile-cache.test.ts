@@ -1,4 +1,5 @@
 import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -91,6 +92,42 @@ test('a corrupt cache is rejected by V8 and replaced, never an error', () => {
   fs.writeFileSync(path.join(home, 'batchproof', file), 'not a code cache');
   expect(check(home)).toMatchObject({ status: 0, stderr: '', verdict: 'invariant' });
   expect(fs.readFileSync(path.join(home, 'batchproof', file)).toString()).not.toBe('not a code cache');
+});
+
+// V8 runs cached code unverified: three flipped bits crashed every later run (a V8 check failure,
+// exit 133, or a segfault, 139). The checksum at the head of the file keeps them from V8.
+test('a cache with bits flipped is never handed to V8: the run is as usual, the cache replaced', () => {
+  const home = path.join(tmp, 'flipped');
+  const first = check(home);
+  const [file] = cacheFiles(home);
+  const cache = path.join(home, 'batchproof', file);
+  const bytes = fs.readFileSync(cache);
+  const payload = bytes.length - 36;
+  for (const [at, bit] of [[0.25, 1], [0.5, 4], [0.75, 6]]) bytes[36 + Math.floor(payload * at)] ^= 1 << bit;
+  fs.writeFileSync(cache, bytes);
+  expect(check(home)).toEqual(first);
+  // Replaced by a good one, which the next run uses.
+  expect(fs.readFileSync(cache).equals(bytes)).toBe(false);
+  expect(check(home)).toEqual(first);
+  // A cache of the old format (no checksum) is not trusted either.
+  const [now] = cacheFiles(home);
+  fs.writeFileSync(path.join(home, 'batchproof', now), fs.readFileSync(path.join(home, 'batchproof', now)).subarray(36));
+  expect(check(home)).toEqual(first);
+});
+
+test('verifiedCache: the data when the checksum matches, null otherwise', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { verifiedCache } = require(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js')) as typeof import('../../src/cli/compile-cache');
+  const data = Buffer.from('some v8 bytes');
+  const good = Buffer.concat([Buffer.from('bpc1'), crypto.createHash('sha256').update(data).digest(), data]);
+  expect(verifiedCache(good)?.equals(data)).toBe(true);
+  for (let i = 0; i < good.length; i++) {
+    const bad = Buffer.from(good);
+    bad[i] ^= 0x10;
+    expect(verifiedCache(bad)).toBeNull();
+  }
+  expect(verifiedCache(good.subarray(0, 36))).toBeNull();
+  expect(verifiedCache(Buffer.alloc(0))).toBeNull();
 });
 
 test('a cache directory that cannot be written changes nothing but speed', () => {
