@@ -1,0 +1,51 @@
+// CLI-only bad input: each is one line and exit 2, before any work; --max-memory reaches the API as maxBytes.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { byteSize } from '../../src/cli/parse';
+import { cli } from '../helpers/cli';
+import { bnModel, invariantModel } from '../helpers/models';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-fuzz-flags-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const model = path.join(dir, 'm.onnx');
+fs.writeFileSync(model, invariantModel());
+const bn = path.join(dir, 'bn.onnx');
+fs.writeFileSync(bn, bnModel().bytes);
+
+function expectOneLine(r: { code: number; stdout: string; stderr: string }, message: RegExp): void {
+  expect({ code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split('\n').length }).toEqual({ code: 2, stdout: '', lines: 1 });
+  expect(r.stderr).toMatch(message);
+}
+
+test('--outputs with no names (",", " , ") is refused: an empty list would compare nothing', async () => {
+  for (const value of [',', ' , ', ',,']) {
+    for (const command of ['check', 'determinism', 'locate']) {
+      expectOneLine(await cli(command, model, '--outputs', value), /--outputs ".*": no names given; expected a comma-separated list of output names/);
+    }
+  }
+  expect(JSON.parse((await cli('check', model, '--batch-sizes', '1,2', '--outputs', 'y,', '--json')).stdout).verdict).toBe('invariant');
+});
+
+test('--max-memory: 512MB, 4GB (powers of 10), 2GiB, 8g (powers of 2), plain bytes', () => {
+  const parse = byteSize('--max-memory');
+  expect(['512MB', '4GB', '2GiB', '8g', '1000000', '1.5GB', '64 KiB', '2tb', '1e9'].map(parse)).toEqual([512e6, 4e9, 2 ** 31, 8 * 2 ** 30, 1e6, 1.5e9, 65536, 2e12, 1e9]);
+  for (const bad of ['', 'lots', '0', '0.1', '-1', '4XB', 'GB', '1e400', 'NaN', 'Infinity', '4 GB extra', '0x10', '99999999999TB']) {
+    expect(() => parse(bad)).toThrow(/^--max-memory .*: expected a size such as 512MB, 4GB or 2GiB \(or a number of bytes\)$/);
+  }
+});
+
+test('--max-memory on every command that runs a model: a bad size is one line; a size reaches the run', async () => {
+  const runs: string[][] = [
+    ['check', model, '--batch-sizes', '1,2'],
+    ['determinism', model, '--repeats', '2', '--batch-size', '2'],
+    ['locate', model, '--batch-sizes', '1,2'],
+    ['compare', model, '--against-threads', '1', '--batch-size', '2'],
+  ];
+  for (const args of [...runs, ['stats', bn], ['recalibrate', bn, '--data', path.join(dir, 'none.npy'), '-o', path.join(dir, 'out.onnx')]]) {
+    expectOneLine(await cli(...args, '--max-memory', 'lots'), /--max-memory lots: expected a size such as 512MB/);
+  }
+  for (const args of runs) expect([args[0], (await cli(...args, '--max-memory', '4GB')).code]).toEqual([args[0], 0]);
+  // A limit below what a batch takes: refused before the run, naming the limit and the flag.
+  expectOneLine(await cli('check', model, '--batch-sizes', '1,2', '--max-memory', '16'), /--max-memory/);
+});
