@@ -2,6 +2,9 @@ import type { Tolerance } from '../compare/tolerance';
 import { compareEmbeddings, DEFAULT_EMBEDDING_TOLERANCE, EmbeddingReport, toleranceFromResolved } from './compare';
 import { BadInputError, formatValue } from '../errors';
 import { checkSnapshotOptions } from './options';
+import { resolveTolerance } from '../compare/tolerance';
+import type { ResolvedTolerance } from '../compare/tolerance';
+import { BaselineFileError } from './format';
 import { openBaseline } from './store';
 
 const DIFF_KEYS = ['tolerance', 'neighbors', 'chunkBytes'] as const;
@@ -27,7 +30,7 @@ export function diffBaselines(a: string, b: string, options: DiffOptions = {}): 
   try {
     const rb = openBaseline(b);
     try {
-      const recorded = ra.header.tolerance ? toleranceFromResolved(ra.header.tolerance) : undefined;
+      const recorded = options.tolerance === undefined ? recordedTolerance(ra.header.tolerance, a) : undefined;
       const report = compareEmbeddings(ra, rb, {
         tolerance: options.tolerance ?? recorded ?? DEFAULT_EMBEDDING_TOLERANCE,
         neighbors: options.neighbors,
@@ -44,4 +47,20 @@ export function diffBaselines(a: string, b: string, options: DiffOptions = {}): 
   } finally {
     ra.close();
   }
+}
+
+/** The tolerance recorded in a baseline's header; a damaged one blames the file and names the cure. */
+function recordedTolerance(t: ResolvedTolerance | null, file: string): Tolerance | undefined {
+  if (t === null || t === undefined) return undefined;
+  let tolerance: Tolerance | undefined;
+  try {
+    tolerance = typeof t === 'object' ? toleranceFromResolved(t) : undefined;
+    if (tolerance !== undefined) resolveTolerance(tolerance, 'float32');
+  } catch {
+    tolerance = undefined;
+  }
+  if (tolerance === undefined) {
+    throw new BaselineFileError(`${file}: the tolerance recorded in its header (${formatValue(t)}) is not valid; pass one with --tolerance, or rewrite the baseline with -u`, file, 'corrupt');
+  }
+  return tolerance;
 }

@@ -187,6 +187,19 @@ test('NaN embeddings', () => { const d = data.slice(); d[5] = NaN; expect({ data
   });
 });
 
+describe('the header records the test file; old headers without it still read', () => {
+  test('a new baseline names its test file; one written before (no testFile) still matches and is not rewritten', () => {
+    const file = path.join(baselineFolder(path.join(dir, 'compat', 'c.test.ts')), baselineFileName('c 1'));
+    const args = { file, label: 'c.emb', key: 'c 1', test: 'c', embeddings: base, fingerprint: () => null };
+    expect(checkEmbeddingSnapshot({ ...args, mode: 'new' }).status).toBe('added');
+    expect(readBaseline(file).header).toMatchObject({ format: 1, key: 'c 1', test: 'c', testFile: 'c.test.ts', writer: expect.stringMatching(/^batchproof /) });
+    writeBaseline(file, base, meta('c 1', { test: 'c' }));
+    const before = fs.readFileSync(file);
+    for (const mode of ['none', 'all'] as const) expect(checkEmbeddingSnapshot({ ...args, mode }).status).toBe('matched');
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+});
+
 describe('non-finite values are a difference unless they are the same infinity', () => {
   const inf = withValue(base, [[3, 2, Infinity]]);
   const negInf = withValue(base, [[3, 2, -Infinity]]);
@@ -342,6 +355,13 @@ describe('options of the wrong kind: one BadInputError line, NaN and Infinity pr
   test.each(bad)('compareEmbeddings and diffBaselines: %s', (_label, options, pattern) => {
     expectBadInput(() => compare(base, base, options as object), pattern, options === null);
     expectBadInput(() => diffBaselines(a, b, options as never), pattern, options === null);
+  });
+
+  test('diffBaselines: a damaged tolerance in the header blames the file; --tolerance still works', () => {
+    const damaged = fresh('damaged.emb');
+    writeBaseline(damaged, base, meta('damaged', { tolerance: { kind: 'cosine', cosine: -1 } }));
+    expectBadInput(() => diffBaselines(damaged, b), /damaged\.emb: the tolerance recorded in its header \(\{"kind":"cosine","cosine":-1\}\) is not valid; pass one with --tolerance/);
+    expect(diffBaselines(damaged, b, { tolerance: 'exact' }).pass).toBe(true);
   });
 
   test('compareEmbeddings: a source that is not one, and options that are not an object', () => {
