@@ -19,6 +19,7 @@ let counter = 0;
  * that cannot be written is a BadInputError, not a crash.
  */
 export function writeFileAtomic(file: string, pieces: Pieces): void {
+  if (typeof file !== 'string' || file === '') throw new BadInputError('the output path is empty; give a file name');
   const target = resolveWriteTarget(file);
   if (target.fd !== undefined) {
     writeInPlace(file, target.fd, pieces);

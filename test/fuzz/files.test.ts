@@ -201,6 +201,7 @@ describe('a bad output path is found before the run: exit 2, one line, nothing r
     expect(checkOutputPath(path.join(dir, 'fresh.json'), { flag: '--json' })).toBe('file');
     if (fs.existsSync('/dev/null')) expect(checkOutputPath('/dev/null', { flag: '--json' })).toBe('in-place');
     expect(checkOutputPath('/dev/stdout', { flag: '--json' })).toBe('in-place');
+    expect(() => writeFileAtomic('', '{}')).toThrow(/^the output path is empty; give a file name$/);
     expect(() => checkOutputPath(model, { flag: '-o', inputs: [{ file: `${dir}/sub/../m.onnx`, what: 'model' }] })).toThrow(/^-o .*m\.onnx: is the model/);
   });
 });
