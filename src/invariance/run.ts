@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { sameBytes } from '../compare/metrics';
 import { BadInputError } from '../errors';
 import { takeRows, TypedArray } from '../inputs/arrays';
+import { assertBatchFits } from '../inputs/memory';
 import { batchTensor, SamplePool } from '../inputs/samples';
 import { BATCH_MARK, InputSpec } from '../inputs/spec';
 import type { ModelHandle } from '../model/open';
@@ -52,6 +53,8 @@ export interface ExecuteOptions {
   /** Maps a plan's sample id to the pool's sample index. */
   sampleIndex?: (id: number) => number;
   onProgress?: (done: number, total: number) => void;
+  /** The most bytes one batch may need (see src/inputs/memory.ts); default DEFAULT_MAX_BYTES. */
+  maxBytes?: number;
 }
 
 /** Sample ids to pool indices; filler ids (negative) pass through as they are. */
@@ -88,6 +91,14 @@ export async function executePlan(
   options: ExecuteOptions = {},
 ): Promise<Execution> {
   const outputNames = options.outputs ?? handle.outputs.map((o) => o.name);
+  if (outputNames.length === 0) {
+    throw new BadInputError(
+      handle.outputs.length === 0
+        ? `${handle.source}: the model declares no outputs, so there is nothing to compare; re-export it with its outputs`
+        : `no outputs to compare (the outputs option is empty); name at least one of: ${handle.outputs.map((o) => o.name).join(', ')}`,
+    );
+  }
+  assertPlanFits(handle, specs, plan, outputNames, options.maxBytes);
   const index = options.sampleIndex ?? ((id: number) => id);
   const rows: ProbeRow[] = [];
   const logs = new Map<number, RunLog>();
@@ -157,6 +168,22 @@ export async function executePlan(
     for (const p of pending.splice(0)) keep(p.run, p.result, layouts);
   }
   return { rows, runs: [...logs.values()].sort((a, b) => a.batchSize - b.batchSize), layouts, skipped, inferenceMs };
+}
+
+/**
+ * Refuses, before anything is allocated, a plan whose largest run would not fit in memory: one
+ * line naming the size (its role: reference, padded, swept) and the cure.
+ */
+function assertPlanFits(handle: ModelHandle, specs: readonly InputSpec[], plan: Plan, outputNames: readonly string[], maxBytes: number | undefined): void {
+  let largest: PlannedRun | null = null;
+  for (const run of plan.runs) if (!largest || run.rows.length > largest.rows.length) largest = run;
+  if (!largest) return;
+  const rows = largest.rows.length;
+  const what = rows > largest.size
+    ? `batches padded to ${rows} (padTo)`
+    : largest.purpose.startsWith('reference') ? `the reference batch of ${rows}` : `batch ${rows}`;
+  const outputs = handle.outputs.filter((o) => outputNames.includes(o.name));
+  assertBatchFits({ specs, outputs, batchSize: rows, maxBytes, what });
 }
 
 /** Did any probe's output in the `mates` run of this size differ, in any bit, from the `batch` run? */

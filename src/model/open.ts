@@ -1,6 +1,7 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as ort from 'onnxruntime-node';
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 import { checkModelHead, MODEL_FILE_ERRORS, statModelFile } from '../onnx/model-file';
 import { explainProviderError } from '../fixture/reasons';
 
@@ -111,29 +112,45 @@ export function describeSession(session: ort.InferenceSession): { inputs: ValueI
   return { inputs: read(session.inputMetadata), outputs: read(session.outputMetadata) };
 }
 
+/**
+ * The most threads a session may ask for: 4 per core, at least 64. onnxruntime starts every
+ * thread at session creation and spins them; 100000 threads hang the machine instead of failing.
+ */
+export function maxThreads(): number {
+  return Math.max(64, 4 * os.availableParallelism());
+}
+
 /** Checks session settings; each problem is one line that names the fix. */
 export function validateSettings(settings: SessionSettings): void {
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    throw new BadInputError(`session settings must be an object, got ${formatValue(settings)}; for example { provider: 'cpu', threads: 2 }`);
+  }
   const provider = settings.provider ?? 'cpu';
-  if (!(PROVIDERS as readonly string[]).includes(provider)) {
-    throw new BadInputError(`unknown provider '${provider}'; use one of ${PROVIDERS.join(', ')}`);
+  if (!(PROVIDERS as readonly unknown[]).includes(provider)) {
+    throw new BadInputError(`unknown provider ${typeof provider === 'string' ? `'${provider}'` : formatValue(provider)}; use one of ${PROVIDERS.join(', ')}`);
   }
   for (const key of ['threads', 'interOpThreads'] as const) {
-    const v = settings[key];
-    if (v !== undefined && !(Number.isInteger(v) && v > 0)) {
-      throw new BadInputError(`${key} must be a positive integer, got ${JSON.stringify(v)}; for example ${key}: 2`);
+    const v = settings[key] as unknown;
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v > 0)) {
+      throw new BadInputError(`${key} must be a positive integer, got ${formatValue(v)}; for example ${key}: 2`);
+    }
+    const cap = maxThreads();
+    if (typeof v === 'number' && v > cap) {
+      throw new BadInputError(`${key} ${v} is more than the ${cap} allowed here (4 per core, at least 64; this machine has ${os.availableParallelism()} cores); use at most ${cap}, for example ${key}: ${os.availableParallelism()}`);
     }
   }
-  if (settings.optimization !== undefined && !(OPTIMIZATION_LEVELS as readonly string[]).includes(settings.optimization)) {
+  if (settings.optimization !== undefined && !(OPTIMIZATION_LEVELS as readonly unknown[]).includes(settings.optimization)) {
+    const v = settings.optimization as unknown;
     throw new BadInputError(
-      `unknown optimization level '${settings.optimization}'; use one of ${OPTIMIZATION_LEVELS.join(', ')}`,
+      `unknown optimization level ${typeof v === 'string' ? `'${v}'` : formatValue(v)}; use one of ${OPTIMIZATION_LEVELS.join(', ')}`,
     );
   }
   for (const key of ['deterministic', 'memoryArena'] as const) {
     const v = settings[key];
-    if (v !== undefined && typeof v !== 'boolean') throw new BadInputError(`${key} must be true or false, got ${JSON.stringify(v)}; for example ${key}: true`);
+    if (v !== undefined && typeof v !== 'boolean') throw new BadInputError(`${key} must be true or false, got ${formatValue(v)}; for example ${key}: true`);
   }
-  if (settings.executionMode !== undefined && !['sequential', 'parallel'].includes(settings.executionMode)) {
-    throw new BadInputError(`executionMode must be 'sequential' or 'parallel', got ${JSON.stringify(settings.executionMode)}`);
+  if (settings.executionMode !== undefined && !(['sequential', 'parallel'] as unknown[]).includes(settings.executionMode)) {
+    throw new BadInputError(`executionMode must be 'sequential' or 'parallel', got ${formatValue(settings.executionMode)}`);
   }
   for (const key of ['extra', 'providerOptions'] as const) {
     const v = settings[key];
@@ -146,7 +163,7 @@ export function validateSettings(settings: SessionSettings): void {
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`);
     } else if (typeof value !== 'string') {
-      throw new BadInputError(`${path} must be a string (onnxruntime takes session config values as strings), got ${JSON.stringify(value)}; for example '${String(value)}'`);
+      throw new BadInputError(`${path} must be a string (onnxruntime takes session config values as strings), got ${formatValue(value)}; for example '${typeof value === 'symbol' ? 'value' : String(value)}'`);
     }
   };
   if (settings.extra !== undefined) walk(settings.extra, 'extra');
@@ -176,12 +193,15 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
       const wanted = settings[key];
       const have = source.settings[key] ?? defaults[key];
       if (wanted !== undefined && wanted !== have) {
-        throw new BadInputError(`${key}: ${JSON.stringify(wanted)} asks for another session than this model handle's (${key}: ${JSON.stringify(have ?? 'default')}); load the model with a fixture made with those settings, or leave ${key} out`);
+        throw new BadInputError(`${key}: ${formatValue(wanted)} asks for another session than this model handle's (${key}: ${formatValue(have ?? 'default')}); load the model with a fixture made with those settings, or leave ${key} out`);
       }
     }
     return source;
   }
-  if (isInferenceSession(source)) return makeHandle(source, '<session>', settings, false);
+  if (isInferenceSession(source)) {
+    if (source.outputNames.length === 0) throw new BadInputError(noOutputs('<session>'));
+    return makeHandle(source, '<session>', settings, false);
+  }
   validateSettings(settings);
   let bytes: Uint8Array;
   let label: string;
@@ -224,9 +244,22 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
     if (/protobuf parsing failed/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.truncated(label));
     if (/external data/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.externalMissing(label, `its external data could not be read (${reason})`));
     if (/has no graph|graph is null|Missing graph/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.noGraph(label));
+    // onnxruntime's words for a graph with nothing to compute (no nodes, no outputs).
+    if (/OrtValue indexes should have been populated/i.test(reason)) {
+      throw new BadInputError(`${label}: the model's graph computes nothing (no outputs, or no nodes that produce them), so onnxruntime cannot load it; re-export it with its outputs`);
+    }
     throw new BadInputError(`${label}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
   }
+  // A session with no outputs loads, then every run fails ("'fetches' cannot be an empty array").
+  if (session.outputNames.length === 0) {
+    await session.release();
+    throw new BadInputError(noOutputs(label));
+  }
   return makeHandle(session, label, settings, true);
+}
+
+function noOutputs(label: string): string {
+  return `${label}: the model declares no outputs, so there is nothing to compare; re-export it with its outputs (the graph's output list is empty)`;
 }
 
 export function makeHandle(session: ort.InferenceSession, source: string, settings: SessionSettings, owned: boolean): ModelHandle {
@@ -252,7 +285,12 @@ export function makeHandle(session: ort.InferenceSession, source: string, settin
 
 function readModelHead(path: string): Uint8Array {
   const stat = statModelFile(path);
-  const fd = fs.openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    throw new BadInputError(`${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions`);
+  }
   try {
     const head = Buffer.alloc(Math.min(64, stat.size));
     fs.readSync(fd, head, 0, head.length, 0);

@@ -6,10 +6,12 @@
  */
 import * as fs from 'fs';
 import { BadInputError } from '../errors';
+import { describeKind } from '../io/paths';
 
 export const MODEL_FILE_ERRORS = {
   missing: (file: string) => `${file}: no such file; check the path to the .onnx model`,
   directory: (file: string) => `${file}: is a directory; point at an .onnx file inside it`,
+  notRegular: (file: string, kind: string) => `${file}: is ${kind}, not a regular file; save the model to a file and pass its path`,
   empty: (label: string) => `${label}: the file is empty; point at an exported .onnx model`,
   notOnnx: (label: string) => `${label}: not an ONNX model (the bytes are not an ONNX ModelProto); export the model with torch.onnx.export or check the path`,
   truncated: (label: string) => `${label}: not a valid ONNX model (protobuf parsing failed: the file is truncated or not a ModelProto); re-export or re-copy it`,
@@ -17,7 +19,10 @@ export const MODEL_FILE_ERRORS = {
   externalMissing: (label: string, detail: string) => `${label}: ${detail}; keep the external data files beside the model`,
 } as const;
 
-/** The model file's stat: a missing path or a directory is a BadInputError. */
+/**
+ * The model file's stat: a missing path, a directory or anything but a regular file (a FIFO or
+ * `<(cat m.onnx)`, which would hang or read as empty; a device) is a BadInputError.
+ */
 export function statModelFile(file: string): fs.Stats {
   let stat: fs.Stats;
   try {
@@ -26,6 +31,7 @@ export function statModelFile(file: string): fs.Stats {
     throw new BadInputError(MODEL_FILE_ERRORS.missing(file));
   }
   if (stat.isDirectory()) throw new BadInputError(MODEL_FILE_ERRORS.directory(file));
+  if (!stat.isFile()) throw new BadInputError(MODEL_FILE_ERRORS.notRegular(file, describeKind(stat)));
   return stat;
 }
 

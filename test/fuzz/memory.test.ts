@@ -1,0 +1,325 @@
+/**
+ * Sizes checked against memory before anything is allocated, threads capped, and model paths
+ * that are not regular files or models with nothing to compare refused in one line.
+ * Every refusal here must be fast and allocation-free: the process's RSS may not grow by 100 MB.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as ort from 'onnxruntime-node';
+import { checkBatchInvariance } from '../../src/invariance/check';
+import { executePlan } from '../../src/invariance/run';
+import { makePlan, type Plan, type PlannedRun } from '../../src/invariance/plan';
+import { prepareInputs } from '../../src/inputs/prepare';
+import { resolveInputs } from '../../src/inputs/spec';
+import {
+  assertBatchFits,
+  batchBytes,
+  DEFAULT_MAX_BYTES,
+  formatBytes,
+  parseByteSize,
+  planFootprint,
+} from '../../src/inputs/memory';
+import { maxThreads, openModel, validateSettings } from '../../src/model/open';
+import { modelBytes } from '../../src/onnx/session';
+import { BadInputError } from '../../src/errors';
+import { buildModel, invariantModel } from '../helpers/models';
+
+const CNN = path.join(__dirname, '../../examples/models/embedding_cnn.onnx');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-memory-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** x [N, d] -> y [N, d]: every dim of the output is declared through the input's symbols. */
+function symbolicModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 'd'] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 'd'] }],
+    nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+  });
+}
+
+/** Runs `fn`, expects a one-line BadInputError matching `pattern`, and that nothing big was allocated. */
+async function refuses(fn: () => unknown, pattern: RegExp): Promise<string> {
+  const before = process.memoryUsage().rss;
+  let error: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    error = e;
+  }
+  const grown = process.memoryUsage().rss - before;
+  expect(error).toBeInstanceOf(BadInputError);
+  const message = (error as Error).message;
+  expect(message).not.toMatch(/\n/);
+  expect(message).not.toMatch(/internal error/);
+  expect(message).toMatch(pattern);
+  expect(grown).toBeLessThan(100e6);
+  return message;
+}
+
+describe('the estimate', () => {
+  test('counts inputs, shared inputs and declared outputs exactly, in BigInt', async () => {
+    const handle = await openModel(CNN);
+    try {
+      const { specs } = resolveInputs(handle.inputs, {});
+      const e = batchBytes(specs, handle.outputs, 512);
+      // input [512, 3, 32, 32] float32 x 3 copies + output [512, 64] float32 x 2 copies
+      expect(e.bytes).toBe(512n * 3n * 32n * 32n * 4n * 3n + 512n * 64n * 4n * 2n);
+      expect(e.unknownOutputs).toEqual([]);
+      // A big batch that fits passes, and returns the same estimate.
+      expect(assertBatchFits({ specs, outputs: handle.outputs, batchSize: 512 }).bytes).toBe(e.bytes);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  test('products beyond 2^53 stay exact; outputs with undeclared dims are unknown, not zero', async () => {
+    const handle = await openModel(symbolicModel());
+    try {
+      const { specs } = resolveInputs(handle.inputs, { dims: { d: 2 ** 40 } });
+      const e = batchBytes(specs, handle.outputs, 2 ** 20);
+      expect(e.bytes).toBe(2n ** 60n * 4n * 3n + 2n ** 60n * 4n * 2n);
+      const unknown = batchBytes(specs, [{ name: 'z', dtype: 'float32', shape: ['N', 'other'] }, { name: 's', dtype: 'string', shape: ['N'] }], 4);
+      expect(unknown.unknownOutputs).toEqual(['z', 's']);
+      expect(unknown.bytes).toBe(4n * 2n ** 40n * 4n * 3n);
+      expect(() => assertBatchFits({ specs, outputs: handle.outputs, batchSize: 2 ** 20, maxBytes: 1e9 })).toThrow(/needs about [\d.]+ EB \(limit 1\.0 GB\)/);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  test('the message names the size, the input, the limit and the cure', async () => {
+    const handle = await openModel(CNN);
+    try {
+      const { specs } = resolveInputs(handle.inputs, {});
+      await refuses(
+        () => assertBatchFits({ specs, outputs: handle.outputs, batchSize: 100_000_000, maxBytes: 6e9 }),
+        /^batch 100000000 of input 'input' \[N, 3, 32, 32\] needs about 3\.7 TB \(limit 6\.0 GB\); use smaller batch sizes or raise maxBytes \(CLI --max-memory\)$/,
+      );
+      // One sample alone too big: smaller batches cannot help, the dims must shrink.
+      await refuses(() => assertBatchFits({ specs, outputs: handle.outputs, batchSize: 2, maxBytes: 1000 }), /use smaller dims/);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  test('a tensor longer than a typed array can hold is refused even without a byte limit', async () => {
+    const handle = await openModel(symbolicModel());
+    try {
+      const { specs } = resolveInputs(handle.inputs, { dims: { d: 2 ** 31 } });
+      await refuses(
+        () => assertBatchFits({ specs, outputs: handle.outputs, batchSize: 4, maxBytes: Infinity }),
+        /holds 8589934592 values in one tensor, more than the 4294967296 a JavaScript typed array can hold/,
+      );
+    } finally {
+      await handle.close();
+    }
+  });
+
+  test('the JS heap is checked for the row lists of tiny samples', async () => {
+    const handle = await openModel(invariantModel());
+    try {
+      const { specs } = resolveInputs(handle.inputs, {});
+      // 1e8 samples of 8 floats: 9.6 GB of memory would fit a big machine, the heap never.
+      await refuses(
+        () => assertBatchFits({ specs, outputs: handle.outputs, batchSize: 100_000_000, maxBytes: Infinity }),
+        /^batch 100000000 needs about [\d.]+ GB of JavaScript heap .*--max-old-space-size/,
+      );
+    } finally {
+      await handle.close();
+    }
+  });
+
+  test('bad limits and batch sizes are one line', async () => {
+    const handle = await openModel(invariantModel());
+    try {
+      const { specs } = resolveInputs(handle.inputs, {});
+      for (const maxBytes of [0, -1, NaN, 5n, '4GB']) {
+        await refuses(() => assertBatchFits({ specs, batchSize: 4, maxBytes: maxBytes as number }), /^maxBytes must be a positive number of bytes/);
+      }
+      for (const batchSize of [NaN, Infinity, 1.5, 0]) {
+        await refuses(() => assertBatchFits({ specs, batchSize }), /^a batch size must be a positive integer/);
+      }
+    } finally {
+      await handle.close();
+    }
+  });
+
+  test('the default limit comes from the machine', () => {
+    expect(DEFAULT_MAX_BYTES).toBeGreaterThan(0);
+    expect(DEFAULT_MAX_BYTES).toBeLessThanOrEqual(os.totalmem() / 2);
+  });
+
+  test('byte sizes print and parse', () => {
+    expect(formatBytes(512n)).toBe('512 B');
+    expect(formatBytes(1_500n)).toBe('1.5 KB');
+    expect(formatBytes(999_999n)).toBe('1.0 MB');
+    expect(formatBytes(6e9)).toBe('6.0 GB');
+    expect(formatBytes(2n ** 80n)).toBe('1.2e+24 bytes');
+    expect(formatBytes(10n ** 400n)).toBe('more than 1e308 bytes');
+    expect(parseByteSize('4e9')).toBe(4e9);
+    expect(parseByteSize('512MB')).toBe(512e6);
+    expect(parseByteSize('8 GiB')).toBe(8 * 2 ** 30);
+    expect(parseByteSize('1.5t')).toBe(1.5e12);
+    for (const bad of ['', 'GB', '-1GB', '0', '4XB', 'iB', '4 i']) expect(parseByteSize(bad)).toBeNull();
+  });
+
+  test('planFootprint mirrors makePlan without allocating', () => {
+    const cases = [
+      {},
+      { batchSizes: [1, 7, 33] },
+      { batchSizes: [1, 4], reference: 9 },
+      { batchSizes: [1, 4], servedSizes: [12] },
+      { batchSizes: [1, 4], padTo: 10 },
+      { maxBatch: 16, probes: 2 },
+    ];
+    for (const options of cases) {
+      const plan = makePlan(options);
+      const largest = Math.max(...plan.runs.map((r) => r.rows.length));
+      const held = new Set(plan.runs.map((r) => r.rows));
+      const rows = [...held].reduce((n, r) => n + r.length, 0);
+      const f = planFootprint(options);
+      expect(f.batchSize).toBe(largest);
+      expect(f.plannedRows).toBeGreaterThanOrEqual(rows);
+    }
+    expect(planFootprint({ batchSizes: [1, 4], padTo: 99_999_999 }).what).toBe('batches padded to 99999999 (padTo)');
+    expect(planFootprint({ reference: 99_999_999 }).what).toBe('the reference batch of 99999999');
+    expect(planFootprint({ batchSizes: [1], servedSizes: [100_000_000] }).what).toBe('served batch 100000000');
+  });
+});
+
+describe('executePlan refuses a plan that cannot fit, before its first run', () => {
+  /** A plan with one run of `rows` rows; the row list has a length and no storage. */
+  function planOf(purpose: PlannedRun['purpose'], size: number, rows: number): Plan {
+    const run: PlannedRun = { purpose, size, rows: new Array(rows), probes: [{ probe: 0, position: 0 }] };
+    return { reference: 1, probes: 1, sizes: [size], runs: [run], bySize: new Map([[size, [run]]]), pool2Base: 1 };
+  }
+
+  test.each([
+    ['batch', 100_000_000, 100_000_000, /^batch 100000000 of input 'input' \[N, 3, 32, 32\] needs about/],
+    ['reference', 99_999_999, 99_999_999, /^the reference batch of 99999999 of input 'input'/],
+    ['batch', 4, 99_999_999, /^batches padded to 99999999 \(padTo\) of input 'input'/],
+  ] as const)('%s of %d rows (%d with padding)', async (purpose, size, rows, pattern) => {
+    const handle = await openModel(CNN);
+    try {
+      const prepared = await prepareInputs(handle, {});
+      const started = performance.now();
+      await refuses(() => executePlan(handle, prepared.specs, prepared.shared, prepared.pool, planOf(purpose, size, rows)), pattern);
+      expect(performance.now() - started).toBeLessThan(5000);
+      // maxBytes is honoured: a small batch under a tiny limit is refused too.
+      await refuses(
+        () => executePlan(handle, prepared.specs, prepared.shared, prepared.pool, makePlan({ batchSizes: [1, 2] }), { maxBytes: 1000 }),
+        /\(limit 1\.0 KB\)/,
+      );
+    } finally {
+      await handle.close();
+    }
+  });
+
+  test('no outputs to fetch is one line, not onnxruntime\'s "fetches cannot be an empty array"', async () => {
+    const handle = await openModel(invariantModel());
+    try {
+      const prepared = await prepareInputs(handle, {});
+      await refuses(
+        () => executePlan(handle, prepared.specs, prepared.shared, prepared.pool, makePlan({ batchSizes: [1, 2] }), { outputs: [] }),
+        /^no outputs to compare \(the outputs option is empty\); name at least one of: y$/,
+      );
+    } finally {
+      await handle.close();
+    }
+  });
+});
+
+describe('checkBatchInvariance still runs what fits', () => {
+  test('negative control: a normal sweep and a big batch that fits still run', async () => {
+    const r = await checkBatchInvariance(invariantModel(), { batchSizes: [1, 2, 512] });
+    expect(r.verdict).toBe('invariant');
+    expect(r.runs.map((x) => x.batchSize)).toContain(512);
+    const d = await checkBatchInvariance(invariantModel(), {});
+    expect(d.plan.sizes).toContain(64);
+  });
+});
+
+describe('threads', () => {
+  test('capped at a multiple of the cores, in one line', async () => {
+    const cap = maxThreads();
+    expect(cap).toBeGreaterThanOrEqual(64);
+    expect(() => validateSettings({ threads: cap })).not.toThrow();
+    for (const key of ['threads', 'interOpThreads'] as const) {
+      await refuses(() => validateSettings({ [key]: 100_000 }), new RegExp(`^${key} 100000 is more than the ${cap} allowed here \\(4 per core, at least 64; this machine has ${os.availableParallelism()} cores\\); use at most ${cap}`));
+    }
+    const started = performance.now();
+    await refuses(() => checkBatchInvariance(invariantModel(), { threads: 100_000 }), /^threads 100000 is more than the/);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  test('BigInt and other kinds are BadInputError, not TypeError', async () => {
+    for (const v of [2n, '2', 1.5, NaN, null, Symbol('t')]) {
+      await refuses(() => validateSettings({ threads: v as number }), /^threads must be a positive integer, got /);
+    }
+    await refuses(() => validateSettings({ deterministic: 1n as unknown as boolean }), /^deterministic must be true or false, got 1n/);
+    await refuses(() => validateSettings({ extra: { session: { x: 1n } } }), /^extra\.session\.x must be a string/);
+    await refuses(() => validateSettings(null as never), /^session settings must be an object/);
+    // A handle pinned to its settings: asking for other threads names both, whatever the kind.
+    const handle = await openModel(invariantModel());
+    try {
+      await refuses(() => openModel(handle, { threads: 2n as unknown as number }), /^threads: 2n \(a BigInt\) asks for another session/);
+    } finally {
+      await handle.close();
+    }
+  });
+});
+
+describe('model files that are not regular files', () => {
+  const fifo = path.join(tmp, 'model.fifo');
+  let held: number;
+  beforeAll(() => {
+    require('child_process').execFileSync('mkfifo', [fifo]);
+    // Held open for reading and writing, with bytes in it: a reader that got past the check
+    // would neither block on open nor hang on an empty read, it would read garbage and fail.
+    held = fs.openSync(fifo, 'r+');
+    fs.writeSync(held, Buffer.from([0x08, 0x07, 0x12, 0x00]));
+  });
+  afterAll(() => fs.closeSync(held));
+
+  const pipeWords = /is a pipe \(a FIFO or a process substitution such as <\(\.\.\.\)\), not a regular file; save the model to a file and pass its path$/;
+
+  test('a FIFO, a process substitution (/dev/fd/N on a pipe), a char device, a directory', async () => {
+    const substituted = `/dev/fd/${held}`;
+    for (const [file, pattern] of [
+      [fifo, pipeWords],
+      [substituted, pipeWords],
+      ['/dev/null', /^\/dev\/null: is a character device, not a regular file; save the model to a file and pass its path$/],
+      [tmp, /: is a directory; point at an \.onnx file inside it$/],
+    ] as const) {
+      await refuses(() => checkBatchInvariance(file), pattern);
+      await refuses(() => openModel(file), pattern);
+      await refuses(() => modelBytes(file), pattern);
+    }
+  });
+});
+
+describe('models with nothing to compare', () => {
+  test('a graph with no outputs', async () => {
+    const noOutputs = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 2] }],
+      outputs: [],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+    });
+    await refuses(() => checkBatchInvariance(noOutputs), /^<bytes>: the model declares no outputs, so there is nothing to compare; re-export it with its outputs/);
+    const file = path.join(tmp, 'no-outputs.onnx');
+    fs.writeFileSync(file, noOutputs);
+    await refuses(() => openModel(file), /no-outputs\.onnx: the model declares no outputs/);
+    const session = await ort.InferenceSession.create(noOutputs);
+    try {
+      await refuses(() => checkBatchInvariance(session), /^<session>: the model declares no outputs/);
+    } finally {
+      await session.release();
+    }
+  });
+
+  test('a graph with no nodes and no outputs (onnxruntime cannot load it)', async () => {
+    const empty = buildModel({ inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 2] }], outputs: [], nodes: [] });
+    await refuses(() => openModel(empty), /^<bytes>: the model's graph computes nothing \(no outputs, or no nodes that produce them\), so onnxruntime cannot load it; re-export it with its outputs$/);
+  });
+});
