@@ -227,6 +227,8 @@ describe('executePlan refuses a plan that cannot fit, before its first run', () 
     } finally {
       await handle.close();
     }
+    // Through the API (CLI --outputs ,): one line (the option table or executePlan says it).
+    await refuses(() => checkBatchInvariance(invariantModel(), { outputs: [] }), /outputs must be a non-empty list|no outputs to compare/);
   });
 });
 
@@ -237,6 +239,12 @@ describe('checkBatchInvariance still runs what fits', () => {
     expect(r.runs.map((x) => x.batchSize)).toContain(512);
     const d = await checkBatchInvariance(invariantModel(), {});
     expect(d.plan.sizes).toContain(64);
+  });
+
+  test('maxBytes reaches the estimate', async () => {
+    await refuses(() => checkBatchInvariance(CNN, { batchSizes: [1, 2], maxBytes: 1000 }), /^batch 2 of input 'input' \[N, 3, 32, 32\] needs about [\d.]+ KB \(limit 1\.0 KB\); use smaller dims/);
+    const r = await checkBatchInvariance(CNN, { batchSizes: [1, 2], maxBytes: 1e9 });
+    expect(r.runs.length).toBeGreaterThan(0);
   });
 });
 
