@@ -27,7 +27,8 @@ import { BATCH_MARK, type InputSpec } from './spec';
 export interface DeclaredOutput {
   name: string;
   dtype: string;
-  shape: readonly (number | string)[];
+  /** Declared dims; absent or [] counts as unknown. */
+  shape?: readonly (number | string)[];
 }
 
 /** Bytes per element; dtypes not listed (string, non-tensor) have no fixed size. */
@@ -148,9 +149,11 @@ export function batchBytes(specs: readonly InputSpec[], outputs: readonly Declar
   const unknownOutputs: string[] = [];
   for (const out of outputs) {
     const size = DTYPE_BYTES[out.dtype];
+    // Without declared dims (a caller passing names only), the output is unknown, not empty.
+    const declared = Array.isArray(out.shape) ? out.shape : [];
     // Rank 0 from onnxruntime may also mean "no shape declared": treat it as unknown.
-    const dims = out.shape.length === 0 ? [null] : out.shape.map((d) => (typeof d === 'number' ? bigDim(d) : sizes.get(d) ?? null));
-    const shown = `[${out.shape.map((d) => (typeof d === 'string' && batchSymbols.has(d) ? BATCH_MARK : d === '' ? '?' : String(d))).join(', ')}]`;
+    const dims = declared.length === 0 ? [null] : declared.map((d) => (typeof d === 'number' ? bigDim(d) : sizes.get(d) ?? null));
+    const shown = `[${declared.map((d) => (typeof d === 'string' && batchSymbols.has(d) ? BATCH_MARK : d === '' ? '?' : String(d))).join(', ')}]`;
     if (size === undefined || dims.some((d) => d === null)) {
       unknownOutputs.push(out.name);
       tensors.push({ kind: 'output', name: out.name, shown, elements: null, bytes: null });

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { checkBatchInvariance } from '../../src/invariance/check';
+import { checkDeterminism } from '../../src/invariance/determinism';
 import { executePlan } from '../../src/invariance/run';
 import { makePlan, type Plan, type PlannedRun } from '../../src/invariance/plan';
 import { prepareInputs } from '../../src/inputs/prepare';
@@ -245,6 +246,29 @@ describe('checkBatchInvariance still runs what fits', () => {
     await refuses(() => checkBatchInvariance(CNN, { batchSizes: [1, 2], maxBytes: 1000 }), /^batch 2 of input 'input' \[N, 3, 32, 32\] needs about [\d.]+ KB \(limit 1\.0 KB\); use smaller dims/);
     const r = await checkBatchInvariance(CNN, { batchSizes: [1, 2], maxBytes: 1e9 });
     expect(r.runs.length).toBeGreaterThan(0);
+  });
+});
+
+describe('the API refuses sizes that cannot fit (default limit), before allocating', () => {
+  test.each([
+    ['batchSizes', { batchSizes: [1, 100_000_000] }, /^batch 100000000 of input 'input' \[N, 3, 32, 32\] needs about 3\.7 TB/],
+    ['reference', { reference: 99_999_999 }, /^the reference batch of 99999999 of input 'input'/],
+    ['servedSizes', { servedSizes: [100_000_000] }, /^served batch 100000000 of input 'input'/],
+    ['padTo', { padTo: 99_999_999 }, /^batches padded to 99999999 \(padTo\) of input 'input'/],
+  ])('%s', async (_name, options, pattern) => {
+    const started = performance.now();
+    await refuses(() => checkBatchInvariance(CNN, options), pattern);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  test('an input [N, 1e9] or [N, 2^40] through dims or shapes', async () => {
+    await refuses(() => checkBatchInvariance(symbolicModel(), { dims: { d: 1e9 } }), /^batch 64 of input 'x' \[N, 1000000000\] needs about [\d.]+ [TG]B \(limit /);
+    await refuses(() => checkBatchInvariance(symbolicModel(), { dims: { d: 2 ** 40 } }), /^batch 64 of input 'x' \[N, 1099511627776\] needs about [\d.]+ PB/);
+    await refuses(() => checkBatchInvariance(symbolicModel(), { shapes: { x: ['N', 2 ** 40] } }), /needs about [\d.]+ PB/);
+  });
+
+  test('checkDeterminism with batchSize 1e9', async () => {
+    await refuses(() => checkDeterminism(CNN, { batchSize: 1e9 }), /1000000000 of input 'input' \[N, 3, 32, 32\] needs about/);
   });
 });
 
