@@ -5,6 +5,7 @@ import { ComparisonSummary } from '../compare/summary';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
+import { assertBatchFits } from '../inputs/memory';
 import { INPUT_OPTION_KEYS, validateOptions, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../fixture/fingerprint';
 import { Fixture, FixtureOptions, fixtureSettings, settingsLabel } from '../fixture/fixture';
@@ -22,6 +23,8 @@ export type ProviderSide = ProviderName | FixtureOptions | Fixture;
 export interface CompareProvidersOptions extends InputOptions, ToleranceOptions {
   /** Samples in the one batch every side runs (default 8, or the number of user samples). */
   batchSize?: number;
+  /** The most memory the batch may need, estimated before it is built; default from the machine. */
+  maxBytes?: number;
 }
 
 export const DEFAULT_COMPARE_BATCH = 8;
@@ -96,6 +99,7 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const count = prepared.pool.count;
     const batchSize = options.batchSize ?? Math.min(DEFAULT_COMPARE_BATCH, count ?? Infinity);
     if (count !== null && batchSize > count) notes.push(`batch of ${batchSize} from ${count} samples: samples repeat in the batch`);
+    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `batchSize ${batchSize}` });
     const ids = Array.from({ length: batchSize }, (_, i) => (count ? i % count : i));
     assertSamplesCanShowFailure(prepared.specs, prepared.pool, ids, 'varied', sampleLabel(prepared.source, options));
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);

@@ -15,12 +15,15 @@ import {
   userPool,
 } from './samples';
 import { InputSpec, resolveInputs, ShapeOptions } from './spec';
+import { assertBatchFits } from './memory';
 
 export interface InputOptions extends ShapeOptions, SynthesisOptions {
   /** The user's samples: arrays, tensors, or arrays keyed by input name. */
   samples?: Samples;
   /** A .npy (one batched input) or .npz (keyed by input name) file of samples. */
   inputs?: string;
+  /** The most memory one batch may need (see src/inputs/memory.ts). */
+  maxBytes?: number;
 }
 
 /** Everything needed to build batches for one model. */
@@ -84,6 +87,8 @@ export async function prepareInputs(handle: ModelHandle, options: InputOptions):
     ]),
   );
 
+  // Shared inputs are built here, once: a huge one is refused before it is allocated.
+  assertBatchFits({ specs: resolved.specs, batchSize: 1, maxBytes: options.maxBytes, what: 'one sample' });
   const shared: Record<string, ort.Tensor> = {};
   const seed = options.seed ?? 0;
   const synth = synthesizedPool(options);

@@ -3,7 +3,8 @@ import { BadInputError, formatValue } from '../errors';
 import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../fixture/fingerprint';
 import { InputOptions, prepareInputs, userSampleIndex } from '../inputs/prepare';
-import { BATCH_MARK } from '../inputs/spec';
+import { BATCH_MARK, InputSpec } from '../inputs/spec';
+import { assertBatchFits, DeclaredOutput, planFootprint } from '../inputs/memory';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { ModelSource, openModel, SessionSettings } from '../model/open';
 import { tool } from '../version';
@@ -42,7 +43,7 @@ export function resolveTolerances(outputs: { name: string; dtype: string }[], op
 }
 
 /** Output names to compare, checked against the model. */
-export function selectOutputs(all: { name: string; dtype: string }[], wanted: string[] | undefined): { name: string; dtype: string }[] {
+export function selectOutputs<T extends { name: string; dtype: string }>(all: T[], wanted: string[] | undefined): T[] {
   if (!wanted) return all;
   return wanted.map((name) => {
     const found = all.find((o) => o.name === name);
@@ -79,6 +80,8 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     const prepared = await prepareInputs(handle, options);
     const count = prepared.pool.count;
     const probes = Math.min(options.probes ?? 3, count ?? Infinity);
+    // Before the plan's row lists or any sample exist: an absurd size is one line, not an abort.
+    assertPlanFits(prepared.specs, outputs, { ...options, probes });
     const plan = makePlan({ ...options, probes });
     const notes: string[] = [];
     if (count !== null && count < Math.max(...plan.sizes)) {
@@ -184,6 +187,12 @@ export function comparedLayouts(rows: readonly ProbeRow[], layouts: readonly Out
     throw new BadInputError(`every output value is NaN or Infinity for these samples (${kept.map((l) => `'${l.name}'`).join(', ')}): NaN compared with NaN proves nothing; check the model on these inputs, or give other samples`);
   }
   return kept;
+}
+
+/** The plan's largest batch and row lists, estimated from its options alone, must fit in memory. */
+export function assertPlanFits(specs: readonly InputSpec[], outputs: readonly DeclaredOutput[], options: PlanOptions): void {
+  const footprint = planFootprint(options);
+  assertBatchFits({ specs, outputs, batchSize: footprint.batchSize, maxBytes: options.maxBytes, what: footprint.what, plannedRows: footprint.plannedRows });
 }
 
 /** Where the samples came from, as messages name them. */

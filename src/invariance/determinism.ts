@@ -9,6 +9,7 @@ import { InputOptions, prepareInputs } from '../inputs/prepare';
 import { ModelSource, openModel, SessionSettings } from '../model/open';
 import { tool } from '../version';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
+import { assertBatchFits } from '../inputs/memory';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor, runBatch } from './run';
 
@@ -20,6 +21,8 @@ export interface DeterminismOptions extends InputOptions, ToleranceOptions, Sess
   repeats?: number;
   /** The batch size (default 16, or the number of user samples when fewer). */
   batchSize?: number;
+  /** The most memory the batch may need, estimated before it is built; default from the machine. */
+  maxBytes?: number;
 }
 
 export interface DeterminismReport {
@@ -60,6 +63,7 @@ export async function checkDeterminism(model: ModelSource, options: DeterminismO
     if (!(Number.isInteger(batchSize) && batchSize > 0)) {
       throw new BadInputError(`batchSize must be a positive integer, got ${formatValue(batchSize)}`);
     }
+    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `batchSize ${batchSize}` });
     const ids = Array.from({ length: batchSize }, (_, i) => i % (prepared.pool.count ?? Infinity));
     assertSamplesCanShowFailure(prepared.specs, prepared.pool, ids, 'varied', sampleLabel(prepared.source, options));
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);

@@ -16,7 +16,7 @@ import { BadInputError } from '../errors';
 import { fingerprintFor, type Fingerprint } from '../fixture/fingerprint';
 import { takeRows, type TypedArray } from '../inputs/arrays';
 import { prepareInputs, userSampleIndex } from '../inputs/prepare';
-import { checkBatchInvariance, type CheckOptions } from '../invariance/check';
+import { assertPlanFits, checkBatchInvariance, type CheckOptions } from '../invariance/check';
 import { makePlan, type Plan, type PlannedRun, type RunPurpose } from '../invariance/plan';
 import type { Cause, InvarianceReport } from '../invariance/report';
 import { feedsFor } from '../invariance/run';
@@ -211,6 +211,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     const prepared = await prepareInputs(handle, options);
     const count = prepared.pool.count;
     const probes = Math.min(options.probes ?? 3, count ?? Infinity);
+    assertPlanFits(prepared.specs, handle.outputs, { ...options, probes });
     const plan = makePlan({ ...options, probes });
     const index = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
     const feeds = (run: PlannedRun) => feedsFor(prepared.specs, prepared.shared, prepared.pool, run.rows.map(index));

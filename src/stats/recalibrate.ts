@@ -16,6 +16,7 @@ import * as path from 'path';
 import { BadInputError } from '../errors';
 import { fingerprintFor, type Fingerprint } from '../fixture/fingerprint';
 import { writeFileAtomic } from '../io/atomic';
+import { checkOutputPath as checkWritablePath } from '../io/paths';
 import type { ModelSource, SessionSettings } from '../model/open';
 import { findBatchNorms, type BatchNormFacts, type BatchNormScan } from '../onnx/batchnorm';
 import { spliceModel, type InitializerData } from '../onnx/instrument';
@@ -221,10 +222,10 @@ export interface WriteOptions {
 /** Refuses an output path before any work: the input itself, an existing file without `force`, a missing directory. */
 export function checkOutputPath(out: string, options: WriteOptions = {}): void {
   const target = path.resolve(out);
+  // By device and inode too: a hard link or another spelling of the input is the input.
+  checkWritablePath(out, { flag: 'output', what: 'the recalibrated model', inputs: [{ file: options.input, what: 'input model' }] });
   if (options.input) {
     const input = path.resolve(options.input);
-    const same = target === input || (fs.existsSync(target) && fs.existsSync(input) && fs.realpathSync(target) === fs.realpathSync(input));
-    if (same) throw new BadInputError(`${out}: is the input model; write the recalibrated copy to another file (the input is never overwritten)`);
     if (options.externalData && path.dirname(target) !== path.dirname(input)) {
       throw new BadInputError(`${out}: the model keeps weights in external data files named relative to its directory; write the copy into ${path.dirname(input)} so they still resolve`);
     }

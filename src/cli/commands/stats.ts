@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { RunningStatsOptions } from '../../stats/check';
-import { addMemoryFlag, addReportFlags, addSessionFlags, addShapeFlags, CommandContext, emit, EXIT, memoryOptions, sessionAndShapeOptions, type SessionFlags, type ShapeFlags } from '../common';
+import { addReportFlags, addSessionFlags, addShapeFlags, CommandContext, emit, EXIT, sessionAndShapeOptions, type SessionFlags, type ShapeFlags } from '../common';
 import { positiveInteger } from '../parse';
 
 export interface StatsFlags extends SessionFlags, ShapeFlags {
@@ -15,14 +15,14 @@ export interface StatsFlags extends SessionFlags, ShapeFlags {
 /** Session, shape and data flags shared by `stats` and `recalibrate`. */
 export function addStatsFlags(cmd: Command): Command {
   return addReportFlags(
-    addMemoryFlag(addShapeFlags(addSessionFlags(cmd))).option('--batch-size <n>', 'samples per batch when running the data (default 32)', positiveInteger('--batch-size')),
+    addShapeFlags(addSessionFlags(cmd)).option('--batch-size <n>', 'samples per batch when running the data (default 32)', positiveInteger('--batch-size')),
   );
 }
 
 export async function statsOptions(flags: StatsFlags): Promise<RunningStatsOptions> {
   // Engines load when their command runs, so `batchproof check` does not pay for the others.
   const { parseStatsTolerance } = await import('../../stats/check');
-  const options: RunningStatsOptions = { ...sessionAndShapeOptions(flags), ...memoryOptions(flags) };
+  const options: RunningStatsOptions = sessionAndShapeOptions(flags);
   if (flags.batchSize !== undefined) options.batchSize = flags.batchSize;
   if (flags.tolerance !== undefined) options.tolerance = parseStatsTolerance(flags.tolerance);
   return options;
