@@ -88,7 +88,7 @@ export async function prepareInputs(handle: ModelHandle, options: InputOptions):
   );
 
   // Shared inputs are built here, once: a huge one is refused before it is allocated.
-  assertBatchFits({ specs: resolved.specs, batchSize: 1, maxBytes: options.maxBytes, what: 'one sample' });
+  assertBatchFits({ specs: resolved.specs.filter((s) => s.batchAxis === null), batchSize: 1, maxBytes: options.maxBytes, what: 'one copy' });
   const shared: Record<string, ort.Tensor> = {};
   const seed = options.seed ?? 0;
   const synth = synthesizedPool(options);

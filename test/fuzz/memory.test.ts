@@ -267,6 +267,15 @@ describe('the API refuses sizes that cannot fit (default limit), before allocati
     await refuses(() => checkBatchInvariance(symbolicModel(), { shapes: { x: ['N', 2 ** 40] } }), /needs about [\d.]+ PB/);
   });
 
+  test('a shared (non-batched) input too large is refused before it is built', async () => {
+    const shared = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }, { name: 'table', dtype: 'float32', shape: ['rows', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+      nodes: [{ op: 'Add', inputs: ['x', 'x'], outputs: ['y'] }],
+    });
+    await refuses(() => checkBatchInvariance(shared, { shapes: { table: ['rows', 8] }, dims: { rows: 2 ** 36 } }), /^one copy of shared input 'table' \[68719476736, 8\] needs about/);
+  });
+
   test('checkDeterminism with batchSize 1e9', async () => {
     await refuses(() => checkDeterminism(CNN, { batchSize: 1e9 }), /1000000000 of input 'input' \[N, 3, 32, 32\] needs about/);
   });
