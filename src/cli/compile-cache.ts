@@ -25,6 +25,7 @@ import Module = require('module');
 import * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
+import { isAlive } from '../io/pid';
 
 /** Runs after the first that still add the functions they compiled to the cache. */
 const REFRESHES = 3;
@@ -107,7 +108,7 @@ function saveQuietly(dir: string, prefix: string, cacheFile: string, script: vm.
     for (const old of fs.readdirSync(dir)) {
       if (!old.startsWith(prefix)) continue;
       const pid = Number(/\.(\d+)\.tmp$/.exec(old)?.[1]);
-      if ((old.endsWith('.v8') && path.join(dir, old) !== cacheFile) || (pid && !alive(pid))) fs.rmSync(path.join(dir, old), { force: true });
+      if ((old.endsWith('.v8') && path.join(dir, old) !== cacheFile) || (pid && !isAlive(pid))) fs.rmSync(path.join(dir, old), { force: true });
     }
   } catch {
     // A read-only home or a full disk: the next run compiles again.
@@ -119,11 +120,3 @@ function saveQuietly(dir: string, prefix: string, cacheFile: string, script: vm.
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

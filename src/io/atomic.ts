@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BadInputError } from '../errors';
 import { describeKind, resolveWriteTarget } from './paths';
+import { isAlive } from './pid';
 
 type Pieces = string | Uint8Array | readonly Uint8Array[];
 
@@ -106,15 +107,6 @@ function writeInPlace(file: string, fd: number, pieces: Pieces): void {
   }
 }
 
-/** Is a process of this id alive? EPERM: it is, under another user. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Temporaries of this target left by processes that are gone (killed outright: SIGKILL, a crash, power). */
 function clearStaleTemporaries(dir: string, base: string): void {
@@ -127,7 +119,7 @@ function clearStaleTemporaries(dir: string, base: string): void {
   }
   for (const name of names) {
     const pid = Number(pattern.exec(name)?.[1]);
-    if (!pid || pid === process.pid || alive(pid)) continue;
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
     try {
       fs.rmSync(path.join(dir, name), { force: true });
     } catch {

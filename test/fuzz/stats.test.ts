@@ -10,10 +10,10 @@ import * as path from 'path';
 import fc from 'fast-check';
 import { Zip, ZipPassThrough } from 'fflate';
 import { BadInputError, checkRunningStats, encodeNpy, encodeNpz, encodeSafetensors, parseNpz, parseSafetensors, readArrayFile } from '../../src';
-import { main } from '../../src/cli/main';
 import { spliceModel } from '../../src/onnx/instrument';
 import { recalibrate } from '../../src/stats/recalibrate';
 import { bnCalibrationData, bnCheckpoint, bnModel, buildModel, foldedBnModel } from '../helpers/models';
+import { cli as runCli } from '../helpers/cli';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-fuzz-stats-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -53,18 +53,8 @@ async function badInput(p: Promise<unknown> | (() => Promise<unknown>), ...patte
 }
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const spy = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args, (s) => (out += s + '\n'));
-    return { code, out, err };
-  } finally {
-    spy.mockRestore();
-  }
+  const r = await runCli(...args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 /** A zip of stored entries in order, duplicate names allowed (zipSync takes an object, so cannot). */
