@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { BadInputError } from '../errors';
+import { BadInputError, formatValue } from '../errors';
 import { takeRows, type TypedArray } from '../inputs/arrays';
 import { checkSamples, constTensor, normalizeArray, type NormalizedArray, type SampleArray, type Samples } from '../inputs/samples';
 import { BATCH_MARK, type InputSpec } from '../inputs/spec';
@@ -288,7 +288,7 @@ async function readDataFile(file: string, specs: Spec[]): Promise<Record<string,
 export async function* calibrationBatches(data: CalibrationData, inputs: readonly ValueInfo[], options: DataOptions = {}, label?: string): AsyncGenerator<FeedBatch> {
   const batchSize = options.batchSize ?? DEFAULT_CALIBRATION_BATCH;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) {
-    throw new BadInputError(`batchSize must be a positive integer, got ${JSON.stringify(batchSize)}; for example --batch-size 32`);
+    throw new BadInputError(`batchSize must be a positive integer, got ${formatValue(batchSize)}; for example --batch-size 32`);
   }
   const specs = specsFor(inputs, options);
   const shared = sharedFeeds(specs, options);
