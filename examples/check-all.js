@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: runs `batchproof check` on every bundled example model and prints each report,
-// then one line per model. The three examples show the three verdicts, so a `violated` model
-// is expected here; only bad input (exit 2) or an internal error makes `npm start` fail.
+// then one line per model. The examples show the three verdicts, so `violated` models are
+// expected here; only bad input (exit 2) or an internal error makes `npm start` fail.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -11,6 +11,8 @@ const expected = {
   'embedding_cnn.onnx': 'invariant: eval-mode BatchNorm, bitwise equal at every batch size',
   'transformer_encoder.onnx': 'within-tolerance or invariant: float drift at some batch sizes, machine-dependent',
   'embedding_cnn_train_bn.onnx': 'violated (leakage): BatchNorm exported in training mode',
+  'text_embedder.onnx': 'within-tolerance or invariant: honours the attention mask, padding tested',
+  'text_embedder_quantized.onnx': 'violated (leakage): dynamic quantization, one scale per batch',
 };
 
 (async () => {
@@ -25,7 +27,7 @@ const expected = {
     if (code > 1) failed = true;
     console.log('');
     const verdict = report ? `${report.verdict}${report.causes.length ? ` (${report.causes.join(', ')})` : ''}` : 'error';
-    summary.push(`  ${file.padEnd(30)} exit ${code}  ${verdict.padEnd(30)} expected: ${expected[file] ?? '-'}`);
+    summary.push(`  ${file.padEnd(30)} exit ${code}  ${verdict.padEnd(36)} expected: ${expected[file] ?? '-'}`);
   }
   console.log('Summary:');
   console.log(summary.join('\n'));

@@ -23,9 +23,37 @@ re-runs can be compared). Exported files:
                                and normalizes with batch statistics, so a
                                sample's output depends on its batch-mates.
                                This is the classic "forgot model.eval()" bug.
+  text_embedder.onnx           small BERT-like sentence embedder (vocab 256,
+                               hidden 32, 2 layers, 2 heads, 64 positions,
+                               2 token types), exported as Hugging Face models
+                               are: inputs input_ids, attention_mask,
+                               token_type_ids (int64 [batch, sequence]),
+                               outputs sentence_embedding [batch, 32] (masked
+                               mean pooling, L2-normalized, as
+                               sentence-transformers) and last_hidden_state
+                               [batch, sequence, 32]. Attention adds
+                               (1 - mask) * float32-min to its scores, so pads
+                               get no weight: a text's embedding is the same
+                               alone and right-padded in any batch (up to
+                               float rounding, about 6e-8). Positions are
+                               absolute (0..sequence-1), as in BERT, so *left*
+                               padding moves the real tokens to other
+                               positions and changes the embedding: it is a
+                               right-padding model, like BERT's tokenizer.
+  text_embedder_quantized.onnx the same model after the graph surgery that
+                               onnxruntime's quantize_dynamic makes (done here
+                               with python3-onnx only; onnxruntime's Python
+                               package is not on Debian): every MatMul with a
+                               weight becomes DynamicQuantizeLinear on the
+                               activation (uint8), an int8 per-tensor weight,
+                               MatMulInteger, Cast and a Mul by the two
+                               scales. DynamicQuantizeLinear takes one scale
+                               over the whole tensor, batch and pad positions
+                               included, so every embedding depends on its
+                               batch-mates and its pads (about 1e-3), by design.
 
-All models: input named ``input`` with a dynamic first (batch) axis, one
-output with a dynamic first axis, opset 14.
+The image and transformer models: input named ``input`` with a dynamic first
+(batch) axis, one output with a dynamic first axis. All models: opset 14.
 """
 
 import copy
@@ -276,6 +304,223 @@ def sha256(path):
     return h.hexdigest()
 
 
+# --------------------------------------------------------------------------
+# (d)/(e) small BERT-like sentence embedder, and its dynamically quantized copy
+# --------------------------------------------------------------------------
+TEXT_SEED = 4321
+TEXT_VOCAB = 256
+TEXT_HIDDEN = 32
+TEXT_LAYERS = 2
+TEXT_HEADS = 2
+TEXT_FFN = 64
+TEXT_MAX_POSITIONS = 64
+TEXT_TYPES = 2
+
+
+class BertSelfAttention(nn.Module):
+    """Multi-head self-attention; `mask_add` is the additive mask [batch, 1, 1, seq]."""
+
+    def __init__(self, hidden, heads):
+        super().__init__()
+        self.heads = heads
+        self.head_dim = hidden // heads
+        self.query = nn.Linear(hidden, hidden)
+        self.key = nn.Linear(hidden, hidden)
+        self.value = nn.Linear(hidden, hidden)
+        self.dense = nn.Linear(hidden, hidden)
+
+    def split(self, x):                        # [b, s, h] -> [b, heads, s, head_dim]
+        return x.view(x.size(0), x.size(1), self.heads, self.head_dim).transpose(1, 2)
+
+    def forward(self, x, mask_add):
+        q, k, v = self.split(self.query(x)), self.split(self.key(x)), self.split(self.value(x))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / (self.head_dim ** 0.5)
+        probs = torch.softmax(scores + mask_add, dim=-1)
+        ctx = torch.matmul(probs, v).transpose(1, 2)
+        ctx = ctx.reshape(x.size(0), x.size(1), self.heads * self.head_dim)
+        return self.dense(ctx)
+
+
+class BertLayer(nn.Module):
+    """Post-LayerNorm encoder layer as in BERT: attention, then a GELU feed-forward."""
+
+    def __init__(self, hidden, heads, ffn):
+        super().__init__()
+        self.attention = BertSelfAttention(hidden, heads)
+        self.attention_norm = nn.LayerNorm(hidden, eps=1e-12)
+        self.intermediate = nn.Linear(hidden, ffn)
+        self.output = nn.Linear(ffn, hidden)
+        self.output_norm = nn.LayerNorm(hidden, eps=1e-12)
+
+    def forward(self, x, mask_add):
+        x = self.attention_norm(x + self.attention(x, mask_add))
+        return self.output_norm(x + self.output(F.gelu(self.intermediate(x))))
+
+
+class SentenceEmbedder(nn.Module):
+    """BERT-like encoder + sentence-transformers pooling (masked mean, then L2 norm)."""
+
+    def __init__(self):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(TEXT_VOCAB, TEXT_HIDDEN, padding_idx=0)
+        self.position_embeddings = nn.Embedding(TEXT_MAX_POSITIONS, TEXT_HIDDEN)
+        self.token_type_embeddings = nn.Embedding(TEXT_TYPES, TEXT_HIDDEN)
+        self.embeddings_norm = nn.LayerNorm(TEXT_HIDDEN, eps=1e-12)
+        self.layers = nn.ModuleList(
+            [BertLayer(TEXT_HIDDEN, TEXT_HEADS, TEXT_FFN) for _ in range(TEXT_LAYERS)])
+        # As in Hugging Face BERT: positions are a slice of a stored 0..max-1 row.
+        self.register_buffer("position_ids",
+                             torch.arange(TEXT_MAX_POSITIONS).unsqueeze(0), persistent=False)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        positions = self.position_ids[:, :input_ids.size(1)]
+        x = (self.word_embeddings(input_ids) + self.position_embeddings(positions)
+             + self.token_type_embeddings(token_type_ids))
+        x = self.embeddings_norm(x)
+        # Hugging Face's extended attention mask: 0 on real tokens, the float32 minimum on
+        # pads, added to the attention scores so pads get no weight.
+        mask = attention_mask.to(x.dtype)
+        mask_add = (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
+        for layer in self.layers:
+            x = layer(x, mask_add)
+        m = mask.unsqueeze(-1)
+        pooled = (x * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
+        return F.normalize(pooled, p=2.0, dim=1), x
+
+
+def build_text_embedder():
+    # Its own seed, set after the other models are exported, so adding it changed none of them.
+    torch.manual_seed(TEXT_SEED)
+    model = SentenceEmbedder()
+    # Untrained, but not near-identity: random LayerNorm affines.
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.LayerNorm):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    model.eval()
+    return model
+
+
+def text_dummy():
+    """A batch of 2 padded texts (lengths 8 and 5) to trace with."""
+    g = torch.Generator().manual_seed(TEXT_SEED)
+    ids = torch.randint(1, TEXT_VOCAB, (2, 8), generator=g)
+    mask = torch.ones(2, 8, dtype=torch.int64)
+    mask[1, 5:] = 0
+    ids = ids * mask
+    types = torch.zeros(2, 8, dtype=torch.int64)
+    return ids, mask, types
+
+
+def export_text_embedder(model, path):
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "sequence"} for n in names}
+    axes["sentence_embedding"] = {0: "batch"}
+    axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            text_dummy(),
+            path,
+            export_params=True,
+            opset_version=OPSET,
+            training=torch.onnx.TrainingMode.EVAL,
+            input_names=names,
+            output_names=["sentence_embedding", "last_hidden_state"],
+            dynamic_axes=axes,
+        )
+    # The exporter names the embedding width symbolically ('Div..._dim_1'); it is fixed.
+    m = onnx.load(path)
+    for out in m.graph.output:
+        dims = out.type.tensor_type.shape.dim
+        last = dims[len(dims) - 1]
+        if last.dim_param:
+            last.Clear()
+            last.dim_value = TEXT_HIDDEN
+    onnx.save(m, path)
+
+
+def quantize_dynamic_matmuls(src, dst):
+    """Rewrite every MatMul with a float weight initializer as onnxruntime's quantize_dynamic
+    does (weight_type int8, per tensor, symmetric), with python3-onnx only:
+
+        DynamicQuantizeLinear(x) -> x_q (uint8), x_scale, x_zero_point
+        MatMulInteger(x_q, W_quantized (int8), x_zero_point, W_zero_point (0)) -> int32
+        Cast(to float) -> Mul(., x_scale * W_scale)        (the bias Add stays as it is)
+
+    DynamicQuantizeLinear picks one scale and zero point from the min and max of the whole
+    activation tensor, every sample and pad position of the batch included.
+    """
+    import numpy as np
+    from onnx import helper, numpy_helper, TensorProto
+
+    m = onnx.load(src)
+    g = m.graph
+    inits = {i.name: i for i in g.initializer}
+    new_nodes, new_inits, done = [], [], 0
+    for node in g.node:
+        w = inits.get(node.input[1]) if node.op_type == "MatMul" else None
+        if w is None or w.data_type != TensorProto.FLOAT:
+            new_nodes.append(node)
+            continue
+        x, wname, y = node.input[0], node.input[1], node.output[0]
+        base = node.name or ("MatMul_%d" % done)
+        wf = numpy_helper.to_array(w).astype(np.float32)
+        absmax = float(np.abs(wf).max())
+        scale = np.float32(absmax / 127.0 if absmax > 0 else 1.0)
+        wq = np.clip(np.rint(wf / scale), -127, 127).astype(np.int8)
+        new_inits += [
+            numpy_helper.from_array(wq, wname + "_quantized"),
+            numpy_helper.from_array(np.array(scale, dtype=np.float32), wname + "_scale"),
+            numpy_helper.from_array(np.array(0, dtype=np.int8), wname + "_zero_point"),
+        ]
+        xq, xs, xz = x + "_quantized", x + "_scale", x + "_zero_point"
+        if not any(xq in n.output for n in new_nodes):
+            # One DynamicQuantizeLinear per activation, shared by the MatMuls that read it
+            # (query, key and value read the same hidden state), as quantize_dynamic does.
+            new_nodes.append(helper.make_node("DynamicQuantizeLinear", [x], [xq, xs, xz],
+                                              name=x + "_QuantizeLinear"))
+        mm = y + "_output_quantized"
+        new_nodes += [
+            helper.make_node("MatMulInteger", [xq, wname + "_quantized", xz, wname + "_zero_point"],
+                             [mm], name=base + "_quant"),
+            helper.make_node("Cast", [mm], [mm + "_cast_output"], to=TensorProto.FLOAT,
+                             name=base + "_quant_output_quantized_cast"),
+            helper.make_node("Mul", [xs, wname + "_scale"], [y + "_scales_mul"],
+                             name=base + "_quant_scales_mul"),
+            helper.make_node("Mul", [mm + "_cast_output", y + "_scales_mul"], [y],
+                             name=base + "_quant_output_scale_mul"),
+        ]
+        done += 1
+    if done == 0:
+        raise RuntimeError("%s: no MatMul with a float weight to quantize" % src)
+    used = {i for n in new_nodes for i in n.input}
+    kept = [i for i in g.initializer if i.name in used]
+    del g.node[:]
+    g.node.extend(new_nodes)
+    del g.initializer[:]
+    g.initializer.extend(kept + new_inits)
+    m.producer_name = "batchproof export_models.py (quantize_dynamic-style graph surgery)"
+    onnx.save(m, dst)
+    print("  quantized %d MatMuls" % done)
+
+
+def export_text_models(paths):
+    text = build_text_embedder()
+    p = os.path.join(OUT_DIR, "text_embedder.onnx")
+    print("exporting %s" % p)
+    export_text_embedder(text, p)
+    check(p)
+    paths.append(p)
+
+    q = os.path.join(OUT_DIR, "text_embedder_quantized.onnx")
+    print("quantizing %s" % q)
+    quantize_dynamic_matmuls(p, q)
+    check(q)
+    paths.append(q)
+
+
 def main():
     # Training-mode export warns once per BatchNorm that it drops the
     # num_batches_tracked update; that is expected (ONNX inference only).
@@ -327,6 +572,9 @@ def main():
         raise RuntimeError("train-BN CNN does not carry the eval CNN's weights")
     print("    same initializers as %s" % os.path.basename(paths[0]))
     paths.append(p)
+
+    # (d)/(e) text embedder and its dynamically quantized copy.
+    export_text_models(paths)
 
     print()
     print("torch %s, onnx %s" % (torch.__version__, onnx.__version__))
