@@ -183,3 +183,8 @@ function trainingModeOf(n: NodeFacts, version: number): { trainingMode: boolean;
     ? { trainingMode: false, trainingReason: null }
     : { trainingMode: true, trainingReason: 'is_test=0 (op version < 7): it normalises with the statistics of each batch' };
 }
+
+/** Whether a BatchNormalization node runs in training mode under the model's ai.onnx opset, and why. */
+export function batchNormTrainingMode(n: NodeFacts, opset: number): { trainingMode: boolean; trainingReason: string | null } {
+  return trainingModeOf(n, batchNormVersion(opset));
+}

@@ -1,0 +1,66 @@
+/**
+ * Which values depend on which: content dependence (a value read only through Shape or Size
+ * does not count: its dims are not its contents), the values that reach a graph output, and
+ * where a mask is applied to the values it should hide.
+ */
+import type { GraphFacts, NodeFacts } from '../onnx/graph';
+import { outerReads, SHAPE_OPS } from './axes';
+
+/** Values whose contents depend on the contents of `sources`, the sources included. */
+export function derivedFrom(graph: GraphFacts, sources: Iterable<string>): Set<string> {
+  const live = new Set<string>(sources);
+  for (const n of graph.nodes) {
+    if (SHAPE_OPS.has(n.opType)) continue;
+    if (![...n.inputs, ...outerReads(n)].some((i) => i && live.has(i))) continue;
+    for (const o of n.outputs) if (o) live.add(o);
+  }
+  return live;
+}
+
+/** Values some graph output depends on (by content or by shape). */
+export function reachingOutputs(graph: GraphFacts): Set<string> {
+  const needed = new Set(graph.outputs.map((o) => o.name));
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i] as NodeFacts;
+    if (!n.outputs.some((o) => o && needed.has(o))) continue;
+    for (const name of [...n.inputs, ...outerReads(n)]) if (name) needed.add(name);
+  }
+  return needed;
+}
+
+/** Ops a mask is applied through before attention's Softmax or a pooling reduction. */
+const LOCAL_OPS = new Set([
+  'Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'CastLike', 'Max', 'Min', 'Clip', 'Neg', 'Not', 'Equal',
+  'Reshape', 'Transpose', 'Unsqueeze', 'Squeeze', 'Expand', 'Identity', 'Dropout',
+]);
+/** How far back from the Softmax or the reduction the mask may be applied (nodes). */
+const LOCAL_DEPTH = 6;
+
+/**
+ * Whether a mask-only value (derived from the mask and from no other input) is combined into
+ * `value` within a few pointwise ops before it is used: how a mask is applied (scores + bias,
+ * Where(mask, scores, -inf), hidden * mask). Stops at anything that mixes positions
+ * (MatMul, reductions, normalisations), so a mask applied in an earlier layer does not count.
+ */
+export function maskAppliedTo(value: string, producers: Map<string, NodeFacts>, maskOnly: Set<string>): boolean {
+  let frontier = [value];
+  const seen = new Set<string>();
+  for (let depth = 0; depth < LOCAL_DEPTH && frontier.length > 0; depth++) {
+    const next: string[] = [];
+    for (const v of frontier) {
+      const n = producers.get(v);
+      if (!n || seen.has(n.name) || !LOCAL_OPS.has(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx')) continue;
+      seen.add(n.name);
+      if (n.inputs.some((i) => i && maskOnly.has(i))) return true;
+      next.push(...n.inputs.filter((i) => i));
+    }
+    frontier = next;
+  }
+  return false;
+}
+
+export function producersOf(graph: GraphFacts): Map<string, NodeFacts> {
+  const m = new Map<string, NodeFacts>();
+  for (const n of graph.nodes) for (const o of n.outputs) if (o) m.set(o, n);
+  return m;
+}

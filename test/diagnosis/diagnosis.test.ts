@@ -1,0 +1,298 @@
+import { checkBatchInvariance, locateDivergence } from '../../src';
+import { diagnose, graphSuspects } from '../../src/diagnosis';
+import { readGraph } from '../../src/onnx/graph';
+import { DataType } from '../../src/onnx/proto';
+import { batchNormTrainingModel, bnModel, buildModel, int64Model, invariantModel, layerNormLeakyModel, leakyModel, seededFloats, type TensorSpec } from '../helpers/models';
+
+const f32 = (name: string, dims: number[], data: ArrayLike<number>): TensorSpec => ({ name, dtype: 'float32', dims, data });
+const i64 = (name: string, dims: number[], data: number[]): TensorSpec => ({ name, dtype: 'int64', dims, data });
+
+/**
+ * What onnxruntime's quantize_dynamic makes of y = x·W: DynamicQuantizeLinear on the
+ * activation (one scale for the whole tensor), int8 weight, MatMulInteger, Cast, Mul by the scales.
+ */
+function dynamicQuantModel(): Uint8Array {
+  const w = Array.from(seededFloats(32, 7), (v) => Math.round(v * 127));
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4] }],
+    initializers: [
+      { name: 'W_quantized', dtype: 'int8', dims: [8, 4], data: w },
+      { name: 'W_zero_point', dtype: 'int8', dims: [], data: [0] },
+      f32('W_scale', [], [0.01]),
+    ],
+    nodes: [
+      { op: 'DynamicQuantizeLinear', inputs: ['x'], outputs: ['x_quantized', 'x_scale', 'x_zero_point'], name: 'x_QuantizeLinear' },
+      { op: 'MatMulInteger', inputs: ['x_quantized', 'W_quantized', 'x_zero_point', 'W_zero_point'], outputs: ['y_int'], name: 'MatMul_quant' },
+      { op: 'Cast', inputs: ['y_int'], outputs: ['y_float'], attrs: { to: DataType.FLOAT }, name: 'Cast' },
+      { op: 'Mul', inputs: ['x_scale', 'W_scale'], outputs: ['scale'], name: 'scales_Mul' },
+      { op: 'Mul', inputs: ['y_float', 'scale'], outputs: ['y'], name: 'output_Mul' },
+    ],
+  });
+}
+
+/**
+ * A one-layer text encoder: ids [N,seq] -> embeddings -> self-attention -> pooling over seq.
+ * `attention` / `pooling`: whether each applies attention_mask.
+ */
+function encoderModel(options: { attention: boolean; pooling: boolean }): Uint8Array {
+  const d = 8;
+  const nodes: Parameters<typeof buildModel>[0]['nodes'] = [
+    { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['emb'], attrs: { axis: 0 }, name: 'embeddings' },
+    { op: 'MatMul', inputs: ['emb', 'Wq'], outputs: ['q'], name: 'q_proj' },
+    { op: 'MatMul', inputs: ['emb', 'Wk'], outputs: ['k'], name: 'k_proj' },
+    { op: 'MatMul', inputs: ['emb', 'Wv'], outputs: ['v'], name: 'v_proj' },
+    { op: 'Transpose', inputs: ['k'], outputs: ['kT'], attrs: { perm: [0, 2, 1] }, name: 'k_T' },
+    { op: 'MatMul', inputs: ['q', 'kT'], outputs: ['scores'], name: 'scores' },
+  ];
+  if (options.attention) {
+    nodes.push(
+      { op: 'Unsqueeze', inputs: ['attention_mask', 'axes1'], outputs: ['mask3'], name: 'mask_unsqueeze' },
+      { op: 'Cast', inputs: ['mask3'], outputs: ['maskf'], attrs: { to: DataType.FLOAT }, name: 'mask_cast' },
+      { op: 'Sub', inputs: ['one', 'maskf'], outputs: ['inv'], name: 'mask_invert' },
+      { op: 'Mul', inputs: ['inv', 'neg_big'], outputs: ['bias'], name: 'mask_bias' },
+      { op: 'Add', inputs: ['scores', 'bias'], outputs: ['masked_scores'], name: 'add_mask' },
+      { op: 'Softmax', inputs: ['masked_scores'], outputs: ['probs'], attrs: { axis: -1 }, name: 'attn_softmax' },
+    );
+  } else {
+    nodes.push({ op: 'Softmax', inputs: ['scores'], outputs: ['probs'], attrs: { axis: -1 }, name: 'attn_softmax' });
+  }
+  nodes.push({ op: 'MatMul', inputs: ['probs', 'v'], outputs: ['ctx'], name: 'attn_out' });
+  if (options.pooling) {
+    nodes.push(
+      { op: 'Unsqueeze', inputs: ['attention_mask', 'axes2'], outputs: ['pmask'], name: 'pool_unsqueeze' },
+      { op: 'Cast', inputs: ['pmask'], outputs: ['pmaskf'], attrs: { to: DataType.FLOAT }, name: 'pool_cast' },
+      { op: 'Mul', inputs: ['ctx', 'pmaskf'], outputs: ['masked_ctx'], name: 'pool_mul' },
+      { op: 'ReduceSum', inputs: ['masked_ctx', 'axes1'], outputs: ['summed'], attrs: { keepdims: 0 }, name: 'pool_sum' },
+      { op: 'ReduceSum', inputs: ['pmaskf', 'axes1'], outputs: ['count'], attrs: { keepdims: 0 }, name: 'pool_count' },
+      { op: 'Div', inputs: ['summed', 'count'], outputs: ['pooled'], name: 'pool_div' },
+    );
+  } else {
+    nodes.push({ op: 'ReduceMean', inputs: ['ctx'], outputs: ['pooled'], attrs: { axes: [1], keepdims: 0 }, name: 'pool_mean' });
+  }
+  return buildModel({
+    opset: 17,
+    inputs: [
+      { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+      { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+    ],
+    outputs: [{ name: 'pooled', dtype: 'float32', shape: ['batch', d] }],
+    initializers: [
+      f32('table', [50, d], seededFloats(50 * d, 3)),
+      f32('Wq', [d, d], seededFloats(d * d, 4)),
+      f32('Wk', [d, d], seededFloats(d * d, 5)),
+      f32('Wv', [d, d], seededFloats(d * d, 6)),
+      f32('one', [], [1]),
+      f32('neg_big', [], [-1e9]),
+      i64('axes1', [1], [1]),
+      i64('axes2', [1], [2]),
+    ],
+    nodes,
+  });
+}
+
+const kinds = (ds: { kind: string }[]) => ds.map((d) => d.kind);
+
+describe('graphSuspects: what the graph alone shows', () => {
+  test('dynamic quantization: the DynamicQuantizeLinear and the MatMulInteger it feeds', () => {
+    const s = graphSuspects(readGraph(dynamicQuantModel()));
+    expect(s).toEqual([expect.objectContaining({ kind: 'dynamic-quantization', nodes: ['x_QuantizeLinear', 'MatMul_quant'], certain: true })]);
+    expect(s[0]?.detail).toContain('one quantization scale per tensor, over the whole batch');
+  });
+
+  test('a DynamicQuantizeLinear on a weight (not batched) is not dynamic quantization of the batch', () => {
+    const bytes = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4] }],
+      initializers: [f32('W', [8, 4], seededFloats(32, 2))],
+      nodes: [
+        { op: 'DynamicQuantizeLinear', inputs: ['W'], outputs: ['wq', 'ws', 'wz'] },
+        { op: 'DequantizeLinear', inputs: ['wq', 'ws', 'wz'], outputs: ['wd'] },
+        { op: 'MatMul', inputs: ['x', 'wd'], outputs: ['y'] },
+      ],
+    });
+    expect(graphSuspects(readGraph(bytes))).toEqual([]);
+  });
+
+  test('batchnorm-training: training_mode=1, and the training outputs of opset 7 to 13', () => {
+    expect(graphSuspects(readGraph(batchNormTrainingModel()))).toEqual([
+      expect.objectContaining({ kind: 'batchnorm-training', nodes: ['BatchNormalization_0'], certain: true, detail: expect.stringContaining('training_mode=1') }),
+    ]);
+    const old = graphSuspects(readGraph(bnModel({ opset: 9, trainingMode: true }).bytes));
+    expect(old).toEqual([expect.objectContaining({ kind: 'batchnorm-training', nodes: ['/bn1/BatchNormalization', '/bn2/BatchNormalization'] })]);
+    expect(graphSuspects(readGraph(bnModel({ opset: 15 }).bytes))).toEqual([]);
+  });
+
+  test('batch-reduction: ReduceMean over axis 0 of the batched input (leakyModel)', () => {
+    expect(graphSuspects(readGraph(leakyModel()))).toEqual([
+      expect.objectContaining({ kind: 'batch-reduction', nodes: ['ReduceMean_0'], certain: true, detail: expect.stringContaining("over the batch axis (axis 0) of a value computed from input 'x'") }),
+    ]);
+  });
+
+  test('reductions over other axes are not batch-reduction: axis 1, a LayerNorm over -1, axis 0 after a Transpose', () => {
+    expect(graphSuspects(readGraph(int64Model()))).toEqual([]); // ReduceMean over seq
+    expect(graphSuspects(readGraph(invariantModel()))).toEqual([]);
+    // The LayerNorm's ReduceMeans over -1 are per sample; only the batch mean after it counts.
+    expect(graphSuspects(readGraph(layerNormLeakyModel()))).toEqual([expect.objectContaining({ kind: 'batch-reduction', nodes: ['batch_mean'] })]);
+    const transposed = (axes: number[]) =>
+      buildModel({
+        inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+        outputs: [{ name: 'y', dtype: 'float32' }],
+        nodes: [
+          { op: 'Transpose', inputs: ['x'], outputs: ['xt'], attrs: { perm: [1, 0] } },
+          { op: 'ReduceMean', inputs: ['xt'], outputs: ['y'], attrs: { axes, keepdims: 1 }, name: 'mean' },
+        ],
+      });
+    // After the Transpose the batch sits at axis 1: axis 0 is the features.
+    expect(graphSuspects(readGraph(transposed([0])))).toEqual([]);
+    expect(graphSuspects(readGraph(transposed([1])))).toEqual([expect.objectContaining({ kind: 'batch-reduction', nodes: ['mean'], detail: expect.stringContaining('(axis 1)') })]);
+    expect(graphSuspects(readGraph(transposed([-1])))).toEqual([expect.objectContaining({ kind: 'batch-reduction', nodes: ['mean'] })]);
+  });
+
+  test('the batch axis given by the caller: a time-major input reduced over axis 1 (its batch)', () => {
+    const bytes = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['time', 'batch', 4] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      nodes: [
+        { op: 'Relu', inputs: ['x'], outputs: ['h'] },
+        { op: 'ReduceMean', inputs: ['h'], outputs: ['y'], attrs: { axes: [1], keepdims: 1 }, name: 'mean' },
+      ],
+    });
+    const g = readGraph(bytes);
+    // The batch-named dim wins by default; the caller's map wins over that.
+    expect(kinds(graphSuspects(g))).toEqual(['batch-reduction']);
+    expect(graphSuspects(g, { batchAxes: { x: 1 } })).toHaveLength(1);
+    expect(graphSuspects(g, { batchAxes: { x: 0 } })).toEqual([]);
+  });
+
+  test('opset 18: constant axes input read from the model bytes; no axes means every axis unless noop_with_empty_axes', () => {
+    const reduce = (inputs: string[], attrs: Record<string, number> = {}) =>
+      buildModel({
+        opset: 18,
+        inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+        outputs: [{ name: 'y', dtype: 'float32' }],
+        initializers: [i64('axes0', [1], [0]), i64('axes1', [1], [1])],
+        nodes: [{ op: 'ReduceMean', inputs, outputs: ['y'], attrs, name: 'mean' }],
+      });
+    const over0 = reduce(['x', 'axes0']);
+    expect(kinds(graphSuspects(readGraph(over0), { modelBytes: over0 }))).toEqual(['batch-reduction']);
+    // Without the bytes the axes are unknown: nothing claimed.
+    expect(graphSuspects(readGraph(over0))).toEqual([]);
+    const over1 = reduce(['x', 'axes1']);
+    expect(graphSuspects(readGraph(over1), { modelBytes: over1 })).toEqual([]);
+    const all = reduce(['x']);
+    expect(graphSuspects(readGraph(all), { modelBytes: all })).toEqual([expect.objectContaining({ kind: 'batch-reduction', detail: expect.stringContaining('every axis') })]);
+    const noop = reduce(['x'], { noop_with_empty_axes: 1 });
+    expect(graphSuspects(readGraph(noop), { modelBytes: noop })).toEqual([]);
+  });
+
+  test('unmasked-padding: whether attention_mask reaches the attention Softmax and the pooling', () => {
+    const facts = (m: Uint8Array) => graphSuspects(readGraph(m), { modelBytes: m, mask: 'attention_mask' });
+    expect(facts(encoderModel({ attention: true, pooling: true }))).toEqual([]);
+    const none = facts(encoderModel({ attention: false, pooling: false }));
+    expect(none).toEqual([expect.objectContaining({ kind: 'unmasked-padding', nodes: ['attn_softmax', 'pool_mean'] })]);
+    expect(none[0]?.mask).toEqual({
+      mask: 'attention_mask',
+      attention: [{ node: 'attn_softmax', op: 'Softmax', masked: false }],
+      pooling: [{ node: 'pool_mean', op: 'ReduceMean', masked: false }],
+    });
+    const poolOnly = facts(encoderModel({ attention: true, pooling: false }));
+    expect(poolOnly).toEqual([expect.objectContaining({ nodes: ['pool_mean'], detail: "the mask 'attention_mask' reaches the attention, and the pooling ReduceMean 'pool_mean' ignores it" })]);
+    const attnOnly = facts(encoderModel({ attention: false, pooling: true }));
+    expect(attnOnly[0]?.mask?.pooling).toEqual([{ node: 'pool_sum', op: 'ReduceSum', masked: true }]);
+    expect(attnOnly[0]?.nodes).toEqual(['attn_softmax']);
+  });
+});
+
+describe('diagnose: the graph and what the check saw', () => {
+  test('dynamic quantization with leakage seen: confirmed, expected by design, the fix', () => {
+    const d = diagnose(readGraph(dynamicQuantModel()), { causes: ['leakage'], firstDivergence: { node: 'x_QuantizeLinear', op: 'DynamicQuantizeLinear' } });
+    expect(d).toEqual([
+      {
+        kind: 'dynamic-quantization',
+        nodes: ['x_QuantizeLinear', 'MatMul_quant'],
+        detail: expect.stringContaining('expected by design'),
+        fix: 'quantize statically, keep this layer in float, or embed one sample per batch',
+        confirmed: true,
+      },
+    ]);
+    // Without leakage seen it is still named (the graph shows it), not confirmed.
+    expect(diagnose(readGraph(dynamicQuantModel()), { causes: [] })).toEqual([expect.objectContaining({ kind: 'dynamic-quantization', confirmed: false })]);
+  });
+
+  test('locate names the DynamicQuantizeLinear: the diagnosis agrees and puts it first (real onnxruntime)', async () => {
+    const bytes = dynamicQuantModel();
+    const report = await checkBatchInvariance(bytes, { batchSizes: [1, 2, 3] });
+    expect(report.causes).toContain('leakage');
+    const located = await locateDivergence(bytes, { batchSizes: [1, 2, 3], report });
+    expect(located.firstDivergence).toMatchObject({ node: 'x_QuantizeLinear', op: 'DynamicQuantizeLinear' });
+    const d = diagnose(readGraph(bytes), { causes: report.causes, firstDivergence: located.firstDivergence });
+    expect(d.map((x) => [x.kind, x.nodes[0], x.confirmed])).toEqual([['dynamic-quantization', 'x_QuantizeLinear', true]]);
+  });
+
+  test('the node locate names comes first, and its diagnosis leads', () => {
+    // A training-mode BatchNorm followed by a batch mean: two diagnoses.
+    const bytes = buildModel({
+      opset: 15,
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 4, 6, 6] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      initializers: [f32('scale', [4], [1, 1, 1, 1]), f32('bias', [4], [0, 0, 0, 0]), f32('mean', [4], [0, 0, 0, 0]), f32('var', [4], [1, 1, 1, 1])],
+      nodes: [
+        { op: 'BatchNormalization', inputs: ['x', 'scale', 'bias', 'mean', 'var'], outputs: ['h', 'rm', 'rv'], attrs: { training_mode: 1 }, name: 'bn' },
+        { op: 'ReduceMean', inputs: ['h'], outputs: ['batch_mean'], attrs: { axes: [0], keepdims: 1 }, name: 'batch_mean' },
+        { op: 'Sub', inputs: ['h', 'batch_mean'], outputs: ['y'] },
+      ],
+    });
+    const g = readGraph(bytes);
+    expect(kinds(diagnose(g, { causes: ['leakage'] }))).toEqual(['batchnorm-training', 'batch-reduction']);
+    const d = diagnose(g, { causes: ['leakage'], firstDivergence: { node: 'batch_mean', op: 'ReduceMean' } });
+    expect(kinds(d)).toEqual(['batch-reduction', 'batchnorm-training']);
+    expect(d[0]?.nodes).toEqual(['batch_mean']);
+  });
+
+  test('batch-reduction: certain ones always (confirmed by leakage); axis-0 guesses only with leakage', () => {
+    expect(diagnose(readGraph(leakyModel()), { causes: ['leakage'] })).toEqual([
+      expect.objectContaining({ kind: 'batch-reduction', nodes: ['ReduceMean_0'], confirmed: true, fix: expect.stringContaining('store it as a constant') }),
+    ]);
+    expect(diagnose(readGraph(leakyModel()), { causes: [] })).toEqual([expect.objectContaining({ kind: 'batch-reduction', confirmed: false })]);
+    // Einsum hides where the batch axis goes: a reduction over axis 0 after it is a guess.
+    const guess = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      nodes: [
+        { op: 'Einsum', inputs: ['x'], outputs: ['e'], attrs: { equation: 'ij->ij' } },
+        { op: 'ReduceMean', inputs: ['e'], outputs: ['y'], attrs: { axes: [0], keepdims: 1 }, name: 'mean' },
+      ],
+    });
+    const g = readGraph(guess);
+    expect(graphSuspects(g)).toEqual([]);
+    expect(diagnose(g, { causes: [] })).toEqual([]);
+    expect(diagnose(g, { causes: ['leakage'] })).toEqual([expect.objectContaining({ kind: 'batch-reduction', detail: expect.stringContaining('over axis 0') })]);
+  });
+
+  test('unmasked-padding: only when padding failed; names the first node and where the mask does not reach', () => {
+    const bytes = encoderModel({ attention: true, pooling: false });
+    const g = readGraph(bytes);
+    expect(diagnose(g, { causes: [], padding: { tested: true, failed: false, mask: 'attention_mask' } }, { modelBytes: bytes })).toEqual([]);
+    const d = diagnose(g, { causes: ['padding'], padding: { tested: true, failed: true, mask: 'attention_mask', firstNode: 'pool_mean' } }, { modelBytes: bytes });
+    expect(d).toEqual([
+      {
+        kind: 'unmasked-padding',
+        nodes: ['pool_mean'],
+        detail: "pad tokens reach the output: the outputs at real tokens change with the pad tokens, first at node 'pool_mean' (ReduceMean); the mask 'attention_mask' reaches the attention, and the pooling ReduceMean 'pool_mean' ignores it",
+        fix: 'pool with the mask (sum(hidden * mask) / sum(mask)); until then, embed each text alone, unpadded',
+        confirmed: true,
+      },
+    ]);
+    const noMask = diagnose(g, { causes: ['padding'], padding: { tested: true, failed: true, mask: null } });
+    expect(noMask[0]?.detail).toContain('no mask input');
+    expect(noMask[0]?.fix).toContain('export the model with an attention_mask input');
+  });
+
+  test('negative controls: an eval model and an invariant one get no diagnosis', () => {
+    expect(diagnose(readGraph(invariantModel()), { causes: [] })).toEqual([]);
+    expect(diagnose(readGraph(invariantModel()), { causes: ['batch-size'] })).toEqual([]);
+    expect(diagnose(readGraph(bnModel({ opset: 15 }).bytes), { causes: ['leakage'] })).toEqual([]);
+    expect(diagnose(readGraph(int64Model()), { causes: ['leakage'] })).toEqual([]);
+  });
+});
