@@ -36,7 +36,7 @@ export function rejectUnknownOptions(options: object | undefined, known: readonl
 export const SESSION_OPTION_KEYS = ['provider', 'threads', 'interOpThreads', 'optimization', 'deterministic', 'executionMode', 'memoryArena', 'extra', 'providerOptions'] as const;
 export const INPUT_OPTION_KEYS = ['shapes', 'dims', 'consts', 'samples', 'inputs', 'seed', 'range', 'vocab'] as const;
 export const TOLERANCE_OPTION_KEYS = ['tolerance', 'outputTolerances', 'outputs'] as const;
-export const PLAN_OPTION_KEYS = ['batchSizes', 'maxBatch', 'reference', 'probes', 'padTo', 'filler', 'servedSizes', 'maxBytes'] as const;
+export const PLAN_OPTION_KEYS = ['batchSizes', 'maxBatch', 'reference', 'probes', 'padTo', 'filler', 'servedSizes', 'maxBytes', 'padding'] as const;
 
 /**
  * One declared type per public option name, shared by every function that takes it: a value of
@@ -131,6 +131,10 @@ export const OPTION_TYPES: Record<string, OptionType> = {
   budget: {
     check: (v) => (isPlainObject(v) && typeof v.seconds === 'number' && Number.isFinite(v.seconds) && v.seconds > 0 && Object.keys(v).length === 1 ? null : 'must be { seconds: N } with N > 0'),
     example: 'budget: { seconds: 30 } (CLI --budget 30s)',
+  },
+  padding: {
+    check: (v) => (v === 'auto' || v === false || isPlainObject(v) ? null : "must be 'auto', false or { axis, mask, padId, side, lengths }"),
+    example: "padding: { mask: 'attention_mask', side: 'right' } (CLI --padding auto|off, --mask, --pad-side)",
   },
   onProgress: { check: (v) => (typeof v === 'function' ? null : 'must be a function (done, total) => void'), example: 'onProgress: (done, total) => {}' },
 };

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { parseTolerance } from '../compare/tolerance';
+import { BadInputError } from '../errors';
 import type { CheckOptions } from '../invariance/check';
 import { checkOutputPath } from '../io/paths';
 import { OPTIMIZATION_LEVELS, PROVIDERS, ProviderName, OptimizationLevel } from '../model/open';
@@ -167,6 +168,12 @@ export interface PlanFlags {
   maxBatch?: number;
   reference?: number;
   probes?: number;
+  /** Sequence padding (pad tokens): --padding auto|off, --pad-axis, --mask, --pad-id, --pad-side. */
+  padding?: 'auto' | 'off';
+  padAxis?: string;
+  mask?: string;
+  padId?: number;
+  padSide?: 'left' | 'right';
 }
 
 export function addPlanFlags(cmd: Command): Command {
@@ -174,9 +181,23 @@ export function addPlanFlags(cmd: Command): Command {
     .option('--batch-sizes <list>', 'batch sizes to sweep, e.g. 1,2,8,64', sizeList('--batch-sizes'))
     .option('--max-batch <n>', 'cap of the default sweep (default 64)', positiveInteger('--max-batch'))
     .option('--reference <n>', 'reference batch size (default 1)', positiveInteger('--reference'))
-    .option('--probes <n>', 'probe samples, placed first, middle and last (default 3)', positiveInteger('--probes'));
+    .option('--probes <n>', 'probe samples, placed first, middle and last (default 3)', positiveInteger('--probes'))
+    .addOption(new Option('--padding <mode>', 'sequence padding (pad tokens): test it when a token input shares a sequence axis with a mask (auto), or not (off)').choices(['auto', 'off']))
+    .option('--pad-axis <name>', 'the sequence axis to pad (a symbolic dim, e.g. sequence)')
+    .option('--mask <name>', 'the mask input (1 on tokens, 0 on pads)')
+    .option('--pad-id <n>', 'the token id in pad positions (default 0)', integer('--pad-id'))
+    .addOption(new Option('--pad-side <side>', 'where pad tokens go (default right)').choices(['left', 'right']));
 }
 
-export function planOptions(flags: PlanFlags): PlanFlags {
-  return Object.fromEntries(Object.entries({ batchSizes: flags.batchSizes, maxBatch: flags.maxBatch, reference: flags.reference, probes: flags.probes }).filter(([, v]) => v !== undefined));
+/** The plan's flags as options; the padding flags as one `padding` option. */
+export function planOptions(flags: PlanFlags): Pick<CheckOptions, 'batchSizes' | 'maxBatch' | 'reference' | 'probes' | 'padding'> {
+  const picked = Object.fromEntries(Object.entries({ batchSizes: flags.batchSizes, maxBatch: flags.maxBatch, reference: flags.reference, probes: flags.probes }).filter(([, v]) => v !== undefined));
+  const details = definedOnly({ axis: flags.padAxis, mask: flags.mask, padId: flags.padId, side: flags.padSide });
+  if (flags.padding === 'off') {
+    if (Object.keys(details).length > 0) throw new BadInputError(`--padding off with ${Object.keys(details).map((k) => PADDING_FLAGS[k]).join(', ')}: those flags say how to pad; drop them or --padding off`);
+    return { ...picked, padding: false };
+  }
+  return Object.keys(details).length > 0 ? { ...picked, padding: details } : picked;
 }
+
+const PADDING_FLAGS: Record<string, string> = { axis: '--pad-axis', mask: '--mask', padId: '--pad-id', side: '--pad-side' };

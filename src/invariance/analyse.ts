@@ -3,9 +3,13 @@ import { ComparisonSummary } from '../compare/summary';
 import type { ResolvedTolerance } from '../compare/tolerance';
 import { countNonFinite } from '../inputs/arrays';
 import type { BatchReport, Cause, InvarianceReport, Verdict, WorstElement } from './report';
+import type { PaddingComparison } from './padding';
 import type { OutputLayout, ProbeRow } from './run';
 
-type Analysis = Pick<InvarianceReport, 'verdict' | 'causes' | 'batches' | 'reruns' | 'minimumTolerance' | 'worst' | 'nonFinite'>;
+type Analysis = Pick<InvarianceReport, 'verdict' | 'causes' | 'batches' | 'reruns' | 'minimumTolerance' | 'worst' | 'nonFinite'> & {
+  /** Sequence padding's runs against their baselines (empty when padding is not tested). */
+  paddingComparisons: PaddingComparison[];
+};
 
 /** All outputs of one probe row compared with another row of the same probe. */
 interface RowComparison {
@@ -19,6 +23,8 @@ function compareRows(expected: ProbeRow, actual: ProbeRow, layouts: readonly Out
   let pass = true;
   let bitExact = true;
   for (const l of layouts) {
+    // Rows of two token layouts whose sequence axis is unknown differ in size: not comparable.
+    if (expected.outputs[l.name].length !== actual.outputs[l.name].length) continue;
     const c = compareArrays(expected.outputs[l.name], actual.outputs[l.name], l.dtype, tolerances[l.name]);
     byOutput[l.name] = c;
     pass &&= c.pass;
@@ -144,6 +150,36 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     };
   });
 
+  // Sequence padding: each probe alone at its own length and with other ids in its pads,
+  // against itself alone padded to the limit; a change is `padding`. The probes padded together
+  // (as a server pads a batch) against each alone unpadded answers the serving question; the
+  // other side is reported, not a cause (models with absolute positions expect one side).
+  const paddingComparisons: PaddingComparison[] = [];
+  const baseline = (probe: number) => rows.find((r) => r.purpose === 'padded' && r.probe === probe) ?? reference.get(probe);
+  const against: Record<PaddingComparison['run'], string> = {
+    unpadded: 'alone, padded to the limit',
+    'pad-ids': 'alone, padded to the limit',
+    'other-side': 'alone, padded to the limit',
+    served: 'alone, unpadded',
+  };
+  for (const [run, purpose] of [['unpadded', 'unpadded'], ['pad-ids', 'pad-ids'], ['other-side', 'other-side'], ['served', 'served-padded']] as const) {
+    const found = rows.filter((r) => r.purpose === purpose);
+    if (found.length === 0) continue;
+    const result: PaddingComparison = { run, against: against[run], maxAbs: 0, bitExact: true, pass: true, skipped: [] };
+    for (const row of found) {
+      const base = run === 'served' ? rows.find((r) => r.purpose === 'unpadded' && r.probe === row.probe) : baseline(row.probe);
+      if (!base) continue;
+      const c = compareRows(base, row, layouts, tolerances);
+      for (const l of layouts) if (!c.byOutput[l.name] && !result.skipped.includes(l.name)) result.skipped.push(l.name);
+      if (run !== 'other-side') account(c, row);
+      result.bitExact &&= c.bitExact;
+      result.pass &&= c.pass;
+      result.maxAbs = Math.max(result.maxAbs, ...Object.values(c.byOutput).map((m) => m.maxAbs));
+    }
+    if ((run === 'unpadded' || run === 'pad-ids') && !result.bitExact) causes.add('padding');
+    paddingComparisons.push(result);
+  }
+
   const nonFinite = layouts
     .map((l) => ({
       output: l.name,
@@ -158,7 +194,7 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     causes.add('nondeterminism');
     for (const b of batches) b.causes = b.causes.length > 0 ? ['nondeterminism'] : [];
   }
-  const order: Cause[] = ['leakage', 'nondeterminism', 'position', 'batch-size'];
+  const order: Cause[] = ['leakage', 'nondeterminism', 'padding', 'position', 'batch-size'];
   return {
     verdict,
     causes: order.filter((c) => causes.has(c)),
@@ -167,5 +203,6 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     minimumTolerance: summary.minimum,
     worst: summary.worst,
     nonFinite,
+    paddingComparisons,
   };
 }

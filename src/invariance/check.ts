@@ -2,18 +2,20 @@ import { resolveTolerance, describeTolerance, Tolerance, ResolvedTolerance } fro
 import { BadInputError, formatValue } from '../errors';
 import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../fixture/fingerprint';
-import { InputOptions, prepareInputs, userSampleIndex } from '../inputs/prepare';
+import { InputOptions, PreparedInputs, prepareInputs, userSampleIndex } from '../inputs/prepare';
 import { BATCH_MARK, InputSpec } from '../inputs/spec';
 import { assertBatchFits, DeclaredOutput, planFootprint } from '../inputs/memory';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
-import { ModelSource, openModel, SessionSettings } from '../model/open';
+import { ModelHandle, ModelSource, openModel, SessionSettings } from '../model/open';
 import { tool } from '../version';
 import { analyse } from './analyse';
 import { describeClasses, stableClasses } from './classes';
-import { makePlan, PlanOptions } from './plan';
+import { makePlan, Plan, PlanOptions } from './plan';
 import { compareServed, logRuns, recipeFor, Recipe, ServedAnswer } from './recipe';
 import type { Cause, InvarianceReport, BatchReport } from './report';
-import { executePlan, OutputLayout, ProbeRow } from './run';
+import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
+import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, TokenLayout, untested } from './padding';
+import { DEFAULT_VOCAB } from '../inputs/samples';
 import { countNonFinite } from '../inputs/arrays';
 
 export interface ToleranceOptions {
@@ -26,6 +28,11 @@ export interface ToleranceOptions {
 }
 
 export interface CheckOptions extends PlanOptions, InputOptions, ToleranceOptions, SessionSettings {
+  /**
+   * Sequence padding (pad tokens, not filler rows): 'auto' (default) tests it when a token input
+   * shares a sequence axis with a mask; false turns it off; or { axis, mask, padId, side, lengths }.
+   */
+  padding?: PaddingOption;
   /** Trims the sweep (largest sizes first) to fit; the report lists what it skipped. */
   budget?: { seconds: number };
   /** Called after each session.run (the CLI draws a progress bar with it). */
@@ -77,12 +84,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
         throw new BadInputError(`--shape names '${name}', which is neither an input nor an output of the model; its inputs are: ${handle.inputs.map((i) => i.name).join(', ')}`);
       }
     }
-    const prepared = await prepareInputs(handle, options);
-    const count = prepared.pool.count;
-    const probes = Math.min(options.probes ?? 3, count ?? Infinity);
-    // Before the plan's row lists or any sample exist: an absurd size is one line, not an abort.
-    assertPlanFits(prepared.specs, outputs, { ...options, probes });
-    const plan = makePlan({ ...options, probes });
+    const { prepared, count, probes, plan, poolIndex, padding, hooks } = await prepareCheck(handle, outputs, options);
     const notes: string[] = [];
     if (count !== null && count < Math.max(...plan.sizes)) {
       notes.push(`${count} samples for batches of up to ${Math.max(...plan.sizes)}: larger batches repeat samples`);
@@ -90,10 +92,6 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     if (count !== null && count - probes < 2 && count > 1) {
       notes.push(`only ${count} samples for ${probes} probes: batch-mates repeat the probes, so leakage is tested weakly; give at least ${probes + 2} samples`);
     }
-    // Before any run: samples that cannot show a failure must not produce a pass.
-    const poolIndex = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
-    const fed = plan.runs.flatMap((r) => r.rows).filter((id) => id >= 0).map(poolIndex);
-    assertSamplesCanShowFailure(prepared.specs, prepared.pool, fed, 'distinct', sampleLabel(prepared.source, options));
     const execution = await executePlan(handle, prepared.specs, prepared.shared, prepared.pool, plan, {
       outputs: outputs.map((o) => o.name),
       shapes: options.shapes,
@@ -104,12 +102,18 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       sampleIndex: count !== null ? poolIndex : undefined,
       maxBytes: options.maxBytes,
       onProgress: options.onProgress,
+      ...hooks,
     });
     if (execution.skipped.length > 0) {
       notes.push(`the budget of ${options.budget?.seconds}s skipped batch sizes ${execution.skipped.join(', ')}`);
     }
     const layouts = comparedLayouts(execution.rows, execution.layouts, notes);
     const analysis = analyse(execution.rows, layouts, tolerances);
+    const { paddingComparisons, ...analysisFields } = analysis;
+    const sidePad = paddingComparisons.find((c) => c.run === 'other-side');
+    if (sidePad && !sidePad.bitExact) {
+      notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${sidePad.maxAbs.toPrecision(2)}: serve with ${padding.side} padding (the model's positions do not follow the mask)`);
+    }
     if (analysis.causes.includes('nondeterminism')) {
       notes.push('the same batch gave different outputs run to run, so leakage, position and batch-size effects cannot be told apart; make the model deterministic first (e.g. deterministic: true, or remove random ops)');
     }
@@ -151,8 +155,9 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       },
       fingerprint: fingerprintFor(settings),
       tolerance: Object.fromEntries(Object.entries(tolerances).map(([k, t]) => [k, describeTolerance(t)])),
-      ...analysis,
-      summary: summarize(analysis.verdict, analysis.causes, analysis.batches, plan.reference),
+      ...analysisFields,
+      padding: { ...padding, comparisons: paddingComparisons },
+      summary: summarize(analysis.verdict, analysis.causes, analysis.batches, plan.reference, paddingComparisons),
       answer: answerLine(servedAnswer, recipe, recipeReason),
       classes: classes.map(({ sizes, positions }) => ({ sizes, positions })),
       classesText: unstable ? `none (${unstable}: outputs are not a function of batch size and position)` : describeClasses(classes, tested, formatSizes),
@@ -187,6 +192,58 @@ export function comparedLayouts(rows: readonly ProbeRow[], layouts: readonly Out
     throw new BadInputError(`every output value is NaN or Infinity for these samples (${kept.map((l) => `'${l.name}'`).join(', ')}): NaN compared with NaN proves nothing; check the model on these inputs, or give other samples`);
   }
   return kept;
+}
+
+/** What a check feeds: samples, the plan, sequence padding, and how plan ids map to samples. */
+export interface CheckSetup {
+  prepared: PreparedInputs;
+  count: number | null;
+  probes: number;
+  plan: Plan;
+  poolIndex: (id: number) => number;
+  padding: PaddingReport;
+  /** executePlan's hooks for runs with other token layouts (empty without padding). */
+  hooks: Pick<ExecuteOptions, 'tokenFeeds' | 'trimRow'>;
+}
+
+/**
+ * Prepares samples, plans the runs and sets up sequence padding, refusing before any run what
+ * cannot fit or cannot show a failure. Shared by check and locate, so both feed the same batches.
+ */
+export async function prepareCheck(handle: ModelHandle, outputs: readonly DeclaredOutput[], options: CheckOptions): Promise<CheckSetup> {
+  const prepared = await prepareInputs(handle, options);
+  const count = prepared.pool.count;
+  const probes = Math.min(options.probes ?? 3, count ?? Infinity);
+  // Before the plan's row lists or any sample exist: an absurd size is one line, not an abort.
+  assertPlanFits(prepared.specs, outputs, { ...options, probes });
+  const plan = makePlan({ ...options, probes });
+  const poolIndex = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
+  const base = prepared.pool;
+  const synthesis = (prepared as { synthesis?: Record<string, { high?: number }> }).synthesis;
+  const resolved = resolvePadding(prepared.specs, prepared.dims, checkPaddingOption(options.padding), {
+    probes,
+    highOf: (name) => synthesis?.[name]?.high ?? options.vocab ?? DEFAULT_VOCAB,
+    userSamples: prepared.source === 'user' ? base : null,
+  });
+  let padding: PaddingReport;
+  let hooks: CheckSetup['hooks'] = {};
+  if ('reason' in resolved) {
+    padding = untested(resolved.reason);
+  } else {
+    const setup = resolved;
+    padding = { tested: true, axis: setup.axis, mask: setup.mask, padId: setup.padId, side: setup.side, limit: setup.limit, lengths: setup.probeLengths, reason: null, comparisons: [] };
+    prepared.pool = paddedPool(base, setup);
+    plan.runs.push(...paddingRuns(setup, probes, plan.reference));
+    const seqAxes = outputSequenceAxes(handle.outputs, setup);
+    hooks = {
+      tokenFeeds: (run, ids) => tokenFeeds(prepared.specs, prepared.shared, base, setup, run.tokens as TokenLayout, ids),
+      trimRow: (row, run, layouts) => realTokensOnly(row, run, layouts, setup, seqAxes, poolIndex),
+    };
+  }
+  // Before any run: samples that cannot show a failure must not produce a pass.
+  const fed = plan.runs.flatMap((r) => r.rows).filter((id) => id >= 0).map(poolIndex);
+  assertSamplesCanShowFailure(prepared.specs, prepared.pool, fed, 'distinct', sampleLabel(prepared.source, options));
+  return { prepared, count, probes, plan, poolIndex, padding, hooks };
 }
 
 /** The plan's largest batch and row lists, estimated from its options alone, must fit in memory. */
@@ -230,16 +287,31 @@ const CAUSE_WORDS: Record<Cause, string> = {
   position: 'the output depends on the row position',
   'batch-size': 'float drift with the batch size',
   nondeterminism: 'the same batch differs run to run',
+  padding: 'the output changes with the pad tokens it gets',
 };
 
-function summarize(verdict: string, causes: readonly Cause[], batches: readonly BatchReport[], reference: number): string {
+/** Padding in words: beyond the tolerance pads reach the output; within it, drift of the padded shapes. */
+function paddingWords(comparisons: readonly PaddingComparison[]): string {
+  const moved = comparisons.filter((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.bitExact);
+  const most = Math.max(0, ...moved.map((c) => c.maxAbs)).toPrecision(2);
+  return moved.every((c) => c.pass)
+    ? `float drift from the padded shapes (a text alone and padded differ by ${most}, within the tolerance)`
+    : `pad tokens reach the output: a text alone and padded differ by ${most} (the mask is not applied in attention or pooling)`;
+}
+
+function summarize(verdict: string, causes: readonly Cause[], batches: readonly BatchReport[], reference: number, padding: readonly PaddingComparison[]): string {
   const sweep = batches.map((b) => b.size);
   if (verdict === 'invariant') return `bitwise equal to batch ${reference} at every batch size and position tested (${formatSizes(sweep, sweep)})`;
   const differing = batches.filter((b) => !b.bitExact);
   const worst = Math.max(0, ...batches.map((b) => b.maxAbs));
   const head = verdict === 'violated' ? 'outputs differ beyond the tolerance' : 'outputs differ, within the tolerance';
   const where = differing.length > 0 ? ` at batch sizes ${formatSizes(differing.map((b) => b.size), sweep)} vs batch ${reference}` : '';
-  return `${head}${where}, by at most ${worst.toPrecision(2)}: ${causes.map((c) => CAUSE_WORDS[c]).join('; ')}`;
+  const others = causes.filter((c) => c !== 'padding').map((c) => CAUSE_WORDS[c]);
+  const batchPart = others.length > 0 ? `${where}, by at most ${worst.toPrecision(2)}: ${others.join('; ')}` : '';
+  if (!causes.includes('padding')) return `${head}${batchPart}`;
+  // Padding first: it is what the user acts on, and its magnitude is its own.
+  const padded = `${head}: ${paddingWords(padding)}`;
+  return batchPart ? `${padded}; and${batchPart.startsWith(',') ? batchPart.slice(1) : batchPart}` : padded;
 }
 
 export { BATCH_MARK };

@@ -1,4 +1,5 @@
 import { BadInputError, formatValue } from '../errors';
+import type { TokenLayout } from './padding';
 
 /**
  * Batch sizes where kernels tend to switch reduction order: small odd sizes, powers of two and
@@ -16,7 +17,13 @@ export type RunPurpose =
   | 'mates' // probes moved to each other's places, other batch-mates: no difference, no leakage or position
   | 'permuted' // batch's rows with probes moved as in mates: splits a difference into position and leakage
   | 'rerun' // the largest batch again: nondeterminism under load
-  | 'recipe'; // a padded batch that verifies a padding recipe
+  | 'recipe' // a batch with filler rows that verifies a padding recipe
+  // Sequence padding (pad tokens, see padding.ts), each probe alone unless said:
+  | 'padded' // padded to the limit (only when the reference batch is not 1: the baseline of the others)
+  | 'unpadded' // at its own length, no pad tokens
+  | 'pad-ids' // padded to the limit, other token ids in its pad positions
+  | 'other-side' // padded to the limit on the other side
+  | 'served-padded'; // the probes together, padded to the longest, as a server pads a batch
 
 
 export interface PlannedRun {
@@ -29,6 +36,8 @@ export interface PlannedRun {
   probes: { probe: number; position: number }[];
   /** Run only when the size's `mates` run changed a probe (see runsForSize). */
   conditional?: boolean;
+  /** Token inputs in another layout than the ordinary (padded to the limit): padding runs only. */
+  tokens?: TokenLayout;
 }
 
 export interface PlanOptions {

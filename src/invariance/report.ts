@@ -1,9 +1,10 @@
 import type { Fingerprint } from '../fixture/fingerprint';
+import type { PaddingReport } from './padding';
 import type { Recipe, ServedAnswer } from './recipe';
 import type { RunLog } from './run';
 
 /** The kinds of difference batchproof tells apart (names are a contract). */
-export type Cause = 'leakage' | 'position' | 'batch-size' | 'nondeterminism';
+export type Cause = 'leakage' | 'position' | 'batch-size' | 'nondeterminism' | 'padding';
 export type Verdict = 'invariant' | 'within-tolerance' | 'violated';
 
 export interface ValueReport {
@@ -92,6 +93,8 @@ export interface InvarianceReport {
   /** The smallest tolerance of each kind that would have passed (floats only). */
   minimumTolerance: { atol: number; rtol: number; ulp: number; cosine: number };
   worst: WorstElement | null;
+  /** Sequence padding (pad tokens): whether it was tested, how, and each padding run's comparison. */
+  padding: PaddingReport;
   /** Outputs holding NaN or Inf, reported, not fatal. */
   nonFinite: { output: string; count: number }[];
   notes: string[];

@@ -55,6 +55,10 @@ export interface ExecuteOptions {
   onProgress?: (done: number, total: number) => void;
   /** The most bytes one batch may need (see src/inputs/memory.ts); default DEFAULT_MAX_BYTES. */
   maxBytes?: number;
+  /** Feeds for runs whose token inputs take another layout (sequence padding, see padding.ts). */
+  tokenFeeds?: (run: PlannedRun, ids: number[]) => Record<string, ort.Tensor>;
+  /** Applied to every kept probe row (sequence padding keeps real token positions only). */
+  trimRow?: (row: ProbeRow, run: PlannedRun, layouts: readonly OutputLayout[]) => ProbeRow;
 }
 
 /** Sample ids to pool indices; filler ids (negative) pass through as they are. */
@@ -112,7 +116,8 @@ export async function executePlan(
   let done = 0;
 
   const execute = async (run: PlannedRun): Promise<void> => {
-    const feeds = feedsFor(specs, shared, pool, mapIds(run.rows, index));
+    const ids = mapIds(run.rows, index);
+    const feeds = run.tokens && options.tokenFeeds ? options.tokenFeeds(run, ids) : feedsFor(specs, shared, pool, ids);
     const rowCount = run.rows.length;
     const t0 = performance.now();
     const result = await runBatch(handle, feeds, outputNames, rowCount);
@@ -136,7 +141,8 @@ export async function executePlan(
     keep(run, result, layouts);
   };
   const keep = (run: PlannedRun, result: ort.InferenceSession.OnnxValueMapType, lay: OutputLayout[]): void => {
-    rows.push(...probeRows(run, result, lay));
+    const kept = probeRows(run, result, lay);
+    rows.push(...(options.trimRow ? kept.map((r) => (options.trimRow as NonNullable<ExecuteOptions['trimRow']>)(r, run, lay)) : kept));
   };
 
   for (const run of plan.runs.filter((r) => r.purpose.startsWith('reference'))) {
@@ -160,6 +166,11 @@ export async function executePlan(
       await execute(run);
       options.onProgress?.(++done, total);
     }
+  }
+  // Runs with other token layouts come last: by then every output's layout is known.
+  for (const run of plan.runs.filter((r) => r.tokens)) {
+    await execute(run);
+    options.onProgress?.(++done, total);
   }
   if (!layouts) {
     // Every run had the same size: fall back to what the model declares.

@@ -15,9 +15,8 @@ import { describeTolerance, resolveTolerance, type ResolvedTolerance } from '../
 import { BadInputError } from '../errors';
 import { fingerprintFor, type Fingerprint } from '../fixture/fingerprint';
 import { takeRows, type TypedArray } from '../inputs/arrays';
-import { prepareInputs, userSampleIndex } from '../inputs/prepare';
-import { assertPlanFits, checkBatchInvariance, type CheckOptions } from '../invariance/check';
-import { makePlan, type Plan, type PlannedRun, type RunPurpose } from '../invariance/plan';
+import { checkBatchInvariance, prepareCheck, type CheckOptions } from '../invariance/check';
+import type { Plan, PlannedRun, RunPurpose } from '../invariance/plan';
 import type { Cause, InvarianceReport } from '../invariance/report';
 import { feedsFor } from '../invariance/run';
 import { describeSession, makeHandle, type ModelSource } from '../model/open';
@@ -208,13 +207,9 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
   const handle = makeHandle(plainSession, mb.source, settings, false);
   try {
     const report = options.report ?? (await checkBatchInvariance(handle, { ...options, onProgress: undefined }));
-    const prepared = await prepareInputs(handle, options);
-    const count = prepared.pool.count;
-    const probes = Math.min(options.probes ?? 3, count ?? Infinity);
-    assertPlanFits(prepared.specs, handle.outputs, { ...options, probes });
-    const plan = makePlan({ ...options, probes });
-    const index = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
-    const feeds = (run: PlannedRun) => feedsFor(prepared.specs, prepared.shared, prepared.pool, run.rows.map(index));
+    // The same samples, plan and padding as the check, so the runs compared are the check's.
+    const { prepared, plan, poolIndex: index, hooks } = await prepareCheck(handle, handle.outputs, options);
+    const feeds = (run: PlannedRun) => (run.tokens && hooks.tokenFeeds ? hooks.tokenFeeds(run, run.rows.map(index)) : feedsFor(prepared.specs, prepared.shared, prepared.pool, run.rows.map(index)));
     const choice = choose(report, plan);
     const base = {
       schema: 1 as const,
@@ -393,6 +388,7 @@ const CAUSE_RUNS: Record<Cause, string> = {
   position: 'the same batch with the probe at another position',
   'batch-size': 'the probe alone and in a batch',
   nondeterminism: 'the same batch run twice',
+  padding: 'the probe alone, with other pad tokens',
 };
 
 function summarize(first: Divergence | null, bitwise: LocateReport['firstBitwise'], compared: NonNullable<LocateReport['compared']>): string {

@@ -34,7 +34,29 @@ export function batchTable(report: InvarianceReport, c: Colors = plain): string 
       b.causes.join(', '),
     ].map(String));
   }
+  // Sequence padding's runs, in the same table: each against its baseline (see padding.ts).
+  for (const p of report.padding?.comparisons ?? []) {
+    const paint = p.pass ? (p.bitExact ? String : c.yellow) : c.red;
+    const isCause = (p.run === 'unpadded' || p.run === 'pad-ids') && !p.bitExact;
+    table.push([PADDING_RUN_WORDS[p.run], 'alone', num(p.maxAbs), '', '', '', '', p.bitExact ? 'all' : 'no', paint(p.pass ? 'yes' : 'NO'), isCause ? 'padding' : ''].map(String));
+  }
   return table.toString();
+}
+
+/** What each padding run is, in the table's first column: tokens, never rows. */
+const PADDING_RUN_WORDS: Record<string, string> = {
+  unpadded: 'tokens: unpadded',
+  'pad-ids': 'tokens: other pad ids',
+  'other-side': 'tokens: other side',
+  served: 'tokens: padded together',
+};
+
+/** One line on how sequence padding was tested, or nothing for models without a mask. */
+export function paddingLine(report: InvarianceReport): string | null {
+  const p = report.padding;
+  if (!p) return null;
+  if (!p.tested) return p.reason && !/no mask input/.test(p.reason) ? `sequence padding (pad tokens): not tested: ${p.reason}` : null;
+  return `sequence padding (pad tokens): '${p.axis}' padded to ${p.limit} tokens on the ${p.side} with pad id ${p.padId}, mask '${p.mask}'; probes of ${p.lengths.join(', ')} tokens also run alone unpadded, with other pad ids, padded on the other side, and padded together`;
 }
 
 /** The whole report for people: verdict first, then the table, worst element, minimum tolerance, fingerprint. */
@@ -46,6 +68,8 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
   lines.push(`  ${report.summary}`);
   lines.push(`  answer: ${report.answer}`);
   lines.push(batchTable(report, c));
+  const padding = paddingLine(report);
+  if (padding) lines.push(padding);
   lines.push(`stable classes (bitwise identical outputs): ${report.classesText}`);
   const reruns = report.reruns.map((r) => `${r.run} (batch ${r.size}): ${r.bitExact ? 'bitwise equal' : `differs by ${num(r.maxAbs)}`}`);
   if (reruns.length) lines.push(`same batch run twice: ${reruns.join('; ')}`);

@@ -1,0 +1,383 @@
+/**
+ * Sequence padding: a server pads every text to the longest text in its batch, so a sample's
+ * input depends on its batch-mates. This module finds the sequence axis a token input shares
+ * with a mask, gives each sample a natural length, feeds every ordinary run padded to the
+ * sequence limit (pad tokens, mask 0), and adds the runs that isolate padding as a cause:
+ * each probe alone at its own length (unpadded), alone with other token ids in its pad
+ * positions, alone padded on the other side, and the probes together padded to their longest.
+ *
+ * Two paddings, kept apart in every word: batch padding adds filler ROWS (`padTo`, the recipe);
+ * sequence padding adds pad TOKENS (this module).
+ */
+import * as ort from 'onnxruntime-node';
+import { BadInputError, formatValue } from '../errors';
+import { allocate, product, TypedArray } from '../inputs/arrays';
+import { batchTensor, SamplePool } from '../inputs/samples';
+import type { InputSpec } from '../inputs/spec';
+import type { ValueInfo } from '../model/open';
+import type { PlannedRun } from './plan';
+import type { OutputLayout, ProbeRow } from './run';
+
+export type PaddingSide = 'left' | 'right';
+
+/** What the user may say about sequence padding (`padding` option). */
+export interface PaddingOptions {
+  /** The symbolic dim of the sequence axis (default: the one the mask shares with a token input). */
+  axis?: string;
+  /** The mask input (default: the batched integer input whose name says mask). */
+  mask?: string;
+  /** The token id put in pad positions (default 0). */
+  padId?: number;
+  /** Where pads go (default 'right'). */
+  side?: PaddingSide;
+  /** Natural lengths of the probes, in tokens (default: spread below the sequence limit). */
+  lengths?: number[];
+}
+
+export type PaddingOption = 'auto' | false | PaddingOptions;
+
+/** How a run's token inputs are laid out, for the runs that test padding. */
+export interface TokenLayout {
+  /** Tokens along the sequence axis of this run's tensors. */
+  length: number;
+  side: PaddingSide;
+  /** 'pad-id': pads hold padId; 'other-ids': pads hold other token ids (mask still 0). */
+  pads: 'pad-id' | 'other-ids';
+}
+
+/** What the check knows about padding once it resolved the inputs. */
+export interface PaddingSetup {
+  axis: string;
+  /** The sequence limit: every ordinary run is padded to it. */
+  limit: number;
+  mask: string;
+  /** Inputs on the sequence axis, by role, and their axis index in a sample. */
+  roles: Record<string, { role: 'tokens' | 'mask' | 'positions' | 'other'; axis: number; high: number }>;
+  padId: number;
+  side: PaddingSide;
+  /** Natural length of the pool's sample `index`. */
+  lengthOf: (index: number) => number;
+  /** Lengths of the probes (pool indices 0..probes-1), as the report shows them. */
+  probeLengths: number[];
+}
+
+export interface PaddingComparison {
+  /** 'unpadded': alone at its own length; 'pad-ids': other ids in its pads; 'other-side': pads on the other side; 'served': the probes together, padded to the longest. */
+  run: 'unpadded' | 'pad-ids' | 'other-side' | 'served';
+  /** What it is compared with. */
+  against: string;
+  maxAbs: number;
+  bitExact: boolean;
+  pass: boolean;
+  /** Outputs left out because their sequence axis is unknown (their sizes differ). */
+  skipped: string[];
+}
+
+/** The JSON `padding` field. */
+export interface PaddingReport {
+  tested: boolean;
+  axis: string | null;
+  mask: string | null;
+  padId: number | null;
+  side: PaddingSide | null;
+  /** The sequence limit every ordinary run is padded to. */
+  limit: number | null;
+  /** The probes' natural lengths. */
+  lengths: number[];
+  /** Why padding was not tested (null when it was). */
+  reason: string | null;
+  comparisons: PaddingComparison[];
+}
+
+export function untested(reason: string): PaddingReport {
+  return { tested: false, axis: null, mask: null, padId: null, side: null, limit: null, lengths: [], reason, comparisons: [] };
+}
+
+const INTEGER = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool']);
+const isMaskName = (name: string) => /mask/i.test(name);
+const isPositionName = (name: string) => /position/i.test(name);
+
+/** Checks the `padding` option's form (the option table checks only that it is given). */
+export function checkPaddingOption(option: unknown): PaddingOption {
+  if (option === undefined || option === 'auto') return 'auto';
+  if (option === false) return false;
+  if (typeof option !== 'object' || option === null || Array.isArray(option)) {
+    throw new BadInputError(`padding must be 'auto', false or { axis, mask, padId, side, lengths }, got ${formatValue(option)}; for example padding: { mask: 'attention_mask' } (CLI --padding auto|off)`);
+  }
+  const o = option as Record<string, unknown>;
+  const known = ['axis', 'mask', 'padId', 'side', 'lengths'];
+  for (const key of Object.keys(o)) if (!known.includes(key)) throw new BadInputError(`padding: unknown option '${key}'; the options are: ${known.join(', ')}`);
+  for (const key of ['axis', 'mask'] as const) {
+    if (o[key] !== undefined && (typeof o[key] !== 'string' || o[key] === '')) throw new BadInputError(`padding.${key} must be a name, got ${formatValue(o[key])}`);
+  }
+  if (o.padId !== undefined && !(typeof o.padId === 'number' && Number.isSafeInteger(o.padId) && o.padId >= 0)) {
+    throw new BadInputError(`padding.padId must be a token id (an integer >= 0), got ${formatValue(o.padId)}; for example padId: 0 (CLI --pad-id 0)`);
+  }
+  if (o.side !== undefined && o.side !== 'left' && o.side !== 'right') throw new BadInputError(`padding.side must be 'left' or 'right', got ${formatValue(o.side)} (CLI --pad-side right)`);
+  if (o.lengths !== undefined) {
+    const l = o.lengths;
+    if (!Array.isArray(l) || l.length === 0 || ![...l.keys()].every((i) => i in l && typeof l[i] === 'number' && Number.isSafeInteger(l[i]) && l[i] > 0)) {
+      throw new BadInputError(`padding.lengths must be a non-empty list of token counts (positive integers), got ${formatValue(l)}; for example lengths: [4, 7, 11]`);
+    }
+  }
+  return o as PaddingOptions;
+}
+
+/** The sequence symbols of an input: its symbolic dims other than the batch axis. */
+function sequenceSymbols(spec: InputSpec): string[] {
+  return spec.declared.filter((d, axis): d is string => typeof d === 'string' && d !== '' && axis !== spec.batchAxis);
+}
+
+/**
+ * Decides whether padding is tested and how. `highOf` gives an id input's exclusive bound (from
+ * the graph's tables when known). `maskRows` gives the mask of each user sample, when the user
+ * gave samples: their real lengths come from it. Returns the setup, or the reason it is not tested.
+ */
+export function resolvePadding(
+  specs: readonly InputSpec[],
+  dims: Record<string, number>,
+  option: PaddingOption,
+  context: { probes: number; highOf: (input: string) => number; userSamples?: SamplePool | null },
+): PaddingSetup | { reason: string } {
+  if (option === false) return { reason: 'padding: false' };
+  const explicit = option === 'auto' ? {} : option;
+  const batched = specs.filter((s) => s.batchAxis !== null);
+  const names = specs.map((s) => s.name);
+  if (explicit.mask !== undefined && !names.includes(explicit.mask)) {
+    throw new BadInputError(`--mask ${explicit.mask}: the model has no input '${explicit.mask}'; its inputs are: ${names.join(', ')}`);
+  }
+  const maskSpec = explicit.mask !== undefined ? specs.find((s) => s.name === explicit.mask) : batched.find((s) => isMaskName(s.name));
+  if (!maskSpec) {
+    if (explicit.axis !== undefined) throw new BadInputError(`padding asks for axis '${explicit.axis}' but the model has no mask input (an input named *mask*); name it with --mask NAME`);
+    return { reason: 'no mask input (a batched input named *mask*): not a padded text model' };
+  }
+  if (!INTEGER.has(maskSpec.dtype)) {
+    throw new BadInputError(`--mask ${maskSpec.name}: the mask has dtype ${maskSpec.dtype}; a mask holds 1 on tokens and 0 on pads, as an integer or bool input`);
+  }
+  if (maskSpec.batchAxis === null) throw new BadInputError(`--mask ${maskSpec.name}: the mask has no batch axis; every sample needs its own mask`);
+  const symbols = sequenceSymbols(maskSpec);
+  if (explicit.axis !== undefined && !symbols.includes(explicit.axis)) {
+    const all = [...new Set(specs.flatMap(sequenceSymbols))];
+    throw new BadInputError(`--pad-axis ${explicit.axis}: the mask '${maskSpec.name}' has no dim '${explicit.axis}'; its sequence dims are: ${symbols.join(', ') || 'none'} (the model's: ${all.join(', ') || 'none'})`);
+  }
+  const tokenInputs = (symbol: string) => batched.filter((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositionName(s.name) && sequenceSymbols(s).includes(symbol));
+  const axis = explicit.axis ?? symbols.find((s) => tokenInputs(s).length > 0);
+  if (axis === undefined) {
+    if (option !== 'auto') throw new BadInputError(`padding asked for, but no token input shares a sequence axis with the mask '${maskSpec.name}'; name the axis with --pad-axis or leave padding off`);
+    return { reason: `the mask '${maskSpec.name}' shares no sequence axis with a token input` };
+  }
+  const limit = dims[axis];
+  if (!(limit >= 2)) return { reason: `the sequence axis '${axis}' has ${limit} token: nothing to pad` };
+
+  const roles: PaddingSetup['roles'] = {};
+  for (const s of batched) {
+    const at = s.declared.indexOf(axis);
+    if (at < 0 || at === s.batchAxis) continue;
+    const role = s === maskSpec ? 'mask' : isPositionName(s.name) && INTEGER.has(s.dtype) ? 'positions' : tokenInputs(axis).includes(s) ? 'tokens' : 'other';
+    roles[s.name] = { role, axis: at, high: role === 'tokens' ? context.highOf(s.name) : 0 };
+  }
+  // The token input proper is the one with the largest table (input_ids, not token_type_ids).
+  const tokenNames = Object.keys(roles).filter((n) => roles[n].role === 'tokens');
+  const main = tokenNames.reduce((a, b) => (roles[b].high > roles[a].high ? b : a), tokenNames[0]);
+  for (const n of tokenNames) if (n !== main) roles[n].role = 'other';
+  const padId = explicit.padId ?? 0;
+  if (padId >= roles[main].high) {
+    throw new BadInputError(`--pad-id ${padId}: '${main}' takes ids below ${roles[main].high} (its table's rows); give a pad id in [0, ${roles[main].high})`);
+  }
+  const side = explicit.side ?? 'right';
+
+  let lengthOf: (index: number) => number;
+  const user = context.userSamples;
+  if (user) {
+    const cache = new Map<number, number>();
+    lengthOf = (index) => {
+      const hit = cache.get(index);
+      if (hit !== undefined) return hit;
+      const mask = user.sample(maskSpec, index);
+      const n = realLength(mask, side, `samples '${maskSpec.name}' row ${index}`);
+      cache.set(index, n);
+      return n;
+    };
+  } else {
+    // Probes shorter than the limit (so padding shows); batch-mates spread over 1..limit.
+    lengthOf = (index) => (index < context.probes ? probeLength(index, context.probes, limit) : 1 + ((index * 7 + 3) % limit));
+  }
+  const probeLengths = Array.from({ length: context.probes }, (_, p) => lengthOf(user?.count ? p % user.count : p));
+  if (explicit.lengths) {
+    const given = explicit.lengths;
+    for (const n of given) if (n > limit) throw new BadInputError(`padding.lengths: ${n} tokens is longer than the sequence limit ${limit} of '${axis}'; give lengths up to ${limit} (or raise it with --dim ${axis}=N)`);
+    const base = lengthOf;
+    lengthOf = (index) => (index < context.probes ? given[index % given.length] : base(index));
+    probeLengths.splice(0, probeLengths.length, ...Array.from({ length: context.probes }, (_, p) => given[p % given.length]));
+  }
+  if (probeLengths.every((n) => n >= limit)) {
+    return { reason: `every probe fills the sequence limit of ${limit} tokens, so no probe can be padded; give shorter samples or padding.lengths` };
+  }
+  return { axis, limit, mask: maskSpec.name, roles, padId, side, lengthOf, probeLengths };
+}
+
+function probeLength(p: number, probes: number, limit: number): number {
+  return Math.min(limit - 1, Math.max(1, Math.round((limit * (p + 1)) / (probes + 1.5))));
+}
+
+/** Tokens in a user's mask row: 1s then 0s (right padding) or 0s then 1s (left); anything else is bad input. */
+function realLength(mask: TypedArray, side: PaddingSide, label: string): number {
+  const values = Array.from(mask as ArrayLike<number | bigint>, (v) => Number(v));
+  const n = values.filter((v) => v !== 0).length;
+  const expected = values.map((_, i) => (side === 'right' ? (i < n ? 1 : 0) : i >= values.length - n ? 1 : 0));
+  if (n === 0 || values.some((v, i) => (v !== 0) !== (expected[i] === 1))) {
+    throw new BadInputError(
+      `${label}: the mask is not ${side === 'right' ? '1s then 0s (right padding)' : '0s then 1s (left padding)'}${n === 0 ? ' (it has no tokens)' : ''}; fix the samples, or set padding.side (CLI --pad-side ${side === 'right' ? 'left' : 'right'})`,
+    );
+  }
+  return n;
+}
+
+/** Strides of a sample's axis: how many elements before it (outer) and after it (inner). */
+function around(dims: readonly number[], axis: number): { outer: number; inner: number } {
+  return { outer: product(dims.slice(0, axis)), inner: product(dims.slice(axis + 1)) };
+}
+
+/**
+ * One sample of `spec` with `layout.length` tokens on the sequence axis: its first `len` real
+ * tokens come from the base sample (at the limit), the rest are pads: padId (or other ids), mask
+ * 0, positions 0, other inputs 0. Left padding puts the pads first.
+ */
+function tokenSample(spec: InputSpec, base: TypedArray, setup: PaddingSetup, len: number, layout: TokenLayout, seed: number): TypedArray {
+  const role = setup.roles[spec.name];
+  const total = layout.length;
+  const dims = spec.sampleDims.map((d, i) => (i === role.axis ? total : d));
+  const { outer, inner } = around(spec.sampleDims, role.axis);
+  const out = allocate(spec.dtype, product(dims));
+  const big = spec.dtype === 'int64' || spec.dtype === 'uint64';
+  const value = (v: number) => (big ? BigInt(v) : v) as never;
+  const start = layout.side === 'right' ? 0 : total - len;
+  for (let o = 0; o < outer; o++) {
+    for (let t = 0; t < total; t++) {
+      const real = t >= start && t < start + len;
+      const source = real ? t - start : -1;
+      for (let i = 0; i < inner; i++) {
+        const at = (o * total + t) * inner + i;
+        if (role.role === 'mask') out[at] = value(real ? 1 : 0);
+        else if (role.role === 'positions') out[at] = value(real ? source : 0);
+        else if (real) out[at] = base[(o * setup.limit + source) * inner + i];
+        else if (role.role === 'tokens') out[at] = value(layout.pads === 'pad-id' ? setup.padId : otherId(setup.padId, role.high, seed + t));
+        else out[at] = value(0);
+      }
+    }
+  }
+  return out;
+}
+
+/** A token id other than the pad id, below `high`, varied by `k`. */
+function otherId(padId: number, high: number, k: number): number {
+  if (high < 2) return padId;
+  const id = (Math.imul(k + 1, 2654435761) >>> 0) % (high - 1);
+  return id >= padId ? id + 1 : id;
+}
+
+/** Specs with the sequence axis at `length` tokens. */
+function specsAt(specs: readonly InputSpec[], setup: PaddingSetup, length: number): InputSpec[] {
+  return specs.map((s) => (setup.roles[s.name] ? { ...s, sampleDims: s.sampleDims.map((d, i) => (i === setup.roles[s.name].axis ? length : d)) } : s));
+}
+
+/**
+ * The pool every ordinary run uses: each sample padded to the limit with pad tokens, mask 0 on
+ * the pads. `index` is the pool's own numbering (after the check mapped the plan's ids).
+ */
+export function paddedPool(base: SamplePool, setup: PaddingSetup): SamplePool {
+  return variantPool(base, setup, { length: setup.limit, side: setup.side, pads: 'pad-id' });
+}
+
+function variantPool(base: SamplePool, setup: PaddingSetup, layout: TokenLayout): SamplePool {
+  const cache = new Map<string, TypedArray>();
+  return {
+    count: base.count,
+    sample(spec, index) {
+      if (!setup.roles[spec.name]) return base.sample(spec, index);
+      const key = `${spec.name}#${index}`;
+      const hit = cache.get(key);
+      if (hit) return hit;
+      const len = Math.min(setup.lengthOf(index), layout.length);
+      const baseSpec = { ...spec, sampleDims: spec.sampleDims.map((d, i) => (i === setup.roles[spec.name].axis ? setup.limit : d)) };
+      const out = tokenSample(spec, base.sample(baseSpec, index), setup, len, layout, index * 131);
+      cache.set(key, out);
+      return out;
+    },
+  };
+}
+
+/** Feeds of a run whose token inputs take another layout (length, side, pad content). */
+export function tokenFeeds(specs: readonly InputSpec[], shared: Record<string, ort.Tensor>, base: SamplePool, setup: PaddingSetup, layout: TokenLayout, ids: readonly number[]): Record<string, ort.Tensor> {
+  const pool = variantPool(base, setup, layout);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const spec of specsAt(specs, setup, layout.length)) feeds[spec.name] = spec.batchAxis === null ? shared[spec.name] : batchTensor(spec, pool, ids);
+  return feeds;
+}
+
+/**
+ * The runs that isolate padding, each probe alone (batch 1) unless said: unpadded (its own
+ * length), other ids in its pads, pads on the other side; then the probes together, padded to
+ * the longest of them, as a server pads a batch.
+ */
+export function paddingRuns(setup: PaddingSetup, probes: number, reference: number): PlannedRun[] {
+  const runs: PlannedRun[] = [];
+  const other: PaddingSide = setup.side === 'right' ? 'left' : 'right';
+  for (let p = 0; p < probes; p++) {
+    const len = setup.probeLengths[p];
+    if (len >= setup.limit) continue;
+    const alone = { size: 1, rows: [p], probes: [{ probe: p, position: 0 }] };
+    // With a reference batch of 1 the reference run is this baseline already.
+    if (reference !== 1) runs.push({ ...alone, purpose: 'padded', tokens: { length: setup.limit, side: setup.side, pads: 'pad-id' } });
+    runs.push({ ...alone, purpose: 'unpadded', tokens: { length: len, side: setup.side, pads: 'pad-id' } });
+    runs.push({ ...alone, purpose: 'pad-ids', tokens: { length: setup.limit, side: setup.side, pads: 'other-ids' } });
+    runs.push({ ...alone, purpose: 'other-side', tokens: { length: setup.limit, side: other, pads: 'pad-id' } });
+  }
+  if (probes > 1) {
+    const longest = Math.max(...setup.probeLengths);
+    runs.push({
+      purpose: 'served-padded',
+      size: probes,
+      rows: Array.from({ length: probes }, (_, p) => p),
+      probes: Array.from({ length: probes }, (_, p) => ({ probe: p, position: p })),
+      tokens: { length: longest, side: setup.side, pads: 'pad-id' },
+    });
+  }
+  return runs;
+}
+
+/** Each output's sequence axis, from its declared dims (the symbol the inputs' sequence axis carries). */
+export function outputSequenceAxes(outputs: readonly ValueInfo[], setup: PaddingSetup): Record<string, number> {
+  const axes: Record<string, number> = {};
+  for (const o of outputs) {
+    const at = o.shape.indexOf(setup.axis);
+    if (at >= 0) axes[o.name] = at;
+  }
+  return axes;
+}
+
+/**
+ * Keeps only a probe's real token positions in outputs with a sequence axis: a pad position's
+ * output means nothing, and differs in length from run to run.
+ */
+export function realTokensOnly(row: ProbeRow, run: PlannedRun, layouts: readonly OutputLayout[], setup: PaddingSetup, seqAxes: Record<string, number>, poolIndex: (id: number) => number): ProbeRow {
+  const layout = run.tokens ?? { length: setup.limit, side: setup.side, pads: 'pad-id' as const };
+  const len = Math.min(setup.lengthOf(poolIndex(row.probe)), layout.length);
+  const outputs = { ...row.outputs };
+  for (const l of layouts) {
+    const axis = seqAxes[l.name];
+    if (axis === undefined) continue;
+    const dims = l.sampleDims.map((d, i) => (i === axis ? layout.length : d));
+    const data = row.outputs[l.name];
+    if (product(dims) !== data.length) continue;
+    const { outer, inner } = around(dims, axis);
+    const start = layout.side === 'right' ? 0 : layout.length - len;
+    const kept = allocate(l.dtype, outer * len * inner);
+    for (let o = 0; o < outer; o++) {
+      const from = (o * layout.length + start) * inner;
+      kept.set(data.subarray(from, from + len * inner) as never, o * len * inner);
+    }
+    outputs[l.name] = kept;
+  }
+  return { ...row, outputs };
+}
