@@ -172,6 +172,9 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
       const c = compareRows(base, row, layouts, tolerances);
       for (const l of layouts) if (!c.byOutput[l.name] && !result.skipped.includes(l.name)) result.skipped.push(l.name);
       if (run !== 'other-side') account(c, row);
+      // Padded on the other side yet equal to the text unpadded: the side, not the pads, moves it.
+      const unpadded = run === 'other-side' ? rows.find((r) => r.purpose === 'unpadded' && r.probe === row.probe) : undefined;
+      if (unpadded) result.matchesUnpadded = (result.matchesUnpadded ?? true) && compareRows(unpadded, row, layouts, tolerances).pass;
       result.bitExact &&= c.bitExact;
       result.pass &&= c.pass;
       result.maxAbs = Math.max(result.maxAbs, ...Object.values(c.byOutput).map((m) => m.maxAbs));

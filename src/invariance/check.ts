@@ -112,7 +112,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     const { paddingComparisons, ...analysisFields } = analysis;
     const sidePad = paddingComparisons.find((c) => c.run === 'other-side');
     if (sidePad && !sidePad.bitExact) {
-      notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${sidePad.maxAbs.toPrecision(2)}: serve with ${padding.side} padding (the model's positions do not follow the mask)`);
+      notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${sidePad.maxAbs.toPrecision(2)}: this is a ${padding.side}-padding model (its positions do not follow the mask); serve it ${padding.side}-padded`);
     }
     if (analysis.causes.includes('nondeterminism')) {
       notes.push('the same batch gave different outputs run to run, so leakage, position and batch-size effects cannot be told apart; make the model deterministic first (e.g. deterministic: true, or remove random ops)');
@@ -157,7 +157,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       tolerance: Object.fromEntries(Object.entries(tolerances).map(([k, t]) => [k, describeTolerance(t)])),
       ...analysisFields,
       padding: { ...padding, comparisons: paddingComparisons },
-      summary: summarize(analysis.verdict, analysis.causes, analysis.batches, plan.reference, paddingComparisons),
+      summary: summarize(analysis.verdict, analysis.causes, analysis.batches, plan.reference, paddingComparisons, padding.side),
       answer: answerLine(servedAnswer, recipe, recipeReason),
       classes: classes.map(({ sizes, positions }) => ({ sizes, positions })),
       classesText: unstable ? `none (${unstable}: outputs are not a function of batch size and position)` : describeClasses(classes, tested, formatSizes),
@@ -291,15 +291,20 @@ const CAUSE_WORDS: Record<Cause, string> = {
 };
 
 /** Padding in words: beyond the tolerance pads reach the output; within it, drift of the padded shapes. */
-function paddingWords(comparisons: readonly PaddingComparison[]): string {
+function paddingWords(comparisons: readonly PaddingComparison[], side: string | null): string {
   const moved = comparisons.filter((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.bitExact);
   const most = Math.max(0, ...moved.map((c) => c.maxAbs)).toPrecision(2);
-  return moved.every((c) => c.pass)
-    ? `float drift from the padded shapes (a text alone and padded differ by ${most}, within the tolerance)`
-    : `pad tokens reach the output: a text alone and padded differ by ${most} (the mask is not applied in attention or pooling)`;
+  if (moved.every((c) => c.pass)) return `float drift from the padded shapes (a text alone and padded differ by ${most}, within the tolerance)`;
+  const other = side === 'left' ? 'right' : 'left';
+  const otherSide = comparisons.find((c) => c.run === 'other-side');
+  const idsMoved = comparisons.some((c) => c.run === 'pad-ids' && !c.pass);
+  if (!idsMoved && otherSide?.matchesUnpadded) {
+    return `padding on the ${side} moves the output by ${most}, padding on the ${other} does not: the model's positions do not follow the mask; pad on the ${other}`;
+  }
+  return `pad tokens reach the output: a text alone and padded differ by ${most} (the mask is not applied in attention or pooling, or a layer mixes the whole tensor: see the diagnosis)`;
 }
 
-function summarize(verdict: string, causes: readonly Cause[], batches: readonly BatchReport[], reference: number, padding: readonly PaddingComparison[]): string {
+function summarize(verdict: string, causes: readonly Cause[], batches: readonly BatchReport[], reference: number, padding: readonly PaddingComparison[], side: string | null): string {
   const sweep = batches.map((b) => b.size);
   if (verdict === 'invariant') return `bitwise equal to batch ${reference} at every batch size and position tested (${formatSizes(sweep, sweep)})`;
   const differing = batches.filter((b) => !b.bitExact);
@@ -310,7 +315,7 @@ function summarize(verdict: string, causes: readonly Cause[], batches: readonly 
   const batchPart = others.length > 0 ? `${where}, by at most ${worst.toPrecision(2)}: ${others.join('; ')}` : '';
   if (!causes.includes('padding')) return `${head}${batchPart}`;
   // Padding first: it is what the user acts on, and its magnitude is its own.
-  const padded = `${head}: ${paddingWords(padding)}`;
+  const padded = `${head}: ${paddingWords(padding, side)}`;
   return batchPart ? `${padded}; and${batchPart.startsWith(',') ? batchPart.slice(1) : batchPart}` : padded;
 }
 

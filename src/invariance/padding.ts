@@ -71,6 +71,8 @@ export interface PaddingComparison {
   pass: boolean;
   /** Outputs left out because their sequence axis is unknown (their sizes differ). */
   skipped: string[];
+  /** 'other-side' only: within the tolerance of the text alone, unpadded (then the side moves it, not the pads). */
+  matchesUnpadded?: boolean;
 }
 
 /** The JSON `padding` field. */

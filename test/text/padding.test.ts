@@ -1,0 +1,115 @@
+// Sequence padding (pad tokens, not filler rows): a text alone, unpadded, against itself padded
+// to the limit, with other ids in its pads, on the other side, and padded together with other
+// texts as a server pads a batch (issue 10). Negative controls: pooling or attention that
+// ignores the mask must fail with `padding`; an image model is untouched.
+import * as path from 'path';
+import { BadInputError, checkBatchInvariance, formatReport } from '../../src';
+import { maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
+
+const cnn = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
+const sweep = { batchSizes: [1, 4] };
+
+/** Texts as a tokenizer gives them: ids, right padded to the longest, mask 1 then 0, types 0. */
+function tokenized(lengths: number[], seq: number, vocab = 50) {
+  const ids = new BigInt64Array(lengths.length * seq);
+  const mask = new BigInt64Array(lengths.length * seq);
+  lengths.forEach((len, r) => {
+    for (let t = 0; t < len; t++) {
+      ids[r * seq + t] = BigInt(1 + ((r * 17 + t * 5) % (vocab - 1)));
+      mask[r * seq + t] = 1n;
+    }
+  });
+  const dims = [lengths.length, seq];
+  return { input_ids: { dtype: 'int64', dims, data: ids }, attention_mask: { dtype: 'int64', dims, data: mask }, token_type_ids: { dtype: 'int64', dims, data: new BigInt64Array(lengths.length * seq) } };
+}
+
+async function badInput(p: Promise<unknown>): Promise<string> {
+  const e = await p.then(() => null, (x: unknown) => x);
+  expect(e).toBeInstanceOf(BadInputError);
+  expect((e as Error).message).not.toMatch(/\n/);
+  return (e as Error).message;
+}
+
+describe('sequence padding is tested with no flags', () => {
+  test('masked pooling: tested, bitwise equal alone unpadded, padded, with other pad ids', async () => {
+    const r = await checkBatchInvariance(maskedPoolingModel(), sweep);
+    expect(r.padding).toMatchObject({ tested: true, mask: 'attention_mask', padId: 0, side: 'right', reason: null });
+    expect(r.padding.lengths.every((n) => n < (r.padding.limit as number))).toBe(true);
+    const byRun = Object.fromEntries(r.padding.comparisons.map((c) => [c.run, c]));
+    expect(byRun.unpadded.bitExact).toBe(true);
+    expect(byRun['pad-ids'].bitExact).toBe(true);
+    expect(byRun.served.pass).toBe(true);
+    expect(r.causes).not.toContain('padding');
+    expect(r.verdict).not.toBe('violated');
+    // The padding runs are listed with the others, so the work can be replayed.
+    expect(r.runs.flatMap((x) => x.purposes)).toEqual(expect.arrayContaining(['unpadded', 'pad-ids', 'other-side', 'served-padded']));
+    expect(formatReport(r)).toMatch(/sequence padding \(pad tokens\): 'sequence' padded to 16 tokens on the right/);
+  });
+
+  test('negative control: mean pooling that ignores the mask fails with padding', async () => {
+    const r = await checkBatchInvariance(unmaskedPoolingModel(), sweep);
+    expect(r.verdict).toBe('violated');
+    expect(r.causes).toContain('padding');
+    expect(r.summary).toMatch(/pad tokens reach the output: a text alone and padded differ by [\d.]+ \(the mask is not applied in attention or pooling, or a layer mixes the whole tensor: see the diagnosis\)/);
+    const text = formatReport(r);
+    expect(text).toMatch(/tokens: unpadded .* NO .* padding/);
+  });
+
+  test('attention: the mask honoured passes, ignored fails with padding', async () => {
+    const good = await checkBatchInvariance(maskedAttentionModel(true), sweep);
+    expect(good.padding.tested).toBe(true);
+    expect(good.causes).not.toContain('padding');
+    // The sequence-axis output is compared on real tokens only: pads' outputs mean nothing.
+    expect(good.padding.comparisons.every((c) => c.skipped.length === 0)).toBe(true);
+    const bad = await checkBatchInvariance(maskedAttentionModel(false), sweep);
+    expect(bad.verdict).toBe('violated');
+    expect(bad.causes).toContain('padding');
+  });
+
+  test("user samples: real lengths come from the mask and batchproof re-pads them (the .npz case that passed before)", async () => {
+    const samples = tokenized([3, 5, 9, 12, 4, 7, 10, 6], 16);
+    const bad = await checkBatchInvariance(unmaskedPoolingModel(), { ...sweep, samples });
+    expect(bad.padding.lengths).toEqual([3, 5, 9]);
+    expect(bad.causes).toContain('padding');
+    expect(bad.verdict).toBe('violated');
+    const good = await checkBatchInvariance(maskedPoolingModel(), { ...sweep, samples });
+    expect(good.causes).not.toContain('padding');
+  });
+
+  test('options: off, explicit lengths and side; the image model is untouched', async () => {
+    const off = await checkBatchInvariance(unmaskedPoolingModel(), { ...sweep, padding: false });
+    expect(off.padding).toMatchObject({ tested: false, reason: 'padding: false' });
+    expect(off.causes).not.toContain('padding');
+    const set = await checkBatchInvariance(maskedPoolingModel(), { ...sweep, padding: { lengths: [2, 6], side: 'left', mask: 'attention_mask', padId: 3 } });
+    expect(set.padding).toMatchObject({ tested: true, side: 'left', padId: 3 });
+    expect(set.padding.lengths.slice(0, 2)).toEqual([2, 6]);
+    const image = await checkBatchInvariance(cnn, sweep);
+    expect(image.padding.tested).toBe(false);
+    expect(image.verdict).toBe('invariant');
+    expect(image.runs.flatMap((x) => x.purposes)).not.toContain('unpadded');
+  });
+});
+
+describe('bad padding input is one line', () => {
+  test.each([
+    ['a mask naming nothing', { padding: { mask: 'nope' } }, /--mask nope: the model has no input 'nope'/],
+    ['an axis naming nothing', { padding: { axis: 'time' } }, /--pad-axis time: the mask 'attention_mask' has no dim 'time'/],
+    ['a pad id outside the table', { padding: { padId: 50 } }, /--pad-id 50: 'input_ids' takes ids below 50/],
+    ['lengths beyond the limit', { padding: { lengths: [4, 40] } }, /padding.lengths: 40 tokens is longer than the sequence limit 16/],
+    ['a side that is neither', { padding: { side: 'up' } }, /padding.side must be 'left' or 'right'/],
+    ['an unknown key', { padding: { pad: 1 } }, /padding: unknown option 'pad'/],
+    ['not an object', { padding: 'yes' }, /padding must be 'auto', false or/],
+  ])('%s', async (_name, options, message) => {
+    expect(await badInput(checkBatchInvariance(maskedPoolingModel(), { ...sweep, ...(options as object) }))).toMatch(message);
+  });
+
+  test('padding asked for on a model without a mask or sequence axis', async () => {
+    expect(await badInput(checkBatchInvariance(cnn, { ...sweep, padding: { axis: 'sequence' } }))).toMatch(/no mask input .* name it with --mask/);
+  });
+
+  test("user samples whose mask is not 1s then 0s", async () => {
+    const samples = tokenized([3, 5, 9, 12, 4], 16);
+    (samples.attention_mask.data as BigInt64Array)[16 + 8] = 1n; // row 1: a token after its pads
+    expect(await badInput(checkBatchInvariance(maskedPoolingModel(), { ...sweep, samples }))).toMatch(/attention_mask' row 1: the mask is not 1s then 0s \(right padding\)/);
+  });
+});
