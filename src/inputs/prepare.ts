@@ -1,9 +1,14 @@
 import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { BadInputError } from '../errors';
-import type { ModelHandle } from '../model/open';
+import { readHandleGraph, type ModelHandle } from '../model/open';
 import {
   checkSamples,
+  planSynthesis,
+  SynthesisFact,
+  SynthesizedFact,
+  TableSource,
+  userFact,
   constTensor,
   NormalizedArray,
   normalizeArray,
@@ -13,6 +18,7 @@ import {
   synthesizedPool,
   SynthesisOptions,
   userPool,
+  isMaskName,
 } from './samples';
 import { InputSpec, resolveInputs, ShapeOptions } from './spec';
 import { assertBatchFits } from './memory';
@@ -35,6 +41,8 @@ export interface PreparedInputs {
   pool: SamplePool;
   source: 'synthesized' | 'user';
   seed: number;
+  /** How each input's samples are made (JSON: model.inputs[].synthesis), by input name. */
+  synthesis: Record<string, SynthesisFact>;
 }
 
 export async function prepareInputs(handle: ModelHandle, options: InputOptions): Promise<PreparedInputs> {
@@ -91,11 +99,17 @@ export async function prepareInputs(handle: ModelHandle, options: InputOptions):
   assertBatchFits({ specs: resolved.specs.filter((s) => s.batchAxis === null), batchSize: 1, maxBytes: options.maxBytes, what: 'one copy' });
   const shared: Record<string, ort.Tensor> = {};
   const seed = options.seed ?? 0;
-  const synth = synthesizedPool(options);
+  const planned = planSynthesis(resolved.specs, tableSource(handle, resolved.specs), options, new Set([...Object.keys(normalized), ...Object.keys(consts)]));
+  const synth = synthesizedPool(options, planned);
   for (const spec of resolved.specs) {
     if (spec.batchAxis !== null) continue;
     // A shared input nobody gave a value for is synthesized once, like sample 0.
     shared[spec.name] = spec.name in consts ? constTensor(spec, consts[spec.name]) : sharedFromPool(spec, synth);
+  }
+  const synthesis: Record<string, SynthesisFact> = {};
+  for (const spec of resolved.specs) {
+    const fact = planned[spec.name] as SynthesizedFact;
+    synthesis[spec.name] = spec.name in consts ? { kind: 'const' } : given && spec.batchAxis !== null ? userFact(fact, label) : fact;
   }
   return {
     specs: resolved.specs,
@@ -105,7 +119,22 @@ export async function prepareInputs(handle: ModelHandle, options: InputOptions):
     pool: given ? userPool(normalized, resolved.specs) : synth,
     source: given ? 'user' : 'synthesized',
     seed,
+    synthesis,
   };
+}
+
+const FLOATS_OR_BOOL = new Set(['float32', 'float64', 'float16', 'bool']);
+
+/**
+ * The tables integer inputs index, from the model's graph. The graph is read only for models
+ * with integer inputs other than masks: image models never pay for the parse.
+ */
+function tableSource(handle: ModelHandle, specs: readonly InputSpec[]): TableSource {
+  if (!specs.some((s) => !FLOATS_OR_BOOL.has(s.dtype) && !isMaskName(s.name))) return { bounds: {} };
+  const read = readHandleGraph(handle);
+  if (read.graph === null) return { reason: read.reason };
+  const { tableBounds } = require('../onnx/tables') as typeof import('../onnx/tables');
+  return { bounds: tableBounds(read.graph, read.constants) };
 }
 
 function sharedFromPool(spec: InputSpec, pool: SamplePool): ort.Tensor {

@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { BadInputError, formatValue } from '../errors';
 import { allocate, floatToHalf, product, stackRows, takeRows, TypedArray } from './arrays';
 import type { InputSpec } from './spec';
+import type { IdBound, TableRef } from '../onnx/tables';
 
 /** An array with its dtype and dims, as the io readers return and onnxruntime tensors carry. */
 export interface ArrayWithDims {
@@ -27,6 +28,141 @@ export interface SynthesisOptions {
 }
 
 export const DEFAULT_VOCAB = 100;
+
+/**
+ * How batchproof makes one input's samples (plain JSON, reported as `model.inputs[].synthesis`):
+ * - floats: uniform in [range[0], range[1]);
+ * - ids: uniform integers in [low, high), inside the table the graph shows them indexing
+ *   (`table`), or below the vocab default when no table was found (`note` says why);
+ * - mask: ones on every token (the padding layer sets 0 on pads);
+ * - positions: 0..len-1 along `axis` (the model's axis), the same for every sample;
+ * - bool: all true;
+ * - const: a value shared by the whole batch (`consts`);
+ * - user: the user's samples (`source`: a file or 'samples'), with the role batchproof sees in
+ *   the input and, for ids, the bounds it would have used.
+ */
+export type SynthesisFact =
+  | { kind: 'floats'; range: [number, number] }
+  | { kind: 'ids'; low: number; high: number; table: TableRef | null; note?: string }
+  | { kind: 'mask' }
+  | { kind: 'positions'; axis: number; table: TableRef | null }
+  | { kind: 'bool' }
+  | { kind: 'const' }
+  | UserFact;
+
+/** A fact batchproof synthesizes from. */
+export type SynthesizedFact = Exclude<SynthesisFact, { kind: 'const' } | { kind: 'user' }>;
+
+/** The user's samples for an input, and what the input is. */
+export interface UserFact {
+  kind: 'user';
+  source: string;
+  role: SynthesizedFact['kind'];
+  /** For ids: the range the model's tables allow (the padding layer draws other token ids from it). */
+  low?: number;
+  high?: number;
+  table?: TableRef | null;
+  /** For positions: the model's axis they run along. */
+  axis?: number;
+}
+
+/** What an input is, whoever made its samples: 'floats', 'ids', 'mask', 'positions', 'bool' or 'const'. */
+export function inputRole(fact: SynthesisFact): SynthesizedFact['kind'] | 'const' {
+  return fact.kind === 'user' ? fact.role : fact.kind;
+}
+
+/** The user's samples for an input, keeping its role and bounds. */
+export function userFact(fact: SynthesizedFact, source: string): UserFact {
+  const out: UserFact = { kind: 'user', source, role: fact.kind };
+  if (fact.kind === 'ids') Object.assign(out, { low: fact.low, high: fact.high, table: fact.table });
+  if (fact.kind === 'positions') Object.assign(out, { axis: fact.axis, table: fact.table });
+  return out;
+}
+
+const INT_LIMITS: Record<string, number> = { int8: 128, uint8: 256, int16: 32768, uint16: 65536 };
+const FLOAT_DTYPES = new Set(['float32', 'float64', 'float16']);
+
+/** Integer inputs named as masks; bool ones too. */
+export function isMaskName(name: string): boolean {
+  return /mask/i.test(name);
+}
+
+/** Inputs named as positions: `position_ids`, `positions`, `pos_ids`, `pos`. */
+export function isPositionName(name: string): boolean {
+  return /position/i.test(name) || /(^|[^a-z])pos(_?ids?)?([^a-z]|$)/i.test(name);
+}
+
+/** Where the ids' bounds come from: the tables found in the graph, or why there are none. */
+export type TableSource = { bounds: Record<string, IdBound> } | { reason: string };
+
+/**
+ * Decides how each input is synthesized. Ids stay inside the tables the graph shows them
+ * indexing; `vocab` narrows that range and is refused where it is larger than every table
+ * (those ids would crash onnxruntime's Gather); without a table it sets the range as before.
+ *
+ * `given` names inputs the user gives samples for: they are described, never refused.
+ */
+export function planSynthesis(
+  specs: readonly InputSpec[],
+  tables: TableSource,
+  options: SynthesisOptions = {},
+  given: ReadonlySet<string> = new Set(),
+): Record<string, SynthesizedFact> {
+  const range = options.range ?? [-1, 1];
+  const bounds = 'bounds' in tables ? tables.bounds : {};
+  const facts: Record<string, SynthesizedFact> = {};
+  const tabled = specs.filter((s) => bounds[s.name] && !given.has(s.name) && !FLOAT_DTYPES.has(s.dtype) && s.dtype !== 'bool' && !isMaskName(s.name) && !isPositionName(s.name));
+  if (options.vocab !== undefined && tabled.length > 0) {
+    const widest = tabled.reduce((a, b) => (bounds[b.name].high > bounds[a.name].high ? b : a));
+    const b = bounds[widest.name];
+    if (options.vocab > b.high) {
+      throw new BadInputError(
+        `vocab ${options.vocab} is larger than the model's table: input '${widest.name}' indexes '${b.table.initializer}' (${b.table.rows} rows, ${b.table.node}), so ids from ${b.high} up fail onnxruntime's Gather; use vocab ${b.high} or less, or leave vocab out (the table's rows are used)`,
+      );
+    }
+  }
+  for (const spec of specs) {
+    const bound = bounds[spec.name];
+    if (FLOAT_DTYPES.has(spec.dtype)) {
+      facts[spec.name] = { kind: 'floats', range: [range[0], range[1]] };
+    } else if (spec.dtype === 'bool') {
+      facts[spec.name] = isMaskName(spec.name) ? { kind: 'mask' } : { kind: 'bool' };
+    } else if (isMaskName(spec.name)) {
+      facts[spec.name] = { kind: 'mask' };
+    } else if (isPositionName(spec.name) && spec.sampleDims.length > 0 && spec.sampleDims.some((_, a) => a !== spec.batchAxis)) {
+      const axis = lastIndex(spec.sampleDims.map((_, a) => a !== spec.batchAxis));
+      const length = spec.sampleDims[axis];
+      if (bound && !given.has(spec.name) && (length - 1 >= bound.high || bound.low > 0)) {
+        throw new BadInputError(
+          `input '${spec.name}' holds positions 0..${length - 1}, but the table it indexes, '${bound.table.initializer}' (${bound.table.node}), allows ${bound.low}..${bound.high - 1}; set a shorter sequence with --dim (e.g. --dim ${String(spec.declared[axis] || `${spec.name}[${axis}]`)}=${Math.max(1, bound.high)}) or give samples`,
+        );
+      }
+      facts[spec.name] = { kind: 'positions', axis, table: bound?.table ?? null };
+    } else {
+      const limit = INT_LIMITS[spec.dtype] ?? Infinity;
+      if (bound) {
+        const high = Math.min(bound.high, options.vocab ?? Infinity, limit);
+        if (!(bound.low < high) && !given.has(spec.name)) {
+          throw new BadInputError(
+            `input '${spec.name}' indexes '${bound.table.initializer}' (${bound.table.rows} rows, ${bound.table.node}), but no id fits it (ids must lie in [${bound.low}, ${high})); give samples with --inputs`,
+          );
+        }
+        facts[spec.name] = { kind: 'ids', low: bound.low, high, table: bound.table };
+      } else {
+        const vocab = Math.min(options.vocab ?? DEFAULT_VOCAB, limit);
+        const why = 'reason' in tables ? tables.reason : 'no table found in the graph';
+        const below = options.vocab !== undefined ? `ids below vocab ${vocab}` : `ids below the vocab default ${vocab} (set vocab)`;
+        facts[spec.name] = { kind: 'ids', low: 0, high: vocab, table: null, note: `${why}: ${below}` };
+      }
+    }
+  }
+  return facts;
+}
+
+function lastIndex(flags: boolean[]): number {
+  for (let i = flags.length - 1; i >= 0; i--) if (flags[i]) return i;
+  return -1;
+}
 
 /** A user array normalized to dtype, dims and a typed array. */
 export interface NormalizedArray {
@@ -177,11 +313,13 @@ function fillUniform(out: Float32Array | Float64Array, seed: number, lo = 0, hi 
   return out;
 }
 
-/** Synthesized values by dtype: floats in a range, ids below `vocab`, masks of ones. */
-export function synthesizedPool(options: SynthesisOptions = {}): SamplePool {
+/**
+ * Synthesized values as `facts` say (planSynthesis): floats in a range, ids in their table's
+ * range, masks of ones, positions 0..len-1. An input without a fact is made as its dtype says.
+ */
+export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<string, SynthesizedFact> = {}): SamplePool {
   const seed = options.seed ?? 0;
   const [lo, hi] = options.range ?? [-1, 1];
-  const vocab = options.vocab ?? DEFAULT_VOCAB;
   const cache = new Map<string, TypedArray>();
   return {
     count: null,
@@ -189,30 +327,37 @@ export function synthesizedPool(options: SynthesisOptions = {}): SamplePool {
       const key = `${spec.name}#${index}`;
       const hit = cache.get(key);
       if (hit) return hit;
+      const fact = facts[spec.name] ?? planSynthesis([spec], { bounds: {} }, options)[spec.name];
       const nameHash = [...spec.name].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7);
       const sampleSeed = seed * 1_000_003 + nameHash * 7919 + index;
       const length = product(spec.sampleDims);
       let out: TypedArray;
       if (spec.dtype === 'float32' || spec.dtype === 'float64') {
         out = fillUniform(allocate(spec.dtype, length) as Float32Array, sampleSeed, lo, hi);
-      } else {
+      } else if (spec.dtype === 'float16') {
         const u = fillUniform(new Float64Array(length), sampleSeed);
         out = allocate(spec.dtype, length);
-        const isMask = /mask/i.test(spec.name);
-        const id = (x: number) => (isMask ? 1 : Math.floor(x * vocab));
-        switch (spec.dtype) {
-          case 'float16':
-            for (let i = 0; i < u.length; i++) out[i] = floatToHalf(lo + (hi - lo) * u[i]);
-            break;
-          case 'bool':
-            out.fill(1 as never);
-            break;
-          case 'int64':
-          case 'uint64':
-            for (let i = 0; i < u.length; i++) out[i] = BigInt(id(u[i]));
-            break;
-          default:
-            for (let i = 0; i < u.length; i++) out[i] = id(u[i]);
+        for (let i = 0; i < u.length; i++) out[i] = floatToHalf(lo + (hi - lo) * u[i]);
+      } else {
+        out = allocate(spec.dtype, length);
+        const big = spec.dtype === 'int64' || spec.dtype === 'uint64';
+        if (fact.kind === 'ids') {
+          const u = fillUniform(new Float64Array(length), sampleSeed);
+          const span = fact.high - fact.low;
+          for (let i = 0; i < u.length; i++) {
+            const id = fact.low + Math.floor(u[i] * span);
+            out[i] = (big ? BigInt(id) : id) as never;
+          }
+        } else if (fact.kind === 'positions') {
+          // The coordinate along the positions axis: 0..len-1, repeated over the other axes.
+          const stride = product(spec.sampleDims.slice(fact.axis + 1));
+          const len = spec.sampleDims[fact.axis];
+          for (let i = 0; i < length; i++) {
+            const p = Math.floor(i / stride) % len;
+            out[i] = (big ? BigInt(p) : p) as never;
+          }
+        } else {
+          out.fill((big ? 1n : 1) as never); // masks and bools: every token on
         }
       }
       cache.set(key, out);

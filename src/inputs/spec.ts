@@ -45,6 +45,63 @@ function symbolName(input: string, axis: number, d: number | string): string {
   return typeof d === 'string' && d !== '' ? d : `${input}[${axis}]`;
 }
 
+/** Dim names exporters give the batch axis: `batch`, `batch_size`, `N`, `B`, `bs`, any name containing `batch` (any case). */
+export function isBatchName(symbol: string): boolean {
+  const s = symbol.toLowerCase();
+  return s === 'n' || s === 'b' || s === 'bs' || s.includes('batch');
+}
+
+/** The axes of `shape` whose symbolic names say batch. */
+export function batchNamedAxes(shape: readonly (number | string)[]): number[] {
+  return shape.flatMap((d, axis) => (typeof d === 'string' && d !== '' && isBatchName(d) ? [axis] : []));
+}
+
+/**
+ * The batch axis of each input without a --shape or --const: the dim whose name says batch wins
+ * over position (a time-major RNN's `x: [time, batch, 24]` is batched on axis 1); otherwise the
+ * first symbolic dim. Ambiguity (two batch names, inputs that name different batch dims) is one
+ * line with the cure.
+ */
+function batchAxesByName(inputs: readonly ValueInfo[]): Map<string, number> {
+  const hint = (input: ValueInfo, axis: number) =>
+    `--shape ${input.name}=${input.shape.map((d, i) => (i === axis ? BATCH_MARK : d === '' || d === BATCH_MARK || (typeof d === 'number' && d < 0) ? String(DEFAULT_SYMBOLIC_DIM) : String(d))).join(',')}`;
+  const chosen = new Map<string, { axis: number; symbol: string | null }>();
+  for (const input of inputs) {
+    const named = batchNamedAxes(input.shape);
+    const symbols = [...new Set(named.map((a) => input.shape[a] as string))];
+    if (symbols.length > 1) {
+      const at = named.map((a) => `'${input.shape[a]}' at axis ${a}`).join(', ');
+      throw new BadInputError(
+        `input '${input.name}' [${input.shape.join(', ')}] has several dims whose names say batch (${at}), so its batch axis is ambiguous; mark it with ${hint(input, named[0])} (API: shapes)`,
+      );
+    }
+    if (named.length > 0) {
+      chosen.set(input.name, { axis: named[0], symbol: symbols[0] });
+    } else {
+      const axis = input.shape.findIndex(isSymbolic);
+      if (axis >= 0) chosen.set(input.name, { axis, symbol: typeof input.shape[axis] === 'string' && input.shape[axis] !== '' ? (input.shape[axis] as string) : null });
+    }
+  }
+  // Every named batch dim must be the same symbol; an input without one that falls back on another
+  // named dim (`seq`) disagrees with them too. Unnamed dims cannot be judged and are left as today.
+  const byName = [...chosen].filter(([name]) => batchNamedAxes(inputs.find((i) => i.name === name)?.shape ?? []).length > 0);
+  const batchSymbols = [...new Set(byName.map(([, c]) => c.symbol))];
+  if (batchSymbols.length > 0) {
+    const disagree = [...chosen].filter(([, c]) => c.symbol !== null && c.symbol !== batchSymbols[0]);
+    if (batchSymbols.length > 1 || disagree.length > 0) {
+      const listed = [...chosen]
+        .filter(([, c]) => c.symbol !== null)
+        .map(([name, c]) => `'${name}' on '${c.symbol}' (axis ${c.axis})`)
+        .join(', ');
+      const first = inputs.find((i) => i.name === disagree[0][0]) as ValueInfo;
+      throw new BadInputError(
+        `the inputs disagree on the batch dim: ${listed}; mark each input's batch axis with N in --shape (e.g. ${hint(first, (chosen.get(first.name) as { axis: number }).axis)}), or feed an input without one with --const`,
+      );
+    }
+  }
+  return new Map([...chosen].map(([name, c]) => [name, c.axis]));
+}
+
 /**
  * Decides, per input, its batch axis and the concrete dims of one sample.
  * `known` carries dims read from user samples (they fix the symbols they cover).
@@ -70,6 +127,7 @@ export function resolveInputs(
 
   const dims: Record<string, number> = { ...(options.dims ?? {}) };
   const defaulted = new Set<string>();
+  const byName = batchAxesByName(inputs.filter((i) => i.dtype !== 'non-tensor' && !options.shapes?.[i.name] && !(options.consts !== undefined && i.name in options.consts)));
   const specs: InputSpec[] = [];
   for (const input of inputs) {
     if (input.dtype === 'non-tensor') {
@@ -88,7 +146,7 @@ export function resolveInputs(
     const layout = override ? checkOverride(input, override) : input.shape;
     let batchAxis: number | null = null;
     if (!isConst) {
-      batchAxis = override ? layout.indexOf(BATCH_MARK) : layout.findIndex(isSymbolic);
+      batchAxis = override ? layout.indexOf(BATCH_MARK) : (byName.get(input.name) ?? -1);
       if (batchAxis < 0) batchAxis = null;
     }
     const fromSamples = known[input.name];

@@ -4,6 +4,8 @@ import * as ort from 'onnxruntime-node';
 import { BadInputError, formatValue } from '../errors';
 import { checkModelHead, MODEL_FILE_ERRORS, statModelFile } from '../onnx/model-file';
 import { explainProviderError } from '../fixture/reasons';
+import type { GraphFacts } from '../onnx/graph';
+import type { ConstantFacts } from '../onnx/tables';
 
 /** Execution providers batchproof knows how to pin. */
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt'] as const;
@@ -200,7 +202,7 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
   }
   if (isInferenceSession(source)) {
     if (source.outputNames.length === 0) throw new BadInputError(noOutputs('<session>'));
-    return makeHandle(source, '<session>', settings, false);
+    return makeHandle(source, '<session>', settings, false, null);
   }
   validateSettings(settings);
   let bytes: Uint8Array;
@@ -255,17 +257,28 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
     await session.release();
     throw new BadInputError(noOutputs(label));
   }
-  return makeHandle(session, label, settings, true);
+  // Bytes are kept by reference (no copy) so their graph can be read later, on demand.
+  return makeHandle(session, label, settings, true, typeof source === 'string' ? source : bytes);
 }
 
 function noOutputs(label: string): string {
   return `${label}: the model declares no outputs, so there is nothing to compare; re-export it with its outputs (the graph's output list is empty)`;
 }
 
-export function makeHandle(session: ort.InferenceSession, source: string, settings: SessionSettings, owned: boolean): ModelHandle {
+/**
+ * `graphFrom` is where the model's graph can be read (graphOf): its path or its bytes; null for a
+ * bare session. Left out, a source that is a path is used.
+ */
+export function makeHandle(
+  session: ort.InferenceSession,
+  source: string,
+  settings: SessionSettings,
+  owned: boolean,
+  graphFrom?: string | Uint8Array | null,
+): ModelHandle {
   const { inputs, outputs } = describeSession(session);
   let closed = false;
-  return {
+  const handle: ModelHandle = {
     kind: 'batchproof.model',
     session,
     source,
@@ -281,6 +294,54 @@ export function makeHandle(session: ort.InferenceSession, source: string, settin
       if (owned) await session.release();
     },
   };
+  graphSources.set(handle, graphFrom !== undefined ? graphFrom : source.startsWith('<') ? null : source);
+  return handle;
+}
+
+/** The model's graph, read from a path or bytes when someone asks (readModel), and what failed. */
+export type GraphRead =
+  | { graph: GraphFacts; constants: Record<string, ConstantFacts>; reason: null }
+  | { graph: null; constants: null; reason: string };
+
+const graphSources = new WeakMap<ModelHandle, string | Uint8Array | null>();
+const graphReads = new WeakMap<ModelHandle, GraphRead>();
+
+/**
+ * The graph of the model behind a handle, parsed once on first use and cached on the handle;
+ * null when it cannot be read (a bare InferenceSession, or a file batchproof cannot parse).
+ * Costs a read and a parse (about a millisecond per 100 KB): call it only when graph facts matter.
+ */
+export function graphOf(handle: ModelHandle): GraphFacts | null {
+  return readHandleGraph(handle).graph;
+}
+
+/**
+ * graphOf with the initializers' and Constant nodes' dtypes, dims and small values (the decoded
+ * model itself is dropped: its tensor bytes would keep a large model's file in memory), or why
+ * there is no graph, in words for a report.
+ */
+export function readHandleGraph(handle: ModelHandle): GraphRead {
+  const hit = graphReads.get(handle);
+  if (hit) return hit;
+  const from = graphSources.get(handle) ?? (handle.source.startsWith('<') ? null : handle.source);
+  let read: GraphRead;
+  if (from === null) {
+    read = { graph: null, constants: null, reason: `the model came as ${handle.source === '<session>' ? 'an InferenceSession' : handle.source}, whose graph batchproof cannot read (pass its path or bytes)` };
+  } else {
+    try {
+      // Loaded on demand: protobufjs and the ONNX schema cost start-up time for models that never need them.
+      const { readModel } = require('../onnx/graph') as typeof import('../onnx/graph');
+      const { constantFacts } = require('../onnx/tables') as typeof import('../onnx/tables');
+      const bytes = typeof from === 'string' ? fs.readFileSync(from) : from;
+      const { model, graph } = readModel(bytes, handle.source);
+      read = { graph, constants: constantFacts(model), reason: null };
+    } catch (e) {
+      // onnxruntime loaded the model, so it runs; only graph facts are missing.
+      read = { graph: null, constants: null, reason: `its graph could not be read (${oneLine((e as Error).message ?? String(e))})` };
+    }
+  }
+  graphReads.set(handle, read);
+  return read;
 }
 
 function readModelHead(path: string): Uint8Array {

@@ -1,0 +1,228 @@
+/**
+ * Which embedding table each integer model input indexes, read from the graph (never from
+ * names): an input that reaches the indices of a Gather whose data is a constant table must
+ * stay below the table's rows, or onnxruntime fails the run ("indices element out of data
+ * bounds"). Synthesized ids use these bounds: input_ids within the vocabulary, token_type_ids
+ * within 2. Plain graph facts: no session, no data beyond a few small constants.
+ */
+import type { GraphFacts, NodeFacts, TensorAttribute } from './graph';
+import { dtypeName } from './graph';
+import { DataType, type Int64, type OnnxModel, type OnnxTensor } from './proto';
+
+/** An initializer's or Constant node's type and dims, and its values when it is small. */
+export interface ConstantFacts {
+  dtype: string;
+  dims: number[];
+  /** The values (as numbers) of tensors of up to SMALL_CONSTANT elements held inline; else null. */
+  values: number[] | null;
+}
+
+/** Constants with at most this many elements keep their values (shifts, axes, shapes). */
+export const SMALL_CONSTANT = 64;
+
+/** The table an input indexes. */
+export interface TableRef {
+  /** The Gather (or EmbedLayerNormalization) node. */
+  node: string;
+  /** The initializer (or Constant output) holding the table. */
+  initializer: string;
+  /** Its size along the gathered axis. */
+  rows: number;
+}
+
+/** Ids of `input` must lie in [low, high) to stay inside every table it reaches. */
+export interface IdBound {
+  low: number;
+  high: number;
+  /** The table that sets `high` (the tightest). */
+  table: TableRef;
+}
+
+const INTEGER_DTYPES = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
+
+/** Ops that pass indices through unchanged in value (input 0 to output 0). */
+const PASS_THROUGH = new Set(['Cast', 'Unsqueeze', 'Squeeze', 'Reshape', 'Expand', 'Flatten', 'Identity']);
+
+/** Ops that keep a table's rows when its data flows through them (input 0), e.g. a quantized table. */
+const TABLE_PASS = new Set(['Identity', 'Cast', 'DequantizeLinear']);
+
+/**
+ * Ops that index a table: which input holds the indices and which the table, and the axis.
+ * Extend here (e.g. another fused embedding op).
+ */
+const INDEXERS: { op: string; domain: string; pairs: { indices: number; data: number }[]; axis: (n: NodeFacts) => number }[] = [
+  { op: 'Gather', domain: '', pairs: [{ indices: 1, data: 0 }], axis: (n) => (typeof n.attributes.axis === 'number' ? n.attributes.axis : 0) },
+  // onnxruntime's fused BERT embedding: input_ids -> word table, segment_ids -> segment table, position_ids -> position table.
+  {
+    op: 'EmbedLayerNormalization',
+    domain: 'com.microsoft',
+    pairs: [{ indices: 0, data: 2 }, { indices: 1, data: 4 }, { indices: 8, data: 3 }],
+    axis: () => 0,
+  },
+];
+
+const toNumber = (v: Int64): number => (typeof v === 'bigint' ? Number(v) : v);
+
+/** Dtypes, dims and small values of every top-level initializer and Constant node output. */
+export function constantFacts(model: OnnxModel): Record<string, ConstantFacts> {
+  const out: Record<string, ConstantFacts> = {};
+  const graph = model.graph;
+  if (!graph) return out;
+  for (const t of graph.initializer) if (t.name) out[t.name] = tensorFacts(t);
+  for (const s of graph.sparseInitializer) {
+    const name = s.values?.name;
+    if (name) out[name] = { dtype: dtypeName(s.values?.dataType), dims: s.dims.map(toNumber), values: null };
+  }
+  for (const n of graph.node) {
+    if ((n.opType ?? '') !== 'Constant' || (n.domain ?? '') !== '' || !n.output[0]) continue;
+    const a = n.attribute[0];
+    if (!a) continue;
+    let facts: ConstantFacts | null = null;
+    if (a.t) facts = tensorFacts(a.t);
+    else if (a.name === 'value_int' && a.i !== undefined) facts = { dtype: 'int64', dims: [], values: [toNumber(a.i)] };
+    else if (a.name === 'value_ints') facts = { dtype: 'int64', dims: [a.ints.length], values: a.ints.length <= SMALL_CONSTANT ? a.ints.map(toNumber) : null };
+    else if (a.name === 'value_float' && a.f !== undefined) facts = { dtype: 'float32', dims: [], values: [a.f] };
+    else if (a.name === 'value_floats') facts = { dtype: 'float32', dims: [a.floats.length], values: a.floats.length <= SMALL_CONSTANT ? [...a.floats] : null };
+    if (facts) out[n.output[0]] = facts;
+  }
+  return out;
+}
+
+function tensorFacts(t: OnnxTensor): ConstantFacts {
+  const dims = t.dims.map(toNumber);
+  const dtype = dtypeName(t.dataType);
+  const count = dims.reduce((a, b) => a * b, 1);
+  return { dtype, dims, values: count <= SMALL_CONSTANT && t.dataLocation !== 1 ? smallValues(t, dtype, count) : null };
+}
+
+const ITEM: Record<string, number> = { int8: 1, uint8: 1, bool: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, int64: 8, uint64: 8, float64: 8 };
+
+/** Values of a small inline tensor, or null when its type or storage is not one read here. */
+function smallValues(t: OnnxTensor, dtype: string, count: number): number[] | null {
+  const size = ITEM[dtype];
+  if (size === undefined) return null;
+  if (t.rawData && t.rawData.byteLength > 0) {
+    if (t.rawData.byteLength !== count * size) return null;
+    const v = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
+    const read = (i: number): number => {
+      switch (dtype) {
+        case 'int8': return v.getInt8(i);
+        case 'uint8': case 'bool': return v.getUint8(i);
+        case 'int16': return v.getInt16(i * 2, true);
+        case 'uint16': return v.getUint16(i * 2, true);
+        case 'int32': return v.getInt32(i * 4, true);
+        case 'uint32': return v.getUint32(i * 4, true);
+        case 'float32': return v.getFloat32(i * 4, true);
+        case 'float64': return v.getFloat64(i * 8, true);
+        case 'int64': return Number(v.getBigInt64(i * 8, true));
+        default: return Number(v.getBigUint64(i * 8, true));
+      }
+    };
+    return Array.from({ length: count }, (_, i) => read(i));
+  }
+  const typed: ArrayLike<Int64> =
+    t.dataType === DataType.INT64 ? t.int64Data
+      : t.dataType === DataType.UINT64 || t.dataType === DataType.UINT32 ? t.uint64Data
+        : t.dataType === DataType.FLOAT ? t.floatData
+          : t.dataType === DataType.DOUBLE ? t.doubleData
+            : t.int32Data;
+  if (typed.length !== count) return null;
+  return Array.from(typed, toNumber);
+}
+
+/**
+ * For each integer graph input that reaches the indices of a table lookup, directly or through
+ * Cast/Unsqueeze/Squeeze/Reshape/Expand/Flatten/Identity or Add/Sub of a constant, the range its
+ * ids must keep: `ids + c` must lie in [0, rows) for every table (onnxruntime's Gather also takes
+ * negative indices, counting from the end; synthesized ids never use them). Tightest over all
+ * tables. Inputs that reach no table are absent.
+ */
+export function tableBounds(graph: GraphFacts, constants: Record<string, ConstantFacts>): Record<string, IdBound> {
+  const consumers = new Map<string, { node: NodeFacts; index: number }[]>();
+  const producer = new Map<string, NodeFacts>();
+  for (const node of graph.nodes) {
+    node.inputs.forEach((name, index) => {
+      if (!name) return;
+      const list = consumers.get(name) ?? [];
+      list.push({ node, index });
+      consumers.set(name, list);
+    });
+    for (const out of node.outputs) if (out) producer.set(out, node);
+  }
+  const constant = (name: string): ConstantFacts | undefined => constants[name] ?? constantNodeFacts(producer.get(name));
+
+  /** Rows of a table value: a constant, or one seen through Identity/Cast/DequantizeLinear. */
+  const tableOf = (name: string, axis: number, depth = 0): { initializer: string; rows: number } | null => {
+    const c = constant(name);
+    if (c) {
+      const a = axis < 0 ? axis + c.dims.length : axis;
+      const rows = c.dims[a];
+      return rows !== undefined && rows > 0 ? { initializer: name, rows } : null;
+    }
+    const p = producer.get(name);
+    if (p && depth < 4 && p.domain === '' && TABLE_PASS.has(p.opType) && p.inputs[0]) return tableOf(p.inputs[0], axis, depth + 1);
+    return null;
+  };
+
+  const bounds: Record<string, IdBound> = {};
+  for (const input of graph.inputs) {
+    if (!INTEGER_DTYPES.has(input.dtype)) continue;
+    let found: IdBound | null = null;
+    // The value the ids reach and the constant added to them on the way, as a range [lo, hi].
+    const work: { value: string; lo: number; hi: number }[] = [{ value: input.name, lo: 0, hi: 0 }];
+    const seen = new Set<string>();
+    while (work.length > 0) {
+      const { value, lo, hi } = work.pop() as { value: string; lo: number; hi: number };
+      const key = `${value}|${lo}|${hi}`;
+      if (seen.has(key) || seen.size > 10_000) continue;
+      seen.add(key);
+      for (const { node, index } of consumers.get(value) ?? []) {
+        const next = (shiftLo: number, shiftHi: number) => node.outputs[0] && work.push({ value: node.outputs[0], lo: lo + shiftLo, hi: hi + shiftHi });
+        const indexer = INDEXERS.find((x) => x.op === node.opType && x.domain === node.domain);
+        if (indexer) {
+          for (const pair of indexer.pairs) {
+            if (pair.indices !== index || !node.inputs[pair.data]) continue;
+            const table = tableOf(node.inputs[pair.data] as string, indexer.axis(node));
+            if (!table) continue;
+            const low = Math.max(0, -lo);
+            const high = table.rows - hi;
+            const ref = { node: node.name, initializer: table.initializer, rows: table.rows };
+            if (!found) {
+              found = { low, high, table: ref };
+            } else {
+              found.low = Math.max(found.low, low);
+              if (high < found.high) Object.assign(found, { high, table: ref });
+            }
+          }
+          continue;
+        }
+        if (node.domain !== '') continue;
+        if (PASS_THROUGH.has(node.opType)) {
+          if (index === 0) next(0, 0);
+        } else if (node.opType === 'Add' || node.opType === 'Sub') {
+          const other = node.inputs[1 - index];
+          const values = other !== undefined ? constant(other)?.values : null;
+          if (!values || values.length === 0 || !values.every(Number.isFinite)) continue;
+          const min = Math.min(...values);
+          const max = Math.max(...values);
+          if (node.opType === 'Add') next(min, max);
+          else if (index === 0) next(-max, -min); // ids - c; c - ids flips the ids, not followed
+        }
+      }
+    }
+    if (found) bounds[input.name] = found;
+  }
+  return bounds;
+}
+
+/** A Constant node's facts as GraphFacts knows them (dims, and value_int(s)); values of `value` tensors come from constantFacts. */
+function constantNodeFacts(node: NodeFacts | undefined): ConstantFacts | undefined {
+  if (!node || node.opType !== 'Constant' || node.domain !== '') return undefined;
+  const value = node.attributes.value as TensorAttribute | undefined;
+  if (value && typeof value === 'object' && 'kind' in value && value.kind === 'tensor') return { dtype: value.dtype, dims: value.dims, values: null };
+  const ints = node.attributes.value_ints;
+  if (Array.isArray(ints)) return { dtype: 'int64', dims: [ints.length], values: ints as number[] };
+  const int = node.attributes.value_int;
+  if (typeof int === 'number') return { dtype: 'int64', dims: [], values: [int] };
+  return undefined;
+}

@@ -1,0 +1,51 @@
+/**
+ * One line for people: how each input's samples were made (model.inputs[].synthesis in the JSON).
+ * e.g. `inputs: input_ids ids in [0, 1000) (table word_emb, 1000 rows, Gather /embeddings/Gather),
+ * attention_mask mask (1 on tokens, 0 on pads), token_type_ids ids in [0, 2) (table type_emb, 2 rows, Gather G)`
+ */
+import type { SynthesisFact } from '../inputs/samples';
+import type { TableRef } from '../onnx/tables';
+
+function table(t: TableRef): string {
+  return `table ${t.initializer}, ${t.rows} rows, ${t.node}`;
+}
+
+/** The note's reason (`<why>: ids below ...`) and whether the range was the default. */
+function untabled(note: string | undefined): string {
+  if (!note) return '';
+  const cut = note.lastIndexOf(': ids below');
+  const why = cut >= 0 ? note.slice(0, cut) : note;
+  return ` (${/vocab default/.test(note) ? 'vocab default, set vocab' : 'vocab'}: ${why})`;
+}
+
+function ids(low: number, high: number, t: TableRef | null | undefined, note?: string): string {
+  return `ids in [${low}, ${high})${t ? ` (${table(t)})` : untabled(note)}`;
+}
+
+/** How one input's samples are made, in a few words. */
+export function describeSynthesis(fact: SynthesisFact): string {
+  switch (fact.kind) {
+    case 'floats':
+      return `floats in [${fact.range[0]}, ${fact.range[1]})`;
+    case 'ids':
+      return ids(fact.low, fact.high, fact.table, fact.note);
+    case 'mask':
+      return 'mask (1 on tokens, 0 on pads)';
+    case 'positions':
+      return `positions 0..len-1${fact.table ? ` (${table(fact.table)})` : ''}`;
+    case 'bool':
+      return 'bool (all true)';
+    case 'const':
+      return 'shared by the batch (const)';
+    case 'user': {
+      const role = fact.role === 'ids' && fact.high !== undefined ? `, ids; the model allows [${fact.low ?? 0}, ${fact.high})` : fact.role === 'floats' ? '' : `, ${fact.role}`;
+      return `from ${fact.source}${role}`;
+    }
+  }
+}
+
+/** `inputs: <name> <how>, ...`; an empty string when there are no inputs. */
+export function synthesisLine(inputs: readonly { name: string; synthesis: SynthesisFact }[]): string {
+  if (inputs.length === 0) return '';
+  return `inputs: ${inputs.map((i) => `${i.name} ${describeSynthesis(i.synthesis)}`).join(', ')}`;
+}
