@@ -94,39 +94,39 @@ const DQ_CONSUMERS = new Set(['MatMulInteger', 'ConvInteger', 'MatMulIntegerToFl
 
 const leakageSeen = (seen: Seen): boolean => seen.causes.includes('leakage');
 
-/** A list of nodes in words: `DynamicQuantizeLinear 'a', MatMulInteger 'b' and 3 more`. */
-function nodeList(nodes: readonly { name: string; opType: string }[], max = 3): string {
-  const shown = nodes.slice(0, max).map((n) => `${n.opType} '${n.name}'`);
-  const more = nodes.length - shown.length;
-  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+/**
+ * Nodes in words: `ReduceMean 'a'`, `Softmax 'a', 'b'`, or, for many, how many of each op and
+ * the first: `10 DynamicQuantizeLinear and 10 MatMulInteger nodes, the first '/a'`.
+ */
+function nodeList(nodes: readonly { name: string; opType: string }[]): string {
+  const ops = [...new Set(nodes.map((n) => n.opType))];
+  if (nodes.length <= 2 || (nodes.length <= 3 && ops.length === 1)) {
+    return ops.length === 1 ? `${ops[0]} ${nodes.map((n) => `'${n.name}'`).join(', ')}` : nodes.map((n) => `${n.opType} '${n.name}'`).join(', ');
+  }
+  const counts = ops.map((op) => `${nodes.filter((n) => n.opType === op).length} ${op}`);
+  const joined = counts.length > 1 ? `${counts.slice(0, -1).join(', ')} and ${counts[counts.length - 1]}` : counts[0];
+  return `${joined} nodes, the first '${(nodes[0] as { name: string }).name}'`;
 }
 
 /** The catalogue, in the order diagnoses are listed when nothing else orders them. */
 export const CATALOGUE: CatalogueEntry[] = [
   {
     kind: 'dynamic-quantization',
-    find(ctx) {
-      // A quantization scale computed at run time from a batched value: one scale for the whole batch.
-      const roots = ctx.graph.nodes.filter((n) => DQ_ROOTS.has(n.opType) && n.inputs[0] && ctx.batched.has(n.inputs[0]));
-      if (roots.length === 0) return [];
-      const downstream = derivedFrom(ctx.graph, roots.flatMap((n) => n.outputs.filter((o) => o)));
-      const consumers = ctx.graph.nodes.filter((n) => DQ_CONSUMERS.has(n.opType) && n.inputs.some((i) => i && downstream.has(i)));
-      const nodes = ctx.graph.nodes.filter((n) => roots.includes(n) || consumers.includes(n));
-      return [{
-        kind: 'dynamic-quantization',
-        nodes: nodes.map((n) => n.name),
-        detail: `dynamic quantization (${nodeList(nodes)}): one quantization scale per tensor, over the whole batch: outputs depend on the batch-mates by design`,
-        certain: true,
-      }];
-    },
-    judge(suspects, seen) {
-      return suspects.map((s) => ({
-        kind: s.kind,
-        nodes: s.nodes,
-        detail: `${s.detail}; ${leakageSeen(seen) ? 'the check saw this leakage, as expected by design' : 'the check saw no leakage from it here, but a batch-mate of larger magnitude than the probe changes the scale'}`,
-        fix: 'quantize statically, keep this layer in float, or embed one sample per batch',
-        confirmed: leakageSeen(seen),
-      }));
+    find: dynamicQuantization,
+    judge(suspects, seen, ctx) {
+      const pads = padsInScale(seen, ctx);
+      return suspects.map((s) => {
+        const saw = leakageSeen(seen)
+          ? 'the check saw this leakage, as expected by design'
+          : 'the check saw no leakage from it here, but a batch-mate of larger magnitude than the probe changes the scale';
+        return {
+          kind: s.kind,
+          nodes: s.nodes,
+          detail: `${s.detail}; ${saw}${pads ? '; the scale is computed over the pad tokens too, so the padding a text gets changes its output' : ''}`,
+          fix: `quantize statically, keep this layer in float, or embed one sample per batch${pads ? ' (alone and unpadded)' : ''}`,
+          confirmed: leakageSeen(seen) || pads,
+        };
+      });
     },
   },
   {
@@ -214,6 +214,8 @@ export const CATALOGUE: CatalogueEntry[] = [
       const p = seen.padding;
       if (!p || !p.tested || !p.failed) return [];
       const s = suspects[0];
+      // The mask is applied, and the pads get in through a dynamic quantization scale: that diagnosis says it.
+      if (padsInScale(seen, ctx) && !(s && s.nodes.length > 0)) return [];
       const facts = s?.mask ?? null;
       const first = p.firstNode ? ctx.allNodes.find((n) => n.name === p.firstNode) : undefined;
       const nodes = [...new Set([...(p.firstNode ? [p.firstNode] : []), ...(s?.nodes ?? [])])];
@@ -240,6 +242,37 @@ export const CATALOGUE: CatalogueEntry[] = [
 ];
 
 // ---------------------------------------------------------------------------------------
+
+/** Scales computed at run time from a batched value: one scale for the whole batch. */
+function dynamicQuantization(ctx: GraphContext): Suspect[] {
+  const roots = ctx.graph.nodes.filter((n) => DQ_ROOTS.has(n.opType) && n.inputs[0] && ctx.batched.has(n.inputs[0]));
+  if (roots.length === 0) return [];
+  const downstream = derivedFrom(ctx.graph, roots.flatMap((n) => n.outputs.filter((o) => o)));
+  const consumers = ctx.graph.nodes.filter((n) => DQ_CONSUMERS.has(n.opType) && n.inputs.some((i) => i && downstream.has(i)));
+  const nodes = ctx.graph.nodes.filter((n) => roots.includes(n) || consumers.includes(n));
+  return [{
+    kind: 'dynamic-quantization',
+    nodes: nodes.map((n) => n.name),
+    detail: `dynamic quantization (${nodeList(nodes)}): one quantization scale per tensor, over the whole batch: outputs depend on the batch-mates by design`,
+    certain: true,
+  }];
+}
+
+/**
+ * Padding failed and a dynamic quantization scale explains it: the first node that changes
+ * with the pads is one of its nodes, or (no first node known) the mask is applied before
+ * every attention and pooling found.
+ */
+function padsInScale(seen: Seen, ctx: GraphContext): boolean {
+  const p = seen.padding;
+  if (!p || !p.tested || !p.failed) return false;
+  const dq = dynamicQuantization(ctx)[0];
+  if (!dq) return false;
+  if (p.firstNode) return dq.nodes.includes(p.firstNode);
+  if (!p.mask) return false;
+  const facts = maskFacts(ctx, p.mask);
+  return !!facts && [...facts.attention, ...facts.pooling].every((x) => x.masked);
+}
 
 const BATCH_NAME = /^(n|b|bs|batch|batch_size)$|batch/i;
 
@@ -300,15 +333,18 @@ export function graphSuspects(graph: GraphFacts, options: SuspectOptions = {}): 
 
 /**
  * The diagnoses: graph suspects confirmed (or not) by what the check saw. When locate's first
- * divergence names one of a diagnosis' nodes, that node comes first and that diagnosis leads.
+ * divergence (else padding's first node) names one of a diagnosis' nodes, that node comes
+ * first and that diagnosis leads. `options.modelBytes` lets constant axes inputs be read
+ * (Reduce from opset 18, Unsqueeze from 13): pass it when you have it.
  */
 export function diagnose(graph: GraphFacts, seen: Seen, options: Omit<SuspectOptions, 'batchAxes' | 'mask'> = {}): Diagnosis[] {
   const ctx = graphContext(graph, { ...options, batchAxes: seen.batchAxes, mask: seen.padding?.mask ?? null });
   const found = CATALOGUE.flatMap((e) => e.judge(e.find(ctx), seen, ctx));
-  const fd = seen.firstDivergence;
-  if (!fd) return found;
-  const named = found.filter((d) => d.nodes.includes(fd.node));
-  for (const d of named) d.nodes = [fd.node, ...d.nodes.filter((x) => x !== fd.node)];
+  // Locate's first divergence orders the list; without one, the first node padding changes.
+  const anchor = seen.firstDivergence?.node ?? (seen.padding?.failed ? seen.padding.firstNode : null);
+  if (!anchor) return found;
+  const named = found.filter((d) => d.nodes.includes(anchor));
+  for (const d of named) d.nodes = [anchor, ...d.nodes.filter((x) => x !== anchor)];
   return [...named, ...found.filter((d) => !named.includes(d))];
 }
 
@@ -358,10 +394,13 @@ export function maskFacts(ctx: GraphContext, mask: string): MaskFacts | null {
     const r = reductionOf(n, graph.opset, ctx.constants);
     const input = r ? n.inputs[r.input] : undefined;
     if (!r || !r.reduces || !input || !tokens.has(input) || r.axes.kind === 'all' || !n.outputs.some((o) => o && needed.has(o))) continue;
+    // Not followed from the sequence inputs (after pooling, say): not a reduction over the sequence.
     const t = seq.get(input);
-    const overSeq = t && t.axis !== null
+    if (!t) continue;
+    const overSeq = t.axis !== null
       ? covers(r.axes, t.axis, t.rank) === true
-      : covers(r.axes, 1, t?.rank ?? null) === true && (t?.rank == null || covers(r.axes, t.rank - 1, t.rank) === false) && !(r.axes.kind === 'list' && r.axes.axes.includes(-1));
+      // The sequence axis was lost on the way: axis 1 (as in [batch, sequence, dim]), not the last.
+      : covers(r.axes, 1, t.rank) === true && (t.rank === null ? !(r.axes.kind === 'list' && r.axes.axes.includes(-1)) : covers(r.axes, t.rank - 1, t.rank) === false);
     if (overSeq) pooling.push({ node: n.name, op: n.opType, masked: applied(input) });
   }
   return { mask, attention, pooling };

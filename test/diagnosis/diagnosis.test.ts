@@ -1,7 +1,11 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ort from 'onnxruntime-node';
 import { checkBatchInvariance, locateDivergence } from '../../src';
-import { diagnose, graphSuspects } from '../../src/diagnosis';
+import { diagnose, firstPaddingNode, graphSuspects } from '../../src/diagnosis';
 import { readGraph } from '../../src/onnx/graph';
 import { DataType } from '../../src/onnx/proto';
+import { dynamicQuantizedTextModel, maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 import { batchNormTrainingModel, bnModel, buildModel, int64Model, invariantModel, layerNormLeakyModel, leakyModel, seededFloats, type TensorSpec } from '../helpers/models';
 
 const f32 = (name: string, dims: number[], data: ArrayLike<number>): TensorSpec => ({ name, dtype: 'float32', dims, data });
@@ -82,10 +86,9 @@ function encoderModel(options: { attention: boolean; pooling: boolean }): Uint8A
       f32('Wq', [d, d], seededFloats(d * d, 4)),
       f32('Wk', [d, d], seededFloats(d * d, 5)),
       f32('Wv', [d, d], seededFloats(d * d, 6)),
-      f32('one', [], [1]),
-      f32('neg_big', [], [-1e9]),
-      i64('axes1', [1], [1]),
-      i64('axes2', [1], [2]),
+      ...(options.attention ? [f32('one', [], [1]), f32('neg_big', [], [-1e9])] : []),
+      ...(options.attention || options.pooling ? [i64('axes1', [1], [1])] : []),
+      ...(options.pooling ? [i64('axes2', [1], [2])] : []),
     ],
     nodes,
   });
@@ -295,4 +298,104 @@ describe('diagnose: the graph and what the check saw', () => {
     expect(diagnose(readGraph(bnModel({ opset: 15 }).bytes), { causes: ['leakage'] })).toEqual([]);
     expect(diagnose(readGraph(int64Model()), { causes: ['leakage'] })).toEqual([]);
   });
+});
+
+/**
+ * Two feeds for a [rows, L] text batch that differ only in the token ids at pad positions
+ * (right padding unless `side` says left); the mask is 0 there in both.
+ */
+function padFeeds(inputs: string[], lengths: number[], L: number, side: 'left' | 'right' = 'right') {
+  const rows = lengths.length;
+  const make = (padId: number) => {
+    const ids = new BigInt64Array(rows * L);
+    const mask = new BigInt64Array(rows * L);
+    lengths.forEach((len, r) => {
+      for (let k = 0; k < L; k++) {
+        const real = side === 'right' ? k < len : k >= L - len;
+        ids[r * L + k] = BigInt(real ? 1 + ((r * 7 + k * 3) % 40) : padId);
+        mask[r * L + k] = real ? 1n : 0n;
+      }
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [rows, L]),
+      attention_mask: new ort.Tensor('int64', mask, [rows, L]),
+    };
+    if (inputs.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(rows * L), [rows, L]);
+    return feeds;
+  };
+  return [make(0), make(17)] as const;
+}
+
+describe('firstPaddingNode: where pad tokens first reach the real positions (real onnxruntime)', () => {
+  const two = ['input_ids', 'attention_mask'];
+  const three = [...two, 'token_type_ids'];
+
+  test('a model that honours its mask everywhere: no node differs beyond the tolerance', async () => {
+    const [a, b] = padFeeds(two, [3, 5], 6);
+    const r = await firstPaddingNode(encoderModel({ attention: true, pooling: true }), a, b, { lengths: [3, 5], paddedLength: 6 });
+    expect(r.first).toBeNull();
+    expect(r.compared).toBeGreaterThan(10);
+    expect(r.notes).toEqual([]);
+  });
+
+  test('pooling that ignores the mask: the pooling ReduceMean (compared whole, no padded axis)', async () => {
+    const [a, b] = padFeeds(two, [3, 5], 6);
+    const r = await firstPaddingNode(encoderModel({ attention: true, pooling: false }), a, b, { lengths: [3, 5], paddedLength: 6 });
+    expect(r.first).toMatchObject({ node: 'pool_mean', op: 'ReduceMean', output: 'pooled', axes: [] });
+    expect(r.first?.maxAbs).toBeGreaterThan(1e-3);
+  });
+
+  test('attention without the mask: the Softmax, at real queries and real keys', async () => {
+    const [a, b] = padFeeds(two, [3, 5], 6);
+    const r = await firstPaddingNode(encoderModel({ attention: false, pooling: true }), a, b, { lengths: [3, 5], paddedLength: 6 });
+    expect(r.first).toMatchObject({ node: 'attn_softmax', op: 'Softmax', axes: [1, 2] });
+    // The scores before it differ only at pad keys, which are cut away.
+    expect(r.firstBitwise?.node).toBe('attn_softmax');
+  });
+
+  test("the shared text controls and the exported BERT-like example, left padding too", async () => {
+    const [a, b] = padFeeds(three, [2, 4], 5);
+    expect((await firstPaddingNode(maskedPoolingModel(), a, b, { lengths: [2, 4], paddedLength: 5 })).first).toBeNull();
+    expect((await firstPaddingNode(unmaskedPoolingModel(), a, b, { lengths: [2, 4], paddedLength: 5 })).first?.node).toBe('/pooling/ReduceMean');
+    expect((await firstPaddingNode(maskedAttentionModel(false), a, b, { lengths: [2, 4], paddedLength: 5 })).first?.node).toBe('/attention/Softmax');
+    expect((await firstPaddingNode(maskedAttentionModel(true), a, b, { lengths: [2, 4], paddedLength: 5 })).first).toBeNull();
+    const example = fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'models', 'text_embedder.onnx'));
+    const [c, d] = padFeeds(three, [3, 7], 9);
+    expect((await firstPaddingNode(example, c, d, { lengths: [3, 7], paddedLength: 9 })).first).toBeNull();
+    const [l1, l2] = padFeeds(three, [2, 4], 5, 'left');
+    expect((await firstPaddingNode(unmaskedPoolingModel(), l1, l2, { lengths: [2, 4], paddedLength: 5, side: 'left' })).first?.node).toBe('/pooling/ReduceMean');
+    expect((await firstPaddingNode(maskedPoolingModel(), l1, l2, { lengths: [2, 4], paddedLength: 5, side: 'left' })).first).toBeNull();
+  });
+
+  test('a hidden size equal to the padded length: both axes cut, said in a note, the right node found', async () => {
+    // encoderModel's hidden size is 8: pad to 8.
+    const [a, b] = padFeeds(two, [3, 6], 8);
+    const r = await firstPaddingNode(encoderModel({ attention: true, pooling: false }), a, b, { lengths: [3, 6], paddedLength: 8 });
+    expect(r.first?.node).toBe('pool_mean');
+    expect(r.notes).toEqual([expect.stringContaining('the padded length 8 is also a fixed size in the model')]);
+    const masked = await firstPaddingNode(encoderModel({ attention: true, pooling: true }), a, b, { lengths: [3, 6], paddedLength: 8 });
+    expect(masked.first).toBeNull();
+  });
+});
+
+test('dynamic quantization inside a masked encoder: the pads enter the scale, so the padding diagnosis is dynamic-quantization, not unmasked-padding', async () => {
+  const three = ['input_ids', 'attention_mask', 'token_type_ids'];
+  // Quantized after masked pooling: the pads never reach the scale.
+  const [a, b] = padFeeds(three, [2, 4], 5);
+  expect((await firstPaddingNode(dynamicQuantizedTextModel(), a, b, { lengths: [2, 4], paddedLength: 5 })).first).toBeNull();
+  // The exported quantized example quantizes the hidden states, pads included.
+  const bytes = fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'models', 'text_embedder_quantized.onnx'));
+  const [c, e] = padFeeds(three, [3, 7], 9);
+  const r = await firstPaddingNode(bytes, c, e, { lengths: [3, 7], paddedLength: 9 });
+  expect(r.first).toMatchObject({ node: '/embeddings_norm/Add_1_output_0_QuantizeLinear', op: 'DynamicQuantizeLinear' });
+  const g = readGraph(bytes);
+  const padding = { tested: true, failed: true, mask: 'attention_mask', firstNode: r.first?.node ?? null };
+  const d = diagnose(g, { causes: ['padding'], padding }, { modelBytes: bytes });
+  expect(d).toEqual([expect.objectContaining({ kind: 'dynamic-quantization', confirmed: true, detail: expect.stringContaining('computed over the pad tokens too') })]);
+  expect(d[0]?.nodes[0]).toBe('/embeddings_norm/Add_1_output_0_QuantizeLinear');
+  // Without the first node, the mask applied before every attention and pooling says the same.
+  expect(kinds(diagnose(g, { causes: ['padding'], padding: { ...padding, firstNode: null } }, { modelBytes: bytes }))).toEqual(['dynamic-quantization']);
+  // The float model with the same failure would be unmasked-padding (nothing else explains it).
+  const plain = readGraph(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'models', 'text_embedder.onnx')));
+  expect(kinds(diagnose(plain, { causes: ['padding'], padding: { ...padding, firstNode: null } }))).toEqual(['unmasked-padding']);
 });

@@ -1,0 +1,193 @@
+/**
+ * firstPaddingNode: the first node, in topological order, whose values at the real tokens
+ * change when only the pad tokens change. The model is run with every intermediate value
+ * exposed (locate's splicing, onnx/instrument.ts) on two feeds that differ only in the token
+ * ids at pad positions (mask 0 there); a model that honours its mask gives equal values at the
+ * real positions everywhere, one that does not shows where the pads get in.
+ */
+import type * as ort from 'onnxruntime-node';
+import { compareArrays, type Comparison } from '../compare/metrics';
+import { resolveTolerance, type ResolvedTolerance, type Tolerance } from '../compare/tolerance';
+import { BadInputError } from '../errors';
+import { allocate, type TypedArray } from '../inputs/arrays';
+import { describeSession, type SessionSettings } from '../model/open';
+import { readModel } from '../onnx/graph';
+import { instrumentModel } from '../onnx/instrument';
+import { createSession } from '../onnx/session';
+import type { ModelStore } from '../onnx/wire';
+import { derivedFrom } from './flow';
+
+export interface PaddingNodeOptions {
+  /** Real tokens in each batch row of the feeds (one number: every row). */
+  lengths: number | readonly number[];
+  /** The feeds' sequence length (real tokens plus pads). */
+  paddedLength: number;
+  /** Where the pads are (default 'right': real tokens are [0, length)). */
+  side?: 'left' | 'right';
+  tolerance?: Tolerance;
+  settings?: SessionSettings;
+  /** The model, as named in messages. */
+  source?: string;
+  /** Where external data files live. */
+  externalDir?: string;
+  /** modelBytes' store, so the instrumented model is appended in place (no copy). */
+  store?: ModelStore;
+}
+
+export interface PaddingDivergence {
+  node: string;
+  op: string;
+  output: string;
+  maxAbs: number;
+  /** The value's axes cut to the real positions (those of the padded length); [] when compared whole. */
+  axes: number[];
+}
+
+export interface PaddingNodeReport {
+  /** The first node whose real positions differ beyond the tolerance; null when none does. */
+  first: PaddingDivergence | null;
+  /** The first node whose real positions are not bitwise equal. */
+  firstBitwise: PaddingDivergence | null;
+  /** Values compared, and values skipped (not tensors, or shapes that differ between the two runs). */
+  compared: number;
+  skipped: number;
+  notes: string[];
+}
+
+/**
+ * Runs the model on `feedsA` and `feedsB` (the same but for the ids at pad positions) with
+ * every value derived from the inputs that differ exposed, and compares each value at the real
+ * positions. Values with an axis of the padded length are cut to the real positions along every
+ * such axis (per row where axis 0 is the batch); values without one (pooled) are compared whole.
+ */
+export async function firstPaddingNode(
+  modelBytes: Uint8Array,
+  feedsA: Record<string, ort.Tensor>,
+  feedsB: Record<string, ort.Tensor>,
+  options: PaddingNodeOptions,
+): Promise<PaddingNodeReport> {
+  const source = options.source ?? '<bytes>';
+  const { model, graph } = readModel(modelBytes, source);
+  const L = options.paddedLength;
+  // A fixed size equal to the padded length (a hidden size, say) makes "the axis of length L" ambiguous.
+  const fixedSizes = new Set<number>([
+    ...[...graph.inputs, ...graph.outputs].flatMap((v) => (v.shape ?? []).filter((d): d is number => typeof d === 'number')),
+    ...(model.graph?.initializer ?? []).flatMap((t) => t.dims.map(Number)),
+  ]);
+  const changed = Object.keys(feedsA).filter((name) => {
+    const b = feedsB[name];
+    return !b || !sameTensor(feedsA[name] as ort.Tensor, b);
+  });
+  const notes: string[] = [];
+  const empty: PaddingNodeReport = { first: null, firstBitwise: null, compared: 0, skipped: 0, notes };
+  if (changed.length === 0) {
+    notes.push('the two feeds are equal: nothing can differ');
+    return empty;
+  }
+  const live = derivedFrom(graph, changed);
+  const finalOutputs = new Set(graph.outputs.map((o) => o.name));
+  const watched = graph.nodes.flatMap((n) => n.outputs.filter((o) => o && live.has(o)).map((o) => ({ node: n.name, op: n.opType, output: o })));
+  const instrumented = instrumentModel(modelBytes, { outputs: watched.map((w) => w.output).filter((o) => !finalOutputs.has(o)) }, { source, store: options.store });
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(instrumented.bytes, options.settings ?? {}, source, options.externalDir);
+  } finally {
+    instrumented.release();
+  }
+  try {
+    const isTensor = new Set(describeSession(session).outputs.filter((m) => m.dtype !== 'non-tensor').map((m) => m.name));
+    const fetch = watched.filter((w) => isTensor.has(w.output));
+    const run = async (feeds: Record<string, ort.Tensor>) => {
+      try {
+        return await session.run(feeds, fetch.map((w) => w.output));
+      } catch (e) {
+        throw new BadInputError(`${source}: onnxruntime failed on the instrumented model (${String((e as Error).message ?? e).replace(/\s+/g, ' ')}); check the inputs`);
+      }
+    };
+    const a = await run(feedsA);
+    const b = await run(feedsB);
+    const rows = Object.values(feedsA)[0]?.dims[0] ?? 1;
+    const lengths = typeof options.lengths === 'number' ? Array.from({ length: rows }, () => options.lengths as number) : [...options.lengths];
+    const side = options.side ?? 'right';
+    const tolerances = new Map<string, ResolvedTolerance>();
+    let compared = 0;
+    let skipped = 0;
+    let first: PaddingDivergence | null = null;
+    let firstBitwise: PaddingDivergence | null = null;
+    for (const w of fetch) {
+      const ta = a[w.output] as ort.Tensor | undefined;
+      const tb = b[w.output] as ort.Tensor | undefined;
+      if (!ta || !tb || ta.type !== tb.type || ta.type === 'string' || ta.dims.join() !== tb.dims.join()) {
+        skipped++;
+        continue;
+      }
+      const dims = ta.dims as readonly number[];
+      // Every axis of the padded length is cut (not axis 0 when it holds the batch rows); a
+      // second one is usually attention's key axis, but it may be a feature axis of the same
+      // size: cutting it too only compares less, it never reports a pad as a real token.
+      const axes = dims.map((d, i) => (d === L && !(i === 0 && dims.length > 1 && d === lengths.length) ? i : -1)).filter((i) => i >= 0);
+      const perRow = dims.length > 1 && dims[0] === lengths.length && !axes.includes(0);
+      const realOf = (len: number) => Array.from({ length: len }, (_, k) => (side === 'right' ? k : L - len + k));
+      const keep = (row: number | null): number[][] =>
+        dims.map((d, i) => {
+          if (axes.includes(i)) return realOf(row === null ? Math.min(...lengths) : (lengths[row] as number));
+          if (row !== null && i === 0) return [row];
+          return Array.from({ length: d }, (_, k) => k);
+        });
+      const cut = (t: ort.Tensor): TypedArray => {
+        if (axes.length === 0) return t.data as TypedArray;
+        const parts = perRow ? lengths.map((_, r) => pick(t.data as TypedArray, dims, keep(r), t.type)) : [pick(t.data as TypedArray, dims, keep(null), t.type)];
+        return concat(parts, t.type);
+      };
+      compared++;
+      if (!tolerances.has(ta.type)) tolerances.set(ta.type, resolveTolerance(options.tolerance, ta.type));
+      const c: Comparison = compareArrays(cut(ta), cut(tb), ta.type, tolerances.get(ta.type) as ResolvedTolerance);
+      const at = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, axes };
+      if (!c.bitExact && !firstBitwise) firstBitwise = at;
+      if (!c.pass && !first) first = at;
+    }
+    if (fixedSizes.has(L)) {
+      notes.push(`the padded length ${L} is also a fixed size in the model (a hidden size, say): every axis of length ${L} was cut to the real positions, so some values were compared on fewer features than they have; pad to another length for a full comparison`);
+    }
+    return { first, firstBitwise, compared, skipped, notes };
+  } finally {
+    await session.release();
+  }
+}
+
+function sameTensor(a: ort.Tensor, b: ort.Tensor): boolean {
+  if (a.type !== b.type || a.dims.join() !== b.dims.join()) return false;
+  const x = a.data as TypedArray;
+  const y = b.data as TypedArray;
+  return Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+}
+
+/** The elements at the given indices along every axis (a cartesian selection), in row-major order. */
+function pick(data: TypedArray, dims: readonly number[], keep: number[][], dtype: string): TypedArray {
+  const strides = dims.map((_, i) => dims.slice(i + 1).reduce((p, d) => p * d, 1));
+  const count = keep.reduce((p, k) => p * k.length, 1);
+  const out = allocate(dtype, count) as unknown as { [i: number]: number | bigint };
+  const src = data as unknown as { [i: number]: number | bigint };
+  let o = 0;
+  const walk = (axis: number, offset: number) => {
+    if (axis === dims.length) {
+      out[o++] = src[offset] as number;
+      return;
+    }
+    const stride = strides[axis] as number;
+    for (const k of keep[axis] as number[]) walk(axis + 1, offset + k * stride);
+  };
+  walk(0, 0);
+  return out as unknown as TypedArray;
+}
+
+function concat(parts: TypedArray[], dtype: string): TypedArray {
+  if (parts.length === 1) return parts[0] as TypedArray;
+  const out = allocate(dtype, parts.reduce((n, p) => n + p.length, 0)) as unknown as { set(a: ArrayLike<unknown>, at: number): void };
+  let at = 0;
+  for (const p of parts) {
+    out.set(p as unknown as ArrayLike<unknown>, at);
+    at += p.length;
+  }
+  return out as unknown as TypedArray;
+}
