@@ -76,6 +76,8 @@ export interface GraphContext {
   /** Values whose contents depend on a batched input. */
   batched: Set<string>;
   producers: Map<string, NodeFacts>;
+  /** Values some graph output depends on. */
+  needed: Set<string>;
   options: SuspectOptions;
 }
 
@@ -163,7 +165,8 @@ export const CATALOGUE: CatalogueEntry[] = [
         const r = reductionOf(n, ctx.graph.opset, ctx.constants);
         const input = r ? n.inputs[r.input] : undefined;
         const t = input ? ctx.batch.get(input) : undefined;
-        if (!r || !t) continue;
+        // A reduction no output depends on cannot leak into one.
+        if (!r || !t || !n.outputs.some((o) => o && ctx.needed.has(o))) continue;
         const verb = r.reduces ? 'reduces' : 'normalises';
         let detail: string | null = null;
         let certain = true;
@@ -321,6 +324,7 @@ export function graphContext(graph: GraphFacts, options: SuspectOptions = {}): G
     batch: trackAxis(graph, seeds, constants),
     batched: derivedFrom(graph, seeds.keys()),
     producers: producersOf(graph),
+    needed: reachingOutputs(graph),
     options,
   };
 }
@@ -366,7 +370,7 @@ export function maskFacts(ctx: GraphContext, mask: string): MaskFacts | null {
   const tokens = derivedFrom(graph, graph.inputs.filter((v) => v.name !== mask).map((v) => v.name));
   const maskOnly = new Set([...fromMask].filter((v) => !tokens.has(v)));
   const applied = (value: string | undefined) => !!value && maskAppliedTo(value, ctx.producers, maskOnly);
-  const needed = reachingOutputs(graph);
+  const needed = ctx.needed;
 
   const attention: MaskFacts['attention'] = [];
   for (const n of graph.nodes) {

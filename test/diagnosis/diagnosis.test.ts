@@ -150,6 +150,16 @@ describe('graphSuspects: what the graph alone shows', () => {
     expect(graphSuspects(readGraph(transposed([0])))).toEqual([]);
     expect(graphSuspects(readGraph(transposed([1])))).toEqual([expect.objectContaining({ kind: 'batch-reduction', nodes: ['mean'], detail: expect.stringContaining('(axis 1)') })]);
     expect(graphSuspects(readGraph(transposed([-1])))).toEqual([expect.objectContaining({ kind: 'batch-reduction', nodes: ['mean'] })]);
+    // A batch mean no output depends on cannot leak.
+    const dead = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      nodes: [
+        { op: 'ReduceMean', inputs: ['x'], outputs: ['unused'], attrs: { axes: [0] } },
+        { op: 'Relu', inputs: ['x'], outputs: ['y'] },
+      ],
+    });
+    expect(graphSuspects(readGraph(dead))).toEqual([]);
   });
 
   test('the batch axis given by the caller: a time-major input reduced over axis 1 (its batch)', () => {
