@@ -99,7 +99,9 @@ export async function prepareInputs(handle: ModelHandle, options: InputOptions):
   assertBatchFits({ specs: resolved.specs.filter((s) => s.batchAxis === null), batchSize: 1, maxBytes: options.maxBytes, what: 'one copy' });
   const shared: Record<string, ort.Tensor> = {};
   const seed = options.seed ?? 0;
-  const planned = planSynthesis(resolved.specs, tableSource(handle, resolved.specs), options, new Set([...Object.keys(normalized), ...Object.keys(consts)]));
+  // Ids inside the model's tables; inputs the user gives are described, never refused.
+  const tables = tableSource(handle, resolved.specs.filter((s) => !(s.name in consts)));
+  const planned = planSynthesis(resolved.specs, tables, options, new Set([...Object.keys(normalized), ...Object.keys(consts)]));
   const synth = synthesizedPool(options, planned);
   for (const spec of resolved.specs) {
     if (spec.batchAxis !== null) continue;
@@ -127,7 +129,7 @@ const FLOATS_OR_BOOL = new Set(['float32', 'float64', 'float16', 'bool']);
 
 /**
  * The tables integer inputs index, from the model's graph. The graph is read only for models
- * with integer inputs other than masks: image models never pay for the parse.
+ * with integer inputs other than masks and consts: image models never pay for the parse.
  */
 function tableSource(handle: ModelHandle, specs: readonly InputSpec[]): TableSource {
   if (!specs.some((s) => !FLOATS_OR_BOOL.has(s.dtype) && !isMaskName(s.name))) return { bounds: {} };

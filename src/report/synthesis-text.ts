@@ -38,8 +38,8 @@ export function describeSynthesis(fact: SynthesisFact): string {
     case 'const':
       return 'shared by the batch (const)';
     case 'user': {
-      const role = fact.role === 'ids' && fact.high !== undefined ? `, ids; the model allows [${fact.low ?? 0}, ${fact.high})` : fact.role === 'floats' ? '' : `, ${fact.role}`;
-      return `from ${fact.source}${role}`;
+      const allowed = fact.role === 'ids' && fact.high !== undefined && fact.table ? ` (table ${fact.table.initializer} allows [${fact.low ?? 0}, ${fact.high}))` : '';
+      return `${fact.role} from ${fact.source}${allowed}`;
     }
   }
 }

@@ -310,6 +310,11 @@ describe('the line for people', () => {
     expect(synthesisLine([{ name: 'x', synthesis: { kind: 'floats', range: [-1, 1] } }, { name: 'sr', synthesis: { kind: 'const' } }])).toBe(
       'inputs: x floats in [-1, 1), sr shared by the batch (const)',
     );
+    const table = { node: 'G', initializer: 'word', rows: 50 };
+    expect(synthesisLine([
+      { name: 'input_ids', synthesis: { kind: 'user', source: 'texts.npz', role: 'ids', low: 0, high: 50, table } },
+      { name: 'attention_mask', synthesis: { kind: 'user', source: 'texts.npz', role: 'mask' } },
+    ])).toBe('inputs: input_ids ids from texts.npz (table word allows [0, 50)), attention_mask mask from texts.npz');
     expect(synthesisLine([{ name: 'ids', synthesis: { kind: 'ids', low: 0, high: 100, table: null, note: 'no table found in the graph: ids below the vocab default 100 (set vocab)' } }])).toBe(
       'inputs: ids ids in [0, 100) (vocab default, set vocab: no table found in the graph)',
     );
