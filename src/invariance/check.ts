@@ -6,15 +6,16 @@ import { InputOptions, PreparedInputs, prepareInputs, userSampleIndex } from '..
 import { BATCH_MARK, InputSpec } from '../inputs/spec';
 import { assertBatchFits, DeclaredOutput, planFootprint } from '../inputs/memory';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
-import { ModelHandle, ModelSource, openModel, SessionSettings } from '../model/open';
+import { graphOf, ModelHandle, modelBytesOf, ModelSource, openModel, SessionSettings } from '../model/open';
+import type { Diagnosis } from '../diagnosis';
 import { tool } from '../version';
 import { analyse } from './analyse';
 import { describeClasses, stableClasses } from './classes';
-import { makePlan, Plan, PlanOptions } from './plan';
+import { makePlan, Plan, PlannedRun, PlanOptions } from './plan';
 import { compareServed, logRuns, recipeFor, Recipe, ServedAnswer } from './recipe';
 import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
-import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, TokenLayout, untested } from './padding';
+import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, TokenLayout, untested } from './padding';
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { countNonFinite } from '../inputs/arrays';
 
@@ -129,6 +130,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows },
       options,
     );
+    const diagnosis = await diagnosisFor(handle, { causes: analysis.causes, verdict: analysis.verdict, padding, paddingComparisons }, prepared, hooks, options);
     logRuns(execution.runs, recipeRuns);
     const settings = handle.settings;
     const layoutOf = (name: string) => layouts.find((l) => l.name === name);
@@ -138,7 +140,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       tool,
       model: {
         path: handle.source,
-        inputs: prepared.specs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.declared, batchAxis: s.batchAxis })),
+        inputs: prepared.specs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.declared, batchAxis: s.batchAxis, synthesis: prepared.synthesis[s.name] })),
         outputs: handle.outputs
           .filter((o) => outputs.some((x) => x.name === o.name))
           .map((o) => ({ name: o.name, dtype: o.dtype, shape: o.shape, batchAxis: layoutOf(o.name)?.batchAxis ?? null })),
@@ -157,6 +159,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
       tolerance: Object.fromEntries(Object.entries(tolerances).map(([k, t]) => [k, describeTolerance(t)])),
       ...analysisFields,
       padding: { ...padding, comparisons: paddingComparisons },
+      diagnosis,
       summary: summarize(analysis.verdict, analysis.causes, analysis.batches, plan.reference, paddingComparisons, padding.side),
       answer: answerLine(servedAnswer, recipe, recipeReason),
       classes: classes.map(({ sizes, positions }) => ({ sizes, positions })),
@@ -219,7 +222,7 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
   const plan = makePlan({ ...options, probes });
   const poolIndex = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
   const base = prepared.pool;
-  const synthesis = (prepared as { synthesis?: Record<string, { high?: number }> }).synthesis;
+  const synthesis = prepared.synthesis as Record<string, { high?: number }>;
   const resolved = resolvePadding(prepared.specs, prepared.dims, checkPaddingOption(options.padding), {
     probes,
     highOf: (name) => synthesis?.[name]?.high ?? options.vocab ?? DEFAULT_VOCAB,
@@ -244,6 +247,49 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
   const fed = plan.runs.flatMap((r) => r.rows).filter((id) => id >= 0).map(poolIndex);
   assertSamplesCanShowFailure(prepared.specs, prepared.pool, fed, 'distinct', sampleLabel(prepared.source, options));
   return { prepared, count, probes, plan, poolIndex, padding, hooks };
+}
+
+/**
+ * Named culprits and fixes, from graph facts and what the check saw. Read only when something
+ * leaked or the pads got in (the graph costs a parse; a clean model never pays for it). Where
+ * padding failed, the first node whose real tokens change with the pad ids is searched for.
+ */
+async function diagnosisFor(
+  handle: ModelHandle,
+  seen: { causes: readonly Cause[]; verdict: string; padding: PaddingReport; paddingComparisons: readonly PaddingComparison[] },
+  prepared: PreparedInputs,
+  hooks: CheckSetup['hooks'],
+  options: CheckOptions,
+): Promise<Diagnosis[]> {
+  const paddingFailed = seen.paddingComparisons.some((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.pass);
+  if (!seen.causes.includes('leakage') && !paddingFailed && seen.verdict !== 'violated') return [];
+  const graph = graphOf(handle);
+  const bytes = modelBytesOf(handle);
+  if (!graph) return [];
+  const { diagnose, firstPaddingNode } = await import('../diagnosis');
+  let firstNode: string | null = null;
+  const p = seen.padding;
+  if (paddingFailed && bytes && hooks.tokenFeeds && p.limit !== null && p.side !== null) {
+    // Probe 0 alone at the limit, with the pad id and with other ids in its pads (mask 0 there).
+    const run = (pads: 'pad-id' | 'other-ids'): PlannedRun => ({ purpose: 'pad-ids', size: 1, rows: [0], probes: [{ probe: 0, position: 0 }], tokens: { length: p.limit as number, side: p.side as PaddingSide, pads } });
+    const found = await firstPaddingNode(bytes, hooks.tokenFeeds(run('pad-id'), [0]), hooks.tokenFeeds(run('other-ids'), [0]), {
+      lengths: p.lengths[0],
+      paddedLength: p.limit,
+      side: p.side,
+      settings: handle.settings,
+      source: handle.source,
+    }).catch(() => null);
+    firstNode = found?.first?.node ?? found?.firstBitwise?.node ?? null;
+  }
+  const batchAxes = Object.fromEntries(prepared.specs.filter((s) => s.batchAxis !== null).map((s) => [s.name, s.batchAxis as number]));
+  return diagnose(graph, { causes: seen.causes, padding: { tested: p.tested, failed: paddingFailed, mask: p.mask, firstNode }, firstDivergence: null, batchAxes }, { modelBytes: bytes ?? undefined, seqAxis: maskSeqAxis(prepared, p) });
+}
+
+/** Where the mask's sequence axis is, for the diagnosis (which reads the mask's dims). */
+function maskSeqAxis(prepared: PreparedInputs, padding: PaddingReport): number | undefined {
+  const mask = prepared.specs.find((s) => s.name === padding.mask);
+  const at = mask && padding.axis !== null ? mask.declared.indexOf(padding.axis) : -1;
+  return at >= 0 ? at : undefined;
 }
 
 /** The plan's largest batch and row lists, estimated from its options alone, must fit in memory. */

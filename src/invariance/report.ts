@@ -1,4 +1,6 @@
 import type { Fingerprint } from '../fixture/fingerprint';
+import type { Diagnosis } from '../diagnosis';
+import type { SynthesisFact } from '../inputs/samples';
 import type { PaddingReport } from './padding';
 import type { Recipe, ServedAnswer } from './recipe';
 import type { RunLog } from './run';
@@ -60,7 +62,8 @@ export interface InvarianceReport {
   tool: { name: string; version: string };
   model: {
     path: string;
-    inputs: ValueReport[];
+    /** Each input, and how its samples were made (range, table, mask, positions, or the user's). */
+    inputs: (ValueReport & { synthesis: SynthesisFact })[];
     outputs: ValueReport[];
     /** Sizes used for symbolic dims other than the batch axis. */
     dims: Record<string, number>;
@@ -93,6 +96,8 @@ export interface InvarianceReport {
   /** The smallest tolerance of each kind that would have passed (floats only). */
   minimumTolerance: { atol: number; rtol: number; ulp: number; cosine: number };
   worst: WorstElement | null;
+  /** Named culprits and their fixes (empty when nothing leaked and the pads stayed out). */
+  diagnosis: Diagnosis[];
   /** Sequence padding (pad tokens): whether it was tested, how, and each padding run's comparison. */
   padding: PaddingReport;
   /** Outputs holding NaN or Inf, reported, not fatal. */

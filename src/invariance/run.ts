@@ -4,7 +4,7 @@ import { BadInputError } from '../errors';
 import { takeRows, TypedArray } from '../inputs/arrays';
 import { assertBatchFits } from '../inputs/memory';
 import { batchTensor, SamplePool } from '../inputs/samples';
-import { BATCH_MARK, InputSpec } from '../inputs/spec';
+import { BATCH_MARK, batchNamedAxes, InputSpec } from '../inputs/spec';
 import type { ModelHandle } from '../model/open';
 import type { Plan, PlannedRun, RunPurpose } from './plan';
 
@@ -254,7 +254,8 @@ export function detectLayouts(
       }
       axis = scaling[0];
     } else {
-      axis = declared.findIndex((d) => typeof d === 'string');
+      // A dim named like batch wins, as for inputs (time-major outputs); else the first symbolic one.
+      axis = batchNamedAxes(declared)[0] ?? declared.findIndex((d) => typeof d === 'string');
       if (axis < 0) {
         throw new BadInputError(`cannot tell the batch axis of output '${name}' from one batch size; add a second size to --batch-sizes or mark it with --shape ${name}=N,...`);
       }

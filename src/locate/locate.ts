@@ -204,7 +204,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
 
   const plainSession = await createSession(mb.bytes, settings, mb.source, external);
   // Not owned: plainSession is released below, once, whatever the handle's users do.
-  const handle = makeHandle(plainSession, mb.source, settings, false);
+  const handle = makeHandle(plainSession, mb.source, settings, false, mb.bytes);
   try {
     const report = options.report ?? (await checkBatchInvariance(handle, { ...options, onProgress: undefined }));
     // The same samples, plan and padding as the check, so the runs compared are the check's.

@@ -372,3 +372,14 @@ export function describeValue(x: unknown): string {
   if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
   return `${typeof x} ${JSON.stringify(x)}`;
 }
+
+/** The model's bytes behind a handle (read from its path, or the bytes it was opened from); null for a bare session. */
+export function modelBytesOf(handle: ModelHandle): Uint8Array | null {
+  const from = graphSources.get(handle) ?? (handle.source.startsWith('<') ? null : handle.source);
+  if (from === null) return null;
+  try {
+    return typeof from === 'string' ? new Uint8Array(fs.readFileSync(from)) : from;
+  } catch {
+    return null;
+  }
+}

@@ -2,6 +2,7 @@ import type TableType from 'cli-table3';
 import { describeFingerprint } from '../fixture/fingerprint';
 import type { InvarianceReport } from '../invariance/report';
 import { exact, num } from './format';
+import { synthesisLine } from './synthesis-text';
 import { colorsFor, verdictColor, plain, type Colors } from './colors';
 
 
@@ -68,6 +69,10 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
   lines.push(`  ${report.summary}`);
   lines.push(`  answer: ${report.answer}`);
   lines.push(batchTable(report, c));
+  for (const d of report.diagnosis ?? []) {
+    lines.push(c.red(`diagnosis: ${d.kind}${d.nodes.length ? ` at ${d.nodes.slice(0, 3).join(', ')}${d.nodes.length > 3 ? ` (+${d.nodes.length - 3} more)` : ''}` : ''}: ${d.detail}`));
+    lines.push(`  fix: ${d.fix}`);
+  }
   const padding = paddingLine(report);
   if (padding) lines.push(padding);
   lines.push(`stable classes (bitwise identical outputs): ${report.classesText}`);
@@ -93,6 +98,7 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
     `; ${report.samples.source} samples${report.samples.source === 'synthesized' ? ` (seed ${report.samples.seed})` : ` (${report.samples.count})`}` +
     (dims.length ? `; dims ${dims.join(', ')}` : '');
   lines.push(c.dim(plan));
+  if (report.model.inputs.some((i) => i.synthesis)) lines.push(c.dim(synthesisLine(report.model.inputs.filter((i) => i.synthesis))));
   for (const note of report.notes) lines.push(c.yellow(`note: ${note}`));
   const calls = report.runs.reduce((n, r) => n + r.calls, 0);
   lines.push(c.dim(`${calls} session.run calls, ${report.timing.inferenceMs} ms inference, ${report.timing.totalMs} ms total`));
