@@ -104,7 +104,7 @@ describe('the report', () => {
     expect(r.tool.name).toBe('batchproof');
     expect(r.fingerprint.provider).toBe('cpu');
     expect(r.fingerprint.onnxruntime).toMatch(/^1\.30/);
-    expect(r.model.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: ['N', 8], batchAxis: 0 }]);
+    expect(r.model.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: ['N', 8], batchAxis: 0, synthesis: { kind: 'floats', range: [-1, 1] } }]);
     expect(r.model.outputs).toEqual([{ name: 'y', dtype: 'float32', shape: ['N', 4], batchAxis: 0 }]);
     expect(r.timing.totalMs).toBeGreaterThanOrEqual(r.timing.inferenceMs);
   });
