@@ -4,7 +4,7 @@
 // ignores the mask must fail with `padding`; an image model is untouched.
 import * as path from 'path';
 import { BadInputError, checkBatchInvariance, formatReport } from '../../src';
-import { maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
+import { batchMeanCentringModel, dynamicQuantizedTextModel, maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
 const cnn = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
 const sweep = { batchSizes: [1, 4] };
@@ -111,5 +111,41 @@ describe('bad padding input is one line', () => {
     const samples = tokenized([3, 5, 9, 12, 4], 16);
     (samples.attention_mask.data as BigInt64Array)[16 + 8] = 1n; // row 1: a token after its pads
     expect(await badInput(checkBatchInvariance(maskedPoolingModel(), { ...sweep, samples }))).toMatch(/attention_mask' row 1: the mask is not 1s then 0s \(right padding\)/);
+  });
+});
+
+describe('toBeBatchInvariant honours padding', () => {
+  test('the message shows the padding rows and the diagnosis; the masked model passes', async () => {
+    const { stripVTControlCharacters: plain } = await import('util');
+    await expect(maskedPoolingModel()).toBeBatchInvariant(sweep);
+    const error = await expect(unmaskedPoolingModel()).toBeBatchInvariant(sweep).then(() => null, (e: Error) => e);
+    const message = plain((error as Error).message);
+    expect(message).toMatch(/violated \(padding/);
+    expect(message).toMatch(/tokens: unpadded .* NO .* padding/);
+    expect(message).toMatch(/diagnosis: unmasked-padding/);
+    // Off, the same model's batches alone pass: the failure is the padding's.
+    await expect(unmaskedPoolingModel()).toBeBatchInvariant({ ...sweep, padding: false });
+  });
+});
+
+describe('the diagnosis names the culprit', () => {
+  test.each([
+    ['batch-mean centring', batchMeanCentringModel, 'leakage', 'batch-reduction'],
+    ['dynamic quantization', dynamicQuantizedTextModel, 'leakage', 'dynamic-quantization'],
+    ['pooling that ignores the mask', unmaskedPoolingModel, 'padding', 'unmasked-padding'],
+  ] as const)('%s', async (_name, build, cause, kind) => {
+    const r = await checkBatchInvariance(build(), sweep);
+    expect(r.verdict).toBe('violated');
+    expect(r.causes).toContain(cause);
+    const d = r.diagnosis.find((x) => x.kind === kind);
+    expect(d).toBeDefined();
+    expect(d?.nodes.length).toBeGreaterThan(0);
+    expect(d?.fix.length).toBeGreaterThan(10);
+    expect(formatReport(r)).toContain(`diagnosis: ${kind}`);
+  });
+
+  test('control: a clean text model and the image model have no diagnosis', async () => {
+    expect((await checkBatchInvariance(maskedPoolingModel(), sweep)).diagnosis).toEqual([]);
+    expect((await checkBatchInvariance(cnn, sweep)).diagnosis).toEqual([]);
   });
 });
