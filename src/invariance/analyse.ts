@@ -9,6 +9,8 @@ import type { OutputLayout, ProbeRow } from './run';
 type Analysis = Pick<InvarianceReport, 'verdict' | 'causes' | 'batches' | 'reruns' | 'minimumTolerance' | 'worst' | 'nonFinite'> & {
   /** Sequence padding's runs against their baselines (empty when padding is not tested). */
   paddingComparisons: PaddingComparison[];
+  /** How far an outlier batch-mate moved the first probe (null when not run). */
+  outlierMaxAbs: number | null;
 };
 
 /** All outputs of one probe row compared with another row of the same probe. */
@@ -183,6 +185,17 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     paddingComparisons.push(result);
   }
 
+  // An outlier batch-mate (outlier.ts) against the same batch with ordinary batch-mates.
+  let outlierMaxAbs: number | null = null;
+  for (const row of rows.filter((r) => r.purpose === 'outlier')) {
+    const base = find('batch', row.size, row.probe);
+    if (!base) continue;
+    const c = compareRows(base, row, layouts, tolerances);
+    account(c, row);
+    outlierMaxAbs = Math.max(outlierMaxAbs ?? 0, ...Object.values(c.byOutput).map((m) => m.maxAbs));
+    if (!c.bitExact) causes.add('leakage');
+  }
+
   const nonFinite = layouts
     .map((l) => ({
       output: l.name,
@@ -207,5 +220,6 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     worst: summary.worst,
     nonFinite,
     paddingComparisons,
+    outlierMaxAbs,
   };
 }

@@ -15,7 +15,8 @@ import { makePlan, Plan, PlannedRun, PlanOptions } from './plan';
 import { compareServed, logRuns, recipeFor, Recipe, ServedAnswer } from './recipe';
 import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
-import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, TokenLayout, untested } from './padding';
+import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, untested } from './padding';
+import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { countNonFinite } from '../inputs/arrays';
 
@@ -110,7 +111,10 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     }
     const layouts = comparedLayouts(execution.rows, execution.layouts, notes);
     const analysis = analyse(execution.rows, layouts, tolerances);
-    const { paddingComparisons, ...analysisFields } = analysis;
+    const { paddingComparisons, outlierMaxAbs, ...analysisFields } = analysis;
+    if (outlierMaxAbs !== null && outlierMaxAbs > 0 && !analysis.batches.some((b) => b.causes.includes('leakage'))) {
+      notes.push(`batch-mates ${OUTLIER_SCALE} times larger moved the first probe by ${outlierMaxAbs.toPrecision(2)} (ordinary batch-mates did not): the output depends on the batch-mates' magnitude, as with dynamic quantization's one scale per tensor`);
+    }
     const sidePad = paddingComparisons.find((c) => c.run === 'other-side');
     if (sidePad && !sidePad.bitExact) {
       notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${sidePad.maxAbs.toPrecision(2)}: this is a ${padding.side}-padding model (its positions do not follow the mask); serve it ${padding.side}-padded`);
@@ -206,7 +210,7 @@ export interface CheckSetup {
   poolIndex: (id: number) => number;
   padding: PaddingReport;
   /** executePlan's hooks for runs with other token layouts (empty without padding). */
-  hooks: Pick<ExecuteOptions, 'tokenFeeds' | 'trimRow'>;
+  hooks: Pick<ExecuteOptions, 'specialFeeds' | 'trimRow'>;
 }
 
 /**
@@ -229,7 +233,9 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
     userSamples: prepared.source === 'user' ? base : null,
   });
   let padding: PaddingReport;
-  let hooks: CheckSetup['hooks'] = {};
+  const outlier = outlierRun(plan, prepared.specs);
+  if (outlier) plan.runs.push(outlier);
+  let hooks: CheckSetup['hooks'] = { specialFeeds: (_run, ids) => outlierFeeds(prepared.specs, prepared.shared, prepared.pool, ids) };
   if ('reason' in resolved) {
     padding = untested(resolved.reason);
   } else {
@@ -239,7 +245,7 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
     plan.runs.push(...paddingRuns(setup, probes, plan.reference));
     const seqAxes = outputSequenceAxes(handle.outputs, setup);
     hooks = {
-      tokenFeeds: (run, ids) => tokenFeeds(prepared.specs, prepared.shared, base, setup, run.tokens as TokenLayout, ids),
+      specialFeeds: (run, ids) => (run.tokens ? tokenFeeds(prepared.specs, prepared.shared, base, setup, run.tokens, ids) : outlierFeeds(prepared.specs, prepared.shared, prepared.pool, ids)),
       trimRow: (row, run, layouts) => realTokensOnly(row, run, layouts, setup, seqAxes, poolIndex),
     };
   }
@@ -269,10 +275,10 @@ async function diagnosisFor(
   const { diagnose, firstPaddingNode } = await import('../diagnosis');
   let firstNode: string | null = null;
   const p = seen.padding;
-  if (paddingFailed && bytes && hooks.tokenFeeds && p.limit !== null && p.side !== null) {
+  if (paddingFailed && bytes && hooks.specialFeeds && p.limit !== null && p.side !== null) {
     // Probe 0 alone at the limit, with the pad id and with other ids in its pads (mask 0 there).
     const run = (pads: 'pad-id' | 'other-ids'): PlannedRun => ({ purpose: 'pad-ids', size: 1, rows: [0], probes: [{ probe: 0, position: 0 }], tokens: { length: p.limit as number, side: p.side as PaddingSide, pads } });
-    const found = await firstPaddingNode(bytes, hooks.tokenFeeds(run('pad-id'), [0]), hooks.tokenFeeds(run('other-ids'), [0]), {
+    const found = await firstPaddingNode(bytes, hooks.specialFeeds(run('pad-id'), [0]), hooks.specialFeeds(run('other-ids'), [0]), {
       lengths: p.lengths[0],
       paddedLength: p.limit,
       side: p.side,

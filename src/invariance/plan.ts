@@ -23,7 +23,8 @@ export type RunPurpose =
   | 'unpadded' // at its own length, no pad tokens
   | 'pad-ids' // padded to the limit, other token ids in its pad positions
   | 'other-side' // padded to the limit on the other side
-  | 'served-padded'; // the probes together, padded to the longest, as a server pads a batch
+  | 'served-padded' // the probes together, padded to the longest, as a server pads a batch
+  | 'outlier'; // the smallest batch again with its other rows 100 times larger (outlier.ts)
 
 
 export interface PlannedRun {
@@ -38,6 +39,8 @@ export interface PlannedRun {
   conditional?: boolean;
   /** Token inputs in another layout than the ordinary (padded to the limit): padding runs only. */
   tokens?: TokenLayout;
+  /** Rows other than the first scaled up (an outlier batch-mate, see outlier.ts). */
+  outlier?: boolean;
 }
 
 export interface PlanOptions {

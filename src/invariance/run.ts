@@ -55,8 +55,8 @@ export interface ExecuteOptions {
   onProgress?: (done: number, total: number) => void;
   /** The most bytes one batch may need (see src/inputs/memory.ts); default DEFAULT_MAX_BYTES. */
   maxBytes?: number;
-  /** Feeds for runs whose token inputs take another layout (sequence padding, see padding.ts). */
-  tokenFeeds?: (run: PlannedRun, ids: number[]) => Record<string, ort.Tensor>;
+  /** Feeds for runs not built from the ordinary pool: token layouts (padding.ts), outlier batch-mates (outlier.ts). */
+  specialFeeds?: (run: PlannedRun, ids: number[]) => Record<string, ort.Tensor>;
   /** Applied to every kept probe row (sequence padding keeps real token positions only). */
   trimRow?: (row: ProbeRow, run: PlannedRun, layouts: readonly OutputLayout[]) => ProbeRow;
 }
@@ -117,7 +117,7 @@ export async function executePlan(
 
   const execute = async (run: PlannedRun): Promise<void> => {
     const ids = mapIds(run.rows, index);
-    const feeds = run.tokens && options.tokenFeeds ? options.tokenFeeds(run, ids) : feedsFor(specs, shared, pool, ids);
+    const feeds = (run.tokens || run.outlier) && options.specialFeeds ? options.specialFeeds(run, ids) : feedsFor(specs, shared, pool, ids);
     const rowCount = run.rows.length;
     const t0 = performance.now();
     const result = await runBatch(handle, feeds, outputNames, rowCount);
@@ -167,8 +167,8 @@ export async function executePlan(
       options.onProgress?.(++done, total);
     }
   }
-  // Runs with other token layouts come last: by then every output's layout is known.
-  for (const run of plan.runs.filter((r) => r.tokens)) {
+  // Runs with other token layouts or outlier rows come last: by then every output's layout is known.
+  for (const run of plan.runs.filter((r) => r.tokens || r.outlier)) {
     await execute(run);
     options.onProgress?.(++done, total);
   }

@@ -209,7 +209,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     const report = options.report ?? (await checkBatchInvariance(handle, { ...options, onProgress: undefined }));
     // The same samples, plan and padding as the check, so the runs compared are the check's.
     const { prepared, plan, poolIndex: index, hooks } = await prepareCheck(handle, handle.outputs, options);
-    const feeds = (run: PlannedRun) => (run.tokens && hooks.tokenFeeds ? hooks.tokenFeeds(run, run.rows.map(index)) : feedsFor(prepared.specs, prepared.shared, prepared.pool, run.rows.map(index)));
+    const feeds = (run: PlannedRun) => ((run.tokens || run.outlier) && hooks.specialFeeds ? hooks.specialFeeds(run, run.rows.map(index)) : feedsFor(prepared.specs, prepared.shared, prepared.pool, run.rows.map(index)));
     const choice = choose(report, plan);
     const base = {
       schema: 1 as const,

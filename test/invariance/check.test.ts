@@ -98,7 +98,8 @@ describe('the report', () => {
     // 3 probes alone, twice; batch 1 alone; for each of the 15 other sizes a batch and one
     // with the probes moved among other batch-mates (bitwise the same here, so no permuted
     // run is needed, except at 2 and 3, where probes fill the batch); the largest once more.
-    expect(calls).toBe(6 + 1 + 15 * 2 + 2 + 1);
+    // And the smallest batch once more with outlier batch-mates (outlier.ts).
+    expect(calls).toBe(6 + 1 + 15 * 2 + 2 + 1 + 1);
     expect(r.runs.find((x) => x.batchSize === 64)!.purposes).toEqual(['batch', 'mates', 'rerun']);
     expect(r.schema).toBe(1);
     expect(r.tool.name).toBe('batchproof');
@@ -111,7 +112,7 @@ describe('the report', () => {
 
   test('a permuted run splits a change into leakage and position, only where one was seen', async () => {
     const leaky = await checkBatchInvariance(leakyModel(), { batchSizes: [1, 8] });
-    expect(leaky.runs.find((x) => x.batchSize === 8)!.purposes).toEqual(['batch', 'mates', 'permuted', 'rerun']);
+    expect(leaky.runs.find((x) => x.batchSize === 8)!.purposes).toEqual(['batch', 'mates', 'permuted', 'rerun', 'outlier']);
     const moved = await checkBatchInvariance(positionModel(), { batchSizes: [1, 8] });
     expect(moved.causes).toEqual(['position']);
     expect(moved.runs.find((x) => x.batchSize === 8)!.purposes).toContain('permuted');
