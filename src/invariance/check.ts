@@ -129,11 +129,12 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     const served = [...new Set(options.servedSizes ?? [plan.reference, Math.max(...tested)])].filter((s) => tested.includes(s)).sort((a, b) => a - b);
     const servedAnswer = compareServed(execution.rows, layouts, served);
     const index = poolIndex;
-    const { recipe, recipeReason, runs: recipeRuns } = await recipeFor(
+    const { recipe: rowRecipe, recipeReason, runs: recipeRuns } = await recipeFor(
       { handle, specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts: layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base },
       { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows },
       options,
     );
+    const recipe = withPadLength(rowRecipe, padding, paddingComparisons, servedAnswer, analysis.causes);
     const diagnosis = await diagnosisFor(handle, { causes: analysis.causes, verdict: analysis.verdict, padding, paddingComparisons }, prepared, hooks, options);
     logRuns(execution.runs, recipeRuns);
     const settings = handle.settings;
@@ -323,7 +324,26 @@ export function formatSizes(sizes: readonly number[], sweep: readonly number[]):
 }
 
 /** The forum's question answered in one line, for the served sizes. */
+/**
+ * The recipe for sequence padding: where a text alone unpadded differs from itself padded, but
+ * everything padded to the limit is bitwise equal across the served sizes and other pad ids
+ * change nothing, padding every text to the limit is the fix. None when pads or samples leak.
+ */
+function withPadLength(recipe: Recipe | null, padding: PaddingReport, comparisons: readonly PaddingComparison[], served: ServedAnswer, causes: readonly Cause[]): Recipe | null {
+  const run = (name: string) => comparisons.find((c) => c.run === name);
+  const holds = padding.tested && padding.limit !== null && run('unpadded')?.bitExact === false && run('pad-ids')?.bitExact === true
+    // Bitwise across the served sizes as they are, or with the row recipe (padTo), both at the limit.
+    && (served.equal || (recipe?.padTo && recipe.verified)) && served.sizes.length >= 2 && !causes.includes('leakage') && !causes.includes('nondeterminism');
+  if (!holds) return recipe;
+  return { ...(recipe ?? { padTo: null }), padLength: padding.limit as number, verified: recipe?.padTo ? recipe.verified : true };
+}
+
 function answerLine(served: ServedAnswer, recipe: Recipe | null, reason: string | null): string {
+  const line = rowsAnswer(served, recipe, reason);
+  return recipe?.padLength ? `${line}; pad every text to ${recipe.padLength} tokens and a text alone matches itself in any batch bitwise (verified: the sweep ran at ${recipe.padLength} tokens and other pad ids changed nothing), where alone and unpadded it does not` : line;
+}
+
+function rowsAnswer(served: ServedAnswer, recipe: Recipe | null, reason: string | null): string {
   const pair = served.sizes.length === 2 ? `batch ${served.sizes[0]} and batch ${served.sizes[1]}` : `batch sizes ${served.sizes.join(', ')}`;
   if (served.sizes.length < 2) return `only batch ${served.sizes.join('')} was served; nothing to compare`;
   if (served.equal) {
@@ -350,7 +370,7 @@ function paddingWords(comparisons: readonly PaddingComparison[], side: string | 
   const other = side === 'left' ? 'right' : 'left';
   const otherSide = comparisons.find((c) => c.run === 'other-side');
   const idsMoved = comparisons.some((c) => c.run === 'pad-ids' && !c.pass);
-  if (!idsMoved && otherSide?.matchesUnpadded) {
+  if (!idsMoved && otherSide && !otherSide.pass && otherSide.matchesUnpadded) {
     return `padding on the ${side} moves the output by ${most}, padding on the ${other} does not: the model's positions do not follow the mask; pad on the ${other}`;
   }
   return `pad tokens reach the output: a text alone and padded differ by ${most} (the mask is not applied in attention or pooling, or a layer mixes the whole tensor: see the diagnosis)`;

@@ -23,6 +23,12 @@ export interface Recipe {
   /** Padded batches were run with other filler content and the probes stayed bitwise equal. */
   verified?: boolean;
   reason?: string;
+  /**
+   * Sequence padding (tokens, not rows): pad every text to this many tokens and the served sizes
+   * are bitwise equal, where a text alone unpadded is not (verified by the sweep, which ran at
+   * this length, and by other pad ids changing nothing).
+   */
+  padLength?: number;
 }
 
 /** How the served sizes compare before any padding. */
