@@ -329,12 +329,12 @@ export function readHandleGraph(handle: ModelHandle): GraphRead {
     read = { graph: null, constants: null, reason: `the model came as ${handle.source === '<session>' ? 'an InferenceSession' : handle.source}, whose graph batchproof cannot read (pass its path or bytes)` };
   } else {
     try {
-      // Loaded on demand: protobufjs and the ONNX schema cost start-up time for models that never need them.
-      const { readModel } = require('../onnx/graph') as typeof import('../onnx/graph');
-      const { constantFacts } = require('../onnx/tables') as typeof import('../onnx/tables');
+      // Loaded on demand; fast-graph reads the wire format without protobufjs (whose load and
+      // first decode cost more than a check may) and falls back to readModel on any doubt.
+      const { readModelFacts } = require('../onnx/fast-graph') as typeof import('../onnx/fast-graph');
       const bytes = typeof from === 'string' ? fs.readFileSync(from) : from;
-      const { model, graph } = readModel(bytes, handle.source);
-      read = { graph, constants: constantFacts(model), reason: null };
+      const { graph, constants } = readModelFacts(bytes, handle.source);
+      read = { graph, constants, reason: null };
     } catch (e) {
       // onnxruntime loaded the model, so it runs; only graph facts are missing.
       read = { graph: null, constants: null, reason: `its graph could not be read (${oneLine((e as Error).message ?? String(e))})` };
