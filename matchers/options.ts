@@ -1,6 +1,6 @@
 import { formatValue } from '../src/errors';
 import { BadInputError, isModelHandle, isInferenceSession } from '../src';
-import type { CheckOptions, ModelSource, Samples, Tolerance } from '../src';
+import type { BatchFunction, CheckOptions, ModelSource, Samples, Tolerance } from '../src';
 
 /** A model as the matchers receive it: a path, bytes, a session or a handle. */
 export function isModelSource(x: unknown): x is ModelSource {
@@ -25,7 +25,9 @@ export function toOptions<T extends { tolerance?: Tolerance }>(arg: unknown, mat
  * The two call shapes: expect(model).matcher(options?) and
  * expect(samples).matcher(model, options?), where the received value is the user's samples.
  */
-export function modelAndOptions<T extends CheckOptions>(received: unknown, first: unknown, second: unknown, matcher: string): { model: ModelSource; options: T } {
+export function modelAndOptions<T extends CheckOptions>(received: unknown, first: unknown, second: unknown, matcher: string): { model: ModelSource | BatchFunction; options: T } {
+  // expect(samples).matcher(fn): the user's batch function, fed the received samples.
+  if (typeof first === 'function') return { model: first as BatchFunction, options: { ...toOptions<T>(second, matcher), samples: received as Samples } };
   // expect(samples).matcher(model): the model is the first argument. Samples may be bytes
   // (uint8 images), so received bytes are samples whenever a path, session or handle follows.
   const modelFirst = (typeof first === 'string' && first !== 'exact' && first !== 'default') || isModelHandle(first) || isInferenceSession(first);

@@ -23,7 +23,8 @@ export async function toBeBatchInvariant(
   // On failure, name the first diverging node (cheap: the report says which runs to compare).
   // A failed search never hides the verdict.
   let located = '';
-  if (!pass && !this.isNot && report.causes.some((c) => c !== 'nondeterminism')) {
+  // Locating needs a graph: a batch function has none.
+  if (!pass && !this.isNot && typeof model !== 'function' && report.causes.some((c) => c !== 'nondeterminism')) {
     try {
       located = `\n${divergenceLine(await locateDivergence(model, { ...checkOptions, report }))}`;
     } catch (e) {

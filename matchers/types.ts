@@ -1,6 +1,6 @@
 import type { EmbeddingSnapshotOptions } from './toMatchEmbeddingSnapshot';
 import type { RunningStatsOptions, StatsReference, StatsTolerance } from '../src';
-import type { CheckOptions, CompareProvidersOptions, DeterminismOptions, ModelSource, ProviderSide, Tolerance } from '../src';
+import type { BatchFunction, CheckOptions, CompareProvidersOptions, DeterminismOptions, ModelSource, ProviderSide, Tolerance } from '../src';
 
 /** The matchers as seen on `expect(...)`; all return promises: `await` them. */
 export interface BatchproofMatchers<R = unknown> {
@@ -9,10 +9,10 @@ export interface BatchproofMatchers<R = unknown> {
    * position and set of batch-mates. On samples: `expect(samples).toBeBatchInvariant(model)`.
    */
   toBeBatchInvariant(options?: CheckOptions | Tolerance): Promise<R>;
-  toBeBatchInvariant(model: ModelSource, options?: CheckOptions | Tolerance): Promise<R>;
+  toBeBatchInvariant(model: ModelSource | BatchFunction, options?: CheckOptions | Tolerance): Promise<R>;
   /** The same batch run several times (default 5) gives bitwise equal outputs. */
   toBeDeterministic(options?: DeterminismOptions | Tolerance): Promise<R>;
-  toBeDeterministic(model: ModelSource, options?: DeterminismOptions | Tolerance): Promise<R>;
+  toBeDeterministic(model: ModelSource | BatchFunction, options?: DeterminismOptions | Tolerance): Promise<R>;
   /**
    * The same samples on each provider (or option set) give outputs within the tolerance of the
    * first one's: `expect(model).toMatchAcrossProviders(['cpu', 'webgpu'])`. A provider that does

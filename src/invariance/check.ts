@@ -17,6 +17,7 @@ import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
 import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, untested } from './padding';
 import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
+import { BatchFunction, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { countNonFinite } from '../inputs/arrays';
 
@@ -68,7 +69,7 @@ export function selectOutputs<T extends { name: string; dtype: string }>(all: T[
 /** Every option checkBatchInvariance takes; anything else is a misspelling, not silently ignored. */
 export const CHECK_OPTION_KEYS = [...PLAN_OPTION_KEYS, ...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'budget', 'onProgress'];
 
-export async function checkBatchInvariance(model: ModelSource, options: CheckOptions = {}): Promise<InvarianceReport> {
+export async function checkBatchInvariance(model: ModelSource | BatchFunction, options: CheckOptions = {}): Promise<InvarianceReport> {
   const started = performance.now();
   validateOptions(options, CHECK_OPTION_KEYS, 'checkBatchInvariance');
   if (options.filler !== undefined && options.padTo === undefined) {
@@ -77,7 +78,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
   if (options.budget !== undefined && !(typeof options.budget?.seconds === 'number' && options.budget.seconds > 0)) {
     throw new BadInputError(`budget must be { seconds: N } with N > 0, got ${formatValue(options.budget)}; for example budget: { seconds: 30 } (CLI --budget 30s)`);
   }
-  const handle = await openModel(model, options);
+  const handle = isBatchFunction(model) ? await functionHandle(model, options.samples) : await openModel(model, options);
   try {
     const outputs = selectOutputs(handle.outputs, options.outputs);
     const tolerances = resolveTolerances(outputs, options);
@@ -129,7 +130,7 @@ export async function checkBatchInvariance(model: ModelSource, options: CheckOpt
     const served = [...new Set(options.servedSizes ?? [plan.reference, Math.max(...tested)])].filter((s) => tested.includes(s)).sort((a, b) => a - b);
     const servedAnswer = compareServed(execution.rows, layouts, served);
     const index = poolIndex;
-    const { recipe: rowRecipe, recipeReason, runs: recipeRuns } = await recipeFor(
+    const { recipe: rowRecipe, recipeReason, runs: recipeRuns } = isFunctionHandle(handle) ? { recipe: null, recipeReason: 'a batch function: a padding recipe needs filler rows, which it cannot take', runs: [] } : await recipeFor(
       { handle, specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts: layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base },
       { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows },
       options,
@@ -219,16 +220,18 @@ export interface CheckSetup {
  * cannot fit or cannot show a failure. Shared by check and locate, so both feed the same batches.
  */
 export async function prepareCheck(handle: ModelHandle, outputs: readonly DeclaredOutput[], options: CheckOptions): Promise<CheckSetup> {
-  const prepared = await prepareInputs(handle, options);
+  const fn = isFunctionHandle(handle);
+  if (fn && options.padTo !== undefined) throw new BadInputError('padTo adds filler rows, which a batch function cannot take; leave padTo out');
+  const prepared = fn ? functionInputs(handle) : await prepareInputs(handle, options);
   const count = prepared.pool.count;
   const probes = Math.min(options.probes ?? 3, count ?? Infinity);
   // Before the plan's row lists or any sample exist: an absurd size is one line, not an abort.
-  assertPlanFits(prepared.specs, outputs, { ...options, probes });
+  assertPlanFits(prepared.specs.filter((s) => s.dtype !== SAMPLE_VALUES), fn ? [] : outputs, { ...options, probes });
   const plan = makePlan({ ...options, probes });
   const poolIndex = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
   const base = prepared.pool;
   const synthesis = prepared.synthesis as Record<string, { high?: number }>;
-  const resolved = resolvePadding(prepared.specs, prepared.dims, checkPaddingOption(options.padding), {
+  const resolved = fn ? { reason: 'a batch function: its own tokenizer pads, so sequence padding is tested on models' } : resolvePadding(prepared.specs, prepared.dims, checkPaddingOption(options.padding), {
     probes,
     highOf: (name) => synthesis?.[name]?.high ?? options.vocab ?? DEFAULT_VOCAB,
     userSamples: prepared.source === 'user' ? base : null,

@@ -10,6 +10,7 @@ import { ModelSource, openModel, SessionSettings } from '../model/open';
 import { tool } from '../version';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
+import { BatchFunction, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor, runBatch } from './run';
 
@@ -47,23 +48,23 @@ export interface DeterminismReport {
 }
 
 /** Runs one batch `repeats` times with one session and compares every output to the first run. */
-export async function checkDeterminism(model: ModelSource, options: DeterminismOptions = {}): Promise<DeterminismReport> {
+export async function checkDeterminism(model: ModelSource | BatchFunction, options: DeterminismOptions = {}): Promise<DeterminismReport> {
   const started = performance.now();
   validateOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'repeats', 'batchSize', 'maxBytes'], 'checkDeterminism');
   const repeats = options.repeats ?? DEFAULT_REPEATS;
   if (!(Number.isInteger(repeats) && repeats >= 2)) {
     throw new BadInputError(`repeats must be an integer of at least 2, got ${formatValue(repeats)}; for example repeats: 5 (CLI --repeats 5)`);
   }
-  const handle = await openModel(model, options);
+  const handle = isBatchFunction(model) ? await functionHandle(model, options.samples) : await openModel(model, options);
   try {
     const outputs = selectOutputs(handle.outputs, options.outputs);
     const tolerances = resolveTolerances(outputs, { tolerance: 'exact', ...options });
-    const prepared = await prepareInputs(handle, options);
+    const prepared = isFunctionHandle(handle) ? functionInputs(handle) : await prepareInputs(handle, options);
     const batchSize = options.batchSize ?? Math.min(DEFAULT_DETERMINISM_BATCH, prepared.pool.count ?? Infinity);
     if (!(Number.isInteger(batchSize) && batchSize > 0)) {
       throw new BadInputError(`batchSize must be a positive integer, got ${formatValue(batchSize)}`);
     }
-    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `batchSize ${batchSize}` });
+    assertBatchFits({ specs: prepared.specs.filter((s) => s.dtype !== SAMPLE_VALUES), outputs: isFunctionHandle(handle) ? [] : outputs, batchSize, maxBytes: options.maxBytes, what: `batchSize ${batchSize}` });
     const ids = Array.from({ length: batchSize }, (_, i) => i % (prepared.pool.count ?? Infinity));
     assertSamplesCanShowFailure(prepared.specs, prepared.pool, ids, 'varied', sampleLabel(prepared.source, options));
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);

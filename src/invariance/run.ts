@@ -6,6 +6,7 @@ import { assertBatchFits } from '../inputs/memory';
 import { batchTensor, SamplePool } from '../inputs/samples';
 import { BATCH_MARK, batchNamedAxes, InputSpec } from '../inputs/spec';
 import type { ModelHandle } from '../model/open';
+import { SAMPLE_VALUES } from '../runtime/function';
 import type { Plan, PlannedRun, RunPurpose } from './plan';
 
 /** One probe's outputs from one run: only these rows are kept, never whole batches. */
@@ -68,7 +69,11 @@ export function mapIds(ids: readonly number[], index: (id: number) => number): n
 
 export function feedsFor(specs: readonly InputSpec[], shared: Record<string, ort.Tensor>, pool: SamplePool, ids: readonly number[]): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
-  for (const spec of specs) feeds[spec.name] = spec.batchAxis === null ? shared[spec.name] : batchTensor(spec, pool, ids);
+  for (const spec of specs) {
+    // A batch function's input: the rows' sample indices; its runner hands it the samples.
+    if (spec.dtype === SAMPLE_VALUES) feeds[spec.name] = [...ids] as unknown as ort.Tensor;
+    else feeds[spec.name] = spec.batchAxis === null ? shared[spec.name] : batchTensor(spec, pool, ids);
+  }
   return feeds;
 }
 

@@ -1,0 +1,171 @@
+/**
+ * The user's own batch function as a runner: `fn(batch)` takes an array of samples (texts for a
+ * transformers.js pipeline, images, objects) and returns, for the whole batch, a tensor with the
+ * batch first, `number[][]`, `{ dims, data }`, or an object of those (several outputs). The check
+ * runs the same plan on it as on a model: it sees the function through a handle whose session
+ * calls the function, with one input, `samples`, whose values are the samples themselves.
+ */
+import * as ort from 'onnxruntime-node';
+import { BadInputError, formatValue } from '../errors';
+import type { TypedArray } from '../inputs/arrays';
+import type { PreparedInputs } from '../inputs/prepare';
+import type { SamplePool } from '../inputs/samples';
+import type { InputSpec } from '../inputs/spec';
+import type { ModelHandle, SessionSettings, ValueInfo } from '../model/open';
+
+/** What a batch function returns for one batch. */
+export type BatchOutput = ort.Tensor | number[][] | { dims: readonly number[]; data: ArrayLike<number> } | Record<string, unknown>;
+/** The user's batch function: an array of samples in, the batch's outputs (batch first) out. */
+export type BatchFunction = (batch: unknown[]) => BatchOutput | Promise<BatchOutput>;
+
+/** The one input of a function runner: its values are the user's samples, one per row. */
+export const SAMPLES_INPUT = 'samples';
+/** The dtype that marks it (not an onnxruntime type: run.ts feeds the values as they are). */
+export const SAMPLE_VALUES = 'sample-values';
+
+const functionHandles = new WeakMap<ModelHandle, { samples: unknown[] }>();
+
+export function isBatchFunction(x: unknown): x is BatchFunction {
+  return typeof x === 'function';
+}
+
+export function isFunctionHandle(handle: ModelHandle): boolean {
+  return functionHandles.has(handle);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+function isTensorLike(v: unknown): v is { dims: readonly number[]; data: ArrayLike<number> } {
+  return isPlainObject(v) && Array.isArray(v.dims) && (ArrayBuffer.isView(v.data) || Array.isArray(v.data));
+}
+
+/** One output as a float tensor, checked: numeric, the batch first with one row per sample. */
+function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
+  let dims: number[];
+  let data: Float32Array | Float64Array;
+  if (Array.isArray(value)) {
+    if (!value.every((r) => Array.isArray(r) && r.every((x) => typeof x === 'number'))) {
+      throw new BadInputError(`the batch function's output '${name}' is not numeric: expected number[][] (a row of numbers per sample), got ${formatValue(value)}`);
+    }
+    const width = (value[0] as number[] | undefined)?.length ?? 0;
+    if (value.some((r) => (r as number[]).length !== width)) throw new BadInputError(`the batch function's output '${name}' has rows of different lengths; return one row of the same length per sample`);
+    dims = [value.length, width];
+    data = Float32Array.from((value as number[][]).flat());
+  } else if (isTensorLike(value) || (typeof value === 'object' && value !== null && 'dims' in value && 'data' in value)) {
+    const t = value as { dims: readonly number[]; data: ArrayLike<number> };
+    dims = [...t.dims];
+    const raw = t.data;
+    if (Object.prototype.toString.call(raw) === '[object Float64Array]') data = raw as Float64Array;
+    else if (Object.prototype.toString.call(raw) === '[object Float32Array]') data = raw as Float32Array;
+    else if (Array.isArray(raw) || ArrayBuffer.isView(raw)) {
+      const list = Array.from(raw as ArrayLike<number | bigint>, Number);
+      if (list.some((x) => typeof x !== 'number')) throw new BadInputError(`the batch function's output '${name}' is not numeric`);
+      data = Float32Array.from(list);
+    } else throw new BadInputError(`the batch function's output '${name}' has no numeric data, got ${formatValue(raw)}`);
+    if (dims.reduce((a, b) => a * b, 1) !== data.length) throw new BadInputError(`the batch function's output '${name}' has dims [${dims.join(', ')}] but ${data.length} values`);
+  } else {
+    throw new BadInputError(`the batch function returned ${formatValue(value)} for '${name}'; return a tensor with the batch first, number[][], { dims, data } or an object of those`);
+  }
+  if (dims[0] !== rows) {
+    throw new BadInputError(`the batch function returned ${dims[0]} rows for '${name}' on a batch of ${rows} samples; return one row per sample, the batch first`);
+  }
+  return new ort.Tensor(Object.prototype.toString.call(data) === '[object Float64Array]' ? 'float64' : 'float32', data, dims);
+}
+
+/** The function's result for a batch, as named tensors. */
+async function callFunction(fn: BatchFunction, batch: unknown[]): Promise<Record<string, ort.Tensor>> {
+  let result: unknown;
+  try {
+    result = await fn(batch);
+  } catch (e) {
+    throw new BadInputError(`the batch function threw on a batch of ${batch.length}: ${String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim()}`);
+  }
+  const named = isPlainObject(result) && !('dims' in result && 'data' in result) ? result : { output: result };
+  if (Object.keys(named).length === 0) throw new BadInputError('the batch function returned an empty object: nothing to compare');
+  return Object.fromEntries(Object.entries(named).map(([name, v]) => [name, toTensor(v, name, batch.length)]));
+}
+
+/**
+ * A handle over the function: one call on the first sample learns its outputs (names, dtype and
+ * the dims after the batch), and every later call must keep those dims.
+ */
+export async function functionHandle(fn: BatchFunction, samples: unknown): Promise<ModelHandle> {
+  if (!Array.isArray(samples) || samples.length === 0) {
+    throw new BadInputError(`a batch function needs samples: an array of the values it takes (texts, images, objects), got ${formatValue(samples)}; e.g. checkBatchInvariance(embed, { samples: ['a text', 'another'] })`);
+  }
+  const list = [...samples];
+  const first = await callFunction(fn, [list[0]]);
+  const outputs: ValueInfo[] = Object.entries(first).map(([name, t]) => ({ name, dtype: t.type, shape: ['batch', ...t.dims.slice(1)] }));
+  const session = {
+    inputNames: [SAMPLES_INPUT],
+    outputNames: outputs.map((o) => o.name),
+    async run(feeds: Record<string, unknown>, fetches?: string[]) {
+      const batch = (feeds[SAMPLES_INPUT] as number[]).map((i) => {
+        if (i < 0) throw new BadInputError('a batch function cannot take filler rows (padTo, recipes): leave padTo out');
+        return list[i % list.length];
+      });
+      const result = await callFunction(fn, batch);
+      for (const o of outputs) {
+        const t = result[o.name];
+        if (!t) throw new BadInputError(`the batch function returned no '${o.name}' on a batch of ${batch.length}, though it did on one sample; return the same outputs for every batch`);
+        const tail = t.dims.slice(1).join(', ');
+        if (tail !== o.shape.slice(1).join(', ')) {
+          throw new BadInputError(`the batch function's output '${o.name}' is [N, ${tail}] on a batch of ${batch.length} but [N, ${o.shape.slice(1).join(', ')}] on one sample; only the first axis may follow the batch (pad or pool inside the function)`);
+        }
+      }
+      return Object.fromEntries((fetches ?? outputs.map((o) => o.name)).map((n) => [n, result[n]]));
+    },
+    async release() {},
+  };
+  let closed = false;
+  const handle: ModelHandle = {
+    kind: 'batchproof.model',
+    session: session as unknown as ort.InferenceSession,
+    source: `<function ${fn.name || 'anonymous'}>`,
+    inputs: [{ name: SAMPLES_INPUT, dtype: SAMPLE_VALUES, shape: ['batch'] }],
+    outputs,
+    settings: {} as SessionSettings,
+    get closed() {
+      return closed;
+    },
+    async close() {
+      closed = true;
+    },
+  };
+  functionHandles.set(handle, { samples: list });
+  return handle;
+}
+
+/**
+ * The inputs of a function check: one input whose pool hands out sample indices; run.ts feeds
+ * the samples themselves. Identical samples cannot show leakage: refused like any other.
+ */
+export function functionInputs(handle: ModelHandle): PreparedInputs {
+  const { samples } = functionHandles.get(handle) as { samples: unknown[] };
+  const keys = new Set(samples.map((s) => sampleKey(s)));
+  if (keys.size < 2) {
+    throw new BadInputError(`the ${samples.length} samples are ${samples.length === 1 ? 'one sample' : 'all the same'}: identical batch-mates cannot show leakage between them; give distinct samples`);
+  }
+  const spec: InputSpec = { name: SAMPLES_INPUT, dtype: SAMPLE_VALUES, declared: ['batch'], batchAxis: 0, sampleDims: [1] };
+  const pool: SamplePool = {
+    count: samples.length,
+    sample: (_spec, index) => Float64Array.of(index) as TypedArray,
+  };
+  return { specs: [spec], dims: {}, defaultedDims: [], shared: {}, pool, source: 'user', seed: 0, synthesis: { [SAMPLES_INPUT]: { kind: 'user', source: 'samples', role: 'floats' } } } as PreparedInputs;
+}
+
+/** The samples of a function handle, by pool index (run.ts builds the batch from them). */
+export function samplesOf(handle: ModelHandle): unknown[] | null {
+  return functionHandles.get(handle)?.samples ?? null;
+}
+
+function sampleKey(s: unknown): string {
+  if (typeof s === 'string') return `s:${s}`;
+  try {
+    return `j:${JSON.stringify(s, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : typeof v === 'bigint' ? String(v) : v))}`;
+  } catch {
+    return `o:${String(s)}`;
+  }
+}
