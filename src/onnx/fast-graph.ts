@@ -16,6 +16,7 @@ import type { ConstantFacts } from './tables';
 import type { Int64, OnnxAttribute, OnnxGraph, OnnxModel, OnnxTensor, OnnxTypeProto, OnnxValueInfo } from './proto';
 import { checkModelHead } from './model-file';
 import schema from './onnx-schema.json';
+import { DataType, dtypeName } from './dtypes';
 
 /** The facts readHandleGraph keeps: readModel's graph and constantFacts of its model. */
 export interface FastFacts {
@@ -270,17 +271,6 @@ const AttributeType = {
   STRINGS: 8, TENSORS: 9, GRAPHS: 10,
 } as const;
 
-const DTYPE_NAMES: Record<number, string> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64',
-  8: 'string', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64',
-  14: 'complex64', 15: 'complex128', 16: 'bfloat16', 17: 'float8e4m3fn', 18: 'float8e4m3fnuz',
-  19: 'float8e5m2', 20: 'float8e5m2fnuz', 21: 'uint4', 22: 'int4', 23: 'float4e2m1',
-};
-
-function dtypeName(dataType: number | undefined): string {
-  return (dataType !== undefined && DTYPE_NAMES[dataType]) || 'unknown';
-}
-
 const utf8 = new TextDecoder();
 
 /** Any failure here means readModel would throw: the caller falls back to it for the words. */
@@ -477,7 +467,6 @@ function toNumber(v: Int64): number {
 // tables.ts constantFacts, copied for the same reason.
 
 const SMALL_CONSTANT = 64;
-const DataType = { FLOAT: 1, INT64: 7, DOUBLE: 11, UINT32: 12, UINT64: 13 } as const;
 
 function constantFacts(model: OnnxModel): Record<string, ConstantFacts> {
   const out: Record<string, ConstantFacts> = {};

@@ -15,6 +15,9 @@ import {
   type OnnxValueInfo,
 } from './proto';
 import { checkModelHead, MODEL_FILE_ERRORS } from './model-file';
+import { dtypeName } from './dtypes';
+
+export { dtypeName };
 
 /** A dimension: a fixed size, a symbolic name ('N', 'batch'), or null when unnamed. */
 export type Dim = number | string | null;
@@ -87,18 +90,6 @@ export interface GraphFacts {
   nodes: NodeFacts[];
   /** True when the file's node order was not topological and readGraph sorted it. */
   reordered: boolean;
-}
-
-/** ONNX TensorProto.DataType -> onnxruntime-node's tensor type names. */
-const DTYPE_NAMES: Record<number, string> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64',
-  8: 'string', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64',
-  14: 'complex64', 15: 'complex128', 16: 'bfloat16', 17: 'float8e4m3fn', 18: 'float8e4m3fnuz',
-  19: 'float8e5m2', 20: 'float8e5m2fnuz', 21: 'uint4', 22: 'int4', 23: 'float4e2m1',
-};
-
-export function dtypeName(dataType: number | undefined): string {
-  return (dataType !== undefined && DTYPE_NAMES[dataType]) || 'unknown';
 }
 
 const utf8 = new TextDecoder();

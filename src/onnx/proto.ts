@@ -24,13 +24,7 @@ export const ModelProto: protobuf.Type = onnxRoot.lookupType('onnx.ModelProto');
 /** int64 fields decode to a number when it is exact, else to a bigint (e.g. INT64_MAX). */
 export type Int64 = number | bigint;
 
-/** TensorProto.DataType numbers (1.12), plus the newer ones so names still resolve. */
-export const DataType = {
-  UNDEFINED: 0, FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7,
-  STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14,
-  COMPLEX128: 15, BFLOAT16: 16, FLOAT8E4M3FN: 17, FLOAT8E4M3FNUZ: 18, FLOAT8E5M2: 19,
-  FLOAT8E5M2FNUZ: 20, UINT4: 21, INT4: 22, FLOAT4E2M1: 23,
-} as const;
+export { DataType } from './dtypes';
 
 /** AttributeProto.AttributeType numbers. */
 export const AttributeType = {

@@ -6,8 +6,8 @@
  * within 2. Plain graph facts: no session, no data beyond a few small constants.
  */
 import type { GraphFacts, NodeFacts, TensorAttribute } from './graph';
-import { dtypeName } from './graph';
-import { DataType, type Int64, type OnnxModel, type OnnxTensor } from './proto';
+import { DataType, dtypeName } from './dtypes';
+import type { Int64, OnnxModel, OnnxTensor } from './proto';
 
 /** An initializer's or Constant node's type and dims, and its values when it is small. */
 export interface ConstantFacts {
