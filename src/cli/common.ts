@@ -122,7 +122,7 @@ export function commonOptions(flags: CommonFlags): CheckOptions {
 }
 
 /** Flags naming files a command reads, as messages name them. Every positional argument is one too. */
-const INPUT_FLAGS: Record<string, string> = { inputs: 'samples file (--inputs)', data: 'calibration data (--data)', checkpoint: 'checkpoint (--checkpoint)' };
+const INPUT_FLAGS: Record<string, string> = { inputs: 'samples file (--inputs)', data: 'calibration data (--data)', checkpoint: 'checkpoint (--checkpoint)', samples: 'samples file (--samples)' };
 const ARGUMENT_NAMES: Record<string, string> = { model: 'input model', a: 'baseline <a>', b: 'file <b>' };
 /** Flags naming files a command writes, in the order they are checked. */
 const OUTPUT_FLAGS: [key: string, flag: string, what: string][] = [

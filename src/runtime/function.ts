@@ -169,3 +169,60 @@ function sampleKey(s: unknown): string {
     return `o:${String(s)}`;
   }
 }
+
+/** Script files the CLI treats as a batch function's module. */
+export const FUNCTION_MODULE = /\.(mjs|cjs|js)$/i;
+
+/**
+ * The batch function a module exports (default export, or `embed`), for the CLI:
+ * `batchproof check ./embed.mjs --samples texts.json`.
+ */
+export async function loadBatchFunction(file: string): Promise<BatchFunction> {
+  const { assertReadableFile } = await import('../io/paths');
+  assertReadableFile(file, 'batch function module');
+  const { pathToFileURL } = await import('url');
+  const path = await import('path');
+  let mod: Record<string, unknown>;
+  try {
+    mod = await esmImporter()(pathToFileURL(path.resolve(file)).href);
+  } catch (e) {
+    throw new BadInputError(`${file}: the module failed to load: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+  }
+  const candidate = [mod.default, (mod.default as Record<string, unknown> | undefined)?.default, mod.embed, (mod.default as Record<string, unknown> | undefined)?.embed].find((f) => typeof f === 'function');
+  if (!candidate) throw new BadInputError(`${file}: exports no batch function; export one as the default export or as 'embed': export default async (batch) => ...`);
+  return candidate as BatchFunction;
+}
+
+/** Samples for the CLI: a JSON array, or a text file of one sample a line (blank lines skipped). */
+export async function readSamplesFile(file: string): Promise<unknown[]> {
+  const { assertReadableFile } = await import('../io/paths');
+  const fs = await import('fs');
+  assertReadableFile(file, 'samples');
+  const text = fs.readFileSync(file, 'utf8');
+  if (/\.json$/i.test(file) || /^\s*\[/.test(text)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new BadInputError(`${file}: not valid JSON (${(e as Error).message}); give a JSON array of samples or a text file of one sample a line`);
+    }
+    if (!Array.isArray(parsed)) throw new BadInputError(`${file}: holds ${formatValue(parsed)}, not an array; give a JSON array of samples`);
+    return parsed;
+  }
+  return text.split(/\r?\n/).filter((line) => line.trim() !== '');
+}
+
+/** import-esm's importer, required from beside this file (dist/src/runtime) or the bundle (dist/). */
+function esmImporter(): (url: string) => Promise<Record<string, unknown>> {
+  const path = require('path') as typeof import('path');
+  const candidates = [path.join(__dirname, 'import-esm'), path.join(__dirname, 'src', 'runtime', 'import-esm')];
+  for (const candidate of candidates) {
+    try {
+      // A computed path: the bundler leaves it to Node's require at run time.
+      return (require(candidate) as typeof import('./import-esm')).importEsm;
+    } catch {
+      // Not there: the next place.
+    }
+  }
+  throw new BadInputError('cannot load ES modules here (import-esm.js is missing from the installed package); reinstall batchproof');
+}

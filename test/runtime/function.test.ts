@@ -76,3 +76,45 @@ describe('bad functions and samples are one clear line', () => {
     expect(await run(fn, [1, 2, 3], { padTo: 4 })).toMatch(/padTo adds filler rows, which a batch function cannot take/);
   });
 });
+
+describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
+  const fs = require('fs') as typeof import('fs');
+  const os = require('os') as typeof import('os');
+  const path = require('path') as typeof import('path');
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const bin = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'bin.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-fn-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const module = path.join(dir, 'embed.mjs');
+  // Rows of [length, code sum]; with LEAK set, centred by the batch mean (samples leak).
+  fs.writeFileSync(module, `export async function embed(batch) {
+  const rows = batch.map((t) => [t.length, [...t].reduce((a, c) => a + c.charCodeAt(0), 0) / 100]);
+  if (!process.env.LEAK) return rows;
+  const mean = rows.reduce((a, r) => a + r[1], 0) / rows.length;
+  return rows.map((r) => [r[0], r[1] - mean]);
+}\n`);
+  const texts = path.join(dir, 'texts.txt');
+  fs.writeFileSync(texts, 'a cat\nthe dog\nhello world\nbatch\n\nsearch me\nquiet\n');
+  const run = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [bin, 'check', ...args], { encoding: 'utf8', env: { ...process.env, ...env, XDG_CACHE_HOME: path.join(dir, 'cache') } });
+
+  test('exit 0 for a per-sample function, twice (the second through the code cache), 1 for a leaky one', () => {
+    for (let i = 0; i < 2; i++) {
+      const r = run([module, '--samples', texts, '--batch-sizes', '1,2,4']);
+      expect([r.status, r.stdout.split('\n')[0]]).toEqual([0, `<function embed>: invariant`]);
+    }
+    const leaky = run([module, '--samples', texts, '--batch-sizes', '1,2,4'], { LEAK: '1' });
+    expect(leaky.status).toBe(1);
+    expect(leaky.stdout).toMatch(/violated \(leakage\)/);
+  });
+
+  test('bad input: no --samples, a module without a function, samples that are not an array', () => {
+    expect(run([module]).stderr).toMatch(/a batch function needs samples: add --samples/);
+    const empty = path.join(dir, 'none.mjs');
+    fs.writeFileSync(empty, 'export const x = 1;\n');
+    const r = run([empty, '--samples', texts]);
+    expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/exports no batch function/)]);
+    const obj = path.join(dir, 'obj.json');
+    fs.writeFileSync(obj, '{"a": 1}');
+    expect(run([module, '--samples', obj]).stderr).toMatch(/not an array; give a JSON array of samples/);
+  });
+});

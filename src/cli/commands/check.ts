@@ -1,10 +1,13 @@
 import { Command, Option } from 'commander';
 import type { CheckOptions } from '../../invariance/check';
+import type { BatchFunction } from '../../runtime/function';
+import { BadInputError } from '../../errors';
 import { addModelFlags, addPlanFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, PlanFlags, planOptions } from '../common';
 import { progressBar } from '../output';
 import { duration, positiveInteger, sizeList } from '../parse';
 
 interface CheckFlags extends CommonFlags, PlanFlags {
+  samples?: string;
   budget?: { seconds: number };
   serveSizes?: number[];
   padTo?: number;
@@ -18,8 +21,9 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       program
         .command('check')
         .description('batch invariance: sweep batch sizes, positions and batch-mates; exit 0 invariant or within tolerance, 1 violated, 2 bad input')
-        .argument('<model>', 'path to an .onnx model'),
+        .argument('<model>', 'path to an .onnx model, or a .js/.mjs module that exports a batch function (with --samples)'),
     )
+      .option('--samples <file>', "samples for a batch function module: a JSON array, or a text file of one sample a line")
       .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration)
       .option('--serve-sizes <list>', 'batch sizes your system serves, answered first, e.g. 1,512', sizeList('--serve-sizes'))
       .option('--pad-to <n>', 'pad every batch smaller than N up to N, as your server would', positiveInteger('--pad-to'))
@@ -39,7 +43,8 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       // Engines load when their command runs, so one command does not pay for the others.
       const { checkBatchInvariance } = await import('../../invariance/check');
       const { formatReport } = await import('../../report/text');
-      const report = await checkBatchInvariance(model, options);
+      const fn = await batchFunctionOf(model, flags.samples, options);
+      const report = await checkBatchInvariance(fn ?? model, options);
       bar.stop();
       emit(report, () => formatReport(report, { color: flags.color }), flags.json, out);
       setExit(report.verdict === 'violated' ? EXIT.fail : EXIT.pass);
@@ -47,4 +52,16 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       bar.stop();
     }
   });
+}
+
+/** A .js/.mjs model argument is the user's batch function; its samples come from --samples. */
+async function batchFunctionOf(model: string, samples: string | undefined, options: CheckOptions): Promise<BatchFunction | null> {
+  const { FUNCTION_MODULE, loadBatchFunction, readSamplesFile } = await import('../../runtime/function');
+  if (!FUNCTION_MODULE.test(model)) {
+    if (samples !== undefined) throw new BadInputError(`--samples is for a batch function module (.js, .mjs); for a model give samples with --inputs FILE.npz`);
+    return null;
+  }
+  if (samples === undefined) throw new BadInputError(`${model}: a batch function needs samples: add --samples texts.json (a JSON array) or --samples texts.txt (one a line)`);
+  options.samples = (await readSamplesFile(samples)) as never;
+  return loadBatchFunction(model);
 }

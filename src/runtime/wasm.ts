@@ -1,0 +1,278 @@
+/**
+ * Provider 'wasm': onnxruntime-web's WebAssembly backend, the runtime a browser page embeds
+ * queries with, run here in plain Node. onnxruntime-web is an optional peer dependency (about
+ * 140 MB installed): it is required only when a 'wasm' session is asked for.
+ *
+ * What the rest of batchproof calls on a session (names, metadata, run, release) is an
+ * onnxruntime-node InferenceSession; createWasmSession returns an object with the same surface,
+ * converting tensors at the border so the two runtimes' Tensor classes never meet.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vm from 'vm';
+import * as ort from 'onnxruntime-node';
+import { BadInputError } from '../errors';
+import { explainProviderError } from '../fixture/reasons';
+import { providerFailure, sessionOptions, type SessionSettings } from '../model/open';
+
+export const WASM_PACKAGE = 'onnxruntime-web';
+/** The onnxruntime-web release line batchproof is built and tested against (onnxruntime-node's). */
+export const WASM_SUPPORTED = '1.30';
+
+/** The part of onnxruntime-web used here: the onnxruntime-common API it re-exports. */
+type WebOrt = Pick<typeof ort, 'InferenceSession' | 'Tensor'> & {
+  env: { versions: Record<string, string | undefined>; wasm: { numThreads?: number; simd?: boolean | 'fixed' | 'relaxed' } };
+};
+
+/** What a wasm session runs with in this process (the fingerprint's words). */
+export interface WasmFacts {
+  /** onnxruntime-web's version. */
+  version: string;
+  /** env.wasm.numThreads: 1 unless asked (see wasmThreads). */
+  threads: number;
+  /** env.wasm.simd as onnxruntime-web reads it (its default, true: check fixed-width SIMD). */
+  simd: boolean | 'fixed' | 'relaxed';
+}
+
+/**
+ * Node's own require. Under Jest the test's module registry compiles code without a dynamic
+ * import callback, and onnxruntime-web imports its Emscripten glue (an .mjs) dynamically, which
+ * then fails with ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING_FLAG. Node's loader, reached through the
+ * main realm's process (Jest gives tests a stand-in), compiles it with one. Outside Jest the two
+ * are the same.
+ */
+function nodeRequire(): NodeRequire {
+  const main = vm.runInThisContext('process') as NodeJS.Process & { getBuiltinModule?: (id: string) => unknown };
+  if (main === process) return require;
+  const Module = (main.getBuiltinModule?.('module') ?? main.mainModule?.constructor) as { createRequire?: (from: string) => NodeRequire } | undefined;
+  return Module?.createRequire ? Module.createRequire(__filename) : require;
+}
+
+/** onnxruntime-web's package.json (version), or why it cannot be found. Reads no JavaScript of it. */
+function locate(req: NodeRequire): { version: string; main: string } | { reason: string } {
+  let main: string;
+  try {
+    main = req.resolve(WASM_PACKAGE);
+  } catch {
+    return { reason: `${WASM_PACKAGE} is not installed (it is an optional peer dependency of batchproof)` };
+  }
+  // Its exports map has no './package.json': walk up from the entry point instead.
+  for (let dir = path.dirname(main); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    try {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === WASM_PACKAGE) return { version: String(pkg.version ?? 'unknown'), main };
+    } catch {
+      // not this folder
+    }
+  }
+  return { reason: `${WASM_PACKAGE} resolves to ${main}, but its package.json could not be read` };
+}
+
+/** onnxruntime-web's entry point as Node resolves it here (for the probe's child process), or null. */
+export function wasmEntry(): string | null {
+  const found = locate(nodeRequire());
+  return 'main' in found ? found.main : null;
+}
+
+/** The version line ('1.30') of a version ('1.30.2'). */
+function line(version: string): string {
+  return version.split('.').slice(0, 2).join('.');
+}
+
+/**
+ * Why 'wasm' cannot run here, found without loading onnxruntime-web (a resolve and a read of its
+ * package.json), or null when it is installed at the supported version. Whether a session then
+ * runs is the probe's question (src/fixture/providers.ts).
+ */
+export function wasmUnavailableReason(): string | null {
+  const found = locate(nodeRequire());
+  if ('reason' in found) return found.reason;
+  if (line(found.version) !== WASM_SUPPORTED) {
+    return `${WASM_PACKAGE} ${found.version} is installed, but batchproof runs ${WASM_PACKAGE} ${WASM_SUPPORTED} (the release of its onnxruntime-node)`;
+  }
+  return null;
+}
+
+/** One line for a 'wasm' that cannot load: the reason and the cure. */
+export function wasmFailure(reason: string): string {
+  return providerFailure('wasm', reason);
+}
+
+interface Loaded {
+  ort: WebOrt;
+  version: string;
+  /** env.wasm.numThreads the backend was started with: fixed for the process from then on. */
+  threads: number | null;
+}
+
+/*
+ * Loaded once per process, kept on the main realm: onnxruntime-web's WebAssembly instance (and so
+ * its thread count) lives as long as the process, and Jest runs many test files in one process,
+ * each with a fresh module registry.
+ */
+const LOADED = Symbol.for('batchproof.onnxruntimeWeb');
+function state(): { loaded?: Loaded } {
+  const main = vm.runInThisContext('globalThis') as Record<symbol, { loaded?: Loaded } | undefined>;
+  return (main[LOADED] ??= {});
+}
+
+/** onnxruntime-web, loaded on first use; a missing or wrong one is one line naming the cure. */
+export function loadWasmRuntime(): Loaded {
+  const s = state();
+  if (s.loaded) return s.loaded;
+  const reason = wasmUnavailableReason();
+  if (reason) throw new BadInputError(wasmFailure(reason));
+  const req = nodeRequire();
+  let web: WebOrt;
+  try {
+    // A variable, not a literal: the CLI's bundler must leave onnxruntime-web to be found at run time.
+    const id = WASM_PACKAGE;
+    web = req(id) as WebOrt;
+  } catch (e) {
+    throw new BadInputError(wasmFailure(`${WASM_PACKAGE} could not be loaded (${oneLine(String((e as Error).message ?? e))})`));
+  }
+  s.loaded = { ort: web, version: web.env.versions.web ?? (locate(req) as { version: string }).version, threads: null };
+  return s.loaded;
+}
+
+/**
+ * The wasm thread count for these settings. One by default, in Node as in most browser pages:
+ * the threaded build runs its threads as workers sharing a SharedArrayBuffer, which a page gets
+ * only when cross-origin isolated (onnxruntime-web itself falls back to 1 otherwise), and one
+ * thread spawns no worker at all, so the default is the answer most users' browsers compute.
+ */
+export function wasmThreads(settings: SessionSettings): number {
+  return settings.threads ?? 1;
+}
+
+/** What a wasm session with these settings runs with here; null when onnxruntime-web cannot load. */
+export function wasmFacts(settings: SessionSettings): WasmFacts | null {
+  const found = locate(nodeRequire());
+  if ('reason' in found) return null;
+  const loaded = state().loaded;
+  return {
+    version: found.version,
+    threads: loaded?.threads ?? wasmThreads(settings),
+    simd: loaded?.ort.env.wasm.simd ?? true,
+  };
+}
+
+type Feeds = Record<string, ort.Tensor>;
+type Fetches = readonly string[] | Record<string, ort.Tensor | null>;
+
+/**
+ * A 'wasm' session: the model's bytes (read from the path when given one) in onnxruntime-web,
+ * pinned to its 'wasm' backend alone. Settings map as onnxruntime-web takes them: threads to
+ * env.wasm.numThreads (once per process), optimization to graphOptimizationLevel.
+ */
+export async function createWasmSession(model: string | Uint8Array, settings: SessionSettings): Promise<ort.InferenceSession> {
+  const loaded = loadWasmRuntime();
+  const web = loaded.ort;
+  const threads = wasmThreads(settings);
+  if (settings.interOpThreads !== undefined) {
+    throw new BadInputError(`interOpThreads does not apply to provider 'wasm' (onnxruntime-web runs one session's nodes in order); leave it out, or use threads for env.wasm.numThreads`);
+  }
+  if (loaded.threads !== null && loaded.threads !== threads) {
+    throw new BadInputError(
+      `provider 'wasm' already runs with ${loaded.threads} thread${loaded.threads === 1 ? '' : 's'} in this process (onnxruntime-web reads env.wasm.numThreads once, when its first session starts); ask for threads: ${loaded.threads}, or run the other thread count in another process`,
+    );
+  }
+  web.env.wasm.numThreads = threads;
+  const bytes = typeof model === 'string' ? new Uint8Array(fs.readFileSync(model)) : model;
+  // A fresh options object: onnxruntime-web writes its own config entries into the one it gets.
+  const options = sessionOptions({ ...settings, provider: 'wasm' }) as Record<string, unknown>;
+  delete options.intraOpNumThreads; // the wasm backend takes its threads from env.wasm.numThreads
+  let session: ort.InferenceSession;
+  try {
+    session = await web.InferenceSession.create(inRealm(bytes, 'Uint8Array') as Uint8Array, options as ort.InferenceSession.SessionOptions);
+  } catch (e) {
+    const reason = oneLine(String((e as Error).message ?? e));
+    // The backend did not start (its .wasm file missing or refused): the runtime, not the model.
+    if (/no available backend|backend not found/i.test(reason)) throw new BadInputError(wasmFailure(explainProviderError('wasm', reason)));
+    // The model's own problems (a truncated file, an unsupported operator): open.ts words them.
+    throw e;
+  }
+  loaded.threads = threads;
+  return wrap(session, web);
+}
+
+/** onnxruntime-web's session behind onnxruntime-node's surface. */
+function wrap(session: ort.InferenceSession, web: WebOrt): ort.InferenceSession {
+  // When both packages share one onnxruntime-common (plain Node, deduplicated), their tensors are
+  // one class and pass as they are; under Jest, or with two copies, each side gets its own.
+  const same = (web.Tensor as unknown) === (ort.Tensor as unknown);
+  const toWeb = (t: ort.Tensor): ort.Tensor => (same ? t : (new web.Tensor(t.type as never, inRealm(t.data, realmName(t.data)) as never, t.dims) as unknown as ort.Tensor));
+  const toNode = (t: ort.Tensor): ort.Tensor => (same ? t : new ort.Tensor(t.type as never, localRealm(t.data) as never, t.dims));
+  const wrapped = {
+    get inputNames() {
+      return session.inputNames;
+    },
+    get outputNames() {
+      return session.outputNames;
+    },
+    get inputMetadata() {
+      return session.inputMetadata;
+    },
+    get outputMetadata() {
+      return session.outputMetadata;
+    },
+    async run(feeds: Feeds, fetchesOrOptions?: Fetches | ort.InferenceSession.RunOptions, options?: ort.InferenceSession.RunOptions) {
+      const webFeeds: Feeds = {};
+      for (const [name, t] of Object.entries(feeds)) webFeeds[name] = toWeb(t);
+      let fetches = fetchesOrOptions;
+      if (fetches && !Array.isArray(fetches) && typeof fetches === 'object') {
+        // Pre-allocated outputs (a name → tensor map) are converted too; a run options object is not a map of tensors.
+        const entries = Object.entries(fetches as Record<string, unknown>);
+        if (entries.length && entries.every(([, v]) => v === null || (typeof v === 'object' && v !== null && 'dims' in v))) {
+          fetches = Object.fromEntries(entries.map(([k, v]) => [k, v === null ? null : toWeb(v as ort.Tensor)]));
+        }
+      }
+      const out = (await (session.run as (...a: unknown[]) => Promise<Record<string, ort.Tensor>>)(webFeeds, ...(fetches === undefined ? [] : [fetches]), ...(options === undefined ? [] : [options])));
+      const result: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(out)) result[name] = toNode(t);
+      return result;
+    },
+    async release() {
+      await session.release();
+    },
+    startProfiling() {
+      session.startProfiling();
+    },
+    endProfiling() {
+      session.endProfiling();
+    },
+  };
+  return wrapped as unknown as ort.InferenceSession;
+}
+
+const TYPED = ['Float32Array', 'Float64Array', 'Int8Array', 'Int16Array', 'Int32Array', 'Uint8Array', 'Uint16Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array'] as const;
+type TypedName = (typeof TYPED)[number];
+
+function realmName(data: unknown): TypedName | null {
+  const tag = Object.prototype.toString.call(data).slice(8, -1);
+  return (TYPED as readonly string[]).includes(tag) ? (tag as TypedName) : null;
+}
+
+/**
+ * A typed array as Node's main realm builds it (where onnxruntime-web, loaded by Node's own
+ * require, checks `instanceof`). Test realms that share Node's constructors (batchproof/jest
+ * does) pass through without a copy.
+ */
+function inRealm(data: unknown, name: TypedName | null): unknown {
+  if (name === null) return data; // strings (a plain array) need no realm
+  const Ctor = vm.runInThisContext(name) as new (x: ArrayLike<number | bigint>) => unknown;
+  return data instanceof (Ctor as unknown as typeof Float32Array) ? data : new Ctor(data as ArrayLike<number>);
+}
+
+/** A typed array in this module's realm (where onnxruntime-node's Tensor checks `instanceof`). */
+function localRealm(data: unknown): unknown {
+  const name = realmName(data);
+  if (name === null) return data;
+  const Ctor = (globalThis as unknown as Record<string, new (x: ArrayLike<number | bigint>) => unknown>)[name];
+  return data instanceof (Ctor as unknown as typeof Float32Array) ? data : new Ctor(data as ArrayLike<number>);
+}
+
+function oneLine(message: string): string {
+  return message.replace(/\s+/g, ' ').trim();
+}
