@@ -62,13 +62,22 @@ export function selectOutputs<T extends { name: string; dtype: string }>(all: T[
   });
 }
 
-/**
- * Does the model give each sample the same output whatever the batch around it?
- * Opens the model once (unless given a session or handle), runs the plan, returns the report.
- */
 /** Every option checkBatchInvariance takes; anything else is a misspelling, not silently ignored. */
 export const CHECK_OPTION_KEYS = [...PLAN_OPTION_KEYS, ...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'budget', 'onProgress'];
 
+/**
+ * Does the model give each sample the same output whatever the batch around it: its size, the
+ * sample's position, its batch-mates, the pad tokens it gets, the run?
+ *
+ * `model` is a path to an .onnx file, its bytes, an InferenceSession, a fixture's handle, or your
+ * own batch function (`fn(samples[]) => outputs`, with `samples` in the options). The model is
+ * opened once and its session reused; every run is listed in the report's `runs`. Returns the
+ * report (`verdict`, `causes`, `padding`, `diagnosis`, ...), the same object `batchproof check
+ * --json` prints. Throws a BadInputError (one line, with the fix) for bad input, and for samples
+ * or plans that could not show a failure.
+ *
+ *   const report = await checkBatchInvariance('model.onnx', { tolerance: 'exact', servedSizes: [1, 512] });
+ */
 export async function checkBatchInvariance(model: ModelSource | BatchFunction, options: CheckOptions = {}): Promise<InvarianceReport> {
   const started = performance.now();
   validateOptions(options, CHECK_OPTION_KEYS, 'checkBatchInvariance');

@@ -7,8 +7,8 @@ import { explainProviderError } from '../fixture/reasons';
 import type { GraphFacts } from '../onnx/graph';
 import type { ConstantFacts } from '../onnx/tables';
 
-/** Execution providers batchproof knows how to pin. */
-export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt'] as const;
+/** Execution providers batchproof knows how to pin ('wasm': onnxruntime-web's WebAssembly backend, in Node). */
+export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt', 'wasm'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 export const OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
@@ -178,6 +178,7 @@ export function providerFailure(provider: ProviderName, reason: string): string 
     webgpu: 'WebGPU needs a Vulkan-capable GPU driver (it runs on NVIDIA GPUs through Vulkan); use the cpu provider on machines without one',
     cuda: "onnxruntime-node installs the CUDA provider libraries only with 'npm install --onnxruntime-node-install=cuda12' (downloaded at install time, from outside the npm registry), and needs an NVIDIA GPU with CUDA 12",
     tensorrt: "onnxruntime-node installs the TensorRT provider libraries only with 'npm install --onnxruntime-node-install=cuda12', and needs TensorRT on the machine",
+    wasm: "install onnxruntime-web with 'npm install --save-dev onnxruntime-web@~1.30.0' (an optional peer dependency: the same release as onnxruntime-node)",
   };
   return `provider '${provider}' is not available here (${oneLine(reason)}); ${cure[provider]}`;
 }
@@ -235,10 +236,15 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
   }
   let session: ort.InferenceSession;
   try {
-    session = typeof source === 'string'
-      ? await ort.InferenceSession.create(source, sessionOptions(settings))
-      : await ort.InferenceSession.create(bytes, sessionOptions(settings));
+    // 'wasm' is onnxruntime-web's session behind onnxruntime-node's surface (src/runtime/wasm.ts),
+    // loaded on demand: onnxruntime-web is large and optional.
+    session = provider === 'wasm'
+      ? await (require('../runtime/wasm') as typeof import('../runtime/wasm')).createWasmSession(typeof source === 'string' ? source : bytes, settings)
+      : typeof source === 'string'
+        ? await ort.InferenceSession.create(source, sessionOptions(settings))
+        : await ort.InferenceSession.create(bytes, sessionOptions(settings));
   } catch (e) {
+    if (e instanceof BadInputError) throw e; // already one line (a missing onnxruntime-web)
     const reason = oneLine((e as Error).message ?? String(e));
     if (provider !== 'cpu' && /provider|backend|adapter|vulkan|webgpu|cuda|tensorrt|dawn|shared library/i.test(reason)) {
       throw new BadInputError(providerFailure(provider, explainProviderError(provider, reason)));

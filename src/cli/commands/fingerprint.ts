@@ -58,13 +58,14 @@ export function formatFingerprint(report: FingerprintReport): string {
     ['provider', f.provider],
     ['provider options', Object.keys(f.providerOptions).length ? JSON.stringify(f.providerOptions) : 'none'],
     ['threads', String(f.threads)],
+    ...(f.wasm ? ([['wasm', `onnxruntime-web ${f.wasm.version}, env.wasm.numThreads ${f.wasm.threads}, env.wasm.simd ${String(f.wasm.simd)}`]] as [string, string][]) : []),
     ['optimization', f.optimization],
     ['deterministic', String(f.deterministic)],
     ['session config', Object.entries(f.sessionConfig).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'],
     ['cpu', `${f.cpu.model} [${f.cpu.flags.join(' ')}]`],
     ['cores', String(f.cores)],
     ['os', `${f.os} ${f.arch}`],
-    ['gpu', f.gpu ?? 'none (cpu provider)'],
+    ['gpu', f.gpu ?? `none (${f.provider} provider)`],
     ['numerics env', Object.entries(f.numericsEnv).map(([k, v]) => `${k}=${v}`).join(', ') || 'none set'],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
