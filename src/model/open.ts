@@ -178,7 +178,7 @@ export function providerFailure(provider: ProviderName, reason: string): string 
     webgpu: 'WebGPU needs a Vulkan-capable GPU driver (it runs on NVIDIA GPUs through Vulkan); use the cpu provider on machines without one',
     cuda: "onnxruntime-node installs the CUDA provider libraries only with 'npm install --onnxruntime-node-install=cuda12' (downloaded at install time, from outside the npm registry), and needs an NVIDIA GPU with CUDA 12",
     tensorrt: "onnxruntime-node installs the TensorRT provider libraries only with 'npm install --onnxruntime-node-install=cuda12', and needs TensorRT on the machine",
-    wasm: "install onnxruntime-web with 'npm install --save-dev onnxruntime-web@~1.30.0' (an optional peer dependency: the same release as onnxruntime-node)",
+    wasm: "install onnxruntime-web 1.30 with 'npm install --save-dev onnxruntime-web@~1.30.0'",
   };
   return `provider '${provider}' is not available here (${oneLine(reason)}); ${cure[provider]}`;
 }

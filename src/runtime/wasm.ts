@@ -54,7 +54,7 @@ function locate(req: NodeRequire): { version: string; main: string } | { reason:
   try {
     main = req.resolve(WASM_PACKAGE);
   } catch {
-    return { reason: `${WASM_PACKAGE} is not installed (it is an optional peer dependency of batchproof)` };
+    return { reason: `${WASM_PACKAGE} is not installed, an optional peer dependency of batchproof` };
   }
   // Its exports map has no './package.json': walk up from the entry point instead.
   for (let dir = path.dirname(main); dir !== path.dirname(dir); dir = path.dirname(dir)) {
@@ -89,7 +89,7 @@ export function wasmUnavailableReason(): string | null {
   const found = locate(nodeRequire());
   if ('reason' in found) return found.reason;
   if (line(found.version) !== WASM_SUPPORTED) {
-    return `${WASM_PACKAGE} ${found.version} is installed, but batchproof runs ${WASM_PACKAGE} ${WASM_SUPPORTED} (the release of its onnxruntime-node)`;
+    return `${WASM_PACKAGE} ${found.version} is installed; batchproof runs ${WASM_SUPPORTED}, the release of its onnxruntime-node`;
   }
   return null;
 }

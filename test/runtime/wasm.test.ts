@@ -2,7 +2,10 @@
  * Provider 'wasm': onnxruntime-web 1.30's WebAssembly backend, in this Node process, against
  * onnxruntime-node's CPU on the bundled examples. Real sessions, no mocks.
  */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
+import * as os from 'os';
 import * as path from 'path';
 import { describeProviders } from '../../matchers';
 import { checkBatchInvariance, compareProviders, describeFingerprint, fixture, fingerprintFor, openModel } from '../../src';
@@ -96,7 +99,96 @@ describeProviders(['cpu', 'wasm'], (fx) => {
     ran.push(fx.label);
   });
 });
-afterAll(() => {
-  // Both describes ran their test: wasm was not skipped.
+test('describeProviders ran both: wasm was not skipped', () => {
   expect(ran.sort()).toEqual(['cpu', 'wasm']);
+});
+
+/**
+ * A consumer project without onnxruntime-web (or with another release of it): a node_modules of
+ * links to every package here but onnxruntime-web, and batchproof as a package (its dist and
+ * package.json). Node runs with --preserve-symlinks, so modules resolve from these paths and
+ * never reach this repository's node_modules. Needs `npm run build` (npm test runs it first).
+ */
+function consumer(web: string | null): { dir: string; node(args: string[]): { code: number | null; stdout: string; stderr: string }; done(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-noweb-'));
+  const modules = path.join(dir, 'node_modules');
+  fs.mkdirSync(modules);
+  for (const name of fs.readdirSync(path.join(root, 'node_modules'))) {
+    if (name === 'onnxruntime-web' || name.startsWith('.')) continue;
+    fs.symlinkSync(path.join(root, 'node_modules', name), path.join(modules, name));
+  }
+  const pkg = path.join(modules, 'batchproof');
+  fs.mkdirSync(pkg);
+  fs.symlinkSync(path.join(root, 'dist'), path.join(pkg, 'dist'));
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
+  if (web) {
+    // Another release: only its package.json is read; loading it would be the bug.
+    fs.mkdirSync(path.join(modules, 'onnxruntime-web'));
+    fs.writeFileSync(path.join(modules, 'onnxruntime-web', 'package.json'), JSON.stringify({ name: 'onnxruntime-web', version: web, main: 'index.js' }));
+    fs.writeFileSync(path.join(modules, 'onnxruntime-web', 'index.js'), "throw new Error('onnxruntime-web of another release was loaded');\n");
+  }
+  return {
+    dir,
+    node: (args) => {
+      const r = spawnSync(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', ...args], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache'), BATCHPROOF_PROVIDERS: '', BATCHPROOF_REQUIRE: '' },
+        timeout: 60_000,
+      });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+    done: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+describe('wasm where onnxruntime-web is missing, or of another release', () => {
+  const bin = path.join('node_modules', 'batchproof', 'dist', 'src', 'cli', 'bin.js');
+  const cure = "install onnxruntime-web 1.30 with 'npm install --save-dev onnxruntime-web@~1.30.0'";
+  const missing = 'onnxruntime-web is not installed, an optional peer dependency of batchproof';
+
+  test('missing: the CLI fails in one line naming it and the cure (exit 2); the API throws the same; describeProviders skips it with that reason', () => {
+    const c = consumer(null);
+    try {
+      const r = c.node([bin, 'compare', cnn, '--provider', 'cpu', '--against', 'wasm']);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`batchproof: provider 'wasm' is not available here (${missing}); ${cure}\n`);
+      expect(r.code).toBe(2);
+      const api = c.node(['-e', `
+        const { fixture, availableProvidersSync, BadInputError } = require('batchproof');
+        const { describeProviders } = require('batchproof/matchers');
+        const seen = [];
+        Object.assign(globalThis, {
+          describe: Object.assign((name, fn) => { seen.push('run ' + name); fn(); }, { skip: (name) => seen.push('skip ' + name) }),
+          test: () => {}, afterAll: () => {},
+        });
+        describeProviders(['cpu', 'wasm'], () => {});
+        fixture({ provider: 'wasm' }).load(${JSON.stringify(cnn)}).then(
+          () => console.log(JSON.stringify({ loaded: true })),
+          (e) => console.log(JSON.stringify({ seen, bad: e instanceof BadInputError, message: e.message, probe: availableProvidersSync().find((p) => p.name === 'wasm') })),
+        );`]);
+      expect(api.stderr).toBe('');
+      const out = JSON.parse(api.stdout);
+      expect(out.bad).toBe(true);
+      expect(out.message).toBe(`provider 'wasm' is not available here (${missing}); ${cure}`);
+      expect(out.probe).toEqual({ name: 'wasm', available: false, reason: missing });
+      expect(out.seen).toEqual(['run cpu', `skip wasm (skipped: ${missing})`]);
+    } finally {
+      c.done();
+    }
+  });
+
+  test('another release: one line naming both versions, and onnxruntime-web is never loaded', () => {
+    const c = consumer('1.29.0');
+    try {
+      const r = c.node([bin, 'check', cnn, '--provider', 'wasm']);
+      expect(r.stderr).toBe(`batchproof: provider 'wasm' is not available here (onnxruntime-web 1.29.0 is installed; batchproof runs 1.30, the release of its onnxruntime-node); ${cure}\n`);
+      expect(r.code).toBe(2);
+      // The cpu provider of the same project still works.
+      const ok = c.node([bin, 'check', cnn, '--batch-sizes', '1,2']);
+      expect(ok.code).toBe(0);
+    } finally {
+      c.done();
+    }
+  });
 });
