@@ -17,8 +17,13 @@ import { describeValue, isModelHandle, ModelHandle, ModelSource, openModel, Prov
 import { tool } from '../version';
 import type { ComparisonVerdict, OutputComparison, ProviderComparisonReport, SideComparison, SideReport } from './report';
 
-/** A side of the comparison: a provider name, fixture options, or a fixture (its settings are used). */
-export type ProviderSide = ProviderName | FixtureOptions | Fixture;
+/**
+ * A side of the comparison: a provider name, fixture options, or a fixture (its settings are
+ * used). Options may carry the side's own `batchSize`: the same samples then run on that side in
+ * batches of that size (`[{ provider: 'cpu', batchSize: 512 }, { provider: 'wasm', batchSize: 1 }]`:
+ * the database's batch on the server against each query alone in the browser's runtime).
+ */
+export type ProviderSide = ProviderName | (FixtureOptions & { batchSize?: number }) | Fixture;
 
 export interface CompareProvidersOptions extends InputOptions, ToleranceOptions {
   /** Samples in the one batch every side runs (default 8, or the number of user samples). */
@@ -43,8 +48,21 @@ export function sideSettings(side: ProviderSide): SessionSettings {
     return side.settings;
   }
   if (typeof side === 'string') return fixtureSettings({ provider: side });
-  if (typeof side === 'object' && side !== null && !Array.isArray(side)) return fixtureSettings(side);
+  if (typeof side === 'object' && side !== null && !Array.isArray(side)) {
+    const { batchSize: _size, ...settings } = side as FixtureOptions & { batchSize?: number };
+    return fixtureSettings(settings);
+  }
   throw new BadInputError(`a side to compare must be a provider name ('cpu', 'webgpu', ...), fixture options or a fixture, got ${describeValue(side)}`);
+}
+
+/** A side's own batch size, checked; undefined when it runs the one batch of all samples. */
+function sideBatchSize(side: ProviderSide, index: number): number | undefined {
+  if (typeof side !== 'object' || side === null || isFixture(side)) return undefined;
+  const size = (side as { batchSize?: unknown }).batchSize;
+  if (size !== undefined && !(Number.isInteger(size) && (size as number) > 0)) {
+    throw new BadInputError(`side ${index + 1}'s batchSize must be a positive integer, got ${formatValue(size)}; for example { provider: 'wasm', batchSize: 1 }`);
+  }
+  return size as number | undefined;
 }
 
 /** The model to open once per side: a path or bytes (a handle gives its path). */
@@ -78,15 +96,19 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     throw new BadInputError(`batchSize must be a positive integer, got ${formatValue(options.batchSize)}; for example --batch-size 8`);
   }
   const settings = sides.map(sideSettings);
-  const labels = uniqueLabels(settings.map(settingsLabel));
+  const ownSizes = sides.map(sideBatchSize);
+  let labels = uniqueLabels(settings.map((s, i) => `${settingsLabel(s)}${ownSizes[i] === undefined ? '' : `, batch ${ownSizes[i]}`}`));
   const source = reopenable(model);
   const notes: string[] = [];
   // Two sides with the same settings compare a configuration with itself: a pass proves nothing.
-  const keys = settings.map((s) => JSON.stringify(fingerprintKey(s)));
-  const twin = keys.findIndex((k, i) => keys.indexOf(k) !== i);
-  if (twin >= 0) {
-    throw new BadInputError(`sides ${keys.indexOf(keys[twin]) + 1} and ${twin + 1} have the same settings (${labels[twin]}): comparing a configuration with itself proves nothing; change the provider, threads, optimization or deterministic of one side`);
-  }
+  const refuseTwins = (sizes: readonly (number | undefined)[]) => {
+    const keys = settings.map((s, i) => JSON.stringify([fingerprintKey(s), sizes[i] ?? null]));
+    const twin = keys.findIndex((k, i) => keys.indexOf(k) !== i);
+    if (twin >= 0) {
+      throw new BadInputError(`sides ${keys.indexOf(keys[twin]) + 1} and ${twin + 1} have the same settings (${labels[twin]}): comparing a configuration with itself proves nothing; change the provider, threads, optimization, deterministic or batch size of one side`);
+    }
+  };
+  refuseTwins(ownSizes);
 
   // Open every side first, so a missing provider fails before any work is done.
   const handles: ModelHandle[] = [];
@@ -97,7 +119,16 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const tolerances = resolveTolerances(outputs, options);
     const prepared = await prepareInputs(reference, options);
     const count = prepared.pool.count;
-    const batchSize = options.batchSize ?? Math.min(DEFAULT_COMPARE_BATCH, count ?? Infinity);
+    // Samples compared: the option, else the reference side's own batch, else the default (or
+    // more, when a side batches more); a side without a batch size of its own runs them all at once.
+    const batchSize = options.batchSize ?? ownSizes[0] ?? Math.max(Math.min(DEFAULT_COMPARE_BATCH, count ?? Infinity), ...ownSizes.map((b) => b ?? 0));
+    const sizes = ownSizes.map((b) => b ?? batchSize);
+    const over = sizes.findIndex((b) => b > batchSize);
+    if (over >= 0) throw new BadInputError(`side ${over + 1} (${labels[over]}) batches ${sizes[over]} samples, more than the ${batchSize} compared; give it a batchSize of at most ${batchSize}, or compare more samples with batchSize`);
+    refuseTwins(sizes); // { batchSize: 8 } against the default batch of 8 is the same side too
+    // Sides that batch differently are told apart by their batch too ("cpu, batch 8").
+    const batched = new Set(sizes).size > 1;
+    labels = uniqueLabels(settings.map((s, i) => (batched ? `${settingsLabel(s)}, batch ${sizes[i]}` : settingsLabel(s))));
     if (count !== null && batchSize > count) notes.push(`batch of ${batchSize} from ${count} samples: samples repeat in the batch`);
     assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `batchSize ${batchSize}` });
     const ids = Array.from({ length: batchSize }, (_, i) => (count ? i % count : i));
@@ -105,23 +136,34 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);
     const names = outputs.map((o) => o.name);
 
-    // The same feeds on every side, twice each.
-    const results: Record<string, ort.Tensor>[] = [];
+    // The same samples on every side, each batch twice: in one batch, or in the side's own batches.
+    const results: Chunk[][] = [];
     const sideReports: SideReport[] = [];
     let inferenceMs = 0;
     for (let i = 0; i < handles.length; i++) {
       const t0 = performance.now();
-      const first = (await runBatch(handles[i], feeds, names, batchSize)) as Record<string, ort.Tensor>;
-      const again = (await runBatch(handles[i], feeds, names, batchSize)) as Record<string, ort.Tensor>;
+      const chunks: Chunk[] = [];
+      let repeatable = true;
+      for (let start = 0; start < batchSize; start += sizes[i]) {
+        const part = ids.slice(start, start + sizes[i]);
+        const partFeeds = part.length === batchSize ? feeds : feedsFor(prepared.specs, prepared.shared, prepared.pool, part);
+        const first = (await runBatch(handles[i], partFeeds, names, part.length)) as Record<string, ort.Tensor>;
+        const again = (await runBatch(handles[i], partFeeds, names, part.length)) as Record<string, ort.Tensor>;
+        repeatable &&= outputs.every((o) => bitEqual(first[o.name], again[o.name], o.dtype));
+        chunks.push({ start, size: part.length, outputs: first });
+      }
       const ms = performance.now() - t0;
       inferenceMs += ms;
-      const repeatable = outputs.every((o) => bitEqual(first[o.name], again[o.name], o.dtype));
       if (!repeatable) notes.push(`${labels[i]} is not bitwise repeatable (the same batch run twice differs), so part of its difference is run-to-run noise`);
-      results.push(first);
-      sideReports.push({ label: labels[i], settings: settings[i], fingerprint: fingerprintFor(settings[i]), repeatable, inferenceMs: Math.round(ms) });
+      results.push(chunks);
+      sideReports.push({ label: labels[i], settings: settings[i], fingerprint: fingerprintFor(settings[i]), repeatable, inferenceMs: Math.round(ms), ...(batched && { batchSize: sizes[i] }) });
     }
 
-    const layouts = sampleLayouts(reference, names, batchSize, results[0], options.shapes);
+    const layouts = sampleLayouts(reference, names, results[0][0].size, results[0][0].outputs, options.shapes);
+    const unbatched = layouts.filter((l) => l.batchAxis < 0).map((l) => l.name);
+    if (batched && unbatched.length) {
+      throw new BadInputError(`outputs ${unbatched.join(', ')} have no known batch axis, so sides that batch differently cannot be matched sample by sample; mark it with --shape NAME=N,... or leave them out with --outputs`);
+    }
     if (layouts.some((l) => l.batchAxis < 0)) notes.push(`outputs without a known batch axis are compared whole: ${layouts.filter((l) => l.batchAxis < 0).map((l) => l.name).join(', ')}`);
 
     // Minimum tolerance and worst element: the same accumulator as checkBatchInvariance uses.
@@ -130,14 +172,14 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     for (let i = 1; i < handles.length; i++) {
       const perOutput: OutputComparison[] = [];
       for (const l of layouts) {
-        const expected = results[0][l.name];
-        const actual = results[i][l.name];
-        if (expected.dims.join() !== actual.dims.join()) {
-          perOutput.push(mismatch(l.name, expected.dims, actual.dims, batchSize));
+        // Per sample, as sides may batch differently; reported whole when they do not.
+        if (sampleDimsOf(results[0], l).join() !== sampleDimsOf(results[i], l).join()) {
+          const dims = (chunks: Chunk[]) => (batched ? sampleDimsOf(chunks, l) : [...chunks[0].outputs[l.name].dims]);
+          perOutput.push(mismatch(l.name, dims(results[0]), dims(results[i]), batchSize));
           summary.unpassable();
           continue;
         }
-        const stats = compareOutput(expected, actual, l, batchSize, tolerances[l.name]);
+        const stats = compareOutput(results[0], results[i], l, batchSize, tolerances[l.name]);
         perOutput.push(stats.summary);
         for (const { row, c } of stats.rows) {
           summary.add(l, c, (detail) => ({ side: labels[i], output: l.name, sample: row, ...detail }));
@@ -176,7 +218,7 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
       minimumTolerance: summary.minimum,
       worst: summary.worst,
       notes,
-      runs: labels.map((side) => ({ side, batchSize, calls: 2 })),
+      runs: labels.map((side, i) => ({ side, batchSize: sizes[i], calls: 2 * results[i].length })),
       timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
     };
   } finally {
@@ -210,15 +252,33 @@ function sampleLayouts(handle: ModelHandle, names: string[], size: number, resul
   });
 }
 
-function compareOutput(expected: ort.Tensor, actual: ort.Tensor, layout: OutputLayout, batchSize: number, tolerance: Parameters<typeof compareArrays>[3]) {
+/** One run of a side: `size` samples from `start`, and its outputs. */
+interface Chunk {
+  start: number;
+  size: number;
+  outputs: Record<string, ort.Tensor>;
+}
+
+/** An output's dims for one sample (the whole output when it has no batch axis), the same for every batch. */
+function sampleDimsOf(chunks: readonly Chunk[], layout: OutputLayout): number[] {
+  const { dims } = chunks[0].outputs[layout.name];
+  return layout.batchAxis < 0 ? [...dims] : dims.map((d, i) => (i === layout.batchAxis ? d / chunks[0].size : d));
+}
+
+/** Sample s's slice of an output, from whichever of the side's batches ran it. */
+function sampleRow(chunks: readonly Chunk[], layout: OutputLayout, s: number): TypedArray {
+  const chunk = chunks.find((c) => s >= c.start && s < c.start + c.size) as Chunk;
+  const t = chunk.outputs[layout.name];
+  if (layout.batchAxis < 0) return t.data as TypedArray;
+  const per = t.dims[layout.batchAxis] / chunk.size;
+  const k = s - chunk.start;
+  return takeRows(t.data as TypedArray, t.dims, layout.batchAxis, Array.from({ length: per }, (_, j) => k * per + j), layout.dtype);
+}
+
+function compareOutput(expected: readonly Chunk[], actual: readonly Chunk[], layout: OutputLayout, batchSize: number, tolerance: Parameters<typeof compareArrays>[3]) {
   const rows: { row: number; c: Comparison }[] = [];
   const samples = layout.batchAxis < 0 ? 1 : batchSize;
-  const per = layout.batchAxis < 0 ? 0 : layout.sampleDims[layout.batchAxis];
-  const slice = (t: ort.Tensor, s: number): TypedArray =>
-    layout.batchAxis < 0
-      ? (t.data as TypedArray)
-      : takeRows(t.data as TypedArray, t.dims, layout.batchAxis, Array.from({ length: per }, (_, k) => s * per + k), layout.dtype);
-  for (let s = 0; s < samples; s++) rows.push({ row: s, c: compareArrays(slice(expected, s), slice(actual, s), layout.dtype, tolerance) });
+  for (let s = 0; s < samples; s++) rows.push({ row: s, c: compareArrays(sampleRow(expected, layout, s), sampleRow(actual, layout, s), layout.dtype, tolerance) });
   const summary: OutputComparison = {
     output: layout.name,
     maxAbs: Math.max(0, ...rows.map((r) => r.c.maxAbs)),

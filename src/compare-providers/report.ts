@@ -14,6 +14,8 @@ export interface SideReport {
   /** The same batch run twice on this side gave bitwise equal outputs. */
   repeatable: boolean;
   inferenceMs: number;
+  /** Present when the sides batch differently: this side ran the samples in batches of this size. */
+  batchSize?: number;
 }
 
 /** One output of one side against the reference, over every sample of the batch. */

@@ -55,7 +55,10 @@ export function formatProviderComparison(report: ProviderComparisonReport, optio
   const tolerances = [...new Set(Object.values(report.tolerance))];
   lines.push(`tolerance: ${tolerances.length === 1 ? tolerances[0] : Object.entries(report.tolerance).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
   const s = report.samples;
-  lines.push(c.dim(`same ${s.batchSize} ${s.source} samples${s.source === 'synthesized' ? ` (seed ${s.seed})` : ''} on every side, in one batch, run twice per side`));
+  const batching = report.sides.some((side) => side.batchSize !== undefined)
+    ? report.runs.map((r) => (r.batchSize === s.batchSize ? `${r.side} in one batch` : `${r.side} in ${r.calls / 2} batches of ${r.batchSize}`)).join(', ')
+    : 'in one batch';
+  lines.push(c.dim(`same ${s.batchSize} ${s.source} samples${s.source === 'synthesized' ? ` (seed ${s.seed})` : ''} on every side, ${batching}, each batch run twice`));
   for (const note of report.notes) lines.push(c.yellow(`note: ${note}`));
   lines.push(c.dim(`${report.timing.inferenceMs} ms inference, ${report.timing.totalMs} ms total`));
   for (const [i, side] of report.sides.entries()) {

@@ -7,9 +7,10 @@ import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
-import { describeProviders } from '../../matchers';
+import { describeProviders, toMatchAcrossProviders } from '../../matchers';
 import { checkBatchInvariance, compareProviders, describeFingerprint, fixture, fingerprintFor, openModel } from '../../src';
 import { cli } from '../helpers/cli';
+import { invariantModel, leakyModel } from '../helpers/models';
 
 const root = path.join(__dirname, '..', '..');
 const cnn = path.join(root, 'examples', 'models', 'embedding_cnn.onnx');
@@ -87,6 +88,46 @@ describe("provider 'wasm': onnxruntime-web in Node", () => {
     // No other provider carries the wasm facts.
     expect(fingerprintFor({ provider: 'cpu' }).wasm).toBeUndefined();
     await fx.close();
+  });
+});
+
+describe('the served answer across runtimes: a batch on one side, each sample alone on the other', () => {
+  test('CLI: compare --provider cpu --batch-size 8 --against wasm --against-batch-size 1: wasm runs 8 batches of 1, within tolerance', async () => {
+    const r = await cli('compare', transformer, '--provider', 'cpu', '--batch-size', '8', '--against', 'wasm', '--against-batch-size', '1', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.samples.batchSize).toBe(8);
+    expect(report.runs).toEqual([{ side: 'cpu, batch 8', batchSize: 8, calls: 2 }, { side: 'wasm, batch 1', batchSize: 1, calls: 16 }]);
+    expect(report.sides.map((s: { batchSize: number }) => s.batchSize)).toEqual([8, 1]);
+    const o = report.comparisons[0].outputs[0];
+    expect(o.comparedRows).toBe(8);
+    expect(o.maxAbs).toBeGreaterThan(0);
+    expect(o.maxAbs).toBeLessThan(1e-5);
+    expect(report.verdict).toBe('within-tolerance');
+    const text = await cli('compare', transformer, '--against', 'wasm', '--against-batch-size', '1');
+    expect(text.stdout).toMatch(/same 8 synthesized samples \(seed 0\) on every side, cpu, batch 8 in one batch, wasm, batch 1 in 8 batches of 1, each batch run twice/);
+  });
+
+  test('toMatchAcrossProviders takes each side\'s batchSize', async () => {
+    const result = await toMatchAcrossProviders.call({ isNot: false, promise: '' }, cnn, [{ provider: 'cpu', batchSize: 6 }, { provider: 'wasm', batchSize: 2 }]);
+    expect(result.pass).toBe(true);
+    expect(result.report.runs).toEqual([{ side: 'cpu, batch 6', batchSize: 6, calls: 2 }, { side: 'wasm, batch 2', batchSize: 2, calls: 6 }]);
+  });
+
+  test('the sides really batch differently: a model that mixes batch-mates differs at batch 4 against batch 1, not at 4 against 4', async () => {
+    const leaky = leakyModel();
+    const apart = await compareProviders(leaky, [{ provider: 'cpu', batchSize: 4 }, { provider: 'cpu', threads: 1, batchSize: 1 }]);
+    expect(apart.verdict).toBe('different');
+    const together = await compareProviders(leaky, [{ provider: 'cpu', batchSize: 4 }, { provider: 'cpu', threads: 1 }]);
+    expect(together.verdict).toBe('identical');
+    // A side batching more than the samples compared, or the same side twice: one line each.
+    await expect(compareProviders(invariantModel(), [{ provider: 'cpu', batchSize: 2 }, { provider: 'wasm', batchSize: 4 }])).rejects.toThrow(
+      /^side 2 \(wasm, batch 4\) batches 4 samples, more than the 2 compared; /,
+    );
+    await expect(compareProviders(invariantModel(), ['cpu', { provider: 'cpu', batchSize: 8 }])).rejects.toThrow(/^sides 1 and 2 have the same settings .*proves nothing/);
+    await expect(compareProviders(invariantModel(), ['cpu', { provider: 'wasm', batchSize: 0 }])).rejects.toThrow("side 2's batchSize must be a positive integer, got 0; for example { provider: 'wasm', batchSize: 1 }");
+    expect((await cli('compare', transformer, '--against-batch-size', '8')).code).toBe(2);
   });
 });
 

@@ -11,6 +11,7 @@ interface CompareFlags extends CommonFlags {
   againstOptimization?: OptimizationLevel;
   againstDeterministic?: boolean;
   batchSize?: number;
+  againstBatchSize?: number;
 }
 
 /**
@@ -29,7 +30,8 @@ export function registerCompare(program: Command, { out, setExit }: CommandConte
       .addOption(new Option('--against-optimization <level>', 'graph optimization level of the second side').choices(OPTIMIZATION_LEVELS as unknown as string[]))
       .option('--against-deterministic', 'set session.use_deterministic_compute on the second side')
       .option('--no-against-deterministic', 'leave session.use_deterministic_compute off on the second side')
-      .option('--batch-size <n>', 'samples in the batch both sides run (default 8)', positiveInteger('--batch-size')),
+      .option('--batch-size <n>', 'samples compared, in one batch on the first side (default 8)', positiveInteger('--batch-size'))
+      .option('--against-batch-size <n>', 'the second side runs the same samples in batches of N (e.g. 1: each alone, as a browser embeds one query)', positiveInteger('--against-batch-size')),
   ).action(async (model: string, flags: CompareFlags) => {
     const options = commonOptions(flags);
     const { provider = 'cpu', threads, optimization, deterministic, ...rest } = options;
@@ -42,12 +44,15 @@ export function registerCompare(program: Command, { out, setExit }: CommandConte
       ...(flags.againstDeterministic !== undefined && { deterministic: flags.againstDeterministic }),
     };
     const clean = (o: FixtureOptions) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as FixtureOptions;
-    if (JSON.stringify(clean(first)) === JSON.stringify(clean(second))) {
-      throw new BadInputError('both sides of the comparison are the same; change the second side with --against PROVIDER, --against-threads, --against-optimization or --against-deterministic');
+    const sameBatch = flags.againstBatchSize === undefined || flags.againstBatchSize === flags.batchSize;
+    if (JSON.stringify(clean(first)) === JSON.stringify(clean(second)) && sameBatch) {
+      throw new BadInputError('both sides of the comparison are the same; change the second side with --against PROVIDER, --against-threads, --against-optimization, --against-deterministic or --against-batch-size');
     }
     const { compareProviders } = await import('../../compare-providers/compare');
     const { formatProviderComparison } = await import('../../compare-providers/text');
-    const report = await compareProviders(model, [clean(first), clean(second)], {
+    // The second side's own batch size; the first side runs all the samples in one batch.
+    const sides = sameBatch ? [clean(first), clean(second)] : [clean(first), { ...clean(second), batchSize: flags.againstBatchSize }];
+    const report = await compareProviders(model, sides, {
       ...rest,
       ...(flags.batchSize && { batchSize: flags.batchSize }),
     });
