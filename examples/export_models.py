@@ -52,12 +52,21 @@ re-runs can be compared). Exported files:
                                included, so every embedding depends on its
                                batch-mates and its pads (about 1e-3), by design.
 
+It also writes the transformers.js example's two local model folders,
+examples/transformers-js/models/tiny-bert/ and tiny-bert-unmasked/: config.json,
+a hand-written WordPiece tokenizer.json (vocab 140), tokenizer_config.json and
+onnx/model.onnx, a BERT-like encoder (hidden 32, 2 layers, 2 heads) with inputs
+input_ids, attention_mask, token_type_ids and output last_hidden_state
+[batch, sequence, 32] (the pipeline pools). The unmasked variant has the same
+weights but its attention ignores the mask, so pads leak into every text.
+
 The image and transformer models: input named ``input`` with a dynamic first
 (batch) axis, one output with a dynamic first axis. All models: opset 14.
 """
 
 import copy
 import hashlib
+import json
 import os
 import sys
 import warnings
@@ -576,10 +585,196 @@ def main():
     # (d)/(e) text embedder and its dynamically quantized copy.
     export_text_models(paths)
 
+    # (f)/(g) the transformers.js example's tiny BERT folders.
+    export_transformers_js_models(paths)
+
     print()
     print("torch %s, onnx %s" % (torch.__version__, onnx.__version__))
     for p in paths:
         print("sha256 %s  %s" % (sha256(p), os.path.relpath(p, os.path.dirname(HERE))))
+
+
+
+# --------------------------------------------------------------------------
+# (f)/(g) tiny BERT folders for the transformers.js example
+# --------------------------------------------------------------------------
+# examples/transformers-js/models/<name>/ as transformers.js loads a local model: config.json,
+# tokenizer.json (a hand-written WordPiece vocabulary), tokenizer_config.json and
+# onnx/model.onnx with Hugging Face's inputs (input_ids, attention_mask, token_type_ids, int64
+# [batch, sequence]) and output last_hidden_state [batch, sequence, 32]; the pipeline pools.
+#   tiny-bert           attention adds (1 - mask) * float32-min: pads get no weight.
+#   tiny-bert-unmasked  the same weights, but attention ignores the mask (the input is still
+#                       declared and read): every token attends to the pads, so a text's
+#                       embedding depends on how far its batch-mates make the pipeline pad it.
+JS_SEED = 2468
+JS_DIR = os.path.join(HERE, "transformers-js", "models")
+JS_SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+JS_WORDS = (
+    "the a an and or of to in on with for is are be not into over other about from by it "
+    "this that what how when all no hello world quick brown fox jump over lazy dog batch "
+    "invariance matter pad token mask must leak sentence embed model small text search rank "
+    "cluster attention hide split word piece un same alone answer size run rerun"
+).split()
+JS_PIECES = "##s ##ing ##ding ##ed ##izer ##believ ##able ##er ##ly ##es".split()
+
+
+def js_vocab():
+    """[PAD]=0 and the other specials, punctuation, letters and ##letters (so any word of
+    a-z splits into known pieces, as in BERT), then whole words and ##subwords. Digits and
+    other characters are left out: they become [UNK]."""
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    tokens = JS_SPECIAL + list(".,!?'-:;()") + letters + ["##" + c for c in letters]
+    for t in JS_WORDS + JS_PIECES:
+        if t not in tokens:
+            tokens.append(t)
+    return tokens
+
+
+def js_tokenizer_json(vocab):
+    special = {t: {"id": t, "ids": [vocab.index(t)], "tokens": [t]} for t in ("[CLS]", "[SEP]")}
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [
+            {"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+             "normalized": False, "special": True}
+            for i, t in enumerate(vocab) if t in JS_SPECIAL
+        ],
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                       "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+                     {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
+                     {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": special,
+        },
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100,
+                  "vocab": {t: i for i, t in enumerate(vocab)}},
+    }
+
+
+def js_config(vocab):
+    return {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": len(vocab),
+        "hidden_size": TEXT_HIDDEN,
+        "num_hidden_layers": TEXT_LAYERS,
+        "num_attention_heads": TEXT_HEADS,
+        "intermediate_size": TEXT_FFN,
+        "hidden_act": "gelu",
+        "max_position_embeddings": TEXT_MAX_POSITIONS,
+        "type_vocab_size": TEXT_TYPES,
+        "layer_norm_eps": 1e-12,
+        "pad_token_id": 0,
+        "position_embedding_type": "absolute",
+    }
+
+
+def js_tokenizer_config():
+    return {
+        "tokenizer_class": "BertTokenizer",
+        "do_lower_case": True,
+        "model_max_length": TEXT_MAX_POSITIONS,
+        "padding_side": "right",
+        "pad_token": "[PAD]",
+        "unk_token": "[UNK]",
+        "cls_token": "[CLS]",
+        "sep_token": "[SEP]",
+        "mask_token": "[MASK]",
+        "clean_up_tokenization_spaces": True,
+    }
+
+
+class TinyBert(nn.Module):
+    """The text embedder's encoder without its pooling: outputs last_hidden_state only."""
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.honour_mask = True
+        self.word_embeddings = nn.Embedding(vocab_size, TEXT_HIDDEN, padding_idx=0)
+        self.position_embeddings = nn.Embedding(TEXT_MAX_POSITIONS, TEXT_HIDDEN)
+        self.token_type_embeddings = nn.Embedding(TEXT_TYPES, TEXT_HIDDEN)
+        self.embeddings_norm = nn.LayerNorm(TEXT_HIDDEN, eps=1e-12)
+        self.layers = nn.ModuleList(
+            [BertLayer(TEXT_HIDDEN, TEXT_HEADS, TEXT_FFN) for _ in range(TEXT_LAYERS)])
+        self.register_buffer("position_ids",
+                             torch.arange(TEXT_MAX_POSITIONS).unsqueeze(0), persistent=False)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        positions = self.position_ids[:, :input_ids.size(1)]
+        x = (self.word_embeddings(input_ids) + self.position_embeddings(positions)
+             + self.token_type_embeddings(token_type_ids))
+        x = self.embeddings_norm(x)
+        mask = attention_mask.to(x.dtype)[:, None, None, :]
+        if self.honour_mask:
+            mask_add = (1.0 - mask) * torch.finfo(torch.float32).min
+        else:
+            # Reads the mask (so the exporter keeps the input) and adds nothing: the bug of
+            # an attention that forgot its mask.
+            mask_add = mask * 0.0
+        for layer in self.layers:
+            x = layer(x, mask_add)
+        return x
+
+
+def export_tiny_bert(model, vocab, path):
+    g = torch.Generator().manual_seed(JS_SEED)
+    ids = torch.randint(len(JS_SPECIAL), len(vocab), (2, 8), generator=g)
+    mask = torch.ones(2, 8, dtype=torch.int64)
+    mask[1, 5:] = 0
+    dummy = (ids * mask, mask, torch.zeros(2, 8, dtype=torch.int64))
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "sequence"} for n in names + ["last_hidden_state"]}
+    with torch.no_grad():
+        torch.onnx.export(model, dummy, path, export_params=True, opset_version=OPSET,
+                          training=torch.onnx.TrainingMode.EVAL, input_names=names,
+                          output_names=["last_hidden_state"], dynamic_axes=axes)
+    m = onnx.load(path)
+    if [i.name for i in m.graph.input] != names:
+        raise RuntimeError("%s: inputs %s, expected %s" % (path, [i.name for i in m.graph.input], names))
+    onnx.save(m, path)
+
+
+def write_json(path, value):
+    with open(path, "w") as f:
+        json.dump(value, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def export_transformers_js_models(paths):
+    vocab = js_vocab()
+    # Its own seed, set after every other model is exported, so adding it changed none of them.
+    torch.manual_seed(JS_SEED)
+    model = TinyBert(len(vocab))
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.LayerNorm):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    model.eval()
+    for name, honour in (("tiny-bert", True), ("tiny-bert-unmasked", False)):
+        folder = os.path.join(JS_DIR, name)
+        os.makedirs(os.path.join(folder, "onnx"), exist_ok=True)
+        write_json(os.path.join(folder, "config.json"), js_config(vocab))
+        write_json(os.path.join(folder, "tokenizer.json"), js_tokenizer_json(vocab))
+        write_json(os.path.join(folder, "tokenizer_config.json"), js_tokenizer_config())
+        model.honour_mask = honour
+        p = os.path.join(folder, "onnx", "model.onnx")
+        print("exporting %s (vocab %d)" % (p, len(vocab)))
+        export_tiny_bert(model, vocab, p)
+        check(p)
+        paths.append(p)
 
 
 if __name__ == "__main__":

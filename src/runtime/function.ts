@@ -13,8 +13,8 @@ import type { SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
 import type { ModelHandle, SessionSettings, ValueInfo } from '../model/open';
 
-/** What a batch function returns for one batch. */
-export type BatchOutput = ort.Tensor | number[][] | { dims: readonly number[]; data: ArrayLike<number> } | Record<string, unknown>;
+/** What a batch function returns for one batch (a transformers.js Tensor's data may be a BigInt64Array). */
+export type BatchOutput = ort.Tensor | number[][] | { dims: readonly number[]; data: ArrayLike<number> | ArrayLike<bigint> } | Record<string, unknown>;
 /** The user's batch function: an array of samples in, the batch's outputs (batch first) out. */
 export type BatchFunction = (batch: unknown[]) => BatchOutput | Promise<BatchOutput>;
 
