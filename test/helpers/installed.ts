@@ -51,9 +51,19 @@ function cachedInstall(template: string, timeoutMs: number): { modules: string; 
     fs.rmSync(staging, { recursive: true, force: true });
     if (!fs.existsSync(done)) throw new Error(`could not move the install of ${name} into ${dir}`);
   }
-  // Installs of older lockfiles of the same project are dead weight.
+  // Installs of older lockfiles of the same project, and stagings of runs that died, are dead weight.
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
   for (const entry of fs.readdirSync(cacheRoot)) {
-    if (entry.startsWith(`${name}-`) && !entry.includes('.tmp-') && path.join(cacheRoot, entry) !== dir) fs.rmSync(path.join(cacheRoot, entry), { recursive: true, force: true });
+    if (!entry.startsWith(`${name}-`) || path.join(cacheRoot, entry) === dir) continue;
+    const staged = /\.tmp-(\d+)$/.exec(entry);
+    if (!staged || !alive(Number(staged[1]))) fs.rmSync(path.join(cacheRoot, entry), { recursive: true, force: true });
   }
   return { modules: path.join(dir, 'node_modules'), install: 'installed' };
 }
