@@ -27,6 +27,9 @@ interface Globals {
  *     });
  *   });
  *
+ * 'wasm' (onnxruntime-web's WebAssembly backend, an optional peer dependency) is skipped the
+ * same way where onnxruntime-web is missing or of another release, with that reason.
+ *
  * Each provider that works here gets a `describe` named after it (its fixture closes after its
  * tests); each one that does not is a skipped `describe` whose name says why, e.g.
  * "webgpu (skipped: no WebGPU adapter: no Vulkan-capable GPU driver ...)". Entries may be fixture

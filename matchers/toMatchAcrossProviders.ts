@@ -11,6 +11,8 @@ import { isModelSource, toOptions } from './options';
  * on each side (a provider name, fixture options such as `{ provider: 'cpu', threads: 1 }`, or a
  * fixture); every side's outputs are within the tolerance of the first side's. A side whose
  * provider does not work here throws: a pinned comparison never passes on the CPU alone.
+ * A side may batch on its own: `[{ provider: 'cpu', batchSize: 512 }, { provider: 'wasm', batchSize: 1 }]`
+ * is the server's batch against each query alone in the browser's runtime (onnxruntime-web).
  */
 export async function toMatchAcrossProviders(
   this: { isNot?: boolean; promise?: string },

@@ -90,6 +90,17 @@ export async function createSession(
   source: string,
   externalDir?: string,
 ): Promise<ort.InferenceSession> {
+  if (settings.provider === 'wasm') {
+    // onnxruntime-web's session behind onnxruntime-node's surface (src/runtime/wasm.ts); it reads
+    // no external data files, so a model with them fails in onnxruntime-web's words below.
+    const { createWasmSession } = require('../runtime/wasm') as typeof import('../runtime/wasm');
+    try {
+      return await createWasmSession(bytes, settings);
+    } catch (e) {
+      if (e instanceof BadInputError) throw e;
+      throw new BadInputError(`${source}: onnxruntime-web could not load the model (${String((e as Error).message ?? e).replace(/\s+/g, ' ').trim()}); re-export it or check the session options`);
+    }
+  }
   const options = sessionOptions(settings) as ort.InferenceSession.SessionOptions & { extra?: Record<string, unknown> };
   if (externalDir) {
     const extra = (options.extra ?? {}) as { session?: Record<string, string> };

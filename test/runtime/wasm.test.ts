@@ -80,6 +80,15 @@ describe("provider 'wasm': onnxruntime-web in Node", () => {
     expect(report.verdict).toBe('within-tolerance');
   });
 
+  test('sessions on changed models (stats, locate) run on wasm too: stats finds the training-mode BatchNorms', async () => {
+    const r = await cli('stats', path.join(root, 'examples', 'models', 'embedding_cnn_train_bn.onnx'), '--provider', 'wasm', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.fingerprint.provider).toBe('wasm');
+    expect(report.problems.length).toBeGreaterThan(0);
+  });
+
   test('the fingerprint names onnxruntime-web, its threads and SIMD', async () => {
     const fx = fixture({ provider: 'wasm' });
     const f = await fx.fingerprint();
