@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
 import { describeProviders, toMatchAcrossProviders } from '../../matchers';
+import { selectEntries } from '../../matchers/describeProviders';
 import { checkBatchInvariance, compareProviders, describeFingerprint, fixture, fingerprintFor, openModel } from '../../src';
 import { cli } from '../helpers/cli';
 import { invariantModel, leakyModel } from '../helpers/models';
@@ -87,6 +88,18 @@ describe("provider 'wasm': onnxruntime-web in Node", () => {
     const report = JSON.parse(r.stdout);
     expect(report.fingerprint.provider).toBe('wasm');
     expect(report.problems.length).toBeGreaterThan(0);
+  });
+
+  test('threads is env.wasm.numThreads, read once per process: another count later is one line; GPU-only options are refused', async () => {
+    const one = await openModel(cnn, { provider: 'wasm', threads: 1 });
+    await one.close();
+    await expect(openModel(cnn, { provider: 'wasm', threads: 2 })).rejects.toThrow(
+      "provider 'wasm' already runs with 1 thread in this process (onnxruntime-web reads env.wasm.numThreads once, when its first session starts); ask for threads: 1, or run the other thread count in another process",
+    );
+    expect(() => fixture({ provider: 'wasm', deviceId: 0 })).toThrow("deviceId applies to GPU providers, not 'wasm'; leave it out");
+    expect(() => fixture({ provider: 'wasm', interOpThreads: 2 })).toThrow(/^interOpThreads does not apply to provider 'wasm'/);
+    // BATCHPROOF_PROVIDERS names it like any provider.
+    expect(selectEntries([{ provider: 'cpu' }], 'cpu,wasm')).toEqual([{ provider: 'cpu' }, { provider: 'wasm' }]);
   });
 
   test('the fingerprint names onnxruntime-web, its threads and SIMD', async () => {
