@@ -190,6 +190,7 @@ export async function createWasmSession(model: string | Uint8Array, settings: Se
     const reason = oneLine(String((e as Error).message ?? e));
     // The backend did not start (its .wasm file missing or refused): the runtime, not the model.
     if (/no available backend|backend not found/i.test(reason)) throw new BadInputError(wasmFailure(explainProviderError('wasm', reason)));
+    loaded.threads = threads; // the backend started (the model failed): its thread count is set
     // The model's own problems (a truncated file, an unsupported operator): open.ts words them.
     throw e;
   }
