@@ -1,5 +1,5 @@
 /**
- * ONNX's tensor element types, by number and by onnxruntime's name. Kept apart from proto.ts so
+ * ONNX's enum numbers (tensor element types, by number and onnxruntime's name; attribute types). Kept apart from proto.ts so
  * that graph facts read without protobufjs (fast-graph.ts, tables.ts) never load it.
  */
 
@@ -22,3 +22,10 @@ const DTYPE_NAMES: Record<number, string> = {
 export function dtypeName(dataType: number | undefined): string {
   return (dataType !== undefined && DTYPE_NAMES[dataType]) || 'unknown';
 }
+
+/** AttributeProto.AttributeType numbers. */
+export const AttributeType = {
+  UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7,
+  STRINGS: 8, TENSORS: 9, GRAPHS: 10, SPARSE_TENSOR: 11, SPARSE_TENSORS: 12, TYPE_PROTO: 13,
+  TYPE_PROTOS: 14,
+} as const;

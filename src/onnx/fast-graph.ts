@@ -9,14 +9,15 @@
  * falls back to readModel itself, so the answer is always readModel's.
  *
  * Only types are imported from graph.ts/tables.ts/proto.ts: importing their values would load
- * protobufjs, which is the cost this module avoids.
+ * protobufjs, which is the cost this module avoids; the facts themselves come from facts.ts,
+ * which readModel uses too.
  */
-import type { AttributeValue, Dim, GraphAttribute, GraphFacts, NodeFacts, TensorAttribute, ValueFacts } from './graph';
-import type { ConstantFacts } from './tables';
-import type { Int64, OnnxAttribute, OnnxGraph, OnnxModel, OnnxTensor, OnnxTypeProto, OnnxValueInfo } from './proto';
+import type { GraphFacts } from './graph';
+import type { ConstantFacts } from './facts';
+import type { Int64, OnnxModel } from './proto';
 import { checkModelHead } from './model-file';
 import schema from './onnx-schema.json';
-import { DataType, dtypeName } from './dtypes';
+import { buildGraphFacts, constantFacts } from './facts';
 
 /** The facts readHandleGraph keeps: readModel's graph and constantFacts of its model. */
 export interface FastFacts {
@@ -263,15 +264,7 @@ function skip(wire: number, end: number): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// graph.ts readModel after decodeModel, copied (it cannot be imported without protobufjs).
-// Keep in step with graph.ts; test/onnx/fast-graph.test.ts compares the two on many models.
-
-const AttributeType = {
-  UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7,
-  STRINGS: 8, TENSORS: 9, GRAPHS: 10,
-} as const;
-
-const utf8 = new TextDecoder();
+// After decoding: the same graph facts as readModel (facts.ts, shared, protobufjs-free).
 
 /** Any failure here means readModel would throw: the caller falls back to it for the words. */
 const fail = (): never => {
@@ -280,255 +273,7 @@ const fail = (): never => {
 
 function modelFacts(model: OnnxModel): GraphFacts {
   const graph = model.graph;
+  // readModel's "no graph" refusal, before the facts (it checks this itself).
   if (!graph || (graph.node.length === 0 && graph.output.length === 0)) return fail();
-  const opsets: Record<string, number> = {};
-  for (const o of model.opsetImport) opsets[o.domain === 'ai.onnx' ? '' : (o.domain ?? '')] = toNumber(o.version ?? 0);
-  if (opsets[''] === undefined) fail();
-
-  const initializers = [
-    ...graph.initializer.map((t) => t.name ?? ''),
-    ...graph.sparseInitializer.map((t) => t.values?.name ?? ''),
-  ];
-  const initSet = new Set(initializers);
-  const inputs = graph.input.filter((v) => !initSet.has(v.name ?? '')).map(valueFacts);
-  const outputs = graph.output.map(valueFacts);
-  const { nodes, reordered } = sortNodes(graph, new Set([...inputs.map((v) => v.name), ...initializers]), new Set());
-  const produced = new Set([...inputs.map((v) => v.name), ...initializers, ...nodes.flatMap((n) => n.outputs)]);
-  for (const out of outputs) if (!produced.has(out.name)) fail();
-  return {
-    opset: opsets[''] as number,
-    opsets,
-    irVersion: toNumber(model.irVersion ?? 0),
-    inputs,
-    outputs,
-    initializers,
-    nodes,
-    reordered,
-  };
-}
-
-function valueFacts(v: OnnxValueInfo): ValueFacts {
-  const { dtype, shape } = typeFacts(v.type);
-  return { name: v.name ?? '', dtype, shape };
-}
-
-function typeFacts(t: OnnxTypeProto | undefined): { dtype: string; shape: Dim[] | null } {
-  const tensor = t?.tensorType;
-  if (tensor) {
-    const shape = tensor.shape ? tensor.shape.dim.map(dimFacts) : null;
-    return { dtype: dtypeName(tensor.elemType), shape };
-  }
-  if (t?.sequenceType) return { dtype: 'sequence', shape: null };
-  if (t?.mapType) return { dtype: 'map', shape: null };
-  if (t?.optionalType) return { dtype: 'optional', shape: null };
-  if (t?.sparseTensorType) return { dtype: 'sparse_tensor', shape: t.sparseTensorType.shape?.dim.map(dimFacts) ?? null };
-  return { dtype: 'unknown', shape: null };
-}
-
-function dimFacts(d: { dimValue?: Int64; dimParam?: string }): Dim {
-  if (d.dimValue !== undefined) {
-    const n = toNumber(d.dimValue);
-    return n >= 0 ? n : null;
-  }
-  if (d.dimParam) return d.dimParam;
-  return null;
-}
-
-function sortNodes(graph: OnnxGraph, available: Set<string>, outer: Set<string>): { nodes: NodeFacts[]; reordered: boolean } {
-  const visible = new Set([...outer, ...available]);
-  const producedBy = new Map<string, number>();
-  graph.node.forEach((n, i) => {
-    for (const out of n.output) {
-      if (!out) continue;
-      if (producedBy.has(out) || available.has(out)) fail();
-      producedBy.set(out, i);
-    }
-  });
-  const scope = new Set([...visible, ...producedBy.keys()]);
-  const nodes = graph.node.map((n, i) => nodeFacts(n, i, scope));
-  const deps = graph.node.map((n, i) => {
-    const needs = new Set<number>();
-    const names = [...n.input, ...subgraphOuterReads(nodes[i] as NodeFacts)];
-    for (const name of names) {
-      if (!name || visible.has(name)) continue;
-      const from = producedBy.get(name);
-      if (from === undefined) fail();
-      else if (from !== i) needs.add(from);
-    }
-    return needs;
-  });
-  const inOrder = deps.every((needs, i) => [...needs].every((from) => from < i));
-  if (inOrder) return { nodes, reordered: false };
-
-  const waiting = deps.map((d) => d.size);
-  const users: number[][] = nodes.map(() => []);
-  deps.forEach((needs, i) => needs.forEach((from) => (users[from] as number[]).push(i)));
-  const ready = waiting.flatMap((w, i) => (w === 0 ? [i] : []));
-  const order: number[] = [];
-  while (ready.length > 0) {
-    ready.sort((a, b) => a - b);
-    const i = ready.shift() as number;
-    order.push(i);
-    for (const u of users[i] as number[]) if (--(waiting[u] as number) === 0) ready.push(u);
-  }
-  if (order.length < nodes.length) fail();
-  return { nodes: order.map((i) => nodes[i] as NodeFacts), reordered: true };
-}
-
-function subgraphOuterReads(node: NodeFacts): string[] {
-  const reads: string[] = [];
-  for (const value of Object.values(node.attributes)) {
-    const graphs = Array.isArray(value) ? value : [value];
-    for (const g of graphs) {
-      if (typeof g === 'object' && g !== null && (g as GraphAttribute).kind === 'graph') reads.push(...graphOuterReads(g as GraphAttribute));
-    }
-  }
-  return reads;
-}
-
-function graphOuterReads(g: GraphAttribute): string[] {
-  const local = new Set([...g.inputs, ...g.initializers]);
-  const reads: string[] = [];
-  for (const n of g.nodes) {
-    for (const name of [...n.inputs, ...subgraphOuterReads(n)]) if (name && !local.has(name)) reads.push(name);
-    for (const out of n.outputs) local.add(out);
-  }
-  return reads;
-}
-
-function nodeFacts(n: OnnxGraph['node'][number], index: number, scope: Set<string>): NodeFacts {
-  const attributes: Record<string, AttributeValue> = {};
-  for (const a of n.attribute) attributes[a.name ?? ''] = attributeValue(a, scope);
-  return {
-    name: n.name || `${n.opType ?? 'node'}_${index}`,
-    opType: n.opType ?? '',
-    domain: n.domain === 'ai.onnx' ? '' : (n.domain ?? ''),
-    inputs: [...n.input],
-    outputs: [...n.output],
-    attributes,
-  };
-}
-
-function attributeValue(a: OnnxAttribute, scope: Set<string>): AttributeValue {
-  const T = AttributeType;
-  switch (a.type || inferAttributeType(a)) {
-    case T.FLOAT: return a.f ?? 0;
-    case T.INT: return toNumber(a.i ?? 0);
-    case T.STRING: return a.s ? utf8.decode(a.s) : '';
-    case T.TENSOR: return tensorAttribute(a.t);
-    case T.GRAPH: return graphAttribute(a.g, scope);
-    case T.FLOATS: return [...a.floats];
-    case T.INTS: return a.ints.map(toNumber);
-    case T.STRINGS: return a.strings.map((s) => utf8.decode(s));
-    case T.TENSORS: return a.tensors.map(tensorAttribute);
-    case T.GRAPHS: return a.graphs.map((g) => graphAttribute(g, scope));
-    default: return { kind: 'other', type: a.type ?? 0 };
-  }
-}
-
-function inferAttributeType(a: OnnxAttribute): number {
-  const T = AttributeType;
-  if (a.f !== undefined) return T.FLOAT;
-  if (a.i !== undefined) return T.INT;
-  if (a.s !== undefined) return T.STRING;
-  if (a.t !== undefined) return T.TENSOR;
-  if (a.g !== undefined) return T.GRAPH;
-  if (a.floats.length) return T.FLOATS;
-  if (a.ints.length) return T.INTS;
-  if (a.strings.length) return T.STRINGS;
-  if (a.tensors.length) return T.TENSORS;
-  if (a.graphs.length) return T.GRAPHS;
-  return T.UNDEFINED;
-}
-
-function tensorAttribute(t: OnnxTensor | undefined): TensorAttribute {
-  return { kind: 'tensor', dtype: dtypeName(t?.dataType), dims: (t?.dims ?? []).map(toNumber) };
-}
-
-function graphAttribute(g: OnnxGraph | undefined, scope: Set<string>): GraphAttribute {
-  if (!g) return { kind: 'graph', inputs: [], outputs: [], initializers: [], nodes: [] };
-  const initializers = g.initializer.map((t) => t.name ?? '');
-  const locals = new Set([...g.input.map((v) => v.name ?? ''), ...initializers]);
-  const { nodes } = sortNodes(g, locals, scope);
-  return {
-    kind: 'graph',
-    inputs: g.input.map((v) => v.name ?? ''),
-    outputs: g.output.map((v) => v.name ?? ''),
-    initializers,
-    nodes,
-  };
-}
-
-function toNumber(v: Int64): number {
-  return typeof v === 'bigint' ? Number(v) : v;
-}
-
-// ---------------------------------------------------------------------------------------------
-// tables.ts constantFacts, copied for the same reason.
-
-const SMALL_CONSTANT = 64;
-
-function constantFacts(model: OnnxModel): Record<string, ConstantFacts> {
-  const out: Record<string, ConstantFacts> = {};
-  const graph = model.graph;
-  if (!graph) return out;
-  for (const t of graph.initializer) if (t.name) out[t.name] = tensorFacts(t);
-  for (const s of graph.sparseInitializer) {
-    const name = s.values?.name;
-    if (name) out[name] = { dtype: dtypeName(s.values?.dataType), dims: s.dims.map(toNumber), values: null };
-  }
-  for (const n of graph.node) {
-    if ((n.opType ?? '') !== 'Constant' || (n.domain ?? '') !== '' || !n.output[0]) continue;
-    const a = n.attribute[0];
-    if (!a) continue;
-    let facts: ConstantFacts | null = null;
-    if (a.t) facts = tensorFacts(a.t);
-    else if (a.name === 'value_int' && a.i !== undefined) facts = { dtype: 'int64', dims: [], values: [toNumber(a.i)] };
-    else if (a.name === 'value_ints') facts = { dtype: 'int64', dims: [a.ints.length], values: a.ints.length <= SMALL_CONSTANT ? a.ints.map(toNumber) : null };
-    else if (a.name === 'value_float' && a.f !== undefined) facts = { dtype: 'float32', dims: [], values: [a.f] };
-    else if (a.name === 'value_floats') facts = { dtype: 'float32', dims: [a.floats.length], values: a.floats.length <= SMALL_CONSTANT ? [...a.floats] : null };
-    if (facts) out[n.output[0]] = facts;
-  }
-  return out;
-}
-
-function tensorFacts(t: OnnxTensor): ConstantFacts {
-  const dims = t.dims.map(toNumber);
-  const dtype = dtypeName(t.dataType);
-  const count = dims.reduce((a, b) => a * b, 1);
-  return { dtype, dims, values: count <= SMALL_CONSTANT && t.dataLocation !== 1 ? smallValues(t, dtype, count) : null };
-}
-
-const ITEM: Record<string, number> = { int8: 1, uint8: 1, bool: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, int64: 8, uint64: 8, float64: 8 };
-
-function smallValues(t: OnnxTensor, dtype: string, count: number): number[] | null {
-  const size = ITEM[dtype];
-  if (size === undefined) return null;
-  if (t.rawData && t.rawData.byteLength > 0) {
-    if (t.rawData.byteLength !== count * size) return null;
-    const v = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
-    const read = (i: number): number => {
-      switch (dtype) {
-        case 'int8': return v.getInt8(i);
-        case 'uint8': case 'bool': return v.getUint8(i);
-        case 'int16': return v.getInt16(i * 2, true);
-        case 'uint16': return v.getUint16(i * 2, true);
-        case 'int32': return v.getInt32(i * 4, true);
-        case 'uint32': return v.getUint32(i * 4, true);
-        case 'float32': return v.getFloat32(i * 4, true);
-        case 'float64': return v.getFloat64(i * 8, true);
-        case 'int64': return Number(v.getBigInt64(i * 8, true));
-        default: return Number(v.getBigUint64(i * 8, true));
-      }
-    };
-    return Array.from({ length: count }, (_, i) => read(i));
-  }
-  const typed: ArrayLike<Int64> =
-    t.dataType === DataType.INT64 ? t.int64Data
-      : t.dataType === DataType.UINT64 || t.dataType === DataType.UINT32 ? t.uint64Data
-        : t.dataType === DataType.FLOAT ? t.floatData
-          : t.dataType === DataType.DOUBLE ? t.doubleData
-            : t.int32Data;
-  if (typed.length !== count) return null;
-  return Array.from(typed, toNumber);
+  return buildGraphFacts(model, fail);
 }

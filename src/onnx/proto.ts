@@ -26,12 +26,7 @@ export type Int64 = number | bigint;
 
 export { DataType } from './dtypes';
 
-/** AttributeProto.AttributeType numbers. */
-export const AttributeType = {
-  UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7,
-  STRINGS: 8, TENSORS: 9, GRAPHS: 10, SPARSE_TENSOR: 11, SPARSE_TENSORS: 12, TYPE_PROTO: 13,
-  TYPE_PROTOS: 14,
-} as const;
+export { AttributeType } from './dtypes';
 
 // Plain-object views of the messages batchproof reads or writes. Only the commonly used
 // fields are typed; everything in the schema still decodes and encodes.

@@ -6,19 +6,10 @@
  * within 2. Plain graph facts: no session, no data beyond a few small constants.
  */
 import type { GraphFacts, NodeFacts, TensorAttribute } from './graph';
-import { DataType, dtypeName } from './dtypes';
-import type { Int64, OnnxModel, OnnxTensor } from './proto';
+import type { ConstantFacts } from './facts';
 
-/** An initializer's or Constant node's type and dims, and its values when it is small. */
-export interface ConstantFacts {
-  dtype: string;
-  dims: number[];
-  /** The values (as numbers) of tensors of up to SMALL_CONSTANT elements held inline; else null. */
-  values: number[] | null;
-}
-
-/** Constants with at most this many elements keep their values (shifts, axes, shapes). */
-export const SMALL_CONSTANT = 64;
+export { constantFacts, SMALL_CONSTANT } from './facts';
+export type { ConstantFacts } from './facts';
 
 /** The table an input indexes. */
 export interface TableRef {
@@ -61,74 +52,6 @@ const INDEXERS: { op: string; domain: string; pairs: { indices: number; data: nu
   },
 ];
 
-const toNumber = (v: Int64): number => (typeof v === 'bigint' ? Number(v) : v);
-
-/** Dtypes, dims and small values of every top-level initializer and Constant node output. */
-export function constantFacts(model: OnnxModel): Record<string, ConstantFacts> {
-  const out: Record<string, ConstantFacts> = {};
-  const graph = model.graph;
-  if (!graph) return out;
-  for (const t of graph.initializer) if (t.name) out[t.name] = tensorFacts(t);
-  for (const s of graph.sparseInitializer) {
-    const name = s.values?.name;
-    if (name) out[name] = { dtype: dtypeName(s.values?.dataType), dims: s.dims.map(toNumber), values: null };
-  }
-  for (const n of graph.node) {
-    if ((n.opType ?? '') !== 'Constant' || (n.domain ?? '') !== '' || !n.output[0]) continue;
-    const a = n.attribute[0];
-    if (!a) continue;
-    let facts: ConstantFacts | null = null;
-    if (a.t) facts = tensorFacts(a.t);
-    else if (a.name === 'value_int' && a.i !== undefined) facts = { dtype: 'int64', dims: [], values: [toNumber(a.i)] };
-    else if (a.name === 'value_ints') facts = { dtype: 'int64', dims: [a.ints.length], values: a.ints.length <= SMALL_CONSTANT ? a.ints.map(toNumber) : null };
-    else if (a.name === 'value_float' && a.f !== undefined) facts = { dtype: 'float32', dims: [], values: [a.f] };
-    else if (a.name === 'value_floats') facts = { dtype: 'float32', dims: [a.floats.length], values: a.floats.length <= SMALL_CONSTANT ? [...a.floats] : null };
-    if (facts) out[n.output[0]] = facts;
-  }
-  return out;
-}
-
-function tensorFacts(t: OnnxTensor): ConstantFacts {
-  const dims = t.dims.map(toNumber);
-  const dtype = dtypeName(t.dataType);
-  const count = dims.reduce((a, b) => a * b, 1);
-  return { dtype, dims, values: count <= SMALL_CONSTANT && t.dataLocation !== 1 ? smallValues(t, dtype, count) : null };
-}
-
-const ITEM: Record<string, number> = { int8: 1, uint8: 1, bool: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, int64: 8, uint64: 8, float64: 8 };
-
-/** Values of a small inline tensor, or null when its type or storage is not one read here. */
-function smallValues(t: OnnxTensor, dtype: string, count: number): number[] | null {
-  const size = ITEM[dtype];
-  if (size === undefined) return null;
-  if (t.rawData && t.rawData.byteLength > 0) {
-    if (t.rawData.byteLength !== count * size) return null;
-    const v = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
-    const read = (i: number): number => {
-      switch (dtype) {
-        case 'int8': return v.getInt8(i);
-        case 'uint8': case 'bool': return v.getUint8(i);
-        case 'int16': return v.getInt16(i * 2, true);
-        case 'uint16': return v.getUint16(i * 2, true);
-        case 'int32': return v.getInt32(i * 4, true);
-        case 'uint32': return v.getUint32(i * 4, true);
-        case 'float32': return v.getFloat32(i * 4, true);
-        case 'float64': return v.getFloat64(i * 8, true);
-        case 'int64': return Number(v.getBigInt64(i * 8, true));
-        default: return Number(v.getBigUint64(i * 8, true));
-      }
-    };
-    return Array.from({ length: count }, (_, i) => read(i));
-  }
-  const typed: ArrayLike<Int64> =
-    t.dataType === DataType.INT64 ? t.int64Data
-      : t.dataType === DataType.UINT64 || t.dataType === DataType.UINT32 ? t.uint64Data
-        : t.dataType === DataType.FLOAT ? t.floatData
-          : t.dataType === DataType.DOUBLE ? t.doubleData
-            : t.int32Data;
-  if (typed.length !== count) return null;
-  return Array.from(typed, toNumber);
-}
 
 /**
  * For each integer graph input that reaches the indices of a table lookup, directly or through
