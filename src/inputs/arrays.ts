@@ -24,6 +24,17 @@ export function countNonFinite(data: ArrayLike<number | bigint>, dtype: string):
   return n;
 }
 
+/** True when every value is NaN or Infinity (stops at the first finite one); false for an empty array. */
+export function everyNonFinite(data: ArrayLike<number | bigint>, dtype: string): boolean {
+  if (!isFloatDtype(dtype) || data.length === 0) return false;
+  if (dtype === 'float16') {
+    for (let i = 0; i < data.length; i++) if (((data[i] as number) & 0x7c00) !== 0x7c00) return false;
+    return true;
+  }
+  for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i] as number)) return false;
+  return true;
+}
+
 /** A new zeroed typed array for an onnxruntime dtype (float16 as raw Uint16 bits, bool as Uint8). */
 export function allocate(dtype: string, length: number): TypedArray {
   switch (dtype) {

@@ -19,7 +19,7 @@ import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, 
 import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
 import { BatchFunction, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { DEFAULT_VOCAB } from '../inputs/samples';
-import { countNonFinite } from '../inputs/arrays';
+import { everyNonFinite } from '../inputs/arrays';
 
 export interface ToleranceOptions {
   /** Tolerance for every output (default 'default': dtype-aware allclose). */
@@ -141,7 +141,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     const index = poolIndex;
     const { recipe: rowRecipe, recipeReason, runs: recipeRuns } = isFunctionHandle(handle) ? { recipe: null, recipeReason: 'a batch function: a padding recipe needs filler rows, which it cannot take', runs: [] } : await recipeFor(
       { handle, specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts: layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base },
-      { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows },
+      { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows, finite: analysis.nonFinite.length === 0 },
       options,
     );
     const recipe = withPadLength(rowRecipe, padding, paddingComparisons, servedAnswer, analysis.causes);
@@ -205,7 +205,7 @@ export function comparedLayouts(rows: readonly ProbeRow[], layouts: readonly Out
     throw new BadInputError(`nothing to compare: every compared output is empty per sample (${empty.map(shape).join(', ')}); compare outputs that hold values (--outputs / outputs)`);
   }
   if (empty.length > 0) notes.push(`not compared: ${empty.map(shape).join(', ')} hold no values per sample`);
-  const allNonFinite = kept.every((l) => rows.every((r) => countNonFinite(r.outputs[l.name], l.dtype) === r.outputs[l.name].length));
+  const allNonFinite = kept.every((l) => rows.every((r) => everyNonFinite(r.outputs[l.name], l.dtype)));
   if (allNonFinite) {
     throw new BadInputError(`every output value is NaN or Infinity for these samples (${kept.map((l) => `'${l.name}'`).join(', ')}): NaN compared with NaN proves nothing; check the model on these inputs, or give other samples`);
   }

@@ -154,6 +154,8 @@ export interface RecipeInputs {
   served: readonly number[];
   servedAnswer: ServedAnswer;
   rows: readonly ProbeRow[];
+  /** No compared output holds NaN or Infinity (NaN equals NaN bitwise: no recipe is verified on it). */
+  finite: boolean;
 }
 
 /**
@@ -168,8 +170,7 @@ export async function recipeFor(
 ): Promise<{ recipe: Recipe | null; recipeReason: string | null; runs: PlannedRun[] }> {
   const covers = [...facts.served];
   if (options.padTo !== undefined) {
-    const finite = facts.rows.every((r) => ctx.layouts.every((l) => countNonFinite(r.outputs[l.name], l.dtype) === 0));
-    const holds = finite && facts.servedAnswer.equal && !facts.causes.includes('leakage') && !facts.causes.includes('nondeterminism');
+    const holds = facts.finite && facts.servedAnswer.equal && !facts.causes.includes('leakage') && !facts.causes.includes('nondeterminism');
     return { recipe: { padTo: options.padTo, filler: options.filler ?? 'zeros', covers, verified: holds }, recipeReason: null, runs: [] };
   }
   if (facts.verdict === 'invariant' || facts.servedAnswer.equal) return { recipe: { padTo: null, reason: 'not needed' }, recipeReason: null, runs: [] };
