@@ -172,6 +172,36 @@ export function validateSettings(settings: SessionSettings): void {
 }
 
 /** Why a provider could not create a session, and what cures it. */
+/**
+ * A GPU provider (or wasm) that the cached, out-of-process probe found missing fails here, in
+ * one line, before an in-process attempt prints native driver noise to stderr. Every session
+ * batchproof makes (here and in onnx/session.ts) goes through this and sessionError, so every
+ * command words the same failure the same way.
+ */
+export function assertProviderAvailable(provider: ProviderName): void {
+  if (provider === 'cpu') return;
+  const { unavailableReason } = require('../fixture/providers') as typeof import('../fixture/providers');
+  const missing = unavailableReason(provider);
+  if (missing) throw new BadInputError(providerFailure(provider, missing));
+}
+
+/** onnxruntime's failure to create a session, as one line naming the cause and the cure. */
+export function sessionError(e: unknown, provider: ProviderName, label: string): BadInputError {
+  if (e instanceof BadInputError) return e; // already one line (a missing onnxruntime-web, say)
+  const reason = oneLine((e as Error)?.message ?? String(e));
+  if (provider !== 'cpu' && /provider|backend|adapter|vulkan|webgpu|cuda|tensorrt|dawn|shared library/i.test(reason)) {
+    return new BadInputError(providerFailure(provider, explainProviderError(provider, reason)));
+  }
+  if (/protobuf parsing failed/i.test(reason)) return new BadInputError(MODEL_FILE_ERRORS.truncated(label));
+  if (/external data/i.test(reason)) return new BadInputError(MODEL_FILE_ERRORS.externalMissing(label, `its external data could not be read (${reason})`));
+  if (/has no graph|graph is null|Missing graph/i.test(reason)) return new BadInputError(MODEL_FILE_ERRORS.noGraph(label));
+  // onnxruntime's words for a graph with nothing to compute (no nodes, no outputs).
+  if (/OrtValue indexes should have been populated/i.test(reason)) {
+    return new BadInputError(`${label}: the model's graph computes nothing (no outputs, or no nodes that produce them), so onnxruntime cannot load it; re-export it with its outputs`);
+  }
+  return new BadInputError(`${label}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
+}
+
 export function providerFailure(provider: ProviderName, reason: string): string {
   const cure: Record<ProviderName, string> = {
     cpu: 'check the model and the session options',
@@ -229,11 +259,7 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
   // A GPU provider that the (cached, out-of-process) probe found missing fails here, in one
   // line, before an in-process attempt prints native driver noise to stderr.
   const provider = settings.provider ?? 'cpu';
-  if (provider !== 'cpu') {
-    const { unavailableReason } = require('../fixture/providers') as typeof import('../fixture/providers');
-    const missing = unavailableReason(provider);
-    if (missing) throw new BadInputError(providerFailure(provider, missing));
-  }
+  assertProviderAvailable(provider);
   let session: ort.InferenceSession;
   try {
     // 'wasm' is onnxruntime-web's session behind onnxruntime-node's surface (src/runtime/wasm.ts),
@@ -244,19 +270,7 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
         ? await ort.InferenceSession.create(source, sessionOptions(settings))
         : await ort.InferenceSession.create(bytes, sessionOptions(settings));
   } catch (e) {
-    if (e instanceof BadInputError) throw e; // already one line (a missing onnxruntime-web)
-    const reason = oneLine((e as Error).message ?? String(e));
-    if (provider !== 'cpu' && /provider|backend|adapter|vulkan|webgpu|cuda|tensorrt|dawn|shared library/i.test(reason)) {
-      throw new BadInputError(providerFailure(provider, explainProviderError(provider, reason)));
-    }
-    if (/protobuf parsing failed/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.truncated(label));
-    if (/external data/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.externalMissing(label, `its external data could not be read (${reason})`));
-    if (/has no graph|graph is null|Missing graph/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.noGraph(label));
-    // onnxruntime's words for a graph with nothing to compute (no nodes, no outputs).
-    if (/OrtValue indexes should have been populated/i.test(reason)) {
-      throw new BadInputError(`${label}: the model's graph computes nothing (no outputs, or no nodes that produce them), so onnxruntime cannot load it; re-export it with its outputs`);
-    }
-    throw new BadInputError(`${label}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
+    throw sessionError(e, provider, label);
   }
   // A session with no outputs loads, then every run fails ("'fetches' cannot be an empty array").
   if (session.outputNames.length === 0) {

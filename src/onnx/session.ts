@@ -6,12 +6,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { BadInputError } from '../errors';
-import { checkModelHead, MODEL_FILE_ERRORS, statModelFile } from './model-file';
+import { checkModelHead, statModelFile } from './model-file';
 import { allocateStore, type ModelStore } from './wire';
 import {
   isInferenceSession,
   isModelHandle,
-  providerFailure,
+  assertProviderAvailable,
+  sessionError,
   sessionOptions,
   type ModelSource,
   type SessionSettings,
@@ -90,15 +91,17 @@ export async function createSession(
   source: string,
   externalDir?: string,
 ): Promise<ort.InferenceSession> {
-  if (settings.provider === 'wasm') {
+  const provider = settings.provider ?? 'cpu';
+  // The same probe and the same words as openModel (model/open.ts), for every command.
+  assertProviderAvailable(provider);
+  if (provider === 'wasm') {
     // onnxruntime-web's session behind onnxruntime-node's surface (src/runtime/wasm.ts); it reads
-    // no external data files, so a model with them fails in onnxruntime-web's words below.
+    // no external data files, so a model with them fails in onnxruntime-web's words.
     const { createWasmSession } = require('../runtime/wasm') as typeof import('../runtime/wasm');
     try {
       return await createWasmSession(bytes, settings);
     } catch (e) {
-      if (e instanceof BadInputError) throw e;
-      throw new BadInputError(`${source}: onnxruntime-web could not load the model (${String((e as Error).message ?? e).replace(/\s+/g, ' ').trim()}); re-export it or check the session options`);
+      throw sessionError(e, provider, source);
     }
   }
   const options = sessionOptions(settings) as ort.InferenceSession.SessionOptions & { extra?: Record<string, unknown> };
@@ -109,16 +112,7 @@ export async function createSession(
   try {
     return await ort.InferenceSession.create(bytes, options);
   } catch (e) {
-    const reason = String((e as Error).message ?? e).replace(/\s+/g, ' ').trim();
-    const provider = settings.provider ?? 'cpu';
-    if (provider !== 'cpu' && /provider|backend|adapter|vulkan|webgpu|cuda|tensorrt|dawn/i.test(reason)) {
-      throw new BadInputError(providerFailure(provider, reason));
-    }
-    if (/external data/i.test(reason)) {
-      throw new BadInputError(MODEL_FILE_ERRORS.externalMissing(source, `onnxruntime could not load the model's external data (${reason})`));
-    }
-    if (/protobuf parsing failed/i.test(reason)) throw new BadInputError(MODEL_FILE_ERRORS.truncated(source));
-    throw new BadInputError(`${source}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
+    throw sessionError(e, provider, source);
   }
 }
 
