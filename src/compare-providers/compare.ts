@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
-import { compareArrays, Comparison } from '../compare/metrics';
+import { compareArrays, Comparison, sameTensor } from '../compare/metrics';
 import { ComparisonSummary } from '../compare/summary';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
@@ -149,7 +149,7 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
         const partFeeds = part.length === batchSize ? feeds : feedsFor(prepared.specs, prepared.shared, prepared.pool, part);
         const first = (await runBatch(handles[i], partFeeds, names, part.length)) as Record<string, ort.Tensor>;
         const again = (await runBatch(handles[i], partFeeds, names, part.length)) as Record<string, ort.Tensor>;
-        repeatable &&= outputs.every((o) => bitEqual(first[o.name], again[o.name], o.dtype));
+        repeatable &&= outputs.every((o) => sameTensor(first[o.name], again[o.name]));
         chunks.push({ start, size: part.length, outputs: first });
       }
       const ms = performance.now() - t0;
@@ -314,16 +314,6 @@ function mismatch(output: string, expected: readonly number[], actual: readonly 
 function verdictOf(outputs: OutputComparison[]): ComparisonVerdict {
   if (outputs.every((o) => o.bitExact)) return 'identical';
   return outputs.every((o) => o.pass) ? 'within-tolerance' : 'different';
-}
-
-function bitEqual(a: ort.Tensor, b: ort.Tensor, dtype: string): boolean {
-  if (a.dims.join() !== b.dims.join()) return false;
-  if (dtype === 'string') return (a.data as string[]).every((v, i) => v === (b.data as string[])[i]);
-  const x = a.data as TypedArray;
-  const y = b.data as TypedArray;
-  const bx = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-  const by = new Uint8Array(y.buffer, y.byteOffset, y.byteLength);
-  return bx.length === by.length && bx.every((v, i) => v === by[i]);
 }
 
 function summarize(verdict: ComparisonVerdict, comparisons: SideComparison[], reference: string, batchSize: number): string {

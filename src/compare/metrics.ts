@@ -63,6 +63,13 @@ export function sameBytes(a: TypedArray, b: TypedArray): boolean {
   );
 }
 
+/** Two tensors bitwise equal: the same type, dims and bytes (strings compared as strings). */
+export function sameTensor(a: { type: string; dims: readonly number[]; data: unknown }, b: { type: string; dims: readonly number[]; data: unknown }): boolean {
+  if (a.type !== b.type || a.dims.join() !== b.dims.join()) return false;
+  if (a.type === 'string') return (a.data as string[]).every((v, i) => v === (b.data as string[])[i]);
+  return sameBytes(a.data as TypedArray, b.data as TypedArray);
+}
+
 /** What one pass over the elements finds; compareArrays draws the verdict from it. */
 interface Scan {
   bitExact: boolean;

@@ -16,6 +16,7 @@ import { instrumentModel } from '../onnx/instrument';
 import { createSession } from '../onnx/session';
 import type { ModelStore } from '../onnx/wire';
 import { derivedFrom } from './flow';
+import { sameTensor } from '../compare/metrics';
 
 export interface PaddingNodeOptions {
   /** Real tokens in each batch row of the feeds (one number: every row). */
@@ -153,13 +154,6 @@ export async function firstPaddingNode(
   } finally {
     await session.release();
   }
-}
-
-function sameTensor(a: ort.Tensor, b: ort.Tensor): boolean {
-  if (a.type !== b.type || a.dims.join() !== b.dims.join()) return false;
-  const x = a.data as TypedArray;
-  const y = b.data as TypedArray;
-  return Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
 }
 
 /** The elements at the given indices along every axis (a cartesian selection), in row-major order. */

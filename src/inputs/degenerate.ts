@@ -9,6 +9,7 @@ import { BadInputError } from '../errors';
 import { countNonFinite, TypedArray } from './arrays';
 import type { SamplePool } from './samples';
 import type { InputSpec } from './spec';
+import { sameBytes } from '../compare/metrics';
 
 /**
  * - 'distinct': the samples must not all be bitwise identical (batch invariance, locate: the
@@ -20,10 +21,6 @@ export type SampleNeed = 'distinct' | 'varied';
 
 const FLOATS = new Set(['float32', 'float64', 'float16']);
 
-function bytesOf(a: TypedArray): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
 /** True when every element of every array equals the first element of the first (bitwise). */
 function oneConstant(arrays: readonly TypedArray[]): boolean {
   const first = arrays.find((a) => a.length > 0);
@@ -33,10 +30,6 @@ function oneConstant(arrays: readonly TypedArray[]): boolean {
     for (let i = 0; i < a.length; i++) if (a[i] !== value) return false;
     return true;
   });
-}
-
-function sameBytes(a: TypedArray, b: TypedArray): boolean {
-  return Buffer.compare(bytesOf(a), bytesOf(b)) === 0;
 }
 
 /**

@@ -10,7 +10,7 @@
  * fusions onnxruntime applies, and then the search runs with graph optimization disabled.
  */
 import type * as ort from 'onnxruntime-node';
-import { compareArrays } from '../compare/metrics';
+import { compareArrays, sameTensor } from '../compare/metrics';
 import { describeTolerance, resolveTolerance, type ResolvedTolerance } from '../compare/tolerance';
 import { BadInputError } from '../errors';
 import { fingerprintFor, type Fingerprint } from '../fixture/fingerprint';
@@ -176,15 +176,6 @@ function rowsOf(t: ort.Tensor, axis: number, per: number, position: number, size
   return { blocked: take(blocked), strided: take(Array.from({ length: per }, (_, k) => k * size + position)) };
 }
 
-function bitwiseEqual(a: ort.Tensor, b: ort.Tensor): boolean {
-  if (a.type !== b.type || a.dims.join() !== b.dims.join()) return false;
-  const x = a.data as TypedArray;
-  const y = b.data as TypedArray;
-  const bx = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-  const by = new Uint8Array(y.buffer, y.byteOffset, y.byteLength);
-  return Buffer.from(bx).equals(Buffer.from(by));
-}
-
 /**
  * Finds the first node whose output for a probe differs. Runs the batch-invariance check first
  * (unless `options.report` is given) to learn which runs differ, then compares those runs node
@@ -252,7 +243,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         const f = feeds(run);
         const plainOut = await plainSession.run(f, finalOutputs);
         const instOut = await session.run(f, finalOutputs);
-        const differs = finalOutputs.filter((n) => !bitwiseEqual(plainOut[n] as ort.Tensor, instOut[n] as ort.Tensor));
+        const differs = finalOutputs.filter((n) => !sameTensor(plainOut[n] as ort.Tensor, instOut[n] as ort.Tensor));
         if (differs.length > 0) {
           equal = false;
           guardDetail = `with every intermediate exposed, the final output${differs.length > 1 ? 's' : ''} ${differs.map((d) => `'${d}'`).join(', ')} ${differs.length > 1 ? 'differ' : 'differs'} from the plain model's on the same inputs (exposing values changes which kernels onnxruntime fuses), so the search ran with graph optimization disabled`;

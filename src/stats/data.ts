@@ -11,6 +11,7 @@ import { checkSamples, constTensor, normalizeArray, type NormalizedArray, type S
 import { BATCH_MARK, type InputSpec } from '../inputs/spec';
 import { readArrayFile } from '../io';
 import type { ValueInfo } from '../model/open';
+import { sameBytes } from '../compare/metrics';
 
 /**
  * Calibration data. One array (or tensor, or `{ dtype, dims, data }`) for a model with one
@@ -158,12 +159,6 @@ function rowBytes(arr: NormalizedArray, axis: number, k: number): Uint8Array {
     ? arr.data.subarray((k * arr.data.length) / (arr.dims[0] as number), ((k + 1) * arr.data.length) / (arr.dims[0] as number))
     : takeRows(arr.data, arr.dims, axis, [k], arr.dtype);
   return new Uint8Array(row.buffer, row.byteOffset, row.byteLength);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The samples of one record, checked against the model and converted to its dtypes. */
