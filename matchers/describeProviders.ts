@@ -1,5 +1,6 @@
 import { formatValue } from '../src/errors';
-import { availableProvidersSync, BadInputError, fixture, fixtureSettings, PROVIDERS, providerFailure } from '../src';
+import { availableProvidersSync, BadInputError, fixture, fixtureSettings } from '../src';
+import { PROVIDERS, providerFailure } from '../src/model/open';
 import type { Fixture, FixtureOptions, ProviderAvailability, ProviderName } from '../src';
 
 export interface DescribeProvidersOptions {

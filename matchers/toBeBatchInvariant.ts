@@ -1,5 +1,6 @@
 import { matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
-import { checkBatchInvariance, divergenceLine, formatReport, locateDivergence } from '../src';
+import { checkBatchInvariance, formatReport, locateDivergence } from '../src';
+import { divergenceLine } from '../src/locate/text';
 import type { CheckOptions, InvarianceReport } from '../src';
 import { modelAndOptions } from './options';
 

@@ -14,4 +14,5 @@ function findPackageJson(): { name: string; version: string } {
   }
 }
 
+/** This package's name and version, as every report's `tool` field records them. */
 export const tool = findPackageJson();

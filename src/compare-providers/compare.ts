@@ -25,6 +25,7 @@ import type { ComparisonVerdict, OutputComparison, ProviderComparisonReport, Sid
  */
 export type ProviderSide = ProviderName | (FixtureOptions & { batchSize?: number }) | Fixture;
 
+/** Options of compareProviders: the one batch every side runs, its inputs and the tolerance. */
 export interface CompareProvidersOptions extends InputOptions, ToleranceOptions {
   /** Samples in the one batch every side runs (default 8, or the number of user samples). */
   batchSize?: number;

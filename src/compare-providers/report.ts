@@ -1,6 +1,7 @@
 import type { RowsComparison } from '../invariance/report';
 import type { Fingerprint } from '../fixture/fingerprint';
 import type { SessionSettings } from '../model/open';
+import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 
 /** 'identical': bitwise equal on every side; 'different': beyond the tolerance somewhere. */
 export type ComparisonVerdict = 'identical' | 'within-tolerance' | 'different';
@@ -25,6 +26,7 @@ export interface OutputComparison extends RowsComparison {
   shapeMismatch: { expected: number[]; actual: number[] } | null;
 }
 
+/** One side against the reference side, output by output. */
 export interface SideComparison {
   /** The side compared with the reference (sides[0]). */
   side: string;
@@ -32,10 +34,8 @@ export interface SideComparison {
   outputs: OutputComparison[];
 }
 
-export interface ProviderComparisonReport {
-  schema: 1;
-  kind: 'provider-comparison';
-  tool: { name: string; version: string };
+/** What compareProviders returns and `batchproof compare --json` prints. */
+export interface ProviderComparisonReport extends ReportEnvelope<'provider-comparison'> {
   model: {
     path: string;
     inputs: { name: string; dtype: string; shape: (number | string)[]; batchAxis: number | null }[];
@@ -68,5 +68,5 @@ export interface ProviderComparisonReport {
   } | null;
   notes: string[];
   runs: { side: string; batchSize: number; calls: number }[];
-  timing: { totalMs: number; inferenceMs: number };
+  timing: ReportTiming;
 }

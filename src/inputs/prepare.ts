@@ -23,6 +23,7 @@ import {
 import { InputSpec, resolveInputs, ShapeOptions } from './spec';
 import { assertBatchFits } from './memory';
 
+/** Where the samples come from (yours, or synthesized) and the shapes they take. */
 export interface InputOptions extends ShapeOptions, SynthesisOptions {
   /** The user's samples: arrays, tensors, or arrays keyed by input name. */
   samples?: Samples;

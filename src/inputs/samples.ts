@@ -18,6 +18,7 @@ export type SampleArray = ort.Tensor | ArrayWithDims | TypedArray | number[] | n
 /** Samples: one array (models with one batched input) or arrays keyed by input name. */
 export type Samples = SampleArray | Record<string, SampleArray>;
 
+/** How batchproof makes samples when you give none: the seed, the value range and the token vocabulary. */
 export interface SynthesisOptions {
   /** Seed for synthesized samples (default 0): the same seed gives the same inputs. */
   seed?: number;

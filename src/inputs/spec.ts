@@ -6,6 +6,7 @@ export const BATCH_MARK = 'N';
 /** The size given to symbolic dims other than the batch axis, unless `dims` says otherwise. */
 export const DEFAULT_SYMBOLIC_DIM = 16;
 
+/** Shapes and dims for inputs whose shapes are symbolic, and constant values for inputs that are not batched. */
 export interface ShapeOptions {
   /** Per-input (or per-output) dims; 'N' marks the batch axis, other strings are symbols. */
   shapes?: Record<string, readonly (number | string)[]>;

@@ -21,6 +21,7 @@ import { BatchFunction, functionHandle, functionInputs, isBatchFunction, isFunct
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { everyNonFinite } from '../inputs/arrays';
 
+/** How close two outputs must be to count as the same answer, for every output or per output. */
 export interface ToleranceOptions {
   /** Tolerance for every output (default 'default': dtype-aware allclose). */
   tolerance?: Tolerance;
@@ -30,6 +31,7 @@ export interface ToleranceOptions {
   outputs?: string[];
 }
 
+/** Every option checkBatchInvariance takes: the plan, the inputs, the tolerance and the session settings. */
 export interface CheckOptions extends PlanOptions, InputOptions, ToleranceOptions, SessionSettings {
   /**
    * Sequence padding (pad tokens, not filler rows): 'auto' (default) tests it when a token input

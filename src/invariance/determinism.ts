@@ -13,10 +13,12 @@ import { assertBatchFits } from '../inputs/memory';
 import { BatchFunction, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor, runBatch } from './run';
+import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 
 export const DEFAULT_REPEATS = 5;
 export const DEFAULT_DETERMINISM_BATCH = 16;
 
+/** Options of checkDeterminism: the repeats, the batch, the inputs, the tolerance and the session settings. */
 export interface DeterminismOptions extends InputOptions, ToleranceOptions, SessionSettings {
   /** How many times to run the same batch (default 5). */
   repeats?: number;
@@ -26,10 +28,8 @@ export interface DeterminismOptions extends InputOptions, ToleranceOptions, Sess
   maxBytes?: number;
 }
 
-export interface DeterminismReport {
-  schema: 1;
-  kind: 'determinism';
-  tool: { name: string; version: string };
+/** What checkDeterminism returns and `batchproof determinism --json` prints: one batch run again and again. */
+export interface DeterminismReport extends ReportEnvelope<'determinism'> {
   model: { path: string };
   fingerprint: Fingerprint;
   /** 'deterministic': every run bitwise equal to the first. */
@@ -44,7 +44,7 @@ export interface DeterminismReport {
   maxUlp: number;
   worst: { output: string; run: number; index: number; expected: number; actual: number; absDiff: number } | null;
   runs: { batchSize: number; calls: number }[];
-  timing: { totalMs: number; inferenceMs: number };
+  timing: ReportTiming;
 }
 
 /** Runs one batch `repeats` times with one session and compares every output to the first run. */

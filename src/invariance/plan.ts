@@ -6,6 +6,7 @@ import type { TokenLayout } from './padding';
  * their neighbours. Capped by maxBatch.
  */
 export const DEFAULT_SWEEP = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64];
+/** The largest batch the default sweep runs (the `maxBatch` option's default). */
 export const DEFAULT_MAX_BATCH = 64;
 export const DEFAULT_PROBES = 3;
 
@@ -43,6 +44,7 @@ export interface PlannedRun {
   outlier?: boolean;
 }
 
+/** Which batches the check runs: the sizes swept, the reference, the sizes served, probes, padding and the caps. */
 export interface PlanOptions {
   /** Batch sizes to sweep (default DEFAULT_SWEEP, capped by maxBatch). */
   batchSizes?: number[];

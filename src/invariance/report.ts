@@ -4,9 +4,11 @@ import type { SynthesisFact } from '../inputs/samples';
 import type { PaddingReport } from './padding';
 import type { Recipe, ServedAnswer } from './recipe';
 import type { RunLog } from './run';
+import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 
 /** The kinds of difference batchproof tells apart (names are a contract). */
 export type Cause = 'leakage' | 'position' | 'batch-size' | 'nondeterminism' | 'padding';
+/** 'invariant': bitwise equal everywhere; 'within-tolerance': equal within it; 'violated': beyond it somewhere. */
 export type Verdict = 'invariant' | 'within-tolerance' | 'violated';
 
 export interface ValueReport {
@@ -56,10 +58,8 @@ export interface WorstElement {
   ulp: number;
 }
 
-export interface InvarianceReport {
-  schema: 1;
-  kind: 'batch-invariance';
-  tool: { name: string; version: string };
+/** What checkBatchInvariance returns and `batchproof check --json` prints. */
+export interface InvarianceReport extends ReportEnvelope<'batch-invariance'> {
   model: {
     path: string;
     /** Each input, and how its samples were made (range, table, mask, positions, or the user's). */
@@ -104,5 +104,5 @@ export interface InvarianceReport {
   nonFinite: { output: string; count: number }[];
   notes: string[];
   runs: RunLog[];
-  timing: { totalMs: number; inferenceMs: number };
+  timing: ReportTiming;
 }

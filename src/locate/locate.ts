@@ -28,7 +28,9 @@ import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KE
 import { num } from '../report/format';
 import { sessionSettings } from '../stats/check';
 import { tool } from '../version';
+import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 
+/** Options of locateDivergence: those of checkBatchInvariance, plus a report from it to skip running the check again. */
 export interface LocateOptions extends CheckOptions {
   /**
    * A batch-invariance report of this model with these options: where it failed tells which
@@ -59,10 +61,8 @@ export interface Divergence {
   cause: Cause;
 }
 
-export interface LocateReport {
-  schema: 1;
-  kind: 'locate';
-  tool: { name: string; version: string };
+/** What locateDivergence returns and `batchproof locate --json` prints. */
+export interface LocateReport extends ReportEnvelope<'locate'> {
   model: { path: string };
   fingerprint: Fingerprint;
   /** Null when no node's output differs beyond the tolerance. */
@@ -83,7 +83,7 @@ export interface LocateReport {
   tolerance: string;
   summary: string;
   notes: string[];
-  timing: { totalMs: number; inferenceMs: number };
+  timing: ReportTiming;
 }
 
 interface Choice {

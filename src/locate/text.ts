@@ -13,6 +13,7 @@ export function divergenceLine(report: LocateReport): string {
   return `first diverging node: '${d.node}' (${d.op}), output '${d.output}', max abs ${num(d.maxAbs)}, cause ${d.cause}${guard}`;
 }
 
+/** A locate report as the text `batchproof locate` prints (colors only when asked). */
 export function formatLocateReport(report: LocateReport, options: { color?: boolean } = {}): string {
   const c = colorsFor(options.color);
   const lines: string[] = [];

@@ -9,9 +9,11 @@ import type { ConstantFacts } from '../onnx/tables';
 
 /** Execution providers batchproof knows how to pin ('wasm': onnxruntime-web's WebAssembly backend, in Node). */
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt', 'wasm'] as const;
+/** An execution provider name: 'cpu', 'webgpu', 'cuda', 'tensorrt' or 'wasm'. */
 export type ProviderName = (typeof PROVIDERS)[number];
 
 export const OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+/** onnxruntime's graph optimization level: 'disabled', 'basic', 'extended' or 'all'. */
 export type OptimizationLevel = (typeof OPTIMIZATION_LEVELS)[number];
 
 /** How a session is created. Every field is optional; absent means onnxruntime's default. */
@@ -64,6 +66,7 @@ export interface ModelHandle {
 /** Anything a check accepts as "the model". */
 export type ModelSource = string | Uint8Array | ArrayBuffer | ort.InferenceSession | ModelHandle;
 
+/** True when `x` is a handle from openModel (or a fixture), which the checks reuse instead of opening the model again. */
 export function isModelHandle(x: unknown): x is ModelHandle {
   return typeof x === 'object' && x !== null && (x as ModelHandle).kind === 'batchproof.model';
 }

@@ -3,6 +3,7 @@ import type { DeterminismReport } from '../invariance/determinism';
 import { exact, num } from './format';
 import { colorsFor, verdictColor } from './colors';
 
+/** A determinism report as the text `batchproof determinism` prints (colors only when asked). */
 export function formatDeterminism(report: DeterminismReport, options: { color?: boolean } = {}): string {
   const c = colorsFor(options.color);
   const paint = verdictColor(report.verdict, c);

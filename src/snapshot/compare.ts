@@ -7,6 +7,7 @@ import type { Embeddings } from './embeddings';
 import type { EmbeddingDType } from './format';
 import { checkNeighborOption, compareNeighbors, NeighborReport } from './neighbors';
 import { checkSnapshotOptions } from './options';
+import type { ReportEnvelope } from '../report/envelope';
 
 /** The matcher's default: per-row cosine distance (1 - cos) at most 1e-6. */
 export const DEFAULT_EMBEDDING_TOLERANCE: Tolerance = { cosine: 1e-6 };
@@ -75,10 +76,7 @@ export interface EmbeddingSide {
  * Embeddings against their baseline: what the matcher's message and `batchproof diff` print,
  * and what `--json` writes.
  */
-export interface EmbeddingReport {
-  schema: 1;
-  kind: 'embedding-diff';
-  tool: { name: string; version: string };
+export interface EmbeddingReport extends ReportEnvelope<'embedding-diff'> {
   /** identical: bitwise equal; within-tolerance: every row within it; changed: anything beyond. */
   verdict: 'identical' | 'within-tolerance' | 'changed';
   pass: boolean;
@@ -108,6 +106,7 @@ export interface EmbeddingReport {
   fingerprint: { baseline: string; current: string } | null;
 }
 
+/** Options of compareEmbeddings: the tolerance, the neighbour check and the two sides' fingerprints. */
 export interface CompareEmbeddingsOptions {
   /** Default { cosine: 1e-6 }. */
   tolerance?: Tolerance;

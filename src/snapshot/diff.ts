@@ -9,6 +9,7 @@ import { openBaseline } from './store';
 
 const DIFF_KEYS = ['tolerance', 'neighbors', 'chunkBytes'] as const;
 
+/** Options of diffBaselines: the tolerance, the neighbour check and how much to read at a time. */
 export interface DiffOptions {
   /** Default: the tolerance recorded in the first file, else { cosine: 1e-6 }. */
   tolerance?: Tolerance;

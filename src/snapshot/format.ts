@@ -16,6 +16,7 @@ import type { Fingerprint } from '../fixture/fingerprint';
  * field never changes the layout; `format` rises only when old readers would misread a file.
  */
 export const MAGIC = Uint8Array.from([0x89, 0x42, 0x50, 0x45, 0x4d, 0x42, 0x0d, 0x0a]);
+/** The baseline file format this version writes and reads (root: EMBEDDING_FORMAT_VERSION). */
 export const FORMAT_VERSION = 1;
 /** Where the values start is a multiple of this. */
 export const ALIGNMENT = 64;
@@ -23,6 +24,7 @@ export const ALIGNMENT = 64;
 export const MAX_HEADER_BYTES = 1 << 20;
 const PREFIX_BYTES = MAGIC.length + 4;
 
+/** The dtypes an embedding baseline stores. */
 export type EmbeddingDType = 'float32' | 'float64';
 
 export const ITEM_SIZE: Record<EmbeddingDType, number> = { float32: 4, float64: 8 };

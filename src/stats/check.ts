@@ -35,6 +35,7 @@ export const DEFAULT_STATS_TOLERANCE = { z: 0.5, ratio: [0.5, 2] as [number, num
  */
 export const CHECKPOINT_TOLERANCE = 1e-3;
 
+/** Options of checkRunningStats: the calibration data or checkpoint to compare with, and the tolerance. */
 export interface RunningStatsOptions extends SessionSettings, DataOptions {
   tolerance?: StatsTolerance;
   /** Calibration data (the `reference` argument may give it instead). */

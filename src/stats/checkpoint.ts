@@ -13,6 +13,7 @@ import type { BatchNormFacts } from '../onnx/batchnorm';
 /** Checkpoint tensors by state_dict name: NumericArrays, tensors, typed arrays or number arrays. */
 export type CheckpointTensors = Record<string, SampleArray>;
 
+/** A training checkpoint: a path to a .npz or .safetensors file, or its tensors by state_dict name. */
 export type Checkpoint = string | CheckpointTensors;
 
 export interface LoadedCheckpoint {

@@ -21,6 +21,7 @@ import { sameBytes } from '../compare/metrics';
  */
 export type CalibrationData = string | Samples | Iterable<Samples> | AsyncIterable<Samples>;
 
+/** How calibration data given whole is batched, and the shapes for inputs whose shapes are symbolic. */
 export interface DataOptions {
   /** Samples per batch when the data is given whole (default 32). */
   batchSize?: number;

@@ -27,6 +27,7 @@ import { checkDataArgument, DATA_OPTION_KEYS, sessionSettings } from './check';
 import { collectInputStats } from './collect';
 import { isBatchSequence, type CalibrationData, type DataOptions } from './data';
 import type { Samples } from '../inputs/samples';
+import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 
 /** How recalibrate opens the model and batches the data (no tolerance: nothing is compared). */
 export interface RecalibrateOptions extends SessionSettings, DataOptions {}
@@ -34,6 +35,7 @@ export interface RecalibrateOptions extends SessionSettings, DataOptions {}
 /** Every option recalibrate takes; any other key is a BadInputError, never ignored. */
 export const RECALIBRATE_OPTION_KEYS = [...SESSION_OPTION_KEYS, ...DATA_OPTION_KEYS] as const;
 
+/** One BatchNorm layer recalibrate rewrote: the tensors replaced and how far its statistics moved. */
 export interface RecalibratedLayer {
   node: string;
   channels: number;
@@ -47,10 +49,8 @@ export interface RecalibratedLayer {
   varRatio: [number, number];
 }
 
-export interface RecalibrationReport {
-  schema: 1;
-  kind: 'recalibration';
-  tool: { name: string; version: string };
+/** What recalibrate reports and `batchproof recalibrate --json` prints. */
+export interface RecalibrationReport extends ReportEnvelope<'recalibration'> {
   model: { path: string };
   fingerprint: Fingerprint;
   data: { source: string; batches: number; samples: number };
@@ -59,9 +59,10 @@ export interface RecalibrationReport {
   skipped: { node: string; reason: string }[];
   waves: number;
   notes: string[];
-  timing: { totalMs: number; inferenceMs: number };
+  timing: ReportTiming;
 }
 
+/** What recalibrate returns: the new model's bytes (write them yourself) and the report. */
 export interface RecalibrationResult {
   /** The recalibrated model. */
   bytes: Uint8Array;

@@ -1,8 +1,10 @@
 import type { Fingerprint } from '../fixture/fingerprint';
+import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 
 /** The kinds of problem the running-statistics check reports (names are a contract). */
 export type StatsProblemKind = 'training-mode' | 'stale-stats' | 'checkpoint-mismatch' | 'no-batchnorm' | 'missing-stats' | 'invalid-stats';
 
+/** One problem the running-statistics check found, on one BatchNorm layer or on the model. */
 export interface StatsProblem {
   kind: StatsProblemKind;
   /** The BatchNormalization node, or null for problems of the whole model. */
@@ -52,6 +54,7 @@ export interface LayerReport {
   checkpointPrefix?: string;
 }
 
+/** How the model's stored statistics compare with a training checkpoint's. */
 export interface CheckpointReport {
   source: string;
   entries: number;
@@ -63,10 +66,8 @@ export interface CheckpointReport {
   missing: { node: string; tried: string[] }[];
 }
 
-export interface StatsReport {
-  schema: 1;
-  kind: 'running-stats';
-  tool: { name: string; version: string };
+/** What checkRunningStats returns and `batchproof stats --json` prints. */
+export interface StatsReport extends ReportEnvelope<'running-stats'> {
   model: { path: string; opset: number; batchNorms: number };
   fingerprint: Fingerprint;
   reference: {
@@ -87,5 +88,5 @@ export interface StatsReport {
   firstMismatch: LayerReport | null;
   summary: string;
   notes: string[];
-  timing: { totalMs: number; inferenceMs: number };
+  timing: ReportTiming;
 }

@@ -11,6 +11,7 @@ export interface StatsTextOptions {
   color?: boolean;
 }
 
+/** A running-statistics report as the text `batchproof stats` prints (colors only when asked). */
 export function formatStatsReport(report: StatsReport, options: StatsTextOptions = {}): string {
   const c = colorsFor(options.color);
   const lines: string[] = [];
@@ -80,6 +81,7 @@ export function formatStatsReport(report: StatsReport, options: StatsTextOptions
   return lines.join('\n');
 }
 
+/** A recalibration report as the text `batchproof recalibrate` prints, naming `out`, where the model was written. */
 export function formatRecalibration(report: RecalibrationReport, out: string, options: StatsTextOptions = {}): string {
   const c = colorsFor(options.color);
   const lines: string[] = [];

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cli } from '../helpers/cli';
-import { encodeNpy } from '../../src';
+import { encodeNpy } from '../../src/io';
 import { invariantModel, int64Model, leakyModel, driftModel } from '../helpers/models';
 
 const root = path.join(__dirname, '..', '..');

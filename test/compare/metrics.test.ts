@@ -1,4 +1,6 @@
-import { compareArrays, parseTolerance, resolveTolerance } from '../../src';
+import { parseTolerance } from '../../src';
+import { compareArrays } from '../../src/compare/metrics';
+import { resolveTolerance } from '../../src/compare/tolerance';
 import { floatToHalf } from '../../src/inputs/arrays';
 
 const exact = resolveTolerance('exact', 'float32');

@@ -26,7 +26,7 @@ describe('the packed package in a consumer project', () => {
 
   test("its Jest suite passes through batchproof/jest, with no custom environment", () => {
     const r = consumer.run('jest', ['--ci']);
-    expect(r.output).toMatch(/Tests:\s+9 passed, 9 total/);
+    expect(r.output).toMatch(/Tests:\s+10 passed, 10 total/);
     expect(r.code).toBe(0);
   }, 120_000);
 

@@ -5,7 +5,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { encodeNpy } from '../../src';
+import { encodeNpy } from '../../src/io';
 import { writeFileAtomic } from '../../src/io/atomic';
 import { checkOutputPath } from '../../src/io/paths';
 import { writeBaseline } from '../../src/snapshot/store';

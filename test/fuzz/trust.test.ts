@@ -3,7 +3,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BadInputError, checkBatchInvariance, checkDeterminism, compareProviders, encodeNpz, locateDivergence, parseTolerance } from '../../src';
+import { BadInputError, checkBatchInvariance, checkDeterminism, compareProviders, locateDivergence, parseTolerance } from '../../src';
+import { encodeNpz } from '../../src/io';
 import { cli } from '../helpers/cli';
 import { stripVTControlCharacters as plain } from 'util';
 import { buildModel, invariantModel, leakyModel } from '../helpers/models';

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { checkBatchInvariance, encodeNpy, encodeNpz } from '../../src';
+import { checkBatchInvariance } from '../../src';
+import { encodeNpy, encodeNpz } from '../../src/io';
 import { buildModel, constInputModel, invariantModel, leakyModel, seededFloats } from '../helpers/models';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-inputs-'));

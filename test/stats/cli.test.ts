@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { encodeNpy, encodeNpz, encodeSafetensors } from '../../src';
+import { encodeNpy, encodeNpz, encodeSafetensors } from '../../src/io';
 import { main } from '../../src/cli/main';
 import { decodeModel } from '../../src/onnx/proto';
 import { findBatchNorms } from '../../src/onnx/batchnorm';

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BadInputError, checkBatchInvariance, checkRunningStats, encodeNpz } from '../../src';
+import { BadInputError, checkBatchInvariance, checkRunningStats } from '../../src';
+import { encodeNpz } from '../../src/io';
 import { recalibrate } from '../../src/stats/recalibrate';
 import { findBatchNorms } from '../../src/onnx/batchnorm';
 import { ChannelMoments } from '../../src/stats/moments';

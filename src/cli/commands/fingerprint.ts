@@ -6,15 +6,13 @@ import type { ProviderAvailability } from '../../fixture/providers';
 import { providerFailure } from '../../model/open';
 import { tool } from '../../version';
 import { addSessionFlags, CommandContext, emit, EXIT, type SessionFlags } from '../common';
+import type { ReportEnvelope } from '../../report/envelope';
 
 interface FingerprintFlags extends SessionFlags {
   json?: string | boolean;
 }
 
-export interface FingerprintReport {
-  schema: 1;
-  kind: 'fingerprint';
-  tool: { name: string; version: string };
+export interface FingerprintReport extends ReportEnvelope<'fingerprint'> {
   fingerprint: Fingerprint;
   providers: ProviderAvailability[];
 }

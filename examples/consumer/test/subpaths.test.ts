@@ -1,0 +1,29 @@
+// The subpath entries as an installed package serves them: values at run time, types at compile
+// time (this project type-checks with moduleResolution "node", so through typesVersions).
+import * as fs from 'fs';
+import * as path from 'path';
+import * as root from 'batchproof';
+import { compareEmbeddings, embeddingsFrom } from 'batchproof';
+import { encodeNpy, parseNpy, type NumericArray } from 'batchproof/io';
+import { readGraph, findBatchNorms, type GraphFacts } from 'batchproof/onnx';
+import { memorySource, type RowSource } from 'batchproof/snapshot';
+
+const cnn = path.join(__dirname, '..', 'models', 'embedding_cnn.onnx');
+
+test('batchproof/io, batchproof/onnx and batchproof/snapshot resolve, with their types', () => {
+  const arr: NumericArray = { dtype: 'float32', dims: [2, 2], data: Float32Array.from([1, 2, 3, 4]) };
+  expect(Array.from(parseNpy(encodeNpy(arr)).data as Float32Array)).toEqual([1, 2, 3, 4]);
+
+  const graph: GraphFacts = readGraph(fs.readFileSync(cnn), cnn);
+  expect(graph.inputs.map((i) => i.name)).toEqual(['input']);
+  expect(findBatchNorms(fs.readFileSync(cnn)).batchNorms.length).toBeGreaterThan(0);
+
+  const e = embeddingsFrom(Float32Array.from([1, 0, 0, 1]), [2, 2]);
+  const source: RowSource = memorySource(e);
+  expect(compareEmbeddings(source, memorySource(e)).verdict).toBe('identical');
+
+  // The internals stay off the root.
+  for (const name of ['makePlan', 'spliceModel', 'readGraph', 'memorySource', 'divergenceLine', 'encodeNpy']) {
+    expect((root as Record<string, unknown>)[name]).toBeUndefined();
+  }
+});
