@@ -3,7 +3,7 @@ module.exports = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   roots: ['<rootDir>/test', '<rootDir>/matchers', '<rootDir>/examples'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/examples/consumer/', '/examples/transformers-js/'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/examples/consumer/', '/examples/transformers-js/', '/examples/vitest-consumer/'],
   // The project's own entry, exactly as users wire it: registers the matchers and shares
   // Node's typed-array constructors with the test realm (see matchers/jest.ts).
   setupFilesAfterEnv: ['<rootDir>/matchers/jest.ts'],
