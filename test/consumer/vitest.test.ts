@@ -27,7 +27,7 @@ describe('batchproof/vitest in a separate Vitest project', () => {
     expect(pkg.peerDependenciesMeta.vitest).toEqual({ optional: true });
     expect(pkg.dependencies.vitest).toBeUndefined();
     const entry = fs.readFileSync(path.join(project.dir, 'node_modules', 'batchproof', 'dist', 'matchers', 'vitest.mjs'), 'utf8');
-    expect(entry).toMatch(/^import \{ expect \} from 'vitest';$/m);
+    expect(entry).toMatch(/^import \{[^}]*\bexpect\b[^}]*\} from 'vitest';$/m);
   });
 
   test('its suite passes: invariant, deterministic, equal to its baseline; the train-mode BatchNorm leaks and fails', () => {
@@ -57,6 +57,43 @@ describe('batchproof/vitest in a separate Vitest project', () => {
     expect(r.code).toBe(1);
     expect(plain(r.output)).toMatch(/Tests\s+1 failed/);
     expect(plain(r.output)).toMatch(/1 of 8 rows/);
+  }, 120_000);
+
+  test('obsolete baselines show in Vitest\'s summary and -u removes them; a skipped or failed test keeps its own', () => {
+    const file = path.join(project.dir, 'test', 'lifecycle.test.ts');
+    const folder = path.join(project.dir, 'test', '__embeddings__', 'lifecycle.test.ts');
+    const suite = (b: string) =>
+      fs.writeFileSync(file, `import { expect, test } from 'vitest';
+const rows = (k: number) => ({ data: new Float32Array(16).map((_, i) => Math.sin(i + k)), dims: [4, 4] });
+test('a', () => { expect(rows(1)).toMatchEmbeddingSnapshot(); });
+${b}\n`);
+    const vitest = (...args: string[]) => {
+      const r = project.run('vitest', ['run', ...args, 'test/lifecycle.test.ts'], 120_000);
+      return { code: r.code, out: plain(r.output) };
+    };
+    try {
+      suite("test('b', () => { expect(rows(2)).toMatchEmbeddingSnapshot(); });");
+      expect(vitest('-u').out).toMatch(/Snapshots\s+2 written/);
+      expect(fs.readdirSync(folder)).toHaveLength(2);
+      // Under -u, neither a skipped test nor one that failed before its matcher loses its baseline.
+      suite("test.skip('b', () => { expect(rows(2)).toMatchEmbeddingSnapshot(); });");
+      expect(vitest('-u').out).not.toMatch(/Snapshots.*(obsolete|removed)/);
+      suite("test('b', () => { throw new Error('fails before its matcher'); });");
+      const failed = vitest('-u');
+      expect(failed.out).toMatch(/Tests\s+1 failed \| 1 passed/);
+      expect(failed.out).not.toMatch(/Snapshots.*(obsolete|removed)/);
+      expect(fs.readdirSync(folder)).toHaveLength(2);
+      // Test b gone: its baseline is named obsolete, then removed by -u.
+      suite('');
+      const obsolete = vitest();
+      expect(obsolete.out).toMatch(/Snapshots\s+1 obsolete/);
+      expect(obsolete.out).toMatch(/b 1 \[embedding baseline test\/__embeddings__\/lifecycle\.test\.ts\/b-1\.[0-9a-f]+\.emb\]/);
+      expect(fs.readdirSync(folder)).toHaveLength(2);
+      expect(vitest('-u').out).toMatch(/Snapshots\s+1 removed/);
+      expect(fs.readdirSync(folder)).toEqual([expect.stringMatching(/^a-1\./)]);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   }, 120_000);
 
   test('the matchers are typed on Vitest\'s Assertion: tsc passes, and fails without batchproof/vitest', () => {
