@@ -186,7 +186,7 @@ function describeOutcome(outcome: SnapshotOutcome, key: string, fingerprint: () 
   const body = formatEmbeddingReport(outcome.report, { color: false });
   // A comparison that failed and was not rewritten under -u (NaN is never written) says why.
   if (outcome.problem) return `${body}\n\n${RECEIVED_COLOR(outcome.problem)}`;
-  const cure = outcome.status === 'failed' ? `\n\n${EXPECTED_COLOR('Inspect the change, or run Jest with -u to accept these embeddings as the new baseline.')}` : '';
+  const cure = outcome.status === 'failed' ? `\n\n${EXPECTED_COLOR('Inspect the change, or run your test runner with -u (jest -u, vitest -u) to accept these embeddings as the new baseline.')}` : '';
   return `${body}${cure}`;
 }
 

@@ -53,7 +53,7 @@ describe('embedding baselines through Jest runs in a consumer project', () => {
     const r = jest('--ci');
     expect(r.output).toMatch(/changed: 2 of 64 rows moved beyond cosine distance<=1e-6/);
     expect(r.output).toMatch(/worst rows:\s+row\s+cosine distance\s+max abs\s+max ULP\s+within\s+10 /);
-    expect(r.output).toMatch(/run Jest with -u to accept/);
+    expect(r.output).toMatch(/run your test runner with -u \(jest -u, vitest -u\) to accept/);
     expect(r.output).toMatch(/Snapshots:\s+1 failed, 1 passed, 2 total/);
     expect(r.code).toBe(1);
     expect(read('embeds-the-catalogue')).toEqual(before);

@@ -96,7 +96,7 @@ describe('toMatchEmbeddingSnapshot with a real Jest snapshot state', () => {
     // Both whole fingerprints when they differ.
     expect(message).toMatch(/^fingerprint \(baseline\): onnxruntime 1\.30\.\d+, webgpu, 16 threads, /m);
     expect(message).toMatch(/^fingerprint \(now\): onnxruntime 1\.30\.\d+, cpu, 2 threads, /m);
-    expect(message).toMatch(/run Jest with -u to accept/);
+    expect(message).toMatch(/run your test runner with -u \(jest -u, vitest -u\) to accept/);
     expect(counts(state)).toMatchObject({ matched: 1 });
   });
 
