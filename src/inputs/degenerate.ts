@@ -66,7 +66,7 @@ export function assertSamplesCanShowFailure(specs: readonly InputSpec[], pool: S
       `${label}: every value of every sample is ${String(value)}: a constant input cannot show the model's outputs moving; ${cure}`,
     );
   }
-  if (need === 'distinct' && unique.length > 1 && unique.every((i, j) => j === 0 || batched.every((_, k) => sameBytes(samples[k][0], samples[k][j])))) {
+  if (need === 'distinct' && unique.length > 1 && unique.every((_, j) => j === 0 || batched.every((_, k) => sameBytes(samples[k][0], samples[k][j])))) {
     throw new BadInputError(
       `${label}: the ${unique.length} samples this check feeds are bitwise identical: identical batch-mates cannot show leakage between them; ${cure}`,
     );

@@ -9,6 +9,8 @@ import type { OutputLayout, ProbeRow } from './run';
 type Analysis = Pick<InvarianceReport, 'verdict' | 'causes' | 'batches' | 'reruns' | 'minimumTolerance' | 'worst' | 'nonFinite'> & {
   /** Sequence padding's runs against their baselines (empty when padding is not tested). */
   paddingComparisons: PaddingComparison[];
+  /** Padding runs that compared nothing (every output's sequence axis unknown): said in a note. */
+  paddingNotCompared: { run: PaddingComparison['run']; outputs: string[] }[];
   /** How far an outlier batch-mate moved the first probe (null when not run). */
   outlierMaxAbs: number | null;
 };
@@ -20,13 +22,20 @@ interface RowComparison {
   byOutput: Record<string, Comparison>;
 }
 
-function compareRows(expected: ProbeRow, actual: ProbeRow, layouts: readonly OutputLayout[], tolerances: Record<string, ResolvedTolerance>): RowComparison {
+/**
+ * `sizesMayDiffer`: rows of two token layouts (sequence padding) whose output has no known
+ * sequence axis differ in size and are left out (the caller says so); anywhere else a size
+ * mismatch is a bug, never a silently smaller comparison.
+ */
+function compareRows(expected: ProbeRow, actual: ProbeRow, layouts: readonly OutputLayout[], tolerances: Record<string, ResolvedTolerance>, sizesMayDiffer = false): RowComparison {
   const byOutput: Record<string, Comparison> = {};
   let pass = true;
   let bitExact = true;
   for (const l of layouts) {
-    // Rows of two token layouts whose sequence axis is unknown differ in size: not comparable.
-    if (expected.outputs[l.name].length !== actual.outputs[l.name].length) continue;
+    if (expected.outputs[l.name].length !== actual.outputs[l.name].length) {
+      if (sizesMayDiffer) continue;
+      throw new Error(`rows of output '${l.name}' differ in size (${expected.outputs[l.name].length} and ${actual.outputs[l.name].length}) in ${expected.purpose} and ${actual.purpose} runs`);
+    }
     const c = compareArrays(expected.outputs[l.name], actual.outputs[l.name], l.dtype, tolerances[l.name]);
     byOutput[l.name] = c;
     pass &&= c.pass;
@@ -157,6 +166,7 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
   // (as a server pads a batch) against each alone unpadded answers the serving question; the
   // other side is reported, not a cause (models with absolute positions expect one side).
   const paddingComparisons: PaddingComparison[] = [];
+  const paddingNotCompared: Analysis['paddingNotCompared'] = [];
   const baseline = (probe: number) => rows.find((r) => r.purpose === 'padded' && r.probe === probe) ?? reference.get(probe);
   const against: Record<PaddingComparison['run'], string> = {
     unpadded: 'alone, padded to the limit',
@@ -164,22 +174,39 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     'other-side': 'alone, padded to the limit',
     served: 'alone, unpadded',
   };
+  // An output whose rows change size with the tokens has a sequence axis the trimming could not
+  // find (its dims do not name it): its pad positions would be compared, so it is left out of
+  // every padding comparison, not only of those where the sizes differ.
+  const untrimmed = new Set(rows.filter((r) => r.purpose === 'unpadded').flatMap((r) => {
+    const base = baseline(r.probe);
+    return base ? layouts.filter((l) => base.outputs[l.name].length !== r.outputs[l.name].length).map((l) => l.name) : [];
+  }));
+  const paddingLayouts = layouts.filter((l) => !untrimmed.has(l.name));
   for (const [run, purpose] of [['unpadded', 'unpadded'], ['pad-ids', 'pad-ids'], ['other-side', 'other-side'], ['served', 'served-padded']] as const) {
     const found = rows.filter((r) => r.purpose === purpose);
     if (found.length === 0) continue;
-    const result: PaddingComparison = { run, against: against[run], maxAbs: 0, bitExact: true, pass: true, skipped: [] };
+    const result: PaddingComparison = { run, against: against[run], maxAbs: 0, bitExact: true, pass: true, skipped: [...untrimmed] };
+    let compared = 0;
     for (const row of found) {
       const base = run === 'served' ? rows.find((r) => r.purpose === 'unpadded' && r.probe === row.probe) : baseline(row.probe);
       if (!base) continue;
-      const c = compareRows(base, row, layouts, tolerances);
+      const c = compareRows(base, row, paddingLayouts, tolerances, true);
       for (const l of layouts) if (!c.byOutput[l.name] && !result.skipped.includes(l.name)) result.skipped.push(l.name);
+      // Nothing compared is not a bitwise-equal row: it is left out (and the skip reported).
+      if (Object.keys(c.byOutput).length === 0) continue;
+      compared++;
       if (run !== 'other-side') account(c, row);
       // Padded on the other side yet equal to the text unpadded: the side, not the pads, moves it.
       const unpadded = run === 'other-side' ? rows.find((r) => r.purpose === 'unpadded' && r.probe === row.probe) : undefined;
-      if (unpadded) result.matchesUnpadded = (result.matchesUnpadded ?? true) && compareRows(unpadded, row, layouts, tolerances).pass;
+      if (unpadded) result.matchesUnpadded = (result.matchesUnpadded ?? true) && compareRows(unpadded, row, paddingLayouts, tolerances, true).pass;
       result.bitExact &&= c.bitExact;
       result.pass &&= c.pass;
       result.maxAbs = Math.max(result.maxAbs, ...Object.values(c.byOutput).map((m) => m.maxAbs));
+    }
+    if (compared === 0) {
+      // Every output was left out: the runs proved nothing, so they are not reported as equal.
+      paddingNotCompared.push({ run, outputs: result.skipped });
+      continue;
     }
     if ((run === 'unpadded' || run === 'pad-ids') && !result.bitExact) causes.add('padding');
     paddingComparisons.push(result);
@@ -220,6 +247,7 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     worst: summary.worst,
     nonFinite,
     paddingComparisons,
+    paddingNotCompared,
     outlierMaxAbs,
   };
 }

@@ -123,7 +123,12 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     }
     const layouts = comparedLayouts(execution.rows, execution.layouts, notes);
     const analysis = analyse(execution.rows, layouts, tolerances);
-    const { paddingComparisons, outlierMaxAbs, ...analysisFields } = analysis;
+    const { paddingComparisons, paddingNotCompared, outlierMaxAbs, ...analysisFields } = analysis;
+    const untrimmed = [...new Set([...paddingComparisons, ...paddingNotCompared].flatMap((c) => ('skipped' in c ? c.skipped : c.outputs)))];
+    if (untrimmed.length > 0) {
+      const none = paddingNotCompared.map((c) => c.run);
+      notes.push(`sequence padding: ${untrimmed.map((o) => `'${o}'`).join(', ')} left out of the padding runs, their sequence axis unknown (their dims do not name '${padding.axis}')${none.length ? `, so nothing was compared in the ${none.join(', ')} runs` : ''}; name the axis in the export (dynamic_axes) or compare other outputs`);
+    }
     if (outlierMaxAbs !== null && outlierMaxAbs > 0 && !analysis.batches.some((b) => b.causes.includes('leakage'))) {
       notes.push(`batch-mates ${OUTLIER_SCALE} times larger moved the first probe by ${outlierMaxAbs.toPrecision(2)} (ordinary batch-mates did not): the output depends on the batch-mates' magnitude, as with dynamic quantization's one scale per tensor`);
     }
@@ -147,7 +152,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       options,
     );
     const recipe = withPadLength(rowRecipe, padding, paddingComparisons, servedAnswer, analysis.causes);
-    const diagnosis = await diagnosisFor(handle, { causes: analysis.causes, verdict: analysis.verdict, padding, paddingComparisons }, prepared, hooks, options);
+    const diagnosis = await diagnosisFor(handle, { causes: analysis.causes, verdict: analysis.verdict, padding, paddingComparisons }, prepared, hooks);
     logRuns(execution.runs, recipeRuns);
     const settings = handle.settings;
     const layoutOf = (name: string) => layouts.find((l) => l.name === name);
@@ -280,7 +285,6 @@ async function diagnosisFor(
   seen: { causes: readonly Cause[]; verdict: string; padding: PaddingReport; paddingComparisons: readonly PaddingComparison[] },
   prepared: PreparedInputs,
   hooks: CheckSetup['hooks'],
-  options: CheckOptions,
 ): Promise<Diagnosis[]> {
   const paddingFailed = seen.paddingComparisons.some((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.pass);
   if (!seen.causes.includes('leakage') && !paddingFailed && seen.verdict !== 'violated') return [];

@@ -156,11 +156,6 @@ export function functionInputs(handle: ModelHandle): PreparedInputs {
   return { specs: [spec], dims: {}, defaultedDims: [], shared: {}, pool, source: 'user', seed: 0, synthesis: { [SAMPLES_INPUT]: { kind: 'user', source: 'samples', role: 'floats' } } } as PreparedInputs;
 }
 
-/** The samples of a function handle, by pool index (run.ts builds the batch from them). */
-export function samplesOf(handle: ModelHandle): unknown[] | null {
-  return functionHandles.get(handle)?.samples ?? null;
-}
-
 function sampleKey(s: unknown): string {
   if (typeof s === 'string') return `s:${s}`;
   try {

@@ -4,6 +4,7 @@
 // ignores the mask must fail with `padding`; an image model is untouched.
 import * as path from 'path';
 import { BadInputError, checkBatchInvariance, formatReport } from '../../src';
+import { buildModel, seededFloats } from '../helpers/models';
 import { batchMeanCentringModel, dynamicQuantizedTextModel, maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
 const cnn = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
@@ -147,5 +148,30 @@ describe('the diagnosis names the culprit', () => {
   test('control: a clean text model and the image model have no diagnosis', async () => {
     expect((await checkBatchInvariance(maskedPoolingModel(), sweep)).diagnosis).toEqual([]);
     expect((await checkBatchInvariance(cnn, sweep)).diagnosis).toEqual([]);
+  });
+});
+
+describe('an output whose sequence axis is not declared', () => {
+  // Token embeddings straight out, their dims named apart from the inputs': batchproof cannot tell which axis holds the
+  // tokens, so it cannot keep only the real ones. Pad positions must not be compared (their
+  // embedding is the pad id's), and no padding run may read as equal when it compared nothing.
+  const undeclared = buildModel({
+    opset: 17,
+    inputs: [
+      { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+      { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+    ],
+    outputs: [{ name: 'tokens', dtype: 'float32', shape: ['b', 'tokens_axis', 4] }],
+    initializers: [{ name: 'table', dtype: 'float32', dims: [50, 4], data: seededFloats(200, 3) }],
+    nodes: [{ op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['tokens'], attrs: { axis: 0 } }],
+  });
+
+  test('left out of every padding run with a note, never a false padding cause nor a false equal', async () => {
+    const r = await checkBatchInvariance(undeclared, sweep);
+    expect(r.padding.tested).toBe(true);
+    expect(r.causes).not.toContain('padding');
+    // Nothing was compared alone unpadded: that run is not listed as equal.
+    expect(r.padding.comparisons.find((c) => c.run === 'unpadded')).toBeUndefined();
+    expect(r.notes.join(' ')).toMatch(/'tokens' left out of the padding runs, their sequence axis unknown .* so nothing was compared in the unpadded/);
   });
 });
