@@ -3,6 +3,7 @@ import { checkBatchInvariance, formatReport, locateDivergence } from '../src';
 import { divergenceLine } from '../src/locate/text';
 import type { CheckOptions, InvarianceReport } from '../src';
 import { modelAndOptions } from './options';
+import { recordReport, type RecordContext } from './record';
 
 export interface BatchInvariantOptions extends CheckOptions {}
 
@@ -13,7 +14,7 @@ export interface BatchInvariantOptions extends CheckOptions {}
  * of its output alone (bitwise with tolerance 'exact').
  */
 export async function toBeBatchInvariant(
-  this: { isNot?: boolean; promise?: string },
+  this: { isNot?: boolean; promise?: string } & RecordContext,
   received: unknown,
   modelOrOptions?: unknown,
   options?: unknown,
@@ -21,13 +22,16 @@ export async function toBeBatchInvariant(
   const { model, options: checkOptions } = modelAndOptions<BatchInvariantOptions>(received, modelOrOptions, options, 'toBeBatchInvariant');
   const report = await checkBatchInvariance(model, checkOptions);
   const pass = report.verdict !== 'violated';
+  recordReport(this, report);
   // On failure, name the first diverging node (cheap: the report says which runs to compare).
   // A failed search never hides the verdict.
   let located = '';
   // Locating needs a graph: a batch function has none.
   if (!pass && !this.isNot && typeof model !== 'function' && report.causes.some((c) => c !== 'nondeterminism')) {
     try {
-      located = `\n${divergenceLine(await locateDivergence(model, { ...checkOptions, report }))}`;
+      const where = await locateDivergence(model, { ...checkOptions, report });
+      recordReport(this, where);
+      located = `\n${divergenceLine(where)}`;
     } catch (e) {
       located = `\n(could not locate the diverging node: ${String((e as Error)?.message ?? e).split('\n')[0]})`;
     }

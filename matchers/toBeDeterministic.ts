@@ -2,6 +2,7 @@ import { matcherHint, RECEIVED_COLOR } from 'jest-matcher-utils';
 import { checkDeterminism, formatDeterminism } from '../src';
 import type { DeterminismOptions, DeterminismReport } from '../src';
 import { modelAndOptions } from './options';
+import { recordReport, type RecordContext } from './record';
 
 /**
  * `await expect(model).toBeDeterministic(options?)`: the same batch run `repeats` times
@@ -9,7 +10,7 @@ import { modelAndOptions } from './options';
  * Determinism is not batch invariance: test both.
  */
 export async function toBeDeterministic(
-  this: { isNot?: boolean; promise?: string },
+  this: { isNot?: boolean; promise?: string } & RecordContext,
   received: unknown,
   modelOrOptions?: unknown,
   options?: unknown,
@@ -17,6 +18,7 @@ export async function toBeDeterministic(
   const { model, options: runOptions } = modelAndOptions<DeterminismOptions>(received, modelOrOptions, options, 'toBeDeterministic');
   const report = await checkDeterminism(model, runOptions);
   const pass = report.verdict !== 'nondeterministic';
+  recordReport(this, report);
   const hint = matcherHint('toBeDeterministic', 'model', 'options', { isNot: this.isNot, promise: this.promise });
   const message = pass
     ? () => `${hint}\n\nExpected runs of the same batch to differ, but they did not: ${RECEIVED_COLOR(report.verdict)}\n\n${formatDeterminism(report, { color: false })}`

@@ -5,6 +5,7 @@ import type { CompareProvidersOptions, ProviderComparisonReport, ProviderSide } 
 import { COMPARE_OPTION_KEYS } from '../src/compare-providers/compare';
 import { validateOptions } from '../src/options';
 import { isModelSource, toOptions } from './options';
+import { recordReport, type RecordContext } from './record';
 
 /**
  * `await expect(model).toMatchAcrossProviders(['cpu', 'webgpu'], options?)`: the same samples run
@@ -15,7 +16,7 @@ import { isModelSource, toOptions } from './options';
  * is the server's batch against each query alone in the browser's runtime (onnxruntime-web).
  */
 export async function toMatchAcrossProviders(
-  this: { isNot?: boolean; promise?: string },
+  this: { isNot?: boolean; promise?: string } & RecordContext,
   received: unknown,
   sides: unknown,
   options?: unknown,
@@ -31,6 +32,7 @@ export async function toMatchAcrossProviders(
   validateOptions(compareOptions, COMPARE_OPTION_KEYS, 'toMatchAcrossProviders');
   const report = await compareProviders(received, sides as ProviderSide[], compareOptions);
   const pass = report.verdict !== 'different';
+  recordReport(this, report);
   const hint = matcherHint('toMatchAcrossProviders', 'model', 'providers', { isNot: this.isNot, promise: this.promise });
   const labels = report.sides.map((s) => s.label).join(' vs ');
   const message = pass

@@ -21,6 +21,7 @@ import {
 import { embeddingsFrom } from '../src/snapshot/embeddings';
 import { checkSnapshotOptions } from '../src/snapshot/options';
 import { formatEmbeddingReport } from '../src/snapshot/text';
+import { recordReport } from './record';
 
 /** Options of `toMatchEmbeddingSnapshot`. */
 export interface EmbeddingSnapshotOptions {
@@ -175,6 +176,7 @@ export function toMatchEmbeddingSnapshot(this: MatcherThis, received: unknown, o
     fingerprint,
   });
   bump(state, outcome.status === 'failed' ? 'unmatched' : outcome.status);
+  recordReport(this, outcome.report);
   const hint = matcherHint(`.${HINT}`, 'embeddings', opts.name !== undefined ? formatValue(opts.name) : '', { isNot: this.isNot, promise: this.promise });
   return { pass: outcome.status !== 'failed', message: () => `${hint}\n\n${describeOutcome(outcome, key, fingerprint)}` };
 }

@@ -5,6 +5,7 @@ import type { RunningStatsOptions, StatsReference, StatsReport, StatsTolerance }
 import { rejectUnknownOptions } from '../src/options';
 import { RUNNING_STATS_OPTION_KEYS } from '../src/stats/check';
 import { isModelSource } from './options';
+import { recordReport, type RecordContext } from './record';
 
 /**
  * `await expect(model).toMatchRunningStats(reference, options?)`: every BatchNormalization node
@@ -14,7 +15,7 @@ import { isModelSource } from './options';
  * `{ data, checkpoint }`. Options may be a StatsTolerance shorthand (`{ z: 1 }`).
  */
 export async function toMatchRunningStats(
-  this: { isNot?: boolean; promise?: string },
+  this: { isNot?: boolean; promise?: string } & RecordContext,
   received: unknown,
   reference?: unknown,
   options?: unknown,
@@ -24,6 +25,7 @@ export async function toMatchRunningStats(
   }
   const report = await checkRunningStats(received, reference as StatsReference | undefined, statsOptions(options));
   const pass = report.problems.length === 0;
+  recordReport(this, report);
   const hint = matcherHint('toMatchRunningStats', 'model', 'reference', { isNot: this.isNot, promise: this.promise });
   const message = pass
     ? () => `${hint}\n\nExpected BatchNorm problems, but every layer matches: ${RECEIVED_COLOR(report.summary)}\n\n${formatStatsReport(report, { color: false })}`
