@@ -10,11 +10,12 @@ import { registerDiff } from './commands/diff';
 import { registerStats } from './commands/stats';
 import { registerLocate } from './commands/locate';
 import { registerRecalibrate } from './commands/recalibrate';
+import { registerReport } from './commands/report';
 
 export { EXIT };
 
 /** One register function per command, each in src/cli/commands/. */
-const COMMANDS: ((program: Command, ctx: CommandContext) => void)[] = [registerCheck, registerDeterminism, registerCompare, registerFingerprint, registerDiff, registerStats, registerLocate, registerRecalibrate];
+const COMMANDS: ((program: Command, ctx: CommandContext) => void)[] = [registerCheck, registerDeterminism, registerCompare, registerFingerprint, registerDiff, registerStats, registerLocate, registerRecalibrate, registerReport];
 
 const usageErrors: string[] = [];
 

@@ -1,0 +1,195 @@
+/**
+ * One report as HTML: the statements that answer the question (verdict, causes, summary, the
+ * served answer and recipe), then its charts, then its numbers as tables (per kind), then the
+ * fingerprint, options and diagnosis every report carries. Fields a report lacks are skipped.
+ */
+import { esc } from './escape';
+import { fmt, isNum } from './numbers';
+import { KINDS } from './validate';
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : null);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+export type Status = 'pass' | 'fail' | 'info';
+
+/** Verdicts that mean the check failed, whatever the kind. */
+const FAILING = new Set(['violated', 'nondeterministic', 'different', 'problems', 'changed']);
+const INFO_KINDS = new Set(['fingerprint', 'recalibration']);
+
+export function statusOf(report: Obj | null, test?: { status: string }): Status {
+  if (test?.status === 'failed') return 'fail';
+  if (!report) return test?.status === 'passed' ? 'pass' : 'info';
+  if (report.kind === 'locate') return FAILING.has(String(obj(report.check)?.verdict)) ? 'fail' : 'pass';
+  if (typeof report.verdict === 'string') return FAILING.has(report.verdict) ? 'fail' : 'pass';
+  if (report.pass === false) return 'fail';
+  if (INFO_KINDS.has(String(report.kind))) return 'info';
+  return test?.status === 'passed' ? 'pass' : 'info';
+}
+
+export function kindLabel(report: Obj | null): string {
+  if (!report) return 'test';
+  return KINDS[String(report.kind)] ?? String(report.kind);
+}
+
+/** What the report is about: the model's path, or the baseline's file for a diff. */
+export function subjectOf(report: Obj | null): string {
+  if (!report) return '';
+  const model = obj(report.model);
+  if (typeof model?.path === 'string') return model.path;
+  const baseline = obj(report.baseline);
+  if (typeof baseline?.file === 'string') return `${baseline.file}${baseline.key ? ` [${String(baseline.key)}]` : ''}`;
+  return '';
+}
+
+export function verdictOf(report: Obj | null): string {
+  if (!report) return '';
+  if (report.kind === 'locate') {
+    const first = obj(report.firstDivergence);
+    return first ? `diverges at ${String(first.node)}` : `no divergence (${String(obj(report.check)?.verdict ?? '')})`;
+  }
+  const causes = arr(report.causes).map(String);
+  return typeof report.verdict === 'string' ? `${report.verdict}${causes.length ? ` (${causes.join(', ')})` : ''}` : '';
+}
+
+// ---- tables -------------------------------------------------------------------------------
+
+/** A cell: numbers formatted, arrays joined, objects as compact JSON (short). */
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '<span class="bp-muted">-</span>';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v === 'number' || (isNum(v) && typeof v === 'string')) return esc(fmt(v));
+  if (Array.isArray(v) && v.every((x) => typeof x !== 'object' || x === null)) return esc(v.map((x) => (typeof x === 'number' ? fmt(x) : String(x))).join(', '));
+  if (typeof v === 'object') {
+    const text = JSON.stringify(v);
+    return `<code>${esc(text.length > 300 ? `${text.slice(0, 297)}...` : text)}</code>`;
+  }
+  return esc(v);
+}
+
+const numeric = (v: unknown) => typeof v === 'number' || (typeof v === 'string' && isNum(v));
+
+/** Key/value rows of an object's fields (all, or those named). */
+export function kvTable(o: Obj | null, keys?: readonly string[], caption?: string): string {
+  if (!o) return '';
+  const entries = (keys ?? Object.keys(o)).filter((k) => o[k] !== undefined).map((k) => [k, o[k]] as const);
+  if (entries.length === 0) return '';
+  return `${caption ? `<h3>${esc(caption)}</h3>` : ''}<table><tbody>${entries.map(([k, v]) => `<tr><th>${esc(k)}</th><td${numeric(v) ? ' class="n"' : ''}>${cell(v)}</td></tr>`).join('')}</tbody></table>`;
+}
+
+/** Rows of objects as a table; columns: [field, heading]. */
+export function rowsTable(rows: unknown[], columns: readonly (readonly [string, string])[], caption?: string, limit = 200): string {
+  const items = rows.map(obj).filter((r): r is Obj => r !== null);
+  if (items.length === 0) return '';
+  const shown = items.slice(0, limit);
+  const head = `<tr>${columns.map(([, h]) => `<th>${esc(h)}</th>`).join('')}</tr>`;
+  const body = shown.map((r) => `<tr>${columns.map(([f]) => `<td${numeric(r[f]) ? ' class="n"' : ''}>${cell(r[f])}</td>`).join('')}</tr>`).join('');
+  const more = items.length > shown.length ? `<p class="bp-muted">${items.length - shown.length} more rows in the embedded JSON.</p>` : '';
+  return `${caption ? `<h3>${esc(caption)}</h3>` : ''}<table><thead>${head}</thead><tbody>${body}</tbody></table>${more}`;
+}
+
+function paragraph(label: string, text: unknown): string {
+  return typeof text === 'string' && text !== '' ? `<p><strong>${esc(label)}:</strong> ${esc(text)}</p>` : '';
+}
+
+// ---- per kind -----------------------------------------------------------------------------
+
+/** The sentences above the charts. */
+export function statements(r: Obj): string {
+  const parts: string[] = [];
+  const verdict = verdictOf(r);
+  if (verdict) parts.push(paragraph('verdict', verdict));
+  parts.push(paragraph('summary', r.summary));
+  if (r.kind === 'batch-invariance') {
+    const served = obj(r.served);
+    if (served) parts.push(paragraph('served sizes', `${arr(served.sizes).join(', ')}: ${served.equal ? 'bitwise equal' : `differ by at most ${fmt(served.maxAbs)}`}`));
+    parts.push(paragraph('answer', r.answer));
+    const recipe = obj(r.recipe);
+    if (recipe) {
+      const how = recipe.padLength !== undefined ? `pad every text to ${fmt(recipe.padLength)} tokens` : recipe.padTo === null ? 'none needed' : `pad every batch to ${fmt(recipe.padTo)} rows${recipe.filler ? ` with ${String(recipe.filler)} filler` : ''}`;
+      parts.push(paragraph('recipe', `${how}${arr(recipe.covers).length ? `; makes sizes ${arr(recipe.covers).join(', ')} bitwise equal` : ''}${recipe.verified ? ' (verified)' : ''}${recipe.reason ? `; ${String(recipe.reason)}` : ''}`));
+    } else parts.push(paragraph('recipe', r.recipeReason ? `none: ${String(r.recipeReason)}` : undefined));
+    parts.push(paragraph('stable classes', r.classesText));
+  }
+  const min = obj(r.minimumTolerance);
+  if (min) parts.push(paragraph('minimum tolerance that passes', Object.entries(min).map(([k, v]) => `${k}=${fmt(v)}`).join(', ')));
+  const tolerance = r.tolerance;
+  if (typeof tolerance === 'string') parts.push(paragraph('tolerance', tolerance));
+  else if (obj(tolerance) && r.kind !== 'running-stats') parts.push(paragraph('tolerance', Object.entries(tolerance as Obj).map(([k, v]) => `${k}: ${String(v)}`).join('; ')));
+  const body = parts.filter(Boolean).join('');
+  return body ? `<div class="bp-statements">${body}</div>` : '';
+}
+
+/** The report's own numbers as tables, per kind; every report then gets fingerprint, options, diagnosis. */
+export function tables(r: Obj): string {
+  const out: string[] = [];
+  switch (r.kind) {
+    case 'batch-invariance': {
+      out.push(rowsTable(arr(r.batches), [['size', 'batch'], ['positions', 'positions'], ['maxAbs', 'max abs'], ['maxRel', 'max rel'], ['maxUlp', 'max ULP'], ['maxL1', 'L1 (max/probe)'], ['minCosine', 'min cosine'], ['equalRows', 'bitwise equal rows'], ['comparedRows', 'rows'], ['pass', 'pass'], ['causes', 'causes']], 'Per batch size'));
+      const perOutput = arr(r.batches).flatMap((b) => arr(obj(b)?.outputs).map((o) => ({ size: obj(b)?.size, ...(obj(o) ?? {}) })));
+      if (perOutput.length > 0 && new Set(perOutput.map((o) => (o as Obj).output)).size > 1) out.push(rowsTable(perOutput, [['size', 'batch'], ['output', 'output'], ['maxAbs', 'max abs'], ['maxUlp', 'max ULP'], ['pass', 'pass']], 'Per batch size and output'));
+      out.push(rowsTable(arr(r.reruns), [['run', 'same batch run twice'], ['size', 'batch'], ['bitExact', 'bitwise equal'], ['maxAbs', 'max abs']], 'Reruns'));
+      const worst = obj(r.worst);
+      if (worst) out.push(kvTable(worst, undefined, 'Worst element'));
+      const padding = obj(r.padding);
+      if (padding) {
+        out.push(kvTable(padding, ['tested', 'axis', 'mask', 'padId', 'side', 'limit', 'lengths', 'reason'], 'Padding'));
+        out.push(rowsTable(arr(padding.comparisons), [['run', 'run'], ['against', 'against'], ['paddedLength', 'padded length'], ['maxAbs', 'max abs'], ['bitExact', 'bitwise equal'], ['pass', 'pass'], ['skipped', 'outputs skipped']]));
+      }
+      out.push(rowsTable(arr(r.nonFinite), [['output', 'output'], ['count', 'NaN or Inf']], 'Non-finite outputs'));
+      out.push(kvTable({ ...(obj(r.plan) ?? {}), samples: r.samples, dims: obj(r.model)?.dims, defaultedDims: obj(r.model)?.defaultedDims }, undefined, 'Options and plan'));
+      out.push(rowsTable(arr(obj(r.model)?.inputs), [['name', 'input'], ['dtype', 'dtype'], ['shape', 'shape'], ['batchAxis', 'batch axis'], ['synthesis', 'samples']], 'Inputs'));
+      out.push(rowsTable(arr(obj(r.model)?.outputs), [['name', 'output'], ['dtype', 'dtype'], ['shape', 'shape'], ['batchAxis', 'batch axis']], 'Outputs'));
+      break;
+    }
+    case 'determinism':
+      out.push(kvTable(r, ['repeats', 'batchSize', 'differingRuns', 'maxAbs', 'maxUlp'], 'Runs'));
+      if (obj(r.worst)) out.push(kvTable(obj(r.worst), undefined, 'Worst element'));
+      break;
+    case 'provider-comparison':
+      out.push(rowsTable(arr(r.sides), [['label', 'side'], ['repeatable', 'repeatable'], ['inferenceMs', 'inference ms'], ['batchSize', 'batch size'], ['settings', 'settings']], 'Sides (the first is the reference)'));
+      out.push(rowsTable(arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs).map((o) => ({ side: obj(c)?.side, verdict: obj(c)?.verdict, ...(obj(o) ?? {}) }))), [['side', 'side'], ['output', 'output'], ['verdict', 'verdict'], ['maxAbs', 'max abs'], ['maxRel', 'max rel'], ['maxUlp', 'max ULP'], ['minCosine', 'min cosine'], ['equalRows', 'bitwise equal rows'], ['comparedRows', 'rows'], ['pass', 'pass'], ['shapeMismatch', 'shape mismatch']], 'Per side and output'));
+      if (obj(r.worst)) out.push(kvTable(obj(r.worst), undefined, 'Worst element'));
+      out.push(kvTable({ samples: r.samples, dims: obj(r.model)?.dims }, undefined, 'Options'));
+      break;
+    case 'running-stats':
+      out.push(kvTable({ z: obj(r.tolerance)?.z, ratio: obj(r.tolerance)?.ratio, reference: obj(r.reference)?.kind, data: obj(r.reference)?.data }, undefined, 'Thresholds and reference'));
+      out.push(rowsTable(arr(r.problems), [['kind', 'problem'], ['node', 'node'], ['detail', 'detail']], 'Problems'));
+      out.push(rowsTable(arr(r.layers), [['node', 'BatchNorm'], ['against', 'against'], ['channels', 'channels'], ['maxZ', 'max z'], ['varRatio', 'variance ratio'], ['pass', 'pass'], ['trainingMode', 'training mode'], ['epsilon', 'epsilon'], ['momentum', 'momentum']], 'Layers, in topological order'));
+      break;
+    case 'recalibration':
+      out.push(rowsTable(arr(r.layers), [['node', 'BatchNorm'], ['channels', 'channels'], ['wave', 'wave'], ['maxShift', 'max shift'], ['varRatio', 'variance ratio']], 'Recalibrated layers'));
+      out.push(rowsTable(arr(r.skipped), [['node', 'skipped'], ['reason', 'reason']]));
+      out.push(kvTable(obj(r.data), undefined, 'Data'));
+      break;
+    case 'locate':
+      out.push(kvTable(obj(r.firstDivergence), undefined, 'First divergence (beyond the tolerance)'));
+      out.push(kvTable(obj(r.firstBitwise), undefined, 'First node not bitwise equal'));
+      out.push(kvTable(obj(r.compared), undefined, 'Runs compared'));
+      out.push(kvTable({ ...(obj(r.guard) ?? {}), compared: obj(r.values)?.compared, skipped: obj(r.values)?.skipped, profileNodes: arr(r.profile).length || undefined, profileTruncated: r.profileTruncated }, undefined, 'Search'));
+      break;
+    case 'embedding-diff':
+      out.push(kvTable(r, ['rows', 'movedRows', 'changedRows', 'nonFiniteRows', 'shapeMismatch'], 'Rows'));
+      out.push(rowsTable(arr(r.worst), [['row', 'row'], ['cosineDistance', 'cosine distance'], ['maxAbs', 'max abs'], ['maxUlp', 'max ULP'], ['pass', 'pass'], ['nonFinite', 'non-finite']], 'Worst rows'));
+      if (obj(r.neighbors)) out.push(rowsTable(arr(obj(r.neighbors)!.examples), [['row', 'row'], ['baseline', 'baseline neighbours'], ['current', 'current neighbours']], 'Neighbour-order changes (first few)'));
+      out.push(rowsTable([{ side: 'baseline', ...(obj(r.baseline) ?? {}) }, { side: 'current', ...(obj(r.current) ?? {}) }], [['side', 'side'], ['dtype', 'dtype'], ['rows', 'rows'], ['dim', 'dim'], ['nanRows', 'NaN rows'], ['nonFiniteRows', 'non-finite rows'], ['file', 'file'], ['created', 'created'], ['fingerprint', 'fingerprint']], 'Sides'));
+      break;
+    case 'fingerprint':
+      out.push(rowsTable(arr(r.providers), [['name', 'provider'], ['available', 'available'], ['detail', 'detail'], ['reason', 'reason']], 'Providers'));
+      break;
+    default:
+      // A kind this page does not know: its scalar fields, then every list of records.
+      out.push(kvTable(Object.fromEntries(Object.entries(r).filter(([k, v]) => !['schema', 'kind', 'tool', 'fingerprint'].includes(k) && (typeof v !== 'object' || v === null))), undefined, 'Fields'));
+      for (const [k, v] of Object.entries(r)) if (Array.isArray(v) && v.some((x) => obj(x))) out.push(rowsTable(v, Object.keys(obj(v.find(obj)) ?? {}).slice(0, 10).map((f) => [f, f] as const), k));
+  }
+  out.push(rowsTable(arr(r.diagnosis), [['kind', 'diagnosis'], ['confirmed', 'confirmed'], ['nodes', 'nodes'], ['detail', 'detail'], ['fix', 'fix']], 'Diagnosis'));
+  const fingerprint = obj(r.fingerprint);
+  if (fingerprint && typeof fingerprint.baseline === 'string') out.push(kvTable(fingerprint, undefined, 'Fingerprint (what differs)'));
+  else if (fingerprint) out.push(kvTable({ ...fingerprint, cpu: obj(fingerprint.cpu) ? `${String(obj(fingerprint.cpu)!.model)} [${arr(obj(fingerprint.cpu)!.flags).join(' ')}]` : fingerprint.cpu }, undefined, 'Fingerprint'));
+  const notes = arr(r.notes).map(String);
+  if (notes.length) out.push(`<h3>Notes</h3><ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
+  const timing = obj(r.timing);
+  const tool = obj(r.tool);
+  out.push(`<p class="bp-meta">${tool ? `${esc(tool.name)} ${esc(tool.version)}` : ''}${timing ? `; ${esc(fmt(timing.totalMs))} ms total, ${esc(fmt(timing.inferenceMs))} ms inference` : ''}${arr(r.runs).length ? `; ${arr(r.runs).length} run groups (in the embedded JSON)` : ''}</p>`);
+  return out.filter(Boolean).join('\n');
+}
