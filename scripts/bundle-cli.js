@@ -16,12 +16,16 @@ const result = esbuild.buildSync({
   format: 'cjs',
   // The native addon loads its binary by a relative path; Jest's packages must never be in the CLI
   // (left external, a test that spawns the bin would see them load).
-  external: ['onnxruntime-node', 'jest', '@jest/*', 'expect', 'jest-matcher-utils'],
+  // vega and vega-lite (the HTML page's charts, ES modules) load through import-esm only when a
+  // page is built: kept out, so `check` neither parses nor caches them.
+  external: ['onnxruntime-node', 'jest', '@jest/*', 'expect', 'jest-matcher-utils', 'vega', 'vega-lite', 'vega-*'],
   metafile: true,
   logLevel: 'warning',
 });
 const jest = Object.keys(result.metafile.inputs).filter((f) => /(^|\/)(jest|@jest|expect)[-/]/.test(f));
 if (jest.length > 0) throw new Error(`the CLI bundle must not contain Jest: ${jest.join(', ')}`);
+const vega = Object.keys(result.metafile.inputs).filter((f) => /(^|\/)node_modules\/vega(-[a-z-]+)?\//.test(f));
+if (vega.length > 0) throw new Error(`the CLI bundle must not contain the charting library: ${vega.slice(0, 3).join(', ')}`);
 
 // The cache is keyed by this hash: V8 checks only a cached source's length, so a same-length
 // bundle of another version (npm gives every installed file the same mtime) would run stale code.

@@ -3,6 +3,7 @@ import { parseTolerance } from '../compare/tolerance';
 import { BadInputError } from '../errors';
 import type { CheckOptions } from '../invariance/check';
 import { checkOutputPath } from '../io/paths';
+import { assertReplaceablePage } from '../html/target';
 import { OPTIMIZATION_LEVELS, PROVIDERS, ProviderName, OptimizationLevel } from '../model/open';
 import { byteSize, collectConst, collectDim, collectOutputTolerance, collectShape, integer, nameList, positiveInteger, sizeList } from './parse';
 import { toJson, writeFileAtomic } from './output';
@@ -128,6 +129,7 @@ const ARGUMENT_NAMES: Record<string, string> = { model: 'input model', a: 'basel
 const OUTPUT_FLAGS: [key: string, flag: string, what: string][] = [
   ['output', '-o', 'the model'],
   ['json', '--json', 'the JSON report'],
+  ['html', '--html', 'the HTML page'],
 ];
 
 /**
@@ -147,6 +149,7 @@ export function checkOutputPaths(command: Command): void {
     const file = opts[key];
     if (typeof file !== 'string') continue;
     const kind = checkOutputPath(file, { flag, what, inputs, outputs, jsonOnly: key === 'json' });
+    if (key === 'html') assertReplaceablePage(file, flag);
     if (kind === 'stdout' && key === 'json') command.setOptionValue('json', true);
     outputs.push({ file, flag });
   }

@@ -3,6 +3,7 @@ import type { CheckOptions } from '../../invariance/check';
 import type { BatchFunction } from '../../runtime/function';
 import { BadInputError } from '../../errors';
 import { addModelFlags, addPlanFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, PlanFlags, planOptions } from '../common';
+import { HTML_HELP, htmlOf, writeReportPage } from './report';
 import { progressBar } from '../output';
 import { duration, positiveInteger, sizeList } from '../parse';
 
@@ -21,7 +22,8 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       program
         .command('check')
         .description('batch invariance: sweep batch sizes, positions and batch-mates; exit 0 invariant or within tolerance, 1 violated, 2 bad input')
-        .argument('<model>', 'path to an .onnx model, or a .js/.mjs module that exports a batch function (with --samples)'),
+        .argument('<model>', 'path to an .onnx model, or a .js/.mjs module that exports a batch function (with --samples)')
+        .option('--html <file>', HTML_HELP),
     )
       .option('--samples <file>', "samples for a batch function module: a JSON array, or a text file of one sample a line")
       .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration)
@@ -47,6 +49,7 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       const report = await checkBatchInvariance(fn ?? model, options);
       bar.stop();
       emit(report, () => formatReport(report, { color: flags.color }), flags.json, out);
+      await writeReportPage(report, htmlOf(flags), model);
       setExit(report.verdict === 'violated' ? EXIT.fail : EXIT.pass);
     } finally {
       bar.stop();

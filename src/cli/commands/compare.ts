@@ -3,6 +3,7 @@ import { BadInputError } from '../../errors';
 import { FixtureOptions } from '../../fixture/fixture';
 import { OPTIMIZATION_LEVELS, OptimizationLevel, PROVIDERS, ProviderName } from '../../model/open';
 import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
+import { HTML_HELP, htmlOf, writeReportPage } from './report';
 import { positiveInteger } from '../parse';
 
 interface CompareFlags extends CommonFlags {
@@ -25,6 +26,7 @@ export function registerCompare(program: Command, { out, setExit }: CommandConte
       .command('compare')
       .description('run the same samples on two providers or option sets and compare the outputs; exit 0 within tolerance, 1 beyond, 2 bad input')
       .argument('<model>', 'path to an .onnx model')
+      .option('--html <file>', HTML_HELP)
       .addOption(new Option('--against <name>', 'provider of the second side (default: the same as --provider)').choices(PROVIDERS as unknown as string[]))
       .option('--against-threads <n>', 'intra-op threads of the second side', positiveInteger('--against-threads'))
       .addOption(new Option('--against-optimization <level>', 'graph optimization level of the second side').choices(OPTIMIZATION_LEVELS as unknown as string[]))
@@ -57,6 +59,7 @@ export function registerCompare(program: Command, { out, setExit }: CommandConte
       ...(flags.batchSize && { batchSize: flags.batchSize }),
     });
     emit(report, () => formatProviderComparison(report, { color: flags.color }), flags.json, out);
+    await writeReportPage(report, htmlOf(flags), model);
     setExit(report.verdict === 'different' ? EXIT.fail : EXIT.pass);
   });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseTolerance } from '../../compare/tolerance';
 import { addReportFlags, CommandContext, emit, EXIT } from '../common';
+import { HTML_HELP, htmlOf, writeReportPage } from './report';
 import { positiveInteger } from '../parse';
 
 interface DiffFlags {
@@ -18,6 +19,7 @@ export function registerDiff(program: Command, { out, setExit }: CommandContext)
       .description('compare two embedding baseline files (.emb); exit 0 when every row is within the tolerance, 1 when not, 2 bad input')
       .argument('<a>', 'the baseline file')
       .argument('<b>', 'the file to compare with it')
+      .option('--html <file>', HTML_HELP)
       .option('--tolerance <tol>', "exact | atol=A,rtol=R | ulp=N | cosine=C (default: the tolerance recorded in <a>, else cosine=1e-6)")
       .option('--neighbors <k>', "also compare each row's k nearest neighbours (by cosine, within the set)", positiveInteger('--neighbors')),
   ).action(async (a: string, b: string, flags: DiffFlags) => {
@@ -29,6 +31,7 @@ export function registerDiff(program: Command, { out, setExit }: CommandContext)
       ...(flags.neighbors !== undefined && { neighbors: { k: flags.neighbors } }),
     });
     emit(report, () => formatEmbeddingReport(report, { color: flags.color }), flags.json, out);
+    await writeReportPage(report, htmlOf(flags), a);
     setExit(report.pass ? EXIT.pass : EXIT.fail);
   });
 }

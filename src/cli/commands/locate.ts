@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { LocateOptions } from '../../locate/locate';
 import { addModelFlags, addPlanFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, PlanFlags, planOptions } from '../common';
+import { HTML_HELP, htmlOf, writeReportPage } from './report';
 
 type LocateFlags = CommonFlags & PlanFlags;
 
@@ -11,7 +12,8 @@ export function registerLocate(program: Command, { out, setExit }: CommandContex
       program
         .command('locate')
         .description('name the first node whose output for a sample changes with the batch (or, for leakage, with the batch-mates); exit 0 none, 1 found, 2 bad input')
-        .argument('<model>', 'path to an .onnx model'),
+        .argument('<model>', 'path to an .onnx model')
+        .option('--html <file>', HTML_HELP),
     ),
   ).action(async (model: string, flags: LocateFlags) => {
     const options: LocateOptions = {
@@ -22,6 +24,7 @@ export function registerLocate(program: Command, { out, setExit }: CommandContex
     const { formatLocateReport } = await import('../../locate/text');
     const report = await locateDivergence(model, options);
     emit(report, () => formatLocateReport(report, { color: flags.color }), flags.json, out);
+    await writeReportPage(report, htmlOf(flags), model);
     setExit(report.firstDivergence ? EXIT.fail : EXIT.pass);
   });
 }

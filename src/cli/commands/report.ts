@@ -3,6 +3,7 @@ import { BadInputError } from '../../errors';
 import { checkOutputPath } from '../../io/paths';
 import { CommandContext, EXIT } from '../common';
 import { writeFileAtomic } from '../output';
+import { assertReplaceablePage } from '../../html/target';
 
 interface ReportFlags {
   output?: string;
@@ -27,44 +28,31 @@ export function registerReport(program: Command, { out, setExit }: CommandContex
     .action(async (files: string[], flags: ReportFlags) => {
       if (files.length === 0) throw new BadInputError('report: no input files; give the JSON reports (--json FILE) or pages, e.g. batchproof report reports/*.json -o report.html');
       if (flags.output === undefined) throw new BadInputError('report: where should the page go? add -o report.html');
-      checkOutputPath(flags.output, { flag: '-o', what: 'the page', inputs: files.map((file) => ({ file, what: 'input report' })) });
+      const kind = checkOutputPath(flags.output, { flag: '-o', what: 'the page', inputs: files.map((file) => ({ file, what: 'input report' })) });
       assertReplaceablePage(flags.output, '-o');
       const { readReportFiles, renderPage } = await import('../../html');
       const { entries, problems } = readReportFiles(files, { keepGoing: flags.keepGoing });
       for (const problem of problems) process.stderr.write(`batchproof: left out ${problem}\n`);
       if (entries.length === 0) throw new BadInputError(`report: none of the ${files.length} file${files.length === 1 ? '' : 's'} holds a report; no page written`);
       const html = await renderPage(entries, { ...(flags.title !== undefined && { title: flags.title }), problems });
-      writeFileAtomic(flags.output, html);
-      out(`wrote ${flags.output}: ${entries.length} report${entries.length === 1 ? '' : 's'}${problems.length ? `, ${problems.length} file${problems.length === 1 ? '' : 's'} left out` : ''} (${Math.round(Buffer.byteLength(html) / 1024)} KiB)`);
+      if (kind === 'stdout') process.stdout.write(html);
+      else writeFileAtomic(flags.output, html);
+      (kind === 'stdout' ? (line: string) => process.stderr.write(`${line}\n`) : out)(`wrote ${flags.output}: ${entries.length} report${entries.length === 1 ? '' : 's'}${problems.length ? `, ${problems.length} file${problems.length === 1 ? '' : 's'} left out` : ''} (${Math.round(Buffer.byteLength(html) / 1024)} KiB)`);
       setExit(problems.length ? EXIT.badInput : EXIT.pass);
     });
-}
-
-/**
- * An existing file at a page's path is replaced only when it is a page (or empty): `-o model.onnx`
- * or `--html report.json` is a slip that would lose the file.
- */
-export function assertReplaceablePage(file: string, flag: string): void {
-  const fs = require('fs') as typeof import('fs');
-  if (file === '-') return;
-  let fd: number | null = null;
-  try {
-    if (!fs.statSync(file).isFile()) return;
-    fd = fs.openSync(file, 'r');
-    const head = Buffer.alloc(512);
-    const text = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0)).toString('utf8').trimStart();
-    if (text !== '' && !text.startsWith('<')) throw new BadInputError(`${flag} ${file}: the file exists and is not an HTML page, so it is not a page to replace; remove it or choose another name`);
-  } catch (e) {
-    if (e instanceof BadInputError) throw e;
-    // Missing or unreadable: checkOutputPath has said what matters.
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
-  }
 }
 
 /** `--html FILE` on check, compare, locate, stats and diff: the page of that one report. */
 export async function writeReportPage(report: object, file: string | undefined, source?: string): Promise<void> {
   if (file === undefined) return;
   const { renderPage } = await import('../../html');
-  writeFileAtomic(file, await renderPage([{ report, ...(source !== undefined && { source }) }]));
+  const html = await renderPage([{ report, ...(source !== undefined && { source }) }]);
+  if (file === '-') process.stdout.write(html);
+  else writeFileAtomic(file, html);
 }
+
+/** The --html flag's help, on the commands whose report has a page (check, compare, locate, stats, diff). */
+export const HTML_HELP = 'also write the report as an HTML page (charts, tables) to FILE; never one of the inputs';
+
+/** The --html value of a command's flags. */
+export const htmlOf = (flags: object): string | undefined => (flags as { html?: string }).html;

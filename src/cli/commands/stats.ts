@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { RunningStatsOptions } from '../../stats/check';
 import { addReportFlags, addSessionFlags, addShapeFlags, CommandContext, emit, EXIT, sessionAndShapeOptions, type SessionFlags, type ShapeFlags } from '../common';
+import { HTML_HELP, htmlOf, writeReportPage } from './report';
 import { positiveInteger } from '../parse';
 
 export interface StatsFlags extends SessionFlags, ShapeFlags {
@@ -35,6 +36,7 @@ export function registerStats(program: Command, { out, setExit }: CommandContext
       .command('stats')
       .description("BatchNorm running statistics: compare each layer's stored mean and variance with calibration data or the training checkpoint, and flag layers in training mode; exit 0 healthy, 1 problems, 2 bad input")
       .argument('<model>', 'path to an .onnx model')
+      .option('--html <file>', HTML_HELP)
       .option('--data <file>', 'calibration samples: .npy (one input) or .npz/.safetensors keyed by input name')
       .option('--checkpoint <file>', 'training checkpoint in state_dict names (bn2.running_mean): .safetensors or .npz')
       .option('--tolerance <tol>', 'when a layer fails against data: z=Z,ratio=R (default z=0.5,ratio=2: var/running_var in [0.5, 2])'),
@@ -48,6 +50,7 @@ export function registerStats(program: Command, { out, setExit }: CommandContext
       ...(flags.checkpoint !== undefined && { checkpoint: flags.checkpoint }),
     });
     emit(report, () => formatStatsReport(report, { color: flags.color }), flags.json, out);
+    await writeReportPage(report, htmlOf(flags), model);
     setExit(report.problems.length === 0 ? EXIT.pass : EXIT.fail);
   });
 }
