@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import { compareArrays, Comparison, sameTensor } from '../compare/metrics';
+import { DecadeHistogram, emptyHistogram } from '../compare/histogram';
 import { ComparisonSummary } from '../compare/summary';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
@@ -279,7 +280,16 @@ function sampleRow(chunks: readonly Chunk[], layout: OutputLayout, s: number): T
 function compareOutput(expected: readonly Chunk[], actual: readonly Chunk[], layout: OutputLayout, batchSize: number, tolerance: Parameters<typeof compareArrays>[3]) {
   const rows: { row: number; c: Comparison }[] = [];
   const samples = layout.batchAxis < 0 ? 1 : batchSize;
-  for (let s = 0; s < samples; s++) rows.push({ row: s, c: compareArrays(sampleRow(expected, layout, s), sampleRow(actual, layout, s), layout.dtype, tolerance) });
+  const errors = new DecadeHistogram();
+  for (let s = 0; s < samples; s++) {
+    const e = sampleRow(expected, layout, s);
+    const a = sampleRow(actual, layout, s);
+    const c = compareArrays(e, a, layout.dtype, tolerance);
+    rows.push({ row: s, c });
+    // The element errors, on the same rows while they are in cache; equal rows need no look.
+    if (c.bitExact) errors.addZeros(e.length);
+    else errors.addDifferences(e, a, layout.dtype);
+  }
   const summary: OutputComparison = {
     output: layout.name,
     maxAbs: Math.max(0, ...rows.map((r) => r.c.maxAbs)),
@@ -292,6 +302,7 @@ function compareOutput(expected: readonly Chunk[], actual: readonly Chunk[], lay
     comparedRows: rows.length,
     pass: rows.every((r) => r.c.pass),
     shapeMismatch: null,
+    errorHistogram: errors.result(),
   };
   return { rows, summary };
 }
@@ -309,6 +320,7 @@ function mismatch(output: string, expected: readonly number[], actual: readonly 
     comparedRows: batchSize,
     pass: false,
     shapeMismatch: { expected: [...expected], actual: [...actual] },
+    errorHistogram: emptyHistogram(),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { LogHistogram } from '../compare/histogram';
 import type { RowsComparison } from '../invariance/report';
 import type { Fingerprint } from '../fixture/fingerprint';
 import type { SessionSettings } from '../model/open';
@@ -24,6 +25,12 @@ export interface OutputComparison extends RowsComparison {
   output: string;
   /** Set when the two sides' outputs do not even have the same dims. */
   shapeMismatch: { expected: number[]; actual: number[] } | null;
+  /**
+   * Every element's |a - b| by decade, as Polygraphy shows: `zero` exactly equal elements,
+   * `nonFinite` NaN or ±Inf differences, `counts[k]` those with edges[k] <= err < edges[k + 1].
+   * zero + nonFinite + the counts = every element compared (all zero when the shapes differ).
+   */
+  errorHistogram: LogHistogram;
 }
 
 /** One side against the reference side, output by output. */

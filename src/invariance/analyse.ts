@@ -2,11 +2,11 @@ import { compareArrays, Comparison } from '../compare/metrics';
 import { ComparisonSummary } from '../compare/summary';
 import type { ResolvedTolerance } from '../compare/tolerance';
 import { countNonFinite } from '../inputs/arrays';
-import type { BatchReport, Cause, InvarianceReport, Verdict, WorstElement } from './report';
+import type { BatchOutputReport, BatchReport, Cause, InvarianceReport, Verdict, WorstElement } from './report';
 import type { PaddingComparison } from './padding';
 import type { OutputLayout, ProbeRow } from './run';
 
-type Analysis = Pick<InvarianceReport, 'verdict' | 'causes' | 'batches' | 'reruns' | 'minimumTolerance' | 'worst' | 'nonFinite'> & {
+type Analysis = Pick<InvarianceReport, 'verdict' | 'causes' | 'batches' | 'reruns' | 'minimumTolerance' | 'worst' | 'nonFinite' | 'toleranceSpec'> & {
   /** Sequence padding's runs against their baselines (empty when padding is not tested). */
   paddingComparisons: PaddingComparison[];
   /** Padding runs that compared nothing (every output's sequence axis unknown): said in a note. */
@@ -98,6 +98,8 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
   const batches: BatchReport[] = sizes.map((size) => {
     const sizeCauses = new Set<Cause>();
     const stats = { maxAbs: 0, maxRel: 0, maxUlp: 0, maxL1: 0, minCosine: 1, equal: 0, compared: 0, pass: true };
+    // The same figures kept per output, from the comparisons already made (no second pass).
+    const perOutput: BatchOutputReport[] = layouts.map((l) => ({ output: l.name, maxAbs: 0, maxUlp: 0, pass: true }));
     const drifted: number[] = [];
     const explained = new Set<number>();
     const leaked = new Set<number>();
@@ -109,6 +111,12 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
       stats.compared++;
       if (c.bitExact) stats.equal++;
       stats.pass &&= c.pass;
+      for (const o of perOutput) {
+        const m = c.byOutput[o.output];
+        if (m.maxAbs > o.maxAbs) o.maxAbs = m.maxAbs;
+        if (m.maxUlp > o.maxUlp) o.maxUlp = m.maxUlp;
+        o.pass &&= m.pass;
+      }
       for (const m of Object.values(c.byOutput)) {
         stats.maxAbs = Math.max(stats.maxAbs, m.maxAbs);
         stats.maxRel = Math.max(stats.maxRel, m.maxRel);
@@ -158,6 +166,7 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
       comparedRows: stats.compared,
       pass: stats.pass,
       causes: [...sizeCauses],
+      outputs: perOutput,
     };
   });
 
@@ -249,5 +258,6 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     paddingComparisons,
     paddingNotCompared,
     outlierMaxAbs,
+    toleranceSpec: { ...tolerances },
   };
 }

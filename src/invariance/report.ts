@@ -1,3 +1,4 @@
+import type { ResolvedTolerance } from '../compare/tolerance';
 import type { Fingerprint } from '../fixture/fingerprint';
 import type { Diagnosis } from '../diagnosis';
 import type { SynthesisFact } from '../inputs/samples';
@@ -35,12 +36,24 @@ export interface RowsComparison {
   pass: boolean;
 }
 
+/** One output's drift at one batch size: what a per-output chart draws. */
+export interface BatchOutputReport {
+  output: string;
+  /** Largest |actual - reference| over the probe rows of this size (batch, mates, permuted runs). */
+  maxAbs: number;
+  maxUlp: number;
+  /** Every one of those rows within this output's tolerance (`toleranceSpec[output]`). */
+  pass: boolean;
+}
+
 /** One batch size of the sweep, compared against each probe's reference. */
 export interface BatchReport extends RowsComparison {
   size: number;
   /** Rows where probes sat. */
   positions: number[];
   causes: Cause[];
+  /** The same comparison output by output (the figures above are their maximum), in the model's output order. */
+  outputs: BatchOutputReport[];
 }
 
 /** The element that differs most, with both values. */
@@ -75,6 +88,8 @@ export interface InvarianceReport extends ReportEnvelope<'batch-invariance'> {
   fingerprint: Fingerprint;
   /** Per output: the tolerance applied, in words. */
   tolerance: Record<string, string>;
+  /** Per output: the same tolerance as numbers (integer outputs always 'exact'), as EmbeddingReport.toleranceSpec. */
+  toleranceSpec: Record<string, ResolvedTolerance>;
   verdict: Verdict;
   causes: Cause[];
   /** One line that answers the question. */

@@ -80,10 +80,53 @@ export interface LocateReport extends ReportEnvelope<'locate'> {
   guard: { equal: boolean; optimization: string; detail: string | null };
   /** Values compared, and values skipped because they are not per-sample (shapes, constants, statistics over the batch). */
   values: { compared: number; skipped: number };
+  /**
+   * The divergence profile: the probe's largest absolute difference at every compared node, in
+   * topological order (a node with several compared outputs gives their maximum). At most
+   * PROFILE_LIMIT entries: a longer one keeps, of each run of consecutive nodes, the one that
+   * differs most, and always the first divergence (`profileTruncated`, and a note, say so).
+   * Empty when nothing was compared (an invariant model).
+   */
+  profile: ProfileEntry[];
+  profileTruncated: boolean;
   tolerance: string;
   summary: string;
   notes: string[];
   timing: ReportTiming;
+}
+
+/** One compared node of the divergence profile. */
+export interface ProfileEntry {
+  node: string;
+  op: string;
+  maxAbs: number;
+}
+
+/** Most entries a profile keeps: enough for a chart, small enough for a page of many reports. */
+export const PROFILE_LIMIT = 2000;
+
+/**
+ * Caps a profile at `limit` entries: each of `limit` runs of consecutive nodes keeps its
+ * largest difference (a spike is never averaged away), and the run holding the first
+ * divergence (else the first bitwise difference) keeps that node instead, so the chart can mark it.
+ */
+function capProfile(profile: ProfileEntry[], limit: number, first: string | null): ProfileEntry[] {
+  if (profile.length <= limit) return profile;
+  const kept: ProfileEntry[] = [];
+  for (let b = 0; b < limit; b++) {
+    const from = Math.floor((b * profile.length) / limit);
+    const to = Math.floor(((b + 1) * profile.length) / limit);
+    let best = profile[from];
+    for (let i = from; i < to; i++) {
+      if (profile[i].node === first) {
+        best = profile[i];
+        break;
+      }
+      if (profile[i].maxAbs > best.maxAbs) best = profile[i];
+    }
+    kept.push(best);
+  }
+  return kept;
 }
 
 interface Choice {
@@ -219,6 +262,8 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         compared: null,
         guard: { equal: true, optimization: settings.optimization ?? 'all', detail: null },
         values: { compared: 0, skipped: 0 },
+        profile: [],
+        profileTruncated: false,
         summary: 'nothing diverges: every probe is bitwise equal whatever the batch',
         notes,
         timing: { totalMs: Math.round(performance.now() - started), inferenceMs: 0 },
@@ -325,6 +370,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       let firstBitwise: LocateReport['firstBitwise'] = null;
       let compared = 0;
       let skipped = 0;
+      const profile: ProfileEntry[] = [];
       const tolerances = new Map<string, ResolvedTolerance>();
       for (const w of watched) {
         const dtype = dtypes.get(w.output);
@@ -342,11 +388,19 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
           const other = compareArrays(expected.strided ?? expected.blocked, actual.strided ?? actual.blocked, dtype, tol);
           if (other.bitExact || other.maxAbs < c.maxAbs) c = other;
         }
+        // A node's outputs are consecutive in `watched`: one entry per node, their largest.
+        const last = profile[profile.length - 1];
+        if (last && last.node === w.node) last.maxAbs = Math.max(last.maxAbs, c.maxAbs);
+        else profile.push({ node: w.node, op: w.op, maxAbs: c.maxAbs });
         if (!c.bitExact && !firstBitwise) firstBitwise = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs };
         if (!c.pass && !firstDivergence) firstDivergence = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, cause: choice.cause };
       }
       if (!firstDivergence && optimization === 'disabled' && !equal && report.verdict === 'violated') {
         notes.push('with graph optimization disabled nothing diverges beyond the tolerance: the difference comes from an optimized (fused) kernel');
+      }
+      const profileTruncated = profile.length > PROFILE_LIMIT;
+      if (profileTruncated) {
+        notes.push(`profile: ${profile.length} compared nodes shown as ${PROFILE_LIMIT}, each the largest difference of ${Math.ceil(profile.length / PROFILE_LIMIT)} or fewer consecutive nodes (the first divergence kept)`);
       }
       const compared2: LocateReport['compared'] = {
         cause: choice.cause,
@@ -362,6 +416,8 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         compared: compared2,
         guard: { equal, optimization, detail: guardDetail },
         values: { compared, skipped },
+        profile: capProfile(profile, PROFILE_LIMIT, (firstDivergence ?? firstBitwise)?.node ?? null),
+        profileTruncated,
         summary: summarize(firstDivergence, firstBitwise, compared2),
         notes,
         timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },

@@ -1,3 +1,4 @@
+import { DecadeHistogram, emptyHistogram, type LogHistogram } from '../compare/histogram';
 import { compareArrays, Comparison } from '../compare/metrics';
 import { BadInputError, formatValue } from '../errors';
 import { describeTolerance, resolveTolerance, ResolvedTolerance, Tolerance } from '../compare/tolerance';
@@ -92,6 +93,13 @@ export interface EmbeddingReport extends ReportEnvelope<'embedding-diff'> {
   movedRows: number;
   /** Rows not bitwise equal (within the tolerance or not). */
   changedRows: number;
+  /**
+   * Every row's cosine distance (1 - cos) by decade: `zero` rows at distance 0 (the bitwise
+   * equal ones, and any whose difference does not move the cosine), `nonFinite` rows whose
+   * distance is not defined (a NaN or ±Inf in the row), `counts[k]` rows with
+   * edges[k] <= distance < edges[k + 1]. zero + nonFinite + the counts = rows.
+   */
+  cosineHistogram: LogHistogram;
   /** Of movedRows, those failing because of a NaN or ±Inf on either side (see compareEmbeddings). */
   nonFiniteRows: number;
   /** The first rows holding a NaN or ±Inf on either side, by row, each side's count. */
@@ -168,6 +176,7 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
     rows: 0,
     movedRows: 0,
     changedRows: 0,
+    cosineHistogram: emptyHistogram(),
     nonFiniteRows: 0,
     nonFinite: [],
     worst: [],
@@ -189,6 +198,7 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
   const nanC: number[] = [];
   const countsA: NonFiniteCounts = { nan: 0, posInf: 0, negInf: 0 };
   const countsB: NonFiniteCounts = { nan: 0, posInf: 0, negInf: 0 };
+  const distances = new DecadeHistogram();
   for (let start = 0; start < rows; start += chunkRows) {
     const n = Math.min(chunkRows, rows - start);
     const a = baseline.read(start, n);
@@ -204,7 +214,10 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
       if (!finiteA) noteNonFinite(report.baseline, row, countsA, nanB);
       if (!finiteB) noteNonFinite(report.current, row, countsB, nanC);
       const same = sameChunk || bytesEqual(ra, rb);
-      if (same && finiteA) continue;
+      if (same && finiteA) {
+        distances.zero++;
+        continue;
+      }
       let c: Comparison | null = null;
       let pass: boolean;
       if (finiteA && finiteB) {
@@ -222,7 +235,10 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
       }
       const nonFinite = finiteA && finiteB ? null : finiteB ? 'baseline' : finiteA ? 'current' : 'both';
       if (nonFinite && report.nonFinite.length < NAN_INDICES) report.nonFinite.push({ row, baseline: { ...countsA }, current: { ...countsB }, pass });
-      if (same && pass) continue;
+      if (same && pass) {
+        distances.zero++; // the same ±Inf at the same places: bitwise equal
+        continue;
+      }
       if (!same) report.changedRows++;
       const comparison: RowComparison = {
         row,
@@ -232,6 +248,7 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
         pass,
         nonFinite,
       };
+      distances.add(comparison.cosineDistance);
       if (!pass) {
         report.movedRows++;
         if (!c) report.nonFiniteRows++;
@@ -245,6 +262,7 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
     }
   }
   report.rows = rows;
+  report.cosineHistogram = distances.result();
   finishNaN(report.baseline, nanB);
   finishNaN(report.current, nanC);
   if (k > 0) {
