@@ -1,0 +1,199 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import type { BrowserContext, Page } from 'playwright-core';
+
+// The report pages in a real browser: Debian's headless Chromium through playwright-core, each
+// page opened from file:// as a CI artifact is. The examples' page (every chart kind, from
+// real runs of the bundled models) and a page batchproof/reporter wrote from real matcher runs.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { launchChromium, missingChromium } = require('../../scripts/chromium.js');
+const root = path.join(__dirname, '..', '..');
+
+/** A page from scripts/example-pages.js, in a process of its own (the charting library is ES modules, which Jest's sandbox cannot import). */
+function makePage(args: string[]): void {
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'example-pages.js'), ...args], { cwd: root, stdio: 'pipe', timeout: 170_000 });
+}
+
+// The browser's globals, used in the functions page.evaluate runs there (this project's types are Node's).
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const document: any, window: any, location: any, innerHeight: number, SVGElement: any;
+declare function getComputedStyle(element: any): any;
+type Element = any;
+const MARKS = 'g.mark-symbol > path, g.mark-line > path, g.mark-rect > path, g.mark-area > path, g.mark-arc > path, g.mark-trail > path';
+
+interface Opened {
+  page: Page;
+  problems: string[];
+}
+
+describe('the report pages in headless Chromium', () => {
+  let browser: { context: BrowserContext; close(): Promise<void> };
+  let dir: string;
+  let examples: string;
+  let reporterPage: string;
+
+  beforeAll(async () => {
+    // No browser is a failure with the cure, never a silent pass.
+    const missing = missingChromium();
+    if (missing) throw new Error(missing);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-browser-'));
+    examples = path.join(dir, 'examples.html');
+    makePage([examples]);
+    reporterPage = path.join(dir, 'reporter.html');
+    makePage(['--reporter', reporterPage]);
+    browser = await launchChromium();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Opens a page from file://, recording console errors, page errors and any request that leaves the file. */
+  async function open(file: string, media: { colorScheme?: 'light' | 'dark'; media?: 'screen' | 'print' } = {}): Promise<Opened> {
+    const page = await browser.context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('request', (r) => {
+      if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) problems.push(`fetched: ${r.url()}`);
+    });
+    await page.emulateMedia({ colorScheme: media.colorScheme ?? 'light', media: media.media ?? 'screen' });
+    await page.goto(`file://${file}`, { waitUntil: 'load' });
+    return { page, problems };
+  }
+
+  /** Each chart's kind, whether it holds an svg with a box, and its drawn data marks. */
+  function charts(page: Page) {
+    return page.evaluate((marks) => {
+      return [...document.querySelectorAll('figure.bp-chart')].map((f: any) => {
+        const svg = f.querySelector('svg');
+        const box = svg?.getBoundingClientRect();
+        const drawn = svg ? [...svg.querySelectorAll(marks)].filter((m: any) => {
+          const b = m.getBBox();
+          return (m.getAttribute('d') ?? '') !== '' && (b.width > 0 || b.height > 0);
+        }).length : 0;
+        return { kind: f.dataset.chart ?? '', svg: !!svg && !!box && box.width > 0 && box.height > 0, drawn };
+      });
+    }, MARKS);
+  }
+
+  /**
+   * Text that cannot be read: an element whose computed colour equals the background it sits on
+   * (the nearest painted background above it; SVG text by its fill). Returns what failed.
+   */
+  function unreadable(page: Page) {
+    return page.evaluate(() => {
+      const rgba = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+      const painted = (c: string) => c !== '' && c !== 'transparent' && !(rgba(c).length === 4 && rgba(c)[3] === 0);
+      const background = (el: Element): string => {
+        for (let e: any = el; e; e = e.parentElement) {
+          const bg = getComputedStyle(e).backgroundColor;
+          if (painted(bg)) return bg;
+        }
+        return 'rgb(255, 255, 255)'; // the canvas default
+      };
+      const luminance = (c: string) => {
+        const [r, g, b] = rgba(c).map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const contrast = (a: string, b: string) => {
+        const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+        return (x + 0.05) / (y + 0.05);
+      };
+      const bad: string[] = [];
+      const seen = new Set<string>();
+      const texts: any[] = [...document.querySelectorAll('h1, h2, h3, p, td, th, li, a, figcaption, summary, dt, dd, code, svg text')];
+      for (const el of texts) {
+        if (!(el.textContent ?? '').trim()) continue;
+        const style = getComputedStyle(el);
+        if (style.display === 'none' || style.visibility === 'hidden') continue;
+        const color = el instanceof SVGElement ? style.fill : style.color;
+        const bg = background(el);
+        // 1.5: far below any legible pairing; equal colours score 1.
+        if (!painted(color) || contrast(color, bg) < 1.5) {
+          const key = `${el.tagName} ${color} on ${bg}`;
+          if (!seen.has(key)) bad.push(`${key}: ${(el.textContent ?? '').trim().slice(0, 40)}`);
+          seen.add(key);
+        }
+      }
+      return { checked: texts.length, bad, body: getComputedStyle(document.body).backgroundColor };
+    });
+  }
+
+  test('the examples page: no error, nothing fetched, every chart kind drawn', async () => {
+    const { page, problems } = await open(examples);
+    const found = await charts(page);
+    // check (drift, classes, padding), locate, compare, stats, diff.
+    const kinds = ['drift', 'classes', 'padding', 'profile', 'errors', 'stats', 'rows', 'cosine'];
+    for (const kind of kinds) expect(found.filter((c) => c.kind === kind).length).toBeGreaterThan(0);
+    const empty = found.filter((c) => !c.svg || c.drawn === 0);
+    expect(empty).toEqual([]);
+    expect(problems).toEqual([]);
+    // Negative control for the mark count: a chart whose marks are removed reads as empty.
+    await page.evaluate((marks) => document.querySelectorAll('figure.bp-chart[data-chart="drift"]')[0].querySelectorAll(marks).forEach((m: any) => m.remove()), MARKS);
+    expect((await charts(page)).filter((c) => c.drawn === 0).map((c) => c.kind)).toEqual(['drift']);
+    await page.close();
+  }, 60_000);
+
+  test('the reporter page: the failed test links to its charts; the link lands on them', async () => {
+    const { page, problems } = await open(reporterPage);
+    const found = await charts(page);
+    expect(found.some((c) => c.kind === 'drift')).toBe(true);
+    expect(found.some((c) => c.kind === 'profile')).toBe(true);
+    expect(found.filter((c) => !c.svg || c.drawn === 0)).toEqual([]);
+    // Every in-page link resolves to an element on the page.
+    const targets = await page.evaluate(() => [...document.querySelectorAll('a[href^="#"]')].map((a: any) => a.getAttribute('href').slice(1)).filter((id: string) => !document.getElementById(id)));
+    expect(targets).toEqual([]);
+    const summary = await page.evaluate(() => document.body.innerText);
+    expect(summary).toMatch(/leaks between samples/);
+    expect(summary).toMatch(/is deterministic/);
+    // The failed test's row says so; the passed one's does not (negative control).
+    const row = page.locator('tr', { hasText: 'the training-mode CNN leaks between samples' }).first();
+    expect(await row.innerText()).toMatch(/fail/i);
+    expect(await page.locator('tr', { hasText: 'the eval-mode CNN is deterministic' }).first().innerText()).not.toMatch(/fail/i);
+    // The link in the failed test's row: clicking it brings its report into view.
+    const link = row.locator('a[href^="#report-"]').first();
+    const href = (await link.getAttribute('href'))!;
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await link.click();
+    const landed = await page.evaluate((id) => {
+      const el = document.getElementById(id);
+      if (!el) return null;
+      const r = el.getBoundingClientRect();
+      return { hash: location.hash, top: r.top, height: r.height, inView: r.top < innerHeight && r.bottom > 0, text: el.innerText.slice(0, 2000) };
+    }, href.slice(1));
+    expect(landed).not.toBeNull();
+    expect(landed!.hash).toBe(href);
+    expect(landed!.inView).toBe(true);
+    expect(landed!.height).toBeGreaterThan(0);
+    expect(landed!.text).toMatch(/violated/);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  test.each([
+    ['dark mode', { colorScheme: 'dark' as const }],
+    ['print', { media: 'print' as const }],
+    ['light mode', {}],
+  ])('text stays readable in %s', async (_name, media) => {
+    for (const file of [examples, reporterPage]) {
+      const { page, problems } = await open(file, media);
+      const result = await unreadable(page);
+      expect(result.checked).toBeGreaterThan(20);
+      expect(result.bad).toEqual([]);
+      expect(problems).toEqual([]);
+      await page.close();
+    }
+  }, 60_000);
+
+  test('negative control: the readability check catches text painted in its background colour', async () => {
+    const { page } = await open(examples, { colorScheme: 'dark' });
+    await page.addStyleTag({ content: 'td { color: rgb(1, 2, 3) !important; background: rgb(1, 2, 3) !important; }' });
+    expect((await unreadable(page)).bad.some((b) => b.startsWith('TD '))).toBe(true);
+    await page.close();
+  }, 60_000);
+});
