@@ -1,6 +1,6 @@
 import { formatValue } from '../src/errors';
 import { availableProvidersSync, BadInputError, fixture, fixtureSettings } from '../src';
-import { PROVIDERS, providerFailure } from '../src/model/open';
+import { PROVIDERS, providerFailure } from '../src/runtime/providers';
 import type { Fixture, FixtureOptions, ProviderAvailability, ProviderName } from '../src';
 
 export interface DescribeProvidersOptions {
@@ -39,7 +39,7 @@ interface Globals {
  * provider a failing test.
  *
  * Jest collects `describe` blocks synchronously, so availability is probed synchronously, in a
- * child process, once per process (see src/fixture/providers.ts).
+ * child process, once per process (see src/runtime/providers.ts).
  */
 export function describeProviders(
   providers: readonly (ProviderName | FixtureOptions)[],

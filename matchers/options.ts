@@ -1,6 +1,6 @@
 import { formatValue } from '../src/errors';
 import { BadInputError, isModelHandle } from '../src';
-import { isInferenceSession } from '../src/model/open';
+import { isInferenceSession } from '../src/runtime/session';
 import type { BatchFunction, CheckOptions, ModelSource, Samples, Tolerance } from '../src';
 
 /** A model as the matchers receive it: a path, bytes, a session or a handle. */

@@ -31,3 +31,11 @@ export function formatValue(value: unknown): string {
   text = text.replace(/"(-?Infinity|NaN|-?\d+n|<empty>)"/g, '$1');
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+/** A value in a few words for a message: "an array of length 3", "an object (Map)", 'string "x"'. */
+export function describeValue(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return `an array of length ${x.length}`;
+  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
+  return `${typeof x} ${JSON.stringify(x)}`;
+}

@@ -9,8 +9,12 @@
 export { BadInputError, formatValue } from './errors';
 export { tool } from './version';
 
-export { openModel, isModelHandle } from './model/open';
-export type { ModelHandle, ModelSource, SessionSettings, ProviderName, OptimizationLevel, ValueInfo } from './model/open';
+export { openModel, isModelHandle } from './runtime/handle';
+export type { ModelHandle, ModelSource } from './runtime/handle';
+export type { Runner, RunCall, RunFeeds, RunOutputs, RuntimeName } from './runtime/runner';
+export type { SessionSettings, OptimizationLevel } from './runtime/settings';
+export type { ProviderName } from './runtime/providers';
+export type { ValueInfo } from './runtime/session';
 
 export type { Samples, SampleArray, SynthesisOptions } from './inputs/samples';
 export type { InputOptions } from './inputs/prepare';
@@ -29,12 +33,12 @@ export type { ReportEnvelope, ReportTiming } from './report/envelope';
 export { parseTolerance, describeTolerance } from './compare/tolerance';
 export type { Tolerance } from './compare/tolerance';
 
-export { fingerprintFor, describeFingerprint } from './fixture/fingerprint';
-export type { Fingerprint } from './fixture/fingerprint';
-export { fixture, fixtureSettings } from './fixture/fixture';
-export type { Fixture, FixtureOptions } from './fixture/fixture';
-export { availableProviders, availableProvidersSync } from './fixture/providers';
-export type { ProviderAvailability } from './fixture/providers';
+export { fingerprintFor, describeFingerprint } from './runtime/fingerprint';
+export type { Fingerprint } from './runtime/fingerprint';
+export { fixture, fixtureSettings } from './runtime/fixture';
+export type { Fixture, FixtureOptions } from './runtime/fixture';
+export { availableProviders, availableProvidersSync } from './runtime/providers';
+export type { ProviderAvailability } from './runtime/providers';
 export { compareProviders } from './compare-providers/compare';
 export type { CompareProvidersOptions, ProviderSide } from './compare-providers/compare';
 export type { ProviderComparisonReport, ComparisonVerdict, SideReport, SideComparison, OutputComparison } from './compare-providers/report';

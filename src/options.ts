@@ -32,8 +32,8 @@ export function rejectUnknownOptions(options: object | undefined, known: readonl
   }
 }
 
-/** Option names shared by every check that opens a model and feeds it. */
-export const SESSION_OPTION_KEYS = ['provider', 'threads', 'interOpThreads', 'optimization', 'deterministic', 'executionMode', 'memoryArena', 'extra', 'providerOptions'] as const;
+/** Option names shared by every check that opens a model and feeds it: the session settings' (one table, runtime/settings.ts). */
+export { SESSION_OPTION_KEYS } from './runtime/settings';
 export const INPUT_OPTION_KEYS = ['shapes', 'dims', 'consts', 'samples', 'inputs', 'seed', 'range', 'vocab'] as const;
 export const TOLERANCE_OPTION_KEYS = ['tolerance', 'outputTolerances', 'outputs'] as const;
 export const PLAN_OPTION_KEYS = ['batchSizes', 'maxBatch', 'reference', 'probes', 'padTo', 'filler', 'servedSizes', 'maxBytes', 'padding'] as const;

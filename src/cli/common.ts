@@ -4,7 +4,8 @@ import { BadInputError } from '../errors';
 import type { CheckOptions } from '../invariance/check';
 import { checkOutputPath } from '../io/paths';
 import { assertReplaceablePage } from '../html/target';
-import { OPTIMIZATION_LEVELS, PROVIDERS, ProviderName, OptimizationLevel } from '../model/open';
+import { OPTIMIZATION_LEVELS, OptimizationLevel } from '../runtime/settings';
+import { PROVIDERS, ProviderName } from '../runtime/providers';
 import { byteSize, collectConst, collectDim, collectOutputTolerance, collectShape, integer, nameList, positiveInteger, sizeList } from './parse';
 import { toJson, writeFileAtomic } from './output';
 

@@ -8,13 +8,18 @@ import { BadInputError, formatValue } from '../errors';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
 import { INPUT_OPTION_KEYS, validateOptions, TOLERANCE_OPTION_KEYS } from '../options';
-import { fingerprintFor } from '../fixture/fingerprint';
-import { Fixture, FixtureOptions, fixtureSettings, settingsLabel } from '../fixture/fixture';
+import { fingerprintFor } from '../runtime/fingerprint';
+import { Fixture, FixtureOptions, fixtureSettings } from '../runtime/fixture';
+import { settingsLabel } from '../runtime/settings';
 import { takeRows, TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
 import { resolveTolerances, sampleLabel, selectOutputs, ToleranceOptions } from '../invariance/check';
-import { detectLayouts, feedsFor, OutputLayout, runBatch } from '../invariance/run';
-import { describeValue, isModelHandle, ModelHandle, ModelSource, openModel, ProviderName, SessionSettings } from '../model/open';
+import { detectLayouts, feedsFor, OutputLayout } from '../invariance/run';
+import { RunLogBook } from '../runtime/runner';
+import { describeValue } from '../errors';
+import { isModelHandle, ModelHandle, ModelSource, openModel } from '../runtime/handle';
+import { ProviderName } from '../runtime/providers';
+import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import type { ComparisonVerdict, OutputComparison, ProviderComparisonReport, SideComparison, SideReport } from './report';
 
@@ -143,18 +148,19 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const sideReports: SideReport[] = [];
     let inferenceMs = 0;
     for (let i = 0; i < handles.length; i++) {
-      const t0 = performance.now();
+      const log = new RunLogBook();
       const chunks: Chunk[] = [];
       let repeatable = true;
       for (let start = 0; start < batchSize; start += sizes[i]) {
         const part = ids.slice(start, start + sizes[i]);
         const partFeeds = part.length === batchSize ? feeds : feedsFor(prepared.specs, prepared.shared, prepared.pool, part);
-        const first = (await runBatch(handles[i], partFeeds, names, part.length)) as Record<string, ort.Tensor>;
-        const again = (await runBatch(handles[i], partFeeds, names, part.length)) as Record<string, ort.Tensor>;
+        const call = { rows: part.length, purpose: 'compare', log };
+        const first = (await handles[i].run(partFeeds, names, call)) as Record<string, ort.Tensor>;
+        const again = (await handles[i].run(partFeeds, names, call)) as Record<string, ort.Tensor>;
         repeatable &&= outputs.every((o) => sameTensor(first[o.name], again[o.name]));
         chunks.push({ start, size: part.length, outputs: first });
       }
-      const ms = performance.now() - t0;
+      const ms = log.inferenceMs;
       inferenceMs += ms;
       if (!repeatable) notes.push(`${labels[i]} is not bitwise repeatable (the same batch run twice differs), so part of its difference is run-to-run noise`);
       results.push(chunks);

@@ -1,7 +1,7 @@
 import type { LogHistogram } from '../compare/histogram';
 import type { RowsComparison } from '../invariance/report';
-import type { Fingerprint } from '../fixture/fingerprint';
-import type { SessionSettings } from '../model/open';
+import type { Fingerprint } from '../runtime/fingerprint';
+import type { SessionSettings } from '../runtime/settings';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 
 /** 'identical': bitwise equal on every side; 'different': beyond the tolerance somewhere. */

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import { describeFingerprint } from '../fixture/fingerprint';
+import { describeFingerprint } from '../runtime/fingerprint';
 import { exact, num } from '../report/format';
 import type { TextOptions } from '../report/text';
 import type { ProviderComparisonReport } from './report';

@@ -10,10 +10,11 @@ import { compareArrays, type Comparison } from '../compare/metrics';
 import { resolveTolerance, type ResolvedTolerance, type Tolerance } from '../compare/tolerance';
 import { BadInputError } from '../errors';
 import { allocate, type TypedArray } from '../inputs/arrays';
-import { describeSession, type SessionSettings } from '../model/open';
+import { describeSession } from '../runtime/session';
+import { type SessionSettings } from '../runtime/settings';
 import { readModel } from '../onnx/graph';
 import { instrumentModel } from '../onnx/instrument';
-import { createSession } from '../onnx/session';
+import { createSession } from '../runtime/session';
 import type { ModelStore } from '../onnx/wire';
 import { derivedFrom } from './flow';
 import { sameTensor } from '../compare/metrics';
@@ -91,7 +92,7 @@ export async function firstPaddingNode(
   const instrumented = instrumentModel(modelBytes, { outputs: watched.map((w) => w.output).filter((o) => !finalOutputs.has(o)) }, { source, store: options.store });
   let session: ort.InferenceSession;
   try {
-    session = await createSession(instrumented.bytes, options.settings ?? {}, source, options.externalDir);
+    session = await createSession(instrumented.bytes, options.settings ?? {}, { label: source, externalDir: options.externalDir });
   } finally {
     instrumented.release();
   }

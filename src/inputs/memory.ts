@@ -23,7 +23,7 @@ import { BadInputError, formatValue } from '../errors';
 import { DEFAULT_MAX_BATCH, DEFAULT_PROBES, DEFAULT_SWEEP } from '../invariance/plan';
 import { BATCH_MARK, type InputSpec } from './spec';
 
-/** A model output as the session declares it (src/model/open.ts ValueInfo). */
+/** A model output as the session declares it (src/runtime/session.ts ValueInfo). */
 export interface DeclaredOutput {
   name: string;
   dtype: string;

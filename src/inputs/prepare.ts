@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { BadInputError } from '../errors';
-import { readHandleGraph, type ModelHandle } from '../model/open';
+import { readHandleGraph, type ModelHandle } from '../runtime/handle';
 import {
   checkSamples,
   planSynthesis,

@@ -1,5 +1,5 @@
 import { BadInputError } from '../errors';
-import type { ValueInfo } from '../model/open';
+import type { ValueInfo } from '../runtime/session';
 
 /** The symbol that marks the batch axis in a `shapes` override (CLI `--shape x=N,3,32,32`). */
 export const BATCH_MARK = 'N';

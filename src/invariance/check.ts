@@ -1,23 +1,24 @@
 import { resolveTolerance, describeTolerance, Tolerance, ResolvedTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
 import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
-import { fingerprintFor } from '../fixture/fingerprint';
+import { fingerprintFor } from '../runtime/fingerprint';
 import { InputOptions, PreparedInputs, prepareInputs, userSampleIndex } from '../inputs/prepare';
 import { BATCH_MARK, InputSpec } from '../inputs/spec';
 import { assertBatchFits, DeclaredOutput, planFootprint } from '../inputs/memory';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
-import { graphOf, ModelHandle, modelBytesOf, ModelSource, openModel, SessionSettings } from '../model/open';
+import { graphOf, ModelHandle, modelBytesOf, ModelSource, openModel } from '../runtime/handle';
+import { SessionSettings } from '../runtime/settings';
 import type { Diagnosis } from '../diagnosis';
 import { tool } from '../version';
 import { analyse } from './analyse';
 import { describeClasses, stableClasses } from './classes';
-import { makePlan, Plan, PlannedRun, PlanOptions } from './plan';
-import { compareServed, logRuns, recipeFor, Recipe, ServedAnswer } from './recipe';
+import { Filler, makePlan, Plan, PlannedRun, PlanOptions } from './plan';
+import { compareServed, recipeFor, Recipe, ServedAnswer } from './recipe';
 import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
 import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, untested } from './padding';
 import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
-import { BatchFunction, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
+import { BatchFunction, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { everyNonFinite } from '../inputs/arrays';
 
@@ -32,7 +33,13 @@ export interface ToleranceOptions {
 }
 
 /** Every option checkBatchInvariance takes: the plan, the inputs, the tolerance and the session settings. */
-export interface CheckOptions extends PlanOptions, InputOptions, ToleranceOptions, SessionSettings {
+export interface CheckOptions extends Omit<PlanOptions, 'filler'>, InputOptions, ToleranceOptions, SessionSettings {
+  /**
+   * What padded rows hold (padTo, and the rows a recipe is verified with). For a model: 'zeros'
+   * (default) or 'last' (copies of the last sample). For a batch function: the sample your system
+   * pads a batch with (e.g. `filler: ''` for a text pipeline); without one, functions get no recipe.
+   */
+  filler?: Filler | unknown;
   /**
    * Sequence padding (pad tokens, not filler rows): 'auto' (default) tests it when a token input
    * shares a sequence axis with a mask; false turns it off; or { axis, mask, padId, side, lengths }.
@@ -82,14 +89,16 @@ export const CHECK_OPTION_KEYS = [...PLAN_OPTION_KEYS, ...INPUT_OPTION_KEYS, ...
  */
 export async function checkBatchInvariance(model: ModelSource | BatchFunction, options: CheckOptions = {}): Promise<InvarianceReport> {
   const started = performance.now();
-  validateOptions(options, CHECK_OPTION_KEYS, 'checkBatchInvariance');
-  if (options.filler !== undefined && options.padTo === undefined) {
+  const fn = isBatchFunction(model);
+  // A function's filler is one of its own samples (any value); a model's is 'zeros' or 'last'.
+  validateOptions(fn ? { ...options, filler: undefined } : options, CHECK_OPTION_KEYS, 'checkBatchInvariance');
+  if (!fn && options.filler !== undefined && options.padTo === undefined) {
     throw new BadInputError(`filler '${options.filler}' applies to padding: give padTo as well (CLI: --pad-to N --filler ${options.filler})`);
   }
   if (options.budget !== undefined && !(typeof options.budget?.seconds === 'number' && options.budget.seconds > 0)) {
     throw new BadInputError(`budget must be { seconds: N } with N > 0, got ${formatValue(options.budget)}; for example budget: { seconds: 30 } (CLI --budget 30s)`);
   }
-  const handle = isBatchFunction(model) ? await functionHandle(model, options.samples) : await openModel(model, options);
+  const handle = fn ? await functionHandle(model, options.samples, options.filler) : await openModel(model, options);
   try {
     const outputs = selectOutputs(handle.outputs, options.outputs);
     const tolerances = resolveTolerances(outputs, options);
@@ -146,14 +155,14 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     const served = [...new Set(options.servedSizes ?? [plan.reference, Math.max(...tested)])].filter((s) => tested.includes(s)).sort((a, b) => a - b);
     const servedAnswer = compareServed(execution.rows, layouts, served);
     const index = poolIndex;
-    const { recipe: rowRecipe, recipeReason, runs: recipeRuns } = isFunctionHandle(handle) ? { recipe: null, recipeReason: 'a batch function: a padding recipe needs filler rows, which it cannot take', runs: [] } : await recipeFor(
-      { handle, specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts: layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base },
+    const fnFiller = fn ? functionFiller(handle) : null;
+    const { recipe: rowRecipe, recipeReason } = fnFiller && !fnFiller.given ? { recipe: null, recipeReason: "a batch function: a padding recipe pads batches with filler rows; give filler (the sample your system pads a batch with, e.g. filler: '')" } : await recipeFor(
+      { handle, log: execution.log, filler: fnFiller ? 'sample' : 'zeros', specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts: layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base },
       { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows, finite: analysis.nonFinite.length === 0 },
-      options,
+      { padTo: options.padTo, filler: fn ? undefined : (options.filler as Filler | undefined) },
     );
     const recipe = withPadLength(rowRecipe, padding, paddingComparisons, servedAnswer, analysis.causes);
     const diagnosis = await diagnosisFor(handle, { causes: analysis.causes, verdict: analysis.verdict, padding, paddingComparisons }, prepared, hooks);
-    logRuns(execution.runs, recipeRuns);
     const settings = handle.settings;
     const layoutOf = (name: string) => layouts.find((l) => l.name === name);
     return {
@@ -190,8 +199,8 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       recipe,
       recipeReason,
       notes,
-      runs: execution.runs.sort((a, b) => a.batchSize - b.batchSize),
-      timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(execution.inferenceMs) },
+      runs: execution.log.entries(),
+      timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(execution.log.inferenceMs) },
     };
   } finally {
     if (handle !== model) await handle.close();
@@ -237,13 +246,17 @@ export interface CheckSetup {
  */
 export async function prepareCheck(handle: ModelHandle, outputs: readonly DeclaredOutput[], options: CheckOptions): Promise<CheckSetup> {
   const fn = isFunctionHandle(handle);
-  if (fn && options.padTo !== undefined) throw new BadInputError('padTo adds filler rows, which a batch function cannot take; leave padTo out');
+  if (fn && options.padTo !== undefined && !functionFiller(handle).given) {
+    throw new BadInputError("padTo adds filler rows: for a batch function, give filler as well (the sample your system pads a batch with, e.g. filler: ''), or leave padTo out");
+  }
   const prepared = fn ? functionInputs(handle) : await prepareInputs(handle, options);
   const count = prepared.pool.count;
   const probes = Math.min(options.probes ?? 3, count ?? Infinity);
   // Before the plan's row lists or any sample exist: an absurd size is one line, not an abort.
-  assertPlanFits(prepared.specs.filter((s) => s.dtype !== SAMPLE_VALUES), fn ? [] : outputs, { ...options, probes });
-  const plan = makePlan({ ...options, probes });
+  // A function's filler rows are FILLER_ZEROS ids, which its runner maps to the user's filler sample.
+  const planOptions: PlanOptions = { ...options, probes, filler: fn ? undefined : (options.filler as Filler | undefined) };
+  assertPlanFits(prepared.specs.filter((s) => s.dtype !== SAMPLE_VALUES), fn ? [] : outputs, planOptions);
+  const plan = makePlan(planOptions);
   const poolIndex = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
   const base = prepared.pool;
   const synthesis = prepared.synthesis as Record<string, { high?: number }>;

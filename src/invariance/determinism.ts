@@ -3,16 +3,18 @@ import { compareArrays } from '../compare/metrics';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
 import { INPUT_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
-import { Fingerprint, fingerprintFor } from '../fixture/fingerprint';
+import { Fingerprint, fingerprintFor } from '../runtime/fingerprint';
 import type { TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
-import { ModelSource, openModel, SessionSettings } from '../model/open';
+import { ModelSource, openModel } from '../runtime/handle';
+import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
 import { BatchFunction, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
-import { feedsFor, runBatch } from './run';
+import { feedsFor } from './run';
+import { RunLogBook } from '../runtime/runner';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 
 export const DEFAULT_REPEATS = 5;
@@ -69,15 +71,13 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     assertSamplesCanShowFailure(prepared.specs, prepared.pool, ids, 'varied', sampleLabel(prepared.source, options));
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);
     const names = outputs.map((o) => o.name);
-    let inferenceMs = 0;
+    const log = new RunLogBook();
     let first: Record<string, TypedArray> | null = null;
     const differingRuns: number[] = [];
     let maxAbs = 0, maxUlp = 0, allPass = true;
     let worst: DeterminismReport['worst'] = null;
     for (let run = 1; run <= repeats; run++) {
-      const t0 = performance.now();
-      const result = await runBatch(handle, feeds, names, batchSize);
-      inferenceMs += performance.now() - t0;
+      const result = await handle.run(feeds, names, { rows: batchSize, purpose: 'repeat', log });
       const data = Object.fromEntries(names.map((n) => [n, (result[n] as ort.Tensor).data as TypedArray]));
       if (!first) {
         first = data;
@@ -113,7 +113,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       maxUlp,
       worst,
       runs: [{ batchSize, calls: repeats }],
-      timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
+      timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(log.inferenceMs) },
     };
   } finally {
     if (handle !== model) await handle.close();

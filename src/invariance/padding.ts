@@ -14,7 +14,7 @@ import { BadInputError, formatValue } from '../errors';
 import { allocate, product, TypedArray } from '../inputs/arrays';
 import { batchTensor, SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
-import type { ValueInfo } from '../model/open';
+import type { ValueInfo } from '../runtime/session';
 import type { PlannedRun } from './plan';
 import type { OutputLayout, ProbeRow } from './run';
 

@@ -3,12 +3,12 @@ import { compareArrays } from '../compare/metrics';
 import { resolveTolerance } from '../compare/tolerance';
 import type { SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
-import type { ModelHandle } from '../model/open';
+import type { RunLogBook, Runner } from '../runtime/runner';
 import { countNonFinite } from '../inputs/arrays';
 import { BatchClass, outputKey } from './classes';
 import { Filler, FILLER_ZEROS, PlannedRun, probePositions } from './plan';
 import type { Cause, Verdict } from './report';
-import { feedsFor, mapIds, OutputLayout, ProbeRow, probeRows, RunLog, runBatch } from './run';
+import { feedsFor, mapIds, OutputLayout, ProbeRow, probeRows } from './run';
 
 /**
  * The forum's question, answered for this model and machine: pad batches smaller than `padTo`
@@ -17,7 +17,8 @@ import { feedsFor, mapIds, OutputLayout, ProbeRow, probeRows, RunLog, runBatch }
  */
 export interface Recipe {
   padTo: number | null;
-  filler?: Filler;
+  /** What the padded rows hold: zeros, copies of the last sample, or ('sample') a batch function's filler sample. */
+  filler?: Filler | 'sample';
   /** The served sizes the recipe makes bitwise equal. */
   covers?: number[];
   /** Padded batches were run with other filler content and the probes stayed bitwise equal. */
@@ -88,7 +89,9 @@ export function findPadSize(
 }
 
 export interface VerifyContext {
-  handle: ModelHandle;
+  handle: Runner;
+  /** The check's run log: recipe runs are counted in it. */
+  log: RunLogBook;
   specs: readonly InputSpec[];
   shared: Record<string, ort.Tensor>;
   pool: SamplePool;
@@ -97,12 +100,14 @@ export interface VerifyContext {
   probes: number;
   pool1Base: number;
   pool2Base: number;
+  /** What filler rows are: zeros for a model, the user's filler sample for a batch function. */
+  filler: 'zeros' | 'sample';
 }
 
 /**
  * Runs each served size below `padTo` padded up to it with three fillers (zeros, copies of the
  * last sample, other samples) and checks every probe is bitwise equal across fillers and to its
- * output in the target class. Returns the runs made (listed in the report) and the result.
+ * output in the target class. Its runs are counted in the check's run log.
  */
 export async function verifyPadding(
   ctx: VerifyContext,
@@ -110,12 +115,11 @@ export async function verifyPadding(
   served: readonly number[],
   target: BatchClass,
   referenceRows: readonly ProbeRow[],
-): Promise<{ verified: boolean; runs: PlannedRun[] }> {
+): Promise<boolean> {
   const targetKeys = new Map<number, string>();
   for (const row of referenceRows) {
     if (target.members.some(([s, p]) => s === row.size && p === row.position)) targetKeys.set(row.probe, outputKey(row, ctx.layouts));
   }
-  const runs: PlannedRun[] = [];
   let verified = true;
   for (const size of served.filter((s) => s < padTo)) {
     const placed: { probe: number; position: number }[] = [];
@@ -131,8 +135,7 @@ export async function verifyPadding(
     const seen = new Map<number, string>();
     for (const filler of fillers) {
       const run: PlannedRun = { purpose: 'recipe', size, rows: [...real, ...filler], probes: placed };
-      runs.push(run);
-      const result = await runBatch(ctx.handle, feedsFor(ctx.specs, ctx.shared, ctx.pool, mapIds(run.rows, ctx.index)), ctx.layouts.map((l) => l.name), run.rows.length);
+      const result = await ctx.handle.run(feedsFor(ctx.specs, ctx.shared, ctx.pool, mapIds(run.rows, ctx.index)), ctx.layouts.map((l) => l.name), { rows: run.rows.length, purpose: run.purpose, log: ctx.log });
       for (const row of probeRows(run, result, ctx.layouts)) {
         // NaN is bitwise equal to NaN: a recipe is verified on finite outputs only.
         if (ctx.layouts.some((l) => countNonFinite(row.outputs[l.name], l.dtype) > 0)) verified = false;
@@ -143,7 +146,7 @@ export async function verifyPadding(
       }
     }
   }
-  return { verified, runs };
+  return verified;
 }
 
 /** What the check already knows when it looks for a recipe. */
@@ -167,34 +170,21 @@ export async function recipeFor(
   ctx: VerifyContext,
   facts: RecipeInputs,
   options: { padTo?: number; filler?: Filler },
-): Promise<{ recipe: Recipe | null; recipeReason: string | null; runs: PlannedRun[] }> {
+): Promise<{ recipe: Recipe | null; recipeReason: string | null }> {
   const covers = [...facts.served];
   if (options.padTo !== undefined) {
     const holds = facts.finite && facts.servedAnswer.equal && !facts.causes.includes('leakage') && !facts.causes.includes('nondeterminism');
-    return { recipe: { padTo: options.padTo, filler: options.filler ?? 'zeros', covers, verified: holds }, recipeReason: null, runs: [] };
+    return { recipe: { padTo: options.padTo, filler: ctx.filler === 'sample' ? 'sample' : options.filler ?? 'zeros', covers, verified: holds }, recipeReason: null };
   }
-  if (facts.verdict === 'invariant' || facts.servedAnswer.equal) return { recipe: { padTo: null, reason: 'not needed' }, recipeReason: null, runs: [] };
+  if (facts.verdict === 'invariant' || facts.servedAnswer.equal) return { recipe: { padTo: null, reason: 'not needed' }, recipeReason: null };
   const found = findPadSize(facts.classes, facts.served, facts.causes);
   if (found.padTo === null) {
     return found.reason === 'not needed'
-      ? { recipe: { padTo: null, reason: 'not needed' }, recipeReason: null, runs: [] }
-      : { recipe: null, recipeReason: found.reason, runs: [] };
+      ? { recipe: { padTo: null, reason: 'not needed' }, recipeReason: null }
+      : { recipe: null, recipeReason: found.reason };
   }
-  const { verified, runs } = await verifyPadding(ctx, found.padTo, facts.served, found.target, facts.rows);
+  const verified = await verifyPadding(ctx, found.padTo, facts.served, found.target, facts.rows);
   return verified
-    ? { recipe: { padTo: found.padTo, filler: 'zeros', covers, verified: true }, recipeReason: null, runs }
-    : { recipe: null, recipeReason: `padding to ${found.padTo} was tried but the filler changed the probes' outputs`, runs };
-}
-
-/** Adds runs made after the plan (recipe verification) to the report's list of session.run calls. */
-export function logRuns(log: RunLog[], runs: readonly PlannedRun[]): void {
-  for (const run of runs) {
-    const entry = log.find((r) => r.batchSize === run.rows.length);
-    if (!entry) {
-      log.push({ batchSize: run.rows.length, calls: 1, purposes: [run.purpose] });
-      continue;
-    }
-    entry.calls++;
-    if (!entry.purposes.includes(run.purpose)) entry.purposes.push(run.purpose);
-  }
+    ? { recipe: { padTo: found.padTo, filler: ctx.filler, covers, verified: true }, recipeReason: null }
+    : { recipe: null, recipeReason: `padding to ${found.padTo} was tried but the filler changed the probes' outputs` };
 }

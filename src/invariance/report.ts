@@ -1,10 +1,10 @@
 import type { ResolvedTolerance } from '../compare/tolerance';
-import type { Fingerprint } from '../fixture/fingerprint';
+import type { Fingerprint } from '../runtime/fingerprint';
 import type { Diagnosis } from '../diagnosis';
 import type { SynthesisFact } from '../inputs/samples';
 import type { PaddingReport } from './padding';
 import type { Recipe, ServedAnswer } from './recipe';
-import type { RunLog } from './run';
+import type { RunLog } from '../runtime/runner';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 
 /** The kinds of difference batchproof tells apart (names are a contract). */

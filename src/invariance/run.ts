@@ -5,7 +5,7 @@ import { takeRows, TypedArray } from '../inputs/arrays';
 import { assertBatchFits } from '../inputs/memory';
 import { batchTensor, SamplePool } from '../inputs/samples';
 import { BATCH_MARK, batchNamedAxes, InputSpec } from '../inputs/spec';
-import type { ModelHandle } from '../model/open';
+import { RunLogBook, type RunOutputs, type Runner } from '../runtime/runner';
 import { SAMPLE_VALUES } from '../runtime/function';
 import type { Plan, PlannedRun, RunPurpose } from './plan';
 
@@ -27,19 +27,12 @@ export interface OutputLayout {
   sampleDims: number[];
 }
 
-/** Every session.run made, grouped by batch size, so the work can be replayed. */
-export interface RunLog {
-  batchSize: number;
-  calls: number;
-  purposes: RunPurpose[];
-}
-
 export interface Execution {
   rows: ProbeRow[];
-  runs: RunLog[];
+  /** Every run made, by batch size; later runs of the same check (recipes) are added to it. */
+  log: RunLogBook;
   layouts: OutputLayout[];
   skipped: number[];
-  inferenceMs: number;
 }
 
 export interface ExecuteOptions {
@@ -77,22 +70,12 @@ export function feedsFor(specs: readonly InputSpec[], shared: Record<string, ort
   return feeds;
 }
 
-/** Runs one batch; an onnxruntime failure becomes one line that names the batch. */
-export async function runBatch(handle: ModelHandle, feeds: Record<string, ort.Tensor>, outputs: readonly string[], size: number): Promise<ort.InferenceSession.OnnxValueMapType> {
-  try {
-    return await handle.session.run(feeds, outputs as string[]);
-  } catch (e) {
-    const reason = String((e as Error).message ?? e).replace(/\s+/g, ' ').trim();
-    throw new BadInputError(`${handle.source}: onnxruntime failed on a batch of ${size} (${reason}); check --shape/--dim/--const and the samples' dtype and shape`);
-  }
-}
-
 /**
  * Executes the plan with the one session. Output batch axes are found from the first two runs
  * of different sizes (the axis that scales); until then the reference outputs are held whole.
  */
 export async function executePlan(
-  handle: ModelHandle,
+  handle: Runner,
   specs: readonly InputSpec[],
   shared: Record<string, ort.Tensor>,
   pool: SamplePool,
@@ -110,11 +93,10 @@ export async function executePlan(
   assertPlanFits(handle, specs, plan, outputNames, options.maxBytes);
   const index = options.sampleIndex ?? ((id: number) => id);
   const rows: ProbeRow[] = [];
-  const logs = new Map<number, RunLog>();
+  const log = new RunLogBook();
   const skipped: number[] = [];
   let layouts: OutputLayout[] | null = null;
-  const pending: { run: PlannedRun; result: ort.InferenceSession.OnnxValueMapType }[] = [];
-  let inferenceMs = 0;
+  const pending: { run: PlannedRun; result: RunOutputs }[] = [];
   let perRowMs = 0;
   const started = performance.now();
   const total = plan.runs.length;
@@ -124,15 +106,9 @@ export async function executePlan(
     const ids = mapIds(run.rows, index);
     const feeds = (run.tokens || run.outlier) && options.specialFeeds ? options.specialFeeds(run, ids) : feedsFor(specs, shared, pool, ids);
     const rowCount = run.rows.length;
-    const t0 = performance.now();
-    const result = await runBatch(handle, feeds, outputNames, rowCount);
-    const ms = performance.now() - t0;
-    inferenceMs += ms;
-    perRowMs = ms / rowCount;
-    const log = logs.get(rowCount) ?? { batchSize: rowCount, calls: 0, purposes: [] };
-    log.calls += 1;
-    if (!log.purposes.includes(run.purpose)) log.purposes.push(run.purpose);
-    logs.set(rowCount, log);
+    const before = log.inferenceMs;
+    const result = await handle.run(feeds, outputNames, { rows: rowCount, purpose: run.purpose, log });
+    perRowMs = (log.inferenceMs - before) / rowCount;
     if (!layouts) {
       const first = pending[0];
       if (first && first.run.rows.length !== rowCount) {
@@ -145,7 +121,7 @@ export async function executePlan(
     }
     keep(run, result, layouts);
   };
-  const keep = (run: PlannedRun, result: ort.InferenceSession.OnnxValueMapType, lay: OutputLayout[]): void => {
+  const keep = (run: PlannedRun, result: RunOutputs, lay: OutputLayout[]): void => {
     const kept = probeRows(run, result, lay);
     rows.push(...(options.trimRow ? kept.map((r) => (options.trimRow as NonNullable<ExecuteOptions['trimRow']>)(r, run, lay)) : kept));
   };
@@ -183,14 +159,14 @@ export async function executePlan(
     layouts = detectLayouts(handle, outputNames, only.run.rows.length, only.result, null, null, options.shapes);
     for (const p of pending.splice(0)) keep(p.run, p.result, layouts);
   }
-  return { rows, runs: [...logs.values()].sort((a, b) => a.batchSize - b.batchSize), layouts, skipped, inferenceMs };
+  return { rows, log, layouts, skipped };
 }
 
 /**
  * Refuses, before anything is allocated, a plan whose largest run would not fit in memory: one
  * line naming the size (its role: reference, padded, swept) and the cure.
  */
-function assertPlanFits(handle: ModelHandle, specs: readonly InputSpec[], plan: Plan, outputNames: readonly string[], maxBytes: number | undefined): void {
+function assertPlanFits(handle: Runner, specs: readonly InputSpec[], plan: Plan, outputNames: readonly string[], maxBytes: number | undefined): void {
   let largest: PlannedRun | null = null;
   for (const run of plan.runs) if (!largest || run.rows.length > largest.rows.length) largest = run;
   if (!largest) return;
@@ -214,7 +190,7 @@ function matesDiffer(rows: readonly ProbeRow[], size: number): boolean {
 }
 
 /** Copies out the probes' rows of one run's outputs; the rest of the batch is dropped. */
-export function probeRows(run: PlannedRun, result: ort.InferenceSession.OnnxValueMapType, layouts: readonly OutputLayout[]): ProbeRow[] {
+export function probeRows(run: PlannedRun, result: RunOutputs, layouts: readonly OutputLayout[]): ProbeRow[] {
   return run.probes.map(({ probe, position }) => {
     const outputs: Record<string, TypedArray> = {};
     for (const l of layouts) {
@@ -229,12 +205,12 @@ export function probeRows(run: PlannedRun, result: ort.InferenceSession.OnnxValu
 
 /** Finds each output's batch axis: the one axis whose length scales with the batch size. */
 export function detectLayouts(
-  handle: ModelHandle,
+  handle: Runner,
   names: readonly string[],
   sizeA: number,
-  resultA: ort.InferenceSession.OnnxValueMapType,
+  resultA: RunOutputs,
   sizeB: number | null,
-  resultB: ort.InferenceSession.OnnxValueMapType | null,
+  resultB: RunOutputs | null,
   shapes: Record<string, readonly (number | string)[]> = {},
 ): OutputLayout[] {
   return names.map((name) => {

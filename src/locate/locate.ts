@@ -13,16 +13,18 @@ import type * as ort from 'onnxruntime-node';
 import { compareArrays, sameTensor } from '../compare/metrics';
 import { describeTolerance, resolveTolerance, type ResolvedTolerance } from '../compare/tolerance';
 import { BadInputError } from '../errors';
-import { fingerprintFor, type Fingerprint } from '../fixture/fingerprint';
+import { fingerprintFor, type Fingerprint } from '../runtime/fingerprint';
 import { takeRows, type TypedArray } from '../inputs/arrays';
 import { checkBatchInvariance, prepareCheck, type CheckOptions } from '../invariance/check';
 import type { Plan, PlannedRun, RunPurpose } from '../invariance/plan';
 import type { Cause, InvarianceReport } from '../invariance/report';
 import { feedsFor } from '../invariance/run';
-import { describeSession, makeHandle, type ModelSource } from '../model/open';
+import { describeSession } from '../runtime/session';
+import { makeHandle, type ModelSource } from '../runtime/handle';
 import { readModel, type GraphFacts } from '../onnx/graph';
 import { instrumentModel } from '../onnx/instrument';
-import { createSession, hasExternalData, modelBytes } from '../onnx/session';
+import { createSession } from '../runtime/session';
+import { hasExternalData, modelBytes } from '../runtime/model-bytes';
 import { checkExternalFiles } from '../onnx/tensor';
 import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { num } from '../report/format';
@@ -236,7 +238,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
   const notes: string[] = [];
   let inferenceMs = 0;
 
-  const plainSession = await createSession(mb.bytes, settings, mb.source, external);
+  const plainSession = await createSession(mb.bytes, settings, { label: mb.source, externalDir: external });
   // Not owned: plainSession is released below, once, whatever the handle's users do.
   const handle = makeHandle(plainSession, mb.source, settings, false, mb.bytes);
   try {
@@ -283,7 +285,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     let equal = true;
     let session: ort.InferenceSession | null = null;
     try {
-      session = await createSession(instrumented.bytes, settings, mb.source, external);
+      session = await createSession(instrumented.bytes, settings, { label: mb.source, externalDir: external });
       for (const run of runs) {
         const f = feeds(run);
         const plainOut = await plainSession.run(f, finalOutputs);
@@ -299,7 +301,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         await session.release();
         session = null;
         optimization = 'disabled';
-        session = await createSession(instrumented.bytes, { ...settings, optimization: 'disabled' }, mb.source, external);
+        session = await createSession(instrumented.bytes, { ...settings, optimization: 'disabled' }, { label: mb.source, externalDir: external });
         notes.push(guardDetail as string);
       }
     } catch (e) {

@@ -1,5 +1,5 @@
 /** The locate report for people. */
-import { describeFingerprint } from '../fixture/fingerprint';
+import { describeFingerprint } from '../runtime/fingerprint';
 import { num } from '../report/format';
 import type { LocateReport } from './locate';
 import { colorsFor } from '../report/colors';

@@ -1,6 +1,6 @@
 /**
  * The one-line errors for a model file that cannot be used, in the words `check` uses
- * (src/model/open.ts), so every command says the same for the same file: missing, a directory,
+ * (src/runtime/handle.ts), so every command says the same for the same file: missing, a directory,
  * empty, not ONNX, truncated. A few formats people pass by mistake (a Git LFS pointer, a PyTorch
  * zip checkpoint, an .ort model, a JSON/HTML page) are named as what they are.
  */
@@ -62,7 +62,7 @@ function wrongFormat(bytes: Uint8Array): string | null {
 
 /**
  * A ModelProto starts with a protobuf field tag (ir_version is field 1, varint: byte 0x08), as
- * src/model/open.ts checks before onnxruntime parses: text and random bytes almost never do.
+ * src/runtime/handle.ts checks before onnxruntime parses: text and random bytes almost never do.
  */
 function looksLikeOnnx(bytes: Uint8Array): boolean {
   const tag = bytes[0] as number;

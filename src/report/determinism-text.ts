@@ -1,4 +1,4 @@
-import { describeFingerprint } from '../fixture/fingerprint';
+import { describeFingerprint } from '../runtime/fingerprint';
 import type { DeterminismReport } from '../invariance/determinism';
 import { exact, num } from './format';
 import { colorsFor, verdictColor } from './colors';

@@ -1,5 +1,5 @@
 import type TableType from 'cli-table3';
-import { describeFingerprint } from '../fixture/fingerprint';
+import { describeFingerprint } from '../runtime/fingerprint';
 import type { InvarianceReport } from '../invariance/report';
 import { exact, num } from './format';
 import { synthesisLine } from './synthesis-text';

@@ -11,7 +11,10 @@ import type { TypedArray } from '../inputs/arrays';
 import type { PreparedInputs } from '../inputs/prepare';
 import type { SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
-import type { ModelHandle, SessionSettings, ValueInfo } from '../model/open';
+import type { ModelHandle } from './handle';
+import { timedRun } from './runner';
+import type { SessionSettings } from './settings';
+import type { ValueInfo } from './session';
 
 /** What a batch function returns for one batch (a transformers.js Tensor's data may be a BigInt64Array). */
 export type BatchOutput = ort.Tensor | number[][] | { dims: readonly number[]; data: ArrayLike<number> | ArrayLike<bigint> } | Record<string, unknown>;
@@ -23,7 +26,7 @@ export const SAMPLES_INPUT = 'samples';
 /** The dtype that marks it (not an onnxruntime type: run.ts feeds the values as they are). */
 export const SAMPLE_VALUES = 'sample-values';
 
-const functionHandles = new WeakMap<ModelHandle, { samples: unknown[] }>();
+const functionHandles = new WeakMap<ModelHandle, { samples: unknown[]; filler: unknown }>();
 
 export function isBatchFunction(x: unknown): x is BatchFunction {
   return typeof x === 'function';
@@ -88,45 +91,56 @@ async function callFunction(fn: BatchFunction, batch: unknown[]): Promise<Record
 }
 
 /**
- * A handle over the function: one call on the first sample learns its outputs (names, dtype and
- * the dims after the batch), and every later call must keep those dims.
+ * The function as a runner: one call on the first sample learns its outputs (names, dtype and
+ * the dims after the batch), and every later call must keep those dims. Filler rows (padTo, the
+ * recipes' padded batches) are `filler`, the user's own padding sample; without one they are refused.
  */
-export async function functionHandle(fn: BatchFunction, samples: unknown): Promise<ModelHandle> {
+export async function functionHandle(fn: BatchFunction, samples: unknown, filler?: unknown): Promise<ModelHandle> {
   if (!Array.isArray(samples) || samples.length === 0) {
     throw new BadInputError(`a batch function needs samples: an array of the values it takes (texts, images, objects), got ${formatValue(samples)}; e.g. checkBatchInvariance(embed, { samples: ['a text', 'another'] })`);
   }
   const list = [...samples];
   const first = await callFunction(fn, [list[0]]);
   const outputs: ValueInfo[] = Object.entries(first).map(([name, t]) => ({ name, dtype: t.type, shape: ['batch', ...t.dims.slice(1)] }));
+  const source = `<function ${fn.name || 'anonymous'}>`;
+  const call = async (ids: readonly number[], fetches: readonly string[]): Promise<Record<string, ort.Tensor>> => {
+    const batch = ids.map((i) => {
+      if (i >= 0) return list[i % list.length];
+      if (filler === undefined) throw new BadInputError('a batch function cannot take filler rows (padTo, recipes) without a filler sample: give filler (the sample your system pads a batch with, e.g. filler: \'\'), or leave padTo out');
+      return filler;
+    });
+    const result = await callFunction(fn, batch);
+    for (const o of outputs) {
+      const t = result[o.name];
+      if (!t) throw new BadInputError(`the batch function returned no '${o.name}' on a batch of ${batch.length}, though it did on one sample; return the same outputs for every batch`);
+      const tail = t.dims.slice(1).join(', ');
+      if (tail !== o.shape.slice(1).join(', ')) {
+        throw new BadInputError(`the batch function's output '${o.name}' is [N, ${tail}] on a batch of ${batch.length} but [N, ${o.shape.slice(1).join(', ')}] on one sample; only the first axis may follow the batch (pad or pool inside the function)`);
+      }
+    }
+    return Object.fromEntries(fetches.map((n) => [n, result[n]]));
+  };
+  const allOutputs = outputs.map((o) => o.name);
+  // The onnxruntime-shaped stand-in ModelHandle.session promises; checks call run() below.
   const session = {
     inputNames: [SAMPLES_INPUT],
-    outputNames: outputs.map((o) => o.name),
-    async run(feeds: Record<string, unknown>, fetches?: string[]) {
-      const batch = (feeds[SAMPLES_INPUT] as number[]).map((i) => {
-        if (i < 0) throw new BadInputError('a batch function cannot take filler rows (padTo, recipes): leave padTo out');
-        return list[i % list.length];
-      });
-      const result = await callFunction(fn, batch);
-      for (const o of outputs) {
-        const t = result[o.name];
-        if (!t) throw new BadInputError(`the batch function returned no '${o.name}' on a batch of ${batch.length}, though it did on one sample; return the same outputs for every batch`);
-        const tail = t.dims.slice(1).join(', ');
-        if (tail !== o.shape.slice(1).join(', ')) {
-          throw new BadInputError(`the batch function's output '${o.name}' is [N, ${tail}] on a batch of ${batch.length} but [N, ${o.shape.slice(1).join(', ')}] on one sample; only the first axis may follow the batch (pad or pool inside the function)`);
-        }
-      }
-      return Object.fromEntries((fetches ?? outputs.map((o) => o.name)).map((n) => [n, result[n]]));
-    },
+    outputNames: allOutputs,
+    run: (feeds: Record<string, unknown>, fetches?: string[]) => call(feeds[SAMPLES_INPUT] as number[], fetches ?? allOutputs),
     async release() {},
   };
   let closed = false;
   const handle: ModelHandle = {
     kind: 'batchproof.model',
+    runtime: 'function',
     session: session as unknown as ort.InferenceSession,
-    source: `<function ${fn.name || 'anonymous'}>`,
+    source,
     inputs: [{ name: SAMPLES_INPUT, dtype: SAMPLE_VALUES, shape: ['batch'] }],
     outputs,
     settings: {} as SessionSettings,
+    run(feeds, names, runCall) {
+      // The rows' sample indices (see run.ts feedsFor); the function gets the samples themselves.
+      return timedRun(source, runCall, () => call(feeds[SAMPLES_INPUT] as unknown as number[], names));
+    },
     get closed() {
       return closed;
     },
@@ -134,8 +148,14 @@ export async function functionHandle(fn: BatchFunction, samples: unknown): Promi
       closed = true;
     },
   };
-  functionHandles.set(handle, { samples: list });
+  functionHandles.set(handle, { samples: list, filler });
   return handle;
+}
+
+/** The filler sample a function check was given, if any (recipes pad with it). */
+export function functionFiller(handle: ModelHandle): { given: boolean; value: unknown } {
+  const entry = functionHandles.get(handle);
+  return { given: entry?.filler !== undefined, value: entry?.filler };
 }
 
 /**

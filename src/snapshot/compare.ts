@@ -2,7 +2,7 @@ import { DecadeHistogram, emptyHistogram, type LogHistogram } from '../compare/h
 import { compareArrays, Comparison } from '../compare/metrics';
 import { BadInputError, formatValue } from '../errors';
 import { describeTolerance, resolveTolerance, ResolvedTolerance, Tolerance } from '../compare/tolerance';
-import { describeFingerprint, Fingerprint } from '../fixture/fingerprint';
+import { describeFingerprint, Fingerprint } from '../runtime/fingerprint';
 import { tool } from '../version';
 import type { Embeddings } from './embeddings';
 import type { EmbeddingDType } from './format';

@@ -1,6 +1,6 @@
 import { BadInputError, formatValue } from '../errors';
 import type { ResolvedTolerance } from '../compare/tolerance';
-import type { Fingerprint } from '../fixture/fingerprint';
+import type { Fingerprint } from '../runtime/fingerprint';
 
 /**
  * The embedding baseline file:

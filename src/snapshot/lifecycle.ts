@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BadInputError, formatValue } from '../errors';
 import { resolveTolerance, Tolerance } from '../compare/tolerance';
-import type { Fingerprint } from '../fixture/fingerprint';
+import type { Fingerprint } from '../runtime/fingerprint';
 import { tool } from '../version';
 import { compareEmbeddings, DEFAULT_EMBEDDING_TOLERANCE, describeSides, EmbeddingReport, memorySource } from './compare';
 import type { Embeddings } from './embeddings';

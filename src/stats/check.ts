@@ -5,12 +5,14 @@
  */
 import * as path from 'path';
 import { BadInputError, formatValue } from '../errors';
-import { fingerprintFor } from '../fixture/fingerprint';
+import { fingerprintFor } from '../runtime/fingerprint';
 import type { NumericArray } from '../io';
 import { readArrayFile } from '../io';
-import type { ModelSource, SessionSettings } from '../model/open';
+import type { ModelSource } from '../runtime/handle';
+import type { SessionSettings } from '../runtime/settings';
 import { findBatchNorms, type BatchNormFacts, type BatchNormScan } from '../onnx/batchnorm';
-import { createSession, hasExternalData, modelBytes, type ModelBytes } from '../onnx/session';
+import { createSession } from '../runtime/session';
+import { hasExternalData, modelBytes, type ModelBytes } from '../runtime/model-bytes';
 import { rejectUnknownOptions, SESSION_OPTION_KEYS, validateOptions, type OptionType } from '../options';
 import { num } from '../report/format';
 import { tool } from '../version';
@@ -317,7 +319,7 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
 /** Opens a session on the model as it is and closes it: BadInputError when onnxruntime cannot. */
 async function assertLoads(mb: ModelBytes, scan: BatchNormScan, settings: SessionSettings): Promise<void> {
   const external = hasExternalData(scan.model.graph?.initializer ?? []) ? mb.dir : undefined;
-  const session = await createSession(mb.bytes, settings, mb.source, external);
+  const session = await createSession(mb.bytes, settings, { label: mb.source, externalDir: external });
   await session.release();
 }
 
@@ -342,9 +344,8 @@ function invalidStored(bn: BatchNormFacts): string | null {
 
 /** The session settings: the handle's, overridden by the options' own. */
 export function sessionSettings(base: SessionSettings, options: SessionSettings): SessionSettings {
-  const keys: (keyof SessionSettings)[] = ['provider', 'threads', 'interOpThreads', 'optimization', 'deterministic', 'executionMode', 'memoryArena', 'extra', 'providerOptions'];
   const out: Record<string, unknown> = { ...base };
-  for (const k of keys) if (options[k] !== undefined) out[k] = options[k];
+  for (const k of SESSION_OPTION_KEYS) if (options[k] !== undefined) out[k] = options[k];
   return out as SessionSettings;
 }
 

@@ -10,13 +10,15 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { BadInputError } from '../errors';
-import { describeSession, type SessionSettings, type ValueInfo } from '../model/open';
+import { describeSession, type ValueInfo } from '../runtime/session';
+import { type SessionSettings } from '../runtime/settings';
 import type { BatchNormFacts, BatchNormScan } from '../onnx/batchnorm';
 import { dtypeName } from '../onnx/graph';
 import { instrumentModel, type NewNode } from '../onnx/instrument';
 import type { ModelStore } from '../onnx/wire';
 import { AttributeType, DataType } from '../onnx/proto';
-import { createSession, hasExternalData } from '../onnx/session';
+import { createSession } from '../runtime/session';
+import { hasExternalData } from '../runtime/model-bytes';
 import { calibrationBatches, type CalibrationData, type DataOptions } from './data';
 import { ChannelMoments } from './moments';
 
@@ -220,7 +222,7 @@ export async function collectInputStats(
   const external = hasExternalData(scan.model.graph?.initializer ?? []) ? options.dir : undefined;
   let session: ort.InferenceSession;
   try {
-    session = await createSession(instrumented.bytes, options.settings, options.source, external);
+    session = await createSession(instrumented.bytes, options.settings, { label: options.source, externalDir: external });
   } finally {
     instrumented.release();
   }

@@ -10,7 +10,7 @@ import { takeRows, type TypedArray } from '../inputs/arrays';
 import { checkSamples, constTensor, normalizeArray, type NormalizedArray, type SampleArray, type Samples } from '../inputs/samples';
 import { BATCH_MARK, type InputSpec } from '../inputs/spec';
 import { readArrayFile } from '../io';
-import type { ValueInfo } from '../model/open';
+import type { ValueInfo } from '../runtime/session';
 import { sameBytes } from '../compare/metrics';
 
 /**

@@ -14,13 +14,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BadInputError } from '../errors';
-import { fingerprintFor, type Fingerprint } from '../fixture/fingerprint';
+import { fingerprintFor, type Fingerprint } from '../runtime/fingerprint';
 import { writeFileAtomic } from '../io/atomic';
 import { checkOutputPath as checkWritablePath } from '../io/paths';
-import type { ModelSource, SessionSettings } from '../model/open';
+import type { ModelSource } from '../runtime/handle';
+import type { SessionSettings } from '../runtime/settings';
 import { findBatchNorms, type BatchNormFacts, type BatchNormScan } from '../onnx/batchnorm';
 import { spliceModel, type InitializerData } from '../onnx/instrument';
-import { modelBytes } from '../onnx/session';
+import { modelBytes } from '../runtime/model-bytes';
 import { SESSION_OPTION_KEYS, validateOptions } from '../options';
 import { tool } from '../version';
 import { checkDataArgument, DATA_OPTION_KEYS, sessionSettings } from './check';

@@ -1,4 +1,4 @@
-import type { Fingerprint } from '../fixture/fingerprint';
+import type { Fingerprint } from '../runtime/fingerprint';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 
 /** The kinds of problem the running-statistics check reports (names are a contract). */

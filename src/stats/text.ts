@@ -1,6 +1,6 @@
 /** The running-statistics and recalibration reports for people. */
 import Table from 'cli-table3';
-import { describeFingerprint } from '../fixture/fingerprint';
+import { describeFingerprint } from '../runtime/fingerprint';
 import { num } from '../report/format';
 import type { RecalibrationReport } from './recalibrate';
 import type { StatsReport } from './report';

@@ -9,7 +9,7 @@ import { encodeNpy } from '../../src/io';
 import { writeFileAtomic } from '../../src/io/atomic';
 import { checkOutputPath } from '../../src/io/paths';
 import { writeBaseline } from '../../src/snapshot/store';
-import { fingerprintFor } from '../../src/fixture/fingerprint';
+import { fingerprintFor } from '../../src/runtime/fingerprint';
 import { embeddingsFrom } from '../../src/snapshot/embeddings';
 import { cli } from '../helpers/cli';
 import { bnCalibrationData, bnModel, invariantModel, seededFloats } from '../helpers/models';

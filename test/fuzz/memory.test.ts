@@ -21,8 +21,9 @@ import {
   parseByteSize,
   planFootprint,
 } from '../../src/inputs/memory';
-import { maxThreads, openModel, validateSettings } from '../../src/model/open';
-import { modelBytes } from '../../src/onnx/session';
+import { maxThreads, validateSettings } from '../../src/runtime/settings';
+import { openModel } from '../../src/runtime/handle';
+import { modelBytes } from '../../src/runtime/model-bytes';
 import { BadInputError } from '../../src/errors';
 import { buildModel, invariantModel } from '../helpers/models';
 

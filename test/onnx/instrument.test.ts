@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { findBatchNorms, batchNormVersion } from '../../src/onnx/batchnorm';
 import { readGraph } from '../../src/onnx/graph';
 import { exposeOutputs, instrumentModel, spliceModel } from '../../src/onnx/instrument';
-import { modelBytes } from '../../src/onnx/session';
+import { modelBytes } from '../../src/runtime/model-bytes';
 import { AttributeType, DataType, decodeModel, encodeModel, unknownFields, type OnnxModel } from '../../src/onnx/proto';
 import { allocateStore, appendInPlace, FIELD, graphFields, lenField, locateGraph, scanFields, spliceGraph, encodeVarint, readVarint } from '../../src/onnx/wire';
 import { bigModel, bnModel, invariantModel, seededFloats } from '../helpers/models';

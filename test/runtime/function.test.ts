@@ -73,7 +73,67 @@ describe('bad functions and samples are one clear line', () => {
     expect(await run(fn, [])).toMatch(/a batch function needs samples/);
     expect(await run(fn, 'abc')).toMatch(/a batch function needs samples/);
     expect(await run(fn, ['same', 'same', 'same'])).toMatch(/all the same: identical batch-mates cannot show leakage/);
-    expect(await run(fn, [1, 2, 3], { padTo: 4 })).toMatch(/padTo adds filler rows, which a batch function cannot take/);
+    expect(await run(fn, [1, 2, 3], { padTo: 4 })).toMatch(/padTo adds filler rows: for a batch function, give filler as well/);
+  });
+});
+
+describe('filler: a batch function pads with the sample it is given', () => {
+  // A "kernel" that computes in another precision from batch 2 on (float64 sums instead of
+  // float32): batch-size drift, while each row still depends on its own text alone.
+  const codes = (t: string) => [...t].map((ch) => ch.charCodeAt(0) * 0.013);
+  const drifting = (batch: unknown[]) =>
+    (batch as string[]).map((t) => {
+      const sum = codes(t).reduce((a, x) => (batch.length >= 2 ? a + x : Math.fround(a + x)), 0);
+      return [Math.fround(sum), t.length];
+    });
+  const served = { batchSizes: [1, 2, 4], servedSizes: [1, 4] };
+
+  test('the recipe pads batch 1 to 2 with the filler, verified against three fillers', async () => {
+    const seen: unknown[] = [];
+    const fn = (batch: unknown[]) => {
+      seen.push(...batch);
+      return drifting(batch);
+    };
+    const r = await checkBatchInvariance(fn, { samples: texts, ...served, filler: '' });
+    expect(r.causes).toContain('batch-size');
+    expect(r.served.equal).toBe(false);
+    expect(r.recipe).toMatchObject({ padTo: 2, filler: 'sample', covers: [1, 4], verified: true });
+    // The filler sample itself reached the function (recipe rows), as did the other fillers.
+    expect(seen).toContain('');
+    expect(r.runs.some((run) => run.purposes.includes('recipe'))).toBe(true);
+  });
+
+  test('without a filler: no recipe, and the reason says to give one', async () => {
+    const r = await checkBatchInvariance(drifting, { samples: texts, ...served });
+    expect(r.recipe).toBeNull();
+    expect(r.recipeReason).toMatch(/give filler/);
+  });
+
+  test('negative control: a filler cannot cure leakage (a batch-mean centring function)', async () => {
+    const leaky = (batch: unknown[]) => {
+      const rows = drifting(batch);
+      const mean = rows.reduce((a, row) => a + row[0], 0) / rows.length;
+      return rows.map((row) => [row[0] - mean, row[1]]);
+    };
+    const r = await checkBatchInvariance(leaky, { samples: texts, ...served, filler: '' });
+    expect(r.verdict).toBe('violated');
+    expect(r.recipe).toBeNull();
+    expect(r.recipeReason).toMatch(/leakage/);
+  });
+
+  test('padTo with a filler pads every batch with it', async () => {
+    const sizes: number[] = [];
+    let fillers = 0;
+    const fn = (batch: unknown[]) => {
+      sizes.push(batch.length);
+      fillers += batch.filter((t) => t === '<pad>').length;
+      return drifting(batch);
+    };
+    const r = await checkBatchInvariance(fn, { samples: texts, ...served, padTo: 4, filler: '<pad>' });
+    expect(Math.min(...sizes.slice(1))).toBe(4); // the first call learns the outputs from one sample
+    expect(fillers).toBeGreaterThan(0);
+    expect(r.served.equal).toBe(true);
+    expect(r.recipe).toMatchObject({ padTo: 4, filler: 'sample', verified: true });
   });
 });
 
@@ -105,6 +165,16 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     const leaky = run([module, '--samples', texts, '--batch-sizes', '1,2,4'], { LEAK: '1' });
     expect(leaky.status).toBe(1);
     expect(leaky.stdout).toMatch(/violated \(leakage\)/);
+  });
+
+  test('--filler: a sample for a function module (even an empty one); zeros or last for a model', () => {
+    const json = path.join(dir, 'padded.json');
+    const r = run([module, '--samples', texts, '--batch-sizes', '1,2,4', '--pad-to', '4', '--filler', '', '--json', json]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(json, 'utf8')).recipe).toMatchObject({ padTo: 4, filler: 'sample', verified: true });
+    const model = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
+    const bad = run([model, '--pad-to', '4', '--filler', 'pad']);
+    expect([bad.status, bad.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: --filler 'pad': use zeros or last for a model/)]);
   });
 
   test('bad input: no --samples, a module without a function, samples that are not an array', () => {

@@ -2,7 +2,7 @@
 // same probe, before onnxruntime prints native driver noise (issue 11, the runtime layer).
 import * as path from 'path';
 import { cli } from '../helpers/cli';
-import { unavailableReason } from '../../src/fixture/providers';
+import { unavailableReason } from '../../src/runtime/providers';
 
 const model = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
 

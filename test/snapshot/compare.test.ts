@@ -2,7 +2,7 @@ import { compareEmbeddings, fingerprintDifference, memorySource } from '../../sr
 import { embeddingsFrom, Embeddings } from '../../src/snapshot/embeddings';
 import { formatEmbeddingReport } from '../../src/snapshot/text';
 import { checkNeighborOption } from '../../src/snapshot/neighbors';
-import { fingerprintFor } from '../../src/fixture/fingerprint';
+import { fingerprintFor } from '../../src/runtime/fingerprint';
 import { embeddings, nudged } from './support';
 
 const compare = (a: Embeddings, b: Embeddings, options = {}) => compareEmbeddings(memorySource(a), memorySource(b), options);

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { cli } from '../helpers/cli';
 import { diffBaselines } from '../../src/snapshot/diff';
 import { writeBaseline } from '../../src/snapshot/store';
-import { fingerprintFor } from '../../src/fixture/fingerprint';
+import { fingerprintFor } from '../../src/runtime/fingerprint';
 import { Embeddings } from '../../src/snapshot/embeddings';
 import { tool } from '../../src/version';
 import { embeddings, nudged, tempDir } from './support';

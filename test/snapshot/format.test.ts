@@ -3,7 +3,7 @@ import * as path from 'path';
 import { BadInputError } from '../../src/errors';
 import { ALIGNMENT, encodeHeader, FORMAT_VERSION, MAGIC } from '../../src/snapshot/format';
 import { baselineFileName, listBaselineFiles, openBaseline, readBaseline, readBaselineHeader, writeBaseline } from '../../src/snapshot/store';
-import { fingerprintFor } from '../../src/fixture/fingerprint';
+import { fingerprintFor } from '../../src/runtime/fingerprint';
 import { embeddingsFrom } from '../../src/snapshot/embeddings';
 import { embeddings, tempDir, values } from './support';
 

@@ -12,7 +12,7 @@ import {
   UpdateMode,
 } from '../../src/snapshot/lifecycle';
 import { baselineFileName, readBaseline, writeBaseline } from '../../src/snapshot/store';
-import { fingerprintFor } from '../../src/fixture/fingerprint';
+import { fingerprintFor } from '../../src/runtime/fingerprint';
 import { Embeddings } from '../../src/snapshot/embeddings';
 import { embeddings, nudged, tempDir } from './support';
 

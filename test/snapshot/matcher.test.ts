@@ -7,7 +7,7 @@ import { expect as globalsExpect } from '@jest/globals';
 import { installEmbeddingSnapshotHooks, setEmbeddingSnapshotDefaults, toMatchEmbeddingSnapshot, updateModeOf } from '../../matchers/toMatchEmbeddingSnapshot';
 import { baselineFolder } from '../../src/snapshot/lifecycle';
 import { baselineFileName, readBaseline, writeBaseline } from '../../src/snapshot/store';
-import { fingerprintFor } from '../../src/fixture/fingerprint';
+import { fingerprintFor } from '../../src/runtime/fingerprint';
 import { embeddings, nudged, tempDir, values } from './support';
 
 const dir = tempDir();

@@ -11,7 +11,7 @@ import { checkBatchInvariance } from '../../src';
 import { encodeNpz } from '../../src/io';
 import { prepareInputs } from '../../src/inputs/prepare';
 import { inputRole, type SynthesisFact } from '../../src/inputs/samples';
-import { graphOf, openModel, readHandleGraph } from '../../src/model/open';
+import { graphOf, openModel, readHandleGraph } from '../../src/runtime/handle';
 import { DataType } from '../../src/onnx/proto';
 import { synthesisLine } from '../../src/report/synthesis-text';
 import { buildModel, invariantModel, seededFloats, type NodeSpec, type TensorSpec, type ValueSpec } from '../helpers/models';

@@ -4,7 +4,7 @@
  * that use them as controls rest on facts: each control really is broken, or really is not.
  */
 import * as ort from 'onnxruntime-node';
-import { openModel, type ModelHandle } from '../../src/model/open';
+import { openModel, type ModelHandle } from '../../src/runtime/handle';
 import {
   TEXT_DIM,
   TEXT_VOCAB,

@@ -1,7 +1,8 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { CheckOptions } from '../../invariance/check';
 import type { BatchFunction } from '../../runtime/function';
 import { BadInputError } from '../../errors';
+import { FILLERS, type Filler } from '../../invariance/plan';
 import { addModelFlags, addPlanFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, PlanFlags, planOptions } from '../common';
 import { HTML_HELP, htmlOf, writeReportPage } from './report';
 import { progressBar } from '../output';
@@ -12,7 +13,7 @@ interface CheckFlags extends CommonFlags, PlanFlags {
   budget?: { seconds: number };
   serveSizes?: number[];
   padTo?: number;
-  filler?: 'zeros' | 'last';
+  filler?: string;
 }
 
 /** `batchproof check <model>`: exit 0 invariant or within tolerance, 1 violated, 2 bad input. */
@@ -29,7 +30,7 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration)
       .option('--serve-sizes <list>', 'batch sizes your system serves, answered first, e.g. 1,512', sizeList('--serve-sizes'))
       .option('--pad-to <n>', 'pad every batch smaller than N up to N, as your server would', positiveInteger('--pad-to'))
-      .addOption(new Option('--filler <kind>', 'padding rows (with --pad-to)').choices(['zeros', 'last'])),
+      .option('--filler <kind>', "padding rows: zeros or last (with --pad-to); for a batch function module, the sample it pads a batch with (e.g. --filler '')"),
   ).action(async (model: string, flags: CheckFlags) => {
     const bar = progressBar('checking');
     const options: CheckOptions = {
@@ -38,7 +39,7 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       ...(flags.budget && { budget: flags.budget }),
       ...(flags.serveSizes && { servedSizes: flags.serveSizes }),
       ...(flags.padTo && { padTo: flags.padTo }),
-      ...(flags.filler && { filler: flags.filler }),
+      ...(flags.filler !== undefined && { filler: flags.filler }),
       onProgress: (done, total) => bar.update(done, total),
     };
     try {
@@ -46,6 +47,9 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       const { checkBatchInvariance } = await import('../../invariance/check');
       const { formatReport } = await import('../../report/text');
       const fn = await batchFunctionOf(model, flags.samples, options);
+      if (!fn && options.filler !== undefined && !FILLERS.includes(options.filler as Filler)) {
+        throw new BadInputError(`--filler '${options.filler}': use zeros or last for a model (a filler sample is for a batch function module)`);
+      }
       const report = await checkBatchInvariance(fn ?? model, options);
       bar.stop();
       emit(report, () => formatReport(report, { color: flags.color }), flags.json, out);

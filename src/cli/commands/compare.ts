@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { BadInputError } from '../../errors';
-import { FixtureOptions } from '../../fixture/fixture';
-import { OPTIMIZATION_LEVELS, OptimizationLevel, PROVIDERS, ProviderName } from '../../model/open';
+import { FixtureOptions } from '../../runtime/fixture';
+import { OPTIMIZATION_LEVELS, OptimizationLevel } from '../../runtime/settings';
+import { PROVIDERS, ProviderName } from '../../runtime/providers';
 import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
 import { HTML_HELP, htmlOf, writeReportPage } from './report';
 import { positiveInteger } from '../parse';

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { BadInputError } from '../../errors';
-import { describeFingerprint, Fingerprint, fingerprintFor } from '../../fixture/fingerprint';
-import { fixtureSettings } from '../../fixture/fixture';
-import type { ProviderAvailability } from '../../fixture/providers';
-import { providerFailure } from '../../model/open';
+import { describeFingerprint, Fingerprint, fingerprintFor } from '../../runtime/fingerprint';
+import { fixtureSettings } from '../../runtime/fixture';
+import type { ProviderAvailability } from '../../runtime/providers';
+import { providerFailure } from '../../runtime/providers';
 import { tool } from '../../version';
 import { addSessionFlags, CommandContext, emit, EXIT, type SessionFlags } from '../common';
 import type { ReportEnvelope } from '../../report/envelope';
@@ -35,7 +35,7 @@ export function registerFingerprint(program: Command, { out, setExit }: CommandC
         ...(flags.optimization !== undefined && { optimization: flags.optimization }),
         ...(flags.deterministic && { deterministic: true }),
       });
-      const { availableProviders } = await import('../../fixture/providers');
+      const { availableProviders } = await import('../../runtime/providers');
       const providers = await availableProviders();
       const report: FingerprintReport = { schema: 1, kind: 'fingerprint', tool, fingerprint: fingerprintFor(settings), providers };
       emit(report, () => formatFingerprint(report), flags.json, out);

@@ -22,7 +22,7 @@ export function registerRecalibrate(program: Command, { out, setExit }: CommandC
     const output = flags.output as string;
     if (!/\.onnx$/i.test(output)) throw new BadInputError(`-o ${output}: the output must be an .onnx file name`);
     const { readModel } = await import('../../onnx/graph');
-    const { hasExternalData, modelBytes } = await import('../../onnx/session');
+    const { hasExternalData, modelBytes } = await import('../../runtime/model-bytes');
     const { checkOutputPath, recalibrate, writeModelFile } = await import('../../stats/recalibrate');
     const { formatRecalibration } = await import('../../stats/text');
     // Refuse before the work: same file as the input, or an existing file without --force.

@@ -4,19 +4,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as ort from 'onnxruntime-node';
 import { BadInputError } from '../errors';
-import { checkModelHead, statModelFile } from './model-file';
-import { allocateStore, type ModelStore } from './wire';
-import {
-  isInferenceSession,
-  isModelHandle,
-  assertProviderAvailable,
-  sessionError,
-  sessionOptions,
-  type ModelSource,
-  type SessionSettings,
-} from '../model/open';
+import { checkModelHead, statModelFile } from '../onnx/model-file';
+import { allocateStore, type ModelStore } from '../onnx/wire';
+import { isModelHandle, type ModelSource } from './handle';
+import { isInferenceSession } from './session';
+import type { SessionSettings } from './settings';
 
 export interface ModelBytes {
   bytes: Uint8Array;
@@ -79,41 +72,6 @@ function readIntoStore(file: string, size: number): ModelStore {
     fs.closeSync(fd);
   }
   return store;
-}
-
-/**
- * Creates a session on (changed) model bytes with the caller's settings. `externalDir` is where
- * external data files live (onnxruntime resolves them against the working directory otherwise).
- */
-export async function createSession(
-  bytes: Uint8Array,
-  settings: SessionSettings,
-  source: string,
-  externalDir?: string,
-): Promise<ort.InferenceSession> {
-  const provider = settings.provider ?? 'cpu';
-  // The same probe and the same words as openModel (model/open.ts), for every command.
-  assertProviderAvailable(provider);
-  if (provider === 'wasm') {
-    // onnxruntime-web's session behind onnxruntime-node's surface (src/runtime/wasm.ts); it reads
-    // no external data files, so a model with them fails in onnxruntime-web's words.
-    const { createWasmSession } = require('../runtime/wasm') as typeof import('../runtime/wasm');
-    try {
-      return await createWasmSession(bytes, settings);
-    } catch (e) {
-      throw sessionError(e, provider, source);
-    }
-  }
-  const options = sessionOptions(settings) as ort.InferenceSession.SessionOptions & { extra?: Record<string, unknown> };
-  if (externalDir) {
-    const extra = (options.extra ?? {}) as { session?: Record<string, string> };
-    options.extra = { ...extra, session: { ...(extra.session ?? {}), model_external_initializers_file_folder_path: externalDir } };
-  }
-  try {
-    return await ort.InferenceSession.create(bytes, options);
-  } catch (e) {
-    throw sessionError(e, provider, source);
-  }
 }
 
 /** True when any initializer keeps its data in an external file (scans tensor headers only). */
