@@ -1,0 +1,204 @@
+/**
+ * The onnxruntime runner: a model opened once (a path, bytes, an InferenceSession or a handle)
+ * as a ModelHandle, whose one session every run of a check reuses; and the model's graph and
+ * bytes behind a handle, read on demand.
+ */
+import * as fs from 'fs';
+import * as ort from 'onnxruntime-node';
+import { BadInputError, describeValue, formatValue } from '../errors';
+import { checkModelHead, statModelFile } from '../onnx/model-file';
+import type { GraphFacts } from '../onnx/graph';
+import type { ConstantFacts } from '../onnx/tables';
+import { timedRun, type Runner } from './runner';
+import { createSession, describeSession, isInferenceSession } from './session';
+import { validateSettings, type SessionSettings } from './settings';
+
+/** An opened model: one session, created once and reused by every run of a check. */
+export interface ModelHandle extends Runner {
+  /** The onnxruntime session it runs (for a function runner, a stand-in that calls the function). */
+  readonly session: ort.InferenceSession;
+}
+
+/** Anything a check accepts as "the model". */
+export type ModelSource = string | Uint8Array | ArrayBuffer | ort.InferenceSession | ModelHandle;
+
+/** True when `x` is a handle from openModel (or a fixture), which the checks reuse instead of opening the model again. */
+export function isModelHandle(x: unknown): x is ModelHandle {
+  return typeof x === 'object' && x !== null && (x as ModelHandle).kind === 'batchproof.model';
+}
+
+/**
+ * Opens a model once: a file path, ONNX bytes, an existing InferenceSession or a handle.
+ * Bad files get one clear line; a provider that cannot load is an error, never a silent CPU run.
+ */
+export async function openModel(source: ModelSource, settings: SessionSettings = {}): Promise<ModelHandle> {
+  if (isModelHandle(source)) {
+    if (source.closed) throw new BadInputError(`this model handle (${source.source}) was closed (by handle.close() or its fixture's close()); load the model again`);
+    // A handle is already pinned: options that ask for another session would be silently ignored.
+    const defaults = { provider: 'cpu', threads: undefined, optimization: 'all', deterministic: false };
+    for (const key of ['provider', 'threads', 'optimization', 'deterministic'] as const) {
+      const wanted = settings[key];
+      const have = source.settings[key] ?? defaults[key];
+      if (wanted !== undefined && wanted !== have) {
+        throw new BadInputError(`${key}: ${formatValue(wanted)} asks for another session than this model handle's (${key}: ${formatValue(have ?? 'default')}); load the model with a fixture made with those settings, or leave ${key} out`);
+      }
+    }
+    return source;
+  }
+  if (isInferenceSession(source)) {
+    if (source.outputNames.length === 0) throw new BadInputError(noOutputs('<session>'));
+    return makeHandle(source, '<session>', settings, false, null);
+  }
+  validateSettings(settings);
+  let bytes: Uint8Array;
+  let label: string;
+  if (typeof source === 'string') {
+    label = source;
+    // Only the head is read to sniff the format; onnxruntime loads the file itself from its
+    // path, so external-data files next to it resolve and large models are not read twice.
+    bytes = readModelHead(source);
+  } else if (ArrayBuffer.isView(source) || isArrayBuffer(source)) {
+    // Checked without instanceof: under Jest the bytes may come from another realm.
+    label = '<bytes>';
+    bytes = ArrayBuffer.isView(source)
+      ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+      : new Uint8Array(source as ArrayBuffer);
+  } else {
+    throw new BadInputError(
+      `expected a model: a path to an .onnx file, its bytes, an InferenceSession or a batchproof model handle; got ${describeValue(source)}`,
+    );
+  }
+  // The same words as every other command for a file that is not a usable model.
+  checkModelHead(bytes, label);
+  // Settings and provider are checked, and failures worded, in createSession (runtime/session.ts).
+  // A path goes to onnxruntime as a path: external-data files next to it resolve.
+  const session = await createSession(typeof source === 'string' ? source : bytes, settings, { label });
+  // A session with no outputs loads, then every run fails ("'fetches' cannot be an empty array").
+  if (session.outputNames.length === 0) {
+    await session.release();
+    throw new BadInputError(noOutputs(label));
+  }
+  // Bytes are kept by reference (no copy) so their graph can be read later, on demand.
+  return makeHandle(session, label, settings, true, typeof source === 'string' ? source : bytes);
+}
+
+function noOutputs(label: string): string {
+  return `${label}: the model declares no outputs, so there is nothing to compare; re-export it with its outputs (the graph's output list is empty)`;
+}
+
+/**
+ * `graphFrom` is where the model's graph can be read (graphOf): its path or its bytes; null for a
+ * bare session. Left out, a source that is a path is used.
+ */
+export function makeHandle(
+  session: ort.InferenceSession,
+  source: string,
+  settings: SessionSettings,
+  owned: boolean,
+  graphFrom?: string | Uint8Array | null,
+): ModelHandle {
+  const { inputs, outputs } = describeSession(session);
+  let closed = false;
+  const handle: ModelHandle = {
+    kind: 'batchproof.model',
+    // provider 'wasm' is onnxruntime-web's session behind onnxruntime-node's surface (wasm.ts).
+    runtime: settings.provider === 'wasm' ? 'onnxruntime-web' : 'onnxruntime-node',
+    session,
+    source,
+    inputs,
+    outputs,
+    settings: { provider: 'cpu', ...settings },
+    run(feeds, names, call) {
+      return timedRun(source, call, () => session.run(feeds, names as string[]));
+    },
+    get closed() {
+      return closed;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (owned) await session.release();
+    },
+  };
+  graphSources.set(handle, graphFrom !== undefined ? graphFrom : source.startsWith('<') ? null : source);
+  return handle;
+}
+
+/** The model's graph, read from a path or bytes when someone asks (readModel), and what failed. */
+export type GraphRead =
+  | { graph: GraphFacts; constants: Record<string, ConstantFacts>; reason: null }
+  | { graph: null; constants: null; reason: string };
+
+const graphSources = new WeakMap<ModelHandle, string | Uint8Array | null>();
+const graphReads = new WeakMap<ModelHandle, GraphRead>();
+
+/**
+ * The graph of the model behind a handle, parsed once on first use and cached on the handle;
+ * null when it cannot be read (a bare InferenceSession, or a file batchproof cannot parse).
+ * Costs a read and a parse (about a millisecond per 100 KB): call it only when graph facts matter.
+ */
+export function graphOf(handle: ModelHandle): GraphFacts | null {
+  return readHandleGraph(handle).graph;
+}
+
+/**
+ * graphOf with the initializers' and Constant nodes' dtypes, dims and small values (the decoded
+ * model itself is dropped: its tensor bytes would keep a large model's file in memory), or why
+ * there is no graph, in words for a report.
+ */
+export function readHandleGraph(handle: ModelHandle): GraphRead {
+  const hit = graphReads.get(handle);
+  if (hit) return hit;
+  const from = graphSources.get(handle) ?? (handle.source.startsWith('<') ? null : handle.source);
+  let read: GraphRead;
+  if (from === null) {
+    read = { graph: null, constants: null, reason: `the model came as ${handle.source === '<session>' ? 'an InferenceSession' : handle.source}, whose graph batchproof cannot read (pass its path or bytes)` };
+  } else {
+    try {
+      // Loaded on demand; fast-graph reads the wire format without protobufjs (whose load and
+      // first decode cost more than a check may) and falls back to readModel on any doubt.
+      const { readModelFacts } = require('../onnx/fast-graph') as typeof import('../onnx/fast-graph');
+      const bytes = typeof from === 'string' ? fs.readFileSync(from) : from;
+      const { graph, constants } = readModelFacts(bytes, handle.source);
+      read = { graph, constants, reason: null };
+    } catch (e) {
+      // onnxruntime loaded the model, so it runs; only graph facts are missing.
+      read = { graph: null, constants: null, reason: `its graph could not be read (${((e as Error).message ?? String(e)).replace(/\s+/g, ' ').trim()})` };
+    }
+  }
+  graphReads.set(handle, read);
+  return read;
+}
+
+function readModelHead(path: string): Uint8Array {
+  const stat = statModelFile(path);
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    throw new BadInputError(`${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions`);
+  }
+  try {
+    const head = Buffer.alloc(Math.min(64, stat.size));
+    fs.readSync(fd, head, 0, head.length, 0);
+    return head;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+
+function isArrayBuffer(x: unknown): x is ArrayBuffer {
+  return Object.prototype.toString.call(x) === '[object ArrayBuffer]';
+}
+
+/** The model's bytes behind a handle (read from its path, or the bytes it was opened from); null for a bare session. */
+export function modelBytesOf(handle: ModelHandle): Uint8Array | null {
+  const from = graphSources.get(handle) ?? (handle.source.startsWith('<') ? null : handle.source);
+  if (from === null) return null;
+  try {
+    return typeof from === 'string' ? new Uint8Array(fs.readFileSync(from)) : from;
+  } catch {
+    return null;
+  }
+}
