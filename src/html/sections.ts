@@ -21,6 +21,8 @@ export function statusOf(report: Obj | null, test?: { status: string }): Status 
   if (test?.status === 'failed') return 'fail';
   if (!report) return test?.status === 'passed' ? 'pass' : 'info';
   if (report.kind === 'locate') return FAILING.has(String(obj(report.check)?.verdict)) ? 'fail' : 'pass';
+  // A kind this page does not know: its verdict's words are not known either.
+  if (!(String(report.kind) in KINDS)) return test?.status === 'passed' ? 'pass' : 'info';
   if (typeof report.verdict === 'string') return FAILING.has(report.verdict) ? 'fail' : 'pass';
   if (report.pass === false) return 'fail';
   if (INFO_KINDS.has(String(report.kind))) return 'info';

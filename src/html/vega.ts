@@ -60,8 +60,8 @@ const INK = 'currentColor';
 const CONFIG = {
   aria: false,
   font: 'system-ui, sans-serif',
-  axis: { labelColor: INK, titleColor: INK, domainColor: INK, tickColor: INK, gridColor: INK, gridOpacity: 0.15, labelFontSize: 10, titleFontSize: 11 },
-  legend: { labelColor: INK, titleColor: INK, labelFontSize: 10, titleFontSize: 11 },
+  axis: { labelColor: INK, titleColor: INK, domainColor: INK, tickColor: INK, gridColor: INK, gridOpacity: 0.15, labelFontSize: 10, titleFontSize: 11, labelLimit: 260 },
+  legend: { labelColor: INK, titleColor: INK, labelFontSize: 10, titleFontSize: 11, labelLimit: 0 },
   header: { labelColor: INK, titleColor: INK, labelFontSize: 11, titleFontSize: 11 },
   title: { color: INK, subtitleColor: INK, fontSize: 12 },
   text: { color: INK },
