@@ -37,6 +37,15 @@ export function statModelFile(file: string): fs.Stats {
 
 const utf8 = new TextDecoder();
 
+/** Opens a model file to read it; a file that cannot be opened is one line naming the cause. */
+export function openModelFile(file: string): number {
+  try {
+    return fs.openSync(file, 'r');
+  } catch (e) {
+    throw new BadInputError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions`);
+  }
+}
+
 /**
  * Checks the head of a model (its first 64 bytes are enough) before any parsing: empty, a known
  * other format, or bytes that cannot start a ModelProto. Throws one line naming `label`.

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import { BadInputError, describeValue, formatValue } from '../errors';
-import { checkModelHead, statModelFile } from '../onnx/model-file';
+import { checkModelHead, openModelFile, statModelFile } from '../onnx/model-file';
 import type { GraphFacts } from '../onnx/graph';
 import type { ConstantFacts } from '../onnx/tables';
 import { timedRun, type Runner } from './runner';
@@ -172,12 +172,7 @@ export function readHandleGraph(handle: ModelHandle): GraphRead {
 
 function readModelHead(path: string): Uint8Array {
   const stat = statModelFile(path);
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch (e) {
-    throw new BadInputError(`${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions`);
-  }
+  const fd = openModelFile(path);
   try {
     const head = Buffer.alloc(Math.min(64, stat.size));
     fs.readSync(fd, head, 0, head.length, 0);

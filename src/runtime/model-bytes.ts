@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BadInputError } from '../errors';
-import { checkModelHead, statModelFile } from '../onnx/model-file';
+import { checkModelHead, openModelFile, statModelFile } from '../onnx/model-file';
 import { allocateStore, type ModelStore } from '../onnx/wire';
 import { isModelHandle, type ModelSource } from './handle';
 import { isInferenceSession } from './session';
@@ -54,12 +54,7 @@ export function modelBytes(model: ModelSource, what = 'this check'): ModelBytes 
 /** Reads a file into a store with room around it (see wire.ts appendInPlace). */
 function readIntoStore(file: string, size: number): ModelStore {
   const store = allocateStore(size);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw new BadInputError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions`);
-  }
+  const fd = openModelFile(file);
   try {
     let at = 0;
     while (at < size) {
