@@ -7,10 +7,11 @@ import { compareEmbeddings, embeddingsFrom } from 'batchproof';
 import { encodeNpy, parseNpy, type NumericArray } from 'batchproof/io';
 import { readGraph, findBatchNorms, type GraphFacts } from 'batchproof/onnx';
 import { memorySource, type RowSource } from 'batchproof/snapshot';
+import BatchproofReporter, { type BatchproofReporterOptions } from 'batchproof/reporter';
 
 const cnn = path.join(__dirname, '..', 'models', 'embedding_cnn.onnx');
 
-test('batchproof/io, batchproof/onnx and batchproof/snapshot resolve, with their types', () => {
+test('batchproof/io, batchproof/onnx, batchproof/snapshot and batchproof/reporter resolve, with their types', () => {
   const arr: NumericArray = { dtype: 'float32', dims: [2, 2], data: Float32Array.from([1, 2, 3, 4]) };
   expect(Array.from(parseNpy(encodeNpy(arr)).data as Float32Array)).toEqual([1, 2, 3, 4]);
 
@@ -21,6 +22,11 @@ test('batchproof/io, batchproof/onnx and batchproof/snapshot resolve, with their
   const e = embeddingsFrom(Float32Array.from([1, 0, 0, 1]), [2, 2]);
   const source: RowSource = memorySource(e);
   expect(compareEmbeddings(source, memorySource(e)).verdict).toBe('identical');
+
+  // batchproof/reporter: the Jest reporter class that jest.config.js names, with its options' type.
+  const options: BatchproofReporterOptions = { outputFile: 'batchproof-report.html' };
+  expect(typeof BatchproofReporter).toBe('function');
+  expect(options.outputFile).toMatch(/\.html$/);
 
   // The internals stay off the root.
   for (const name of ['makePlan', 'spliceModel', 'readGraph', 'memorySource', 'divergenceLine', 'encodeNpy']) {
