@@ -180,6 +180,9 @@ export default class BatchproofReporter {
         runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-reporter-'));
         // Set before Jest forks its workers: they inherit the main process's environment.
         process.env[REPORT_DIR_ENV] = runDir;
+        // A run that never completes (--listTests, a config error, Ctrl-C) leaves no directory behind.
+        const made = runDir;
+        process.once('exit', () => fs.rmSync(made, { recursive: true, force: true }));
       } catch (e) {
         problem = `cannot make a run directory in ${os.tmpdir()} (${(e as Error).message})`;
       }
