@@ -64,7 +64,7 @@ describe('batchproof diff A B', () => {
     expect(report).toMatchObject({ schema: 1, kind: 'embedding-diff', tool: { name: 'batchproof', version: expect.any(String) } });
     expect(report.tool).toEqual(tool);
     expect(Object.keys(report)).toEqual([
-      'schema', 'kind', 'tool', 'verdict', 'pass', 'tolerance', 'toleranceSpec', 'baseline', 'current', 'shapeMismatch', 'rows', 'movedRows', 'changedRows', 'nonFiniteRows', 'nonFinite', 'worst', 'minimumTolerance', 'neighbors', 'fingerprint',
+      'schema', 'kind', 'tool', 'verdict', 'pass', 'tolerance', 'toleranceSpec', 'baseline', 'current', 'shapeMismatch', 'rows', 'movedRows', 'changedRows', 'cosineHistogram', 'nonFiniteRows', 'nonFinite', 'worst', 'minimumTolerance', 'neighbors', 'fingerprint',
     ]);
     expect(report.worst[0]).toEqual({ row: expect.any(Number), cosineDistance: expect.any(Number), maxAbs: expect.any(Number), maxUlp: expect.any(Number), pass: false, nonFinite: null });
     const out = path.join(dir, 'report.json');
