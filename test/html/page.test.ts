@@ -180,17 +180,18 @@ describe('merging pages, bad input, --keep-going, outputs', () => {
     expect(page).toMatch(/Failures: <a href="#report-1">/);
   });
 
-  test('a page of 200 check reports stays small', () => {
+  // Build time and the browser's open time of 200 reports are measured in bench/html.bench.js;
+  // here only the size, from 20 reports: the fixed part of the page counts against the bound.
+  test('a page of check reports stays small: 20 reports within 1/200 of 6 MiB each', () => {
     const reports = ['invariant', 'leaky', 'quantized'].map((n) => JSON.parse(fs.readFileSync(at(`${n}.json`), 'utf8')));
-    const many = Array.from({ length: 200 }, (_, i) => ({ ...reports[i % 3], model: { ...reports[i % 3].model, path: `model-${i}.onnx` } }));
+    const count = 20;
+    const many = Array.from({ length: count }, (_, i) => ({ ...reports[i % 3], model: { ...reports[i % 3].model, path: `model-${i}.onnx` } }));
     fs.writeFileSync(at('many.json'), JSON.stringify(many));
-    const started = Date.now();
     const r = run('report', at('many.json'), '-o', at('many.html'));
-    const ms = Date.now() - started;
     expect(r.code).toBe(0);
     const bytes = fs.statSync(at('many.html')).size;
-    process.stdout.write(`200 check reports: ${(bytes / 2 ** 20).toFixed(2)} MiB, ${ms} ms\n`);
-    expect(figures(fs.readFileSync(at('many.html'), 'utf8')).length).toBeGreaterThanOrEqual(400);
-    expect(bytes).toBeLessThan(6 * 2 ** 20);
-  }, 120_000);
+    expect(figures(fs.readFileSync(at('many.html'), 'utf8')).length).toBeGreaterThanOrEqual(2 * count);
+    // 200 such reports would stay under 6 MiB.
+    expect(bytes / count).toBeLessThan((6 * 2 ** 20) / 200);
+  }, 60_000);
 });
