@@ -1,12 +1,12 @@
 /**
  * Reports and pages from files: a .json holds one report or an array of them (what `--json FILE`
  * writes); an .html page batchproof wrote carries its entries in a JSON script, so shards' pages
- * merge. Each file is read whole or not at all: a bad one is one line naming it and the problem.
+ * merge: packed (zlib and base64, `encoding` names it) or, in pages written before, plain JSON. Each file is read whole or not at all: a bad one is one line naming it and the problem.
  */
 import * as fs from 'fs';
 import { BadInputError, formatValue } from '../errors';
 import { assertReadableFile } from '../io/paths';
-import { DATA_ID, extractEmbedded } from './escape';
+import { DATA_ID, PACKING, extractEmbedded, unpack } from './escape';
 import { validateReport } from './validate';
 import type { PageEntry } from './index';
 
@@ -31,7 +31,18 @@ function readOne(file: string): PageEntry[] {
   if (/\.html?$/i.test(file) || head.startsWith('<')) {
     const embedded = extractEmbedded(text);
     if (embedded === null) throw new BadInputError(`${file}: an HTML file without batchproof's data (no <script id="${DATA_ID}">); give a page batchproof report or the Jest reporter wrote, or the JSON reports`);
-    const data = parse(embedded, file, "the page's embedded data") as { entries?: unknown };
+    const data = parse(embedded, file, "the page's embedded data") as { entries?: unknown; encoding?: unknown; data?: unknown };
+    if (data && typeof data === 'object' && data.encoding !== undefined) {
+      if (data.encoding !== PACKING) throw new BadInputError(`${file}: the page's embedded data is packed as ${formatValue(data.encoding)}, which this batchproof does not read (it reads ${PACKING}); make the page again with this batchproof`);
+      if (typeof data.data !== 'string') throw new BadInputError(`${file}: the page's embedded data has no packed entries; make the page again with batchproof report`);
+      let text: string;
+      try {
+        text = unpack(data.data);
+      } catch (e) {
+        throw new BadInputError(`${file}: the page's embedded data: ${(e as Error).message}; make the page again with batchproof report`);
+      }
+      data.entries = parse(text, file, "the page's packed entries");
+    }
     if (!Array.isArray(data?.entries)) throw new BadInputError(`${file}: the page's embedded data holds no entries; make the page again with batchproof report`);
     return data.entries.map((e, i) => {
       const entry = e as PageEntry;

@@ -3,7 +3,7 @@
  * served answer and recipe), then its charts, then its numbers as tables (per kind), then the
  * fingerprint, options and diagnosis every report carries. Fields a report lacks are skipped.
  */
-import { esc } from './escape';
+import { esc, escText } from './escape';
 import { fmt, isNum } from './numbers';
 import { KINDS } from './validate';
 
@@ -56,38 +56,67 @@ export function verdictOf(report: Obj | null): string {
 
 // ---- tables -------------------------------------------------------------------------------
 
-/** A cell: numbers formatted, arrays joined, objects as compact JSON (short). */
+/**
+ * A cell's content: numbers formatted, arrays joined, objects as compact JSON (short). Nothing
+ * (null, a field not there) is an empty cell, which the style sheet shows as a muted dash.
+ */
 function cell(v: unknown): string {
-  if (v === null || v === undefined) return '<span class="bp-muted">-</span>';
+  if (v === null || v === undefined) return '';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (typeof v === 'number' || (isNum(v) && typeof v === 'string')) return esc(fmt(v));
-  if (Array.isArray(v) && v.every((x) => typeof x !== 'object' || x === null)) return esc(v.map((x) => (typeof x === 'number' ? fmt(x) : String(x))).join(', '));
+  if (typeof v === 'number' || (isNum(v) && typeof v === 'string')) return escText(fmt(v));
+  if (Array.isArray(v) && v.every((x) => typeof x !== 'object' || x === null)) return escText(v.map((x) => (typeof x === 'number' ? fmt(x) : String(x))).join(', '));
   if (typeof v === 'object') {
     const text = JSON.stringify(v);
-    return `<code>${esc(text.length > 300 ? `${text.slice(0, 297)}...` : text)}</code>`;
+    return `<code>${escText(text.length > 300 ? `${text.slice(0, 297)}...` : text)}</code>`;
   }
-  return esc(v);
+  return escText(v);
 }
 
 const numeric = (v: unknown) => typeof v === 'number' || (typeof v === 'string' && isNum(v));
 
-/** Key/value rows of an object's fields (all, or those named). */
-export function kvTable(o: Obj | null, keys?: readonly string[], caption?: string): string {
-  if (!o) return '';
-  const entries = (keys ?? Object.keys(o)).filter((k) => o[k] !== undefined).map((k) => [k, o[k]] as const);
-  if (entries.length === 0) return '';
-  return `${caption ? `<h3>${esc(caption)}</h3>` : ''}<table><tbody>${entries.map(([k, v]) => `<tr><th>${esc(k)}</th><td${numeric(v) ? ' class="n"' : ''}>${cell(v)}</td></tr>`).join('')}</tbody></table>`;
+/** One key/value row: the key, the value's cell and whether it is a number (right-aligned). */
+export interface KvRow {
+  key: string;
+  html: string;
+  n: boolean;
 }
 
-/** Rows of objects as a table; columns: [field, heading]. */
+/** The rows of an object's fields (all, or those named); fields not there are left out. */
+export function kvRows(o: Obj | null, keys?: readonly string[]): KvRow[] {
+  if (!o) return [];
+  return (keys ?? Object.keys(o)).filter((k) => o[k] !== undefined).map((k) => ({ key: k, html: cell(o[k]), n: numeric(o[k]) }));
+}
+
+/**
+ * Rows as a key/value table. The markup is lean, as a page of hundreds of reports needs: the
+ * optional end tags of th, td and tr are left out (HTML closes them at the next cell, row or
+ * </tbody>), and only numbers carry a class.
+ */
+export function kvRowsTable(rows: readonly KvRow[], caption?: string): string {
+  if (rows.length === 0) return '';
+  return `${caption ? `<h3>${esc(caption)}</h3>` : ''}<table><tbody>${rows.map((r) => `<tr><th>${escText(r.key)}<td${r.n ? ' class="n"' : ''}>${r.html}`).join('')}</tbody></table>`;
+}
+
+/** Key/value rows of an object's fields (all, or those named). */
+export function kvTable(o: Obj | null, keys?: readonly string[], caption?: string): string {
+  return kvRowsTable(kvRows(o, keys), caption);
+}
+
+/**
+ * Rows of objects as a table; columns: [field, heading]. A column whose every value is a number
+ * is named once in the table's class (`n2`: the 2nd column is right-aligned), not in each cell.
+ */
 export function rowsTable(rows: unknown[], columns: readonly (readonly [string, string])[], caption?: string, limit = 200): string {
   const items = rows.map(obj).filter((r): r is Obj => r !== null);
   if (items.length === 0) return '';
   const shown = items.slice(0, limit);
-  const head = `<tr>${columns.map(([, h]) => `<th>${esc(h)}</th>`).join('')}</tr>`;
-  const body = shown.map((r) => `<tr>${columns.map(([f]) => `<td${numeric(r[f]) ? ' class="n"' : ''}>${cell(r[f])}</td>`).join('')}</tr>`).join('');
+  const numbers = columns
+    .map(([f], i) => (shown.some((r) => numeric(r[f])) && shown.every((r) => r[f] === null || r[f] === undefined || numeric(r[f])) ? `n${i + 1}` : ''))
+    .filter(Boolean);
+  const head = `<tr>${columns.map(([, h]) => `<th>${escText(h)}`).join('')}`;
+  const body = shown.map((r) => `<tr>${columns.map(([f]) => `<td>${cell(r[f])}`).join('')}`).join('');
   const more = items.length > shown.length ? `<p class="bp-muted">${items.length - shown.length} more rows in the embedded JSON.</p>` : '';
-  return `${caption ? `<h3>${esc(caption)}</h3>` : ''}<table><thead>${head}</thead><tbody>${body}</tbody></table>${more}`;
+  return `${caption ? `<h3>${esc(caption)}</h3>` : ''}<table${numbers.length ? ` class="${numbers.join(' ')}"` : ''}><thead>${head}</thead><tbody>${body}</tbody></table>${more}`;
 }
 
 function paragraph(label: string, text: unknown): string {
@@ -122,8 +151,53 @@ export function statements(r: Obj): string {
   return body ? `<div class="bp-statements">${body}</div>` : '';
 }
 
-/** The report's own numbers as tables, per kind; every report then gets fingerprint, options, diagnosis. */
-export function tables(r: Obj): string {
+/** A table many reports of a run have alike: options, fingerprint. */
+export interface CommonTable {
+  caption: string;
+  rows: KvRow[];
+}
+
+/** The page's tables that several reports share, shown once at its top: caption to rows. */
+export type SharedTables = Map<string, { rows: KvRow[]; count: number }>;
+
+/** One string per table content: equal strings, equal tables. */
+export const tableKey = (rows: readonly KvRow[]): string => rows.map((r) => `${r.key}\u0000${r.html}`).join('\u0001');
+
+/** The report's options (per kind) and fingerprint tables, which a run's reports mostly share. */
+export function commonTables(r: Obj): CommonTable[] {
+  const out: CommonTable[] = [];
+  if (r.kind === 'batch-invariance') out.push({ caption: 'Options and plan', rows: kvRows({ ...(obj(r.plan) ?? {}), samples: r.samples, dims: obj(r.model)?.dims, defaultedDims: obj(r.model)?.defaultedDims }) });
+  if (r.kind === 'provider-comparison') out.push({ caption: 'Options', rows: kvRows({ samples: r.samples, dims: obj(r.model)?.dims }) });
+  const fingerprint = obj(r.fingerprint);
+  if (fingerprint && typeof fingerprint.baseline === 'string') out.push({ caption: 'Fingerprint (what differs)', rows: kvRows(fingerprint) });
+  else if (fingerprint) out.push({ caption: 'Fingerprint', rows: kvRows({ ...fingerprint, cpu: obj(fingerprint.cpu) ? `${String(obj(fingerprint.cpu)!.model)} [${arr(obj(fingerprint.cpu)!.flags).join(' ')}]` : fingerprint.cpu }) });
+  return out.filter((t) => t.rows.length > 0);
+}
+
+/**
+ * A common table in a report's section: whole when the page shares none of its caption; one line
+ * pointing to the top when it is the shared one; else only the fields where it differs from the
+ * shared one (or whole, headed so, when most of them differ).
+ */
+function commonTable(t: CommonTable, shared: SharedTables | undefined, same: string[]): string {
+  const top = shared?.get(t.caption);
+  if (!top) return kvRowsTable(t.rows, t.caption);
+  if (tableKey(top.rows) === tableKey(t.rows)) {
+    same.push(t.caption);
+    return '';
+  }
+  const mine = new Map(t.rows.map((r) => [r.key, r]));
+  const theirs = new Set(top.rows.map((r) => r.key));
+  const differ = [
+    ...t.rows.filter((r) => !theirs.has(r.key) || top.rows.find((x) => x.key === r.key)!.html !== r.html),
+    ...top.rows.filter((r) => !mine.has(r.key)).map((r) => ({ key: r.key, html: '', n: false })),
+  ];
+  if (differ.length * 2 > t.rows.length) return kvRowsTable(t.rows, `${t.caption} (not the one the page shares at the top)`);
+  return kvRowsTable(differ, `${t.caption}: ${differ.length === 1 ? 'the field' : `the ${differ.length} fields`} where it differs from the one the page shares at the top (the others as there)`);
+}
+
+/** The report's own numbers as tables, per kind; every report then gets diagnosis, options, fingerprint (or a pointer to the page's shared ones). */
+export function tables(r: Obj, shared?: SharedTables): string {
   const out: string[] = [];
   switch (r.kind) {
     case 'batch-invariance': {
@@ -139,7 +213,6 @@ export function tables(r: Obj): string {
         out.push(rowsTable(arr(padding.comparisons), [['run', 'run'], ['against', 'against'], ['paddedLength', 'padded length'], ['maxAbs', 'max abs'], ['bitExact', 'bitwise equal'], ['pass', 'pass'], ['skipped', 'outputs skipped']]));
       }
       out.push(rowsTable(arr(r.nonFinite), [['output', 'output'], ['count', 'NaN or Inf']], 'Non-finite outputs'));
-      out.push(kvTable({ ...(obj(r.plan) ?? {}), samples: r.samples, dims: obj(r.model)?.dims, defaultedDims: obj(r.model)?.defaultedDims }, undefined, 'Options and plan'));
       out.push(rowsTable(arr(obj(r.model)?.inputs), [['name', 'input'], ['dtype', 'dtype'], ['shape', 'shape'], ['batchAxis', 'batch axis'], ['synthesis', 'samples']], 'Inputs'));
       out.push(rowsTable(arr(obj(r.model)?.outputs), [['name', 'output'], ['dtype', 'dtype'], ['shape', 'shape'], ['batchAxis', 'batch axis']], 'Outputs'));
       break;
@@ -152,7 +225,6 @@ export function tables(r: Obj): string {
       out.push(rowsTable(arr(r.sides), [['label', 'side'], ['repeatable', 'repeatable'], ['inferenceMs', 'inference ms'], ['batchSize', 'batch size'], ['settings', 'settings']], 'Sides (the first is the reference)'));
       out.push(rowsTable(arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs).map((o) => ({ side: obj(c)?.side, verdict: obj(c)?.verdict, ...(obj(o) ?? {}) }))), [['side', 'side'], ['output', 'output'], ['verdict', 'verdict'], ['maxAbs', 'max abs'], ['maxRel', 'max rel'], ['maxUlp', 'max ULP'], ['minCosine', 'min cosine'], ['equalRows', 'bitwise equal rows'], ['comparedRows', 'rows'], ['pass', 'pass'], ['shapeMismatch', 'shape mismatch']], 'Per side and output'));
       if (obj(r.worst)) out.push(kvTable(obj(r.worst), undefined, 'Worst element'));
-      out.push(kvTable({ samples: r.samples, dims: obj(r.model)?.dims }, undefined, 'Options'));
       break;
     case 'running-stats':
       out.push(kvTable({ z: obj(r.tolerance)?.z, ratio: obj(r.tolerance)?.ratio, reference: obj(r.reference)?.kind, data: obj(r.reference)?.data }, undefined, 'Thresholds and reference'));
@@ -185,9 +257,9 @@ export function tables(r: Obj): string {
       for (const [k, v] of Object.entries(r)) if (Array.isArray(v) && v.some((x) => obj(x))) out.push(rowsTable(v, Object.keys(obj(v.find(obj)) ?? {}).slice(0, 10).map((f) => [f, f] as const), k));
   }
   out.push(rowsTable(arr(r.diagnosis), [['kind', 'diagnosis'], ['confirmed', 'confirmed'], ['nodes', 'nodes'], ['detail', 'detail'], ['fix', 'fix']], 'Diagnosis'));
-  const fingerprint = obj(r.fingerprint);
-  if (fingerprint && typeof fingerprint.baseline === 'string') out.push(kvTable(fingerprint, undefined, 'Fingerprint (what differs)'));
-  else if (fingerprint) out.push(kvTable({ ...fingerprint, cpu: obj(fingerprint.cpu) ? `${String(obj(fingerprint.cpu)!.model)} [${arr(obj(fingerprint.cpu)!.flags).join(' ')}]` : fingerprint.cpu }, undefined, 'Fingerprint'));
+  const same: string[] = [];
+  for (const t of commonTables(r)) out.push(commonTable(t, shared, same));
+  if (same.length) out.push(`<p class="bp-meta">${esc(same.join(', '))}: as the page shares at the top (<a href="#shared">shared tables</a>).</p>`);
   const notes = arr(r.notes).map(String);
   if (notes.length) out.push(`<h3>Notes</h3><ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
   const timing = obj(r.timing);

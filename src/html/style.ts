@@ -17,13 +17,18 @@ a { color: inherit; }
 table { border-collapse: collapse; margin: .3rem 0 .8rem; font-size: 13px; }
 th, td { border: 1px solid var(--line); padding: .2rem .5rem; text-align: left; vertical-align: top; }
 th { background: var(--panel); font-weight: 600; }
+td:empty::after { content: "-"; color: var(--muted); }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
+/* A rows table names its numeric columns once (class="n2 n5": the 2nd and 5th), not every cell. */
+${Array.from({ length: 12 }, (_v, i) => `table.n${i + 1} td:nth-child(${i + 1})`).join(', ')} { text-align: right; font-variant-numeric: tabular-nums; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .bp-status { display: inline-block; min-width: 3.4rem; padding: 0 .4rem; border-radius: 3px; font-weight: 600; text-align: center; color: #fff; }
 .bp-status.pass { background: var(--pass); }
 .bp-status.fail { background: var(--fail); }
 .bp-status.info { background: var(--info); }
 .bp-report { border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.2rem; margin: 1.2rem 0; break-inside: avoid-page; }
+/* Sections off screen are laid out and painted only when scrolled to: a page of hundreds of reports loads in a fraction of the time. */
+.bp-report { content-visibility: auto; contain-intrinsic-size: auto 900px; }
 .bp-report > header { display: flex; gap: .6rem; align-items: baseline; flex-wrap: wrap; }
 .bp-statements { margin: .6rem 0; padding: .5rem .8rem; background: var(--panel); border-radius: 4px; }
 .bp-statements p { margin: .15rem 0; }
@@ -37,7 +42,7 @@ details > summary { cursor: pointer; color: var(--muted); }
 @media print {
   :root { --fg: #000; --bg: #fff; --muted: #333; --line: #999; --panel: #f2f2f2; }
   body { max-width: none; padding: 0; font-size: 11px; }
-  .bp-report { border: none; padding: 0; break-before: page; }
+  .bp-report { border: none; padding: 0; break-before: page; content-visibility: visible; contain-intrinsic-size: none; }
   .bp-report:first-of-type { break-before: auto; }
   figure.bp-chart { break-inside: avoid; }
   .bp-status { color: #000; border: 1px solid #000; background: none !important; }
