@@ -6,7 +6,7 @@
  * which gained nothing here) holds little beyond the top level.
  *
  * One cache per command (each runs different code), refreshed by its first few runs; one per
- * bundle content, Node version and arch. V8 itself checks only the source's length, so the key
+ * install (bundle path), bundle content, Node version and arch. V8 itself checks only the source's length, so the key
  * is the content hash that scripts/bundle-cli.js writes on the bundle's first line (hashing a
  * megabyte here would cost more than the cache saves); a file without one runs uncached.
  *
@@ -61,7 +61,11 @@ export function runFromCodeCache(file: string, command = '', dir = compileCacheD
     require(file);
     return true;
   }
-  const prefix = `${path.basename(file)}-${/^[a-z-]+$/.test(command) ? command : 'other'}-${process.version}-${process.arch}-`;
+  // One cache per install too (a tag of the bundle's path): an install replaces only its own
+  // older caches, so two installs (two projects, two checkouts) run side by side keep theirs
+  // instead of evicting each other's on every run, which left every run compiling cold.
+  const install = crypto.createHash('sha1').update(path.resolve(file)).digest('hex').slice(0, 8);
+  const prefix = `${path.basename(file)}-${/^[a-z-]+$/.test(command) ? command : 'other'}-${process.version}-${process.arch}-${install}-`;
   const key = `${prefix}${hash.slice(0, 16)}`;
   let cachedData: Buffer | undefined;
   let generation = 0;

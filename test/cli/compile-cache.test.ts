@@ -27,7 +27,7 @@ test('the bin runs from the bundle: the first run writes a cache for its command
   const home = path.join(tmp, 'fresh');
   const first = check(home);
   expect(first).toMatchObject({ status: 0, stderr: '', verdict: 'invariant' });
-  expect(cacheFiles(home)).toEqual([expect.stringMatching(/^cli\.js-check-v\d+\.\d+\.\d+-\w+-[0-9a-f]{16}\.1\.v8$/)]);
+  expect(cacheFiles(home)).toEqual([expect.stringMatching(/^cli\.js-check-v\d+\.\d+\.\d+-\w+-[0-9a-f]{8}-[0-9a-f]{16}\.1\.v8$/)]);
   // Refreshed by the next runs (each adds the functions it compiled), one file at a time.
   for (const generation of [2, 3, 4]) {
     expect(check(home)).toEqual(first);
@@ -61,6 +61,27 @@ test('another command keeps a cache of its own', () => {
   const r = spawnSync(process.execPath, [bin, 'fingerprint', '--json'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home } });
   expect(r.status).toBe(0);
   expect(cacheFiles(home).map((f) => f.split('-')[1]).sort()).toEqual(['check', 'fingerprint']);
+});
+
+// Two installs (two projects, two checkouts) of different versions, run in turn: each keeps its
+// own cache instead of deleting the other's and compiling cold every time.
+test('two installs of different bundles keep a cache each', () => {
+  const dir = path.join(tmp, 'installs');
+  const cache = path.join(dir, 'cache');
+  const run = (name: string, hash: string) => {
+    const file = path.join(dir, name, 'cli.js');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `// batchproof cli sha1:${hash.repeat(40)}\nconsole.log('${name}');\n`);
+    const loader = `require(${JSON.stringify(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js'))}).runFromCodeCache(${JSON.stringify(file)}, 'x', ${JSON.stringify(cache)})`;
+    return spawnSync(process.execPath, ['-e', loader], { encoding: 'utf8' }).stdout.trim();
+  };
+  expect([run('one', 'a'), run('two', 'b')]).toEqual(['one', 'two']);
+  const both = fs.readdirSync(cache).sort();
+  expect(both).toHaveLength(2);
+  // Each run again reads its own cache (generation 2 replaces its generation 1), not the other's.
+  expect([run('one', 'a'), run('two', 'b')]).toEqual(['one', 'two']);
+  expect(fs.readdirSync(cache).map((f) => f.replace(/\.\d+\.v8$/, '')).sort()).toEqual(both.map((f) => f.replace(/\.\d+\.v8$/, '')));
+  expect(fs.readdirSync(cache).every((f) => f.endsWith('.2.v8'))).toBe(true);
 });
 
 // V8 accepts a cache for any source of the same length and runs the cached code: npm gives every
