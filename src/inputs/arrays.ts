@@ -81,6 +81,14 @@ export function stackRows(samples: readonly TypedArray[], sampleDims: readonly n
   const outer = product(sampleDims.slice(0, axis));
   const inner = product(sampleDims.slice(axis + 1));
   const out = allocate(dtype, outer * samples.length * inner);
+  if (outer === 1) {
+    // Batch axis first (the usual case): each sample is one block, copied without a view per row.
+    for (let r = 0; r < samples.length; r++) {
+      const sample = samples[r] as Float32Array;
+      (out as Float32Array).set(sample.length === inner ? sample : sample.subarray(0, inner), r * inner);
+    }
+    return out;
+  }
   for (let o = 0; o < outer; o++) {
     for (let r = 0; r < samples.length; r++) {
       (out as Float32Array).set(

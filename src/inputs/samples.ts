@@ -321,15 +321,19 @@ function fillUniform(out: Float32Array | Float64Array, seed: number, lo = 0, hi 
 export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<string, SynthesizedFact> = {}): SamplePool {
   const seed = options.seed ?? 0;
   const [lo, hi] = options.range ?? [-1, 1];
-  const cache = new Map<string, TypedArray>();
+  const cache = new SampleCache();
+  const nameHashes = new Map<string, number>();
   return {
     count: null,
     sample(spec, index) {
-      const key = `${spec.name}#${index}`;
-      const hit = cache.get(key);
+      const hit = cache.get(spec.name, index);
       if (hit) return hit;
       const fact = facts[spec.name] ?? planSynthesis([spec], { bounds: {} }, options)[spec.name];
-      const nameHash = [...spec.name].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7);
+      let nameHash = nameHashes.get(spec.name);
+      if (nameHash === undefined) {
+        nameHash = [...spec.name].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7);
+        nameHashes.set(spec.name, nameHash);
+      }
       const sampleSeed = seed * 1_000_003 + nameHash * 7919 + index;
       const length = product(spec.sampleDims);
       let out: TypedArray;
@@ -361,10 +365,29 @@ export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<st
           out.fill((big ? 1n : 1) as never); // masks and bools: every token on
         }
       }
-      cache.set(key, out);
+      cache.set(spec.name, index, out);
       return out;
     },
   };
+}
+
+/**
+ * Samples already made, by input name and index. Every batch asks the pool for each of its rows,
+ * so lookups far outnumber samples: a key string built and hashed per lookup showed in the
+ * CLI's profile, a map per input keyed by the index number does not.
+ */
+export class SampleCache {
+  private readonly byName = new Map<string, Map<number, TypedArray>>();
+
+  get(name: string, index: number): TypedArray | undefined {
+    return this.byName.get(name)?.get(index);
+  }
+
+  set(name: string, index: number, value: TypedArray): void {
+    let byIndex = this.byName.get(name);
+    if (!byIndex) this.byName.set(name, (byIndex = new Map()));
+    byIndex.set(index, value);
+  }
 }
 
 /** A shared (non-batched) input's value from `consts`, shaped as the model declares it. */

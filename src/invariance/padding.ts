@@ -12,7 +12,7 @@
 import * as ort from 'onnxruntime-node';
 import { BadInputError, formatValue } from '../errors';
 import { allocate, product, TypedArray } from '../inputs/arrays';
-import { batchTensor, SamplePool } from '../inputs/samples';
+import { batchTensor, SampleCache, SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
 import type { ValueInfo } from '../runtime/session';
 import type { PlannedRun } from './plan';
@@ -292,18 +292,17 @@ export function paddedPool(base: SamplePool, setup: PaddingSetup): SamplePool {
 }
 
 function variantPool(base: SamplePool, setup: PaddingSetup, layout: TokenLayout): SamplePool {
-  const cache = new Map<string, TypedArray>();
+  const cache = new SampleCache();
   return {
     count: base.count,
     sample(spec, index) {
       if (!setup.roles[spec.name]) return base.sample(spec, index);
-      const key = `${spec.name}#${index}`;
-      const hit = cache.get(key);
+      const hit = cache.get(spec.name, index);
       if (hit) return hit;
       const len = Math.min(setup.lengthOf(index), layout.length);
       const baseSpec = { ...spec, sampleDims: spec.sampleDims.map((d, i) => (i === setup.roles[spec.name].axis ? setup.limit : d)) };
       const out = tokenSample(spec, base.sample(baseSpec, index), setup, len, layout, index * 131);
-      cache.set(key, out);
+      cache.set(spec.name, index, out);
       return out;
     },
   };
