@@ -1,0 +1,73 @@
+// The other runners against their own raw loops, as whole processes, alternating, in one run:
+// `batchproof check --provider wasm` against plain onnxruntime-web making the same session.run
+// calls, and `batchproof check` of a batch function module against the same function calls.
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
+const ROUNDS = 11;
+
+function time(args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0 && r.status !== 1) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  return { ms, stdout: r.stdout };
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const runsOf = (report) => JSON.stringify(report.runs.map(({ batchSize, calls }) => ({ batchSize, calls })));
+
+/** check and its raw loop, alternating, ROUNDS times. */
+function measure(checkArgs, rawArgs) {
+  const report = JSON.parse(time([bin, 'check', ...checkArgs, '--json']).stdout);
+  const raw = rawArgs(report);
+  const t = { check: [], raw: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    t.check.push(time([bin, 'check', ...checkArgs, '--json']).ms);
+    t.raw.push(time(raw).ms);
+  }
+  return {
+    report,
+    calls: report.runs.reduce((n, r) => n + r.calls, 0),
+    rows: report.runs.reduce((n, r) => n + r.batchSize * r.calls, 0),
+    median: { check: median(t.check), raw: median(t.raw) },
+    best: { check: Math.min(...t.check), raw: Math.min(...t.raw) },
+  };
+}
+
+let web = true;
+try {
+  require.resolve('onnxruntime-web');
+} catch {
+  web = false;
+}
+const transformer = path.join(root, 'examples', 'models', 'transformer_encoder.onnx');
+const wasm = web ? measure([transformer, '--provider', 'wasm'], (r) => [path.join(__dirname, 'raw-wasm-calls.js'), transformer, runsOf(r), String(r.model.dims.seq)]) : null;
+
+// Texts of 3 to 16 characters: each batch pads to its longest, as a pipeline does.
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-bench-'));
+const samples = path.join(dir, 'texts.json');
+const words = ['query', 'a photo of a cat', 'embedding', 'batch', 'the same answer', 'onnx', 'padding', 'server', 'browser', 'invariant'];
+fs.writeFileSync(samples, JSON.stringify(Array.from({ length: 80 }, (_, i) => `${words[i % words.length]} ${i}`.slice(0, 16))));
+const fnModule = path.join(__dirname, 'embed-fn.js');
+const fn = measure([fnModule, '--samples', samples], (r) => [path.join(__dirname, 'raw-fn-calls.js'), fnModule, runsOf(r), samples]);
+fs.rmSync(dir, { recursive: true, force: true });
+
+const f = (x) => x.toFixed(0);
+const row = (label, raw, m) =>
+  m ? `| ${label} | ${raw} | ${m.calls} / ${m.rows} | ${f(m.median.check)} (${f(m.best.check)}) | ${f(m.median.raw)} (${f(m.best.raw)}) | **${(m.median.check / m.median.raw).toFixed(2)}x** (${(m.best.check / m.best.raw).toFixed(2)}x) | ${m.report.verdict} |`
+    : `| ${label} | ${raw} | | | | onnxruntime-web is not installed | |`;
+console.log(`## Other runners: wasm and a batch function vs their raw loops
+
+Whole-process wall time in ms, median of ${ROUNDS} alternating rounds, best in brackets; the installed bin (code cache warm), as in the sections above.
+
+- **wasm**: \`batchproof check examples/models/transformer_encoder.onnx --provider wasm\` (onnxruntime-web's WASM backend in Node, one thread) against plain onnxruntime-web making the same session.run calls (\`bench/raw-wasm-calls.js\`: sizes and counts from the report's \`runs\`, random inputs).
+- **batch function**: \`batchproof check bench/embed-fn.js --samples texts.json\` (a toy tokenizer padding each batch to its longest text, the bundled text embedder on onnxruntime-node; 80 texts of 3 to 16 characters) against the same function called with batches of the same sizes and counts (\`bench/raw-fn-calls.js\`).
+
+| runner | raw loop | check calls / rows | check | raw | check / raw (goal <= 1.10x) | verdict |
+|---|---|---:|---:|---:|---:|---|
+${row('wasm (transformer)', 'onnxruntime-web session.run', wasm)}
+${row('batch function (text embedder)', 'the function itself', fn)}`);
