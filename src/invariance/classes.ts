@@ -1,5 +1,3 @@
-import { sameBytes } from '../compare/metrics';
-import type { TypedArray } from '../inputs/arrays';
 import type { OutputLayout, ProbeRow } from './run';
 
 /**
@@ -23,39 +21,6 @@ export function outputKey(row: ProbeRow, layouts: readonly OutputLayout[]): stri
     .join('|');
 }
 
-/**
- * Keys as outputKey's (equal exactly when the outputs are bitwise equal) without a base64 string
- * of every row, which the profile showed (encoding, then hashing kilobytes of string per row in
- * a Map): rows are bucketed by a hash of their bits, and told apart within a bucket by bytes.
- */
-export function outputInterner(layouts: readonly OutputLayout[]): (row: ProbeRow) => string {
-  const buckets = new Map<number, TypedArray[][]>();
-  return (row) => {
-    const arrays = layouts.map((l) => row.outputs[l.name]);
-    let h = 0x811c9dc5;
-    for (const a of arrays) h = hashBits(a, h);
-    let bucket = buckets.get(h);
-    if (!bucket) buckets.set(h, (bucket = []));
-    let at = bucket.findIndex((seen) => seen.every((s, k) => sameBytes(s, arrays[k])));
-    if (at < 0) at = bucket.push(arrays) - 1;
-    return `${h}:${at}`;
-  };
-}
-
-/** FNV-1a over the bits (32-bit words where aligned, then bytes), mixed with the byte length. */
-function hashBits(data: TypedArray, seed: number): number {
-  let h = Math.imul(seed ^ data.byteLength, 0x01000193);
-  let i = 0;
-  if (data.byteOffset % 4 === 0) {
-    const words = new Int32Array(data.buffer, data.byteOffset, data.byteLength >> 2);
-    for (; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
-    i *= 4;
-  }
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  for (; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return h >>> 0;
-}
-
 interface Pending {
   members: [number, number][];
   /** probe -> output key seen in this class */
@@ -70,12 +35,11 @@ interface Pending {
  */
 export function stableClasses(rows: readonly ProbeRow[], layouts: readonly OutputLayout[]): BatchClass[] {
   const byPair = new Map<string, { size: number; position: number; keys: Map<number, string> }>();
-  const keyOf = outputInterner(layouts);
   for (const row of rows) {
     if (!['reference', 'batch', 'mates', 'permuted'].includes(row.purpose)) continue;
     const id = `${row.size}:${row.position}`;
     const pair = byPair.get(id) ?? { size: row.size, position: row.position, keys: new Map() };
-    pair.keys.set(row.probe, keyOf(row));
+    pair.keys.set(row.probe, outputKey(row, layouts));
     byPair.set(id, pair);
   }
   const pairs = [...byPair.values()].sort((a, b) => a.size - b.size || a.position - b.position);
