@@ -1,6 +1,5 @@
 // batchproof check against (1) plain onnxruntime-node making the same session.run calls and
 // (2) the hand-written protocol, measured as whole processes, alternating, in one run.
-const { spawnSync } = require('child_process');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
@@ -8,14 +7,7 @@ const model = path.join(root, 'examples', 'models', 'transformer_encoder.onnx');
 const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
 const ROUNDS = 15;
 
-function time(args, env = {}) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...env } });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0 && r.status !== 1) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
-  return { ms, stdout: r.stdout };
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { time, median } = require('./timing');
 
 /** One configuration measured side by side, alternating, ROUNDS times. */
 function measure(extra) {

@@ -28,7 +28,7 @@ const { launchChromium, missingChromium, CHROMIUM } = require(path.join(root, 's
 const REPORTS = 200;
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 const MODELS = ['embedding_cnn_train_bn.onnx', 'transformer_encoder.onnx', 'text_embedder_quantized.onnx', 'embedding_cnn.onnx'];
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { median } = require('./timing');
 const mib = (b) => `${(b / 2 ** 20).toFixed(2)} MiB`;
 
 /** The report with its drift numbers scaled by seeded factors: same shape, other data. */

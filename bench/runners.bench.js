@@ -1,7 +1,6 @@
 // The other runners against their own raw loops, as whole processes, alternating, in one run:
 // `batchproof check --provider wasm` against plain onnxruntime-web making the same session.run
 // calls, and `batchproof check` of a batch function module against the same function calls.
-const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -10,14 +9,7 @@ const root = path.join(__dirname, '..');
 const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
 const ROUNDS = 11;
 
-function time(args) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0 && r.status !== 1) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
-  return { ms, stdout: r.stdout };
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { time, median } = require('./timing');
 const runsOf = (report) => JSON.stringify(report.runs.map(({ batchSize, calls }) => ({ batchSize, calls })));
 
 /** check and its raw loop, alternating, ROUNDS times. */

@@ -44,7 +44,7 @@ function drift(data, dim) {
 
 const fingerprint = () => null;
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { median } = require('./timing');
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
 

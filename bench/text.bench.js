@@ -1,7 +1,6 @@
 // batchproof check on the text embedder against plain onnxruntime-node making the same
 // session.run calls (batch and token counts), whole processes, alternating, in one run; and the
 // share of rows the sequence-padding runs add to the sweep.
-const { spawnSync } = require('child_process');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
@@ -10,14 +9,7 @@ const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
 const ROUNDS = 15;
 const PADDING = ['unpadded', 'pad-ids', 'other-side', 'served-padded', 'padded'];
 
-function time(args) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0 && r.status !== 1) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
-  return { ms, stdout: r.stdout };
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { time, median } = require('./timing');
 
 const report = JSON.parse(time([bin, 'check', model, '--json']).stdout);
 const p = report.padding;

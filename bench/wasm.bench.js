@@ -11,7 +11,7 @@ const root = path.join(__dirname, '..');
 const MODELS = ['embedding_cnn', 'transformer_encoder', 'text_embedder'];
 const BATCH = 32;
 const ROUNDS = 15;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { median } = require('./timing');
 
 /** Median ms per row of session.run at this batch size, after warm-up runs. */
 async function msPerRow(handle, prepared, size) {
