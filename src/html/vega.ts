@@ -3,9 +3,9 @@
  * ES modules only: they load through the project's ES importer the first time a page is built,
  * never on check's path (and the CLI bundle leaves them out, see scripts/bundle-cli.js).
  */
-import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { BadInputError } from '../errors';
+import { importEsm } from '../runtime/esm';
 
 type Spec = Record<string, unknown>;
 /** vega's View, as far as this file uses it. */
@@ -22,22 +22,8 @@ interface Libraries {
 
 let loading: Promise<Libraries> | null = null;
 
-/** import-esm's importer, required from beside the compiled sources (dist/src/html) or the bundle (dist/). */
-function esmImporter(): (url: string) => Promise<Record<string, unknown>> {
-  for (const candidate of [path.join(__dirname, '..', 'runtime', 'import-esm'), path.join(__dirname, 'src', 'runtime', 'import-esm')]) {
-    try {
-      // A computed path: the bundler leaves it to Node's require at run time.
-      return (require(candidate) as typeof import('../runtime/import-esm')).importEsm;
-    } catch {
-      // Not there: the next place.
-    }
-  }
-  throw new BadInputError('cannot load the charting library (import-esm.js is missing from the installed package); reinstall batchproof');
-}
-
 function libraries(): Promise<Libraries> {
   loading ??= (async () => {
-    const importEsm = esmImporter();
     const url = (name: string): string => {
       try {
         return pathToFileURL(require.resolve(name)).href;

@@ -12,6 +12,7 @@ import type { PreparedInputs } from '../inputs/prepare';
 import type { SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
 import type { ModelHandle } from './handle';
+import { importEsm } from './esm';
 import { timedRun } from './runner';
 import type { SessionSettings } from './settings';
 import type { ValueInfo } from './session';
@@ -199,7 +200,7 @@ export async function loadBatchFunction(file: string): Promise<BatchFunction> {
   const path = await import('path');
   let mod: Record<string, unknown>;
   try {
-    mod = await esmImporter()(pathToFileURL(path.resolve(file)).href);
+    mod = await importEsm(pathToFileURL(path.resolve(file)).href);
   } catch (e) {
     throw new BadInputError(`${file}: the module failed to load: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
   }
@@ -225,19 +226,4 @@ export async function readSamplesFile(file: string): Promise<unknown[]> {
     return parsed;
   }
   return text.split(/\r?\n/).filter((line) => line.trim() !== '');
-}
-
-/** import-esm's importer, required from beside this file (dist/src/runtime) or the bundle (dist/). */
-function esmImporter(): (url: string) => Promise<Record<string, unknown>> {
-  const path = require('path') as typeof import('path');
-  const candidates = [path.join(__dirname, 'import-esm'), path.join(__dirname, 'src', 'runtime', 'import-esm')];
-  for (const candidate of candidates) {
-    try {
-      // A computed path: the bundler leaves it to Node's require at run time.
-      return (require(candidate) as typeof import('./import-esm')).importEsm;
-    } catch {
-      // Not there: the next place.
-    }
-  }
-  throw new BadInputError('cannot load ES modules here (import-esm.js is missing from the installed package); reinstall batchproof');
 }

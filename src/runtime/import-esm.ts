@@ -1,7 +1,27 @@
 /**
- * A real dynamic import, in a file of its own: the CLI runs its bundle through a vm.Script (the
- * code cache), where import() has no module loader, and tsc turns `import()` into require, which
- * cannot load ES modules. Loaded with a plain require, this file's import() is Node's own.
+ * A real dynamic import, in a file of its own (see esm.ts): tsc turns `import()` into require,
+ * which cannot load ES modules, and the CLI's bundle runs in a vm.Script without a module loader.
+ * Loaded with a plain require, this file's import() is Node's own. Under Jest, whose module
+ * registry compiles this file without a dynamic-import callback, the import goes through a
+ * function compiled in the main context with Node's default loader instead (Node 20.12+; Node
+ * prints an ExperimentalWarning for it, so it is the fallback only).
  */
+import * as vm from 'vm';
+
+type Importer = (url: string) => Promise<Record<string, unknown>>;
 // eslint-disable-next-line no-new-func
-export const importEsm = new Function('url', 'return import(url)') as (url: string) => Promise<Record<string, unknown>>;
+const plainImport = new Function('url', 'return import(url)') as Importer;
+let mainContextImport: Importer | null = null;
+
+export async function importEsm(url: string): Promise<Record<string, unknown>> {
+  if (!mainContextImport) {
+    try {
+      return await plainImport(url);
+    } catch (e) {
+      const loader = (vm as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: unknown } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+      if ((e as NodeJS.ErrnoException)?.code !== 'ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING_FLAG' || typeof loader !== 'symbol') throw e;
+      mainContextImport = vm.runInThisContext('(url) => import(url)', { importModuleDynamically: loader as never }) as Importer;
+    }
+  }
+  return mainContextImport(url);
+}
