@@ -39,3 +39,8 @@ export function describeValue(x: unknown): string {
   if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
   return `${typeof x} ${JSON.stringify(x)}`;
 }
+
+/** A message on one line: runs of whitespace (newlines from native errors included) become one space. */
+export function oneLine(message: string): string {
+  return message.replace(/\s+/g, ' ').trim();
+}

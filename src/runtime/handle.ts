@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
-import { BadInputError, describeValue, formatValue } from '../errors';
+import { BadInputError, describeValue, formatValue, oneLine } from '../errors';
 import { checkModelHead, openModelFile, statModelFile } from '../onnx/model-file';
 import type { GraphFacts } from '../onnx/graph';
 import type { ConstantFacts } from '../onnx/tables';
@@ -163,7 +163,7 @@ export function readHandleGraph(handle: ModelHandle): GraphRead {
       read = { graph, constants, reason: null };
     } catch (e) {
       // onnxruntime loaded the model, so it runs; only graph facts are missing.
-      read = { graph: null, constants: null, reason: `its graph could not be read (${((e as Error).message ?? String(e)).replace(/\s+/g, ' ').trim()})` };
+      read = { graph: null, constants: null, reason: `its graph could not be read (${oneLine((e as Error).message ?? String(e))})` };
     }
   }
   graphReads.set(handle, read);

@@ -5,7 +5,7 @@
  */
 import { execFile, spawnSync } from 'child_process';
 import * as vm from 'vm';
-import { BadInputError } from '../errors';
+import { BadInputError, oneLine } from '../errors';
 import { wasmEntry, wasmUnavailableReason } from './web-package';
 
 /** Execution providers batchproof knows how to pin ('wasm': onnxruntime-web's WebAssembly backend, in Node). */
@@ -23,10 +23,6 @@ export function providerFailure(provider: ProviderName, reason: string): string 
     wasm: "install onnxruntime-web 1.30 with 'npm install --save-dev onnxruntime-web@~1.30.0'",
   };
   return `provider '${provider}' is not available here (${oneLine(reason)}); ${cure[provider]}`;
-}
-
-function oneLine(message: string): string {
-  return message.replace(/\s+/g, ' ').trim();
 }
 
 /**

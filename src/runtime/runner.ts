@@ -5,7 +5,7 @@
  * the user's batch function (function.ts).
  */
 import type * as ort from 'onnxruntime-node';
-import { BadInputError } from '../errors';
+import { BadInputError, oneLine } from '../errors';
 import type { SessionSettings } from './settings';
 import type { ValueInfo } from './session';
 
@@ -85,7 +85,7 @@ export async function timedRun(source: string, call: RunCall, raw: () => Promise
     result = await raw();
   } catch (e) {
     if (e instanceof BadInputError) throw e;
-    const reason = String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim();
+    const reason = oneLine(String((e as Error)?.message ?? e));
     throw new BadInputError(`${source}: onnxruntime failed on a batch of ${call.rows} (${reason}); check --shape/--dim/--const and the samples' dtype and shape`);
   }
   call.log?.add(call.rows, call.purpose, performance.now() - t0);

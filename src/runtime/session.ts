@@ -4,7 +4,7 @@
  * command checks the provider the same way and words the same failure the same way.
  */
 import * as ort from 'onnxruntime-node';
-import { BadInputError } from '../errors';
+import { BadInputError, oneLine } from '../errors';
 import { MODEL_FILE_ERRORS } from '../onnx/model-file';
 import { assertProviderAvailable, explainProviderError, providerFailure, type ProviderName } from './providers';
 import { sessionOptions, type SessionSettings } from './settings';
@@ -85,8 +85,4 @@ export function sessionError(e: unknown, provider: ProviderName, label: string):
     return new BadInputError(`${label}: the model's graph computes nothing (no outputs, or no nodes that produce them), so onnxruntime cannot load it; re-export it with its outputs`);
   }
   return new BadInputError(`${label}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
-}
-
-function oneLine(message: string): string {
-  return message.replace(/\s+/g, ' ').trim();
 }

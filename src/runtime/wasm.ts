@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as vm from 'vm';
 import * as ort from 'onnxruntime-node';
-import { BadInputError } from '../errors';
+import { BadInputError, oneLine } from '../errors';
 import { explainProviderError, providerFailure } from './providers';
 import { sessionOptions, type SessionSettings } from './settings';
 import { locatePackage, nodeRequire, WASM_PACKAGE, wasmUnavailableReason } from './web-package';
@@ -29,7 +29,6 @@ export interface WasmFacts {
   /** env.wasm.simd as onnxruntime-web reads it (its default, true: check fixed-width SIMD). */
   simd: boolean | 'fixed' | 'relaxed';
 }
-
 
 /** One line for a 'wasm' that cannot load: the reason and the cure. */
 export function wasmFailure(reason: string): string {
@@ -209,8 +208,4 @@ function localRealm(data: unknown): unknown {
   if (name === null) return data;
   const Ctor = (globalThis as unknown as Record<string, new (x: ArrayLike<number | bigint>) => unknown>)[name];
   return data instanceof (Ctor as unknown as typeof Float32Array) ? data : new Ctor(data as ArrayLike<number>);
-}
-
-function oneLine(message: string): string {
-  return message.replace(/\s+/g, ' ').trim();
 }
