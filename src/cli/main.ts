@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { writeStdout } from '../io/terminal';
 import { BadInputError } from '../errors';
 import { tool } from '../version';
 import { checkOutputPaths, CommandContext, EXIT } from './common';
@@ -38,7 +39,7 @@ export function buildProgram(ctx: CommandContext): Command {
 }
 
 /** Runs the CLI and returns its exit code; never throws, never prints a stack trace. */
-export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
+export async function main(argv: string[], out: (s: string) => void = (s) => writeStdout(s + '\n')): Promise<number> {
   let code: number = EXIT.pass;
   usageErrors.length = 0;
   const program = buildProgram({ out, setExit: (c) => (code = c) });

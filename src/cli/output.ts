@@ -1,5 +1,7 @@
 import type { SingleBar } from 'cli-progress';
 
+import { isTerminal } from '../io/terminal';
+
 export { writeFileAtomic } from '../io/atomic';
 
 /** JSON that survives Infinity and NaN (written as strings, since JSON has neither). */
@@ -16,7 +18,7 @@ export function toJson(value: unknown): string {
  * so quick checks and CI logs stay clean.
  */
 export function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
-  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  if (!isTerminal(2)) return { update() {}, stop() {} };
   const started = Date.now();
   let bar: SingleBar | null = null;
   return {

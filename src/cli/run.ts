@@ -7,12 +7,6 @@ import { main } from './main';
 // add coloured lines of C++ context to stderr. Set before the first session creates the env.
 ort.env.logLevel = 'fatal';
 
-// `batchproof ... | head` closes stdout early: that is not an error worth a stack trace.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
-
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

@@ -22,6 +22,7 @@ import { ProviderName } from '../runtime/providers';
 import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import type { ComparisonVerdict, OutputComparison, ProviderComparisonReport, SideComparison, SideReport } from './report';
+import { now } from '../runtime/clock';
 
 /**
  * A side of the comparison: a provider name, fixture options, or a fixture (its settings are
@@ -93,7 +94,7 @@ function reopenable(model: ModelSource): string | Uint8Array | ArrayBuffer {
  * `checkBatchInvariance`. Each side runs the batch twice, to tell its own run-to-run noise apart.
  */
 export async function compareProviders(model: ModelSource, sides: readonly ProviderSide[], options: CompareProvidersOptions = {}): Promise<ProviderComparisonReport> {
-  const started = performance.now();
+  const started = now();
   // A misspelt option (or a session setting, which belongs on a side) must not be ignored.
   validateOptions(options, COMPARE_OPTION_KEYS, 'compareProviders');
   if (!Array.isArray(sides) || sides.length < 2) {
@@ -227,7 +228,7 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
       worst: summary.worst,
       notes,
       runs: labels.map((side, i) => ({ side, batchSize: sizes[i], calls: 2 * results[i].length })),
-      timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
+      timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(inferenceMs) },
     };
   } finally {
     await Promise.all(handles.map((h) => h.close()));

@@ -18,7 +18,7 @@
  *   machine's memory (4 GB by default), and running past it aborts the process.
  */
 import * as os from 'os';
-import * as v8 from 'v8';
+import type * as v8 from 'v8';
 import { BadInputError, formatValue } from '../errors';
 import { DEFAULT_MAX_BATCH, DEFAULT_PROBES, DEFAULT_SWEEP } from '../invariance/plan';
 import { BATCH_MARK, type InputSpec } from './spec';
@@ -49,6 +49,11 @@ const HEAP_PER_SAMPLE = 300n;
 const HEAP_PER_ROW_ID = 8n;
 /** One typed array holds at most 2^32 elements (V8's limit on 64-bit Node 20). */
 export const MAX_TYPED_ARRAY_LENGTH = 2n ** 32n;
+/**
+ * Heap needs below this are not weighed against V8's heap limit (no Node runs with less than
+ * a few times this): reading the limit loads the 'v8' module, about 2.5 ms of every CLI run.
+ */
+const SMALL_HEAP_NEED = 64n << 20n;
 
 /**
  * The default for `maxBytes`: half of the machine's memory, or of the container's limit when
@@ -260,9 +265,11 @@ export function assertBatchFits(options: FitOptions): BatchEstimate {
       );
     }
   }
-  const heap = v8.getHeapStatistics();
-  const heapLeft = BigInt(Math.max(0, heap.heap_size_limit - heap.used_heap_size));
   const heapNeeded = estimate.heapBytes + 8n * BigInt(Math.max(0, Math.floor(options.plannedRows ?? 0)));
+  if (heapNeeded <= SMALL_HEAP_NEED) return estimate;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const heap = (require('v8') as typeof v8).getHeapStatistics();
+  const heapLeft = BigInt(Math.max(0, heap.heap_size_limit - heap.used_heap_size));
   if (heapNeeded > heapLeft) {
     throw new BadInputError(
       `${what} needs about ${formatBytes(heapNeeded)} of JavaScript heap for its row lists and samples (${formatBytes(heapLeft)} left of V8's ${formatBytes(heap.heap_size_limit)}); use smaller batch sizes, or give node more heap (NODE_OPTIONS=--max-old-space-size=MB)`,

@@ -21,6 +21,7 @@ import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
 import { BatchFunction, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { everyNonFinite } from '../inputs/arrays';
+import { now } from '../runtime/clock';
 
 /** How close two outputs must be to count as the same answer, for every output or per output. */
 export interface ToleranceOptions {
@@ -88,7 +89,7 @@ export const CHECK_OPTION_KEYS = [...PLAN_OPTION_KEYS, ...INPUT_OPTION_KEYS, ...
  *   const report = await checkBatchInvariance('model.onnx', { tolerance: 'exact', servedSizes: [1, 512] });
  */
 export async function checkBatchInvariance(model: ModelSource | BatchFunction, options: CheckOptions = {}): Promise<InvarianceReport> {
-  const started = performance.now();
+  const started = now();
   const fn = isBatchFunction(model);
   // A function's filler is one of its own samples (any value); a model's is 'zeros' or 'last'.
   validateOptions(fn ? { ...options, filler: undefined } : options, CHECK_OPTION_KEYS, 'checkBatchInvariance');
@@ -200,7 +201,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       recipeReason,
       notes,
       runs: execution.log.entries(),
-      timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(execution.log.inferenceMs) },
+      timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(execution.log.inferenceMs) },
     };
   } finally {
     if (handle !== model) await handle.close();

@@ -16,6 +16,7 @@ import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from 
 import { feedsFor } from './run';
 import { RunLogBook } from '../runtime/runner';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
+import { now } from '../runtime/clock';
 
 export const DEFAULT_REPEATS = 5;
 export const DEFAULT_DETERMINISM_BATCH = 16;
@@ -51,7 +52,7 @@ export interface DeterminismReport extends ReportEnvelope<'determinism'> {
 
 /** Runs one batch `repeats` times with one session and compares every output to the first run. */
 export async function checkDeterminism(model: ModelSource | BatchFunction, options: DeterminismOptions = {}): Promise<DeterminismReport> {
-  const started = performance.now();
+  const started = now();
   validateOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'repeats', 'batchSize', 'maxBytes'], 'checkDeterminism');
   const repeats = options.repeats ?? DEFAULT_REPEATS;
   if (!(Number.isInteger(repeats) && repeats >= 2)) {
@@ -113,7 +114,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       maxUlp,
       worst,
       runs: [{ batchSize, calls: repeats }],
-      timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(log.inferenceMs) },
+      timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(log.inferenceMs) },
     };
   } finally {
     if (handle !== model) await handle.close();

@@ -8,6 +8,7 @@ import { BATCH_MARK, batchNamedAxes, InputSpec } from '../inputs/spec';
 import { RunLogBook, type RunOutputs, type Runner } from '../runtime/runner';
 import { SAMPLE_VALUES } from '../runtime/function';
 import type { Plan, PlannedRun, RunPurpose } from './plan';
+import { now } from '../runtime/clock';
 
 /** One probe's outputs from one run: only these rows are kept, never whole batches. */
 export interface ProbeRow {
@@ -98,7 +99,7 @@ export async function executePlan(
   let layouts: OutputLayout[] | null = null;
   const pending: { run: PlannedRun; result: RunOutputs }[] = [];
   let perRowMs = 0;
-  const started = performance.now();
+  const started = now();
   const total = plan.runs.length;
   let done = 0;
 
@@ -133,7 +134,7 @@ export async function executePlan(
   for (const size of plan.sizes) {
     const group = plan.bySize.get(size) ?? [];
     const cost = perRowMs * group.reduce((n, r) => n + r.rows.length, 0);
-    const overBudget = options.budgetMs !== undefined && performance.now() - started + cost > options.budgetMs;
+    const overBudget = options.budgetMs !== undefined && now() - started + cost > options.budgetMs;
     if (overBudget && size !== plan.sizes[0] && !options.keepSizes?.includes(size)) {
       skipped.push(size);
       done += group.length;

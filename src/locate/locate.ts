@@ -31,6 +31,7 @@ import { num } from '../report/format';
 import { sessionSettings } from '../stats/check';
 import { tool } from '../version';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
+import { now } from '../runtime/clock';
 
 /** Options of locateDivergence: those of checkBatchInvariance, plus a report from it to skip running the check again. */
 export interface LocateOptions extends CheckOptions {
@@ -227,7 +228,7 @@ function rowsOf(t: ort.Tensor, axis: number, per: number, position: number, size
  * by node. Returns a plain report; `firstDivergence` is null when nothing differs.
  */
 export async function locateDivergence(model: ModelSource, options: LocateOptions = {}): Promise<LocateReport> {
-  const started = performance.now();
+  const started = now();
   validateOptions(options, LOCATE_OPTION_KEYS, 'locateDivergence');
   const mb = modelBytes(model, 'locate');
   const settings = sessionSettings(mb.settings, options);
@@ -268,7 +269,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         profileTruncated: false,
         summary: 'nothing diverges: every probe is bitwise equal whatever the batch',
         notes,
-        timing: { totalMs: Math.round(performance.now() - started), inferenceMs: 0 },
+        timing: { totalMs: Math.round(now() - started), inferenceMs: 0 },
       };
     }
 
@@ -324,14 +325,14 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       const layouts = new Map<string, { axis: number; per: number } | null>();
       const dtypes = new Map<string, string>();
       for (const run of runs) {
-        const t0 = performance.now();
+        const t0 = now();
         let result: ort.InferenceSession.OnnxValueMapType;
         try {
           result = await searchSession.run(feeds(run), fetch);
         } catch (e) {
           throw new BadInputError(`${mb.source}: onnxruntime failed on the instrumented model (${String((e as Error).message ?? e).replace(/\s+/g, ' ')}); check the input flags`);
         }
-        inferenceMs += performance.now() - t0;
+        inferenceMs += now() - t0;
         const rows = new Map<string, ProbeRows>();
         for (const name of fetch) {
           const t = result[name] as ort.Tensor | undefined;
@@ -422,7 +423,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         profileTruncated,
         summary: summarize(firstDivergence, firstBitwise, compared2),
         notes,
-        timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
+        timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(inferenceMs) },
       };
     } finally {
       await searchSession.release();

@@ -3,7 +3,7 @@
  * process), and onnxruntime's failures turned into one line naming the reason and the cure.
  * Every session batchproof makes (runtime/session.ts) asks here first.
  */
-import { execFile, spawnSync } from 'child_process';
+import type * as childProcess from 'child_process';
 import * as vm from 'vm';
 import { BadInputError, oneLine } from '../errors';
 import { wasmEntry, wasmUnavailableReason } from './web-package';
@@ -160,6 +160,12 @@ function describeExit(status: number | null, signal: string | null, error: Error
   return null;
 }
 
+/** child_process, loaded only for a probe: loading it (with net and dgram) costs every CLI run about 4 ms. */
+function childProcessModule(): typeof childProcess {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('child_process') as typeof childProcess;
+}
+
 /**
  * Which providers work here, probed synchronously (for Jest's collection phase), once per process.
  * Each provider gets a session for a tiny model, pinned to it alone, and one run.
@@ -167,7 +173,7 @@ function describeExit(status: number | null, signal: string | null, error: Error
 export function availableProvidersSync(): ProviderAvailability[] {
   const c = cache();
   if (c.result) return c.result;
-  const r = spawnSync(process.execPath, probeArgs(), { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS, maxBuffer: 16 << 20 });
+  const r = childProcessModule().spawnSync(process.execPath, probeArgs(), { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS, maxBuffer: 16 << 20 });
   c.result = parseProbe(r.stdout ?? '', r.stderr ?? '', describeExit(r.status, r.signal, r.error));
   return c.result;
 }
@@ -177,7 +183,7 @@ export async function availableProviders(): Promise<ProviderAvailability[]> {
   const c = cache();
   if (c.result) return c.result;
   c.pending ??= new Promise((resolve) => {
-    execFile(process.execPath, probeArgs(), { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+    childProcessModule().execFile(process.execPath, probeArgs(), { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       const e = error as (Error & { code?: number | string; signal?: string; killed?: boolean }) | null;
       const failure = !e ? null : e.killed ? `timed out after ${PROBE_TIMEOUT_MS / 1000}s` : describeExit(typeof e.code === 'number' ? e.code : null, e.signal ?? null, typeof e.code === 'number' || e.signal ? undefined : e);
       c.result = parseProbe(stdout, stderr, failure);

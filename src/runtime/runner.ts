@@ -8,6 +8,7 @@ import type * as ort from 'onnxruntime-node';
 import { BadInputError, oneLine } from '../errors';
 import type { SessionSettings } from './settings';
 import type { ValueInfo } from './session';
+import { now } from './clock';
 
 /** A batch's inputs by name (for a function runner, the rows' sample indices). */
 export type RunFeeds = Record<string, ort.Tensor>;
@@ -79,7 +80,7 @@ export class RunLogBook {
  * names the batch. `raw` failures already worded by batchproof (BadInputError) pass as they are.
  */
 export async function timedRun(source: string, call: RunCall, raw: () => Promise<RunOutputs>): Promise<RunOutputs> {
-  const t0 = performance.now();
+  const t0 = now();
   let result: RunOutputs;
   try {
     result = await raw();
@@ -88,6 +89,6 @@ export async function timedRun(source: string, call: RunCall, raw: () => Promise
     const reason = oneLine(String((e as Error)?.message ?? e));
     throw new BadInputError(`${source}: onnxruntime failed on a batch of ${call.rows} (${reason}); check --shape/--dim/--const and the samples' dtype and shape`);
   }
-  call.log?.add(call.rows, call.purpose, performance.now() - t0);
+  call.log?.add(call.rows, call.purpose, now() - t0);
   return result;
 }

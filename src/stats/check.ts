@@ -20,6 +20,7 @@ import { loadCheckpoint, looksLikeCheckpoint, matchLayer, statKeys, type Checkpo
 import { collectInputStats, comparable } from './collect';
 import { isBatchSequence, type CalibrationData, type DataOptions } from './data';
 import type { CheckpointReport, LayerReport, StatsProblem, StatsReport, WorstChannel } from './report';
+import { now } from '../runtime/clock';
 
 /** When a layer fails against calibration data. */
 export interface StatsTolerance {
@@ -186,7 +187,7 @@ const FOLDED =
  * CLI prints the same object.
  */
 export async function checkRunningStats(model: ModelSource, reference?: StatsReference, options: RunningStatsOptions = {}): Promise<StatsReport> {
-  const started = performance.now();
+  const started = now();
   validateOptions(options, RUNNING_STATS_OPTION_KEYS, 'checkRunningStats', STATS_OPTION_TYPES);
   if (reference !== undefined && !(typeof reference === 'object' && reference !== null) && !(typeof reference === 'string' && reference !== '')) {
     throw new BadInputError(`checkRunningStats: the reference must be calibration data (a path, arrays, batches), a checkpoint (a path or named arrays) or { data, checkpoint }, got ${formatValue(reference)}; for example checkRunningStats(model, 'calibration.npz')`);
@@ -312,7 +313,7 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
     firstMismatch,
     summary: summarize(scan, problems, layers, firstMismatch, firstMismatch ? structural.get(firstMismatch.node) : undefined),
     notes,
-    timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
+    timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(inferenceMs) },
   };
 }
 

@@ -21,6 +21,7 @@ import { createSession } from '../runtime/session';
 import { hasExternalData } from '../runtime/model-bytes';
 import { calibrationBatches, type CalibrationData, type DataOptions } from './data';
 import { ChannelMoments } from './moments';
+import { now } from '../runtime/clock';
 
 export interface LayerMoments {
   node: string;
@@ -233,7 +234,7 @@ export async function collectInputStats(
   try {
     const inputs = describeSession(session).inputs;
     for await (const batch of calibrationBatches(data, inputs, options, options.dataLabel)) {
-      const t0 = performance.now();
+      const t0 = now();
       let result: ort.InferenceSession.OnnxValueMapType;
       try {
         result = await session.run(batch.feeds, fetches);
@@ -241,7 +242,7 @@ export async function collectInputStats(
         const reason = String((e as Error).message ?? e).replace(/\s+/g, ' ').trim();
         throw new BadInputError(`${options.source}: onnxruntime failed on calibration batch ${batches} (${reason}); check the data's shape and dtype against the model's inputs`);
       }
-      inferenceMs += performance.now() - t0;
+      inferenceMs += now() - t0;
       for (const p of probes) {
         const shape = Array.from((result[p.shape] as ort.Tensor).data as BigInt64Array, Number);
         const [n, c, plane] = shape as [number, number, number];

@@ -29,6 +29,7 @@ import { collectInputStats } from './collect';
 import { isBatchSequence, type CalibrationData, type DataOptions } from './data';
 import type { Samples } from '../inputs/samples';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
+import { now } from '../runtime/clock';
 
 /** How recalibrate opens the model and batches the data (no tolerance: nothing is compared). */
 export interface RecalibrateOptions extends SessionSettings, DataOptions {}
@@ -111,7 +112,7 @@ async function replayable(data: CalibrationData, passes: number): Promise<{ data
  * written as running mean and variance (population variance).
  */
 export async function recalibrate(model: ModelSource, data: CalibrationData, options: RecalibrateOptions = {}): Promise<RecalibrationResult> {
-  const started = performance.now();
+  const started = now();
   validateOptions(options, RECALIBRATE_OPTION_KEYS, 'recalibrate');
   checkDataArgument(data, 'recalibrate', 'data');
   const mb = modelBytes(model, 'recalibration');
@@ -207,7 +208,7 @@ export async function recalibrate(model: ModelSource, data: CalibrationData, opt
       skipped,
       waves: plan.length,
       notes,
-      timing: { totalMs: Math.round(performance.now() - started), inferenceMs: Math.round(inferenceMs) },
+      timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(inferenceMs) },
     },
   };
 }

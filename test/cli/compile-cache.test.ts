@@ -3,6 +3,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as zlib from 'zlib';
 
 // The bin as installed: dist/src/cli/bin.js runs the bundle dist/cli.js through a V8 code cache.
 const root = path.join(__dirname, '..', '..');
@@ -136,18 +137,24 @@ test('a cache with bits flipped is never handed to V8: the run is as usual, the 
   expect(check(home)).toEqual(first);
 });
 
-test('verifiedCache: the data when the checksum matches, null otherwise', () => {
+test('verifiedCache: the data when the checksum matches (CRC-32, or SHA-256 where zlib has no crc32), null otherwise', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { verifiedCache } = require(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js')) as typeof import('../../src/cli/compile-cache');
+  const { verifiedCache, sealCache } = require(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js')) as typeof import('../../src/cli/compile-cache');
   const data = Buffer.from('some v8 bytes');
-  const good = Buffer.concat([Buffer.from('bpc1'), crypto.createHash('sha256').update(data).digest(), data]);
-  expect(verifiedCache(good)?.equals(data)).toBe(true);
-  for (let i = 0; i < good.length; i++) {
-    const bad = Buffer.from(good);
-    bad[i] ^= 0x10;
-    expect(verifiedCache(bad)).toBeNull();
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(data));
+  const sealed = sealCache(data);
+  expect(sealed.equals(Buffer.concat([Buffer.from('bpc2'), crc, data]))).toBe(true);
+  const sha = Buffer.concat([Buffer.from('bpc1'), crypto.createHash('sha256').update(data).digest(), data]);
+  for (const good of [sealed, sha]) {
+    expect(verifiedCache(good)?.equals(data)).toBe(true);
+    for (let i = 0; i < good.length; i++) {
+      const bad = Buffer.from(good);
+      bad[i] ^= 0x10;
+      expect(verifiedCache(bad)).toBeNull();
+    }
+    expect(verifiedCache(good.subarray(0, good.length - data.length))).toBeNull();
   }
-  expect(verifiedCache(good.subarray(0, 36))).toBeNull();
   expect(verifiedCache(Buffer.alloc(0))).toBeNull();
 });
 
