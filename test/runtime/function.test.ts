@@ -167,6 +167,27 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     expect(leaky.stdout).toMatch(/violated \(leakage\)/);
   });
 
+  // CommonJS loads by require (no ES module loader started), ES modules by import(): every form runs.
+  test.each([
+    ['CommonJS .js, module.exports = fn', 'cjs-default/embed.js', 'module.exports = async function embed(batch) { return BODY; };', null],
+    ['CommonJS .cjs, exports.embed', 'cjs-named/embed.cjs', 'exports.embed = async function embed(batch) { return BODY; };', null],
+    ['an ES module .js in a "type": "module" package', 'esm-js/embed.js', 'export default async function embed(batch) { return BODY; }', '{"type": "module"}'],
+  ])('a batch function module: %s', (_name, file, source, pkg) => {
+    const target = path.join(dir, file);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    if (pkg) fs.writeFileSync(path.join(path.dirname(target), 'package.json'), pkg);
+    fs.writeFileSync(target, `${source.replace('BODY', "batch.map((t) => [t.length, [...t].reduce((a, c) => a + c.charCodeAt(0), 0) / 100])")}\n`);
+    const r = run([target, '--samples', texts, '--batch-sizes', '1,2,4']);
+    expect([r.status, r.stdout.split('\n')[0], r.stderr]).toEqual([0, '<function embed>: invariant', '']);
+  });
+
+  test('a module that throws while loading: one line, exit 2', () => {
+    const broken = path.join(dir, 'broken.js');
+    fs.writeFileSync(broken, "throw new Error('no model file here');\n");
+    const r = run([broken, '--samples', texts]);
+    expect([r.status, r.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: .*broken\.js: the module failed to load: no model file here$/)]);
+  });
+
   test('--filler: a sample for a function module (even an empty one); zeros or last for a model', () => {
     const json = path.join(dir, 'padded.json');
     const r = run([module, '--samples', texts, '--batch-sizes', '1,2,4', '--pad-to', '4', '--filler', '', '--json', json]);
