@@ -1,4 +1,5 @@
 import { countNonFinite, elementAsNumber, isFloatDtype, TypedArray } from '../inputs/arrays';
+import { scanFloat32, type Scan } from '../kernels';
 import type { ResolvedTolerance } from './tolerance';
 
 /** How one sample's output compares with its reference. */
@@ -70,22 +71,6 @@ export function sameTensor(a: { type: string; dims: readonly number[]; data: unk
   return sameBytes(a.data as TypedArray, b.data as TypedArray);
 }
 
-/** What one pass over the elements finds; compareArrays draws the verdict from it. */
-interface Scan {
-  bitExact: boolean;
-  maxAbs: number;
-  maxRel: number;
-  maxUlp: number;
-  l1: number;
-  dot: number;
-  normE: number;
-  normA: number;
-  nanMismatches: number;
-  /** -1 when every element was NaN on both sides. */
-  worstIndex: number;
-  allcloseOk: boolean;
-}
-
 /** Compares one output slice with its reference, element by element, in one pass. */
 export function compareArrays(expected: TypedArray, actual: TypedArray, dtype: string, tolerance: ResolvedTolerance): Comparison {
   const values = asNumbers(actual, dtype);
@@ -130,54 +115,6 @@ export function compareArrays(expected: TypedArray, actual: TypedArray, dtype: s
     actual: n > 0 ? values[worst] : NaN,
     pass,
   };
-}
-
-/**
- * float32, the common case, in a loop of its own: small and of one element type, so V8 optimizes
- * it in about a millisecond. Folded into the general loop, that optimization took 15 to 20 ms of
- * a background thread that onnxruntime needs on a small machine, and the CLI's exit waited for it.
- */
-function scanFloat32(e: Float32Array, a: Float32Array, atol: number, rtol: number): Scan {
-  // Bits through views, allocating nothing per row.
-  const be = new Int32Array(e.buffer, e.byteOffset, e.length);
-  const ba = new Int32Array(a.buffer, a.byteOffset, a.length);
-  let bitExact = true, maxAbs = 0, maxRel = 0, maxUlp = 0, l1 = 0, dot = 0, normE = 0, normA = 0;
-  let nanMismatches = 0, worstIndex = -1, worstAbs = -1, allcloseOk = true;
-  for (let i = 0; i < e.length; i++) {
-    const x = e[i];
-    const y = a[i];
-    let abs = 0;
-    let ulp = 0;
-    if (x !== x || y !== y) {
-      if (x !== x && y !== y) continue;
-      nanMismatches++;
-      abs = Infinity;
-      ulp = Infinity;
-    } else if (x !== y) {
-      abs = Math.abs(y - x);
-      const oe = be[i] < 0 ? -(be[i] & 0x7fffffff) : be[i];
-      const oa = ba[i] < 0 ? -(ba[i] & 0x7fffffff) : ba[i];
-      ulp = Math.abs(oa - oe);
-    }
-    // Equal values differ in bits only as +0 and -0.
-    if (be[i] !== ba[i]) bitExact = false;
-    const rel = abs === 0 ? 0 : x === 0 ? Infinity : abs / Math.abs(x);
-    if (abs > maxAbs) maxAbs = abs;
-    if (rel > maxRel) maxRel = rel;
-    if (ulp > maxUlp) maxUlp = ulp;
-    if (abs > worstAbs) {
-      worstAbs = abs;
-      worstIndex = i;
-    }
-    if (abs > atol + rtol * Math.abs(x)) allcloseOk = false;
-    if (abs !== Infinity) {
-      l1 += abs;
-      dot += y * x;
-      normE += x * x;
-      normA += y * y;
-    }
-  }
-  return { bitExact, maxAbs, maxRel, maxUlp, l1, dot, normE, normA, nanMismatches, worstIndex, allcloseOk };
 }
 
 /** Every other dtype (and arrays of different lengths): values as numbers, ULP from ordered bits. */

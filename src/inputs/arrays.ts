@@ -1,6 +1,7 @@
 /** Typed-array plumbing shared by inputs, runs and comparison. */
 
 import type { NumericData } from '../io/types';
+import { countNonFiniteFloats } from '../kernels';
 
 /** Every typed array an onnxruntime tensor holds (float16 as Uint16 bits, bool as Uint8). */
 export type TypedArray = NumericData;
@@ -20,6 +21,8 @@ export function countNonFinite(data: ArrayLike<number | bigint>, dtype: string):
     for (let i = 0; i < data.length; i++) if (((data[i] as number) & 0x7c00) === 0x7c00) n++;
     return n;
   }
+  // Typed arrays of any realm (Jest's or Node's) go to the kernel; plain arrays are counted here.
+  if (ArrayBuffer.isView(data) && (data as Float32Array).BYTES_PER_ELEMENT === (dtype === 'float64' ? 8 : 4)) return countNonFiniteFloats(data as Float32Array | Float64Array);
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) n++;
   return n;
 }

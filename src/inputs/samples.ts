@@ -3,6 +3,7 @@ import { BadInputError, formatValue } from '../errors';
 import { allocate, floatToHalf, product, stackRows, takeRows, TypedArray } from './arrays';
 import type { InputSpec } from './spec';
 import type { IdBound, TableRef } from '../onnx/tables';
+import { fillUniform } from '../kernels';
 
 /** An array with its dtype and dims, as the io readers return and onnxruntime tensors carry. */
 export interface ArrayWithDims {
@@ -295,23 +296,6 @@ export function userPool(arrays: Record<string, NormalizedArray>, specs: readonl
       return takeRows(arr.data, arr.dims, spec.batchAxis as number, [index % total], spec.dtype);
     },
   };
-}
-
-/**
- * Uniform numbers in [lo, hi) from mulberry32, a small fast PRNG, written straight into `out`:
- * the same seed gives the same samples on every machine. One tight loop per sample (this runs
- * for every synthesized sample; a second pass or a temporary array showed in the CLI's profile).
- */
-function fillUniform(out: Float32Array | Float64Array, seed: number, lo = 0, hi = 1): Float32Array | Float64Array {
-  const scale = (hi - lo) / 4294967296;
-  let a = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + scale * ((t ^ (t >>> 14)) >>> 0);
-  }
-  return out;
 }
 
 /**
