@@ -22,7 +22,7 @@ const ort = require('onnxruntime-node');
 const dist = path.join(__dirname, '..', 'dist', 'src');
 const { checkRunningStats } = require(dist);
 const { spliceModel, instrumentModel } = require(path.join(dist, 'onnx', 'instrument'));
-const { modelBytes } = require(path.join(dist, 'onnx', 'session'));
+const { modelBytes } = require(path.join(dist, 'runtime', 'model-bytes'));
 const { decodeModel, encodeModel } = require(path.join(dist, 'onnx', 'proto'));
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 9);
