@@ -17,14 +17,20 @@ export function isTerminal(fd: 1 | 2): boolean {
 }
 
 let stdoutClosed = false;
+/** Set once output went to process.stdout: later writes follow it there, so none overtakes it. */
+let viaStream = false;
 
 /**
  * Writes all of `text` to standard output, synchronously. A reader that went away (`| head`)
  * ends the output quietly (EPIPE); a descriptor that would block (a non-blocking pipe that is
- * full) hands the rest to process.stdout, which waits for it.
+ * full) hands the rest, and every later write, to process.stdout, which waits for it.
  */
 export function writeStdout(text: string): void {
   if (stdoutClosed) return;
+  if (viaStream) {
+    process.stdout.write(text);
+    return;
+  }
   const bytes = Buffer.from(text);
   let at = 0;
   try {
@@ -36,6 +42,7 @@ export function writeStdout(text: string): void {
       return;
     }
     if (code !== 'EAGAIN') throw e;
+    viaStream = true;
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
     });
