@@ -14,5 +14,8 @@ function findPackageJson(): { name: string; version: string } {
   }
 }
 
+/** Written into the CLI's bundle by scripts/bundle-cli.js: the bundle reads no package.json at start. */
+declare const BATCHPROOF_PACKAGE: { name: string; version: string } | undefined;
+
 /** This package's name and version, as every report's `tool` field records them. */
-export const tool = findPackageJson();
+export const tool: { name: string; version: string } = typeof BATCHPROOF_PACKAGE === 'object' ? BATCHPROOF_PACKAGE : findPackageJson();

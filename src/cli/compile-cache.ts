@@ -5,64 +5,76 @@
  * run compiled: V8 compiles lazily, and a cache made right after compiling (v8-compile-cache,
  * which gained nothing here) holds little beyond the top level.
  *
- * One cache per command (each runs different code), refreshed by its first few runs; one per
+ * One cache per command (each runs different code), refreshed by its first few runs and by any
+ * later run that took a code path the cache has not seen (noteCodePath: a text model after a
+ * run of plain ones, a violated verdict, HTML output); one per
  * install (bundle path), bundle content, Node version and arch. V8 itself checks only the source's length, so the key
  * is the content hash that scripts/bundle-cli.js writes on the bundle's first line (hashing a
  * megabyte here would cost more than the cache saves); a file without one runs uncached.
  *
  * V8 does not verify cached code: a cache with a few bits flipped (a bad disk, a stray write)
  * is run as it is and crashes the process (a V8 check failure, exit 133, or a segfault), on every
- * run until the file goes. So each file starts with a checksum of its bytes (CRC-32 by zlib,
- * about 0.2 ms for a 500 KB cache; SHA-256 on a Node without zlib.crc32, before 20.15), checked
- * before V8 sees them: a mismatch deletes the file and the run compiles as usual, writing a good
- * cache at exit. Not crypto for CRC-32 or the install tag: loading it costs every run about 3 ms.
+ * run until the file goes. So each file starts with a checksum of its bytes (64 bits, by a
+ * WebAssembly kernel, src/kernels/checksum.ts: about 0.3 ms for a 500 KB cache), checked before
+ * V8 sees them: a mismatch deletes the file and the run compiles as usual, writing a good cache
+ * at exit. Neither zlib's CRC-32 nor crypto's hashes: loading either costs every run 3 ms.
  *
  * An optimisation only: whatever fails, the CLI runs as it would without it, and nothing is
  * printed. NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
  */
-import type * as crypto from 'crypto';
 import * as fs from 'fs';
 import Module = require('module');
 import * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
-import type * as zlib from 'zlib';
 import { isAlive } from '../io/pid';
+import { checksum } from '../kernels/checksum';
 
 /** Runs after the first that still add the functions they compiled to the cache. */
 const REFRESHES = 3;
 
-/** A cache file: a magic naming its checksum, the checksum of the V8 data, the V8 data. */
-const CRC_MAGIC = Buffer.from('bpc2');
-const SHA_MAGIC = Buffer.from('bpc1');
-
-/* eslint-disable @typescript-eslint/no-require-imports */
-const crc32 = (require('zlib') as { crc32?: typeof zlib.crc32 }).crc32;
-const sha256 = (data: Uint8Array): Buffer => (require('crypto') as typeof crypto).createHash('sha256').update(data).digest();
-/* eslint-enable @typescript-eslint/no-require-imports */
-
-function crcBytes(data: Uint8Array): Buffer {
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE((crc32 as (d: Uint8Array) => number)(data) >>> 0);
-  return out;
-}
+/**
+ * A cache file: this magic, the checksum of the V8 data (8 bytes), the V8 data. Files of the
+ * formats before it (bpc1, SHA-256; bpc2, CRC-32) are not trusted: they go, and are written anew.
+ */
+const MAGIC = Buffer.from('bpc3');
+const HEAD = MAGIC.length + 8;
 
 /** The V8 data with its checksum in front, as a cache file holds it. */
 export function sealCache(data: Uint8Array): Buffer {
-  return crc32 ? Buffer.concat([CRC_MAGIC, crcBytes(data), data]) : Buffer.concat([SHA_MAGIC, sha256(data), data]);
+  return Buffer.concat([MAGIC, checksum(data), data]);
 }
 
 /** The V8 data of a cache file, or null when its checksum does not match (then V8 must never see it). */
 export function verifiedCache(file: Buffer): Buffer | null {
-  const magic = file.subarray(0, 4);
-  const [size, sum] = crc32 && magic.equals(CRC_MAGIC) ? [4, crcBytes] : magic.equals(SHA_MAGIC) ? [32, sha256] : [0, null];
-  if (!sum || file.length <= 4 + size) return null;
-  const data = file.subarray(4 + size);
-  return sum(data).equals(file.subarray(4, 4 + size)) ? data : null;
+  if (file.length <= HEAD || !file.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+  const data = file.subarray(HEAD);
+  return checksum(data).equals(file.subarray(MAGIC.length, HEAD)) ? data : null;
+}
+
+/** Where noteCodePath records, shared by the copy of this module in the bundle and the one outside it. */
+const CODE_PATHS = Symbol.for('batchproof.codePaths');
+/** At most this many code paths are recorded in a cache's name. */
+const MAX_CODE_PATHS = 16;
+
+/**
+ * Records that this run took a code path (a word: 'text', 'violated', 'html') whose functions
+ * the command's cache may lack: a cache that has not seen it is refreshed at exit. A cache holds
+ * only what its runs compiled, so one made by runs on plain models leaves a text model's
+ * padding code to compile on every run (about 17 ms of a text check; bench/RESULTS.md).
+ */
+export function noteCodePath(name: string): void {
+  if (!/^[a-z]+(-[a-z]+)*$/.test(name)) return;
+  const g = globalThis as { [CODE_PATHS]?: Set<string> };
+  (g[CODE_PATHS] ??= new Set()).add(name);
+}
+
+function notedCodePaths(): string[] {
+  return [...((globalThis as { [CODE_PATHS]?: Set<string> })[CODE_PATHS] ?? [])];
 }
 
 /** A short tag of a string (FNV-1a, 32 bits, as 8 hex digits): names an install's caches. */
-function tag(text: string): string {
+export function shortTag(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return (h >>> 0).toString(16).padStart(8, '0');
@@ -92,15 +104,19 @@ export function runFromCodeCache(file: string, command = '', dir = compileCacheD
   // One cache per install too (a tag of the bundle's path): an install replaces only its own
   // older caches, so two installs (two projects, two checkouts) run side by side keep theirs
   // instead of evicting each other's on every run, which left every run compiling cold.
-  const install = tag(path.resolve(file));
+  const install = shortTag(path.resolve(file));
   const prefix = `${path.basename(file)}-${/^[a-z-]+$/.test(command) ? command : 'other'}-${process.version}-${process.arch}-${install}-`;
   const key = `${prefix}${hash.slice(0, 16)}`;
   let cachedData: Buffer | undefined;
   let generation = 0;
+  // The code paths the cache has seen, in its name: KEY.GENERATION[.PATH+PATH].v8
+  let seen: string[] = [];
   try {
     const found = fs.readdirSync(dir).find((f) => f.startsWith(`${key}.`) && f.endsWith('.v8'));
     if (found) {
-      generation = Number(found.slice(key.length + 1, -'.v8'.length)) || 0;
+      const [count, paths] = found.slice(key.length + 1, -'.v8'.length).split('.');
+      generation = Number(count) || 0;
+      seen = paths ? paths.split('+') : [];
       cachedData = verifiedCache(fs.readFileSync(path.join(dir, found))) ?? undefined;
       // A corrupt cache goes now, so no later run reads it even if this one is killed.
       if (!cachedData) fs.rmSync(path.join(dir, found), { force: true });
@@ -111,10 +127,14 @@ export function runFromCodeCache(file: string, command = '', dir = compileCacheD
   const script = new vm.Script(Module.wrap(source), { filename: file, cachedData, importModuleDynamically: importDynamically as never });
   const fresh = !cachedData || script.cachedDataRejected;
   // A cache holds only what its runs compiled (a quick check skips the recipe's code, say): the
-  // next few runs add theirs. Each such save costs about 3 ms, so it stops after a few.
-  if (fresh || generation <= REFRESHES) {
-    process.once('exit', () => saveQuietly(dir, prefix, path.join(dir, `${key}.${fresh ? 1 : generation + 1}.v8`), script));
-  }
+  // next few runs add theirs, and any later run down a path it has not seen. Each such save
+  // costs about 3 ms, so the others skip it.
+  process.once('exit', () => {
+    const paths = [...new Set([...(fresh ? [] : seen), ...notedCodePaths()])].sort().slice(0, MAX_CODE_PATHS);
+    const novel = seen.length < MAX_CODE_PATHS && notedCodePaths().some((p) => !seen.includes(p));
+    if (!fresh && !novel && generation > REFRESHES) return;
+    saveQuietly(dir, prefix, path.join(dir, `${key}.${fresh ? 1 : generation + 1}${paths.length > 0 ? `.${paths.join('+')}` : ''}.v8`), script);
+  });
   const mod = { exports: {}, filename: file, id: file };
   const wrapper = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
   wrapper.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));

@@ -89,3 +89,38 @@ export function scanFloat32Js(e: Float32Array, a: Float32Array, atol: number, rt
   }
   return { bitExact, maxAbs, maxRel, maxUlp, l1, dot, normE, normA, nanMismatches, worstIndex, allcloseOk };
 }
+
+const rotl = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
+/** murmur3's 32-bit finalizer. */
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The 64-bit checksum of cache files as two unsigned 32-bit halves: four lanes, lane j over the
+ * little-endian 32-bit words 4i + j of the bytes (padded with zeros to a multiple of 16), each
+ * step h = rotl(h ^ w * C1, 15) * C2; then lanes 0 and 1 fold into the first half, 2 and 3 into
+ * the second, each with the length, through murmur3's finalizer. Each step is a bijection of the
+ * lane for a fixed word and of the word for a fixed lane, so any change to one word always
+ * changes the sum.
+ */
+export function checksumJs(data: Uint8Array): [number, number] {
+  const n = data.length;
+  const h = [0x9e3779b9 | 0, 0x85ebca6b | 0, 0xc2b2ae35 | 0, 0x27d4eb2f | 0];
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let p = 0; p < n; p += 4) {
+    let w = 0;
+    if (p + 4 <= n) w = view.getInt32(p, true);
+    else for (let k = 0; p + k < n; k++) w |= data[p + k] << (8 * k);
+    const j = (p >> 2) & 3;
+    h[j] = Math.imul(rotl(h[j] ^ Math.imul(w, 0xcc9e2d51), 15), 0x1b873593);
+  }
+  // The zero words that pad the last block.
+  for (let p = (n + 3) & ~3; p & 15; p += 4) {
+    const j = (p >> 2) & 3;
+    h[j] = Math.imul(rotl(h[j], 15), 0x1b873593);
+  }
+  return [fmix(h[0] ^ rotl(h[1], 16) ^ n), fmix(h[2] ^ rotl(h[3], 16) ^ n)];
+}

@@ -132,6 +132,27 @@ export type GraphRead =
 const graphSources = new WeakMap<ModelHandle, string | Uint8Array | null>();
 const graphReads = new WeakMap<ModelHandle, GraphRead>();
 
+/** A model file's graph facts as readHandleGraph keeps them. */
+export type KeptFacts = Pick<GraphRead & { reason: null }, 'graph' | 'constants'>;
+
+/**
+ * Where graph facts of model files are kept between processes, by the file's identity. The CLI
+ * keeps them on disk (src/cli/facts-cache.ts): a text model's facts cost a repeated check more
+ * than its whole comparison (decoding the graph, cold, is about 20 ms of a 300 ms check). The
+ * library keeps none: it writes nothing the user did not ask for.
+ */
+export interface GraphFactsStore {
+  /** The facts kept for `file` as it is now, or a function that keeps them (given the file as it was when looked up). */
+  lookup(file: string): { facts: KeptFacts } | { keep(facts: KeptFacts): void };
+}
+
+let factsStore: GraphFactsStore | null = null;
+
+/** Sets (or with null, removes) the store readHandleGraph looks in before it decodes a model file. */
+export function useGraphFactsStore(store: GraphFactsStore | null): void {
+  factsStore = store;
+}
+
 /**
  * The graph of the model behind a handle, parsed once on first use and cached on the handle;
  * null when it cannot be read (a bare InferenceSession, or a file batchproof cannot parse).
@@ -150,24 +171,55 @@ export function readHandleGraph(handle: ModelHandle): GraphRead {
   const hit = graphReads.get(handle);
   if (hit) return hit;
   const from = graphSources.get(handle) ?? (handle.source.startsWith('<') ? null : handle.source);
-  let read: GraphRead;
-  if (from === null) {
-    read = { graph: null, constants: null, reason: `the model came as ${handle.source === '<session>' ? 'an InferenceSession' : handle.source}, whose graph batchproof cannot read (pass its path or bytes)` };
-  } else {
-    try {
-      // Loaded on demand; fast-graph reads the wire format without protobufjs (whose load and
-      // first decode cost more than a check may) and falls back to readModel on any doubt.
-      const { readModelFacts } = require('../onnx/fast-graph') as typeof import('../onnx/fast-graph');
-      const bytes = typeof from === 'string' ? fs.readFileSync(from) : from;
-      const { graph, constants } = readModelFacts(bytes, handle.source);
-      read = { graph, constants, reason: null };
-    } catch (e) {
-      // onnxruntime loaded the model, so it runs; only graph facts are missing.
-      read = { graph: null, constants: null, reason: `its graph could not be read (${oneLine((e as Error).message ?? String(e))})` };
-    }
-  }
+  const read: GraphRead = from === null
+    ? { graph: null, constants: null, reason: `the model came as ${handle.source === '<session>' ? 'an InferenceSession' : handle.source}, whose graph batchproof cannot read (pass its path or bytes)` }
+    : typeof from === 'string' ? readFileFacts(from, handle.source) : decodeFacts(from, handle.source);
   graphReads.set(handle, read);
   return read;
+}
+
+/** A model file's facts: from the store when it kept them for the file as it is, else decoded (and kept). */
+function readFileFacts(file: string, source: string): GraphRead {
+  // Looked up before the file is read: facts are kept under the identity the file had then.
+  let kept: ReturnType<GraphFactsStore['lookup']> | null = null;
+  try {
+    kept = factsStore?.lookup(file) ?? null;
+  } catch {
+    // A store that fails is as if there were none.
+  }
+  if (kept && 'facts' in kept) return { ...kept.facts, reason: null };
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    return unreadable(e);
+  }
+  const read = decodeFacts(bytes, source);
+  if (read.graph && kept) {
+    try {
+      kept.keep({ graph: read.graph, constants: read.constants });
+    } catch {
+      // Not kept: the next run decodes the graph again.
+    }
+  }
+  return read;
+}
+
+function decodeFacts(bytes: Uint8Array, source: string): GraphRead {
+  try {
+    // Loaded on demand; fast-graph reads the wire format without protobufjs (whose load and
+    // first decode cost more than a check may) and falls back to readModel on any doubt.
+    const { readModelFacts } = require('../onnx/fast-graph') as typeof import('../onnx/fast-graph');
+    const { graph, constants } = readModelFacts(bytes, source);
+    return { graph, constants, reason: null };
+  } catch (e) {
+    return unreadable(e);
+  }
+}
+
+/** onnxruntime loaded the model, so it runs; only graph facts are missing. */
+function unreadable(e: unknown): GraphRead {
+  return { graph: null, constants: null, reason: `its graph could not be read (${oneLine((e as Error).message ?? String(e))})` };
 }
 
 function readModelHead(path: string): Uint8Array {

@@ -28,17 +28,40 @@ test('the bin runs from the bundle: the first run writes a cache for its command
   const home = path.join(tmp, 'fresh');
   const first = check(home);
   expect(first).toMatchObject({ status: 0, stderr: '', verdict: 'invariant' });
-  expect(cacheFiles(home)).toEqual([expect.stringMatching(/^cli\.js-check-v\d+\.\d+\.\d+-\w+-[0-9a-f]{8}-[0-9a-f]{16}\.1\.v8$/)]);
+  // Named by command, Node, install, bundle, generation and the code paths its runs took.
+  expect(cacheFiles(home)).toEqual([expect.stringMatching(/^cli\.js-check-v\d+\.\d+\.\d+-\w+-[0-9a-f]{8}-[0-9a-f]{16}\.1\.cpu\+invariant\+json\.v8$/)]);
   // Refreshed by the next runs (each adds the functions it compiled), one file at a time.
   for (const generation of [2, 3, 4]) {
     expect(check(home)).toEqual(first);
-    expect(cacheFiles(home)).toEqual([expect.stringMatching(new RegExp(`\\.${generation}\\.v8$`))]);
+    expect(cacheFiles(home)).toEqual([expect.stringMatching(new RegExp(`\\.${generation}\\.cpu\\+invariant\\+json\\.v8$`))]);
   }
   const [file] = cacheFiles(home);
   const written = fs.statSync(path.join(home, 'batchproof', file)).mtimeMs;
   expect(check(home)).toEqual(first);
   expect(cacheFiles(home)).toEqual([file]);
   expect(fs.statSync(path.join(home, 'batchproof', file)).mtimeMs).toBe(written);
+});
+
+// A cache made by runs of one kind (a CNN, JSON out) lacked the code of another (a text model's
+// padding runs, the text report), which then compiled on every run: 17 ms of a text check.
+test('a later run down a code path the cache has not seen refreshes it, once', () => {
+  const home = path.join(tmp, 'paths');
+  for (let i = 0; i < 5; i++) check(home);
+  const [settled] = cacheFiles(home);
+  expect(settled).toMatch(/\.4\.cpu\+invariant\+json\.v8$/);
+  const size = fs.statSync(path.join(home, 'batchproof', settled)).size;
+  const { NODE_DISABLE_COMPILE_CACHE: _off, ...base } = process.env;
+  const textReport = () => spawnSync(process.execPath, [bin, 'check', model, '--batch-sizes', '1,2'], { encoding: 'utf8', env: { ...base, XDG_CACHE_HOME: home } });
+  expect(textReport().status).toBe(0);
+  const [refreshed] = cacheFiles(home);
+  expect(refreshed).toMatch(/\.5\.cpu\+invariant\+json\+text\.v8$/);
+  expect(fs.statSync(path.join(home, 'batchproof', refreshed)).size).toBeGreaterThan(size);
+  // Seen now: neither that path nor the first writes again.
+  const written = fs.statSync(path.join(home, 'batchproof', refreshed)).mtimeMs;
+  expect(textReport().status).toBe(0);
+  check(home);
+  expect(cacheFiles(home)).toEqual([refreshed]);
+  expect(fs.statSync(path.join(home, 'batchproof', refreshed)).mtimeMs).toBe(written);
 });
 
 test('a refresh keeps what the cache held and adds what the run compiled', () => {
@@ -137,25 +160,27 @@ test('a cache with bits flipped is never handed to V8: the run is as usual, the 
   expect(check(home)).toEqual(first);
 });
 
-test('verifiedCache: the data when the checksum matches (CRC-32, or SHA-256 where zlib has no crc32), null otherwise', () => {
+test('verifiedCache: the data when the checksum matches, null otherwise (and for the older formats)', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { verifiedCache, sealCache } = require(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js')) as typeof import('../../src/cli/compile-cache');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { checksum } = require(path.join(root, 'dist', 'src', 'kernels', 'checksum.js')) as typeof import('../../src/kernels/checksum');
   const data = Buffer.from('some v8 bytes');
+  const sealed = sealCache(data);
+  expect(sealed.equals(Buffer.concat([Buffer.from('bpc3'), checksum(data), data]))).toBe(true);
+  expect(verifiedCache(sealed)?.equals(data)).toBe(true);
+  for (let i = 0; i < sealed.length; i++) {
+    const bad = Buffer.from(sealed);
+    bad[i] ^= 0x10;
+    expect(verifiedCache(bad)).toBeNull();
+  }
+  expect(verifiedCache(sealed.subarray(0, sealed.length - data.length))).toBeNull();
+  expect(verifiedCache(Buffer.alloc(0))).toBeNull();
+  // A cache of an earlier format (CRC-32, SHA-256) is replaced, not trusted.
   const crc = Buffer.alloc(4);
   crc.writeUInt32BE(zlib.crc32(data));
-  const sealed = sealCache(data);
-  expect(sealed.equals(Buffer.concat([Buffer.from('bpc2'), crc, data]))).toBe(true);
-  const sha = Buffer.concat([Buffer.from('bpc1'), crypto.createHash('sha256').update(data).digest(), data]);
-  for (const good of [sealed, sha]) {
-    expect(verifiedCache(good)?.equals(data)).toBe(true);
-    for (let i = 0; i < good.length; i++) {
-      const bad = Buffer.from(good);
-      bad[i] ^= 0x10;
-      expect(verifiedCache(bad)).toBeNull();
-    }
-    expect(verifiedCache(good.subarray(0, good.length - data.length))).toBeNull();
-  }
-  expect(verifiedCache(Buffer.alloc(0))).toBeNull();
+  expect(verifiedCache(Buffer.concat([Buffer.from('bpc2'), crc, data]))).toBeNull();
+  expect(verifiedCache(Buffer.concat([Buffer.from('bpc1'), crypto.createHash('sha256').update(data).digest(), data]))).toBeNull();
 });
 
 test('a cache directory that cannot be written changes nothing but speed', () => {

@@ -1,18 +1,69 @@
 import * as fc from 'fast-check';
 import * as path from 'path';
 import { countNonFiniteFloats, fillUniform, kernelsBackend, scanFloat32 } from '../../src/kernels';
-import { countNonFiniteJs, fillUniformJs, scanFloat32Js } from '../../src/kernels/reference';
-import { KERNELS_WASM } from '../../src/kernels/wasm-bytes';
+import { checksum } from '../../src/kernels/checksum';
+import { checksumJs, countNonFiniteJs, fillUniformJs, scanFloat32Js } from '../../src/kernels/reference';
+import * as fs from 'fs';
 
 // The WebAssembly kernels against their JavaScript twins (the definition), bit for bit: a kernel
 // that drifts by one rounding changes synthesized samples (and so every snapshot made from them)
 // or a reported metric.
 
-test('the kernels run as WebAssembly here, from the bytes that kernels.wat compiles to', async () => {
+test('the kernels run as WebAssembly here, from the bytes that kernels.wat and checksum.wat compile to', async () => {
   expect(kernelsBackend()).toBe('wasm');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { compileKernels } = require(path.join(__dirname, '..', '..', 'scripts', 'build-wasm.js')) as { compileKernels(): Promise<Buffer> };
-  expect((await compileKernels()).toString('base64')).toBe(KERNELS_WASM);
+  const { compileAll, bytesModule } = require(path.join(__dirname, '..', '..', 'scripts', 'build-wasm.js')) as { compileAll(): Promise<unknown>; bytesModule(c: unknown): string };
+  expect(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'kernels', 'wasm-bytes.ts'), 'utf8')).toBe(bytesModule(await compileAll()));
+});
+
+const twin = (data: Uint8Array) => {
+  const [a, b] = checksumJs(data);
+  const out = Buffer.alloc(8);
+  out.writeUInt32BE(a, 0);
+  out.writeUInt32BE(b, 4);
+  return out;
+};
+
+test('checksum: the same 64 bits as the JavaScript twin, any bytes, any length, any offset', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(7), (bytes, offset) => {
+      // A view at an odd offset into a larger buffer, as a cache file's data is.
+      const data = new Uint8Array(offset + bytes.length);
+      data.set(bytes, offset);
+      const view = data.subarray(offset);
+      expect(checksum(view).equals(twin(view))).toBe(true);
+    }),
+    { numRuns: 500 },
+  );
+  // Larger than the kernel's first page of memory, and fixed: a cache written by one version is read by the next.
+  const big = new Uint8Array(200_000).map((_, i) => (i * 2654435761) >>> 24);
+  expect(checksum(big).equals(twin(big))).toBe(true);
+  expect(checksum(new Uint8Array(0)).toString('hex')).toBe(twin(new Uint8Array(0)).toString('hex'));
+  expect(checksum(Buffer.from('batchproof')).toString('hex')).toMatchInlineSnapshot(`"ee22bbc4f282e835"`);
+});
+
+test('checksum: any one flipped bit, any changed word, and a byte added or cut change it', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.nat(), fc.nat(7), fc.integer({ min: 1, max: 0xffffffff }), (bytes, at, bit, xor) => {
+      const data = Buffer.from(bytes);
+      const sum = checksum(data);
+      const i = at % data.length;
+      const flipped = Buffer.from(data);
+      flipped[i] ^= 1 << bit;
+      expect(checksum(flipped).equals(sum)).toBe(false);
+      // A whole 32-bit word changed: each lane step is a bijection of the word.
+      if (data.length >= 4) {
+        const word = Buffer.from(data);
+        const w = 4 * Math.floor((i % (data.length - 3)) / 4);
+        word.writeUInt32LE((word.readUInt32LE(w) ^ xor) >>> 0, w);
+        expect(checksum(word).equals(sum)).toBe(false);
+      }
+      // Zeros appended (the kernel pads with zeros: the length tells them apart) or a byte cut.
+      expect(checksum(Buffer.concat([data, Buffer.alloc(1)])).equals(sum)).toBe(false);
+      expect(checksum(data.subarray(0, data.length - 1)).equals(sum)).toBe(false);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 const sameBits = (a: Float32Array | Float64Array, b: Float32Array | Float64Array) =>

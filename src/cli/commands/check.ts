@@ -5,6 +5,8 @@ import { BadInputError } from '../../errors';
 import { FILLERS, type Filler } from '../../invariance/plan';
 import { addModelFlags, addPlanFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, PlanFlags, planOptions } from '../common';
 import { HTML_HELP, htmlOf, writeReportPage } from './report';
+import { noteCodePath } from '../compile-cache';
+import type { InvarianceReport } from '../../invariance/report';
 import { progressBar } from '../output';
 import { duration, positiveInteger, sizeList } from '../parse';
 
@@ -54,11 +56,25 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       bar.stop();
       emit(report, () => formatReport(report, { color: flags.color }), flags.json, out);
       await writeReportPage(report, htmlOf(flags), model);
+      for (const name of codePaths(report, fn !== null, flags)) noteCodePath(name);
       setExit(report.verdict === 'violated' ? EXIT.fail : EXIT.pass);
     } finally {
       bar.stop();
     }
   });
+}
+
+/** The code a check ran, in words the code cache keeps a record of (src/cli/compile-cache.ts). */
+function codePaths(report: InvarianceReport, isFunction: boolean, flags: CheckFlags): string[] {
+  return [
+    isFunction ? 'function' : report.fingerprint.provider,
+    report.verdict,
+    flags.json ? 'json' : 'text',
+    ...(report.padding.tested ? ['padding'] : []),
+    ...(report.recipe?.padTo != null || report.recipe?.verified ? ['recipe'] : []),
+    ...(report.diagnosis.length > 0 ? ['diagnosis'] : []),
+    ...(htmlOf(flags) ? ['html'] : []),
+  ];
 }
 
 /** A .js/.mjs model argument is the user's batch function; its samples come from --samples. */

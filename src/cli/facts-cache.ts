@@ -1,0 +1,141 @@
+/**
+ * The CLI's store of graph facts (runtime/handle.ts GraphFactsStore): a check of a text model
+ * reads its graph for the id tables' bounds, and decoding it costs a run that has only just
+ * started more than the check's whole comparison (about 20 ms of a 300 ms check of the bundled
+ * text embedder on a 2-core VM; bench/RESULTS.md). Kept beside the code cache, one file per model
+ * path, under the model file's identity: its device, inode, size, modification and change times
+ * in nanoseconds (any write to the file changes the change time), and the identity of the CLI
+ * that decoded it (a rebuilt or upgraded CLI may read other facts).
+ *
+ * A kept file is trusted only whole: a header line (the identity and a checksum of the facts) and
+ * the facts as JSON. Facts are kept only when they come back from JSON exactly as they were
+ * (numbers JSON has no word for, NaN, Infinity and -0, are written as tagged strings). An
+ * optimisation only: whatever fails, the facts are decoded from the model as without it;
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off with the code cache.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type * as util from 'util';
+import type { GraphFactsStore, KeptFacts } from '../runtime/handle';
+import { checksum } from '../kernels/checksum';
+import { compileCacheDir, shortTag } from './compile-cache';
+
+/** Model paths whose facts are kept at most; the oldest go first. */
+const KEEP = 32;
+const MAGIC = 'batchproof graph facts 1';
+/** Marks a number JSON cannot hold, written as a string ('\u0000NaN', '\u0000-0'). */
+const TAG = '\u0000';
+
+interface Header { magic: string; file: string; identity: string; sum: string; tagged: boolean }
+
+/**
+ * Facts are kept only for a file unchanged for this long: a file system stamps times from a
+ * coarse clock (a few ms; a second or two on some), so a file written again within one tick, at
+ * the same size, would keep its identity. Kept only once older than any tick, a later write
+ * always shows in its times.
+ */
+const SETTLED_MS = 2000;
+
+export interface FactsStoreOptions {
+  /** Where the facts go: the code cache's folder by default. */
+  dir?: string;
+  /** The file of the code that decodes them (the CLI's bundle): another build keeps its own. */
+  code?: string;
+  env?: NodeJS.ProcessEnv;
+  /** How long a model file must have been unchanged for its facts to be kept. */
+  settledMs?: number;
+}
+
+/** The CLI's store of graph facts; null when turned off. */
+export function diskFactsStore(options: FactsStoreOptions = {}): GraphFactsStore | null {
+  const { dir = path.join(compileCacheDir(), 'facts'), code = __filename, env = process.env, settledMs = SETTLED_MS } = options;
+  if (env.NODE_DISABLE_COMPILE_CACHE) return null;
+  let codeIdentity: string | null = null;
+  return {
+    lookup(file) {
+      codeIdentity ??= identityOf(code).id;
+      const model = path.resolve(file);
+      const { id, changed } = identityOf(model);
+      const identity = `${id} ${codeIdentity}`;
+      const kept = path.join(dir, `${shortTag(model)}.json`);
+      const facts = readKept(kept, model, identity);
+      if (facts) return { facts };
+      return { keep: (decoded) => Date.now() - changed >= settledMs && keepQuietly(dir, kept, model, identity, decoded) };
+    },
+  };
+}
+
+/** A file's identity (any write to it, or another file at its path, changes it) and when it last changed, in ms. */
+function identityOf(file: string): { id: string; changed: number } {
+  const s = fs.statSync(file, { bigint: true });
+  const changed = s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs;
+  return { id: `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, changed: Number(changed / 1_000_000n) };
+}
+
+function readKept(kept: string, model: string, identity: string): KeptFacts | null {
+  let file: Buffer;
+  try {
+    file = fs.readFileSync(kept);
+  } catch {
+    return null;
+  }
+  const newline = file.indexOf(10);
+  try {
+    const header = JSON.parse(file.subarray(0, newline).toString()) as Header;
+    const body = file.subarray(newline + 1);
+    if (header.magic !== MAGIC || header.file !== model || header.identity !== identity) return null;
+    if (checksum(body).toString('hex') !== header.sum) return null;
+    return JSON.parse(body.toString(), header.tagged ? revive : undefined) as KeptFacts;
+  } catch {
+    return null;
+  }
+}
+
+function keepQuietly(dir: string, kept: string, model: string, identity: string, facts: KeptFacts): boolean {
+  let tagged = false;
+  let representable = true;
+  const body = JSON.stringify(facts, (_key, value: unknown) => {
+    if (typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0))) {
+      tagged = true;
+      return `${TAG}${Object.is(value, -0) ? '-0' : String(value)}`;
+    }
+    if (typeof value === 'string' && value.startsWith(TAG)) representable = false;
+    return value;
+  });
+  // Kept only if it reads back as it is (nothing dropped, nothing rounded).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isDeepStrictEqual } = require('util') as typeof util;
+  if (!representable || !isDeepStrictEqual(JSON.parse(body, tagged ? revive : undefined), facts)) return false;
+  const bytes = Buffer.from(body);
+  const header: Header = { magic: MAGIC, file: model, identity, sum: checksum(bytes).toString('hex'), tagged };
+  const tmp = `${kept}.${process.pid}.tmp`;
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), bytes]), { mode: 0o600 });
+    // Renamed into place: a parallel run reads the old file or the new one, never half of one.
+    fs.renameSync(tmp, kept);
+    prune(dir);
+    return true;
+  } catch {
+    // A read-only home or a full disk: the next run decodes the graph again.
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // Nothing was written.
+    }
+    return false;
+  }
+}
+
+function revive(_key: string, value: unknown): unknown {
+  return typeof value === 'string' && value.startsWith(TAG) ? Number(value.slice(1)) : value;
+}
+
+/** The KEEP most recently written files stay; temporaries of killed runs go after a minute. */
+function prune(dir: string): void {
+  const now = Date.now();
+  const entries = fs.readdirSync(dir).map((name) => ({ name, at: fs.statSync(path.join(dir, name)).mtimeMs }));
+  const stale = entries.filter((e) => e.name.endsWith('.tmp') && now - e.at > 60_000);
+  const kept = entries.filter((e) => e.name.endsWith('.json')).sort((a, b) => b.at - a.at).slice(KEEP);
+  for (const e of [...stale, ...kept]) fs.rmSync(path.join(dir, e.name), { force: true });
+}

@@ -1,0 +1,56 @@
+/**
+ * The checksum of batchproof's cache files (the CLI's code cache and graph facts): 64 bits, in
+ * WebAssembly (checksum.wat, compiled in well under a millisecond), with its JavaScript twin
+ * (reference.ts checksumJs) where WebAssembly is not available. It runs before anything else on
+ * every CLI run, so it loads nothing: zlib's CRC-32 cost 3 ms to load, crypto's hashes more.
+ * Not a defence against someone who can write the cache (they could write the CLI): it catches a
+ * bad disk or a stray write, which V8 would run as code and crash on.
+ */
+import { checksumJs } from './reference';
+import { CHECKSUM_WASM } from './wasm-bytes';
+
+interface ChecksumExports {
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  checksum(p: number, n: number, out: number): void;
+}
+
+let loaded: ChecksumExports | null | undefined;
+
+function wasm(): ChecksumExports | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  const api = (globalThis as { WebAssembly?: { Module: new (b: Uint8Array) => object; Instance: new (m: object) => { exports: unknown } } }).WebAssembly;
+  if (!api) return loaded;
+  try {
+    loaded = new api.Instance(new api.Module(Buffer.from(CHECKSUM_WASM, 'base64'))).exports as ChecksumExports;
+  } catch {
+    // node --jitless and the like: the JavaScript twin.
+  }
+  return loaded;
+}
+
+/** The checksum of `data`, as 8 bytes (the two lanes, big-endian). */
+export function checksum(data: Uint8Array): Buffer {
+  const k = data.length <= 1 << 30 ? wasm() : null;
+  let sum: [number, number];
+  if (k) {
+    // The bytes, zeros up to a multiple of 16 (the kernel reads whole blocks), then the sum.
+    const out = (data.length + 15) & ~15;
+    const need = out + 8;
+    const have = k.memory.buffer.byteLength;
+    if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
+    const memory = new Uint8Array(k.memory.buffer);
+    memory.set(data);
+    memory.fill(0, data.length, out);
+    k.checksum(0, data.length, out);
+    // WebAssembly memory is little-endian on every machine; a typed array is the machine's order.
+    const lanes = new DataView(k.memory.buffer, out, 8);
+    sum = [lanes.getUint32(0, true), lanes.getUint32(4, true)];
+  } else {
+    sum = checksumJs(data);
+  }
+  const bytes = Buffer.alloc(8);
+  bytes.writeUInt32BE(sum[0], 0);
+  bytes.writeUInt32BE(sum[1], 4);
+  return bytes;
+}
