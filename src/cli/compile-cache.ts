@@ -24,10 +24,10 @@
  */
 import * as fs from 'fs';
 import Module = require('module');
-import * as os from 'os';
+import type * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
-import { isAlive } from '../io/pid';
+import type * as pidModule from '../io/pid';
 import { checksum } from '../kernels/checksum';
 
 /** Runs after the first that still add the functions they compiled to the cache. */
@@ -82,7 +82,10 @@ export function shortTag(text: string): string {
 
 /** The user's cache directory (XDG), private to the user: code is read back from it. */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'batchproof');
+  // os.homedir() is $HOME where there is one: os is not loaded for it (every run asks).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const home = process.platform !== 'win32' && env.HOME ? env.HOME : (require('os') as typeof os).homedir();
+  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'batchproof');
 }
 
 /** Runs `file` as a CommonJS module compiled through the cache; false when there is no such file. */
@@ -157,6 +160,9 @@ function saveQuietly(dir: string, prefix: string, cacheFile: string, script: vm.
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, cacheFile);
+    // Loaded only when a cache is written (io/pid is also what writes of reports use).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { isAlive } = require('../io/pid') as typeof pidModule;
     for (const old of fs.readdirSync(dir)) {
       if (!old.startsWith(prefix)) continue;
       const pid = Number(/\.(\d+)\.tmp$/.exec(old)?.[1]);

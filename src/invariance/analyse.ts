@@ -44,6 +44,9 @@ function compareRows(expected: ProbeRow, actual: ProbeRow, layouts: readonly Out
   return { pass, bitExact, byOutput };
 }
 
+/** The sweep's runs of a size, each compared with the reference. */
+const SWEEP_PURPOSES = new Set(['batch', 'mates', 'permuted']);
+
 /**
  * Turns the kept probe rows into the verdict, causes and tables. Pure: no inference here.
  * Each probe's `reference` row is the expected value; the other purposes isolate causes:
@@ -53,7 +56,18 @@ function compareRows(expected: ProbeRow, actual: ProbeRow, layouts: readonly Out
 export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayout[], tolerances: Record<string, ResolvedTolerance>): Analysis {
   const reference = new Map<number, ProbeRow>();
   for (const r of rows) if (r.purpose === 'reference') reference.set(r.probe, r);
-  const find = (purpose: string, size: number, probe: number) => rows.find((r) => r.purpose === purpose && r.size === size && r.probe === probe);
+  // Rows indexed once: a check keeps hundreds, and searching them per size and probe made this
+  // quadratic, in code that runs once per process and so mostly in V8's interpreter.
+  const first = new Map<string, ProbeRow>();
+  const bySize = new Map<number, ProbeRow[]>();
+  for (const r of rows) {
+    const key = `${r.purpose} ${r.size} ${r.probe}`;
+    if (!first.has(key)) first.set(key, r);
+    const same = bySize.get(r.size);
+    if (same) same.push(r);
+    else bySize.set(r.size, [r]);
+  }
+  const find = (purpose: string, size: number, probe: number) => first.get(`${purpose} ${size} ${probe}`);
 
   let allExact = true;
   let allPass = true;
@@ -104,7 +118,8 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     const explained = new Set<number>();
     const leaked = new Set<number>();
     const moved = new Set<number>();
-    for (const row of rows.filter((r) => r.size === size && ['batch', 'mates', 'permuted'].includes(r.purpose))) {
+    const ofSize = bySize.get(size) ?? [];
+    for (const row of ofSize.filter((r) => SWEEP_PURPOSES.has(r.purpose))) {
       const ref = reference.get(row.probe) as ProbeRow;
       const c = compareRows(ref, row, layouts, tolerances);
       account(c, row);
@@ -128,7 +143,7 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     }
     // Which change moved each probe: `mates` changed both its place and its batch-mates;
     // `permuted` (run only when `mates` differed) has mates' places with batch's batch-mates.
-    for (const probe of new Set(rows.filter((r) => r.size === size).map((r) => r.probe))) {
+    for (const probe of new Set(ofSize.map((r) => r.probe))) {
       const batch = find('batch', size, probe);
       const mates = find('mates', size, probe);
       const permuted = find('permuted', size, probe);
@@ -152,7 +167,7 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     // What remains against the reference, unexplained by mates or places, is the batch size.
     if (drifted.some((p) => !explained.has(p)) && !sizeCauses.has('leakage')) sizeCauses.add('batch-size');
     sizeCauses.forEach((c) => causes.add(c));
-    const positions = [...new Set(rows.filter((r) => r.size === size && r.purpose === 'batch').map((r) => r.position))];
+    const positions = [...new Set(ofSize.filter((r) => r.purpose === 'batch').map((r) => r.position))];
     return {
       size,
       positions,
