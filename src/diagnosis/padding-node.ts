@@ -8,13 +8,11 @@
 import type * as ort from 'onnxruntime-node';
 import { compareArrays, type Comparison } from '../compare/metrics';
 import { resolveTolerance, type ResolvedTolerance, type Tolerance } from '../compare/tolerance';
-import { BadInputError } from '../errors';
 import { allocate, type TypedArray } from '../inputs/arrays';
-import { describeSession } from '../runtime/session';
+import { openModelBytes, type ModelHandle } from '../runtime/handle';
 import { type SessionSettings } from '../runtime/settings';
 import { readModel } from '../onnx/graph';
 import { instrumentModel } from '../onnx/instrument';
-import { createSession } from '../runtime/session';
 import type { ModelStore } from '../onnx/wire';
 import { derivedFrom } from './flow';
 import { sameTensor } from '../compare/metrics';
@@ -90,25 +88,25 @@ export async function firstPaddingNode(
   const finalOutputs = new Set(graph.outputs.map((o) => o.name));
   const watched = graph.nodes.flatMap((n) => n.outputs.filter((o) => o && live.has(o)).map((o) => ({ node: n.name, op: n.opType, output: o })));
   const instrumented = instrumentModel(modelBytes, { outputs: watched.map((w) => w.output).filter((o) => !finalOutputs.has(o)) }, { source, store: options.store });
-  let session: ort.InferenceSession;
+  let runner: ModelHandle;
   try {
-    session = await createSession(instrumented.bytes, options.settings ?? {}, { label: source, externalDir: options.externalDir });
+    // The rewritten bytes change back once onnxruntime has read them: no graph read from them.
+    runner = await openModelBytes(instrumented.bytes, options.settings ?? {}, { label: source, externalDir: options.externalDir, graphFrom: null });
   } finally {
     instrumented.release();
   }
   try {
-    const isTensor = new Set(describeSession(session).outputs.filter((m) => m.dtype !== 'non-tensor').map((m) => m.name));
+    const isTensor = new Set(runner.outputs.filter((m) => m.dtype !== 'non-tensor').map((m) => m.name));
     const fetch = watched.filter((w) => isTensor.has(w.output));
-    const run = async (feeds: Record<string, ort.Tensor>) => {
-      try {
-        return await session.run(feeds, fetch.map((w) => w.output));
-      } catch (e) {
-        throw new BadInputError(`${source}: onnxruntime failed on the instrumented model (${String((e as Error).message ?? e).replace(/\s+/g, ' ')}); check the inputs`);
-      }
-    };
+    const rows = Object.values(feedsA)[0]?.dims[0] ?? 1;
+    const run = (feeds: Record<string, ort.Tensor>) =>
+      runner.run(feeds, fetch.map((w) => w.output), {
+        rows,
+        purpose: 'pad-ids',
+        failure: (reason) => `${source}: onnxruntime failed on the instrumented model (${reason}); check the inputs`,
+      });
     const a = await run(feedsA);
     const b = await run(feedsB);
-    const rows = Object.values(feedsA)[0]?.dims[0] ?? 1;
     const lengths = typeof options.lengths === 'number' ? Array.from({ length: rows }, () => options.lengths as number) : [...options.lengths];
     const side = options.side ?? 'right';
     const tolerances = new Map<string, ResolvedTolerance>();
@@ -153,7 +151,7 @@ export async function firstPaddingNode(
     }
     return { first, firstBitwise, compared, skipped, notes };
   } finally {
-    await session.release();
+    await runner.close();
   }
 }
 

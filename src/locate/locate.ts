@@ -19,11 +19,11 @@ import { checkBatchInvariance, prepareCheck, type CheckOptions } from '../invari
 import type { Plan, PlannedRun, RunPurpose } from '../invariance/plan';
 import type { Cause, InvarianceReport } from '../invariance/report';
 import { feedsFor } from '../invariance/run';
-import { describeSession } from '../runtime/session';
-import { makeHandle, type ModelSource } from '../runtime/handle';
+import { openModelBytes, type ModelHandle, type ModelSource } from '../runtime/handle';
+import { RunLogBook } from '../runtime/runner';
+import type { SessionSettings } from '../runtime/settings';
 import { readModel, type GraphFacts } from '../onnx/graph';
 import { instrumentModel } from '../onnx/instrument';
-import { createSession } from '../runtime/session';
 import { hasExternalData, modelBytes } from '../runtime/model-bytes';
 import { checkExternalFiles } from '../onnx/tensor';
 import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
@@ -237,11 +237,10 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
   // A missing external file: the same line as stats and recalibrate, not onnxruntime's.
   if (external) checkExternalFiles(decoded.graph?.initializer ?? [], { source: mb.source, dir: mb.dir });
   const notes: string[] = [];
-  let inferenceMs = 0;
+  // The search's runs (the guard's are not counted: they only check the rewritten graph).
+  const log = new RunLogBook();
 
-  const plainSession = await createSession(mb.bytes, settings, { label: mb.source, externalDir: external });
-  // Not owned: plainSession is released below, once, whatever the handle's users do.
-  const handle = makeHandle(plainSession, mb.source, settings, false, mb.bytes);
+  const handle = await openModelBytes(mb.bytes, settings, { label: mb.source, externalDir: external });
   try {
     const report = options.report ?? (await checkBatchInvariance(handle, { ...options, onProgress: undefined }));
     // The same samples, plan and padding as the check, so the runs compared are the check's.
@@ -284,13 +283,15 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     let optimization = settings.optimization ?? 'all';
     let guardDetail: string | null = null;
     let equal = true;
-    let session: ort.InferenceSession | null = null;
+    // The rewritten bytes change back once onnxruntime has read them: no graph read from them.
+    const open = (optimized: SessionSettings) => openModelBytes(instrumented.bytes, optimized, { label: mb.source, externalDir: external, graphFrom: null });
+    let search: ModelHandle | null = null;
     try {
-      session = await createSession(instrumented.bytes, settings, { label: mb.source, externalDir: external });
+      search = await open(settings);
       for (const run of runs) {
         const f = feeds(run);
-        const plainOut = await plainSession.run(f, finalOutputs);
-        const instOut = await session.run(f, finalOutputs);
+        const plainOut = await handle.run(f, finalOutputs, { rows: run.size, purpose: 'guard' });
+        const instOut = await search.run(f, finalOutputs, { rows: run.size, purpose: 'guard' });
         const differs = finalOutputs.filter((n) => !sameTensor(plainOut[n] as ort.Tensor, instOut[n] as ort.Tensor));
         if (differs.length > 0) {
           equal = false;
@@ -299,22 +300,22 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         }
       }
       if (!equal && optimization !== 'disabled') {
-        await session.release();
-        session = null;
+        await search.close();
+        search = null;
         optimization = 'disabled';
-        session = await createSession(instrumented.bytes, { ...settings, optimization: 'disabled' }, { label: mb.source, externalDir: external });
+        search = await open({ ...settings, optimization: 'disabled' });
         notes.push(guardDetail as string);
       }
     } catch (e) {
-      await session?.release();
+      await search?.close();
       throw e;
     } finally {
       instrumented.release();
     }
-    const searchSession = session as ort.InferenceSession;
+    const searchRunner = search as ModelHandle;
 
     try {
-      const meta = describeSession(searchSession).outputs;
+      const meta = searchRunner.outputs;
       const isTensor = new Set(meta.filter((m) => m.dtype !== 'non-tensor').map((m) => m.name));
       const watched = candidates.filter((c) => isTensor.has(c.output));
       const fetch = watched.map((w) => w.output);
@@ -325,14 +326,12 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       const layouts = new Map<string, { axis: number; per: number } | null>();
       const dtypes = new Map<string, string>();
       for (const run of runs) {
-        const t0 = now();
-        let result: ort.InferenceSession.OnnxValueMapType;
-        try {
-          result = await searchSession.run(feeds(run), fetch);
-        } catch (e) {
-          throw new BadInputError(`${mb.source}: onnxruntime failed on the instrumented model (${String((e as Error).message ?? e).replace(/\s+/g, ' ')}); check the input flags`);
-        }
-        inferenceMs += now() - t0;
+        const result = await searchRunner.run(feeds(run), fetch, {
+          rows: run.size,
+          purpose: run.purpose,
+          log,
+          failure: (reason) => `${mb.source}: onnxruntime failed on the instrumented model (${reason}); check the input flags`,
+        });
         const rows = new Map<string, ProbeRows>();
         for (const name of fetch) {
           const t = result[name] as ort.Tensor | undefined;
@@ -423,13 +422,13 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         profileTruncated,
         summary: summarize(firstDivergence, firstBitwise, compared2),
         notes,
-        timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(inferenceMs) },
+        timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(log.inferenceMs) },
       };
     } finally {
-      await searchSession.release();
+      await searchRunner.close();
     }
   } finally {
-    await plainSession.release();
+    await handle.close();
   }
 }
 

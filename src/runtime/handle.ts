@@ -82,6 +82,21 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
   return makeHandle(session, label, settings, true, typeof source === 'string' ? source : bytes);
 }
 
+/**
+ * Model bytes as a runner, named `label` in every message (the model they came from) with its
+ * external-data files in `externalDir`: how stats, locate and the padding diagnosis run a graph
+ * batchproof rewrote (intermediates exposed). `graphFrom` is where its graph can be read, the
+ * bytes by default; null for rewritten bytes, which change back once onnxruntime has read them.
+ */
+export async function openModelBytes(
+  bytes: Uint8Array,
+  settings: SessionSettings,
+  options: { label: string; externalDir?: string; graphFrom?: Uint8Array | null },
+): Promise<ModelHandle> {
+  const session = await createSession(bytes, settings, { label: options.label, externalDir: options.externalDir });
+  return makeHandle(session, options.label, settings, true, options.graphFrom === undefined ? bytes : options.graphFrom);
+}
+
 function noOutputs(label: string): string {
   return `${label}: the model declares no outputs, so there is nothing to compare; re-export it with its outputs (the graph's output list is empty)`;
 }

@@ -24,6 +24,11 @@ export interface RunCall {
   /** Why the batch runs ('reference', 'batch', 'mates', 'recipe', ...), as the report lists it. */
   purpose: string;
   log?: RunLogBook;
+  /**
+   * A failure in the caller's words, given onnxruntime's reason in one line; by default it names
+   * the batch's rows and the flags that shape the inputs.
+   */
+  failure?: (reason: string) => string;
 }
 
 /** The model, or the user's function, as every check runs it. */
@@ -87,7 +92,7 @@ export async function timedRun(source: string, call: RunCall, raw: () => Promise
   } catch (e) {
     if (e instanceof BadInputError) throw e;
     const reason = oneLine(String((e as Error)?.message ?? e));
-    throw new BadInputError(`${source}: onnxruntime failed on a batch of ${call.rows} (${reason}); check --shape/--dim/--const and the samples' dtype and shape`);
+    throw new BadInputError(call.failure ? call.failure(reason) : `${source}: onnxruntime failed on a batch of ${call.rows} (${reason}); check --shape/--dim/--const and the samples' dtype and shape`);
   }
   call.log?.add(call.rows, call.purpose, now() - t0);
   return result;

@@ -1,7 +1,8 @@
 /**
- * The one place batchproof makes onnxruntime sessions: every runner (handle.ts), the instrumented
- * and spliced models of locate, stats and the diagnosis go through createSession, so every
- * command checks the provider the same way and words the same failure the same way.
+ * The one place batchproof makes onnxruntime sessions: every runner (handle.ts), those of the
+ * instrumented and spliced models of locate, stats and the diagnosis (openModelBytes) among them,
+ * goes through createSession, so every command checks the provider the same way and words the
+ * same failure the same way.
  */
 import * as ort from 'onnxruntime-node';
 import { BadInputError, oneLine } from '../errors';

@@ -8,10 +8,9 @@ import { BadInputError, formatValue } from '../errors';
 import { fingerprintFor } from '../runtime/fingerprint';
 import type { NumericArray } from '../io';
 import { readArrayFile } from '../io';
-import type { ModelSource } from '../runtime/handle';
+import { openModelBytes, type ModelSource } from '../runtime/handle';
 import type { SessionSettings } from '../runtime/settings';
 import { findBatchNorms, type BatchNormFacts, type BatchNormScan } from '../onnx/batchnorm';
-import { createSession } from '../runtime/session';
 import { hasExternalData, modelBytes, type ModelBytes } from '../runtime/model-bytes';
 import { rejectUnknownOptions, SESSION_OPTION_KEYS, validateOptions, type OptionType } from '../options';
 import { num } from '../report/format';
@@ -320,8 +319,8 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
 /** Opens a session on the model as it is and closes it: BadInputError when onnxruntime cannot. */
 async function assertLoads(mb: ModelBytes, scan: BatchNormScan, settings: SessionSettings): Promise<void> {
   const external = hasExternalData(scan.model.graph?.initializer ?? []) ? mb.dir : undefined;
-  const session = await createSession(mb.bytes, settings, { label: mb.source, externalDir: external });
-  await session.release();
+  const runner = await openModelBytes(mb.bytes, settings, { label: mb.source, externalDir: external, graphFrom: null });
+  await runner.close();
 }
 
 /** What is wrong with a layer's stored numbers (NaN, Infinity, a negative variance), or null. */

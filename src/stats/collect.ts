@@ -10,18 +10,18 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { BadInputError } from '../errors';
-import { describeSession, type ValueInfo } from '../runtime/session';
+import type { ValueInfo } from '../runtime/session';
+import { openModelBytes, type ModelHandle } from '../runtime/handle';
+import { RunLogBook } from '../runtime/runner';
 import { type SessionSettings } from '../runtime/settings';
 import type { BatchNormFacts, BatchNormScan } from '../onnx/batchnorm';
 import { dtypeName } from '../onnx/graph';
 import { instrumentModel, type NewNode } from '../onnx/instrument';
 import type { ModelStore } from '../onnx/wire';
 import { AttributeType, DataType } from '../onnx/proto';
-import { createSession } from '../runtime/session';
 import { hasExternalData } from '../runtime/model-bytes';
 import { calibrationBatches, type CalibrationData, type DataOptions } from './data';
 import { ChannelMoments } from './moments';
-import { now } from '../runtime/clock';
 
 export interface LayerMoments {
   node: string;
@@ -221,28 +221,26 @@ export async function collectInputStats(
   const fetches = probes.flatMap((p) => [p.mean, p.meanSquare, p.shape]);
   const instrumented = instrumentModel(bytes, { nodes, outputs: fetches, replace: options.replace }, { source: options.source, store: options.store });
   const external = hasExternalData(scan.model.graph?.initializer ?? []) ? options.dir : undefined;
-  let session: ort.InferenceSession;
+  let runner: ModelHandle;
   try {
-    session = await createSession(instrumented.bytes, options.settings, { label: options.source, externalDir: external });
+    // The rewritten bytes change back once onnxruntime has read them: no graph read from them.
+    runner = await openModelBytes(instrumented.bytes, options.settings, { label: options.source, externalDir: external, graphFrom: null });
   } finally {
     instrumented.release();
   }
   const moments = new Map<Probe, ChannelMoments>();
   let batches = 0;
   let samples = 0;
-  let inferenceMs = 0;
+  const log = new RunLogBook();
   try {
-    const inputs = describeSession(session).inputs;
+    const inputs = runner.inputs;
     for await (const batch of calibrationBatches(data, inputs, options, options.dataLabel)) {
-      const t0 = now();
-      let result: ort.InferenceSession.OnnxValueMapType;
-      try {
-        result = await session.run(batch.feeds, fetches);
-      } catch (e) {
-        const reason = String((e as Error).message ?? e).replace(/\s+/g, ' ').trim();
-        throw new BadInputError(`${options.source}: onnxruntime failed on calibration batch ${batches} (${reason}); check the data's shape and dtype against the model's inputs`);
-      }
-      inferenceMs += now() - t0;
+      const result = await runner.run(batch.feeds, fetches, {
+        rows: batch.size,
+        purpose: 'calibration',
+        log,
+        failure: (reason) => `${options.source}: onnxruntime failed on calibration batch ${batches} (${reason}); check the data's shape and dtype against the model's inputs`,
+      });
       for (const p of probes) {
         const shape = Array.from((result[p.shape] as ort.Tensor).data as BigInt64Array, Number);
         const [n, c, plane] = shape as [number, number, number];
@@ -278,8 +276,8 @@ export async function collectInputStats(
       }
       out.set(bn.node, { node: bn.node, count: accs[0]?.count ?? 0, mean, variance, constantChannels });
     }
-    return { moments: out, batches, samples, inferenceMs, inputs };
+    return { moments: out, batches, samples, inferenceMs: log.inferenceMs, inputs };
   } finally {
-    await session.release();
+    await runner.close();
   }
 }
