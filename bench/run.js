@@ -29,11 +29,13 @@ const header = [
 ].join('\n');
 const out = path.join(__dirname, 'RESULTS.md');
 if (only.length > 0 && fs.existsSync(out)) {
-  // A partial run replaces only its own sections.
+  // A partial run replaces only its own sections, where they were; a new one goes at the end.
   const old = fs.readFileSync(out, 'utf8').split(/\n(?=## )/).slice(1);
-  const titles = sections.map((s) => s.split('\n')[0]);
-  const kept = old.filter((s) => !titles.includes(s.split('\n')[0]));
-  fs.writeFileSync(out, `${header}\n${[...kept, ...sections].map((s) => s.trim()).join('\n\n')}\n`);
+  const title = (s) => s.split('\n')[0];
+  const fresh = new Map(sections.map((s) => [title(s), s]));
+  const merged = old.map((s) => fresh.get(title(s)) ?? s);
+  for (const s of sections) if (!old.some((o) => title(o) === title(s))) merged.push(s);
+  fs.writeFileSync(out, `${header}\n${merged.map((s) => s.trim()).join('\n\n')}\n`);
 } else {
   fs.writeFileSync(out, `${header}\n${sections.join('\n\n')}\n`);
 }
