@@ -51,6 +51,36 @@ test('number[][] and several outputs; determinism', async () => {
   expect(d.verdict).toBe('deterministic');
 });
 
+// The call that learns the outputs is a real run of the first sample alone: the check takes it
+// as that batch's first run, so the function gets exactly the calls the report lists.
+test('every call the function gets is a run the report lists, the first one included', async () => {
+  const calls: number[] = [];
+  const fn = (batch: unknown[]) => {
+    calls.push(batch.length);
+    return (batch as number[]).map((x) => [x, -x]);
+  };
+  const r = await checkBatchInvariance(fn, { samples: [1, 2, 3, 4, 5, 6, 7], ...sweep });
+  expect(calls.length).toBe(r.runs.reduce((n, run) => n + run.calls, 0));
+  expect(calls.reduce((n, rows) => n + rows, 0)).toBe(r.runs.reduce((n, run) => n + run.batchSize * run.calls, 0));
+  expect(calls[0]).toBe(1);
+});
+
+test('the first call is taken once: a first sample whose answer changes every call is nondeterministic', async () => {
+  let n = 0;
+  const fn = (batch: unknown[]) => (batch as number[]).map((x) => [x === 1 ? ++n : x]);
+  const r = await checkBatchInvariance(fn, { samples: [1, 2, 3, 4, 5, 6, 7], ...sweep });
+  expect(r.causes).toContain('nondeterminism');
+  // A function whose very first answer differs (a cold cache, a warm-up) is seen doing so.
+  let first = true;
+  const warming = (batch: unknown[]) => {
+    const out = (batch as number[]).map((x) => [x + (first ? 0.5 : 0)]);
+    first = false;
+    return out;
+  };
+  const d = await checkDeterminism(warming, { samples: [1, 2, 3, 4], repeats: 2, batchSize: 1 });
+  expect(d.verdict).toBe('nondeterministic');
+});
+
 describe('bad functions and samples are one clear line', () => {
   const run = async (fn: (b: unknown[]) => unknown, samples: unknown = [1, 2, 3, 4, 5], extra = {}) => {
     const e = await checkBatchInvariance(fn as never, { samples, ...sweep, ...extra } as never).then(() => null, (x: unknown) => x);
