@@ -14,7 +14,10 @@ export const EXIT = { pass: 0, fail: 1, badInput: 2, internal: 3 } as const;
 
 /** What every command gets: where to print, and how to set the exit code. */
 export interface CommandContext {
+  /** A line to standard output. */
   out: (s: string) => void;
+  /** A line to standard error (what is said beside a report written to stdout). */
+  err: (s: string) => void;
   setExit: (code: number) => void;
 }
 

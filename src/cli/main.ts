@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { writeStdout } from '../io/terminal';
+import { writeStderr, writeStdout } from '../io/terminal';
 import { BadInputError } from '../errors';
 import { tool } from '../version';
 import { checkOutputPaths, CommandContext, EXIT } from './common';
@@ -52,10 +52,10 @@ export function buildProgram(ctx: CommandContext, only?: string): Command {
 }
 
 /** Runs the CLI and returns its exit code; never throws, never prints a stack trace. */
-export async function main(argv: string[], out: (s: string) => void = (s) => writeStdout(s + '\n')): Promise<number> {
+export async function main(argv: string[], out: (s: string) => void = (s) => writeStdout(s + '\n'), err: (s: string) => void = (s) => writeStderr(s + '\n')): Promise<number> {
   let code: number = EXIT.pass;
   usageErrors.length = 0;
-  const program = buildProgram({ out, setExit: (c) => (code = c) }, argv[0]);
+  const program = buildProgram({ out, err, setExit: (c) => (code = c) }, argv[0]);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
@@ -65,16 +65,16 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
       if (e.exitCode === 0) return EXIT.pass;
       const text = usageErrors.splice(0).join(' ').replace(/\s+/g, ' ').replace(/^error: /, '').trim();
       const help = /^Usage:/.test(text) ? 'a command is required' : text;
-      process.stderr.write(`batchproof: ${help.split(' Usage:')[0]} (run batchproof --help for usage)\n`);
+      err(`batchproof: ${help.split(' Usage:')[0]} (run batchproof --help for usage)`);
       return EXIT.badInput;
     }
     if (e instanceof BadInputError) {
-      process.stderr.write(`batchproof: ${e.message}\n`);
+      err(`batchproof: ${e.message}`);
       return EXIT.badInput;
     }
-    const err = e as Error;
-    process.stderr.write(`batchproof: internal error: ${String(err?.message ?? err).split('\n')[0]} (set BATCHPROOF_DEBUG=1 for details; please report it)\n`);
-    if (process.env.BATCHPROOF_DEBUG) process.stderr.write(`${err?.stack}\n`);
+    const failure = e as Error;
+    err(`batchproof: internal error: ${String(failure?.message ?? failure).split('\n')[0]} (set BATCHPROOF_DEBUG=1 for details; please report it)`);
+    if (process.env.BATCHPROOF_DEBUG) err(`${failure?.stack}`);
     return EXIT.internal;
   }
 }

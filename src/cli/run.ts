@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { useGraphFactsStore } from '../runtime/handle';
 import { diskFactsStore } from './facts-cache';
+import { outputFlushed } from '../io/terminal';
 import { main } from './main';
 
 // What `batchproof` runs, once bin.ts has loaded it (from the bundle, through the code cache).
@@ -12,6 +13,14 @@ ort.env.logLevel = 'fatal';
 // A repeated check of a model file reads its graph facts from the cache instead of decoding them.
 useGraphFactsStore(diskFactsStore());
 
-main(process.argv.slice(2)).then((code) => {
+main(process.argv.slice(2)).then(async (code) => {
   process.exitCode = code;
+  // Out as soon as the output is: waiting for Node to tear the environment down (onnxruntime's
+  // sessions and thread pools, the heap) cost every check about 10 ms (bench/RESULTS.md). The
+  // CLI writes its output synchronously (io/terminal.ts), and what a full pipe made wait is
+  // awaited, so nothing written is lost; 'exit' handlers (the code cache's) still run. Only on
+  // Linux, where a terminal's writes (the progress bar's) are synchronous too.
+  if (process.platform !== 'linux') return;
+  await outputFlushed();
+  process.exit(code);
 });

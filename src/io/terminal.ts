@@ -16,36 +16,65 @@ export function isTerminal(fd: 1 | 2): boolean {
   return Boolean((fd === 1 ? process.stdout : process.stderr).isTTY);
 }
 
-let stdoutClosed = false;
-/** Set once output went to process.stdout: later writes follow it there, so none overtakes it. */
-let viaStream = false;
+/** Per descriptor: a reader went away; output went to the stream (later writes follow it there, so none overtakes it). */
+const state = { 1: { closed: false, viaStream: false }, 2: { closed: false, viaStream: false } };
+
+const streamOf = (fd: 1 | 2): NodeJS.WriteStream => (fd === 1 ? process.stdout : process.stderr);
 
 /**
- * Writes all of `text` to standard output, synchronously. A reader that went away (`| head`)
+ * Writes all of `text` to descriptor 1 or 2, synchronously. A reader that went away (`| head`)
  * ends the output quietly (EPIPE); a descriptor that would block (a non-blocking pipe that is
- * full) hands the rest, and every later write, to process.stdout, which waits for it.
+ * full) hands the rest, and every later write, to process.stdout or process.stderr, which wait
+ * for it (outputFlushed says when they are done).
  */
-export function writeStdout(text: string): void {
-  if (stdoutClosed) return;
-  if (viaStream) {
-    process.stdout.write(text);
+function writeFd(fd: 1 | 2, text: string): void {
+  const s = state[fd];
+  if (s.closed) return;
+  if (s.viaStream) {
+    streamOf(fd).write(text);
     return;
   }
   const bytes = Buffer.from(text);
   let at = 0;
   try {
-    while (at < bytes.length) at += fs.writeSync(1, bytes, at, bytes.length - at);
+    while (at < bytes.length) at += fs.writeSync(fd, bytes, at, bytes.length - at);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EPIPE') {
-      stdoutClosed = true;
+      s.closed = true;
       return;
     }
     if (code !== 'EAGAIN') throw e;
-    viaStream = true;
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    s.viaStream = true;
+    streamOf(fd).on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
     });
-    process.stdout.write(bytes.subarray(at));
+    streamOf(fd).write(bytes.subarray(at));
   }
+}
+
+/** All of `text` to standard output (the report), synchronously; see writeFd. */
+export function writeStdout(text: string): void {
+  writeFd(1, text);
+}
+
+/** All of `text` to standard error (the one-line errors), synchronously; see writeFd. */
+export function writeStderr(text: string): void {
+  writeFd(2, text);
+}
+
+/**
+ * Resolves once everything written has left the process: at once, unless a full pipe handed
+ * some to a stream that still holds it (then when it drains, closes or fails).
+ */
+export function outputFlushed(): Promise<void> {
+  const waiting = ([1, 2] as const).filter((fd) => state[fd].viaStream && streamOf(fd).writableLength > 0);
+  return Promise.all(
+    waiting.map((fd) => new Promise<void>((resolve) => {
+      const stream = streamOf(fd);
+      stream.once('drain', resolve);
+      stream.once('error', () => resolve());
+      stream.once('close', resolve);
+    })),
+  ).then(() => undefined);
 }

@@ -7,7 +7,7 @@ export async function cli(...args: string[]): Promise<{ code: number; stdout: st
   const write = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
   try {
-    const code = await main(args, (s) => out.push(s));
+    const code = await main(args, (s) => out.push(s), (s) => err.push(`${s}\n`));
     return { code, stdout: out.join('\n'), stderr: err.join('') };
   } finally {
     process.stderr.write = write;

@@ -27,16 +27,8 @@ const badCkpt = file('bad.safetensors', encodeSafetensors(bnCheckpoint({ mismatc
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const spy = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args, (s) => (out += s + '\n'));
-    return { code, out, err };
-  } finally {
-    spy.mockRestore();
-  }
+  const code = await main(args, (s) => (out += s + '\n'), (s) => (err += s + '\n'));
+  return { code, out, err };
 }
 
 describe('batchproof stats', () => {

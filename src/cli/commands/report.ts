@@ -3,6 +3,7 @@ import { BadInputError } from '../../errors';
 import { checkOutputPath } from '../../io/paths';
 import { CommandContext, EXIT } from '../common';
 import { writeFileAtomic } from '../output';
+import { writeStdout } from '../../io/terminal';
 import { assertReplaceablePage } from '../../html/target';
 
 interface ReportFlags {
@@ -17,7 +18,7 @@ interface ReportFlags {
  * with --keep-going the others still make the page, the page and stderr name what was left out,
  * and the exit is still 2 (something given was not used: CI should see it).
  */
-export function registerReport(program: Command, { out, setExit }: CommandContext): void {
+export function registerReport(program: Command, { out, err, setExit }: CommandContext): void {
   program
     .command('report')
     .description('one self-contained HTML page (charts, tables) from JSON reports (--json FILE) and batchproof pages; exit 0, 2 bad input')
@@ -32,12 +33,12 @@ export function registerReport(program: Command, { out, setExit }: CommandContex
       assertReplaceablePage(flags.output, '-o');
       const { readReportFiles, renderPage } = await import('../../html');
       const { entries, problems } = readReportFiles(files, { keepGoing: flags.keepGoing });
-      for (const problem of problems) process.stderr.write(`batchproof: left out ${problem}\n`);
+      for (const problem of problems) err(`batchproof: left out ${problem}`);
       if (entries.length === 0) throw new BadInputError(`report: none of the ${files.length} file${files.length === 1 ? '' : 's'} holds a report; no page written`);
       const html = await renderPage(entries, { ...(flags.title !== undefined && { title: flags.title }), problems });
-      if (kind === 'stdout') process.stdout.write(html);
+      if (kind === 'stdout') writeStdout(html);
       else writeFileAtomic(flags.output, html);
-      (kind === 'stdout' ? (line: string) => process.stderr.write(`${line}\n`) : out)(`wrote ${flags.output}: ${entries.length} report${entries.length === 1 ? '' : 's'}${problems.length ? `, ${problems.length} file${problems.length === 1 ? '' : 's'} left out` : ''} (${Math.round(Buffer.byteLength(html) / 1024)} KiB)`);
+      (kind === 'stdout' ? err : out)(`wrote ${flags.output}: ${entries.length} report${entries.length === 1 ? '' : 's'}${problems.length ? `, ${problems.length} file${problems.length === 1 ? '' : 's'} left out` : ''} (${Math.round(Buffer.byteLength(html) / 1024)} KiB)`);
       setExit(problems.length ? EXIT.badInput : EXIT.pass);
     });
 }
@@ -47,7 +48,7 @@ export async function writeReportPage(report: object, file: string | undefined, 
   if (file === undefined) return;
   const { renderPage } = await import('../../html');
   const html = await renderPage([{ report, ...(source !== undefined && { source }) }]);
-  if (file === '-') process.stdout.write(html);
+  if (file === '-') writeStdout(html);
   else writeFileAtomic(file, html);
 }
 
