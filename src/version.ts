@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 
 // The package's own name and version, found by walking up from this file: the same code runs
 // from src/ (ts-jest) and from dist/src/ (the published package).

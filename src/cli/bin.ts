@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import * as path from 'path';
+import path = require('path');
 import { runFromCodeCache } from './compile-cache';
 
 // `npm run build` bundles the CLI into dist/cli.js (scripts/bundle-cli.js), so that it starts as

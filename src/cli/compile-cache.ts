@@ -22,11 +22,11 @@
  * An optimisation only: whatever fails, the CLI runs as it would without it, and nothing is
  * printed. NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
  */
-import * as fs from 'fs';
+import fs = require('fs');
 import Module = require('module');
 import type * as os from 'os';
-import * as path from 'path';
-import * as vm from 'vm';
+import path = require('path');
+import vm = require('vm');
 import type * as pidModule from '../io/pid';
 import { checksum } from '../kernels/checksum';
 

@@ -13,8 +13,8 @@
  * optimisation only: whatever fails, the facts are decoded from the model as without it;
  * NODE_DISABLE_COMPILE_CACHE=1 turns it off with the code cache.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import type * as util from 'util';
 import type { GraphFactsStore, KeptFacts } from '../runtime/handle';
 import { checksum } from '../kernels/checksum';

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import ort = require('onnxruntime-node');
 import { useGraphFactsStore } from '../runtime/handle';
 import { diskFactsStore } from './facts-cache';
 import { outputFlushed } from '../io/terminal';

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as ort from 'onnxruntime-node';
+import fs = require('fs');
+import ort = require('onnxruntime-node');
 import { compareArrays, Comparison, sameTensor } from '../compare/metrics';
 import { DecadeHistogram, emptyHistogram } from '../compare/histogram';
 import { ComparisonSummary } from '../compare/summary';

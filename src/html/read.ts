@@ -3,7 +3,7 @@
  * writes); an .html page batchproof wrote carries its entries in a JSON script, so shards' pages
  * merge: packed (zlib and base64, `encoding` names it) or, in pages written before, plain JSON. Each file is read whole or not at all: a bad one is one line naming it and the problem.
  */
-import * as fs from 'fs';
+import fs = require('fs');
 import { BadInputError, formatValue } from '../errors';
 import { assertReadableFile } from '../io/paths';
 import { DATA_ID, PACKING, extractEmbedded, unpack } from './escape';

@@ -17,7 +17,7 @@
  *   object per synthesized sample live inside V8's heap, whose limit is far below the
  *   machine's memory (4 GB by default), and running past it aborts the process.
  */
-import * as os from 'os';
+import os = require('os');
 import type * as v8 from 'v8';
 import { BadInputError, formatValue } from '../errors';
 import { DEFAULT_MAX_BATCH, DEFAULT_PROBES, DEFAULT_SWEEP } from '../invariance/plan';

@@ -1,5 +1,5 @@
-import * as ort from 'onnxruntime-node';
-import * as path from 'path';
+import ort = require('onnxruntime-node');
+import path = require('path');
 import { BadInputError } from '../errors';
 import { readHandleGraph, type ModelHandle } from '../runtime/handle';
 import {

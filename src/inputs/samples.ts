@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
 import { allocate, floatToHalf, product, stackRows, takeRows, TypedArray } from './arrays';
 import type { InputSpec } from './spec';

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import ort = require('onnxruntime-node');
 import { compareArrays } from '../compare/metrics';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';

@@ -4,7 +4,7 @@
  * scales round alike, and leaks as soon as one batch-mate is large. One extra run catches it:
  * the smallest swept batch again, the first probe in place and every other row 100 times larger.
  */
-import * as ort from 'onnxruntime-node';
+import ort = require('onnxruntime-node');
 import { allocate, isFloatDtype, TypedArray } from '../inputs/arrays';
 import type { SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';

@@ -9,7 +9,7 @@
  * Two paddings, kept apart in every word: batch padding adds filler ROWS (`padTo`, the recipe);
  * sequence padding adds pad TOKENS (this module).
  */
-import * as ort from 'onnxruntime-node';
+import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
 import { allocate, product, TypedArray } from '../inputs/arrays';
 import { batchTensor, SampleCache, SamplePool } from '../inputs/samples';

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import ort = require('onnxruntime-node');
 import { sameBytes } from '../compare/metrics';
 import { BadInputError } from '../errors';
 import { takeRows, TypedArray } from '../inputs/arrays';

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { BadInputError } from '../errors';
 import { describeKind, resolveWriteTarget } from './paths';
 import { isAlive } from './pid';

@@ -1,6 +1,6 @@
 // Numeric array files in and out: .npy, .npz and .safetensors.
 import { readFile } from 'node:fs/promises';
-import * as path from 'node:path';
+import path = require('node:path');
 import { NumericArray } from './types';
 import { parseNpy } from './npy';
 import { parseNpz } from './npz';

@@ -4,8 +4,8 @@
  * surface as EISDIR from deep inside a reader; an output path that is an input, a directory or
  * unwritable would lose a file or the run. One line naming the path, what it is and the fix.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { BadInputError } from '../errors';
 
 /** Words for a stat that is not a regular file. */

@@ -4,7 +4,7 @@
  * CLI run, for output written once at the end: so the report goes out with plain writes to
  * the descriptor, and a stream is made only where a terminal needs one (progress, colours).
  */
-import * as fs from 'fs';
+import fs = require('fs');
 
 /** Is descriptor 1 or 2 a terminal? Only a character device can be; only then is the stream asked. */
 export function isTerminal(fd: 1 | 2): boolean {

@@ -4,7 +4,7 @@
  * running mean and variance (initializers, Constant nodes, or either behind Identity nodes),
  * epsilon, momentum, and whether the node runs in training mode.
  */
-import * as path from 'path';
+import path = require('path');
 import { readModel, type GraphFacts, type NodeFacts } from './graph';
 import type { OnnxModel, OnnxTensor } from './proto';
 import { checkExternalFiles, externalDataOf, readFloatTensor, tensorDims, type ExternalData, type TensorReadContext } from './tensor';

@@ -4,7 +4,7 @@
  * empty, not ONNX, truncated. A few formats people pass by mistake (a Git LFS pointer, a PyTorch
  * zip checkpoint, an .ort model, a JSON/HTML page) are named as what they are.
  */
-import * as fs from 'fs';
+import fs = require('fs');
 import { BadInputError } from '../errors';
 import { describeKind } from '../io/paths';
 

@@ -13,7 +13,7 @@
  * refuse or warn. Enum values newer than 1.12 (float8, int4 data types) are kept: protobufjs
  * stores enums as plain numbers.
  */
-import * as protobuf from 'protobufjs';
+import protobuf = require('protobufjs');
 import schema from './onnx-schema.json';
 
 export const onnxRoot: protobuf.Root = protobuf.Root.fromJSON(schema as protobuf.INamespace);

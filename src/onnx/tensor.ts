@@ -3,8 +3,8 @@
  * float32, float16, bfloat16 and float64, from raw_data, the typed fields, or an external
  * data file (resolved relative to the model's directory, as onnxruntime does).
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { BadInputError } from '../errors';
 import { MODEL_FILE_ERRORS } from './model-file';
 import { floatToHalf, halfToFloat } from '../inputs/arrays';

@@ -3,7 +3,7 @@
  * import-esm.js, a file of its own required by path: the CLI runs its bundle in a vm.Script (the
  * code cache), where an import() compiled inside the bundle has no module loader.
  */
-import * as path from 'path';
+import path = require('path');
 import { BadInputError } from '../errors';
 
 type Importer = (url: string) => Promise<Record<string, unknown>>;

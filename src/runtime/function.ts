@@ -5,7 +5,7 @@
  * runs the same plan on it as on a model: it sees the function through a handle whose session
  * calls the function, with one input, `samples`, whose values are the samples themselves.
  */
-import * as ort from 'onnxruntime-node';
+import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
 import type { TypedArray } from '../inputs/arrays';
 import type { PreparedInputs } from '../inputs/prepare';

@@ -3,8 +3,8 @@
  * as a ModelHandle, whose one session every run of a check reuses; and the model's graph and
  * bytes behind a handle, read on demand.
  */
-import * as fs from 'fs';
-import * as ort from 'onnxruntime-node';
+import fs = require('fs');
+import ort = require('onnxruntime-node');
 import { BadInputError, describeValue, formatValue, oneLine } from '../errors';
 import { checkModelHead, openModelFile, statModelFile } from '../onnx/model-file';
 import type { GraphFacts } from '../onnx/graph';

@@ -6,7 +6,7 @@
  * function compiled in the main context with Node's default loader instead (Node 20.12+; Node
  * prints an ExperimentalWarning for it, so it is the fallback only).
  */
-import * as vm from 'vm';
+import vm = require('vm');
 
 type Importer = (url: string) => Promise<Record<string, unknown>>;
 // eslint-disable-next-line no-new-func

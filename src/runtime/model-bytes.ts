@@ -2,8 +2,8 @@
  * Model bytes for graph work (stats, recalibration, locate) and sessions on changed models.
  * Those need the model itself, not just a session: a path, bytes, or a handle opened from a path.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { BadInputError } from '../errors';
 import { checkModelHead, openModelFile, statModelFile } from '../onnx/model-file';
 import { allocateStore, type ModelStore } from '../onnx/wire';

@@ -4,7 +4,7 @@
  * Every session batchproof makes (runtime/session.ts) asks here first.
  */
 import type * as childProcess from 'child_process';
-import * as vm from 'vm';
+import vm = require('vm');
 import { BadInputError, oneLine } from '../errors';
 import { wasmEntry, wasmUnavailableReason } from './web-package';
 

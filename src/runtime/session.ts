@@ -4,7 +4,7 @@
  * goes through createSession, so every command checks the provider the same way and words the
  * same failure the same way.
  */
-import * as ort from 'onnxruntime-node';
+import ort = require('onnxruntime-node');
 import { BadInputError, oneLine } from '../errors';
 import { MODEL_FILE_ERRORS } from '../onnx/model-file';
 import { assertProviderAvailable, explainProviderError, providerFailure, type ProviderName } from './providers';

@@ -3,7 +3,7 @@
  * onnxruntime takes it as), checked once (validateSettings) and turned into onnxruntime's session
  * options in one place (sessionOptions). Every command, fixture and matcher takes these keys.
  */
-import * as os from 'os';
+import os = require('os');
 import type * as ort from 'onnxruntime-node';
 import { BadInputError, describeValue, formatValue } from '../errors';
 import { PROVIDERS, type ProviderName } from './providers';

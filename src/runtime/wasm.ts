@@ -7,9 +7,9 @@
  * onnxruntime-node InferenceSession; createWasmSession returns an object with the same surface,
  * converting tensors at the border so the two runtimes' Tensor classes never meet.
  */
-import * as fs from 'fs';
-import * as vm from 'vm';
-import * as ort from 'onnxruntime-node';
+import fs = require('fs');
+import vm = require('vm');
+import ort = require('onnxruntime-node');
 import { BadInputError, oneLine } from '../errors';
 import { explainProviderError, providerFailure } from './providers';
 import { sessionOptions, type SessionSettings } from './settings';

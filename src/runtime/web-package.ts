@@ -3,9 +3,9 @@
  * a read of its package.json). Shared by the provider probe (providers.ts) and the wasm runner
  * (wasm.ts), which must not import each other.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import * as vm from 'vm';
+import fs = require('fs');
+import path = require('path');
+import vm = require('vm');
 
 export const WASM_PACKAGE = 'onnxruntime-web';
 /** The onnxruntime-web release line batchproof is built and tested against (onnxruntime-node's). */

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { BadInputError, formatValue } from '../errors';
 import { resolveTolerance, Tolerance } from '../compare/tolerance';
 import type { Fingerprint } from '../runtime/fingerprint';

@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { BadInputError, formatValue } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { assertReadableFile, describeKind } from '../io/paths';

@@ -3,7 +3,7 @@
  * statistics of the data it sees (or of the training checkpoint)? Also flags nodes left in
  * training mode, missing statistics, and models whose BatchNorms were folded away on export.
  */
-import * as path from 'path';
+import path = require('path');
 import { BadInputError, formatValue } from '../errors';
 import { fingerprintFor } from '../runtime/fingerprint';
 import type { NumericArray } from '../io';

@@ -3,7 +3,7 @@
  * .npz) file or an object of named arrays, in PyTorch state_dict names (`bn2.running_mean`,
  * `bn2.running_var`, `bn2.weight`, `bn2.bias`), matched to the model's BatchNorm nodes.
  */
-import * as path from 'path';
+import path = require('path');
 import { BadInputError } from '../errors';
 import { elementAsNumber } from '../inputs/arrays';
 import { normalizeArray, type SampleArray } from '../inputs/samples';

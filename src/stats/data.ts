@@ -3,8 +3,8 @@
  * batches, turned into one feed per batch. Batches are produced one at a time, so an async
  * iterable is never held in memory whole.
  */
-import * as path from 'path';
-import * as ort from 'onnxruntime-node';
+import path = require('path');
+import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
 import { takeRows, type TypedArray } from '../inputs/arrays';
 import { checkSamples, constTensor, normalizeArray, type NormalizedArray, type SampleArray, type Samples } from '../inputs/samples';

@@ -11,8 +11,8 @@
  * Only the mean and variance initializers are rewritten (spliced into the model's bytes);
  * every other byte of the model, weights and unknown fields included, is kept as it was.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { BadInputError } from '../errors';
 import { fingerprintFor, type Fingerprint } from '../runtime/fingerprint';
 import { writeFileAtomic } from '../io/atomic';
