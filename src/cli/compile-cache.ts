@@ -108,7 +108,7 @@ export function runFromCodeCache(file: string, command = '', dir = compileCacheD
   // older caches, so two installs (two projects, two checkouts) run side by side keep theirs
   // instead of evicting each other's on every run, which left every run compiling cold.
   const install = shortTag(path.resolve(file));
-  const prefix = `${path.basename(file)}-${/^[a-z-]+$/.test(command) ? command : 'other'}-${process.version}-${process.arch}-${install}-`;
+  const prefix = `${path.basename(file)}-${/^[a-z][a-z-]*$/.test(command) ? command : 'other'}-${process.version}-${process.arch}-${install}-`;
   const key = `${prefix}${hash.slice(0, 16)}`;
   let cachedData: Buffer | undefined;
   let generation = 0;
