@@ -56,8 +56,7 @@ const SWEEP_PURPOSES = new Set(['batch', 'mates', 'permuted']);
 export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayout[], tolerances: Record<string, ResolvedTolerance>): Analysis {
   const reference = new Map<number, ProbeRow>();
   for (const r of rows) if (r.purpose === 'reference') reference.set(r.probe, r);
-  // Rows indexed once: a check keeps hundreds, and searching them per size and probe made this
-  // quadratic, in code that runs once per process and so mostly in V8's interpreter.
+  // Rows indexed once, not searched again for every size and probe (quadratic in the rows).
   const first = new Map<string, ProbeRow>();
   const bySize = new Map<number, ProbeRow[]>();
   for (const r of rows) {

@@ -47,15 +47,12 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
     try {
       // Engines load when their command runs, so one command does not pay for the others.
       const { checkBatchInvariance } = await import('../../invariance/check');
-      const { openModel } = await import('../../runtime/handle');
       const { formatReport } = await import('../../report/text');
       const fn = await batchFunctionOf(model, flags.samples, options);
       if (!fn && options.filler !== undefined && !FILLERS.includes(options.filler as Filler)) {
         throw new BadInputError(`--filler '${options.filler}': use zeros or last for a model (a filler sample is for a batch function module)`);
       }
-      // Opened here, not by the check, which would release the session at its end: the CLI
-      // exits right after the report (run.ts), and releasing cost a check about 2 ms.
-      const report = await checkBatchInvariance(fn ?? (await openModel(model, options)), options);
+      const report = await checkBatchInvariance(fn ?? model, options);
       bar.stop();
       emit(report, () => formatReport(report, { color: flags.color }), flags.json, out);
       await writeReportPage(report, htmlOf(flags), model);
