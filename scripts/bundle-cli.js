@@ -63,7 +63,10 @@ async function bundle() {
   // The cache is keyed by this hash: V8 checks only a cached source's length, so a same-length
   // bundle of another version (npm gives every installed file the same mtime) would run stale code.
   const sha1 = crypto.createHash('sha1').update(code).digest('hex');
-  fs.writeFileSync(result.outputFiles[0].path, `// batchproof cli sha1:${sha1}\n${code}`);
+  // Written as the module function itself (BUNDLE_HEAD ... BUNDLE_TAIL), so bin.js compiles the
+  // source as read instead of wrapping a copy of it (src/cli/compile-cache.ts).
+  const { BUNDLE_HEAD, BUNDLE_TAIL } = require(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js'));
+  fs.writeFileSync(result.outputFiles[0].path, `// batchproof cli sha1:${sha1}\n${BUNDLE_HEAD}${code}${BUNDLE_TAIL}`);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { precompileKernels } from '../kernels';
 import ort = require('onnxruntime-node');
 import { useGraphFactsStore } from '../runtime/handle';
 import { diskFactsStore } from './facts-cache';
@@ -5,6 +6,9 @@ import { outputFlushed } from '../io/terminal';
 import { main } from './main';
 
 // What `batchproof` runs, once bin.ts has loaded it (from the bundle, through the code cache).
+
+// Compiled while onnxruntime loads and the model runs, instead of at the first comparison.
+void precompileKernels();
 
 // The CLI reports every failure itself, in one line: onnxruntime's own native error log would
 // add coloured lines of C++ context to stderr. Set before the first session creates the env.

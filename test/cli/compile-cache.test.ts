@@ -108,6 +108,29 @@ test('two installs of different bundles keep a cache each', () => {
   expect(fs.readdirSync(cache).every((f) => f.endsWith('.2.v8'))).toBe(true);
 });
 
+// The bundle is written as its own module function (BUNDLE_HEAD): compiled as read through the
+// cache, run once, and still a module that runs when required directly.
+test('a wrapped bundle runs once, from its cache or required directly', () => {
+  const dir = path.join(tmp, 'wrapped');
+  fs.mkdirSync(dir);
+  const file = path.join(dir, 'cli.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { BUNDLE_HEAD, BUNDLE_TAIL } = require(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js')) as { BUNDLE_HEAD: string; BUNDLE_TAIL: string };
+  fs.writeFileSync(file, `// batchproof cli sha1:${'c'.repeat(40)}\n${BUNDLE_HEAD}console.log('ran', typeof module, __filename === ${JSON.stringify(file)});${BUNDLE_TAIL}`);
+  const loader = `require(${JSON.stringify(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js'))}).runFromCodeCache(${JSON.stringify(file)}, 'x', ${JSON.stringify(path.join(dir, 'cache'))})`;
+  const run = (env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, ['-e', loader], { encoding: 'utf8', env: { ...process.env, ...env } }).stdout;
+  expect(run()).toBe('ran object true\n');
+  expect(fs.readdirSync(path.join(dir, 'cache'))).toHaveLength(1);
+  expect(run()).toBe('ran object true\n');
+  expect(run({ NODE_DISABLE_COMPILE_CACHE: '1' })).toBe('ran object true\n');
+  expect(spawnSync(process.execPath, [file], { encoding: 'utf8' }).stdout).toBe('ran object true\n');
+  // The real bundle is written that way, and runs when required too.
+  const bundle = fs.readFileSync(path.join(root, 'dist', 'cli.js'), 'latin1');
+  expect(bundle.slice(bundle.indexOf('\n') + 1).startsWith(BUNDLE_HEAD)).toBe(true);
+  expect(bundle.endsWith(BUNDLE_TAIL)).toBe(true);
+  expect(spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), '--version'], { encoding: 'utf8' }).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+});
+
 // V8 accepts a cache for any source of the same length and runs the cached code: npm gives every
 // installed file the same mtime, so only the content hash on the bundle's first line tells two
 // versions apart.

@@ -16,6 +16,29 @@ test('the kernels run as WebAssembly here, from the bytes that kernels.wat and c
   expect(fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'kernels', 'wasm-bytes.ts'), 'utf8')).toBe(bytesModule(await compileAll()));
 });
 
+test('kernels compiled ahead (the CLI starts that at launch) give the same results; BATCHPROOF_KERNELS=js still picks the twins', async () => {
+  const e = Float32Array.from({ length: 300 }, (_, i) => Math.sin(i));
+  const a = e.map((x, i) => (i % 7 === 0 ? x + 1e-6 : x));
+  for (const env of [undefined, 'js']) {
+    const old = process.env.BATCHPROOF_KERNELS;
+    if (env) process.env.BATCHPROOF_KERNELS = env;
+    try {
+      let k: typeof import('../../src/kernels') | undefined;
+      jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        k = require('../../src/kernels');
+      });
+      await k!.precompileKernels();
+      expect(k!.kernelsBackend()).toBe(env ? 'js' : 'wasm');
+      expect(k!.scanFloat32(e, a, 1e-5, 1e-5)).toEqual(scanFloat32Js(e, a, 1e-5, 1e-5));
+      expect(k!.fillUniform(new Float32Array(64), 7, -1, 1)).toEqual(fillUniformJs(new Float32Array(64), 7, -1, 1));
+    } finally {
+      if (old === undefined) delete process.env.BATCHPROOF_KERNELS;
+      else process.env.BATCHPROOF_KERNELS = old;
+    }
+  }
+});
+
 const twin = (data: Uint8Array) => {
   const [a, b] = checksumJs(data);
   const out = Buffer.alloc(8);
