@@ -28,6 +28,42 @@ function lazyChildProcess() {
   };
 }
 
+/**
+ * onnxruntime-node's JavaScript (and onnxruntime-common's) bundled too: Node's module loader took
+ * about 8 ms a run to resolve, read and compile its 27 files, which the bundle's code cache makes
+ * nearly free. Its native addon stays the installed package's. At run time (scripts/bundle/ort-bundled.js
+ * is the stand-in 'onnxruntime-node' resolves to) the bundled copy is used only where the installed
+ * packages are the versions it was built from, and it is registered in Node's module cache under
+ * their files, so a batch function's own require('onnxruntime-node') gets the same module
+ * instead of loading it again; anywhere else the installed package is required as before.
+ */
+function bundledOnnxruntime() {
+  const nodeIndex = require.resolve('onnxruntime-node', { paths: [root] });
+  const nodeDir = path.join(path.dirname(nodeIndex), '..');
+  const commonIndex = require.resolve('onnxruntime-common', { paths: [nodeDir] });
+  const version = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  const versions = { node: version(nodeDir), common: version(path.join(path.dirname(commonIndex), '..', '..')) };
+  const binding = path.join(nodeDir, 'dist', 'binding.js');
+  const native = /require\(`\.\.\/bin\/napi-v6\/\$\{process\.platform\}\/\$\{process\.arch\}\/onnxruntime_binding\.node`\)/;
+  return {
+    name: 'bundled-onnxruntime',
+    setup(build) {
+      // batchproof's own imports get the stand-in; the stand-in's and onnxruntime's own get the real files.
+      build.onResolve({ filter: /^onnxruntime-node$/ }, (args) =>
+        /[\\/]dist[\\/]src[\\/]/.test(args.importer) ? { path: path.join(__dirname, 'bundle', 'ort-bundled.js') } : undefined,
+      );
+      build.onResolve({ filter: /^batchproof:onnxruntime-(node|common)$/ }, (args) => ({ path: args.path.endsWith('node') ? nodeIndex : commonIndex }));
+      build.onResolve({ filter: /^batchproof:onnxruntime-versions$/ }, () => ({ path: 'versions', namespace: 'ort-versions' }));
+      build.onLoad({ filter: /.*/, namespace: 'ort-versions' }, () => ({ contents: `module.exports = ${JSON.stringify(versions)};`, loader: 'js' }));
+      build.onLoad({ filter: /[\\/]onnxruntime-node[\\/]dist[\\/]binding\.js$/ }, (args) => {
+        const code = fs.readFileSync(args.path, 'utf8');
+        if (args.path !== binding || !native.test(code)) throw new Error(`onnxruntime-node's binding.js no longer loads its addon as this bundle expects: ${args.path}`);
+        return { contents: code.replace(native, 'require(require("./ort-native-path").path)'), loader: 'js', resolveDir: path.join(__dirname, 'bundle') };
+      });
+    },
+  };
+}
+
 async function bundle() {
   const result = await esbuild.build({
     entryPoints: [path.join(root, 'dist', 'src', 'cli', 'run.js')],
@@ -37,15 +73,17 @@ async function bundle() {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // The native addon loads its binary by a relative path; Jest's packages must never be in the CLI
-    // (left external, a test that spawns the bin would see them load).
+    // Jest's packages must never be in the CLI (left external, a test that spawns the bin would
+    // see them load). onnxruntime-node is bundled, its addon not (bundledOnnxruntime).
     // vega and vega-lite (the HTML page's charts, ES modules) load through import-esm only when a
     // page is built: kept out, so `check` neither parses nor caches them.
-    external: ['onnxruntime-node', 'jest', '@jest/*', 'expect', 'jest-matcher-utils', 'vega', 'vega-lite', 'vega-*'],
+    external: ['jest', '@jest/*', 'expect', 'jest-matcher-utils', 'vega', 'vega-lite', 'vega-*'],
     // The package's name and version (src/version.ts), so the CLI does not look for its package.json at start.
     define: { BATCHPROOF_PACKAGE: JSON.stringify({ name: pkg.name, version: pkg.version }) },
     metafile: true,
-    plugins: [lazyChildProcess()],
+    plugins: [lazyChildProcess(), bundledOnnxruntime()],
+    // Those probes resolve the installed onnxruntime-node's path at run time, as they should.
+    logOverride: { 'require-resolve-not-external': 'silent' },
     logLevel: 'warning',
     // A third smaller without whitespace and comments (1.29 MB to 0.89 MB): about 9 ms off every
     // run, in reading the source and handing it to V8 (bench/RESULTS.md). Names stay as they are;
