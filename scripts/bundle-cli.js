@@ -41,8 +41,11 @@ function bundledOnnxruntime() {
   const nodeIndex = require.resolve('onnxruntime-node', { paths: [root] });
   const nodeDir = path.join(path.dirname(nodeIndex), '..');
   const commonIndex = require.resolve('onnxruntime-common', { paths: [nodeDir] });
-  const version = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
-  const versions = { node: version(nodeDir), common: version(path.join(path.dirname(commonIndex), '..', '..')) };
+  const pkgOf = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  const common = pkgOf(path.join(path.dirname(commonIndex), '..', '..'));
+  // What the stand-in checks the installed packages against (and where common's require entry is).
+  const versions = { node: pkgOf(nodeDir).version, common: common.version, commonEntry: common.exports.require };
+  if (path.join(path.dirname(commonIndex), '..', '..', common.exports.require) !== commonIndex) throw new Error(`onnxruntime-common's exports are no longer shaped as this bundle expects: ${commonIndex}`);
   const binding = path.join(nodeDir, 'dist', 'binding.js');
   const native = /require\(`\.\.\/bin\/napi-v6\/\$\{process\.platform\}\/\$\{process\.arch\}\/onnxruntime_binding\.node`\)/;
   return {
