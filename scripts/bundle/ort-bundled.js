@@ -34,12 +34,12 @@ function commonIndexFrom(nodeDir) {
     const dir = path.join(folder, 'onnxruntime-common');
     if (!fs.existsSync(path.join(dir, 'package.json'))) continue;
     const pkg = packageAt(dir, 'onnxruntime-common', bundled.common);
-    const entry = pkg?.exports?.require;
-    return typeof entry === 'string' && entry === bundled.commonEntry ? fs.realpathSync(path.join(dir, entry)) : null;
+    return pkg?.exports?.require === bundled.commonEntry ? fs.realpathSync(path.join(dir, bundled.commonEntry)) : null;
   }
   return null;
 }
 
+/** An entry in Node's module cache for `file`, loaded, so that require() of that file gives `exports`. */
 function register(file, exports) {
   const entry = new Module(file, null);
   entry.filename = file;
@@ -49,6 +49,7 @@ function register(file, exports) {
   require.cache[file] = entry;
 }
 
+/** The bundled copy where the installed packages allow it, else the installed package. */
 function load() {
   let nodeIndex;
   try {
