@@ -1,7 +1,7 @@
 // What 'onnxruntime-node' is inside the CLI bundle (scripts/bundle-cli.js, bundledOnnxruntime):
 // the copy of onnxruntime-node's and onnxruntime-common's JavaScript that the bundle holds, with
 // the installed package's native addon, where the installed packages are the versions that copy
-// was made from. The copy is registered in Node's module cache under the installed files, so a
+// was made from (their versions, and the sizes of their files). The copy is registered in Node's module cache under the installed files, so a
 // batch function's require('onnxruntime-node') gets this same module. Anywhere else (other
 // versions installed, or onnxruntime already loaded) the installed package loads as usual.
 const fs = require('fs');
@@ -13,11 +13,16 @@ const native = require('./ort-native-path');
 /** Node's own require, at run time (a literal name here would be bundled). */
 const installed = (id) => require(id);
 
-/** The package.json in `dir` when it is `name` at `version`, else null. */
-function packageAt(dir, name, version) {
+/**
+ * The package.json in `dir` when it is `name` at `version` and its JavaScript files are the sizes
+ * of the bundled copy's (a patched install runs its own code), else null.
+ */
+function packageAt(dir, name, version, files) {
   try {
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-    return pkg.name === name && pkg.version === version ? pkg : null;
+    if (pkg.name !== name || pkg.version !== version) return null;
+    for (const [file, size] of Object.entries(files)) if (fs.statSync(path.join(dir, file), { throwIfNoEntry: false })?.size !== size) return null;
+    return pkg;
   } catch {
     return null;
   }
@@ -33,7 +38,7 @@ function commonIndexFrom(nodeDir) {
   for (const folder of Module._nodeModulePaths(nodeDir)) {
     const dir = path.join(folder, 'onnxruntime-common');
     if (!fs.existsSync(path.join(dir, 'package.json'))) continue;
-    const pkg = packageAt(dir, 'onnxruntime-common', bundled.common);
+    const pkg = packageAt(dir, 'onnxruntime-common', bundled.common, bundled.files.common);
     return pkg?.exports?.require === bundled.commonEntry ? fs.realpathSync(path.join(dir, bundled.commonEntry)) : null;
   }
   return null;
@@ -59,7 +64,7 @@ function load() {
     return installed('onnxruntime-node');
   }
   const nodeDir = path.join(path.dirname(nodeIndex), '..');
-  const commonIndex = !require.cache[nodeIndex] && packageAt(nodeDir, 'onnxruntime-node', bundled.node) ? commonIndexFrom(nodeDir) : null;
+  const commonIndex = !require.cache[nodeIndex] && packageAt(nodeDir, 'onnxruntime-node', bundled.node, bundled.files.node) ? commonIndexFrom(nodeDir) : null;
   if (!commonIndex || require.cache[commonIndex]) return installed(nodeIndex);
   native.path = path.join(nodeDir, 'bin', 'napi-v6', process.platform, process.arch, 'onnxruntime_binding.node');
   const common = require('batchproof:onnxruntime-common');

@@ -70,11 +70,16 @@ export default async function embed(texts) {
   expect(r.seen).toEqual({ sameTensor: true, sameEnv: true });
 });
 
-// An install whose onnxruntime packages are not the versions the bundle holds (a patch release
-// npm picked): their own JavaScript loads, as installed, with their own addon.
-describe.each(['onnxruntime-node', 'onnxruntime-common'])('another installed %s version', (other) => {
+// An install whose onnxruntime packages are not the ones the bundle holds (a patch release npm
+// picked, a file patched in place): their own JavaScript loads, as installed, with their addon.
+const installs: [string, (name: string, copy: string, pkg: { version: string }) => void][] = [
+  ['another onnxruntime-node version', (name, copy, pkg) => name === 'onnxruntime-node' && (pkg.version = `${pkg.version}-other`)],
+  ['another onnxruntime-common version', (name, copy, pkg) => name === 'onnxruntime-common' && (pkg.version = `${pkg.version}-other`)],
+  ['a file patched in place (patch-package)', (name, copy) => name === 'onnxruntime-node' && fs.appendFileSync(path.join(copy, 'dist', 'backend.js'), '\n// patched\n')],
+];
+describe.each(installs)('%s', (label, change) => {
   test('loads the installed packages, not the bundled copy', () => {
-    const install = path.join(work, `install-${other}`);
+    const install = path.join(work, label.replace(/\W+/g, '-'));
     const modules = path.join(install, 'node_modules');
     for (const name of ['onnxruntime-node', 'onnxruntime-common']) {
       const real = path.join(root, 'node_modules', name);
@@ -83,7 +88,8 @@ describe.each(['onnxruntime-node', 'onnxruntime-common'])('another installed %s 
       fs.cpSync(path.join(real, 'dist'), path.join(copy, 'dist'), { recursive: true });
       if (fs.existsSync(path.join(real, 'bin'))) fs.symlinkSync(path.join(real, 'bin'), path.join(copy, 'bin'));
       const pkg = JSON.parse(fs.readFileSync(path.join(real, 'package.json'), 'utf8'));
-      fs.writeFileSync(path.join(copy, 'package.json'), JSON.stringify({ ...pkg, version: name === other ? `${pkg.version}-other` : pkg.version }));
+      change(name, copy, pkg);
+      fs.writeFileSync(path.join(copy, 'package.json'), JSON.stringify(pkg));
     }
     fs.mkdirSync(path.join(install, 'dist'), { recursive: true });
     fs.copyFileSync(path.join(root, 'dist', 'cli.js'), path.join(install, 'dist', 'cli.js'));
