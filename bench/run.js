@@ -19,24 +19,33 @@ for (const file of benches) {
   const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, file)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
   sections.push(r.status === 0 ? r.stdout.trim() : `## ${file}\n\nFAILED (exit ${r.status}):\n\n\`\`\`\n${r.stdout}\n\`\`\``);
 }
+const today = new Date().toISOString().slice(0, 10);
+const machine = describeFingerprint(fingerprintFor({}));
+// Each section names the machine and day it ran on: a partial run (npm run bench -- check)
+// replaces only its own sections, so one file can hold runs from more than one machine.
+const stamp = (section, on, day) => (/\nRan on: /.test(section) ? section : section.replace(/^(## [^\n]*\n)/, `$1\nRan on: ${on}, ${day}.\n`));
 const header = [
   '# Benchmarks',
   '',
-  `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.`,
-  `Machine: ${describeFingerprint(fingerprintFor({}))}.`,
-  'Each ratio is measured side by side in the same run, on this machine; re-run to compare.',
+  `Written by \`npm run bench\` on ${today}; each section names the machine and day it ran on.`,
+  'Each ratio is measured side by side in the same run, on that machine; re-run to compare.',
   '',
 ].join('\n');
+const fresh = sections.map((s) => stamp(s, machine, today));
 const out = path.join(__dirname, 'RESULTS.md');
 if (only.length > 0 && fs.existsSync(out)) {
   // A partial run replaces only its own sections, where they were; a new one goes at the end.
-  const old = fs.readFileSync(out, 'utf8').split(/\n(?=## )/).slice(1);
+  const text = fs.readFileSync(out, 'utf8');
+  // Sections from before this stamping ran on the machine the old header named.
+  const oldMachine = /\nMachine: (.*)\.\n/.exec(text)?.[1] ?? 'a machine not recorded';
+  const oldDay = /Written by `npm run bench` on (\d{4}-\d{2}-\d{2})/.exec(text)?.[1] ?? 'a day not recorded';
+  const old = text.split(/\n(?=## )/).slice(1).map((s) => stamp(s.trim(), oldMachine, oldDay));
   const title = (s) => s.split('\n')[0];
-  const fresh = new Map(sections.map((s) => [title(s), s]));
-  const merged = old.map((s) => fresh.get(title(s)) ?? s);
-  for (const s of sections) if (!old.some((o) => title(o) === title(s))) merged.push(s);
+  const byTitle = new Map(fresh.map((s) => [title(s), s]));
+  const merged = old.map((s) => byTitle.get(title(s)) ?? s);
+  for (const s of fresh) if (!old.some((o) => title(o) === title(s))) merged.push(s);
   fs.writeFileSync(out, `${header}\n${merged.map((s) => s.trim()).join('\n\n')}\n`);
 } else {
-  fs.writeFileSync(out, `${header}\n${sections.join('\n\n')}\n`);
+  fs.writeFileSync(out, `${header}\n${fresh.join('\n\n')}\n`);
 }
 process.stderr.write(`wrote ${path.relative(process.cwd(), out)}\n`);
