@@ -42,8 +42,8 @@ function bundledOnnxruntime() {
   const nodeDir = path.join(path.dirname(nodeIndex), '..');
   const commonIndex = require.resolve('onnxruntime-common', { paths: [nodeDir] });
   const pkgOf = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-  const common = pkgOf(path.join(path.dirname(commonIndex), '..', '..'));
   const commonDir = path.join(path.dirname(commonIndex), '..', '..');
+  const common = pkgOf(commonDir);
   // The size of each of their JavaScript files: an install whose files differ (patch-package, a
   // local build) runs its own code, not this copy.
   const sizes = (dir, sub) => Object.fromEntries(fs.readdirSync(path.join(dir, sub)).filter((f) => f.endsWith('.js')).map((f) => [`${sub}/${f}`, fs.statSync(path.join(dir, sub, f)).size]));
@@ -54,7 +54,7 @@ function bundledOnnxruntime() {
     commonEntry: common.exports.require,
     files: { node: sizes(nodeDir, 'dist'), common: sizes(commonDir, 'dist/cjs') },
   };
-  if (path.join(path.dirname(commonIndex), '..', '..', common.exports.require) !== commonIndex) throw new Error(`onnxruntime-common's exports are no longer shaped as this bundle expects: ${commonIndex}`);
+  if (path.join(commonDir, common.exports.require) !== commonIndex) throw new Error(`onnxruntime-common's exports are no longer shaped as this bundle expects: ${commonIndex}`);
   const binding = path.join(nodeDir, 'dist', 'binding.js');
   const native = /require\(`\.\.\/bin\/napi-v6\/\$\{process\.platform\}\/\$\{process\.arch\}\/onnxruntime_binding\.node`\)/;
   return {

@@ -1,9 +1,10 @@
 // What 'onnxruntime-node' is inside the CLI bundle (scripts/bundle-cli.js, bundledOnnxruntime):
 // the copy of onnxruntime-node's and onnxruntime-common's JavaScript that the bundle holds, with
-// the installed package's native addon, where the installed packages are the versions that copy
-// was made from (their versions, and the sizes of their files). The copy is registered in Node's module cache under the installed files, so a
-// batch function's require('onnxruntime-node') gets this same module. Anywhere else (other
-// versions installed, or onnxruntime already loaded) the installed package loads as usual.
+// the installed package's native addon, where the installed packages are the ones that copy was
+// made from (their versions, and the sizes of their files). The copy is registered in Node's
+// module cache under the installed files, so a batch function's require('onnxruntime-node') gets
+// this same module. Anywhere else (other versions or patched files installed, or onnxruntime
+// already loaded) the installed package loads as usual.
 const fs = require('fs');
 const Module = require('module');
 const path = require('path');
