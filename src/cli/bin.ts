@@ -7,5 +7,14 @@ import { runFromCodeCache } from './compile-cache';
 // as they do under BATCHPROOF_DEBUG, whose stack traces then name the modules and their lines
 // (the bundle has no whitespace to spare).
 const bundle = path.join(__dirname, '..', '..', 'cli.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-if (process.env.BATCHPROOF_DEBUG || !runFromCodeCache(bundle, process.argv[2])) require('./run');
+try {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (process.env.BATCHPROOF_DEBUG || !runFromCodeCache(bundle, process.argv[2])) require('./run');
+} catch (e) {
+  // Before any command runs (commands report their own failures): an install that lacks
+  // onnxruntime-node or its native addon. One line, as for any bad input; the trace with DEBUG.
+  if (process.env.BATCHPROOF_DEBUG) throw e;
+  const reason = String((e as Error)?.message ?? e).split('\n')[0];
+  process.stderr.write(`batchproof: cannot start: ${reason}; reinstall (npm install batchproof onnxruntime-node), or set BATCHPROOF_DEBUG=1 for the trace\n`);
+  process.exitCode = 2;
+}

@@ -1,5 +1,6 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 // The CLI bundle holds onnxruntime-node's and onnxruntime-common's JavaScript
@@ -111,4 +112,17 @@ module.exports = ${embed};`,
     );
     expect(JSON.parse(r.stdout).fingerprint.onnxruntime).toMatch(/^\d+\.\d+\.\d+$/);
   });
+});
+
+test('an install without onnxruntime-node: one line naming it and the fix, exit 2, no stack trace', () => {
+  // Outside the repository, where no node_modules up the tree holds it.
+  const install = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-no-ort-'));
+  fs.mkdirSync(path.join(install, 'dist', 'src', 'cli'), { recursive: true });
+  fs.copyFileSync(path.join(root, 'dist', 'cli.js'), path.join(install, 'dist', 'cli.js'));
+  fs.copyFileSync(bin, path.join(install, 'dist', 'src', 'cli', 'bin.js'));
+  const r = spawnSync(process.execPath, [path.join(install, 'dist', 'src', 'cli', 'bin.js'), 'check', 'model.onnx'], { cwd: install, encoding: 'utf8', env: { ...process.env, NODE_PATH: '' } });
+  expect(r.status).toBe(2);
+  expect(r.stderr).toMatch(/^batchproof: cannot start: Cannot find module 'onnxruntime-node'.*; reinstall \(npm install batchproof onnxruntime-node\)/);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  fs.rmSync(install, { recursive: true, force: true });
 });
