@@ -97,10 +97,13 @@ async function bundle() {
     // Those probes resolve the installed onnxruntime-node's path at run time, as they should.
     logOverride: { 'require-resolve-not-external': 'silent' },
     logLevel: 'warning',
-    // A third smaller without whitespace and comments (1.29 MB to 0.89 MB): about 9 ms off every
-    // run, in reading the source and handing it to V8 (bench/RESULTS.md). Names stay as they are;
-    // BATCHPROOF_DEBUG runs the unbundled modules (bin.ts), whose stack traces read as the code.
-    minifyWhitespace: true,
+    // Minified (1.29 MB to 0.66 MB): every run reads the source, makes a string of it for V8 and
+    // deserialises its code cache, each in proportion to its size; without whitespace and comments
+    // that was about 9 ms off a run, and shorter names about 2 to 3 ms more on a slow VM, where
+    // each page of memory touched costs 3 us (bench/RESULTS.md). Nothing in the CLI reads a name
+    // of its own code (commander's error classes lose theirs; it is not printed); BATCHPROOF_DEBUG
+    // runs the unbundled modules (bin.ts), whose stack traces read as the code.
+    minify: true,
   });
   const jest = Object.keys(result.metafile.inputs).filter((f) => /(^|\/)(jest|@jest|expect)[-/]/.test(f));
   if (jest.length > 0) throw new Error(`the CLI bundle must not contain Jest: ${jest.join(', ')}`);

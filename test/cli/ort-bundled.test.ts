@@ -78,39 +78,77 @@ const installs: [string, (name: string, copy: string, pkg: { version: string }) 
   ['another onnxruntime-common version', (name, copy, pkg) => name === 'onnxruntime-common' && (pkg.version = `${pkg.version}-other`)],
   ['a file patched in place (patch-package)', (name, copy) => name === 'onnxruntime-node' && fs.appendFileSync(path.join(copy, 'dist', 'backend.js'), '\n// patched\n')],
 ];
+/** A copy of the repository's installed package `name` in `copy`, its package.json changed by `change`. */
+function copyPackage(name: string, copy: string, change: (pkg: { version: string }) => void = () => {}): void {
+  const real = path.join(root, 'node_modules', name);
+  fs.mkdirSync(copy, { recursive: true });
+  fs.cpSync(path.join(real, 'dist'), path.join(copy, 'dist'), { recursive: true });
+  if (fs.existsSync(path.join(real, 'bin'))) fs.symlinkSync(path.join(real, 'bin'), path.join(copy, 'bin'));
+  const pkg = JSON.parse(fs.readFileSync(path.join(real, 'package.json'), 'utf8'));
+  change(pkg);
+  fs.writeFileSync(path.join(copy, 'package.json'), JSON.stringify(pkg));
+}
+
+/** The bundle run from `install`/dist on a batch function there: what the function saw of onnxruntime, and the report. */
+function checkFrom(install: string, env: Record<string, string> = {}) {
+  fs.mkdirSync(path.join(install, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(root, 'dist', 'cli.js'), path.join(install, 'dist', 'cli.js'));
+  const file = path.join(install, 'embed.cjs');
+  fs.writeFileSync(
+    file,
+    `const path = require('path');
+const ort = require('onnxruntime-node');
+${seen}
+process.stderr.write(JSON.stringify({ keys: keys.sort(), tensor: typeof ort.Tensor }) + '\\n');
+module.exports = ${embed};`,
+  );
+  const r = spawnSync(process.execPath, [path.join(install, 'dist', 'cli.js'), 'check', file, '--samples', samples, '--json'], { cwd: install, encoding: 'utf8', env: { ...process.env, ...env } });
+  expect(r.status).toBe(0);
+  return { seen: JSON.parse(r.stderr.split('\n').find((l) => l.startsWith('{')) as string), report: JSON.parse(r.stdout) };
+}
+
 describe.each(installs)('%s', (label, change) => {
   test('loads the installed packages, not the bundled copy', () => {
     const install = path.join(work, label.replace(/\W+/g, '-'));
-    const modules = path.join(install, 'node_modules');
     for (const name of ['onnxruntime-node', 'onnxruntime-common']) {
-      const real = path.join(root, 'node_modules', name);
-      const copy = path.join(modules, name);
-      fs.mkdirSync(copy, { recursive: true });
-      fs.cpSync(path.join(real, 'dist'), path.join(copy, 'dist'), { recursive: true });
-      if (fs.existsSync(path.join(real, 'bin'))) fs.symlinkSync(path.join(real, 'bin'), path.join(copy, 'bin'));
-      const pkg = JSON.parse(fs.readFileSync(path.join(real, 'package.json'), 'utf8'));
-      change(name, copy, pkg);
-      fs.writeFileSync(path.join(copy, 'package.json'), JSON.stringify(pkg));
+      const copy = path.join(install, 'node_modules', name);
+      copyPackage(name, copy, (pkg) => change(name, copy, pkg));
     }
-    fs.mkdirSync(path.join(install, 'dist'), { recursive: true });
-    fs.copyFileSync(path.join(root, 'dist', 'cli.js'), path.join(install, 'dist', 'cli.js'));
-    const file = path.join(install, 'embed.cjs');
-    fs.writeFileSync(
-      file,
-      `const path = require('path');
-require('onnxruntime-node');
-${seen}
-process.stderr.write(JSON.stringify({ keys }) + '\\n');
-module.exports = ${embed};`,
-    );
-    const r = spawnSync(process.execPath, [path.join(install, 'dist', 'cli.js'), 'check', file, '--samples', samples, '--json'], { cwd: install, encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    const probe = JSON.parse(r.stderr.split('\n').find((l) => l.startsWith('{')) as string);
+    const { seen: probe, report } = checkFrom(install);
     // The installed copies' files, each loaded by Node (the bundled copy would register two).
     expect(probe.keys).toEqual(
       expect.arrayContaining([path.join('node_modules', 'onnxruntime-node', 'dist', 'binding.js'), path.join('node_modules', 'onnxruntime-common', 'dist', 'cjs', 'tensor-impl.js')]),
     );
-    expect(JSON.parse(r.stdout).fingerprint.onnxruntime).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(report.fingerprint.onnxruntime).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+// Linked installs: node_modules/onnxruntime-node a link to the package elsewhere. Node loads a
+// linked package from its real path (or, with --preserve-symlinks, the linked one); the bundled
+// copy must be registered under the files Node would load, or the function's own require would
+// load onnxruntime a second time.
+const pnpm = path.join('node_modules', '.pnpm', 'onnxruntime-node@1', 'node_modules');
+const linked: [string, Record<string, string>, Record<string, string>, string[]][] = [
+  // pnpm: the package and its dependency side by side in the store, only the package linked.
+  ['pnpm', { 'onnxruntime-node': pnpm }, {}, [pnpm, pnpm]],
+  // npm link, workspaces: both linked at the top, once as Node resolves links and once as it keeps them.
+  ['both linked', { 'onnxruntime-node': 'store', 'onnxruntime-common': 'store' }, {}, ['store', 'store']],
+  ['both linked, NODE_PRESERVE_SYMLINKS=1', { 'onnxruntime-node': 'store', 'onnxruntime-common': 'store' }, { NODE_PRESERVE_SYMLINKS: '1' }, ['node_modules', 'node_modules']],
+];
+describe.each(linked)('%s', (label, links, env, [commonAt, nodeAt]) => {
+  test('the bundled copy is used, registered where Node loads the packages from', () => {
+    const install = path.join(work, label.replace(/\W+/g, '-'));
+    fs.mkdirSync(path.join(install, 'node_modules'), { recursive: true });
+    for (const name of ['onnxruntime-node', 'onnxruntime-common']) {
+      const copy = path.join(install, links[name] ?? links['onnxruntime-node'], name);
+      copyPackage(name, copy);
+      if (name in links) fs.symlinkSync(copy, path.join(install, 'node_modules', name));
+    }
+    // Only the two registered entries: a second load would add every file of both packages.
+    expect(checkFrom(install, env).seen).toEqual({
+      keys: [path.join(commonAt, 'onnxruntime-common', 'dist', 'cjs', 'index.js'), path.join(nodeAt, 'onnxruntime-node', 'dist', 'index.js')].sort(),
+      tensor: 'function',
+    });
   });
 });
 
