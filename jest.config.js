@@ -1,3 +1,8 @@
+// onnxruntime's telemetry (1.29+, on by default outside CI) off in the suite's processes, as the
+// CLI turns it off in its own: nothing recorded under the developer's ~/.cache/Microsoft.
+// test/cli/telemetry.test.ts clears it for the runs that test the default.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 /** @type {import('jest').Config} */
 module.exports = {
   preset: 'ts-jest',

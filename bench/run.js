@@ -7,6 +7,10 @@ const fs = require('fs');
 const path = require('path');
 const { fingerprintFor, describeFingerprint } = require('../dist/src');
 
+// onnxruntime's telemetry (1.29+, on by default outside CI) off in every process the benches
+// start, raw loops included, as the CLI turns it off in its own: ratios compare like with like.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 const only = process.argv.slice(2);
 const benches = fs
   .readdirSync(__dirname)

@@ -7,6 +7,13 @@ import { runFromCodeCache } from './compile-cache';
 // as they do under BATCHPROOF_DEBUG, whose stack traces then name the modules and their lines
 // (the bundle has no whitespace to spare).
 const bundle = path.join(__dirname, '..', '..', 'cli.js');
+// onnxruntime 1.29+ on Linux and macOS records each session it makes (the model's file name, its
+// graph's hashes) in a database under ~/.cache/Microsoft and sends it to Microsoft's collector,
+// unless ORT_DISABLE_TELEMETRY or CI is set; flushing it costs a run about 5 ms at exit. A check
+// of someone's models should not report them: off in the CLI's process (and so for a batch
+// function run in it) unless the user set the variable, as ORT_DISABLE_TELEMETRY=0 does. Read
+// when onnxruntime makes its environment, after this.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
 try {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (process.env.BATCHPROOF_DEBUG || !runFromCodeCache(bundle, process.argv[2])) require('./run');
