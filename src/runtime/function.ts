@@ -73,7 +73,7 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
     throw new BadInputError(`the batch function returned ${formatValue(value)} for '${name}'; return a tensor with the batch first, number[][], { dims, data } or an object of those`);
   }
   if (dims[0] !== rows) {
-    throw new BadInputError(`the batch function returned ${dims[0]} rows for '${name}' on a batch of ${rows} samples; return one row per sample, the batch first`);
+    throw new BadInputError(`the batch function returned ${dims[0]} row${dims[0] === 1 ? '' : 's'} for '${name}' on a batch of ${rows} sample${rows === 1 ? '' : 's'}; return one row per sample, the batch first`);
   }
   return new ort.Tensor(Object.prototype.toString.call(data) === '[object Float64Array]' ? 'float64' : 'float32', data, dims);
 }
