@@ -8,8 +8,8 @@ import { runFromCodeCache } from './compile-cache';
 // (the bundle has no whitespace to spare).
 const bundle = path.join(__dirname, '..', '..', 'cli.js');
 // onnxruntime 1.29+ on Linux and macOS records each session it makes (the model's file name, its
-// graph's hashes) in a database under ~/.cache/Microsoft and sends it to Microsoft's collector,
-// unless ORT_DISABLE_TELEMETRY or CI is set; flushing it costs a run about 5 ms at exit. A check
+// graph's hashes) in a database under ~/.cache/Microsoft, to upload to Microsoft's collector,
+// unless ORT_DISABLE_TELEMETRY or CI is set; that costs a run 9 to 17 ms (bench/RESULTS.md). A check
 // of someone's models should not report them: off in the CLI's process (and so for a batch
 // function run in it) unless the user set the variable, as ORT_DISABLE_TELEMETRY=0 does. Read
 // when onnxruntime makes its environment, after this.
