@@ -243,29 +243,36 @@ function around(dims: readonly number[], axis: number): { outer: number; inner: 
 /**
  * One sample of `spec` with `layout.length` tokens on the sequence axis: its first `len` real
  * tokens come from the base sample (at the limit), the rest are pads: padId (or other ids), mask
- * 0, positions 0, other inputs 0. Left padding puts the pads first.
+ * 0, positions 0, other inputs 0. Left padding puts the pads first. Masks and positions need no
+ * base sample (null). Written by runs of tokens (set, fill), not element by element: a check
+ * makes a few hundred of these once each, in code V8 has not optimized yet.
  */
-function tokenSample(spec: InputSpec, base: TypedArray, setup: PaddingSetup, len: number, layout: TokenLayout, seed: number): TypedArray {
+function tokenSample(spec: InputSpec, base: TypedArray | null, setup: PaddingSetup, len: number, layout: TokenLayout, seed: number): TypedArray {
   const role = setup.roles[spec.name];
   const total = layout.length;
-  const dims = spec.sampleDims.map((d, i) => (i === role.axis ? total : d));
   const { outer, inner } = around(spec.sampleDims, role.axis);
-  const out = allocate(spec.dtype, product(dims));
+  const out = allocate(spec.dtype, outer * total * inner);
   const big = spec.dtype === 'int64' || spec.dtype === 'uint64';
   const value = (v: number) => (big ? BigInt(v) : v) as never;
   const start = layout.side === 'right' ? 0 : total - len;
+  // Pads fill tokens [padFrom, padFrom + total - len): after the real ones, or before them.
+  const padFrom = layout.side === 'right' ? len : 0;
   for (let o = 0; o < outer; o++) {
-    for (let t = 0; t < total; t++) {
-      const real = t >= start && t < start + len;
-      const source = real ? t - start : -1;
-      for (let i = 0; i < inner; i++) {
-        const at = (o * total + t) * inner + i;
-        if (role.role === 'mask') out[at] = value(real ? 1 : 0);
-        else if (role.role === 'positions') out[at] = value(real ? source : 0);
-        else if (real) out[at] = base[(o * setup.limit + source) * inner + i];
-        else if (role.role === 'tokens') out[at] = value(layout.pads === 'pad-id' ? setup.padId : otherId(setup.padId, role.high, seed + t));
-        else out[at] = value(0);
+    const row = o * total * inner;
+    const real = row + start * inner;
+    if (role.role === 'mask') {
+      out.fill(value(1), real, real + len * inner);
+    } else if (role.role === 'positions') {
+      for (let t = 0; t < len; t++) out.fill(value(t), real + t * inner, real + (t + 1) * inner);
+    } else {
+      const from = o * setup.limit * inner;
+      out.set((base as TypedArray).subarray(from, from + len * inner) as never, real);
+      if (role.role !== 'tokens') continue;
+      if (layout.pads === 'pad-id') {
+        out.fill(value(setup.padId), row + padFrom * inner, row + (padFrom + total - len) * inner);
+        continue;
       }
+      for (let t = padFrom; t < padFrom + total - len; t++) out.fill(value(otherId(setup.padId, role.high, seed + t)), row + t * inner, row + (t + 1) * inner);
     }
   }
   return out;
@@ -293,15 +300,23 @@ export function paddedPool(base: SamplePool, setup: PaddingSetup): SamplePool {
 
 function variantPool(base: SamplePool, setup: PaddingSetup, layout: TokenLayout): SamplePool {
   const cache = new SampleCache();
+  // The spec of a base sample (at the limit), made once per input: a pool is asked per row.
+  const baseSpecs = new Map<InputSpec, InputSpec>();
+  const baseSpecOf = (spec: InputSpec): InputSpec => {
+    let made = baseSpecs.get(spec);
+    if (!made) baseSpecs.set(spec, (made = { ...spec, sampleDims: spec.sampleDims.map((d, i) => (i === setup.roles[spec.name].axis ? setup.limit : d)) }));
+    return made;
+  };
   return {
     count: base.count,
     sample(spec, index) {
-      if (!setup.roles[spec.name]) return base.sample(spec, index);
+      const role = setup.roles[spec.name];
+      if (!role) return base.sample(spec, index);
       const hit = cache.get(spec.name, index);
       if (hit) return hit;
       const len = Math.min(setup.lengthOf(index), layout.length);
-      const baseSpec = { ...spec, sampleDims: spec.sampleDims.map((d, i) => (i === setup.roles[spec.name].axis ? setup.limit : d)) };
-      const out = tokenSample(spec, base.sample(baseSpec, index), setup, len, layout, index * 131);
+      const made = role.role === 'mask' || role.role === 'positions' ? null : base.sample(baseSpecOf(spec), index);
+      const out = tokenSample(spec, made, setup, len, layout, index * 131);
       cache.set(spec.name, index, out);
       return out;
     },

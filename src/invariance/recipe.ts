@@ -5,7 +5,7 @@ import type { SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
 import type { RunLogBook, Runner } from '../runtime/runner';
 import { countNonFinite } from '../inputs/arrays';
-import { BatchClass, outputKey } from './classes';
+import { BatchClass, outputKeyer } from './classes';
 import { Filler, FILLER_ZEROS, PlannedRun, probePositions } from './plan';
 import type { Cause, Verdict } from './report';
 import { feedsFor, mapIds, OutputLayout, ProbeRow, probeRows } from './run';
@@ -117,8 +117,9 @@ export async function verifyPadding(
   referenceRows: readonly ProbeRow[],
 ): Promise<boolean> {
   const targetKeys = new Map<number, string>();
+  const keyOf = outputKeyer(ctx.layouts);
   for (const row of referenceRows) {
-    if (target.members.some(([s, p]) => s === row.size && p === row.position)) targetKeys.set(row.probe, outputKey(row, ctx.layouts));
+    if (target.members.some(([s, p]) => s === row.size && p === row.position)) targetKeys.set(row.probe, keyOf(row));
   }
   let verified = true;
   for (const size of served.filter((s) => s < padTo)) {
@@ -139,7 +140,7 @@ export async function verifyPadding(
       for (const row of probeRows(run, result, ctx.layouts)) {
         // NaN is bitwise equal to NaN: a recipe is verified on finite outputs only.
         if (ctx.layouts.some((l) => countNonFinite(row.outputs[l.name], l.dtype) > 0)) verified = false;
-        const key = outputKey(row, ctx.layouts);
+        const key = keyOf(row);
         const expected = targetKeys.get(row.probe) ?? seen.get(row.probe);
         if (expected !== undefined && expected !== key) verified = false;
         seen.set(row.probe, key);
