@@ -10,6 +10,11 @@ const { fingerprintFor, describeFingerprint } = require('../dist/src');
 // onnxruntime's telemetry (1.29+, on by default outside CI) off in every process the benches
 // start, raw loops included, as the CLI turns it off in its own: ratios compare like with like.
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
+// Node 20 reads and parses the certificates NODE_EXTRA_CA_CERTS names as every process starts,
+// before any code runs (35 ms a process on a VM whose sandbox sets it, a 28 ms start becoming
+// 63): no bench process makes a TLS connection, and the same cost on both sides of a ratio would
+// hide what batchproof itself adds. Unset for every process the benches start.
+delete process.env.NODE_EXTRA_CA_CERTS;
 
 const only = process.argv.slice(2);
 const benches = fs
@@ -33,6 +38,7 @@ const header = [
   '',
   `Written by \`npm run bench\` on ${today}; each section names the machine and day it ran on.`,
   'Each ratio is measured side by side in the same run, on that machine; re-run to compare.',
+  "Every process a bench starts runs with onnxruntime's telemetry off (`ORT_DISABLE_TELEMETRY=1`, as the CLI runs) and without `NODE_EXTRA_CA_CERTS` (Node parses those certificates as it starts: tens of ms on both sides of every ratio, for no TLS connection).",
   '',
 ].join('\n');
 const fresh = sections.map((s) => stamp(s, machine, today));
