@@ -78,12 +78,37 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
   return new ort.Tensor(Object.prototype.toString.call(data) === '[object Float64Array]' ? 'float64' : 'float32', data, dims);
 }
 
+class StalledError extends BadInputError {}
+
+/**
+ * `value` once it settles, or a StalledError saying `stalled` when Node runs out of work while it
+ * is pending: a promise that nothing can settle any more (it waits on no timer, socket or file),
+ * which would otherwise end the process with exit 0 and no report, a silent pass. Node says so
+ * with 'beforeExit', emitted when its event loop is empty; a function still working (a pending
+ * timer, a socket, a worker) keeps the loop alive and is waited for.
+ */
+function unlessStalled<T>(value: T | Promise<T>, stalled: string): Promise<T> {
+  if (typeof (value as { then?: unknown } | null)?.then !== 'function') return Promise.resolve(value);
+  return new Promise<T>((resolve, reject) => {
+    const onEmptyLoop = () => reject(new StalledError(stalled));
+    process.once('beforeExit', onEmptyLoop);
+    const done = () => process.off('beforeExit', onEmptyLoop);
+    Promise.resolve(value).then(
+      (v) => (done(), resolve(v)),
+      (e) => (done(), reject(e)),
+    );
+  });
+}
+
+const NOTHING_TO_WAIT_ON = 'it was waiting on nothing (no timer, file or socket) that could settle it';
+
 /** The function's result for a batch, as named tensors. */
 async function callFunction(fn: BatchFunction, batch: unknown[]): Promise<Record<string, ort.Tensor>> {
   let result: unknown;
   try {
-    result = await fn(batch);
+    result = await unlessStalled(fn(batch), `the batch function never finished on a batch of ${batch.length}: its promise neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; resolve or reject it`);
   } catch (e) {
+    if (e instanceof StalledError) throw e;
     throw new BadInputError(`the batch function threw on a batch of ${batch.length}: ${String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim()}`);
   }
   const named = isPlainObject(result) && !('dims' in result && 'data' in result) ? result : { output: result };
@@ -213,8 +238,10 @@ export async function loadBatchFunction(file: string): Promise<BatchFunction> {
   const absolute = path.resolve(file);
   let mod: Record<string, unknown>;
   try {
-    mod = /\.mjs$/i.test(file) ? await importEsm(pathToFileURL(absolute).href) : await requireOrImport(absolute, pathToFileURL(absolute).href);
+    const loading = /\.mjs$/i.test(file) ? importEsm(pathToFileURL(absolute).href) : requireOrImport(absolute, pathToFileURL(absolute).href);
+    mod = await unlessStalled(loading, `${file}: the module never finished loading: a top-level await neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; make it settle`);
   } catch (e) {
+    if (e instanceof StalledError) throw e;
     throw new BadInputError(`${file}: the module failed to load: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
   }
   // require gives a CommonJS module's exports themselves (a function, say); import() puts them under default.

@@ -218,6 +218,37 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     expect([r.status, r.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: .*broken\.js: the module failed to load: no model file here$/)]);
   });
 
+  // A promise nothing can settle would let Node's event loop run empty and the process end with
+  // exit 0 and no report: a silent pass. It is one line and exit 2 instead; a slow function that
+  // is still working (a timer pending) is waited for.
+  test('a function or module whose promise never settles: one line, exit 2; a slow one is waited for', () => {
+    const never = path.join(dir, 'never.mjs');
+    // Answers its first two calls, then returns a promise nothing resolves.
+    fs.writeFileSync(never, 'let n = 0;\nexport default function embed(batch) { if (++n <= 2) return batch.map((t) => [t.length, t.charCodeAt(0)]); return new Promise(() => {}); }\n');
+    const r = run([never, '--samples', texts, '--batch-sizes', '1,2,4']);
+    expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(/^batchproof: the batch function never finished on a batch of \d+: its promise neither resolved nor rejected, and it was waiting on nothing .*; resolve or reject it$/)]);
+    const awaits = path.join(dir, 'awaits.mjs');
+    fs.writeFileSync(awaits, 'await new Promise(() => {});\nexport default (batch) => batch.map((t) => [t.length]);\n');
+    const m = run([awaits, '--samples', texts]);
+    expect([m.status, m.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: .*awaits\.mjs: the module never finished loading: a top-level await neither resolved nor rejected/)]);
+    const slow = path.join(dir, 'slow.mjs');
+    fs.writeFileSync(slow, 'export default async function embed(batch) { await new Promise((r) => setTimeout(r, 20)); return batch.map((t) => [t.length, t.charCodeAt(0)]); }\n');
+    const s = run([slow, '--samples', texts, '--batch-sizes', '1,2']);
+    expect([s.status, s.stdout.split('\n')[0], s.stderr]).toEqual([0, '<function embed>: invariant', '']);
+  });
+
+  test('the API in a plain Node script: checkBatchInvariance rejects with a BadInputError instead of the script ending silently', () => {
+    const script = path.join(dir, 'api-never.js');
+    const entry = path.join(__dirname, '..', '..', 'dist', 'src');
+    fs.writeFileSync(script, `const { checkBatchInvariance, BadInputError } = require(${JSON.stringify(entry)});
+checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] }).then(
+  () => console.log('resolved'),
+  (e) => console.log(e instanceof BadInputError, e.message),
+);\n`);
+    const r = spawnSync(process.execPath, [script], { encoding: 'utf8' });
+    expect([r.status, r.stdout.trim()]).toEqual([0, expect.stringMatching(/^true the batch function never finished on a batch of 1: /)]);
+  });
+
   test('--filler: a sample for a function module (even an empty one); zeros or last for a model', () => {
     const json = path.join(dir, 'padded.json');
     const r = run([module, '--samples', texts, '--batch-sizes', '1,2,4', '--pad-to', '4', '--filler', '', '--json', json]);
