@@ -11,7 +11,7 @@ import { SessionSettings } from '../runtime/settings';
 import type { Diagnosis } from '../diagnosis';
 import { tool } from '../version';
 import { analyse } from './analyse';
-import { describeClasses, stableClasses } from './classes';
+import { describeClasses, sameAnswerForEveryProbe, stableClasses } from './classes';
 import { Filler, makePlan, Plan, PlannedRun, PlanOptions } from './plan';
 import { compareServed, recipeFor, Recipe, ServedAnswer } from './recipe';
 import type { Cause, InvarianceReport, BatchReport } from './report';
@@ -145,6 +145,13 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     const sidePad = paddingComparisons.find((c) => c.run === 'other-side');
     if (sidePad && !sidePad.bitExact) {
       notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${sidePad.maxAbs.toPrecision(2)}: this is a ${padding.side}-padding model (its positions do not follow the mask); serve it ${padding.side}-padded`);
+    }
+    if (analysis.nonFinite.length > 0) {
+      const held = analysis.nonFinite.map((n) => `'${n.output}' (${n.count} value${n.count === 1 ? '' : 's'} over the runs)`).join(', ');
+      notes.push(`NaN or Inf in ${held}: NaN is compared as equal to NaN, so only the finite values could show a difference; find where they come from (an empty input, a division by zero, an overflow)`);
+    }
+    if (sameAnswerForEveryProbe(execution.rows, layouts, plan.reference)) {
+      notes.push(`the ${probes} probes, though their samples differ, get bitwise the same outputs: the output does not depend on the sample here, so a row given another sample's answer (rows swapped or mixed in the batch) cannot show; check with samples that change the output`);
     }
     if (analysis.causes.includes('nondeterminism')) {
       notes.push('the same batch gave different outputs run to run, so leakage, position and batch-size effects cannot be told apart; make the model deterministic first (e.g. deterministic: true, or remove random ops)');

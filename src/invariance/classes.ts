@@ -138,3 +138,16 @@ export function describeClasses(classes: readonly BatchClass[], sweep: readonly 
     })
     .join(' | ');
 }
+
+/**
+ * True when every probe, alone at the reference size, gets bitwise the same outputs though
+ * their samples differ: the output does not depend on the sample, so a row handed another
+ * sample's answer (rows swapped or mixed in the batch) cannot show. A pass still holds for
+ * what it compared, and says so.
+ */
+export function sameAnswerForEveryProbe(rows: readonly ProbeRow[], layouts: readonly OutputLayout[], reference: number): boolean {
+  const alone = rows.filter((r) => r.purpose === 'reference' && r.size === reference);
+  if (new Set(alone.map((r) => r.probe)).size < 2) return false;
+  const keyOf = outputKeyer(layouts);
+  return new Set(alone.map(keyOf)).size === 1;
+}

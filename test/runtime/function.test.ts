@@ -107,6 +107,26 @@ describe('bad functions and samples are one clear line', () => {
   });
 });
 
+describe('a pass says what it could not see', () => {
+  const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'];
+  const perSample = (b: unknown[]) => (b as string[]).map((t) => [t.length, t.charCodeAt(0)]);
+  const notesOf = async (fn: (b: unknown[]) => number[][]) => (await checkBatchInvariance(fn, { samples: words, ...sweep })).notes.join('\n');
+
+  test('the same answer for every sample: rows swapped in the batch could not show', async () => {
+    const constant = await checkBatchInvariance((b) => b.map(() => [1, 2]), { samples: words, ...sweep });
+    expect(constant.verdict).toBe('invariant');
+    expect(constant.notes.join('\n')).toMatch(/the 3 probes, though their samples differ, get bitwise the same outputs: .*rows swapped or mixed in the batch\) cannot show/);
+    expect(await notesOf(perSample)).not.toMatch(/get bitwise the same outputs/);
+  });
+
+  test('NaN in the outputs: only the finite values could show a difference', async () => {
+    const halfNaN = await checkBatchInvariance((b) => (b as string[]).map((t) => [t.length, NaN]), { samples: words, ...sweep });
+    expect(halfNaN.nonFinite).toEqual([{ output: 'output', count: expect.any(Number) }]);
+    expect(halfNaN.notes.join('\n')).toMatch(/NaN or Inf in 'output' \(\d+ values over the runs\): NaN is compared as equal to NaN/);
+    expect(await notesOf(perSample)).not.toMatch(/NaN or Inf/);
+  });
+});
+
 describe('filler: a batch function pads with the sample it is given', () => {
   // A "kernel" that computes in another precision from batch 2 on (float64 sums instead of
   // float32): batch-size drift, while each row still depends on its own text alone.
