@@ -1,4 +1,5 @@
 import fs = require('fs');
+import { approx } from '../report/format';
 import ort = require('onnxruntime-node');
 import { compareArrays, Comparison, sameTensor } from '../compare/metrics';
 import { DecadeHistogram, emptyHistogram } from '../compare/histogram';
@@ -343,7 +344,7 @@ function summarize(verdict: ComparisonVerdict, comparisons: SideComparison[], re
     const worst = Math.max(0, ...c.outputs.map((o) => o.maxAbs));
     if (c.verdict === 'identical') return `${c.side}: bitwise equal`;
     if (c.outputs.some((o) => o.shapeMismatch)) return `${c.side}: output shapes differ`;
-    return `${c.side}: differs by at most ${worst.toPrecision(2)}${c.verdict === 'different' ? ', beyond the tolerance' : ', within the tolerance'}`;
+    return `${c.side}: differs by at most ${approx(worst)}${c.verdict === 'different' ? ', beyond the tolerance' : ', within the tolerance'}`;
   });
   return `against ${reference} on ${batch}: ${parts.join('; ')}`;
 }

@@ -1,4 +1,5 @@
 import { resolveTolerance, describeTolerance, Tolerance, ResolvedTolerance } from '../compare/tolerance';
+import { approx } from '../report/format';
 import { BadInputError, formatValue } from '../errors';
 import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../runtime/fingerprint';
@@ -140,11 +141,11 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       notes.push(`sequence padding: ${untrimmed.map((o) => `'${o}'`).join(', ')} left out of the padding runs, their sequence axis unknown (their dims do not name '${padding.axis}')${none.length ? `, so nothing was compared in the ${none.join(', ')} runs` : ''}; name the axis in the export (dynamic_axes) or compare other outputs`);
     }
     if (outlierMaxAbs !== null && outlierMaxAbs > 0 && !analysis.batches.some((b) => b.causes.includes('leakage'))) {
-      notes.push(`batch-mates ${OUTLIER_SCALE} times larger moved the first probe by ${outlierMaxAbs.toPrecision(2)} (ordinary batch-mates did not): the output depends on the batch-mates' magnitude, as with dynamic quantization's one scale per tensor`);
+      notes.push(`batch-mates ${OUTLIER_SCALE} times larger moved the first probe by ${approx(outlierMaxAbs)} (ordinary batch-mates did not): the output depends on the batch-mates' magnitude, as with dynamic quantization's one scale per tensor`);
     }
     const sidePad = paddingComparisons.find((c) => c.run === 'other-side');
     if (sidePad && !sidePad.bitExact) {
-      notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${sidePad.maxAbs.toPrecision(2)}: this is a ${padding.side}-padding model (its positions do not follow the mask); serve it ${padding.side}-padded`);
+      notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${approx(sidePad.maxAbs)}: this is a ${padding.side}-padding model (its positions do not follow the mask); serve it ${padding.side}-padded`);
     }
     if (analysis.nonFinite.length > 0) {
       const held = analysis.nonFinite.map((n) => `'${n.output}' (${n.count} value${n.count === 1 ? '' : 's'} over the runs)`).join(', ');
@@ -388,7 +389,7 @@ function rowsAnswer(served: ServedAnswer, recipe: Recipe | null, reason: string 
   if (served.equal) {
     return recipe?.padTo ? `${pair} are bitwise equal with batches smaller than ${recipe.padTo} padded to ${recipe.padTo}` : `${pair} are bitwise equal`;
   }
-  const head = `${pair} differ by at most ${served.maxAbs.toPrecision(2)}`;
+  const head = `${pair} differ by at most ${approx(served.maxAbs)}`;
   if (recipe?.padTo) return `${head}; pad batches smaller than ${recipe.padTo} up to ${recipe.padTo} and they are bitwise equal${recipe.verified ? ' (verified)' : ''}`;
   return `${head}; no padding makes them equal (${reason})`;
 }
@@ -404,7 +405,7 @@ const CAUSE_WORDS: Record<Cause, string> = {
 /** Padding in words: beyond the tolerance pads reach the output; within it, drift of the padded shapes. */
 function paddingWords(comparisons: readonly PaddingComparison[], side: string | null): string {
   const moved = comparisons.filter((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.bitExact);
-  const most = Math.max(0, ...moved.map((c) => c.maxAbs)).toPrecision(2);
+  const most = approx(Math.max(0, ...moved.map((c) => c.maxAbs)));
   if (moved.every((c) => c.pass)) return `float drift from the padded shapes (a text alone and padded differ by ${most}, within the tolerance)`;
   const other = side === 'left' ? 'right' : 'left';
   const otherSide = comparisons.find((c) => c.run === 'other-side');
@@ -423,7 +424,7 @@ function summarize(verdict: string, causes: readonly Cause[], batches: readonly 
   const head = verdict === 'violated' ? 'outputs differ beyond the tolerance' : 'outputs differ, within the tolerance';
   const where = differing.length > 0 ? ` at batch sizes ${formatSizes(differing.map((b) => b.size), sweep)} vs batch ${reference}` : '';
   const others = causes.filter((c) => c !== 'padding').map((c) => CAUSE_WORDS[c]);
-  const batchPart = others.length > 0 ? `${where}, by at most ${worst.toPrecision(2)}: ${others.join('; ')}` : '';
+  const batchPart = others.length > 0 ? `${where}, by at most ${approx(worst)}: ${others.join('; ')}` : '';
   if (!causes.includes('padding')) return `${head}${batchPart}`;
   // Padding first: it is what the user acts on, and its magnitude is its own.
   const padded = `${head}: ${paddingWords(padding, side)}`;

@@ -9,6 +9,11 @@ export function num(x: number): string {
   return a < 1e-3 || a >= 1e5 ? x.toExponential(2) : String(Number(x.toPrecision(3)));
 }
 
+/** Two significant digits, as summaries and notes quote a difference: 0.19, 2.6, 1.7e-6 (not 0.0000017). */
+export function approx(x: number): string {
+  return Number.isFinite(x) && x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential(1) : x.toPrecision(2);
+}
+
 /** A value with full float32 precision, for "expected vs actual" lines. */
 export function exact(x: number): string {
   return Number.isFinite(x) ? String(Math.fround(x) === x ? x : x) : num(x);
