@@ -2,7 +2,7 @@ import { precompileKernels } from '../kernels';
 import ort = require('onnxruntime-node');
 import { useGraphFactsStore } from '../runtime/handle';
 import { diskFactsStore } from './facts-cache';
-import { outputFlushed, writeStderr } from '../io/terminal';
+import { outputFlushed } from '../io/terminal';
 import { main } from './main';
 
 // What `batchproof` runs, once bin.ts has loaded it (from the bundle, through the code cache).
@@ -17,20 +17,7 @@ ort.env.logLevel = 'fatal';
 // A repeated check of a model file reads its graph facts from the cache instead of decoding them.
 useGraphFactsStore(diskFactsStore());
 
-// A command left waiting on a promise that nothing can settle any more (Node's event loop ran
-// empty) would end with exit 0 and no report, a silent pass. A batch function's calls say so in
-// their own words (runtime/function.ts), which settles the command; this is for the rest.
-let finished = false;
-process.once('beforeExit', () =>
-  setImmediate(() => {
-    if (finished) return;
-    writeStderr('batchproof: the command stopped before it finished: it was left waiting on a promise that nothing could settle (a module or function it loaded?); set BATCHPROOF_DEBUG=1 for the trace\n');
-    process.exitCode = 2;
-  }),
-);
-
 main(process.argv.slice(2)).then(async (code) => {
-  finished = true;
   process.exitCode = code;
   // Out as soon as the output is: waiting for Node to tear the environment down (onnxruntime's
   // sessions and thread pools, the heap) cost every check about 10 ms (bench/RESULTS.md). The
