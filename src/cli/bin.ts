@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import path = require('path');
-import { runFromCodeCache } from './compile-cache';
+import { cacheNameFor, runFromCodeCache } from './compile-cache';
 
 // `npm run build` bundles the CLI into dist/cli.js (scripts/bundle-cli.js), so that it starts as
 // one file compiled from one V8 code cache. A tsc-only build has no bundle: modules load as usual,
@@ -16,7 +16,7 @@ const bundle = path.join(__dirname, '..', '..', 'cli.js');
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
 try {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  if (process.env.BATCHPROOF_DEBUG || !runFromCodeCache(bundle, process.argv[2])) require('./run');
+  if (process.env.BATCHPROOF_DEBUG || !runFromCodeCache(bundle, cacheNameFor(process.argv.slice(2)))) require('./run');
 } catch (e) {
   // Before any command runs (commands report their own failures): an install that lacks
   // onnxruntime-node or its native addon. One line, as for any bad input; the trace with DEBUG.

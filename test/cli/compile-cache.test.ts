@@ -87,6 +87,33 @@ test('another command keeps a cache of its own', () => {
   expect(cacheFiles(home).map((f) => f.split('-')[1]).sort()).toEqual(['check', 'fingerprint']);
 });
 
+// Their code differs: one cache holding all three was read and deserialised in full by each.
+test('a check of a model, of a batch function and on wasm keep a cache each', () => {
+  const home = path.join(tmp, 'targets');
+  check(home);
+  const dir = fs.mkdtempSync(path.join(tmp, 'fn-'));
+  const fn = path.join(dir, 'embed.cjs');
+  fs.writeFileSync(fn, 'module.exports = async (batch) => batch.map((t) => [t.length, t.charCodeAt(0)]);\n');
+  const texts = path.join(dir, 'texts.json');
+  fs.writeFileSync(texts, JSON.stringify(['a', 'bb', 'ccc', 'dddd', 'eeeee']));
+  const { NODE_DISABLE_COMPILE_CACHE: _off, ...base } = process.env;
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, 'check', ...args, '--batch-sizes', '1,2'], { encoding: 'utf8', env: { ...base, XDG_CACHE_HOME: home } }).status;
+  expect(run(fn, '--samples', texts)).toBe(0);
+  expect(run(model, '--provider', 'wasm')).toBe(0);
+  expect(cacheFiles(home).map((f) => /^cli\.js-(check(?:-[a-z]+)?)-v/.exec(f)?.[1]).sort()).toEqual(['check', 'check-function', 'check-wasm']);
+});
+
+test('cacheNameFor: the command, and the kind of target from the words alone', () => {
+  const { cacheNameFor } = require(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js')) as typeof import('../../src/cli/compile-cache');
+  expect(cacheNameFor(['check', 'model.onnx', '--json'])).toBe('check');
+  expect(cacheNameFor(['check', './embed.mjs', '--samples', 'texts.json'])).toBe('check-function');
+  expect(cacheNameFor(['determinism', 'embed.JS', '--samples', 't.txt'])).toBe('determinism-function');
+  expect(cacheNameFor(['compare', 'model.onnx', '--against', 'wasm'])).toBe('compare-wasm');
+  expect(cacheNameFor(['check', 'model.onnx', '--provider=wasm'])).toBe('check-wasm');
+  expect(cacheNameFor(['check', 'model.onnx', '--json', 'out.json'])).toBe('check');
+  expect(cacheNameFor([])).toBe('');
+});
+
 // Two installs (two projects, two checkouts) of different versions, run in turn: each keeps its
 // own cache instead of deleting the other's and compiling cold every time.
 test('two installs of different bundles keep a cache each', () => {
