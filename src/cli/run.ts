@@ -1,6 +1,6 @@
 import { precompileKernels } from '../kernels';
 import ort = require('onnxruntime-node');
-import { useGraphFactsStore } from '../runtime/handle';
+import { leaveSessionsToExit, useGraphFactsStore } from '../runtime/handle';
 import { diskFactsStore } from './facts-cache';
 import { outputFlushed } from '../io/terminal';
 import { main } from './main';
@@ -16,6 +16,9 @@ ort.env.logLevel = 'fatal';
 
 // A repeated check of a model file reads its graph facts from the cache instead of decoding them.
 useGraphFactsStore(diskFactsStore());
+
+// Commands of one session, in a process that ends when they do: the exit frees it (runtime/handle.ts).
+if (process.argv[2] === 'check' || process.argv[2] === 'determinism') leaveSessionsToExit();
 
 main(process.argv.slice(2)).then(async (code) => {
   process.exitCode = code;

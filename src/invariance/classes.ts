@@ -48,11 +48,16 @@ interface Pending {
  * without leakage, where the batch-mates do not matter. Pairs join a class when
  * they share at least one probe with it and agree on every shared probe.
  */
+/** The runs classes are made of: a probe at a size and position, with ordinary batch-mates. */
+export function classRun(purpose: ProbeRow['purpose']): boolean {
+  return purpose === 'reference' || purpose === 'batch' || purpose === 'mates' || purpose === 'permuted';
+}
+
 export function stableClasses(rows: readonly ProbeRow[], layouts: readonly OutputLayout[]): BatchClass[] {
   const byPair = new Map<string, { size: number; position: number; keys: Map<number, string> }>();
   const keyOf = outputKeyer(layouts);
   for (const row of rows) {
-    if (!['reference', 'batch', 'mates', 'permuted'].includes(row.purpose)) continue;
+    if (!classRun(row.purpose)) continue;
     const id = `${row.size}:${row.position}`;
     const pair = byPair.get(id) ?? { size: row.size, position: row.position, keys: new Map() };
     pair.keys.set(row.probe, keyOf(row));
