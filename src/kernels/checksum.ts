@@ -16,8 +16,17 @@ interface ChecksumExports {
 
 let loaded: ChecksumExports | null | undefined;
 
+/**
+ * The instance, shared by the copies of this module in one process: the bin (which checks the
+ * code cache) and the CLI's bundle (its graph facts, probes' output keys) each hold one, and
+ * compiling and instantiating the kernel costs about 0.6 ms a process.
+ */
+const SHARED = Symbol.for('batchproof.checksumKernel');
+
 function wasm(): ChecksumExports | null {
   if (loaded !== undefined) return loaded;
+  const shared = globalThis as { [SHARED]?: ChecksumExports | null };
+  if (shared[SHARED] !== undefined) return (loaded = shared[SHARED]);
   loaded = null;
   const api = (globalThis as { WebAssembly?: { Module: new (b: Uint8Array) => object; Instance: new (m: object) => { exports: unknown } } }).WebAssembly;
   if (!api) return loaded;
@@ -26,6 +35,7 @@ function wasm(): ChecksumExports | null {
   } catch {
     // node --jitless and the like: the JavaScript twin.
   }
+  shared[SHARED] = loaded;
   return loaded;
 }
 
