@@ -7,18 +7,19 @@ const path = require('path');
 
 const root = path.join(__dirname, '..');
 const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
-// 21: on a shared 2-core VM the medians of 11 moved by 5% from one run to the next.
-const ROUNDS = 21;
+// On a shared 2-core VM the medians of 11 moved by 5% from one run to the next, those of 21 of
+// the batch function's 0.1 s runs still by 6%: 41 of those, 21 of wasm's 1 s runs.
+const ROUNDS = { wasm: 21, fn: 41 };
 
 const { time, median } = require('./timing');
 const runsOf = (report) => JSON.stringify(report.runs.map(({ batchSize, calls }) => ({ batchSize, calls })));
 
-/** check and its raw loop, alternating, ROUNDS times. */
-function measure(checkArgs, rawArgs) {
+/** check and its raw loop, alternating, `rounds` times. */
+function measure(checkArgs, rawArgs, rounds) {
   const report = JSON.parse(time([bin, 'check', ...checkArgs, '--json']).stdout);
   const raw = rawArgs(report);
   const t = { check: [], raw: [] };
-  for (let i = 0; i < ROUNDS; i++) {
+  for (let i = 0; i < rounds; i++) {
     t.check.push(time([bin, 'check', ...checkArgs, '--json']).ms);
     t.raw.push(time(raw).ms);
   }
@@ -26,7 +27,10 @@ function measure(checkArgs, rawArgs) {
     report,
     calls: report.runs.reduce((n, r) => n + r.calls, 0),
     rows: report.runs.reduce((n, r) => n + r.batchSize * r.calls, 0),
+    rounds,
     median: { check: median(t.check), raw: median(t.raw) },
+    // Adjacent runs share the machine's state of the moment: their differences move less than either side.
+    paired: median(t.check.map((c, i) => c - t.raw[i])),
     best: { check: Math.min(...t.check), raw: Math.min(...t.raw) },
   };
 }
@@ -38,7 +42,7 @@ try {
   web = false;
 }
 const transformer = path.join(root, 'examples', 'models', 'transformer_encoder.onnx');
-const wasm = web ? measure([transformer, '--provider', 'wasm'], (r) => [path.join(__dirname, 'raw-wasm-calls.js'), transformer, runsOf(r), String(r.model.dims.seq)]) : null;
+const wasm = web ? measure([transformer, '--provider', 'wasm'], (r) => [path.join(__dirname, 'raw-wasm-calls.js'), transformer, runsOf(r), String(r.model.dims.seq)], ROUNDS.wasm) : null;
 
 // Texts of 3 to 16 characters: each batch pads to its longest, as a pipeline does.
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-bench-'));
@@ -46,16 +50,18 @@ const samples = path.join(dir, 'texts.json');
 const words = ['query', 'a photo of a cat', 'embedding', 'batch', 'the same answer', 'onnx', 'padding', 'server', 'browser', 'invariant'];
 fs.writeFileSync(samples, JSON.stringify(Array.from({ length: 80 }, (_, i) => `${words[i % words.length]} ${i}`.slice(0, 16))));
 const fnModule = path.join(__dirname, 'embed-fn.js');
-const fn = measure([fnModule, '--samples', samples], (r) => [path.join(__dirname, 'raw-fn-calls.js'), fnModule, runsOf(r), samples]);
+const fn = measure([fnModule, '--samples', samples], (r) => [path.join(__dirname, 'raw-fn-calls.js'), fnModule, runsOf(r), samples], ROUNDS.fn);
 fs.rmSync(dir, { recursive: true, force: true });
 
 const f = (x) => x.toFixed(0);
+const f1 = (x) => x.toFixed(1);
+const more = (x) => (x >= 0 ? `${f1(x)} ms more` : `${f1(-x)} ms less`);
 const row = (label, raw, m) =>
   m ? `| ${label} | ${raw} | ${m.calls} / ${m.rows} | ${f(m.median.check)} (${f(m.best.check)}) | ${f(m.median.raw)} (${f(m.best.raw)}) | **${(m.median.check / m.median.raw).toFixed(2)}x** (${(m.best.check / m.best.raw).toFixed(2)}x) | ${m.report.verdict} |`
     : `| ${label} | ${raw} | | | | onnxruntime-web is not installed | |`;
 console.log(`## Other runners: wasm and a batch function vs their raw loops
 
-Whole-process wall time in ms, median of ${ROUNDS} alternating rounds, best in brackets; the installed bin (code cache warm), as in the sections above.
+Whole-process wall time in ms, median of alternating rounds (wasm ${ROUNDS.wasm}, batch function ${ROUNDS.fn}), best in brackets; the installed bin (code cache warm), as in the sections above.
 
 - **wasm**: \`batchproof check examples/models/transformer_encoder.onnx --provider wasm\` (onnxruntime-web's WASM backend in Node, one thread) against plain onnxruntime-web making the same session.run calls (\`bench/raw-wasm-calls.js\`: sizes and counts from the report's \`runs\`, random inputs).
 - **batch function**: \`batchproof check bench/embed-fn.js --samples texts.json\` (a toy tokenizer padding each batch to its longest text, the bundled text embedder on onnxruntime-node; 80 texts of 3 to 16 characters) against the same function called with batches of the same sizes and counts (\`bench/raw-fn-calls.js\`).
@@ -65,4 +71,4 @@ Whole-process wall time in ms, median of ${ROUNDS} alternating rounds, best in b
 ${row('wasm (transformer)', 'onnxruntime-web session.run', wasm)}
 ${row('batch function (text embedder)', 'the function itself', fn)}
 
-The batch function's raw loop pays what its own module does (loading onnxruntime-node, creating the session, the calls); the check pays that once too, then its own fixed cost, which phase marks in the bundle (15 to 21 runs) put at about 15 ms on a fast AMD EPYC VM (Zen 5) and 25 to 30 ms on a slow one (Zen 3, AVX2 only): the bundle from its code cache (7 to 10 ms: reading 0.66 MB minified, its checksum, deserialising), options, the command and the module (3 to 5 ms), the plan and the first batches (2 to 4 ms), analysis and the report (5 to 8 ms); the raw loop's process then waits for Node's teardown, which the CLI skips on Linux, and that pays part of it back. onnxruntime is not loaded twice: the bundle holds onnxruntime-node's JavaScript and registers it under the installed files, so the function's own \`require('onnxruntime-node')\` gets that module (test/cli/ort-bundled.test.ts); before, loading it through Node's module loader cost about 8 ms of every run. Both sides run with onnxruntime's telemetry off (bench/run.js), as the CLI runs.`);
+The batch function's raw loop pays what its own module does (loading onnxruntime-node, creating the session, the calls); the check pays that once too, then its own fixed cost: the check took ${more(fn.paired)} than its raw loop, the median of the ${fn.rounds} paired differences${wasm ? `, and ${more(wasm.paired)} on wasm` : ''}. Where it goes, by phase marks (performance.now() at each step, medians of 20 runs on a 2-core AMD EPYC Zen 5 VM, 2026-12-03): the bundle from its code cache 10.0 ms, against 12.0 for the raw loop's requires (onnxruntime is not loaded twice: the bundle holds onnxruntime-node's JavaScript and registers it under the installed files, so the function's own \`require('onnxruntime-node')\` gets that module; test/cli/ort-bundled.test.ts); options, the command and loading the module 3.7; analysis, classes and the report 4.4; most of it code that runs once a process, and so runs cold (the code cache spares compiling it, not running it). The CLI exits as soon as its output is written, 10.8 ms to the process's end against the raw loop's 13.0 (Node's teardown of onnxruntime), which pays part of it back. Both sides run with onnxruntime's telemetry off (bench/run.js), as the CLI runs.`);
