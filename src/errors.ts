@@ -37,6 +37,7 @@ export function describeValue(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return `an array of length ${x.length}`;
   if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
+  if (typeof x === 'function') return `a function (${x.name || 'anonymous'})`;
   return `${typeof x} ${JSON.stringify(x)}`;
 }
 

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { parseTolerance } from '../compare/tolerance';
 import { BadInputError } from '../errors';
 import type { CheckOptions } from '../invariance/check';
+import type { BatchFunction } from '../runtime/function';
 import { checkOutputPath } from '../io/paths';
 import { assertReplaceablePage } from '../html/target';
 import { OPTIMIZATION_LEVELS, OptimizationLevel } from '../runtime/settings';
@@ -208,3 +209,21 @@ export function planOptions(flags: PlanFlags): Pick<CheckOptions, 'batchSizes' |
 }
 
 const PADDING_FLAGS: Record<string, string> = { axis: '--pad-axis', mask: '--mask', padId: '--pad-id', side: '--pad-side' };
+
+/** The --samples flag of the commands that take a batch function's module (check, determinism). */
+export const SAMPLES_HELP = 'samples for a batch function module: a JSON array, or a text file of one sample a line';
+
+/**
+ * A .js/.mjs/.cjs model argument is the user's batch function, its samples from --samples (set
+ * on `options`); null for a model, which takes no --samples.
+ */
+export async function batchFunctionOf(model: string, samples: string | undefined, options: { samples?: unknown }): Promise<BatchFunction | null> {
+  const { FUNCTION_MODULE, loadBatchFunction, readSamplesFile } = await import('../runtime/function');
+  if (!FUNCTION_MODULE.test(model)) {
+    if (samples !== undefined) throw new BadInputError(`--samples is for a batch function module (.js, .mjs); for a model give samples with --inputs FILE.npz`);
+    return null;
+  }
+  if (samples === undefined) throw new BadInputError(`${model}: a batch function needs samples: add --samples texts.json (a JSON array) or --samples texts.txt (one a line)`);
+  options.samples = await readSamplesFile(samples);
+  return loadBatchFunction(model);
+}

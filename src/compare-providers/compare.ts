@@ -19,6 +19,7 @@ import { detectLayouts, feedsFor, OutputLayout } from '../invariance/run';
 import { RunLogBook } from '../runtime/runner';
 import { describeValue } from '../errors';
 import { isModelHandle, ModelHandle, ModelSource, openModel } from '../runtime/handle';
+import { batchFunctionGiven } from '../runtime/model-bytes';
 import { ProviderName } from '../runtime/providers';
 import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
@@ -76,6 +77,8 @@ function sideBatchSize(side: ProviderSide, index: number): number | undefined {
 
 /** The model to open once per side: a path or bytes (a handle gives its path). */
 function reopenable(model: ModelSource): string | Uint8Array | ArrayBuffer {
+  const fn = batchFunctionGiven(model, 'comparing providers', 'it opens the model once per provider');
+  if (fn) throw new BadInputError(fn);
   if (isModelHandle(model)) {
     if (model.closed) throw new BadInputError(`this model handle (${model.source}) was closed; pass the model's path instead`);
     if (!fs.existsSync(model.source)) {

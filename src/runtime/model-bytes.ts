@@ -4,7 +4,7 @@
  */
 import fs = require('fs');
 import path = require('path');
-import { BadInputError } from '../errors';
+import { BadInputError, describeValue } from '../errors';
 import { checkModelHead, openModelFile, statModelFile } from '../onnx/model-file';
 import { allocateStore, type ModelStore } from '../onnx/wire';
 import { isModelHandle, type ModelSource } from './handle';
@@ -23,8 +23,24 @@ export interface ModelBytes {
   store?: ModelStore;
 }
 
+/**
+ * Where a model's graph is needed (locate, stats, recalibrate) or its sessions (compare), a batch
+ * function, or the path of its module, is said to be one plainly: null for anything else.
+ */
+export function batchFunctionGiven(model: unknown, what: string, needs: string): string | null {
+  if (typeof model === 'function') {
+    return `${what} needs an ONNX model (${needs}), not a batch function; check the function itself with checkBatchInvariance(fn, { samples }) or toBeBatchInvariant(fn), or give the ONNX model it runs`;
+  }
+  if (typeof model === 'string' && /\.(mjs|cjs|js)$/i.test(model)) {
+    return `${model}: ${what} needs an ONNX model (${needs}), and this is a batch function's module; check the function itself with batchproof check ${model} --samples texts.json, or give the ONNX model it runs`;
+  }
+  return null;
+}
+
 /** Reads the model's bytes from a path, bytes or a handle opened from a path. */
 export function modelBytes(model: ModelSource, what = 'this check'): ModelBytes {
+  const fn = batchFunctionGiven(model, what, "it works on the model's graph");
+  if (fn) throw new BadInputError(fn);
   if (typeof model === 'string') {
     // Missing, a directory, empty, not ONNX: the same words as `check` (onnx/model-file.ts).
     const stat = statModelFile(model);
@@ -48,7 +64,7 @@ export function modelBytes(model: ModelSource, what = 'this check'): ModelBytes 
   if (Object.prototype.toString.call(model) === '[object ArrayBuffer]') {
     return { bytes: new Uint8Array(model as ArrayBuffer), source: '<bytes>', dir: process.cwd(), settings: {} };
   }
-  throw new BadInputError(`expected a model: a path to an .onnx file or its bytes; got ${typeof model}`);
+  throw new BadInputError(`${what} needs a model: a path to an .onnx file or its bytes; got ${describeValue(model)}`);
 }
 
 /** Reads a file into a store with room around it (see wire.ts appendInPlace). */

@@ -1,7 +1,7 @@
 // The user's own batch function as the thing checked: the same plan, causes and report as a
 // model (issue 11). The functions here run a real onnxruntime session on the texts they get.
 import * as ort from 'onnxruntime-node';
-import { BadInputError, checkBatchInvariance, checkDeterminism } from '../../src';
+import { BadInputError, checkBatchInvariance, checkDeterminism, checkRunningStats, compareProviders, locateDivergence } from '../../src';
 import { maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
 const texts = ['a cat', 'the dog barks', 'hello', 'batch invariance matters', 'one two three four', 'x', 'quiet night', 'embedding search'];
@@ -124,6 +124,19 @@ describe('a pass says what it could not see', () => {
     expect(halfNaN.nonFinite).toEqual([{ output: 'output', count: expect.any(Number) }]);
     expect(halfNaN.notes.join('\n')).toMatch(/NaN or Inf in 'output' \(\d+ values over the runs\): NaN is compared as equal to NaN/);
     expect(await notesOf(perSample)).not.toMatch(/NaN or Inf/);
+  });
+});
+
+describe('what needs a model says so, for a function', () => {
+  const fn = async (b: unknown[]) => b.map((t) => [String(t).length]);
+  test.each([
+    ['locateDivergence', () => locateDivergence(fn as never)],
+    ['checkRunningStats', () => checkRunningStats(fn as never)],
+    ['compareProviders', () => compareProviders(fn as never, ['cpu', 'cpu'])],
+  ])('%s(fn): needs an ONNX model, not a batch function', async (_name, call) => {
+    const e = await call().then(() => null, (x: unknown) => x);
+    expect(e).toBeInstanceOf(BadInputError);
+    expect((e as Error).message).toMatch(/^(locate|checking running statistics|comparing providers) needs an ONNX model \(.*\), not a batch function; check the function itself with checkBatchInvariance\(fn, \{ samples \}\)/);
   });
 });
 
@@ -267,6 +280,24 @@ checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] 
 );\n`);
     const r = spawnSync(process.execPath, [script], { encoding: 'utf8' });
     expect([r.status, r.stdout.trim()]).toEqual([0, expect.stringMatching(/^true the batch function never finished on a batch of 1: /)]);
+  });
+
+  test('determinism of a function module: --samples as for check; exit 1 for one whose answers change run to run', () => {
+    const det = (file: string) => spawnSync(process.execPath, [bin, 'determinism', file, '--samples', texts], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') } });
+    const same = det(module);
+    expect([same.status, same.stdout.split('\n')[0]]).toEqual([0, '<function embed>: deterministic']);
+    const noisy = path.join(dir, 'noisy.mjs');
+    fs.writeFileSync(noisy, 'export default async function embed(batch) { return batch.map((t) => [t.length + Math.random() * 1e-3]); }\n');
+    const r = det(noisy);
+    expect([r.status, r.stdout.split('\n')[0]]).toEqual([1, '<function embed>: nondeterministic']);
+  });
+
+  test('locate, stats, compare and recalibrate of a function module: it needs an ONNX model, one line, exit 2', () => {
+    for (const args of [['locate', module], ['stats', module], ['compare', module], ['recalibrate', module, '--data', texts, '-o', path.join(dir, 'out.onnx')]]) {
+      const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+      expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(new RegExp(`^batchproof: .*embed\\.mjs: [a-z ]+ needs an ONNX model \\(.*\\), and this is a batch function's module; check the function itself with batchproof check .*embed\\.mjs --samples texts\\.json, or give the ONNX model it runs$`))]);
+    }
+    expect(fs.existsSync(path.join(dir, 'out.onnx'))).toBe(false);
   });
 
   test('--filler: a sample for a function module (even an empty one); zeros or last for a model', () => {

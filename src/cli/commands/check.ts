@@ -1,9 +1,8 @@
 import { Command } from 'commander';
 import type { CheckOptions } from '../../invariance/check';
-import type { BatchFunction } from '../../runtime/function';
 import { BadInputError } from '../../errors';
 import { FILLERS, type Filler } from '../../invariance/plan';
-import { addModelFlags, addPlanFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, PlanFlags, planOptions } from '../common';
+import { addModelFlags, addPlanFlags, batchFunctionOf, CommandContext, CommonFlags, commonOptions, emit, EXIT, PlanFlags, planOptions, SAMPLES_HELP } from '../common';
 import { HTML_HELP, htmlOf, writeReportPage } from './report';
 import { noteCodePath } from '../compile-cache';
 import type { InvarianceReport } from '../../invariance/report';
@@ -28,7 +27,7 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
         .argument('<model>', 'path to an .onnx model, or a .js/.mjs module that exports a batch function (with --samples)')
         .option('--html <file>', HTML_HELP),
     )
-      .option('--samples <file>', "samples for a batch function module: a JSON array, or a text file of one sample a line")
+      .option('--samples <file>', SAMPLES_HELP)
       .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration)
       .option('--serve-sizes <list>', 'batch sizes your system serves, answered first, e.g. 1,512', sizeList('--serve-sizes'))
       .option('--pad-to <n>', 'pad every batch smaller than N up to N, as your server would', positiveInteger('--pad-to'))
@@ -77,14 +76,3 @@ function codePaths(report: InvarianceReport, isFunction: boolean, flags: CheckFl
   ];
 }
 
-/** A .js/.mjs model argument is the user's batch function; its samples come from --samples. */
-async function batchFunctionOf(model: string, samples: string | undefined, options: CheckOptions): Promise<BatchFunction | null> {
-  const { FUNCTION_MODULE, loadBatchFunction, readSamplesFile } = await import('../../runtime/function');
-  if (!FUNCTION_MODULE.test(model)) {
-    if (samples !== undefined) throw new BadInputError(`--samples is for a batch function module (.js, .mjs); for a model give samples with --inputs FILE.npz`);
-    return null;
-  }
-  if (samples === undefined) throw new BadInputError(`${model}: a batch function needs samples: add --samples texts.json (a JSON array) or --samples texts.txt (one a line)`);
-  options.samples = (await readSamplesFile(samples)) as never;
-  return loadBatchFunction(model);
-}

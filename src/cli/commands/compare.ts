@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { batchFunctionGiven } from '../../runtime/model-bytes';
 import { BadInputError } from '../../errors';
 import { FixtureOptions } from '../../runtime/fixture';
 import { OPTIMIZATION_LEVELS, OptimizationLevel } from '../../runtime/settings';
@@ -36,6 +37,9 @@ export function registerCompare(program: Command, { out, setExit }: CommandConte
       .option('--batch-size <n>', 'samples compared, in one batch on the first side (default 8)', positiveInteger('--batch-size'))
       .option('--against-batch-size <n>', 'the second side runs the same samples in batches of N (e.g. 1: each alone, as a browser embeds one query)', positiveInteger('--against-batch-size')),
   ).action(async (model: string, flags: CompareFlags) => {
+    // Before the sides: a batch function's module is not a model with sides to change.
+    const fn = batchFunctionGiven(model, 'compare', 'it opens the model once per side');
+    if (fn) throw new BadInputError(fn);
     const options = commonOptions(flags);
     const { provider = 'cpu', threads, optimization, deterministic, ...rest } = options;
     const first: FixtureOptions = { provider, threads, optimization, deterministic };

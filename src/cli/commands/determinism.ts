@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
+import { addModelFlags, batchFunctionOf, CommandContext, CommonFlags, commonOptions, emit, EXIT, SAMPLES_HELP } from '../common';
 import { positiveInteger } from '../parse';
 
 /** `batchproof determinism <model>`: the same batch N times; exit 1 when runs differ. */
@@ -8,17 +8,20 @@ export function registerDeterminism(program: Command, { out, setExit }: CommandC
     program
       .command('determinism')
       .description('run the same batch several times; exit 0 when every run is bitwise equal (or within --tolerance), 1 otherwise')
-      .argument('<model>', 'path to an .onnx model')
+      .argument('<model>', 'path to an .onnx model, or a .js/.mjs module that exports a batch function (with --samples)')
+      .option('--samples <file>', SAMPLES_HELP)
       .option('--repeats <n>', 'how many runs (default 5)', positiveInteger('--repeats'))
       .option('--batch-size <n>', 'batch size (default 16)', positiveInteger('--batch-size')),
-  ).action(async (model: string, flags: CommonFlags & { repeats?: number; batchSize?: number }) => {
+  ).action(async (model: string, flags: CommonFlags & { samples?: string; repeats?: number; batchSize?: number }) => {
     const { checkDeterminism } = await import('../../invariance/determinism');
     const { formatDeterminism } = await import('../../report/determinism-text');
-    const report = await checkDeterminism(model, {
+    const options = {
       ...commonOptions(flags),
       ...(flags.repeats && { repeats: flags.repeats }),
       ...(flags.batchSize && { batchSize: flags.batchSize }),
-    });
+    };
+    const fn = await batchFunctionOf(model, flags.samples, options);
+    const report = await checkDeterminism(fn ?? model, options);
     emit(report, () => formatDeterminism(report, { color: flags.color }), flags.json, out);
     setExit(report.verdict === 'nondeterministic' ? EXIT.fail : EXIT.pass);
   });
