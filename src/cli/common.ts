@@ -43,7 +43,7 @@ export interface SessionFlags {
 
 export function addSessionFlags(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--provider <name>', 'execution provider, pinned (no CPU fallback)').choices(PROVIDERS as unknown as string[]).default('cpu'))
+    .addOption(new Option('--provider <name>', 'execution provider, pinned (no CPU fallback; default cpu)').choices(PROVIDERS as unknown as string[]))
     .option('--threads <n>', 'intra-op threads (default: onnxruntime picks)', positiveInteger('--threads'))
     .option('--deterministic', "set onnxruntime's session.use_deterministic_compute")
     .addOption(new Option('--optimization <level>', 'graph optimization level').choices(OPTIMIZATION_LEVELS as unknown as string[]));

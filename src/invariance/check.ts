@@ -2,7 +2,7 @@ import { resolveTolerance, describeTolerance, Tolerance, ResolvedTolerance } fro
 import { approx } from '../report/format';
 import { BadInputError, formatValue } from '../errors';
 import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
-import { fingerprintFor } from '../runtime/fingerprint';
+import { fingerprintFor, functionFingerprint } from '../runtime/fingerprint';
 import { InputOptions, PreparedInputs, prepareInputs, userSampleIndex } from '../inputs/prepare';
 import { BATCH_MARK, InputSpec } from '../inputs/spec';
 import { assertBatchFits, DeclaredOutput, planFootprint } from '../inputs/memory';
@@ -19,7 +19,7 @@ import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
 import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, untested } from './padding';
 import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
-import { BatchFunction, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
+import { assertFunctionOptions, BatchFunction, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { everyNonFinite } from '../inputs/arrays';
 import { now } from '../runtime/clock';
@@ -94,6 +94,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
   const fn = isBatchFunction(model);
   // A function's filler is one of its own samples (any value); a model's is 'zeros' or 'last'.
   validateOptions(fn ? { ...options, filler: undefined } : options, CHECK_OPTION_KEYS, 'checkBatchInvariance');
+  if (fn) assertFunctionOptions(options, 'checkBatchInvariance');
   if (!fn && options.filler !== undefined && options.padTo === undefined) {
     throw new BadInputError(`filler '${options.filler}' applies to padding: give padTo as well (CLI: --pad-to N --filler ${options.filler})`);
   }
@@ -195,7 +196,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
         skipped: execution.skipped,
         budgetSeconds: options.budget?.seconds ?? null,
       },
-      fingerprint: fingerprintFor(settings),
+      fingerprint: fn ? functionFingerprint() : fingerprintFor(settings),
       tolerance: Object.fromEntries(Object.entries(tolerances).map(([k, t]) => [k, describeTolerance(t)])),
       ...analysisFields,
       padding: { ...padding, comparisons: paddingComparisons },

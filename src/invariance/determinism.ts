@@ -3,7 +3,7 @@ import { compareArrays } from '../compare/metrics';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
 import { INPUT_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
-import { Fingerprint, fingerprintFor } from '../runtime/fingerprint';
+import { Fingerprint, fingerprintFor, functionFingerprint } from '../runtime/fingerprint';
 import type { TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
 import { ModelSource, openModel } from '../runtime/handle';
@@ -11,7 +11,7 @@ import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
-import { BatchFunction, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
+import { assertFunctionOptions, BatchFunction, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor } from './run';
 import { RunLogBook } from '../runtime/runner';
@@ -54,6 +54,7 @@ export interface DeterminismReport extends ReportEnvelope<'determinism'> {
 export async function checkDeterminism(model: ModelSource | BatchFunction, options: DeterminismOptions = {}): Promise<DeterminismReport> {
   const started = now();
   validateOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'repeats', 'batchSize', 'maxBytes'], 'checkDeterminism');
+  if (isBatchFunction(model)) assertFunctionOptions(options, 'checkDeterminism');
   const repeats = options.repeats ?? DEFAULT_REPEATS;
   if (!(Number.isInteger(repeats) && repeats >= 2)) {
     throw new BadInputError(`repeats must be an integer of at least 2, got ${formatValue(repeats)}; for example repeats: 5 (CLI --repeats 5)`);
@@ -103,7 +104,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       kind: 'determinism',
       tool,
       model: { path: handle.source },
-      fingerprint: fingerprintFor(handle.settings),
+      fingerprint: isFunctionHandle(handle) ? functionFingerprint() : fingerprintFor(handle.settings),
       verdict,
       causes: differingRuns.length ? ['nondeterminism'] : [],
       tolerance: Object.fromEntries(Object.entries(tolerances).map(([k, t]) => [k, describeTolerance(t)])),

@@ -101,7 +101,9 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
   if (report.model.inputs.some((i) => i.synthesis)) lines.push(c.dim(synthesisLine(report.model.inputs.filter((i) => i.synthesis))));
   for (const note of report.notes) lines.push(c.yellow(`note: ${note}`));
   const calls = report.runs.reduce((n, r) => n + r.calls, 0);
-  lines.push(c.dim(`${calls} session.run calls, ${report.timing.inferenceMs} ms inference, ${report.timing.totalMs} ms total`));
+  // A batch function's report counts its calls and the time spent in them (its own tokenizer included).
+  const fnCalls = report.fingerprint.provider === 'function';
+  lines.push(c.dim(`${calls} ${fnCalls ? 'calls of the function' : 'session.run calls'}, ${report.timing.inferenceMs} ms ${fnCalls ? 'in it' : 'inference'}, ${report.timing.totalMs} ms total`));
   lines.push(c.dim(`fingerprint: ${describeFingerprint(report.fingerprint)}`));
   return lines.join('\n');
 }

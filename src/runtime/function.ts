@@ -14,7 +14,7 @@ import type { InputSpec } from '../inputs/spec';
 import type { ModelHandle } from './handle';
 import { importEsm } from './esm';
 import { timedRun } from './runner';
-import type { SessionSettings } from './settings';
+import { SESSION_OPTION_KEYS, type SessionSettings } from './settings';
 import type { ValueInfo } from './session';
 
 /** What a batch function returns for one batch (a transformers.js Tensor's data may be a BigInt64Array). */
@@ -188,6 +188,40 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, filler
   };
   functionHandles.set(handle, { samples: list, filler });
   return handle;
+}
+
+/** Options that set up a model's session or its input tensors. */
+const MODEL_ONLY: readonly string[] = [...SESSION_OPTION_KEYS, 'inputs', 'dims', 'consts', 'shapes', 'seed', 'range', 'vocab', 'padding'];
+/** Their flags, where the CLI has one, for messages. */
+const FLAGS: Record<string, string> = {
+  provider: '--provider',
+  threads: '--threads',
+  optimization: '--optimization',
+  deterministic: '--deterministic',
+  inputs: '--inputs',
+  dims: '--dim',
+  consts: '--const',
+  shapes: '--shape',
+  seed: '--seed',
+  padding: '--padding, --pad-axis, --mask, --pad-id, --pad-side',
+};
+
+/**
+ * A batch function makes its own session and gets the user's samples as they are: options that
+ * would set up batchproof's session or input tensors are refused, never silently ignored (a
+ * check asked for wasm must not report a CPU run as one). `padding: false` asks for nothing.
+ */
+export function assertFunctionOptions(options: object, caller: string): void {
+  const given = MODEL_ONLY.filter((k) => {
+    const v = (options as Record<string, unknown>)[k];
+    return v !== undefined && !(k === 'padding' && v === false);
+  });
+  if (given.length === 0) return;
+  const names = given.map((k) => (FLAGS[k] ? `${k} (${FLAGS[k]})` : k)).join(', ');
+  const them = given.length === 1 ? 'it' : 'them';
+  throw new BadInputError(
+    `${caller}: ${names} set${given.length === 1 ? 's' : ''} up a model's session or input tensors, and a batch function makes its own session and gets your samples as they are; leave ${them} out (set the session where the function creates it)`,
+  );
 }
 
 /** The filler sample a function check was given, if any (recipes pad with it). */

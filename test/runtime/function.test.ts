@@ -1,7 +1,7 @@
 // The user's own batch function as the thing checked: the same plan, causes and report as a
 // model (issue 11). The functions here run a real onnxruntime session on the texts they get.
 import * as ort from 'onnxruntime-node';
-import { BadInputError, checkBatchInvariance, checkDeterminism, checkRunningStats, compareProviders, locateDivergence } from '../../src';
+import { BadInputError, checkBatchInvariance, checkDeterminism, checkRunningStats, compareProviders, describeFingerprint, locateDivergence } from '../../src';
 import { maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
 const texts = ['a cat', 'the dog barks', 'hello', 'batch invariance matters', 'one two three four', 'x', 'quiet night', 'embedding search'];
@@ -124,6 +124,26 @@ describe('a pass says what it could not see', () => {
     expect(halfNaN.nonFinite).toEqual([{ output: 'output', count: expect.any(Number) }]);
     expect(halfNaN.notes.join('\n')).toMatch(/NaN or Inf in 'output' \(\d+ values over the runs\): NaN is compared as equal to NaN/);
     expect(await notesOf(perSample)).not.toMatch(/NaN or Inf/);
+  });
+});
+
+describe("a function's own session: batchproof sets none of it up, and says so", () => {
+  const fn = async (b: unknown[]) => (b as string[]).map((t) => [t.length, t.charCodeAt(0)]);
+  const samples = ['a', 'bb', 'ccc', 'dddd', 'eeeee'];
+
+  test('session and input options are refused, never silently ignored; padding: false asks for nothing', async () => {
+    const refused = async (call: Promise<unknown>) => ((await call.then(() => null, (e: unknown) => e)) as Error | null)?.message ?? 'resolved';
+    expect(await refused(checkBatchInvariance(fn, { samples, provider: 'wasm' }))).toMatch(/^checkBatchInvariance: provider \(--provider\) sets up a model's session or input tensors, and a batch function makes its own session .*; leave it out/);
+    expect(await refused(checkBatchInvariance(fn, { samples, threads: 2, dims: { seq: 8 } }))).toMatch(/threads \(--threads\), dims \(--dim\) set up a model's session or input tensors.*leave them out/);
+    expect(await refused(checkDeterminism(fn, { samples, deterministic: true }))).toMatch(/^checkDeterminism: deterministic \(--deterministic\) sets up/);
+    expect((await checkBatchInvariance(fn, { samples, batchSizes: [1, 2], padding: false })).verdict).toBe('invariant');
+  });
+
+  test('its fingerprint names no session settings: provider "function", and the machine', async () => {
+    const r = await checkBatchInvariance(fn, { samples, batchSizes: [1, 2] });
+    expect(r.fingerprint).toMatchObject({ provider: 'function', threads: 'default', optimization: 'default' });
+    expect(describeFingerprint(r.fingerprint)).toMatch(/^a batch function, on its own session \(onnxruntime \d+\.\d+\.\d+ installed\), \d+ cores, .*node \d+/);
+    expect((await checkDeterminism(fn, { samples })).fingerprint.provider).toBe('function');
   });
 });
 
@@ -298,6 +318,13 @@ checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] 
       expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(new RegExp(`^batchproof: .*embed\\.mjs: [a-z ]+ needs an ONNX model \\(.*\\), and this is a batch function's module; check the function itself with batchproof check .*embed\\.mjs --samples texts\\.json, or give the ONNX model it runs$`))]);
     }
     expect(fs.existsSync(path.join(dir, 'out.onnx'))).toBe(false);
+  });
+
+  test('--provider, --threads and the other session and input flags are refused for a function module', () => {
+    for (const flags of [['--provider', 'wasm'], ['--threads', '2'], ['--pad-axis', 'sequence']]) {
+      const r = run([module, '--samples', texts, ...flags]);
+      expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(new RegExp(`^batchproof: checkBatchInvariance: [a-z]+ \\([^)]*${flags[0]}[,)].* sets up a model's session or input tensors`))]);
+    }
   });
 
   test('--filler: a sample for a function module (even an empty one); zeros or last for a model', () => {
