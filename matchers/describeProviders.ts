@@ -3,6 +3,7 @@ import { availableProvidersSync, BadInputError, fixture, fixtureSettings } from 
 import { PROVIDERS, providerFailure } from '../src/runtime/providers';
 import type { Fixture, FixtureOptions, ProviderAvailability, ProviderName } from '../src';
 
+/** Options of describeProviders: which providers a missing one fails the run for instead of being skipped. */
 export interface DescribeProvidersOptions {
   /**
    * A provider that does not work here fails the run instead of being skipped: `true` for every

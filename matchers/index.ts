@@ -9,6 +9,7 @@ import { toMatchEmbeddingSnapshot, setEmbeddingSnapshotDefaults } from './toMatc
 import { toMatchRunningStats } from './toMatchRunningStats';
 import { shareTypedArrays } from './realm';
 
+/** Every batchproof matcher, for expect.extend (the batchproof/jest and batchproof/vitest entries do it for you). */
 export const matchers = { toBeBatchInvariant, toBeDeterministic, toMatchAcrossProviders, toMatchEmbeddingSnapshot, toMatchRunningStats };
 export { toBeBatchInvariant, toBeDeterministic, toMatchAcrossProviders, shareTypedArrays };
 export { toMatchEmbeddingSnapshot, setEmbeddingSnapshotDefaults };
@@ -18,4 +19,5 @@ export { describeProviders } from './describeProviders';
 export type { DescribeProvidersOptions } from './describeProviders';
 export type { BatchInvariantOptions } from './toBeBatchInvariant';
 export type { BatchproofMatchers } from './types';
+/** The matchers, as the default export: expect.extend(matchers). */
 export default matchers;

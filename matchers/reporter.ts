@@ -20,6 +20,7 @@ import { checkOutputPath } from '../src/io/paths';
 import { REPORT_DIR_ENV } from './record';
 import type { RecordedReport } from './record';
 
+/** Options of the reporter, as Jest's reporters entry gives them: where the page goes. */
 export interface BatchproofReporterOptions {
   /**
    * Where the page goes, relative to Jest's rootDir (default `batchproof-report.html`). Under
@@ -156,6 +157,7 @@ function replaceable(file: string): boolean {
   }
 }
 
+/** The Jest reporter: one HTML page of every batchproof matcher's report in the run (see the top of this file). */
 export default class BatchproofReporter {
   private readonly rootDir: string;
   private readonly file: string | null;

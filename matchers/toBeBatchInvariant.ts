@@ -5,6 +5,7 @@ import type { CheckOptions, InvarianceReport } from '../src';
 import { modelAndOptions } from './options';
 import { recordReport, type RecordContext } from './record';
 
+/** Options of toBeBatchInvariant: checkBatchInvariance's. */
 export interface BatchInvariantOptions extends CheckOptions {}
 
 /**

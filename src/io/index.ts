@@ -13,6 +13,7 @@ export { parseNpz, encodeNpz } from './npz';
 export type { EncodeNpzOptions } from './npz';
 export { parseSafetensors, encodeSafetensors } from './safetensors';
 
+/** The array files batchproof reads and writes (inputs, calibration data, checkpoints). */
 export const ARRAY_FILE_EXTENSIONS = ['.npy', '.npz', '.safetensors'] as const;
 
 /**

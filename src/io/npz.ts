@@ -159,6 +159,7 @@ function crc32(bytes: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
+/** Options of encodeNpz. */
 export interface EncodeNpzOptions {
   /** Deflate each entry, as numpy.savez_compressed does. Default false, as numpy.savez. */
   compress?: boolean;

@@ -13,6 +13,7 @@ export type DType =
   | 'uint64'
   | 'bool';
 
+/** The typed arrays an array file's values come back as, one per dtype. */
 export type NumericData =
   | Float32Array
   | Float64Array

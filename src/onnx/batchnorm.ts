@@ -24,6 +24,7 @@ export interface StoredTensor {
   external: ExternalData | null;
 }
 
+/** One of a BatchNormalization node's parameters (scale, bias, mean, var): its input name and stored value. */
 export interface BatchNormParam {
   /** The node's input name for this parameter. */
   name: string;
@@ -31,6 +32,7 @@ export interface BatchNormParam {
   stored: StoredTensor | null;
 }
 
+/** A BatchNormalization node as findBatchNorms reads it: its parameters, mode and channels. */
 export interface BatchNormFacts {
   /** Node name (readGraph's: an unnamed node gets `BatchNormalization_<index>`). */
   node: string;
@@ -55,6 +57,7 @@ export interface BatchNormFacts {
   channels: number | null;
 }
 
+/** The result of findBatchNorms: the decoded model, its graph, its BatchNormalization nodes. */
 export interface BatchNormScan {
   model: OnnxModel;
   graph: GraphFacts;
@@ -72,6 +75,7 @@ export function batchNormVersion(opset: number): number {
   return v;
 }
 
+/** Options of findBatchNorms. */
 export interface FindOptions {
   /** The model, as named in messages (default '<bytes>'). */
   source?: string;

@@ -13,6 +13,7 @@ export { dtypeName };
 /** A dimension: a fixed size, a symbolic name ('N', 'batch'), or null when unnamed. */
 export type Dim = number | string | null;
 
+/** A graph input or output as the graph declares it: name, element type and shape. */
 export interface ValueFacts {
   name: string;
   /**
@@ -55,6 +56,7 @@ export type AttributeValue =
   | GraphAttribute[]
   | OtherAttribute;
 
+/** One node of the graph: its op, domain, the values it reads and writes, its attributes. */
 export interface NodeFacts {
   name: string;
   opType: string;
@@ -66,6 +68,7 @@ export interface NodeFacts {
   attributes: Record<string, AttributeValue>;
 }
 
+/** What batchproof reads of a model's graph (readGraph): opsets, inputs, outputs, initializer names and nodes. */
 export interface GraphFacts {
   /** The default-domain (ai.onnx) opset version. */
   opset: number;

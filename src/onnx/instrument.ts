@@ -38,6 +38,7 @@ export interface NewNode {
   attributes?: OnnxAttributeInput[];
 }
 
+/** What spliceModel adds to a graph: nodes, outputs, and initializer data to replace. */
 export interface GraphAdditions {
   /** Nodes appended after every existing node (so topological order holds). */
   nodes?: NewNode[];
@@ -56,6 +57,7 @@ export interface InitializerData {
   values: ArrayLike<number>;
 }
 
+/** How spliceModel names the model in messages and where its result is written. */
 export interface SpliceOptions {
   /** The model, as named in messages. */
   source?: string;

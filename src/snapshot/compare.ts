@@ -22,6 +22,7 @@ export interface RowSource {
   read(start: number, count: number): Float32Array | Float64Array;
 }
 
+/** Embeddings held in memory as a RowSource, the shape compareEmbeddings reads rows through. */
 export function memorySource(e: Embeddings): RowSource {
   return { dtype: e.dtype, rows: e.rows, dim: e.dim, read: (start, count) => e.data.subarray(start * e.dim, (start + count) * e.dim) };
 }
