@@ -5,9 +5,9 @@
  * run compiled: V8 compiles lazily, and a cache made right after compiling (v8-compile-cache,
  * which gained nothing here) holds little beyond the top level.
  *
- * One cache per command and kind of target (each runs different code: cacheNameFor), refreshed by its first few runs and by any
- * later run that took a code path the cache has not seen (noteCodePath: a text model after a
- * run of plain ones, a violated verdict, HTML output); one per
+ * One cache per command and kind of target (each runs different code: cacheNameFor), refreshed
+ * by its first few runs and by any later run that took a code path the cache has not seen
+ * (noteCodePath: a text model after a run of plain ones, a violated verdict, HTML output); one per
  * install (bundle path), bundle content, Node version and arch. V8 itself checks only the source's length, so the key
  * is the content hash that scripts/bundle-cli.js writes on the bundle's first line (hashing a
  * megabyte here would cost more than the cache saves); a file without one runs uncached.
@@ -107,6 +107,7 @@ export const BUNDLE_TAIL = '\n}, this)';
  */
 export function cacheNameFor(args: readonly string[]): string {
   const command = args[0] ?? '';
+  // runtime/function.ts's FUNCTION_MODULE, which the bin cannot import (it loads onnxruntime).
   if (args.slice(1).some((a) => !a.startsWith('-') && /\.(mjs|cjs|js)$/i.test(a))) return `${command}-function`;
   if (args.some((a) => a === 'wasm' || a.endsWith('=wasm'))) return `${command}-wasm`;
   return command;

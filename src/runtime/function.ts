@@ -14,6 +14,7 @@ import type { InputSpec } from '../inputs/spec';
 import type { ModelHandle } from './handle';
 import { importEsm } from './esm';
 import { timedRun } from './runner';
+import { INPUT_OPTION_KEYS } from '../options';
 import { SESSION_OPTION_KEYS, type SessionSettings } from './settings';
 import type { ValueInfo } from './session';
 
@@ -190,8 +191,8 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, filler
   return handle;
 }
 
-/** Options that set up a model's session or its input tensors. */
-const MODEL_ONLY: readonly string[] = [...SESSION_OPTION_KEYS, 'inputs', 'dims', 'consts', 'shapes', 'seed', 'range', 'vocab', 'padding'];
+/** Options that set up a model's session or its input tensors (a function's samples are its own). */
+const MODEL_ONLY: readonly string[] = [...SESSION_OPTION_KEYS, ...INPUT_OPTION_KEYS.filter((k) => k !== 'samples'), 'padding'];
 /** Their flags, where the CLI has one, for messages. */
 const FLAGS: Record<string, string> = {
   provider: '--provider',

@@ -105,9 +105,9 @@ let releaseOnClose = true;
 
 /**
  * For a process that ends as soon as its command is done (the bin's check and determinism, one
- * session each; src/cli/run.ts): close() marks a handle closed without releasing its onnxruntime session, which
- * the process's exit frees anyway. Releasing it first (joining onnxruntime's threads, freeing its
- * allocations) cost every check about 1.4 ms more to its end.
+ * session each; src/cli/run.ts): close() marks a handle closed without releasing its onnxruntime
+ * session, which the process's exit frees anyway. Releasing it first (joining onnxruntime's
+ * threads, freeing its allocations) cost every check about 1.4 ms more to its end.
  */
 export function leaveSessionsToExit(): void {
   releaseOnClose = false;

@@ -7,6 +7,7 @@ import path = require('path');
 import { BadInputError, describeValue } from '../errors';
 import { checkModelHead, openModelFile, statModelFile } from '../onnx/model-file';
 import { allocateStore, type ModelStore } from '../onnx/wire';
+import { FUNCTION_MODULE } from './function';
 import { isModelHandle, type ModelSource } from './handle';
 import { isInferenceSession } from './session';
 import type { SessionSettings } from './settings';
@@ -31,7 +32,7 @@ export function batchFunctionGiven(model: unknown, what: string, needs: string):
   if (typeof model === 'function') {
     return `${what} needs an ONNX model (${needs}), not a batch function; check the function itself with checkBatchInvariance(fn, { samples }) or toBeBatchInvariant(fn), or give the ONNX model it runs`;
   }
-  if (typeof model === 'string' && /\.(mjs|cjs|js)$/i.test(model)) {
+  if (typeof model === 'string' && FUNCTION_MODULE.test(model)) {
     return `${model}: ${what} needs an ONNX model (${needs}), and this is a batch function's module; check the function itself with batchproof check ${model} --samples texts.json, or give the ONNX model it runs`;
   }
   return null;
