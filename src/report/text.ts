@@ -91,7 +91,6 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
   }
   const tolerances = [...new Set(Object.values(report.tolerance))];
   lines.push(`tolerance: ${tolerances.length === 1 ? tolerances[0] : Object.entries(report.tolerance).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
-  for (const n of report.nonFinite) lines.push(c.yellow(`output '${n.output}' holds ${n.count} NaN/Inf values in the compared rows`));
   const dims = Object.entries(report.model.dims).map(([k, v]) => `${k}=${v}${report.model.defaultedDims.includes(k) ? ' (default)' : ''}`);
   const plan = `plan: reference batch ${report.plan.reference}, ${report.plan.probes} probes, sizes ${report.plan.sizes.join(',')}` +
     (report.plan.skipped.length ? `; skipped ${report.plan.skipped.join(',')} (budget)` : '') +
