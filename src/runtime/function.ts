@@ -62,8 +62,10 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
     const t = value as { dims: readonly number[]; data: ArrayLike<number> };
     dims = [...t.dims];
     const raw = t.data;
-    if (Object.prototype.toString.call(raw) === '[object Float64Array]') data = raw as Float64Array;
-    else if (Object.prototype.toString.call(raw) === '[object Float32Array]') data = raw as Float32Array;
+    // Copied: a function may hand back the same buffer every call (a runtime's preallocated
+    // output, a pipeline's scratch array), and its next call would rewrite the rows kept from this one.
+    if (Object.prototype.toString.call(raw) === '[object Float64Array]') data = (raw as Float64Array).slice();
+    else if (Object.prototype.toString.call(raw) === '[object Float32Array]') data = (raw as Float32Array).slice();
     else if (Array.isArray(raw) || ArrayBuffer.isView(raw)) {
       const list = Array.from(raw as ArrayLike<number | bigint>, Number);
       if (list.some((x) => typeof x !== 'number')) throw new BadInputError(`the batch function's output '${name}' is not numeric`);
@@ -132,10 +134,8 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, filler
   const source = `<function ${fn.name || 'anonymous'}>`;
   // That first call is a real run of the first sample alone: the first run of that batch (the
   // reference of the probe on sample 0) takes its result, once, instead of calling again, so
-  // every call made is one the report lists. Copied: a function may reuse its output buffers.
-  let firstUnused: Record<string, ort.Tensor> | null = Object.fromEntries(
-    Object.entries(first).map(([name, t]) => [name, new ort.Tensor(t.type as 'float32', (t.data as Float32Array).slice(), t.dims)]),
-  );
+  // every call made is one the report lists (its data are copies, as every call's: toTensor).
+  let firstUnused: Record<string, ort.Tensor> | null = first;
   const call = async (ids: readonly number[], fetches: readonly string[]): Promise<Record<string, ort.Tensor>> => {
     const batch = ids.map((i) => {
       if (i >= 0) return list[i % list.length];

@@ -107,6 +107,24 @@ describe('bad functions and samples are one clear line', () => {
   });
 });
 
+// A runtime's preallocated output or a pipeline's scratch array: the same buffer every call.
+test('a function that hands back the same buffer every call is judged on each call\'s own rows', async () => {
+  const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'];
+  const reusing = (leak: boolean) => {
+    const buffer = new Float32Array(64 * 2);
+    return async (batch: unknown[]) => {
+      const rows = (batch as string[]).map((t) => [t.length, t.charCodeAt(0)]);
+      const mean = leak ? rows.reduce((a, r) => a + r[1], 0) / rows.length : 0;
+      rows.forEach((r, i) => buffer.set([r[0], r[1] - mean], 2 * i));
+      return { dims: [batch.length, 2], data: buffer.subarray(0, 2 * batch.length) };
+    };
+  };
+  expect((await checkBatchInvariance(reusing(false), { samples: words, ...sweep })).verdict).toBe('invariant');
+  const leaky = await checkBatchInvariance(reusing(true), { samples: words, ...sweep });
+  expect(leaky.causes).toContain('leakage');
+  expect(leaky.causes).not.toContain('nondeterminism');
+});
+
 describe('a pass says what it could not see', () => {
   const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'];
   const perSample = (b: unknown[]) => (b as string[]).map((t) => [t.length, t.charCodeAt(0)]);
