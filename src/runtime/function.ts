@@ -46,18 +46,57 @@ function isTensorLike(v: unknown): v is { dims: readonly number[]; data: ArrayLi
   return isPlainObject(v) && Array.isArray(v.dims) && (ArrayBuffer.isView(v.data) || Array.isArray(v.data));
 }
 
+/**
+ * An array with a row per sample: number[][] (or deeper, rectangular: [N, S, D] as number[][][]),
+ * rows that are typed arrays (`embeddings.map((e) => e.data)`), or a number per sample. Plain
+ * numbers are JavaScript doubles and are compared as float64: rounded to float32, two answers
+ * that differ below float32's precision would be called bitwise equal. Rows that are all
+ * Float32Array stay float32 (a tensor's own data); other typed rows are float64 (exact for
+ * integers up to 2^53).
+ */
+function fromRows(rows: unknown[], name: string): { dims: number[]; data: Float32Array | Float64Array } {
+  const notNumeric = () =>
+    new BadInputError(`the batch function's output '${name}' is not numeric: expected number[][] (a row of numbers per sample, or rows that are typed arrays), got ${formatValue(rows)}`);
+  const shapeOf = (v: unknown): number[] => {
+    if (typeof v === 'number') return [];
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return [(v as unknown as ArrayLike<unknown>).length];
+    if (Array.isArray(v)) return v.length === 0 ? [0] : [v.length, ...shapeOf(v[0])];
+    throw notNumeric();
+  };
+  const dims = shapeOf(rows);
+  const values: number[] = [];
+  let allFloat32 = dims.length > 1;
+  const walk = (v: unknown, depth: number): void => {
+    if (depth === dims.length) {
+      if (typeof v !== 'number') throw notNumeric();
+      values.push(v);
+      return;
+    }
+    const typed = ArrayBuffer.isView(v) && !(v instanceof DataView);
+    const length = typed || Array.isArray(v) ? (v as ArrayLike<unknown>).length : -1;
+    if (length !== dims[depth]) {
+      throw new BadInputError(`the batch function's output '${name}' has rows of different lengths or depths; return one row of the same shape per sample`);
+    }
+    if (typed) {
+      if (depth !== dims.length - 1) throw notNumeric();
+      for (let i = 0; i < length; i++) values.push(Number((v as unknown as ArrayLike<number | bigint>)[i]));
+      allFloat32 &&= Object.prototype.toString.call(v) === '[object Float32Array]';
+      return;
+    }
+    // Plain numbers (the leaves of this array) are doubles.
+    if (depth === dims.length - 1) allFloat32 = false;
+    for (const x of v as unknown[]) walk(x, depth + 1);
+  };
+  walk(rows, 0);
+  return { dims, data: allFloat32 ? Float32Array.from(values) : Float64Array.from(values) };
+}
+
 /** One output as a float tensor, checked: numeric, the batch first with one row per sample. */
 function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
   let dims: number[];
   let data: Float32Array | Float64Array;
   if (Array.isArray(value)) {
-    if (!value.every((r) => Array.isArray(r) && r.every((x) => typeof x === 'number'))) {
-      throw new BadInputError(`the batch function's output '${name}' is not numeric: expected number[][] (a row of numbers per sample), got ${formatValue(value)}`);
-    }
-    const width = (value[0] as number[] | undefined)?.length ?? 0;
-    if (value.some((r) => (r as number[]).length !== width)) throw new BadInputError(`the batch function's output '${name}' has rows of different lengths; return one row of the same length per sample`);
-    dims = [value.length, width];
-    data = Float32Array.from((value as number[][]).flat());
+    ({ dims, data } = fromRows(value, name));
   } else if (isTensorLike(value) || (typeof value === 'object' && value !== null && 'dims' in value && 'data' in value)) {
     const t = value as { dims: readonly number[]; data: ArrayLike<number> };
     dims = [...t.dims];

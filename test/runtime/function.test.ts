@@ -51,6 +51,23 @@ test('number[][] and several outputs; determinism', async () => {
   expect(d.verdict).toBe('deterministic');
 });
 
+test('rows as typed arrays, deeper nesting, a number per sample; plain numbers compared as the doubles they are', async () => {
+  const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'];
+  const check = (fn: (b: unknown[]) => unknown, extra = {}) => checkBatchInvariance(fn as never, { samples: words, ...sweep, ...extra });
+  const shapes = async (fn: (b: unknown[]) => unknown) => (await check(fn)).model.outputs.map((o) => [o.dtype, o.shape]);
+  expect(await shapes((b) => (b as string[]).map((t) => Float32Array.of(t.length, t.charCodeAt(0))))).toEqual([['float32', ['batch', 2]]]);
+  expect(await shapes((b) => (b as string[]).map((t) => [[t.length, 1], [t.charCodeAt(0), 2], [0, 0]]))).toEqual([['float64', ['batch', 3, 2]]]);
+  expect(await shapes((b) => (b as string[]).map((t) => t.length / 3))).toEqual([['float64', ['batch']]]);
+  // Differences below float32's precision (a double sum in another order from batch 2 on):
+  // rounded to float32, as number[][] once was, they would read as bitwise equal.
+  const below = (b: unknown[]) => (b as string[]).map((t) => [t.length + (b.length > 1 ? 1e-12 : 0), 1]);
+  const r = await check(below, { tolerance: 'exact' });
+  expect([r.verdict, r.causes]).toEqual(['violated', ['batch-size']]);
+  expect((await check((b) => (b as string[]).map((t) => [t.length, 1]), { tolerance: 'exact' })).verdict).toBe('invariant');
+  const ragged = await check((b) => (b as string[]).map((t, i) => (i === 0 ? [t.length] : [t.length, 1]))).then(() => null, (e: Error) => e.message);
+  expect(ragged).toMatch(/has rows of different lengths or depths; return one row of the same shape per sample/);
+});
+
 // The call that learns the outputs is a real run of the first sample alone: the check takes it
 // as that batch's first run, so the function gets exactly the calls the report lists.
 test('every call the function gets is a run the report lists, the first one included', async () => {
