@@ -106,9 +106,9 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
     if (Object.prototype.toString.call(raw) === '[object Float64Array]') data = (raw as Float64Array).slice();
     else if (Object.prototype.toString.call(raw) === '[object Float32Array]') data = (raw as Float32Array).slice();
     else if (Array.isArray(raw) || ArrayBuffer.isView(raw)) {
-      const list = Array.from(raw as ArrayLike<number | bigint>, Number);
-      if (list.some((x) => typeof x !== 'number')) throw new BadInputError(`the batch function's output '${name}' is not numeric`);
-      data = Float32Array.from(list);
+      // Plain numbers and integer arrays as float64: exact for doubles and for integers up to 2^53.
+      if (Array.isArray(raw) && !raw.every((x) => typeof x === 'number')) throw new BadInputError(`the batch function's output '${name}' has data that is not all numbers, got ${formatValue(raw)}`);
+      data = Float64Array.from(raw as ArrayLike<number | bigint>, Number);
     } else throw new BadInputError(`the batch function's output '${name}' has no numeric data, got ${formatValue(raw)}`);
     if (dims.reduce((a, b) => a * b, 1) !== data.length) throw new BadInputError(`the batch function's output '${name}' has dims [${dims.join(', ')}] but ${data.length} values`);
   } else {

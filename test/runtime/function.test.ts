@@ -64,6 +64,10 @@ test('rows as typed arrays, deeper nesting, a number per sample; plain numbers c
   const r = await check(below, { tolerance: 'exact' });
   expect([r.verdict, r.causes]).toEqual(['violated', ['batch-size']]);
   expect((await check((b) => (b as string[]).map((t) => [t.length, 1]), { tolerance: 'exact' })).verdict).toBe('invariant');
+  // { dims, data } with plain numbers: doubles too; strings in it are not numbers.
+  expect(await shapes((b) => ({ dims: [b.length, 1], data: (b as string[]).map((t) => t.length / 3) }))).toEqual([['float64', ['batch', 1]]]);
+  const strings = await check((b) => ({ dims: [b.length, 1], data: (b as string[]).map(() => '1') })).then(() => null, (e: Error) => e.message);
+  expect(strings).toMatch(/output 'output' has data that is not all numbers, got \["1"\]/);
   const ragged = await check((b) => (b as string[]).map((t, i) => (i === 0 ? [t.length] : [t.length, 1]))).then(() => null, (e: Error) => e.message);
   expect(ragged).toMatch(/has rows of different lengths or depths; return one row of the same shape per sample/);
 });
