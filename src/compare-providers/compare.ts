@@ -136,7 +136,7 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const batchSize = options.batchSize ?? ownSizes[0] ?? Math.max(Math.min(DEFAULT_COMPARE_BATCH, count ?? Infinity), ...ownSizes.map((b) => b ?? 0));
     const sizes = ownSizes.map((b) => b ?? batchSize);
     const over = sizes.findIndex((b) => b > batchSize);
-    if (over >= 0) throw new BadInputError(`side ${over + 1} (${labels[over]}) batches ${sizes[over]} samples, more than the ${batchSize} compared; give it a batchSize of at most ${batchSize}, or compare more samples with batchSize`);
+    if (over >= 0) throw new BadInputError(`side ${over + 1} (${labels[over]}) batches ${sizes[over]} samples, more than the ${batchSize} compared; give it a batchSize of at most ${batchSize} (CLI --against-batch-size), or compare more samples with batchSize (CLI --batch-size)`);
     refuseTwins(sizes); // { batchSize: 8 } against the default batch of 8 is the same side too
     // Sides that batch differently are told apart by their batch too ("cpu, batch 8").
     const batched = new Set(sizes).size > 1;
