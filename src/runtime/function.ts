@@ -276,7 +276,7 @@ export function functionFiller(handle: ModelHandle): { given: boolean; value: un
  */
 export function functionInputs(handle: ModelHandle): PreparedInputs {
   const { samples } = functionHandles.get(handle) as { samples: unknown[] };
-  const keys = new Set(samples.map((s) => sampleKey(s)));
+  const keys = new Set(samples.map((s) => sampleKey(s, samples)));
   if (keys.size < 2) {
     throw new BadInputError(`the ${samples.length} samples are ${samples.length === 1 ? 'one sample' : 'all the same'}: identical batch-mates cannot show leakage between them; give distinct samples`);
   }
@@ -288,12 +288,19 @@ export function functionInputs(handle: ModelHandle): PreparedInputs {
   return { specs: [spec], dims: {}, defaultedDims: [], shared: {}, pool, source: 'user', seed: 0, synthesis: { [SAMPLES_INPUT]: { kind: 'user', source: 'samples', role: 'floats' } } } as PreparedInputs;
 }
 
-function sampleKey(s: unknown): string {
+/**
+ * A sample as a key, equal for samples with the same content. One JSON cannot write (a circular
+ * object: a node with its parent, a library's handle) is keyed by identity: it cannot be shown
+ * equal to another object, and String() would have made every such sample '[object Object]',
+ * refused as all the same.
+ */
+function sampleKey(s: unknown, samples: readonly unknown[]): string {
   if (typeof s === 'string') return `s:${s}`;
   try {
     return `j:${JSON.stringify(s, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : typeof v === 'bigint' ? String(v) : v))}`;
   } catch {
-    return `o:${String(s)}`;
+    // The same object given twice is one sample.
+    return `o:${samples.indexOf(s)}`;
   }
 }
 

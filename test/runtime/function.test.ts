@@ -124,6 +124,13 @@ describe('bad functions and samples are one clear line', () => {
     expect(await run(fn, [])).toMatch(/a batch function needs samples/);
     expect(await run(fn, 'abc')).toMatch(/a batch function needs samples/);
     expect(await run(fn, ['same', 'same', 'same'])).toMatch(/all the same: identical batch-mates cannot show leakage/);
+    // Objects JSON cannot write (circular) are told apart by identity: distinct ones are checked,
+    // one object given three times is one sample.
+    const node = (id: number) => { const n: Record<string, unknown> = { id }; n.self = n; return n; };
+    const byId = (b: unknown[]) => (b as { id: number }[]).map((n) => [n.id, n.id * 2]);
+    expect((await checkBatchInvariance(byId, { samples: [node(1), node(2), node(3), node(4)], ...sweep })).verdict).toBe('invariant');
+    const one = node(1);
+    expect(await run(byId as never, [one, one, one])).toMatch(/all the same: identical batch-mates cannot show leakage/);
     expect(await run(fn, [1, 2, 3], { padTo: 4 })).toMatch(/padTo adds filler rows: for a batch function, give filler as well/);
   });
 });
