@@ -55,11 +55,13 @@ function isTensorLike(v: unknown): v is { dims: readonly number[]; data: ArrayLi
  * integers up to 2^53).
  */
 function fromRows(rows: unknown[], name: string): { dims: number[]; data: Float32Array | Float64Array } {
+  // By tag, not instanceof: under Jest a row may come from another realm.
+  const isTypedRow = (v: unknown): boolean => ArrayBuffer.isView(v) && Object.prototype.toString.call(v) !== '[object DataView]';
   const notNumeric = () =>
     new BadInputError(`the batch function's output '${name}' is not numeric: expected number[][] (a row of numbers per sample, or rows that are typed arrays), got ${formatValue(rows)}`);
   const shapeOf = (v: unknown): number[] => {
     if (typeof v === 'number') return [];
-    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return [(v as unknown as ArrayLike<unknown>).length];
+    if (isTypedRow(v)) return [(v as unknown as ArrayLike<unknown>).length];
     if (Array.isArray(v)) return v.length === 0 ? [0] : [v.length, ...shapeOf(v[0])];
     throw notNumeric();
   };
@@ -72,7 +74,7 @@ function fromRows(rows: unknown[], name: string): { dims: number[]; data: Float3
       values.push(v);
       return;
     }
-    const typed = ArrayBuffer.isView(v) && !(v instanceof DataView);
+    const typed = isTypedRow(v);
     const length = typed || Array.isArray(v) ? (v as ArrayLike<unknown>).length : -1;
     if (length !== dims[depth]) {
       throw new BadInputError(`the batch function's output '${name}' has rows of different lengths or depths; return one row of the same shape per sample`);
