@@ -60,7 +60,7 @@ export class ComparisonSummary<W> {
    * worst element's details into the report's worst (adding which output, sample, side...), and
    * is called only when this comparison is the new worst.
    */
-  add(layout: SampleLayout, c: Comparison, where: (detail: WorstDetail) => W): void {
+  add(layout: SampleLayout, c: Pick<Comparison, 'bitExact' | 'maxAbs' | 'maxRel' | 'maxUlp' | 'cosine' | 'worstIndex' | 'expected' | 'actual'>, where: (detail: WorstDetail) => W): void {
     const m = this.minimum;
     if (!isFloatDtype(layout.dtype)) {
       if (!c.bitExact) m.atol = Math.max(m.atol, c.maxAbs);

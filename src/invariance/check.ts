@@ -19,7 +19,7 @@ import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
 import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, untested } from './padding';
 import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
-import { assertFunctionOptions, BatchFunction, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
+import { assertFunctionOptions, assertFunctionSamplesDiffer, BatchFunction, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { everyNonFinite } from '../inputs/arrays';
 import { now } from '../runtime/clock';
@@ -294,7 +294,9 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
   }
   // Before any run: samples that cannot show a failure must not produce a pass.
   const fed = plan.runs.flatMap((r) => r.rows).filter((id) => id >= 0).map(poolIndex);
-  assertSamplesCanShowFailure(prepared.specs, prepared.pool, fed, 'distinct', sampleLabel(prepared.source, options));
+  // A function's pool hands out sample indices: its samples are judged as they are.
+  if (fn) assertFunctionSamplesDiffer(handle, fed);
+  else assertSamplesCanShowFailure(prepared.specs, prepared.pool, fed, 'distinct', sampleLabel(prepared.source, options));
   return { prepared, count, probes, plan, poolIndex, padding, hooks };
 }
 

@@ -1,6 +1,4 @@
-import type { TypedArray } from '../inputs/arrays';
-import { sameBytes } from '../compare/metrics';
-import { checksum } from '../kernels/checksum';
+import { outputKeyer } from './row-identity';
 import type { OutputLayout, ProbeRow } from './run';
 
 /**
@@ -12,28 +10,6 @@ export interface BatchClass {
   positions: 'all' | number[];
   /** Every (size, position) pair in the class. */
   members: [number, number][];
-}
-
-/**
- * Names the distinct outputs of probe rows: two rows get the same key exactly when their outputs
- * are bitwise equal. Keys are short ('3'): the outputs' bytes as a key string (base64), built
- * and hashed for every row, cost a text model's check about 2 ms. Rows are bucketed by their
- * bytes' checksum, then told apart byte for byte.
- */
-export function outputKeyer(layouts: readonly OutputLayout[]): (row: ProbeRow) => string {
-  const buckets = new Map<string, { outputs: TypedArray[]; key: string }[]>();
-  let next = 0;
-  return (row) => {
-    const outputs = layouts.map((l) => row.outputs[l.name]);
-    const sum = outputs.map((d) => checksum(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)).toString('hex')).join('|');
-    let bucket = buckets.get(sum);
-    if (!bucket) buckets.set(sum, (bucket = []));
-    const same = bucket.find((b) => b.outputs.every((d, i) => sameBytes(d, outputs[i])));
-    if (same) return same.key;
-    const key = String(next++);
-    bucket.push({ outputs, key });
-    return key;
-  };
 }
 
 interface Pending {

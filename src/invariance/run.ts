@@ -1,5 +1,4 @@
 import ort = require('onnxruntime-node');
-import { sameBytes } from '../compare/metrics';
 import { BadInputError } from '../errors';
 import { takeRows, TypedArray } from '../inputs/arrays';
 import { assertBatchFits } from '../inputs/memory';
@@ -8,6 +7,7 @@ import { BATCH_MARK, batchNamedAxes, InputSpec } from '../inputs/spec';
 import { RunLogBook, type RunOutputs, type Runner } from '../runtime/runner';
 import { SAMPLE_VALUES } from '../runtime/function';
 import type { Plan, PlannedRun, RunPurpose } from './plan';
+import { sameOutput } from './row-identity';
 import { now } from '../runtime/clock';
 
 /** One probe's outputs from one run: only these rows are kept, never whole batches. */
@@ -186,7 +186,7 @@ function matesDiffer(rows: readonly ProbeRow[], size: number): boolean {
     .filter((r) => r.size === size && r.purpose === 'mates')
     .some((m) => {
       const b = batch.find((r) => r.probe === m.probe);
-      return !b || Object.keys(m.outputs).some((name) => !sameBytes(b.outputs[name], m.outputs[name]));
+      return !b || Object.keys(m.outputs).some((name) => !sameOutput(b.outputs[name], m.outputs[name]));
     });
 }
 

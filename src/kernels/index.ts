@@ -121,6 +121,9 @@ export function countNonFiniteFloats(data: Float32Array | Float64Array): number 
   return at.k.nonfinite_f64(0, data.length);
 }
 
+/** Views of the kernels' memory for scanFloat32, made again only when it grew (growing detaches the buffer). */
+let scanViews: { buffer: ArrayBuffer; floats: Float32Array; doubles: Float64Array } | undefined;
+
 /** One pass over float32 pairs of the same length, expected against actual (see Scan). */
 export function scanFloat32(e: Float32Array, a: Float32Array, atol: number, rtol: number): Scan {
   const n = e.length;
@@ -128,21 +131,24 @@ export function scanFloat32(e: Float32Array, a: Float32Array, atol: number, rtol
   const results = align8(second + 4 * n);
   const at = memoryFor(results + 88);
   if (!at) return scanFloat32Js(e, a, atol, rtol);
-  new Float32Array(at.buffer, 0, n).set(e);
-  new Float32Array(at.buffer, second, n).set(a);
+  // A check scans a few hundred small rows: three views a call cost more than the scan.
+  if (scanViews?.buffer !== at.buffer) scanViews = { buffer: at.buffer, floats: new Float32Array(at.buffer), doubles: new Float64Array(at.buffer) };
+  const { floats, doubles } = scanViews;
+  floats.set(e, 0);
+  floats.set(a, second >> 2);
   at.k.scan_f32(0, second, n, atol, rtol, results);
-  const r = new Float64Array(at.buffer, results, 11);
+  const r = results >> 3;
   return {
-    bitExact: r[0] === 1,
-    maxAbs: r[1],
-    maxRel: r[2],
-    maxUlp: r[3],
-    l1: r[4],
-    dot: r[5],
-    normE: r[6],
-    normA: r[7],
-    nanMismatches: r[8],
-    worstIndex: r[9],
-    allcloseOk: r[10] === 1,
+    bitExact: doubles[r] === 1,
+    maxAbs: doubles[r + 1],
+    maxRel: doubles[r + 2],
+    maxUlp: doubles[r + 3],
+    l1: doubles[r + 4],
+    dot: doubles[r + 5],
+    normE: doubles[r + 6],
+    normA: doubles[r + 7],
+    nanMismatches: doubles[r + 8],
+    worstIndex: doubles[r + 9],
+    allcloseOk: doubles[r + 10] === 1,
   };
 }

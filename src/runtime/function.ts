@@ -28,7 +28,8 @@ export const SAMPLES_INPUT = 'samples';
 /** The dtype that marks it (not an onnxruntime type: run.ts feeds the values as they are). */
 export const SAMPLE_VALUES = 'sample-values';
 
-const functionHandles = new WeakMap<ModelHandle, { samples: unknown[]; filler: unknown }>();
+/** A function check's samples, its filler, and each sample's key once made (sampleKey: a JSON text of each image can be long). */
+const functionHandles = new WeakMap<ModelHandle, { samples: unknown[]; filler: unknown; keys?: string[] }>();
 
 export function isBatchFunction(x: unknown): x is BatchFunction {
   return typeof x === 'function';
@@ -278,16 +279,30 @@ export function functionFiller(handle: ModelHandle): { given: boolean; value: un
  */
 export function functionInputs(handle: ModelHandle): PreparedInputs {
   const { samples } = functionHandles.get(handle) as { samples: unknown[] };
-  const keys = new Set(samples.map((s) => sampleKey(s, samples)));
-  if (keys.size < 2) {
-    throw new BadInputError(`the ${samples.length} samples are ${samples.length === 1 ? 'one sample' : 'all the same'}: identical batch-mates cannot show leakage between them; give distinct samples`);
-  }
+  assertFunctionSamplesDiffer(handle, samples.map((_, i) => i));
   const spec: InputSpec = { name: SAMPLES_INPUT, dtype: SAMPLE_VALUES, declared: ['batch'], batchAxis: 0, sampleDims: [1] };
   const pool: SamplePool = {
     count: samples.length,
     sample: (_spec, index) => Float64Array.of(index) as TypedArray,
   };
   return { specs: [spec], dims: {}, defaultedDims: [], shared: {}, pool, source: 'user', seed: 0, synthesis: { [SAMPLES_INPUT]: { kind: 'user', source: 'samples', role: 'floats' } } } as PreparedInputs;
+}
+
+/**
+ * Refuses samples that are all the same at `indices` (the pool's indices: all the samples, or
+ * those a check's plan feeds), in the function's own terms: the samples themselves, not the
+ * indices its pool hands out (inputs/degenerate.ts judges a model's tensors).
+ */
+export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readonly number[]): void {
+  const entry = functionHandles.get(handle) as { samples: unknown[]; keys?: string[] };
+  const samples = entry.samples;
+  const keys = (entry.keys ??= samples.map((s) => sampleKey(s, samples)));
+  const unique = [...new Set(indices.map((i) => i % samples.length))];
+  if (new Set(unique.map((i) => keys[i])).size >= 2) return;
+  const why = 'identical batch-mates cannot show leakage between them; give distinct samples';
+  if (samples.length === 1) throw new BadInputError(`one sample only: its batch-mates would be copies of it, and ${why}`);
+  if (unique.length === samples.length) throw new BadInputError(`the ${samples.length} samples are all the same: ${why}`);
+  throw new BadInputError(`the ${unique.length} samples this check feeds (of the ${samples.length} given) are all the same: ${why}, different ones first`);
 }
 
 /**

@@ -124,6 +124,11 @@ describe('bad functions and samples are one clear line', () => {
     expect(await run(fn, [])).toMatch(/a batch function needs samples/);
     expect(await run(fn, 'abc')).toMatch(/a batch function needs samples/);
     expect(await run(fn, ['same', 'same', 'same'])).toMatch(/all the same: identical batch-mates cannot show leakage/);
+    expect(await run(fn, ['alone'])).toMatch(/one sample only: its batch-mates would be copies of it/);
+    // Judged on the samples the plan feeds: a different one past them would show nothing.
+    const length = (b: unknown[]) => (b as string[]).map((s) => [s.length]);
+    expect(await run(length as never, [...Array(100).fill('same'), 'different'])).toMatch(/samples this check feeds \(of the 101 given\) are all the same/);
+    expect((await checkBatchInvariance(length, { samples: ['different', ...Array(100).fill('same')], ...sweep })).verdict).toBe('invariant');
     // Objects JSON cannot write (circular) are told apart by identity: distinct ones are checked,
     // one object given three times is one sample.
     const node = (id: number) => { const n: Record<string, unknown> = { id }; n.self = n; return n; };
