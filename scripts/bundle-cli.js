@@ -70,7 +70,10 @@ function bundledOnnxruntime() {
       build.onLoad({ filter: /[\\/]onnxruntime-node[\\/]dist[\\/]binding\.js$/ }, (args) => {
         const code = fs.readFileSync(args.path, 'utf8');
         if (args.path !== binding || !native.test(code)) throw new Error(`onnxruntime-node's binding.js no longer loads its addon as this bundle expects: ${args.path}`);
-        return { contents: code.replace(native, 'require(require("./ort-native-path").path)'), loader: 'js', resolveDir: path.join(__dirname, 'bundle') };
+        const workerThreads = /require\("worker_threads"\)/;
+        if (!workerThreads.test(code)) throw new Error(`onnxruntime-node's binding.js no longer requires worker_threads as this bundle expects: ${args.path}`);
+        // isMainThread without loading worker_threads (and the stream modules it loads): bundle/ort-main-thread.js.
+        return { contents: code.replace(native, 'require(require("./ort-native-path").path)').replace(workerThreads, 'require("./ort-main-thread")'), loader: 'js', resolveDir: path.join(__dirname, 'bundle') };
       });
     },
   };

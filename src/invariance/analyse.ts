@@ -89,6 +89,8 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
   const account = (c: RowComparison, row: ProbeRow): void => {
     allExact &&= c.bitExact;
     allPass &&= c.pass;
+    // Equal rows move no minimum and have no worst element.
+    if (c.bitExact) return;
     for (const l of layouts) {
       summary.add(l, c.byOutput[l.name], (detail) => ({
         output: l.name,
@@ -136,7 +138,11 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
       const c = compareRows(ref, row, layouts, tolerances);
       account(c, row);
       stats.compared++;
-      if (c.bitExact) stats.equal++;
+      // An equal row moves none of the figures below (all zero, cosine 1).
+      if (c.bitExact) {
+        stats.equal++;
+        continue;
+      }
       stats.pass &&= c.pass;
       for (const o of perOutput) {
         const m = c.byOutput[o.output];
@@ -151,7 +157,7 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
         stats.maxL1 = Math.max(stats.maxL1, m.l1);
         stats.minCosine = Math.min(stats.minCosine, Number.isNaN(m.cosine) ? -Infinity : m.cosine);
       }
-      if (row.purpose === 'batch' && !c.bitExact) drifted.push(row.probe);
+      if (row.purpose === 'batch') drifted.push(row.probe);
     }
     // Which change moved each probe: `mates` changed both its place and its batch-mates;
     // `permuted` (run only when `mates` differed) has mates' places with batch's batch-mates.

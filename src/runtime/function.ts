@@ -132,18 +132,29 @@ class StalledError extends BadInputError {}
  * with 'beforeExit', emitted when its event loop is empty; a function still working (a pending
  * timer, a socket, a worker) keeps the loop alive and is waited for.
  */
-function unlessStalled<T>(value: T | Promise<T>, stalled: string): Promise<T> {
+function unlessStalled<T>(value: T | Promise<T>, stalled: () => string): Promise<T> {
   if (typeof (value as { then?: unknown } | null)?.then !== 'function') return Promise.resolve(value);
+  // One listener for every call, not one added and removed a call (a check makes dozens).
+  if (!listening) {
+    process.on('beforeExit', () => [...stalledCalls].forEach((stall) => stall()));
+    listening = true;
+  }
   return new Promise<T>((resolve, reject) => {
-    const onEmptyLoop = () => reject(new StalledError(stalled));
-    process.once('beforeExit', onEmptyLoop);
-    const done = () => process.off('beforeExit', onEmptyLoop);
+    const stall = () => {
+      stalledCalls.delete(stall);
+      reject(new StalledError(stalled()));
+    };
+    stalledCalls.add(stall);
     Promise.resolve(value).then(
-      (v) => (done(), resolve(v)),
-      (e) => (done(), reject(e)),
+      (v) => (stalledCalls.delete(stall), resolve(v)),
+      (e) => (stalledCalls.delete(stall), reject(e)),
     );
   });
 }
+
+/** The calls pending now, each rejected if Node's event loop empties before it settles. */
+const stalledCalls = new Set<() => void>();
+let listening = false;
 
 const NOTHING_TO_WAIT_ON = 'it was waiting on nothing (no timer, file or socket) that could settle it';
 
@@ -151,7 +162,7 @@ const NOTHING_TO_WAIT_ON = 'it was waiting on nothing (no timer, file or socket)
 async function callFunction(fn: BatchFunction, batch: unknown[]): Promise<Record<string, ort.Tensor>> {
   let result: unknown;
   try {
-    result = await unlessStalled(fn(batch), `the batch function never finished on a batch of ${batch.length}: its promise neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; resolve or reject it`);
+    result = await unlessStalled(fn(batch), () => `the batch function never finished on a batch of ${batch.length}: its promise neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; resolve or reject it`);
   } catch (e) {
     if (e instanceof StalledError) throw e;
     throw new BadInputError(`the batch function threw on a batch of ${batch.length}: ${String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim()}`);
@@ -194,9 +205,8 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, filler
     for (const o of outputs) {
       const t = result[o.name];
       if (!t) throw new BadInputError(`the batch function returned no '${o.name}' on a batch of ${batch.length}, though it did on one sample; return the same outputs for every batch`);
-      const tail = t.dims.slice(1).join(', ');
-      if (tail !== o.shape.slice(1).join(', ')) {
-        throw new BadInputError(`the batch function's output '${o.name}' is [N, ${tail}] on a batch of ${batch.length} but [N, ${o.shape.slice(1).join(', ')}] on one sample; only the first axis may follow the batch (pad or pool inside the function)`);
+      if (t.dims.length !== o.shape.length || t.dims.some((d, i) => i > 0 && d !== o.shape[i])) {
+        throw new BadInputError(`the batch function's output '${o.name}' is [N, ${t.dims.slice(1).join(', ')}] on a batch of ${batch.length} but [N, ${o.shape.slice(1).join(', ')}] on one sample; only the first axis may follow the batch (pad or pool inside the function)`);
       }
     }
     return Object.fromEntries(fetches.map((n) => [n, result[n]]));
@@ -336,8 +346,9 @@ export async function loadBatchFunction(file: string): Promise<BatchFunction> {
   const absolute = path.resolve(file);
   let mod: Record<string, unknown>;
   try {
-    const loading = /\.mjs$/i.test(file) ? importEsm(pathToFileURL(absolute).href) : requireOrImport(absolute, pathToFileURL(absolute).href);
-    mod = await unlessStalled(loading, `${file}: the module never finished loading: a top-level await neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; make it settle`);
+    const url = () => pathToFileURL(absolute).href;
+    const loading = /\.mjs$/i.test(file) ? importEsm(url()) : requireOrImport(absolute, url);
+    mod = await unlessStalled(loading, () => `${file}: the module never finished loading: a top-level await neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; make it settle`);
   } catch (e) {
     if (e instanceof StalledError) throw e;
     throw new BadInputError(`${file}: the module failed to load: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
@@ -353,13 +364,13 @@ export async function loadBatchFunction(file: string): Promise<BatchFunction> {
  * import() starts even for a CommonJS file, costs about 10 ms a run. require refuses an ES
  * module (ERR_REQUIRE_ESM) before running any of it.
  */
-async function requireOrImport(absolute: string, url: string): Promise<Record<string, unknown>> {
+async function requireOrImport(absolute: string, url: () => string): Promise<Record<string, unknown>> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(absolute) as Record<string, unknown>;
   } catch (e) {
     if ((e as NodeJS.ErrnoException)?.code !== 'ERR_REQUIRE_ESM') throw e;
-    return importEsm(url);
+    return importEsm(url());
   }
 }
 

@@ -164,3 +164,31 @@ test('an install without onnxruntime-node: one line naming it and the fix, exit 
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
   fs.rmSync(install, { recursive: true, force: true });
 });
+
+// The bundle's onnxruntime reads isMainThread from a stand-in (scripts/bundle/ort-main-thread.js)
+// that spares loading worker_threads on the main thread: it must say what worker_threads says,
+// on the main thread and in a worker, or onnxruntime would tear its environment down in a worker.
+test('isMainThread for the bundled onnxruntime: true on the main thread without loading worker_threads, false in a worker', () => {
+  const standIn = JSON.stringify(path.join(root, 'scripts', 'bundle', 'ort-main-thread.js'));
+  const script = `
+const onMain = require(${standIn}).isMainThread;
+const loaded = process.moduleLoadList.includes('NativeModule worker_threads');
+const { Worker } = require('worker_threads');
+const w = new Worker('const { parentPort } = require("worker_threads"); parentPort.postMessage([require(${standIn.replace(/"/g, '\\"')}).isMainThread, require("worker_threads").isMainThread]);', { eval: true });
+w.on('message', (inWorker) => process.stdout.write(JSON.stringify({ onMain, loaded, inWorker })));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(JSON.parse(r.stdout)).toEqual({ onMain: true, loaded: false, inWorker: [false, false] });
+});
+
+test('the CLI runs in a worker thread too, where the stand-in defers to worker_threads', () => {
+  const model = path.join(root, 'examples', 'models', 'embedding_cnn.onnx');
+  // The CLI writes to file descriptor 1, the process's own stdout, from any thread.
+  const script = `
+const { Worker } = require('worker_threads');
+const w = new Worker(${JSON.stringify(bin)}, { argv: ['check', ${JSON.stringify(model)}, '--batch-sizes', '1,2', '--json'] });
+w.on('exit', (code) => process.stderr.write(JSON.stringify({ code })));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  expect(JSON.parse(r.stderr)).toEqual({ code: 0 });
+  expect(JSON.parse(r.stdout).verdict).toBe('invariant');
+});
