@@ -21,15 +21,17 @@ export type SampleNeed = 'distinct' | 'varied';
 
 const FLOATS = new Set(['float32', 'float64', 'float16']);
 
-/** True when every element of every array equals the first element of the first (bitwise). */
-function oneConstant(arrays: readonly TypedArray[]): boolean {
-  const first = arrays.find((a) => a.length > 0);
-  if (!first) return true;
-  const value = first[0];
-  return arrays.every((a) => {
-    for (let i = 0; i < a.length; i++) if (a[i] !== value) return false;
-    return true;
-  });
+/** True when every element of every array equals the first element of the first (bitwise); the arrays are made as it goes. */
+function oneConstant(count: number, array: (j: number) => TypedArray): boolean {
+  let value: number | bigint | undefined;
+  for (let j = 0; j < count; j++) {
+    const a = array(j);
+    for (let i = 0; i < a.length; i++) {
+      value ??= a[i];
+      if (a[i] !== value) return false;
+    }
+  }
+  return true;
 }
 
 /**
@@ -41,11 +43,19 @@ export function assertSamplesCanShowFailure(specs: readonly InputSpec[], pool: S
   const batched = specs.filter((s) => s.batchAxis !== null);
   const unique = [...new Set(indices)].sort((a, b) => a - b);
   if (batched.length === 0 || unique.length === 0) return;
-  const samples = batched.map((spec) => unique.map((i) => pool.sample(spec, i)));
+  // Made when first looked at: a check of ids and masks usually settles on its first few
+  // samples, and synthesizing all of them here (hundreds, for a text model) cost more than the rest.
+  const made = batched.map(() => new Map<number, TypedArray>());
+  const sample = (k: number, j: number): TypedArray => {
+    let data = made[k].get(j);
+    if (!data) made[k].set(j, (data = pool.sample(batched[k], unique[j])));
+    return data;
+  };
 
   batched.forEach((spec, k) => {
     if (!FLOATS.has(spec.dtype)) return;
-    samples[k].forEach((data, j) => {
+    unique.forEach((_, j) => {
+      const data = sample(k, j);
       const bad = countNonFinite(data, spec.dtype);
       if (bad > 0) {
         throw new BadInputError(
@@ -59,14 +69,14 @@ export function assertSamplesCanShowFailure(specs: readonly InputSpec[], pool: S
   // Inputs other than floats (masks of ones, a fixed id) may well be constant: judge the floats,
   // or the ids when there are no floats.
   const judged = batched.some((s) => FLOATS.has(s.dtype)) ? batched.map((s, k) => (FLOATS.has(s.dtype) ? k : -1)).filter((k) => k >= 0) : batched.map((_, k) => k);
-  const everyValue = judged.every((k) => oneConstant(samples[k]));
-  if (everyValue && unique.length * judged.reduce((n, k) => n + samples[k][0].length, 0) > 1) {
-    const value = samples[judged[0]][0][0];
+  const everyValue = judged.every((k) => oneConstant(unique.length, (j) => sample(k, j)));
+  if (everyValue && unique.length * judged.reduce((n, k) => n + sample(k, 0).length, 0) > 1) {
+    const value = sample(judged[0], 0)[0];
     throw new BadInputError(
       `${label}: every value of every sample is ${String(value)}: a constant input cannot show the model's outputs moving; ${cure}`,
     );
   }
-  if (need === 'distinct' && unique.length > 1 && unique.every((_, j) => j === 0 || batched.every((_, k) => sameBytes(samples[k][0], samples[k][j])))) {
+  if (need === 'distinct' && unique.length > 1 && unique.every((_, j) => j === 0 || batched.every((_, k) => sameBytes(sample(k, 0), sample(k, j))))) {
     throw new BadInputError(
       `${label}: the ${unique.length} samples this check feeds are bitwise identical: identical batch-mates cannot show leakage between them; ${cure}`,
     );

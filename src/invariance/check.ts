@@ -293,10 +293,11 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
     };
   }
   // Before any run: samples that cannot show a failure must not produce a pass.
-  const fed = plan.runs.flatMap((r) => r.rows).filter((id) => id >= 0).map(poolIndex);
+  const fed = new Set<number>();
+  for (const run of plan.runs) for (const id of run.rows) if (id >= 0) fed.add(poolIndex(id));
   // A function's pool hands out sample indices: its samples are judged as they are.
-  if (fn) assertFunctionSamplesDiffer(handle, fed);
-  else assertSamplesCanShowFailure(prepared.specs, prepared.pool, fed, 'distinct', sampleLabel(prepared.source, options));
+  if (fn) assertFunctionSamplesDiffer(handle, [...fed]);
+  else assertSamplesCanShowFailure(prepared.specs, prepared.pool, [...fed], 'distinct', sampleLabel(prepared.source, options));
   return { prepared, count, probes, plan, poolIndex, padding, hooks };
 }
 
