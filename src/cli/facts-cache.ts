@@ -7,8 +7,10 @@
  * in nanoseconds (any write to the file changes the change time), and the identity of the CLI
  * that decoded it (a rebuilt or upgraded CLI may read other facts).
  *
- * A kept file is trusted only whole: a header line (the identity and a checksum of the facts) and
- * the facts as JSON. Facts are kept only when they come back from JSON exactly as they were
+ * A kept file is trusted only whole: a header line (the identity and a checksum of the rest), the
+ * bounds of the id tables as JSON on a line of their own, and the graph facts as JSON, made only
+ * when asked for (a passing check of a text model needs the bounds only: parsing the graph's
+ * 80 KB of JSON, and collecting it, cost that check about 2 ms). Facts are kept only when they come back from JSON exactly as they were
  * (numbers JSON has no word for, NaN, Infinity and -0, are written as tagged strings). An
  * optimisation only: whatever fails, the facts are decoded from the model as without it;
  * NODE_DISABLE_COMPILE_CACHE=1 turns it off with the code cache.
@@ -22,7 +24,7 @@ import { compileCacheDir, shortTag } from './compile-cache';
 
 /** Model paths whose facts are kept at most; the oldest go first. */
 const KEEP = 32;
-const MAGIC = 'batchproof graph facts 1';
+const MAGIC = 'batchproof graph facts 2';
 /** Marks a number JSON cannot hold, written as a string ('\u0000NaN', '\u0000-0'). */
 const TAG = '\u0000';
 
@@ -85,7 +87,21 @@ function readKept(kept: string, model: string, identity: string): KeptFacts | nu
     const body = file.subarray(newline + 1);
     if (header.magic !== MAGIC || header.file !== model || header.identity !== identity) return null;
     if (checksum(body).toString('hex') !== header.sum) return null;
-    return JSON.parse(body.toString(), header.tagged ? revive : undefined) as KeptFacts;
+    const reviver = header.tagged ? revive : undefined;
+    const boundsEnd = body.indexOf(10);
+    const tableBounds = JSON.parse(body.subarray(0, boundsEnd).toString(), reviver) as KeptFacts['tableBounds'];
+    // Checked whole above, and read back equal when it was written: parsed when first asked for.
+    let graphFacts: Pick<KeptFacts, 'graph' | 'constants'> | undefined;
+    const rest = () => (graphFacts ??= JSON.parse(body.subarray(boundsEnd + 1).toString(), reviver) as Pick<KeptFacts, 'graph' | 'constants'>);
+    return {
+      tableBounds,
+      get graph() {
+        return rest().graph;
+      },
+      get constants() {
+        return rest().constants;
+      },
+    };
   } catch {
     return null;
   }
@@ -94,19 +110,23 @@ function readKept(kept: string, model: string, identity: string): KeptFacts | nu
 function keepQuietly(dir: string, kept: string, model: string, identity: string, facts: KeptFacts): boolean {
   let tagged = false;
   let representable = true;
-  const body = JSON.stringify(facts, (_key, value: unknown) => {
-    if (typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0))) {
+  const json = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) {
       tagged = true;
-      return `${TAG}${Object.is(value, -0) ? '-0' : String(value)}`;
+      return `${TAG}${Object.is(v, -0) ? '-0' : String(v)}`;
     }
-    if (typeof value === 'string' && value.startsWith(TAG)) representable = false;
-    return value;
+    if (typeof v === 'string' && v.startsWith(TAG)) representable = false;
+    return v;
   });
+  const bounds = json(facts.tableBounds);
+  const graphFacts = json({ graph: facts.graph, constants: facts.constants });
   // Kept only if it reads back as it is (nothing dropped, nothing rounded).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { isDeepStrictEqual } = require('util') as typeof util;
-  if (!representable || !isDeepStrictEqual(JSON.parse(body, tagged ? revive : undefined), facts)) return false;
-  const bytes = Buffer.from(body);
+  const reviver = tagged ? revive : undefined;
+  const same = isDeepStrictEqual(JSON.parse(bounds, reviver), facts.tableBounds) && isDeepStrictEqual(JSON.parse(graphFacts, reviver), { graph: facts.graph, constants: facts.constants });
+  if (!representable || !same) return false;
+  const bytes = Buffer.from(`${bounds}\n${graphFacts}`);
   const header: Header = { magic: MAGIC, file: model, identity, sum: checksum(bytes).toString('hex'), tagged };
   const tmp = `${kept}.${process.pid}.tmp`;
   try {

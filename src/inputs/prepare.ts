@@ -1,7 +1,7 @@
 import ort = require('onnxruntime-node');
 import path = require('path');
 import { BadInputError } from '../errors';
-import { readHandleGraph, type ModelHandle } from '../runtime/handle';
+import { tableBoundsOf, type ModelHandle } from '../runtime/handle';
 import {
   checkSamples,
   planSynthesis,
@@ -134,10 +134,7 @@ const FLOATS_OR_BOOL = new Set(['float32', 'float64', 'float16', 'bool']);
  */
 function tableSource(handle: ModelHandle, specs: readonly InputSpec[]): TableSource {
   if (!specs.some((s) => !FLOATS_OR_BOOL.has(s.dtype) && !isMaskName(s.name))) return { bounds: {} };
-  const read = readHandleGraph(handle);
-  if (read.graph === null) return { reason: read.reason };
-  const { tableBounds } = require('../onnx/tables') as typeof import('../onnx/tables');
-  return { bounds: tableBounds(read.graph, read.constants) };
+  return tableBoundsOf(handle);
 }
 
 function sharedFromPool(spec: InputSpec, pool: SamplePool): ort.Tensor {

@@ -8,7 +8,7 @@ import ort = require('onnxruntime-node');
 import { BadInputError, describeValue, formatValue, oneLine } from '../errors';
 import { checkModelHead, openModelFile, statModelFile } from '../onnx/model-file';
 import type { GraphFacts } from '../onnx/graph';
-import type { ConstantFacts } from '../onnx/tables';
+import type { ConstantFacts, IdBound } from '../onnx/tables';
 import { timedRun, type Runner } from './runner';
 import { createSession, describeSession, isInferenceSession } from './session';
 import { validateSettings, type SessionSettings } from './settings';
@@ -151,16 +151,23 @@ export function makeHandle(
   return handle;
 }
 
-/** The model's graph, read from a path or bytes when someone asks (readModel), and what failed. */
+/**
+ * The model's graph, read from a path or bytes when someone asks (readModel), and what failed.
+ * `tableBounds`, once known, is the bounds of the tables its integer inputs index (tableBoundsOf).
+ */
 export type GraphRead =
-  | { graph: GraphFacts; constants: Record<string, ConstantFacts>; reason: null }
+  | { graph: GraphFacts; constants: Record<string, ConstantFacts>; reason: null; tableBounds?: Record<string, IdBound> }
   | { graph: null; constants: null; reason: string };
 
 const graphSources = new WeakMap<ModelHandle, string | Uint8Array | null>();
 const graphReads = new WeakMap<ModelHandle, GraphRead>();
 
-/** A model file's graph facts as readHandleGraph keeps them. */
-export type KeptFacts = Pick<GraphRead & { reason: null }, 'graph' | 'constants'>;
+/**
+ * A model file's graph facts as readHandleGraph keeps them, with the bounds of its id tables:
+ * what a check of a text model needs of the graph before anything else, so a store may give
+ * them without making the graph (about 2 ms of a repeated text check: bench/RESULTS.md).
+ */
+export type KeptFacts = Pick<GraphRead & { reason: null }, 'graph' | 'constants'> & { tableBounds: Record<string, IdBound> };
 
 /**
  * Where graph facts of model files are kept between processes, by the file's identity. The CLI
@@ -214,7 +221,20 @@ function readFileFacts(file: string, source: string): GraphRead {
   } catch {
     // A store that fails is as if there were none.
   }
-  if (kept && 'facts' in kept) return { ...kept.facts, reason: null };
+  if (kept && 'facts' in kept) {
+    // Not spread: a store may make the graph only when it is asked for.
+    const facts = kept.facts;
+    return {
+      get graph() {
+        return facts.graph;
+      },
+      get constants() {
+        return facts.constants;
+      },
+      tableBounds: facts.tableBounds,
+      reason: null,
+    };
+  }
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(file);
@@ -224,12 +244,31 @@ function readFileFacts(file: string, source: string): GraphRead {
   const read = decodeFacts(bytes, source);
   if (read.graph && kept) {
     try {
-      kept.keep({ graph: read.graph, constants: read.constants });
+      kept.keep({ graph: read.graph, constants: read.constants, tableBounds: boundsFrom(read) });
     } catch {
       // Not kept: the next run decodes the graph again.
     }
   }
   return read;
+}
+
+/**
+ * The bounds of the tables the model's integer inputs index (onnx/tables.ts), or why the graph
+ * cannot say: from the graph facts, worked out once a handle; a store that kept them gives them
+ * without making the graph.
+ */
+export function tableBoundsOf(handle: ModelHandle): { bounds: Record<string, IdBound> } | { reason: string } {
+  const read = readHandleGraph(handle);
+  // By its reason, not its graph: asking for the graph makes it.
+  return read.reason !== null ? { reason: read.reason } : { bounds: boundsFrom(read) };
+}
+
+function boundsFrom(read: GraphRead & { reason: null }): Record<string, IdBound> {
+  if (!read.tableBounds) {
+    const { tableBounds } = require('../onnx/tables') as typeof import('../onnx/tables');
+    read.tableBounds = tableBounds(read.graph, read.constants);
+  }
+  return read.tableBounds;
 }
 
 function decodeFacts(bytes: Uint8Array, source: string): GraphRead {

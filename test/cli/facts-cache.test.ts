@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { diskFactsStore } from '../../src/cli/facts-cache';
 import { readModelFacts } from '../../src/onnx/fast-graph';
-import type { KeptFacts } from '../../src/runtime/handle';
+import { tableBounds } from '../../src/onnx/tables';
+import { openModel, readHandleGraph, tableBoundsOf, useGraphFactsStore, type KeptFacts } from '../../src/runtime/handle';
 
 // The CLI keeps a model file's graph facts between runs (decoding a text model's graph cold is
 // about 20 ms of its check). Kept facts must be exactly the decoded ones, and only ever for the
@@ -29,7 +30,10 @@ function setup(model = 'text_embedder.onnx') {
   return { dir, file, code, store, cache: path.join(dir, 'cache') };
 }
 
-const decoded = (file: string): KeptFacts => readModelFacts(fs.readFileSync(file), file);
+const decoded = (file: string): KeptFacts => {
+  const { graph, constants } = readModelFacts(fs.readFileSync(file), file);
+  return { graph, constants, tableBounds: tableBounds(graph, constants) };
+};
 
 function keep(store: NonNullable<ReturnType<typeof diskFactsStore>>, file: string, facts: KeptFacts): void {
   const found = store.lookup(file);
@@ -44,6 +48,44 @@ test('facts kept for a file come back exactly as decoded, for every example mode
     keep(store, file, facts);
     const found = store.lookup(file);
     expect({ model, found: 'facts' in found ? found.facts : null }).toEqual({ model, found: facts });
+  }
+});
+
+test('the bounds of the id tables come without the graph: its JSON is parsed only when the graph is asked for', () => {
+  const { file, store } = setup();
+  const facts = decoded(file);
+  expect(Object.keys(facts.tableBounds)).toEqual(expect.arrayContaining(['input_ids']));
+  keep(store, file, facts);
+  const found = store.lookup(file);
+  if (!('facts' in found)) throw new Error('expected the kept facts');
+  const parse = jest.spyOn(JSON, 'parse');
+  try {
+    expect(found.facts.tableBounds).toEqual(facts.tableBounds);
+    expect(parse).not.toHaveBeenCalled();
+    expect(found.facts.graph).toEqual(facts.graph);
+    expect(found.facts.constants).toEqual(facts.constants);
+    expect(parse).toHaveBeenCalledTimes(1);
+  } finally {
+    parse.mockRestore();
+  }
+});
+
+test('a check asking for the table bounds of a model whose facts are kept does not make its graph', async () => {
+  const { file, store } = setup();
+  keep(store, file, decoded(file));
+  useGraphFactsStore(store);
+  const handle = await openModel(file);
+  const parse = jest.spyOn(JSON, 'parse');
+  try {
+    expect(tableBoundsOf(handle)).toEqual({ bounds: decoded(file).tableBounds });
+    // The header and the bounds only, a few hundred characters; the graph is about 80,000.
+    expect(parse.mock.calls.map(([text]) => String(text).length).filter((n) => n > 5000)).toEqual([]);
+    expect(readHandleGraph(handle).graph?.inputs.map((i) => i.name)).toEqual(['input_ids', 'attention_mask', 'token_type_ids']);
+    expect(parse.mock.calls.map(([text]) => String(text).length).filter((n) => n > 5000)).toHaveLength(1);
+  } finally {
+    parse.mockRestore();
+    useGraphFactsStore(null);
+    await handle.close();
   }
 });
 
