@@ -10,10 +10,10 @@
  * A kept file is trusted only whole: a header line (the identity and a checksum of the rest), the
  * bounds of the id tables as JSON on a line of their own, and the graph facts as JSON, made only
  * when asked for (a passing check of a text model needs the bounds only: parsing the graph's
- * 80 KB of JSON, and collecting it, cost that check about 2 ms). Facts are kept only when they come back from JSON exactly as they were
- * (numbers JSON has no word for, NaN, Infinity and -0, are written as tagged strings). An
- * optimisation only: whatever fails, the facts are decoded from the model as without it;
- * NODE_DISABLE_COMPILE_CACHE=1 turns it off with the code cache.
+ * 80 KB of JSON, and collecting it, cost that check about 2 ms). Facts are kept only when they
+ * come back from JSON exactly as they were (numbers JSON has no word for, NaN, Infinity and -0,
+ * are written as tagged strings). An optimisation only: whatever fails, the facts are decoded
+ * from the model as without it; NODE_DISABLE_COMPILE_CACHE=1 turns it off with the code cache.
  */
 import fs = require('fs');
 import path = require('path');

@@ -134,27 +134,32 @@ class StalledError extends BadInputError {}
  */
 function unlessStalled<T>(value: T | Promise<T>, stalled: () => string): Promise<T> {
   if (typeof (value as { then?: unknown } | null)?.then !== 'function') return Promise.resolve(value);
-  // One listener for every call, not one added and removed a call (a check makes dozens).
-  if (!listening) {
-    process.on('beforeExit', () => [...stalledCalls].forEach((stall) => stall()));
-    listening = true;
-  }
   return new Promise<T>((resolve, reject) => {
     const stall = () => {
-      stalledCalls.delete(stall);
+      pending(stall, false);
       reject(new StalledError(stalled()));
     };
-    stalledCalls.add(stall);
+    pending(stall, true);
     Promise.resolve(value).then(
-      (v) => (stalledCalls.delete(stall), resolve(v)),
-      (e) => (stalledCalls.delete(stall), reject(e)),
+      (v) => (pending(stall, false), resolve(v)),
+      (e) => (pending(stall, false), reject(e)),
     );
   });
 }
 
 /** The calls pending now, each rejected if Node's event loop empties before it settles. */
 const stalledCalls = new Set<() => void>();
-let listening = false;
+const onEmptyLoop = () => [...stalledCalls].forEach((stall) => stall());
+
+/** One 'beforeExit' listener while any call is pending, none otherwise (nothing left on a user's process). */
+function pending(stall: () => void, add: boolean): void {
+  if (add) {
+    if (stalledCalls.size === 0) process.on('beforeExit', onEmptyLoop);
+    stalledCalls.add(stall);
+    return;
+  }
+  if (stalledCalls.delete(stall) && stalledCalls.size === 0) process.off('beforeExit', onEmptyLoop);
+}
 
 const NOTHING_TO_WAIT_ON = 'it was waiting on nothing (no timer, file or socket) that could settle it';
 

@@ -351,6 +351,15 @@ checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] 
 );\n`);
     const r = spawnSync(process.execPath, [script], { encoding: 'utf8' });
     expect([r.status, r.stdout.trim()]).toEqual([0, expect.stringMatching(/^true the batch function never finished on a batch of 1: /)]);
+    // A check leaves no 'beforeExit' listener on the user's process, whether its calls settled or stalled.
+    const listeners = path.join(dir, 'api-listeners.js');
+    fs.writeFileSync(listeners, `const { checkBatchInvariance } = require(${JSON.stringify(entry)});
+(async () => {
+  const before = process.listenerCount('beforeExit');
+  await checkBatchInvariance(async (b) => b.map((t) => [t.length, t.charCodeAt(0)]), { samples: ['a', 'bb', 'ccc', 'dddd'], batchSizes: [1, 2, 4] });
+  console.log(before, process.listenerCount('beforeExit'));
+})();\n`);
+    expect(spawnSync(process.execPath, [listeners], { encoding: 'utf8' }).stdout.trim()).toBe('0 0');
   });
 
   test('determinism of a function module: --samples as for check; exit 1 for one whose answers change run to run', () => {
