@@ -167,7 +167,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     const index = poolIndex;
     const fnFiller = fn ? functionFiller(handle) : null;
     const { recipe: rowRecipe, recipeReason } = fnFiller && !fnFiller.given ? { recipe: null, recipeReason: "a batch function: a padding recipe pads batches with filler rows; give filler (the sample your system pads a batch with, e.g. filler: '')" } : await recipeFor(
-      { handle, log: execution.log, filler: fnFiller ? 'sample' : 'zeros', specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts: layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base },
+      { handle, log: execution.log, filler: fnFiller ? 'sample' : 'zeros', specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base, trimRow: hooks.trimRow },
       { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows, finite: analysis.nonFinite.length === 0 },
       { padTo: options.padTo, filler: fn ? undefined : (options.filler as Filler | undefined) },
     );

@@ -103,6 +103,8 @@ export interface VerifyContext {
   pool2Base: number;
   /** What filler rows are: zeros for a model, the user's filler sample for a batch function. */
   filler: 'zeros' | 'sample';
+  /** The check's own trim (sequence padding keeps real token positions only): recipe rows are compared as the check's rows were kept. */
+  trimRow?: (row: ProbeRow, run: PlannedRun, layouts: readonly OutputLayout[]) => ProbeRow;
 }
 
 /**
@@ -141,7 +143,8 @@ export async function verifyPadding(
     for (const filler of fillers) {
       const run: PlannedRun = { purpose: 'recipe', size, rows: [...real, ...filler], probes: placed };
       const result = await ctx.handle.run(feedsFor(ctx.specs, ctx.shared, ctx.pool, mapIds(run.rows, ctx.index)), ctx.layouts.map((l) => l.name), { rows: run.rows.length, purpose: run.purpose, log: ctx.log });
-      for (const row of probeRows(run, result, ctx.layouts)) {
+      for (const kept of probeRows(run, result, ctx.layouts)) {
+        const row = ctx.trimRow ? ctx.trimRow(kept, run, ctx.layouts) : kept;
         // NaN is bitwise equal to NaN: a recipe is verified on finite outputs only.
         if (ctx.layouts.some((l) => countNonFinite(row.outputs[l.name], l.dtype) > 0)) verified = false;
         const key = keyOf(row);

@@ -56,3 +56,47 @@ test('no token recipe where pads leak, nor where none is needed', async () => {
   expect((await checkBatchInvariance(unmaskedPoolingModel(), sweep)).recipe?.padLength).toBeUndefined();
   expect((await checkBatchInvariance(maskedPoolingModel(), sweep)).recipe?.padLength).toBeUndefined();
 });
+
+/**
+ * Token outputs (one row per token) that move with the batch size up to 2: batch 1 is a class of
+ * its own, padding to 2 fixes it. The recipe's padded runs must be compared on the probes' real
+ * tokens, as the check's own rows are, or no recipe is ever verified on a text model.
+ */
+function tokenOutputsBatchDriftModel(): Uint8Array {
+  return buildModel({
+    opset: 17,
+    inputs: [
+      { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+      { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+    ],
+    outputs: [{ name: 'last_hidden_state', dtype: 'float32', shape: ['batch', 'sequence', 8] }],
+    initializers: [
+      { name: 'table', dtype: 'float32', dims: [50, 8], data: seededFloats(400, 6) },
+      { name: 'axes_last', dtype: 'int64', dims: [1], data: [2n] as never },
+      { name: 'zero', dtype: 'int64', dims: [], data: [0n] as never },
+      { name: 'two', dtype: 'int64', dims: [], data: [2n] as never },
+      { name: 'eps', dtype: 'float32', dims: [], data: [1e-6] },
+    ],
+    nodes: [
+      { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['emb'], attrs: { axis: 0 } },
+      { op: 'Cast', inputs: ['attention_mask'], outputs: ['mask_f'], attrs: { to: DataType.FLOAT } },
+      { op: 'Unsqueeze', inputs: ['mask_f', 'axes_last'], outputs: ['mask3'] },
+      { op: 'Mul', inputs: ['emb', 'mask3'], outputs: ['masked'] },
+      { op: 'Shape', inputs: ['input_ids'], outputs: ['shape'] },
+      { op: 'Gather', inputs: ['shape', 'zero'], outputs: ['rows'], attrs: { axis: 0 } },
+      { op: 'Min', inputs: ['rows', 'two'], outputs: ['capped'] },
+      { op: 'Cast', inputs: ['capped'], outputs: ['capped_f'], attrs: { to: DataType.FLOAT } },
+      { op: 'Mul', inputs: ['capped_f', 'eps'], outputs: ['shift'] },
+      { op: 'Add', inputs: ['masked', 'shift'], outputs: ['last_hidden_state'] },
+    ],
+  });
+}
+
+test('a row recipe on a text model is verified on the real tokens, as the check kept them', async () => {
+  const r = await checkBatchInvariance(tokenOutputsBatchDriftModel(), { batchSizes: [1, 2, 4] });
+  expect(r.padding.tested).toBe(true);
+  expect(r.causes).toEqual(['batch-size']);
+  expect(r.classes.map((c) => c.sizes)).toEqual([[1], [2, 4]]);
+  expect(r.recipeReason).toBeNull();
+  expect(r.recipe).toMatchObject({ padTo: 2, verified: true, covers: [1, 4] });
+});
