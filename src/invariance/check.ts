@@ -162,7 +162,8 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     // Where samples leak or runs differ, outputs are not a function of (size, position): no classes.
     const unstable = analysis.causes.find((c) => c === 'leakage' || c === 'nondeterminism');
     const classes = unstable ? [] : stableClasses(execution.rows, layouts);
-    const served = [...new Set(options.servedSizes ?? [plan.reference, Math.max(...tested)])].filter((s) => tested.includes(s)).sort((a, b) => a - b);
+    // The reference batch is always run, whether or not the sweep lists its size.
+    const served = [...new Set(options.servedSizes ?? [plan.reference, Math.max(...tested)])].filter((s) => s === plan.reference || tested.includes(s)).sort((a, b) => a - b);
     const servedAnswer = compareServed(execution.rows, layouts, served);
     const index = poolIndex;
     const fnFiller = fn ? functionFiller(handle) : null;

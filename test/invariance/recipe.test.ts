@@ -36,6 +36,16 @@ const sizes = [1, 2, 3, 8, 16];
     expect(r.recipe).toEqual({ padTo: 2, filler: 'zeros', covers: [1, 16], verified: true });
   });
 
+  test('a sweep that leaves out the reference size still serves it: batch 1 against the largest', async () => {
+    for (const batchSizes of [[2, 8], [8]]) {
+      const r = await checkBatchInvariance(driftModel(), { batchSizes, tolerance: 'exact' });
+      expect(r.served.sizes).toEqual([1, 8]);
+      expect(r.served.equal).toBe(false);
+      expect(r.recipe).toMatchObject({ padTo: batchSizes[0], verified: true, covers: [1, 8] });
+      expect(r.answer).toMatch(/^batch 1 and batch 8 differ by at most/);
+    }
+  });
+
   test('the CLI takes --serve-sizes and --pad-to', async () => {
     const file = path.join(os.tmpdir(), `batchproof-drift-${process.pid}.onnx`);
     fs.writeFileSync(file, driftModel());
