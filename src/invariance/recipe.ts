@@ -70,12 +70,17 @@ export function findPadSize(
   if (causes.includes('leakage')) return { padTo: null, reason: 'leakage: samples affect each other, so the filler would change the output' };
   const largest = Math.max(...served);
   const home = classOf(classes, largest);
-  if (home.length !== 1) return { padTo: null, reason: `position: at batch ${largest} the output depends on the row, so no padding makes every row equal` };
+  // Without the cause 'position' the rows differ within the tolerance only, with their place or
+  // their batch-mates (a function padding each batch to its longest text): not called position.
+  const byRow = (size: number, tail: string): string => causes.includes('position')
+    ? `position: at batch ${size} the output depends on the row${tail}`
+    : `rows: at batch ${size} the output differs bitwise from row to row${tail}, within the tolerance (with the row's place or its batch-mates, as when each batch is padded to its longest text)`;
+  if (home.length !== 1) return { padTo: null, reason: `${byRow(largest, '')}, so no padding makes every row equal` };
   const target = home[0];
   for (const s of served) {
     const spread = classOf(classes, s);
     if (spread.length > 1 && s >= Math.min(...target.sizes)) {
-      return { padTo: null, reason: `position: at batch ${s} the output depends on the row within the class` };
+      return { padTo: null, reason: byRow(s, ' within the class') };
     }
   }
   if (served.every((s) => classOf(classes, s)[0] === target)) return { padTo: null, reason: 'not needed' };
@@ -110,7 +115,8 @@ export interface VerifyContext {
 /**
  * Runs each served size below `padTo` padded up to it with three fillers (zeros, copies of the
  * last sample, other samples) and checks every probe is bitwise equal across fillers and to its
- * output in the target class. Its runs are counted in the check's run log.
+ * output in the target class. Its runs are counted in the check's run log. Returns null when
+ * verified, else why not (the first failure found).
  */
 export async function verifyPadding(
   ctx: VerifyContext,
@@ -118,7 +124,7 @@ export async function verifyPadding(
   served: readonly number[],
   target: BatchClass,
   referenceRows: readonly ProbeRow[],
-): Promise<boolean> {
+): Promise<string | null> {
   // Each probe's outputs in the target class: bitwise the same in every member (that is what
   // makes it a class), so one row a probe is keyed, not every row of the check (about 2 ms).
   const targetKeys = new Map<number, string>();
@@ -127,7 +133,10 @@ export async function verifyPadding(
   for (const row of referenceRows) {
     if (!targetKeys.has(row.probe) && classRun(row.purpose) && members.has(`${row.size}:${row.position}`)) targetKeys.set(row.probe, keyOf(row));
   }
-  let verified = true;
+  let failure: string | null = null;
+  const fail = (why: string): void => {
+    failure ??= why;
+  };
   for (const size of served.filter((s) => s < padTo)) {
     const placed: { probe: number; position: number }[] = [];
     probePositions(size, Math.min(ctx.probes, size)).forEach((position, probe) => {
@@ -146,15 +155,18 @@ export async function verifyPadding(
       for (const kept of probeRows(run, result, ctx.layouts)) {
         const row = ctx.trimRow ? ctx.trimRow(kept, run, ctx.layouts) : kept;
         // NaN is bitwise equal to NaN: a recipe is verified on finite outputs only.
-        if (ctx.layouts.some((l) => countNonFinite(row.outputs[l.name], l.dtype) > 0)) verified = false;
+        if (ctx.layouts.some((l) => countNonFinite(row.outputs[l.name], l.dtype) > 0)) fail(`batch ${size} padded to ${padTo} gave NaN or Inf`);
         const key = keyOf(row);
-        const expected = targetKeys.get(row.probe) ?? seen.get(row.probe);
-        if (expected !== undefined && expected !== key) verified = false;
+        // A filler that matters says more than a mismatch with the target: it is named first.
+        const before = seen.get(row.probe);
+        if (before !== undefined && before !== key) fail(`batch ${size} padded to ${padTo} changes with what the filler rows hold`);
+        const target = targetKeys.get(row.probe);
+        if (target !== undefined && target !== key) fail(`batch ${size} padded to ${padTo} still differs from batch ${Math.max(...served)} (bitwise)`);
         seen.set(row.probe, key);
       }
     }
   }
-  return verified;
+  return failure;
 }
 
 /** What the check already knows when it looks for a recipe. */
@@ -191,8 +203,8 @@ export async function recipeFor(
       ? { recipe: { padTo: null, reason: 'not needed' }, recipeReason: null }
       : { recipe: null, recipeReason: found.reason };
   }
-  const verified = await verifyPadding(ctx, found.padTo, facts.served, found.target, facts.rows);
-  return verified
+  const failure = await verifyPadding(ctx, found.padTo, facts.served, found.target, facts.rows);
+  return failure === null
     ? { recipe: { padTo: found.padTo, filler: ctx.filler, covers, verified: true }, recipeReason: null }
-    : { recipe: null, recipeReason: `padding to ${found.padTo} was tried but the filler changed the probes' outputs` };
+    : { recipe: null, recipeReason: `padding to ${found.padTo} was tried: ${failure}` };
 }

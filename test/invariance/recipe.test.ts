@@ -101,3 +101,31 @@ describe('small batches, where probes fill every row', () => {
     expect(r.verdict).toBe('violated');
   });
 });
+
+describe('a recipe that fails verification says how', () => {
+  // Batch-size drift a pad to 2 would cure: from batch 2 on every value moves by one part in 2^20.
+  const texts = ['alpha', 'bravo two', 'charlie 3', 'delta four!', 'echo', 'foxtrot 66', 'golf', 'hotel 8', 'india nine', 'juliet'];
+  const drifting = (batch: readonly string[]) =>
+    batch.map((t) => {
+      const v = [...t].reduce((a, ch) => a + ch.charCodeAt(0) * 0.013, 0);
+      return [batch.length >= 2 ? v * (1 + 2 ** -20) : v, t.length];
+    });
+  const served = { batchSizes: [1, 2, 4], servedSizes: [1, 4] };
+
+  test('the padded batch still differs from the largest served size', async () => {
+    // The filler itself moves the output: a batch holding '' is not the batch the server ran.
+    const fn = async (batch: unknown[]) => drifting(batch as string[]).map(([v, n]) => [v + (batch.includes('') ? 0.5 : 0), n]);
+    const r = await checkBatchInvariance(fn, { samples: texts, ...served, filler: '' });
+    expect(r.classesText).toBe('{1} | {2, 4, every position}');
+    expect(r.recipe).toBeNull();
+    expect(r.recipeReason).toBe('padding to 2 was tried: batch 1 padded to 2 still differs from batch 4 (bitwise)');
+  });
+
+  test('the padded batch changes with what the filler rows hold', async () => {
+    // Rows move when a batch holds a duplicate, which only the "copy of the last sample" filler makes.
+    const fn = async (batch: unknown[]) => drifting(batch as string[]).map(([v, n]) => [v + (new Set(batch).size < batch.length ? 0.5 : 0), n]);
+    const r = await checkBatchInvariance(fn, { samples: texts, ...served, filler: '' });
+    expect(r.recipe).toBeNull();
+    expect(r.recipeReason).toBe('padding to 2 was tried: batch 1 padded to 2 changes with what the filler rows hold');
+  });
+});
