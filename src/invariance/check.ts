@@ -153,7 +153,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       notes.push(`NaN or Inf in ${held}: NaN is compared as equal to NaN, so only the finite values could show a difference; find where they come from (an empty input, a division by zero, an overflow)`);
     }
     if (sameAnswerForEveryProbe(execution.rows, layouts, plan.reference)) {
-      notes.push(`the ${probes} probes, though their samples differ, get bitwise the same outputs: the output does not depend on the sample here, so a row given another sample's answer (rows swapped or mixed in the batch) cannot show; check with samples that change the output`);
+      notes.push(`the ${probes} probes, though their samples differ, get the same outputs: the output does not depend on the sample here, so a row given another sample's answer (rows swapped or mixed in the batch) cannot show; check with samples that change the output`);
     }
     if (analysis.causes.includes('nondeterminism')) {
       notes.push('the same batch gave different outputs run to run, so leakage, position and batch-size effects cannot be told apart; make the model deterministic first (e.g. deterministic: true, or remove random ops)');

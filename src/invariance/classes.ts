@@ -121,14 +121,26 @@ export function describeClasses(classes: readonly BatchClass[], sweep: readonly 
 }
 
 /**
- * True when every probe, alone at the reference size, gets bitwise the same outputs though
- * their samples differ: the output does not depend on the sample, so a row handed another
- * sample's answer (rows swapped or mixed in the batch) cannot show. A pass still holds for
- * what it compared, and says so.
+ * True when every probe, alone at the reference size, gets the same outputs though their
+ * samples differ: the output does not depend on the sample, so a row handed another sample's
+ * answer (rows swapped or mixed in the batch) cannot show. A pass still holds for what it
+ * compared, and says so. Equal as numbers, not only as bits: an output of zeros whose signs
+ * vary (x * 0) is as blind as one of constant bits.
  */
 export function sameAnswerForEveryProbe(rows: readonly ProbeRow[], layouts: readonly OutputLayout[], reference: number): boolean {
   const alone = rows.filter((r) => r.purpose === 'reference' && r.size === reference);
   if (new Set(alone.map((r) => r.probe)).size < 2) return false;
   const keyOf = outputKeyer(layouts);
-  return new Set(alone.map(keyOf)).size === 1;
+  if (new Set(alone.map(keyOf)).size === 1) return true;
+  return alone.every((row) => layouts.every((l) => sameNumbers(alone[0].outputs[l.name], row.outputs[l.name])));
+}
+
+/** Element by element as numbers (+0 equals -0, NaN equals NaN); stops at the first difference. */
+function sameNumbers(a: ArrayLike<number | bigint>, b: ArrayLike<number | bigint>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    if (x !== y && !(x !== x && y !== y)) return false;
+  }
+  return true;
 }

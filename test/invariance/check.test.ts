@@ -2,6 +2,7 @@ import * as path from 'path';
 import { checkBatchInvariance } from '../../src';
 import {
   batchNormTrainingModel,
+  buildModel,
   driftModel,
   int64Model,
   invariantModel,
@@ -9,6 +10,7 @@ import {
   multiOutputModel,
   nondeterministicModel,
   positionModel,
+  seededFloats,
 } from '../helpers/models';
 
 const examples = path.join(__dirname, '..', '..', 'examples', 'models');
@@ -154,5 +156,33 @@ describe('the report', () => {
     expect(r.verdict).toBe('invariant');
     expect(r.model.dims).toEqual({ seq: 5 });
     expect(r.model.defaultedDims).toEqual([]);
+  });
+});
+
+describe('an output that ignores the sample is named, not passed in silence', () => {
+  // y = (x·W) · 0: zeros whose signs follow x·W, so the probes' rows differ in bits, not in value.
+  const zerosOfEitherSign = (zero: number) =>
+    buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4] }],
+      initializers: [
+        { name: 'W', dtype: 'float32', dims: [8, 4], data: seededFloats(32, 7) },
+        { name: 'zero', dtype: 'float32', dims: [], data: [zero] },
+      ],
+      nodes: [
+        { op: 'MatMul', inputs: ['x', 'W'], outputs: ['xw'] },
+        { op: 'Mul', inputs: ['xw', 'zero'], outputs: ['y'] },
+      ],
+    });
+
+  test('zeros of either sign: the note says the output does not depend on the sample', async () => {
+    const r = await checkBatchInvariance(zerosOfEitherSign(0), small);
+    expect(r.verdict).toBe('invariant');
+    expect(r.notes.join('\n')).toMatch(/the 3 probes, though their samples differ, get the same outputs: the output does not depend on the sample here/);
+  });
+
+  test('negative control: the same graph with a real weight gets no such note', async () => {
+    const r = await checkBatchInvariance(zerosOfEitherSign(1), small);
+    expect(r.notes.join('\n')).not.toMatch(/get the same outputs/);
   });
 });
