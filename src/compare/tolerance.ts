@@ -51,7 +51,12 @@ function resolveAny(t: Tolerance, dtype: string): ResolvedTolerance {
       if (!Number.isInteger(ulp)) throw new BadInputError(`tolerance ulp must be a whole number, got ${ulp}`);
       return { kind: 'ulp', ulp };
     }
-    if ('cosine' in t && keys.length === 1) return { kind: 'cosine', cosine: nonNegative(t.cosine, 'cosine') };
+    if ('cosine' in t && keys.length === 1) {
+      const cosine = nonNegative(t.cosine, 'cosine');
+      // 1 - cos lies in [0, 2]: a bound of 2 or more passes any two outputs, so it tests nothing.
+      if (cosine >= 2) throw new BadInputError(`tolerance cosine must be below 2, got ${cosine}: the cosine distance (1 - cos) is at most 2, so this would pass any outputs; give a small distance such as cosine=1e-6`);
+      return { kind: 'cosine', cosine };
+    }
     if (keys.length > 0 && keys.every((k) => k === 'atol' || k === 'rtol')) {
       const a = t as { atol?: number; rtol?: number };
       return { kind: 'allclose', atol: nonNegative(a.atol ?? 0, 'atol'), rtol: nonNegative(a.rtol ?? 0, 'rtol') };

@@ -1,4 +1,4 @@
-import { parseTolerance } from '../../src';
+import { BadInputError, parseTolerance } from '../../src';
 import { compareArrays } from '../../src/compare/metrics';
 import { resolveTolerance } from '../../src/compare/tolerance';
 import { floatToHalf } from '../../src/inputs/arrays';
@@ -73,5 +73,11 @@ describe('parseTolerance', () => {
 
   test.each(['close', 'atol=', 'ulp=1.5', 'atol=1,ulp=2', 'rtol=-1'])('rejects %s with one line', (text) => {
     expect(() => parseTolerance(text)).toThrow(/tolerance/);
+  });
+
+  test.each(['cosine=2', 'cosine=5', 'cosine=1e300'])('rejects %s: a cosine distance is at most 2, so it would pass anything', (text) => {
+    expect(() => parseTolerance(text)).toThrow(/^tolerance cosine must be below 2, got [\d.e+]+: the cosine distance \(1 - cos\) is at most 2/);
+    expect(() => resolveTolerance({ cosine: 2 }, 'float32')).toThrow(BadInputError);
+    expect(parseTolerance('cosine=1.99')).toEqual({ cosine: 1.99 });
   });
 });
