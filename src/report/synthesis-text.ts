@@ -34,7 +34,7 @@ export function describeSynthesis(fact: SynthesisFact): string {
     case 'positions':
       return `positions 0..len-1${fact.table ? ` (${table(fact.table)})` : ''}`;
     case 'bool':
-      return 'bool (all true)';
+      return 'bool (random bits, seeded)';
     case 'const':
       return 'shared by the batch (const)';
     case 'user': {

@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { checkBatchInvariance } from '../../src';
 import { encodeNpy, encodeNpz } from '../../src/io';
+import { synthesisLine } from '../../src/report/synthesis-text';
 import { buildModel, constInputModel, invariantModel, leakyModel, seededFloats } from '../helpers/models';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-inputs-'));
@@ -173,5 +174,37 @@ describe('NaN and Inf', () => {
     expect(r.verdict).toBe('invariant');
     expect(r.nonFinite[0].output).toBe('y');
     expect(r.nonFinite[0].count).toBeGreaterThan(0);
+  });
+});
+
+describe('a bool input that is not a mask is synthesized as varied bits', () => {
+  // flags [N, 8] bool -> y = Cast(flags) (row-wise), or minus the batch's mean (leaky).
+  const boolModel = (leaky: boolean) =>
+    buildModel({
+      opset: 17,
+      inputs: [{ name: 'flags', dtype: 'bool', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+      nodes: [
+        { op: 'Cast', inputs: ['flags'], outputs: [leaky ? 'f' : 'y'], attrs: { to: 1 } },
+        ...(leaky
+          ? [
+              { op: 'ReduceMean', inputs: ['f'], outputs: ['mean'], attrs: { axes: [0], keepdims: 1 } },
+              { op: 'Sub', inputs: ['f', 'mean'], outputs: ['y'] },
+            ]
+          : []),
+      ],
+    });
+
+  test('row-wise: checked and invariant, the bits said in the report', async () => {
+    const r = await checkBatchInvariance(boolModel(false), sizes);
+    expect(r.verdict).toBe('invariant');
+    expect(r.model.inputs[0].synthesis).toEqual({ kind: 'bool' });
+    expect(synthesisLine(r.model.inputs as never)).toBe('inputs: flags bool (random bits, seeded)');
+  });
+
+  test('negative control: a mean over the batch of the bits leaks', async () => {
+    const r = await checkBatchInvariance(boolModel(true), sizes);
+    expect(r.verdict).toBe('violated');
+    expect(r.causes).toContain('leakage');
   });
 });
