@@ -186,3 +186,34 @@ describe('an output that ignores the sample is named, not passed in silence', ()
     expect(r.notes.join('\n')).not.toMatch(/get the same outputs/);
   });
 });
+
+describe('the summary names a batch-size effect by its size', () => {
+  // y = x + N (the batch size as a float): each row alone, yet moved by 1 per added row.
+  const plusBatchSize = () =>
+    buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+      initializers: [
+        { name: 'start', dtype: 'int64', dims: [1], data: [0n] as never },
+        { name: 'end', dtype: 'int64', dims: [1], data: [1n] as never },
+      ],
+      nodes: [
+        { op: 'Shape', inputs: ['x'], outputs: ['shape'] },
+        { op: 'Slice', inputs: ['shape', 'start', 'end'], outputs: ['n'] },
+        { op: 'Cast', inputs: ['n'], outputs: ['nf'], attrs: { to: 1 } },
+        { op: 'Add', inputs: ['x', 'nf'], outputs: ['y'] },
+      ],
+    });
+
+  test('beyond the tolerance it is not called float drift', async () => {
+    const r = await checkBatchInvariance(plusBatchSize(), small);
+    expect(r.verdict).toBe('violated');
+    expect(r.causes).toEqual(['batch-size']);
+    expect(r.summary).toBe('outputs differ beyond the tolerance at batch sizes 2..8 vs batch 1, by at most 7.0: the output changes with the batch size');
+  });
+
+  test('within it, it is', async () => {
+    const r = await checkBatchInvariance(plusBatchSize(), { ...small, tolerance: 10 });
+    expect(r.summary).toMatch(/by at most 7.0: float drift with the batch size$/);
+  });
+});
