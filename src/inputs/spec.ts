@@ -193,7 +193,8 @@ export function resolveInputs(
         ? 'the model has no inputs; there is nothing to batch'
         : first.shape.length === 0
           ? `input '${first.name}' declares no dims (a scalar, or no shape in the graph), so its batch axis is unknown; give its layout with --shape ${first.name}=N,... (API: shapes: { ${first.name}: ['N', ...] }) or re-export it with a dynamic batch dim`
-          : `the model has no dynamic batch axis (input '${first.name}' is fixed at [${first.shape.join(', ')}]); re-export it with one, e.g. torch.onnx.export(..., dynamic_axes={'${first.name}': {0: 'batch'}}), or mark it with --shape ${first.name}=N,... if the model accepts other sizes`,
+          : `the model has no dynamic batch axis (input '${first.name}' is fixed at [${first.shape.join(', ')}]); re-export it with one, e.g. torch.onnx.export(..., dynamic_axes={'${first.name}': {0: 'batch'}})` +
+            ' (onnxruntime refuses other sizes for a fixed dim, so --shape cannot make one)',
     );
   }
   return { specs, dims, defaultedDims: [...defaulted] };

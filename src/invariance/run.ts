@@ -243,7 +243,12 @@ export function detectLayouts(
       }
     }
     if (axis >= a.dims.length || a.dims[axis] % sizeA !== 0) {
-      throw new BadInputError(`--shape ${name}: axis ${axis} cannot be the batch axis of output '${name}' (dims [${a.dims.join(', ')}] at batch ${sizeA})`);
+      const dims = `dims [${a.dims.join(', ')}] at batch ${sizeA}`;
+      throw new BadInputError(
+        marked !== undefined && marked >= 0
+          ? `--shape ${name} (API: shapes): axis ${axis} cannot be the batch axis of output '${name}' (${dims}); mark the axis that holds the samples' rows`
+          : `output '${name}' does not hold whole rows per sample (${dims}: its axis ${axis} grows with the batch but holds ${a.dims[axis] ?? 0} for ${sizeA} samples), so its rows cannot be matched to samples; leave it out with --outputs (API: outputs), or mark its batch axis with --shape ${name}=N,... (API: shapes)`,
+      );
     }
     const sampleDims = a.dims.map((d, i) => (i === axis ? d / sizeA : d));
     return { name, dtype: a.type, batchAxis: axis, sampleDims };

@@ -111,6 +111,22 @@ describe('batch axes, symbolic dims and shared inputs', () => {
   test('a fixed batch dimension says how to export a dynamic one', async () => {
     const { fixedBatchModel } = await import('../helpers/models');
     await expect(checkBatchInvariance(fixedBatchModel())).rejects.toThrow(/no dynamic batch axis .*dynamic_axes=\{'x': \{0: 'batch'\}\}/);
+    // Not a dead end: --shape cannot mark a fixed dim (it is refused), so it is not offered.
+    await expect(checkBatchInvariance(fixedBatchModel())).rejects.toThrow(/so --shape cannot make one\)$/);
+    await expect(checkBatchInvariance(fixedBatchModel(), { shapes: { x: ['N', 8] } })).rejects.toThrow(/contradicts the model/);
+  });
+
+  test('an output that grows with the batch by less than a row a sample: the message names what was given', async () => {
+    // y = Reshape(x, [2, -1, 8]): at batch 2, one row on axis 1 for two samples.
+    const halfRows = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [2, 'M', 8] }],
+      initializers: [{ name: 'to', dtype: 'int64', dims: [3], data: [2n, -1n, 8n] as never }],
+      nodes: [{ op: 'Reshape', inputs: ['x', 'to'], outputs: ['y'] }],
+    });
+    const e = await checkBatchInvariance(halfRows, { batchSizes: [2, 4], reference: 2 }).then(() => null, (x: Error) => x);
+    expect(e?.message).toBe("output 'y' does not hold whole rows per sample (dims [2, 1, 8] at batch 2: its axis 1 grows with the batch but holds 1 for 2 samples), so its rows cannot be matched to samples; leave it out with --outputs (API: outputs), or mark its batch axis with --shape y=N,... (API: shapes)");
+    await expect(checkBatchInvariance(halfRows, { batchSizes: [2, 4], reference: 2, shapes: { y: [2, 'N', 8] } })).rejects.toThrow(/^--shape y \(API: shapes\): axis 1 cannot be the batch axis/);
   });
 
   test('an output whose batch axis is ambiguous asks for --shape', async () => {
