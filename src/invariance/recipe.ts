@@ -150,6 +150,7 @@ export async function verifyPadding(
     ];
     const seen = new Map<number, string>();
     for (const filler of fillers) {
+      if (failure !== null) break; // one failure refutes the recipe: no more runs
       const run: PlannedRun = { purpose: 'recipe', size, rows: [...real, ...filler], probes: placed };
       const result = await ctx.handle.run(feedsFor(ctx.specs, ctx.shared, ctx.pool, mapIds(run.rows, ctx.index)), ctx.layouts.map((l) => l.name), { rows: run.rows.length, purpose: run.purpose, log: ctx.log });
       for (const kept of probeRows(run, result, ctx.layouts)) {
