@@ -22,6 +22,7 @@ import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
 import { assertFunctionOptions, assertFunctionSamplesDiffer, BatchFunction, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { everyNonFinite } from '../inputs/arrays';
+import { nothingFiniteError } from '../compare/output-values';
 import { now } from '../runtime/clock';
 
 /** How close two outputs must be to count as the same answer, for every output or per output. */
@@ -153,7 +154,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       notes.push(`NaN or Inf in ${held}: NaN is compared as equal to NaN, so only the finite values could show a difference; find where they come from (an empty input, a division by zero, an overflow)`);
     }
     if (sameAnswerForEveryProbe(execution.rows, layouts, plan.reference)) {
-      notes.push(`the ${probes} probes, though their samples differ, get the same outputs: the output does not depend on the sample here, so a row given another sample's answer (rows swapped or mixed in the batch) cannot show; check with samples that change the output`);
+      notes.push(`the ${plan.probes} probes, though their samples differ, get the same outputs: the output does not depend on the sample here, so a row given another sample's answer (rows swapped or mixed in the batch) cannot show; check with samples that change the output`);
     }
     if (analysis.causes.includes('nondeterminism')) {
       notes.push('the same batch gave different outputs run to run, so leakage, position and batch-size effects cannot be told apart; make the model deterministic first (e.g. deterministic: true, or remove random ops)');
@@ -234,7 +235,7 @@ export function comparedLayouts(rows: readonly ProbeRow[], layouts: readonly Out
   if (empty.length > 0) notes.push(`not compared: ${empty.map(shape).join(', ')} hold no values per sample`);
   const allNonFinite = kept.every((l) => rows.every((r) => everyNonFinite(r.outputs[l.name], l.dtype)));
   if (allNonFinite) {
-    throw new BadInputError(`every output value is NaN or Infinity for these samples (${kept.map((l) => `'${l.name}'`).join(', ')}): NaN compared with NaN proves nothing; check the model on these inputs, or give other samples`);
+    throw nothingFiniteError(kept.map((l) => l.name));
   }
   return kept;
 }

@@ -17,6 +17,7 @@ import { feedsFor } from './run';
 import { RunLogBook } from '../runtime/runner';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 import { now } from '../runtime/clock';
+import { assertSomethingFinite, outputValueNotes } from '../compare/output-values';
 
 export const DEFAULT_REPEATS = 5;
 export const DEFAULT_DETERMINISM_BATCH = 16;
@@ -46,6 +47,8 @@ export interface DeterminismReport extends ReportEnvelope<'determinism'> {
   maxAbs: number;
   maxUlp: number;
   worst: { output: string; run: number; index: number; expected: number; actual: number; absDiff: number } | null;
+  /** What the outputs could not show: NaN or Infinity in some values, one value throughout the batch. */
+  notes: string[];
   runs: { batchSize: number; calls: number }[];
   timing: ReportTiming;
 }
@@ -78,11 +81,15 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     const differingRuns: number[] = [];
     let maxAbs = 0, maxUlp = 0, allPass = true;
     let worst: DeterminismReport['worst'] = null;
+    const notes: string[] = [];
     for (let run = 1; run <= repeats; run++) {
       const result = await handle.run(feeds, names, { rows: batchSize, purpose: 'repeat', log });
       const data = Object.fromEntries(names.map((n) => [n, (result[n] as ort.Tensor).data as TypedArray]));
       if (!first) {
         first = data;
+        const values = outputs.map((o) => ({ name: o.name, dtype: o.dtype, parts: [data[o.name]] }));
+        assertSomethingFinite(values);
+        notes.push(...outputValueNotes(values, Math.min(batchSize, prepared.pool.count ?? batchSize)));
         continue;
       }
       let exactRun = true;
@@ -114,6 +121,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       maxAbs,
       maxUlp,
       worst,
+      notes,
       runs: [{ batchSize, calls: repeats }],
       timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(log.inferenceMs) },
     };

@@ -17,6 +17,7 @@ export function formatDeterminism(report: DeterminismReport, options: { color?: 
     const w = report.worst;
     lines.push(`worst element: output '${w.output}' flat index ${w.index}, run ${w.run}: expected ${exact(w.expected)}, got ${exact(w.actual)}`);
   }
+  for (const note of report.notes ?? []) lines.push(c.yellow(`note: ${note}`));
   lines.push(c.dim(`fingerprint: ${describeFingerprint(report.fingerprint)}`));
   return lines.join('\n');
 }

@@ -1,0 +1,53 @@
+import { BadInputError } from '../errors';
+import { countNonFinite, everyNonFinite } from '../inputs/arrays';
+
+/**
+ * What a run's outputs can show, whichever capability compares them: outputs with nothing
+ * finite are refused (NaN equals NaN bitwise, so a pass would mean nothing), partly NaN
+ * outputs and outputs of one value throughout the batch are named in a note.
+ */
+export interface OutputValues {
+  name: string;
+  dtype: string;
+  /** The output's values over every sample compared, in one or more parts (a side's batches). */
+  parts: readonly ArrayLike<number | bigint>[];
+}
+
+/** The one line every capability throws when no compared value is finite. */
+export function nothingFiniteError(names: readonly string[]): BadInputError {
+  return new BadInputError(`every output value is NaN or Infinity for these samples (${names.map((n) => `'${n}'`).join(', ')}): NaN compared with NaN proves nothing; check the model on these inputs, or give other samples`);
+}
+
+/** Throws nothingFiniteError when every value of every output is NaN or Infinity. */
+export function assertSomethingFinite(outputs: readonly OutputValues[]): void {
+  if (outputs.length > 0 && outputs.every((o) => o.parts.every((p) => everyNonFinite(p, o.dtype)))) throw nothingFiniteError(outputs.map((o) => o.name));
+}
+
+/**
+ * Notes on one run's outputs over `samples` distinct samples: NaN or Infinity in some values,
+ * or one value throughout (the output does not depend on the sample, so it shows little).
+ */
+export function outputValueNotes(outputs: readonly OutputValues[], samples: number): string[] {
+  const notes: string[] = [];
+  const lengthOf = (o: OutputValues) => o.parts.reduce((n, p) => n + p.length, 0);
+  const held = outputs.map((o) => ({ o, n: o.parts.reduce((k, p) => k + countNonFinite(p, o.dtype), 0) })).filter((x) => x.n > 0);
+  if (held.length > 0) {
+    const list = held.map(({ o, n }) => `'${o.name}' (${n} of ${lengthOf(o)} values)`).join(', ');
+    notes.push(`NaN or Inf in ${list}: NaN is compared as equal to NaN, so only the finite values could show a difference; find where they come from (an empty input, a division by zero, an overflow)`);
+  }
+  if (samples >= 2) {
+    const constant = outputs.filter((o) => lengthOf(o) >= 2 && o.parts.every((p) => p.length === 0 || oneValue(p, o.parts[0][0])));
+    if (constant.length > 0) {
+      const list = constant.map((o) => `'${o.name}' (${String(o.parts[0][0])})`).join(', ');
+      notes.push(`${list} ${constant.length === 1 ? 'holds' : 'hold'} one value throughout the ${samples} samples: the output does not depend on the sample here, so only that value was compared; check with samples that change the output`);
+    }
+  }
+  return notes;
+}
+
+/** Every element equal to `value`, as numbers (+0 equals -0; NaN is never one value). */
+function oneValue(data: ArrayLike<number | bigint>, value: number | bigint | undefined): boolean {
+  if (value === undefined || value !== value) return false;
+  for (let i = 0; i < data.length; i++) if (data[i] !== value) return false;
+  return true;
+}

@@ -1,0 +1,54 @@
+// Determinism and provider comparison refuse outputs with nothing finite, as the check does, and
+// say in a note what partly NaN or constant outputs cannot show.
+import { checkBatchInvariance, checkDeterminism, compareProviders, BadInputError } from '../../src';
+import { buildModel, invariantModel } from '../helpers/models';
+
+/** y = op(x, k) with a scalar constant k: x·NaN (all NaN), Log(x) (NaN where x < 0), x·0 (constant). */
+const scalarModel = (op: 'Mul' | 'Log', k = 1) =>
+  buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    initializers: op === 'Mul' ? [{ name: 'k', dtype: 'float32', dims: [], data: [k] }] : [],
+    nodes: [{ op, inputs: op === 'Mul' ? ['x', 'k'] : ['x'], outputs: ['y'] }],
+  });
+const sides = [{ provider: 'cpu' as const, threads: 1 }, { provider: 'cpu' as const, threads: 2 }];
+
+describe('every value NaN: refused, never a pass', () => {
+  test.each([
+    ['checkBatchInvariance', () => checkBatchInvariance(scalarModel('Mul', NaN), { batchSizes: [1, 2] })],
+    ['checkDeterminism', () => checkDeterminism(scalarModel('Mul', NaN))],
+    ['compareProviders', () => compareProviders(scalarModel('Mul', NaN), sides)],
+    ['checkDeterminism on a function', () => checkDeterminism(async (b: unknown[]) => b.map(() => [NaN, NaN]), { samples: ['a', 'bb', 'ccc'] })],
+  ])('%s', async (_name, call) => {
+    const e = await call().then(() => null, (x: unknown) => x);
+    expect(e).toBeInstanceOf(BadInputError);
+    expect((e as Error).message).toBe("every output value is NaN or Infinity for these samples ('y'): NaN compared with NaN proves nothing; check the model on these inputs, or give other samples".replace("'y'", _name.includes('function') ? "'output'" : "'y'"));
+  });
+
+  test('the matchers fail on it with that line', async () => {
+    await expect(expect(scalarModel('Mul', NaN)).toBeDeterministic()).rejects.toThrow(/every output value is NaN or Infinity/);
+    await expect(expect(scalarModel('Mul', NaN)).toMatchAcrossProviders(sides)).rejects.toThrow(/every output value is NaN or Infinity/);
+  });
+});
+
+describe('notes on what the outputs cannot show', () => {
+  test('partly NaN: the count, in determinism and comparison reports', async () => {
+    const d = await checkDeterminism(scalarModel('Log'));
+    expect(d.verdict).toBe('deterministic');
+    expect(d.notes.join('\n')).toMatch(/^NaN or Inf in 'y' \(\d+ of 128 values\): NaN is compared as equal to NaN/);
+    const c = await compareProviders(scalarModel('Log'), sides);
+    expect(c.notes.join('\n')).toMatch(/NaN or Inf in 'y' \(\d+ of 64 values\)/);
+  });
+
+  test('one value throughout the batch: named', async () => {
+    const d = await checkDeterminism(scalarModel('Mul', 0));
+    expect(d.notes).toEqual(["'y' (0) holds one value throughout the 16 samples: the output does not depend on the sample here, so only that value was compared; check with samples that change the output"]);
+    const c = await compareProviders(scalarModel('Mul', 0), sides);
+    expect(c.notes.join('\n')).toMatch(/'y' \(0\) holds one value throughout the 8 samples/);
+  });
+
+  test('negative control: an ordinary model gets no such note', async () => {
+    expect((await checkDeterminism(invariantModel())).notes).toEqual([]);
+    expect((await compareProviders(invariantModel(), sides)).notes).toEqual([]);
+  });
+});
