@@ -179,6 +179,10 @@ describe('an output that ignores the sample is named, not passed in silence', ()
     const r = await checkBatchInvariance(zerosOfEitherSign(0), small);
     expect(r.verdict).toBe('invariant');
     expect(r.notes.join('\n')).toMatch(/the 3 probes, though their samples differ, get the same outputs: the output does not depend on the sample here/);
+    // The plan fits its probes into the largest batch: the note counts those that ran.
+    const two = await checkBatchInvariance(zerosOfEitherSign(0), { batchSizes: [1, 2] });
+    expect(two.plan.probes).toBe(2);
+    expect(two.notes.join('\n')).toMatch(/the 2 probes, though/);
   });
 
   test('negative control: the same graph with a real weight gets no such note', async () => {
