@@ -65,11 +65,14 @@ export function resolveTolerances(outputs: { name: string; dtype: string }[], op
 }
 
 /** Output names to compare, checked against the model. */
-export function selectOutputs<T extends { name: string; dtype: string }>(all: T[], wanted: string[] | undefined): T[] {
+export function selectOutputs<T extends { name: string; dtype: string }>(all: T[], wanted: string[] | undefined, of: 'model' | 'function' = 'model'): T[] {
   if (!wanted) return all;
   return wanted.map((name) => {
     const found = all.find((o) => o.name === name);
-    if (!found) throw new BadInputError(`--outputs names '${name}', which the model does not have; its outputs are: ${all.map((o) => o.name).join(', ')}`);
+    if (!found) {
+      const has = of === 'model' ? `which the model does not have; its outputs are` : `which the function does not return; it returns`;
+      throw new BadInputError(`outputs (CLI --outputs) names '${name}', ${has}: ${all.map((o) => o.name).join(', ')}`);
+    }
     return found;
   });
 }
@@ -104,7 +107,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
   }
   const handle = fn ? await functionHandle(model, options.samples, options.filler) : await openModel(model, options);
   try {
-    const outputs = selectOutputs(handle.outputs, options.outputs);
+    const outputs = selectOutputs(handle.outputs, options.outputs, fn ? 'function' : 'model');
     const tolerances = resolveTolerances(outputs, options);
     for (const name of Object.keys(options.shapes ?? {})) {
       if (!handle.inputs.some((i) => i.name === name) && !handle.outputs.some((o) => o.name === name)) {

@@ -64,7 +64,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
   }
   const handle = isBatchFunction(model) ? await functionHandle(model, options.samples) : await openModel(model, options);
   try {
-    const outputs = selectOutputs(handle.outputs, options.outputs);
+    const outputs = selectOutputs(handle.outputs, options.outputs, isFunctionHandle(handle) ? 'function' : 'model');
     const tolerances = resolveTolerances(outputs, { tolerance: 'exact', ...options });
     const prepared = isFunctionHandle(handle) ? functionInputs(handle) : await prepareInputs(handle, options);
     const batchSize = options.batchSize ?? Math.min(DEFAULT_DETERMINISM_BATCH, prepared.pool.count ?? Infinity);

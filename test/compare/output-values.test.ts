@@ -52,3 +52,12 @@ describe('notes on what the outputs cannot show', () => {
     expect((await compareProviders(invariantModel(), sides)).notes).toEqual([]);
   });
 });
+
+describe('an outputs option that names nothing', () => {
+  test('names the option as the API calls it, and what a function returns', async () => {
+    await expect(checkBatchInvariance(invariantModel(), { outputs: ['nope'] })).rejects.toThrow(/^outputs \(CLI --outputs\) names 'nope', which the model does not have; its outputs are: y$/);
+    await expect(checkDeterminism(invariantModel(), { outputs: ['nope'] })).rejects.toThrow(/^outputs \(CLI --outputs\) names 'nope'/);
+    const fn = async (b: unknown[]) => ({ a: b.map((t) => [String(t).length, 1]) });
+    await expect(checkBatchInvariance(fn, { samples: ['a', 'bb', 'ccc', 'dddd'], outputs: ['b'] })).rejects.toThrow(/^outputs \(CLI --outputs\) names 'b', which the function does not return; it returns: a$/);
+  });
+});
