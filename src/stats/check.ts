@@ -196,6 +196,10 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
   const settings = sessionSettings(mb.settings, options);
   const scan = findBatchNorms(mb.bytes, { source: mb.source, dir: mb.dir });
   const resolved = await resolveReference(reference, options);
+  if (options.tolerance !== undefined && resolved.data === undefined && resolved.checkpoint === undefined) {
+    // A tolerance bounds a comparison with a reference: without one it would be silently unused.
+    throw new BadInputError('a stats tolerance compares the stored statistics with a reference, but none was given; give calibration data or a checkpoint (CLI --data, --checkpoint), or leave the tolerance out');
+  }
   const problems: StatsProblem[] = [];
   const notes: string[] = [];
   const layers: LayerReport[] = [];

@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { BadInputError, checkRunningStats } from '../../src';
 import { bnCalibrationData, bnCheckpoint, bnModel, foldedBnModel } from '../helpers/models';
 
 const examples = path.join(__dirname, '..', '..', 'examples', 'models');
@@ -33,6 +34,15 @@ describe('toMatchRunningStats', () => {
   test('fails on training mode and on folded BatchNorms, with the fix in the message', async () => {
     await expect(expect(path.join(examples, 'embedding_cnn_train_bn.onnx')).toMatchRunningStats()).rejects.toThrow(/training-mode[\s\S]*TrainingMode\.EVAL/);
     await expect(expect(foldedBnModel()).toMatchRunningStats(data)).rejects.toThrow(/no-batchnorm[\s\S]*do_constant_folding=False/);
+  });
+
+  test('without a reference it can fail (training mode) but never pass: stale statistics are not seen', async () => {
+    const stale = bnModel({ staleBn2: true }).bytes;
+    await expect(expect(stale).toMatchRunningStats()).rejects.toThrow(/^toMatchRunningStats\(\): without a reference only training mode and missing statistics can be checked/);
+    await expect(expect(stale).not.toMatchRunningStats()).rejects.toThrow(/without a reference/);
+    // A tolerance without a reference would be silently unused: refused, in the API too.
+    await expect(expect(stale).toMatchRunningStats(undefined, { z: 0.1 })).rejects.toThrow(/^a stats tolerance compares the stored statistics with a reference, but none was given/);
+    await expect(checkRunningStats(stale, undefined, { tolerance: { z: 0.1 } })).rejects.toThrow(BadInputError);
   });
 
   test('a checkpoint mismatch', async () => {
