@@ -32,7 +32,8 @@ export async function toBeBatchInvariant(
     try {
       const where = await locateDivergence(model, { ...checkOptions, report });
       recordReport(this, where);
-      located = `\n${divergenceLine(where)}`;
+      // Locate compares two batches; a failure it does not reach (pad tokens) is named below.
+      located = `\n${divergenceLine(where)}${where.firstDivergence ? '' : '; what fails the tolerance is not in those runs: see the causes and the diagnosis below'}`;
     } catch (e) {
       located = `\n(could not locate the diverging node: ${String((e as Error)?.message ?? e).split('\n')[0]})`;
     }

@@ -444,7 +444,8 @@ function summarize(first: Divergence | null, bitwise: LocateReport['firstBitwise
   if (first) {
     return `first divergence at node '${first.node}' (${first.op}), output '${first.output}', max abs ${num(first.maxAbs)}: ${compared.cause}, comparing ${CAUSE_RUNS[compared.cause]} (batch ${compared.batchSize})`;
   }
-  if (bitwise) return `no node differs beyond the tolerance; the first bitwise difference is at '${bitwise.node}' (${bitwise.op}), max abs ${num(bitwise.maxAbs)}`;
+  // Scoped to the runs compared: the check may fail elsewhere (pad tokens, an outlier batch-mate).
+  if (bitwise) return `no node differs beyond the tolerance between ${CAUSE_RUNS[compared.cause]} (batch ${compared.batchSize}); the first bitwise difference is at '${bitwise.node}' (${bitwise.op}), max abs ${num(bitwise.maxAbs)}`;
   return 'no node differs between the compared runs';
 }
 

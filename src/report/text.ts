@@ -38,7 +38,8 @@ export function batchTable(report: InvarianceReport, c: Colors = plain): string 
   // Sequence padding's runs, in the same table: each against its baseline (see padding.ts).
   for (const p of report.padding?.comparisons ?? []) {
     const paint = p.pass ? (p.bitExact ? String : c.yellow) : c.red;
-    const isCause = (p.run === 'unpadded' || p.run === 'pad-ids') && !p.bitExact;
+    // Texts padded together fail for the padding too when the padding is a cause (their batch-mates' lengths set the pads).
+    const isCause = ((p.run === 'unpadded' || p.run === 'pad-ids') && !p.bitExact) || (p.run === 'served' && !p.pass && report.causes.includes('padding'));
     table.push([PADDING_RUN_WORDS[p.run], 'alone', num(p.maxAbs), '', '', '', '', p.bitExact ? 'all' : 'no', paint(p.pass ? 'yes' : 'NO'), isCause ? 'padding' : ''].map(String));
   }
   return table.toString();

@@ -60,7 +60,7 @@ describe('locateDivergence', () => {
     const loose = await locateDivergence(driftModel(), small);
     expect(loose.firstDivergence).toBeNull();
     expect(loose.firstBitwise).toMatchObject({ op: 'MatMul' });
-    expect(loose.summary).toMatch(/no node differs beyond the tolerance; the first bitwise difference is at/);
+    expect(loose.summary).toMatch(/^no node differs beyond the tolerance between the probe alone and in a batch \(batch \d+\); the first bitwise difference is at/);
   });
 
   test('nondeterminism: the same batch twice', async () => {
