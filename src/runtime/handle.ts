@@ -160,6 +160,12 @@ export type GraphRead =
   | { graph: null; constants: null; reason: string };
 
 const graphSources = new WeakMap<ModelHandle, string | Uint8Array | null>();
+
+/** Where a handle's model can be read again: its path, its bytes, or null (a bare session, rewritten bytes). */
+export function modelSourceOf(handle: ModelHandle): string | Uint8Array | null {
+  const from = graphSources.get(handle);
+  return from !== undefined ? from : handle.source.startsWith('<') ? null : handle.source;
+}
 const graphReads = new WeakMap<ModelHandle, GraphRead>();
 
 /**
@@ -204,7 +210,7 @@ export function graphOf(handle: ModelHandle): GraphFacts | null {
 export function readHandleGraph(handle: ModelHandle): GraphRead {
   const hit = graphReads.get(handle);
   if (hit) return hit;
-  const from = graphSources.get(handle) ?? (handle.source.startsWith('<') ? null : handle.source);
+  const from = modelSourceOf(handle);
   const read: GraphRead = from === null
     ? { graph: null, constants: null, reason: `the model came as ${handle.source === '<session>' ? 'an InferenceSession' : handle.source}, whose graph batchproof cannot read (pass its path or bytes)` }
     : typeof from === 'string' ? readFileFacts(from, handle.source) : decodeFacts(from, handle.source);

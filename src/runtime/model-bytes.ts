@@ -8,7 +8,7 @@ import { BadInputError, describeValue } from '../errors';
 import { checkModelHead, openModelFile, statModelFile } from '../onnx/model-file';
 import { allocateStore, type ModelStore } from '../onnx/wire';
 import { FUNCTION_MODULE } from './function';
-import { isModelHandle, type ModelSource } from './handle';
+import { isModelHandle, modelSourceOf, type ModelSource } from './handle';
 import { isInferenceSession } from './session';
 import type { SessionSettings } from './settings';
 
@@ -51,10 +51,13 @@ export function modelBytes(model: ModelSource, what = 'this check'): ModelBytes 
     return { bytes, source: model, dir: path.dirname(path.resolve(model)), settings: {}, store };
   }
   if (isModelHandle(model)) {
-    if (model.source.startsWith('<')) {
-      throw new BadInputError(`${what} needs the model's graph, and this handle was opened from ${model.source}; pass the model's path or bytes`);
+    // A handle keeps where its model came from: a path is read again, bytes are used as they are.
+    const from = modelSourceOf(model);
+    if (from === null) {
+      const came = model.source === '<session>' ? 'an InferenceSession' : model.source;
+      throw new BadInputError(`${what} needs the model's graph, and this handle was opened from ${came}, whose graph batchproof cannot read; pass the model's path or bytes instead of the handle`);
     }
-    return { ...modelBytes(model.source, what), settings: { ...model.settings } };
+    return { ...modelBytes(from, what), settings: { ...model.settings } };
   }
   if (isInferenceSession(model)) {
     throw new BadInputError(`${what} needs the model's graph, which an InferenceSession does not expose; pass the model's path or bytes`);

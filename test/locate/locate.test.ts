@@ -151,6 +151,25 @@ describe('toBeBatchInvariant names the diverging node when it fails', () => {
     );
   });
 
+  test('a handle opened from bytes keeps them: locate and stats work on it, on cpu and wasm', async () => {
+    const { openModel, checkRunningStats } = await import('../../src');
+    for (const provider of ['cpu', 'wasm'] as const) {
+      const handle = await openModel(batchNormTrainingModel(), { provider });
+      try {
+        await expect(expect(handle).toBeBatchInvariant(small)).rejects.toThrow(/first diverging node: 'BatchNormalization_0'/);
+      } finally {
+        await handle.close();
+      }
+    }
+    const bn = await openModel(bnModel({ staleBn2: true }).bytes);
+    try {
+      const { bnCalibrationData } = await import('../helpers/models');
+      expect((await checkRunningStats(bn, bnCalibrationData(64))).problems.map((p) => p.kind)).toContain('stale-stats');
+    } finally {
+      await bn.close();
+    }
+  });
+
   test('a failed search never hides the verdict', async () => {
     const ort = await import('onnxruntime-node');
     const s = await ort.InferenceSession.create(leakyModel());
