@@ -171,7 +171,9 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     const servedAnswer = compareServed(execution.rows, layouts, served);
     const index = poolIndex;
     const fnFiller = fn ? functionFiller(handle) : null;
-    const { recipe: rowRecipe, recipeReason } = fnFiller && !fnFiller.given ? { recipe: null, recipeReason: "a batch function: a padding recipe pads batches with filler rows; give filler (the sample your system pads a batch with, e.g. filler: '')" } : await recipeFor(
+    // A function without a filler gets no recipe, unless none is needed (recipeFor says so first).
+    const needsFiller = fnFiller && !fnFiller.given && !(analysis.verdict === 'invariant' || servedAnswer.equal);
+    const { recipe: rowRecipe, recipeReason } = needsFiller ? { recipe: null, recipeReason: "a batch function: a padding recipe pads batches with filler rows; give filler (the sample your system pads a batch with, e.g. filler: '')" } : await recipeFor(
       { handle, log: execution.log, filler: fnFiller ? 'sample' : 'zeros', specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base, trimRow: hooks.trimRow },
       { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows, finite: analysis.nonFinite.length === 0 },
       { padTo: options.padTo, filler: fn ? undefined : (options.filler as Filler | undefined) },

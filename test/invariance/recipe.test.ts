@@ -129,3 +129,12 @@ describe('a recipe that fails verification says how', () => {
     expect(r.recipeReason).toBe('padding to 2 was tried: batch 1 padded to 2 changes with what the filler rows hold');
   });
 });
+
+test('an invariant batch function needs no recipe, filler or not', async () => {
+  const rowWise = async (batch: unknown[]) => (batch as string[]).map((t) => [t.length, t.charCodeAt(0)]);
+  const samples = ['alpha', 'bravo two', 'charlie 3', 'delta four!', 'echo', 'foxtrot 66'];
+  const r = await checkBatchInvariance(rowWise, { samples, batchSizes: [1, 2, 4] });
+  expect(r.verdict).toBe('invariant');
+  expect(r.recipe).toEqual({ padTo: null, reason: 'not needed' });
+  expect(r.recipeReason).toBeNull();
+});
