@@ -6,6 +6,7 @@ import { parseNpy } from './npy';
 import { parseNpz } from './npz';
 import { parseSafetensors } from './safetensors';
 import { fail, setEntry } from './internal';
+import { refuseSpecialFile } from './paths';
 
 export type { DType, NumericArray, NumericData } from './types';
 export { parseNpy, encodeNpy } from './npy';
@@ -20,9 +21,11 @@ export const ARRAY_FILE_EXTENSIONS = ['.npy', '.npz', '.safetensors'] as const;
  * Reads a .npy, .npz or .safetensors file (chosen by extension, case-insensitively) into a record
  * of named arrays. A .npy file holds one unnamed array, so its key is the file's basename without
  * the extension: "samples/input_ids.npy" gives { input_ids: ... }.
- * Throws BadInputError, naming the file, when it is missing, unreadable or malformed.
+ * Throws BadInputError, naming the file, when it is missing, a pipe or device, unreadable or
+ * malformed.
  */
 export async function readArrayFile(filePath: string): Promise<Record<string, NumericArray>> {
+  refuseSpecialFile(filePath, 'arrays');
   const extension = path.extname(filePath).toLowerCase();
   if (!(ARRAY_FILE_EXTENSIONS as readonly string[]).includes(extension)) {
     throw fail(

@@ -33,8 +33,28 @@ export function assertReadableFile(file: string, what: string): fs.Stats {
     throw new BadInputError(`${file}: no such file; check the path to the ${what}`);
   }
   if (stat.isDirectory()) throw new BadInputError(`${file}: is a directory, not a ${what} file; point at a file inside it`);
-  if (!stat.isFile()) throw new BadInputError(`${file}: is ${describeKind(stat)}, not a regular file; save the ${what} to a file and pass its path`);
+  if (!stat.isFile()) throw notRegular(file, stat, what);
   return stat;
+}
+
+function notRegular(file: string, stat: fs.Stats, what: string): BadInputError {
+  return new BadInputError(`${file}: is ${describeKind(stat)}, not a regular file; save the ${what} to a file and pass its path`);
+}
+
+/**
+ * Refuses a path that exists and is a pipe, socket or device: reading one hangs (a FIFO nobody
+ * writes to) or never ends (/dev/zero). Checked before the file's extension, which a process
+ * substitution (/dev/fd/63) lacks. A missing file or a directory is left to the reader's own
+ * message.
+ */
+export function refuseSpecialFile(file: string, what: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return;
+  }
+  if (!stat.isFile() && !stat.isDirectory()) throw notRegular(file, stat, what);
 }
 
 /**

@@ -7,6 +7,7 @@ import fs = require('fs');
 import path = require('path');
 import { BadInputError } from '../errors';
 import { MODEL_FILE_ERRORS } from './model-file';
+import { describeKind } from '../io/paths';
 import { floatToHalf, halfToFloat } from '../inputs/arrays';
 import { dtypeName } from './graph';
 import { DataType, type Int64, type OnnxTensor } from './proto';
@@ -50,9 +51,23 @@ export function checkExternalFiles(initializers: readonly OnnxTensor[], ctx: Ten
   for (const t of initializers) {
     const ext = externalDataOf(t);
     if (!ext || !ext.location) continue;
-    const file = path.resolve(ctx.dir, ext.location);
-    if (!fs.existsSync(file)) throw missingExternal(t.name ?? '', ext.location, file, ctx);
+    externalFile(t.name ?? '', ext.location, ctx);
   }
+}
+
+/** The external data file's path, refused when missing or not a regular file: opening a FIFO to read it would hang. */
+function externalFile(name: string, location: string, ctx: TensorReadContext): string {
+  const file = path.resolve(ctx.dir, location);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw missingExternal(name, location, file, ctx);
+  }
+  if (!stat.isFile()) {
+    throw new BadInputError(`${ctx.source}: tensor '${name}' keeps its data in the external file '${location}', which is ${describeKind(stat)}, not a regular file; keep the external data files beside the model as regular files`);
+  }
+  return file;
 }
 
 function missingExternal(name: string, location: string, file: string, ctx: TensorReadContext): BadInputError {
@@ -95,7 +110,7 @@ export function readFloatTensor(t: OnnxTensor, ctx: TensorReadContext): Float64A
 
 function readExternal(name: string, ext: ExternalData, needed: number, ctx: TensorReadContext): Uint8Array {
   if (!ext.location) throw new BadInputError(`${ctx.source}: tensor '${name}' is marked external but names no location; re-export the model`);
-  const file = path.resolve(ctx.dir, ext.location);
+  const file = externalFile(name, ext.location, ctx);
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');

@@ -8,6 +8,7 @@ import { BadInputError } from '../errors';
 import { elementAsNumber } from '../inputs/arrays';
 import { normalizeArray, type SampleArray } from '../inputs/samples';
 import { readArrayFile } from '../io';
+import { refuseSpecialFile } from '../io/paths';
 import type { BatchNormFacts } from '../onnx/batchnorm';
 
 /** Checkpoint tensors by state_dict name: NumericArrays, tensors, typed arrays or number arrays. */
@@ -27,6 +28,7 @@ type StatKey = (typeof STAT_SUFFIXES)[number];
 
 export async function loadCheckpoint(checkpoint: Checkpoint): Promise<LoadedCheckpoint> {
   if (typeof checkpoint === 'string') {
+    refuseSpecialFile(checkpoint, 'checkpoint');
     const ext = path.extname(checkpoint).toLowerCase();
     if (ext !== '.safetensors' && ext !== '.npz') {
       throw new BadInputError(

@@ -1,10 +1,10 @@
-import { spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cli } from '../helpers/cli';
 import { encodeNpy } from '../../src/io';
-import { invariantModel, int64Model, leakyModel, driftModel } from '../helpers/models';
+import { bnModel, invariantModel, int64Model, leakyModel, driftModel } from '../helpers/models';
 
 const root = path.join(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-cli-'));
@@ -115,6 +115,32 @@ describe('the installed bin', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^batchproof: /);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  // Spawned with a timeout: a reader that opened the FIFO would wait for a writer for ever.
+  test('an array file that is a FIFO or a process substitution is refused before its extension, never read', () => {
+    const fifos = fs.mkdtempSync(path.join(tmp, 'fifos-'));
+    const fifo = (name: string) => (execFileSync('mkfifo', [path.join(fifos, name)]), path.join(fifos, name));
+    const samples = write('samples.npy', encodeNpy({ dtype: 'float32', dims: [4, 8], data: new Float32Array(32) }));
+    const refused = (args: string[], what: string, shell = false) => {
+      const r = shell
+        ? spawnSync('bash', ['-c', `"${process.execPath}" "${bin}" ${args.join(' ')}`], { encoding: 'utf8', timeout: 20000 })
+        : spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20000 });
+      expect([args.join(' '), r.status, r.stderr]).toEqual([
+        args.join(' '),
+        2,
+        expect.stringMatching(new RegExp(`^batchproof: \\S+: is a pipe \\(a FIFO or a process substitution such as <\\(\\.\\.\\.\\)\\), not a regular file; save the ${what} to a file and pass its path\n$`)),
+      ]);
+    };
+    refused(['check', invariant, '--inputs', fifo('x.npy')], 'arrays');
+    refused(['locate', invariant, '--inputs', fifo('x.npz')], 'arrays');
+    const bn = write('bn.onnx', bnModel().bytes);
+    refused(['stats', bn, '--data', fifo('calib.npz')], 'arrays');
+    refused(['recalibrate', bn, '--data', fifo('calib.npy'), '-o', path.join(fifos, 'out.onnx')], 'arrays');
+    refused(['stats', bn, '--checkpoint', fifo('ckpt.safetensors')], 'checkpoint');
+    // bash hands <(...) over as /dev/fd/63: no extension to go by.
+    refused(['check', `"${invariant}"`, '--inputs', `<(cat "${samples}")`], 'arrays', true);
+    refused(['stats', `"${bn}"`, '--checkpoint', `<(cat "${samples}")`], 'checkpoint', true);
   });
 
   test('writing into a closed pipe is not an error', () => {

@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BadInputError } from '../../src/errors';
@@ -65,5 +66,26 @@ describe('readArrayFile', () => {
     const folder = path.join(dir, 'folder.npz');
     mkdirSync(folder);
     expect(await badInputMessage(readArrayFile(folder))).toMatch(/folder\.npz: is a directory/);
+  });
+
+  it('refuses a FIFO, a process substitution and a device before reading or looking at the extension', async () => {
+    const fifo = path.join(dir, 'samples.npy');
+    execFileSync('mkfifo', [fifo]);
+    // Held open with bytes in it: a reader that got past the check would wait for an end that
+    // never comes, so each read races a timer (the test fails, it does not hang) and closing
+    // the FIFO at the end lets any such read finish.
+    const held = openSync(fifo, 'r+');
+    writeSync(held, encodeNpy({ dtype: 'float32', dims: [1], data: new Float32Array([1]) }));
+    const within = (promise: Promise<unknown>) =>
+      Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error('read the pipe: hung')), 5000).unref())]);
+    try {
+      const pipe = /: is a pipe \(a FIFO or a process substitution such as <\(\.\.\.\)\), not a regular file; save the arrays to a file and pass its path$/;
+      expect(await badInputMessage(within(readArrayFile(fifo)))).toMatch(pipe);
+      // What bash hands over for <(cat samples.npy): /dev/fd/N, with no extension.
+      expect(await badInputMessage(within(readArrayFile(`/dev/fd/${held}`)))).toMatch(pipe);
+      expect(await badInputMessage(within(readArrayFile('/dev/zero')))).toBe('/dev/zero: is a character device, not a regular file; save the arrays to a file and pass its path');
+    } finally {
+      closeSync(held);
+    }
   });
 });

@@ -165,6 +165,24 @@ describe('bad input: one clear line, exit 2', () => {
     expectOneLine(await cli(['recalibrate', model, '--data', npy, '-o', path.join(sub, 'out.onnx')]), line);
   });
 
+  test('an external-data file that is a FIFO is refused, not opened (opening it would wait for a writer)', async () => {
+    const m = bnModel({ storage: 'external' });
+    const sub = fs.mkdtempSync(path.join(dir, 'ext3-'));
+    const model = path.join(sub, 'model.onnx');
+    fs.writeFileSync(model, m.bytes);
+    const fifo = path.join(sub, 'bn_weights.bin');
+    require('child_process').execFileSync('mkfifo', [fifo]);
+    // Held open, so that a reader that got past the check reads it as empty instead of hanging.
+    const held = fs.openSync(fifo, 'r+');
+    try {
+      const line = /model\.onnx: tensor 'bn1\.\w+' keeps its data in the external file 'bn_weights\.bin', which is a pipe \(a FIFO or a process substitution such as <\(\.\.\.\)\), not a regular file; keep the external data files beside the model as regular files\n$/;
+      expectOneLine(await cli(['stats', model]), line);
+      expectOneLine(await cli(['recalibrate', model, '--data', npy, '-o', path.join(sub, 'out.onnx')]), line);
+    } finally {
+      fs.closeSync(held);
+    }
+  });
+
   test('other bad input to stats, locate and recalibrate: one line each', async () => {
     const text = file('notes.onnx', 'just some text, not a model\n');
     for (const args of [
