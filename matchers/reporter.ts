@@ -146,6 +146,8 @@ function replaceable(file: string): boolean {
   let fd: number | null = null;
   try {
     if (!fs.existsSync(file)) return true;
+    // A FIFO or a device is written to, never replaced; opening a FIFO to read its head would wait for a writer.
+    if (!fs.statSync(file).isFile()) return true;
     fd = fs.openSync(file, 'r');
     const head = Buffer.alloc(512);
     const text = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0)).toString('utf8').trimStart().toLowerCase();

@@ -202,3 +202,21 @@ describe('the record hook without the reporter', () => {
     }
   });
 });
+
+// Spawned under timeout: a reporter that opened the FIFO to read its head would wait for a
+// writer for ever, and Jest with it.
+test('an outputFile that is a FIFO is written to, not read first', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-reporter-fifo-'));
+  try {
+    const fifo = path.join(dir, 'page.html');
+    spawnSync('mkfifo', [fifo]);
+    const reporter = path.join(__dirname, '..', '..', 'dist', 'matchers', 'reporter.js');
+    const script = `const R = require(${JSON.stringify(reporter)}).default; new R({ rootDir: ${JSON.stringify(dir)} }, { outputFile: ${JSON.stringify(fifo)} }).onRunComplete(null, { testResults: [] });`;
+    const r = spawnSync('bash', ['-c', `timeout 15 cat "$1" > "$1.got" & timeout 15 "${process.execPath}" -e "$2"; wait`, 'bash', fifo, script], { encoding: 'utf8', timeout: 20000 });
+    expect(r.stderr).toMatch(/^batchproof\/reporter: page written to .*page\.html: 0 report\(s\)/);
+    expect(fs.readFileSync(`${fifo}.got`, 'utf8')).toMatch(/^<!doctype html>/);
+    expect(fs.lstatSync(fifo).isFIFO()).toBe(true);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
