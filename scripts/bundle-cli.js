@@ -115,7 +115,11 @@ async function bundle() {
 
   // ASCII only (the few non-ASCII characters esbuild leaves are in comments): bin.js reads the
   // bundle as latin1, half the time of decoding UTF-8, which is the same string only for ASCII.
-  const code = result.outputFiles[0].text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const ascii = result.outputFiles[0].text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // onnxruntime's telemetry off (unless the user set the variable) as the bundle's first
+  // statement, after its "use strict": `node dist/cli.js` runs no bin.js (src/cli/bin.ts sets it
+  // for the bin) and must not record the user's models either. A statement, not a module.
+  const code = ascii.replace(/^(?:"use strict";)?/, (directive) => `${directive}process.env.ORT_DISABLE_TELEMETRY??="1";`);
   // The cache is keyed by this hash: V8 checks only a cached source's length, so a same-length
   // bundle of another version (npm gives every installed file the same mtime) would run stale code.
   const sha1 = crypto.createHash('sha1').update(code).digest('hex');

@@ -12,7 +12,8 @@ const bundle = path.join(__dirname, '..', '..', 'cli.js');
 // unless ORT_DISABLE_TELEMETRY or CI is set; that costs a run 9 to 17 ms (bench/RESULTS.md). A check
 // of someone's models should not report them: off in the CLI's process (and so for a batch
 // function run in it) unless the user set the variable, as ORT_DISABLE_TELEMETRY=0 does. Read
-// when onnxruntime makes its environment, after this.
+// when onnxruntime makes its environment, after this. The bundle sets it too, as its first
+// statement, for `node dist/cli.js` (scripts/bundle-cli.js).
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
 try {
   // eslint-disable-next-line @typescript-eslint/no-require-imports

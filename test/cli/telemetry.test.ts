@@ -5,9 +5,11 @@ import * as path from 'path';
 
 // onnxruntime 1.29+ records each session in a database under the user's cache folder
 // (Microsoft/DeveloperTools/.onnxruntime) unless ORT_DISABLE_TELEMETRY or CI is set. The CLI
-// turns it off in its own process (src/cli/bin.ts) unless the user set the variable.
+// turns it off in its own process (src/cli/bin.ts, and the bundle's first statement for
+// `node dist/cli.js`: scripts/bundle-cli.js) unless the user set the variable.
 const root = path.join(__dirname, '..', '..');
 const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
+const bundle = path.join(root, 'dist', 'cli.js');
 const model = path.join(root, 'examples', 'models', 'text_embedder.onnx');
 
 /** A run with its own home, and none of the variables that turn the telemetry off already. */
@@ -36,4 +38,9 @@ test("a check records nothing, nor does a batch function's own onnxruntime in th
 
 test('ORT_DISABLE_TELEMETRY=0 set by the user is kept: the session is recorded', () => {
   expect(runIn([bin, 'check', model, '--json'], { ORT_DISABLE_TELEMETRY: '0' })).toMatchObject({ status: 0, recorded: true });
+});
+
+test('the bundle run directly (node dist/cli.js, "the CLI" of the README) records nothing; ORT_DISABLE_TELEMETRY=0 is kept', () => {
+  expect(runIn([bundle, 'check', model, '--json'])).toMatchObject({ status: 0, recorded: false });
+  expect(runIn([bundle, 'check', model, '--json'], { ORT_DISABLE_TELEMETRY: '0' })).toMatchObject({ status: 0, recorded: true });
 });
