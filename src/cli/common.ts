@@ -122,7 +122,7 @@ export function commonOptions(flags: CommonFlags): CheckOptions {
   };
   if (flags.tolerance !== undefined) options.tolerance = parseTolerance(flags.tolerance);
   if (flags.outputTolerance) {
-    options.outputTolerances = Object.fromEntries(Object.entries(flags.outputTolerance).map(([k, v]) => [k, parseTolerance(v)]));
+    options.outputTolerances = Object.fromEntries(Object.entries(flags.outputTolerance).map(([k, v]) => [k, parseTolerance(v, `--output-tolerance ${k}:${v}`)]));
   }
   return definedOnly(options);
 }

@@ -65,8 +65,11 @@ function resolveAny(t: Tolerance, dtype: string): ResolvedTolerance {
   throw new BadInputError(`unknown tolerance ${formatValue(t)}; ${TOLERANCE_HELP}`);
 }
 
-/** Parses the CLI form: exact | default | atol=A,rtol=R | ulp=N | cosine=C | a bare number (atol). */
-export function parseTolerance(text: string): Tolerance {
+/**
+ * Parses the CLI form: exact | default | atol=A,rtol=R | ulp=N | cosine=C | a bare number (atol).
+ * `given` is the flag as written, for the message (default `--tolerance TEXT`).
+ */
+export function parseTolerance(text: string, given = `--tolerance ${text}`): Tolerance {
   if (typeof text !== 'string') throw new BadInputError(`parseTolerance takes the CLI's text form, got ${formatValue(text)}; ${TOLERANCE_HELP} (pass a number or an object as the tolerance option itself)`);
   const s = text.trim();
   if (s === 'exact' || s === 'default') return s;
@@ -76,7 +79,7 @@ export function parseTolerance(text: string): Tolerance {
   for (const [key, value] of parts) {
     const n = Number(value);
     if (!key || value === undefined || value.trim() === '' || !Number.isFinite(n) || !['atol', 'rtol', 'ulp', 'cosine'].includes(key.trim())) {
-      throw new BadInputError(`--tolerance ${text}: not a tolerance; ${TOLERANCE_HELP}`);
+      throw new BadInputError(`${given}: not a tolerance; ${TOLERANCE_HELP}`);
     }
     entries[key.trim()] = n;
   }

@@ -71,6 +71,7 @@ describe('batchproof check: bad input is exit 2 and one line on stderr', () => {
     ['bad batch sizes', ['check', invariant, '--batch-sizes', '1,x'], /'x' is not a positive integer/],
     ['zero batch size', ['check', invariant, '--batch-sizes', '0'], /'0' is not a positive integer/],
     ['unknown tolerance', ['check', invariant, '--tolerance', 'close'], /not a tolerance; use 'exact'/],
+    ['unknown tolerance of one output: the message names that flag', ['check', invariant, '--output-tolerance', 'y:close'], /^batchproof: --output-tolerance y:close: not a tolerance; use 'exact'/],
     ['unknown const input', ['check', invariant, '--const', 'sr=16000'], /--const names 'sr', which is not an input/],
     ['bad shape', ['check', invariant, '--shape', 'x=N,9'], /contradicts the model: axis 1 is fixed at 8/],
     ['bad dim', ['check', invariant, '--dim', 'seq=0'], /positive integer/],
