@@ -18,10 +18,39 @@ export function integer(flag: string) {
   };
 }
 
+/**
+ * The trimmed items of a comma-separated value (`list`, the part of `value` after NAME= for a
+ * pair); [] when it holds none. One trailing comma is
+ * allowed, as in a JavaScript array; an empty item before another (`1,,2`, `,1`) is refused, as
+ * the API refuses a sparse array: it is a slip, an item left out, not a list to guess at.
+ */
+function listItems(flag: string, value: string, example: string, list = value): string[] {
+  const items = list.split(',').map((p) => p.trim());
+  if (items.every((p) => p === '')) return [];
+  if (items[items.length - 1] === '') items.pop();
+  if (items.includes('')) throw new BadInputError(`${flag} ${value}: the list has an empty item (two commas in a row, or one first); give each item between commas, e.g. ${example}`);
+  return items;
+}
+
+/**
+ * A list flag given twice: commander would keep only the last list. Refused, naming both, rather
+ * than merged: which of the two the user meant is theirs to say.
+ */
+function once<T>(flag: string, parse: (value: string) => T[]) {
+  return (value: string, previous?: T[]): T[] => {
+    const items = parse(value);
+    if (previous !== undefined) {
+      const both = [...new Set([...previous, ...items])].join(',');
+      throw new BadInputError(`${flag} given twice (${previous.join(',')} and ${value}); give it once, with every item in one comma-separated list, e.g. ${flag} ${both}`);
+    }
+    return items;
+  };
+}
+
 /** "1,2,8,64" → [1, 2, 8, 64]. */
 export function sizeList(flag: string) {
-  return (value: string): number[] => {
-    const parts = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  return once(flag, (value: string): number[] => {
+    const parts = listItems(flag, value, `${flag} 1,2,8,64`);
     if (parts.length === 0) throw new BadInputError(`${flag} ${value}: expected a comma-separated list of positive integers, e.g. 1,2,8,64`);
     return parts.map((p) => {
       if (!/^\d+$/.test(p) || Number(p) === 0) {
@@ -29,7 +58,7 @@ export function sizeList(flag: string) {
       }
       return Number(p);
     });
-  };
+  });
 }
 
 /** "NAME=VALUE" pairs, collected into a record (repeatable flags). */
@@ -42,8 +71,7 @@ function splitPair(flag: string, value: string, form: string): [string, string] 
 /** --shape state=2,N,128 (N marks the batch axis). */
 export function collectShape(value: string, previous: Record<string, (number | string)[]> = {}): Record<string, (number | string)[]> {
   const [name, dims] = splitPair('--shape', value, 'NAME=d0,d1,... with N marking the batch axis, e.g. --shape state=2,N,128');
-  const parsed = dims.split(',').map((d) => {
-    const t = d.trim();
+  const parsed = listItems('--shape', value, '--shape state=2,N,128', dims).map((t) => {
     if (/^\d+$/.test(t)) return Number(t);
     if (/^[A-Za-z_][\w.]*$/.test(t)) return t;
     throw new BadInputError(`--shape ${value}: '${t}' is neither a number nor a name; e.g. --shape state=2,N,128`);
@@ -61,8 +89,8 @@ export function collectDim(value: string, previous: Record<string, number> = {})
 /** --const sr=16000 (a number, or a comma-separated list of numbers). */
 export function collectConst(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const [name, raw] = splitPair('--const', value, 'NAME=VALUE, e.g. --const sr=16000');
-  const numbers = raw.split(',').map((v) => Number(v.trim()));
-  if (numbers.some((n) => !Number.isFinite(n))) throw new BadInputError(`--const ${value}: the value must be a number or a comma-separated list of numbers`);
+  const numbers = listItems('--const', value, '--const sr=16000 or --const w=0.5,0.25', raw).map(Number);
+  if (numbers.length === 0 || numbers.some((n) => !Number.isFinite(n))) throw new BadInputError(`--const ${value}: the value must be a number or a comma-separated list of numbers`);
   return { ...previous, [name]: numbers.length === 1 ? numbers[0] : numbers };
 }
 
@@ -84,11 +112,11 @@ export function duration(value: string): { seconds: number } {
 
 /** "embedding,logits" → ['embedding', 'logits']; an empty list would compare nothing. */
 export function nameList(flag: string) {
-  return (value: string): string[] => {
-    const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  return once(flag, (value: string): string[] => {
+    const names = listItems(flag, value, `${flag} embedding,logits`);
     if (names.length === 0) throw new BadInputError(`${flag} ${JSON.stringify(value)}: no names given; expected a comma-separated list of output names, e.g. ${flag} embedding,logits`);
     return names;
-  };
+  });
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };

@@ -110,7 +110,8 @@ export function checkDataArgument(v: unknown, where: string, what: string): void
 export function parseStatsTolerance(text: string): StatsTolerance {
   const out: StatsTolerance = {};
   const help = 'expected z=Z,ratio=R (or ratio=LO:HI), e.g. --tolerance z=0.5,ratio=2';
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  // Every item is z=Z or ratio=R: an empty one (`z=1,,ratio=2`) is refused, as --tolerance of check refuses it.
+  for (const part of text.split(',').map((p) => p.trim())) {
     const [key, value] = part.split('=').map((s) => s.trim());
     if (key === 'z' && value && Number.isFinite(Number(value))) out.z = Number(value);
     else if (key === 'ratio' && value && /^[^:]+:[^:]+$/.test(value)) out.ratio = value.split(':').map(Number) as [number, number];

@@ -27,6 +27,39 @@ test('--outputs with no names (",", " , ") is refused: an empty list would compa
   expect(JSON.parse((await cli('check', model, '--batch-sizes', '1,2', '--outputs', 'y,', '--json')).stdout).verdict).toBe('invariant');
 });
 
+test('an empty item in a comma-list flag is one line (1,,2 is an item left out); one trailing comma is allowed, as in a JS array', async () => {
+  const empty = (flag: string) => new RegExp(`^batchproof: ${flag} \\S+: the list has an empty item \\(two commas in a row, or one first\\); give each item between commas, e.g. ${flag} `);
+  for (const args of [
+    ['check', model, '--batch-sizes', '1,,2'],
+    ['locate', model, '--batch-sizes', ',1,2'],
+    ['check', model, '--serve-sizes', '1,,2'],
+    ['check', model, '--outputs', 'y,,y'],
+    ['determinism', model, '--outputs', ',y'],
+    ['check', model, '--const', 'x=1,,2'],
+    ['check', model, '--shape', 'x=N,,8'],
+  ]) {
+    expectOneLine(await cli(...args), empty(args[2]));
+  }
+  expectOneLine(await cli('stats', bn, '--tolerance', 'z=1,,ratio=2'), /^batchproof: --tolerance z=1,,ratio=2: expected z=Z,ratio=R/);
+  expectOneLine(await cli('check', model, '--tolerance', 'atol=1,,rtol=0'), /^batchproof: --tolerance atol=1,,rtol=0: not a tolerance/);
+  const trailing = JSON.parse((await cli('check', model, '--batch-sizes', '1,2,', '--json')).stdout);
+  expect([...new Set(trailing.batches.map((b: { size: number }) => b.size))]).toEqual([1, 2]);
+});
+
+test('a list flag given twice is one line naming both lists, not the last one kept', async () => {
+  for (const [flag, first, second, both] of [
+    ['--batch-sizes', '1,2', '4', '1,2,4'],
+    ['--serve-sizes', '1', '1,8', '1,8'],
+    ['--outputs', 'y', 'y', 'y'],
+  ]) {
+    expectOneLine(
+      await cli('check', model, flag, first, flag, second),
+      new RegExp(`^batchproof: ${flag} given twice \\(${first} and ${second}\\); give it once, with every item in one comma-separated list, e.g. ${flag} ${both}\n$`),
+    );
+  }
+  expectOneLine(await cli('locate', model, '--batch-sizes', '1,2', '--batch-sizes', '4'), /--batch-sizes given twice/);
+});
+
 test('--max-memory: 512MB, 4GB (powers of 10), 2GiB, 8g (powers of 2), plain bytes', () => {
   const parse = byteSize('--max-memory');
   expect(['512MB', '4GB', '2GiB', '8g', '1000000', '1.5GB', '64 KiB', '2tb', '1e9'].map(parse)).toEqual([512e6, 4e9, 2 ** 31, 8 * 2 ** 30, 1e6, 1.5e9, 65536, 2e12, 1e9]);
