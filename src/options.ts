@@ -120,7 +120,10 @@ export const OPTION_TYPES: Record<string, OptionType> = {
   maxBatch: positiveInteger('maxBatch: 32 (CLI --max-batch 32)'),
   reference: positiveInteger('reference: 1 (CLI --reference 1)'),
   probes: positiveInteger('probes: 3 (CLI --probes 3)'),
-  padTo: positiveInteger('padTo: 2 (CLI --pad-to 2)'),
+  padTo: {
+    check: (v) => (!isPositiveInteger(v) ? 'must be a positive integer' : (v as number) < 2 ? 'must be 2 or more (padding to 1 pads nothing: every batch has a row already)' : null),
+    example: 'padTo: 8, the batch size your server pads to (CLI --pad-to 8)',
+  },
   filler: oneOf(['zeros', 'last'], "filler: 'zeros'"),
   batchSize: positiveInteger('batchSize: 16 (CLI --batch-size 16)'),
   repeats: { check: (v) => (isPositiveInteger(v) && (v as number) >= 2 ? null : 'must be an integer of at least 2'), example: 'repeats: 5 (CLI --repeats 5)' },

@@ -10,6 +10,16 @@ export function positiveInteger(flag: string) {
   };
 }
 
+/** A whole number from `min` to `max`; `why` says what the bounds are for, and what to give. */
+export function integerIn(flag: string, min: number, max: number, why: string) {
+  const parse = positiveInteger(flag);
+  return (value: string): number => {
+    const n = parse(value);
+    if (n < min || n > max) throw new BadInputError(`${flag} ${value}: ${why}`);
+    return n;
+  };
+}
+
 export function integer(flag: string) {
   return (value: string): number => {
     const n = Number(value);

@@ -60,6 +60,10 @@ test('a list flag given twice is one line naming both lists, not the last one ke
   expectOneLine(await cli('locate', model, '--batch-sizes', '1,2', '--batch-sizes', '4'), /--batch-sizes given twice/);
 });
 
+test('--pad-to 1 (pads nothing) is one line naming the flag, before any run', async () => {
+  expectOneLine(await cli('check', model, '--pad-to', '1'), /^batchproof: --pad-to 1: padding to 1 pads nothing \(every batch has a row already\); give the batch size your server pads to, 2 or more, e.g. --pad-to 8\n$/);
+});
+
 test('--max-memory: 512MB, 4GB (powers of 10), 2GiB, 8g (powers of 2), plain bytes', () => {
   const parse = byteSize('--max-memory');
   expect(['512MB', '4GB', '2GiB', '8g', '1000000', '1.5GB', '64 KiB', '2tb', '1e9'].map(parse)).toEqual([512e6, 4e9, 2 ** 31, 8 * 2 ** 30, 1e6, 1.5e9, 65536, 2e12, 1e9]);

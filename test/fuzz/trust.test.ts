@@ -66,6 +66,7 @@ describe('degenerate options never make a leaky model pass', () => {
     ['budget NaN', { budget: { seconds: NaN } }, /budget must be \{ seconds: N \}/],
     ['vocab 0', { vocab: 0 }, /vocab must be a positive integer/],
     ['padTo Infinity', { padTo: Infinity }, /padTo must be a positive integer, got Infinity/],
+    ['padTo 1 (pads nothing)', { padTo: 1 }, /^checkBatchInvariance: padTo must be 2 or more \(padding to 1 pads nothing: every batch has a row already\), got 1; for example padTo: 8/],
     ['tolerance NaN', { tolerance: NaN }, /tolerance atol must be a non-negative number, got NaN/],
     ['tolerance 1n', { tolerance: 1n }, /unknown tolerance 1n/],
     ['tolerance { ulp: Infinity }', { tolerance: { ulp: Infinity } }, /ulp must be a non-negative number, got Infinity/],
@@ -87,6 +88,7 @@ describe('degenerate options never make a leaky model pass', () => {
   test('the same options through checkDeterminism, locateDivergence and compareProviders', async () => {
     expect(await badInput(checkDeterminism(leakyCnn, { seed: NaN }))).toMatch(/checkDeterminism: seed must be an integer, got NaN/);
     expect(await badInput(checkDeterminism(leakyCnn, { repeats: 2n as never }))).toMatch(/repeats must be an integer of at least 2, got 2n/);
+    expect(await badInput(locateDivergence(leakyCnn, { padTo: 1 }))).toMatch(/^locateDivergence: padTo must be 2 or more/);
     expect(await badInput(locateDivergence(leakyCnn, { range: [0, 0] }))).toMatch(/locateDivergence: range must have low < high/);
     expect(await badInput(compareProviders(leakyCnn, [{ provider: 'cpu', threads: 1 }, { provider: 'cpu', threads: 2 }], { seed: 'x' as never }))).toMatch(/compareProviders: seed must be an integer/);
   });

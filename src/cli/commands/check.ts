@@ -7,7 +7,7 @@ import { HTML_HELP, htmlOf, writeReportPage } from './report';
 import { noteCodePath } from '../compile-cache';
 import type { InvarianceReport } from '../../invariance/report';
 import { progressBar } from '../output';
-import { duration, positiveInteger, sizeList } from '../parse';
+import { duration, integerIn, sizeList } from '../parse';
 
 interface CheckFlags extends CommonFlags, PlanFlags {
   samples?: string;
@@ -30,7 +30,7 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       .option('--samples <file>', SAMPLES_HELP)
       .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration)
       .option('--serve-sizes <list>', 'batch sizes your system serves, answered first, e.g. 1,512', sizeList('--serve-sizes'))
-      .option('--pad-to <n>', 'pad every batch smaller than N up to N, as your server would', positiveInteger('--pad-to'))
+      .option('--pad-to <n>', 'pad every batch smaller than N up to N, as your server would', integerIn('--pad-to', 2, Infinity, 'padding to 1 pads nothing (every batch has a row already); give the batch size your server pads to, 2 or more, e.g. --pad-to 8'))
       .option('--filler <kind>', "padding rows: zeros or last (with --pad-to); for a batch function module, the sample it pads a batch with (e.g. --filler '')"),
   ).action(async (model: string, flags: CheckFlags) => {
     const bar = progressBar('checking');
