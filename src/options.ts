@@ -51,6 +51,12 @@ export interface OptionType {
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 
+/**
+ * The most runs a determinism check makes: each repeat is a full run of the batch, and a
+ * billion of them never ends; a difference that 10000 runs do not show is not one a test finds.
+ */
+export const MAX_REPEATS = 10_000;
+
 const isPositiveInteger = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
 /** Arrays with holes (`[1, , 4]`) skip their holes in forEach and filter: test each index. */
@@ -126,7 +132,10 @@ export const OPTION_TYPES: Record<string, OptionType> = {
   },
   filler: oneOf(['zeros', 'last'], "filler: 'zeros'"),
   batchSize: positiveInteger('batchSize: 16 (CLI --batch-size 16)'),
-  repeats: { check: (v) => (isPositiveInteger(v) && (v as number) >= 2 ? null : 'must be an integer of at least 2'), example: 'repeats: 5 (CLI --repeats 5)' },
+  repeats: {
+    check: (v) => (!(isPositiveInteger(v) && (v as number) >= 2) ? 'must be an integer of at least 2' : (v as number) > MAX_REPEATS ? `must be at most ${MAX_REPEATS} (each repeat runs the whole batch again)` : null),
+    example: 'repeats: 5 (CLI --repeats 5)',
+  },
   maxBytes: {
     check: (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? null : 'must be a positive number of bytes'),
     example: 'maxBytes: 4e9 (CLI --max-memory 4GB)',

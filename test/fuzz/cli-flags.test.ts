@@ -60,8 +60,17 @@ test('a list flag given twice is one line naming both lists, not the last one ke
   expectOneLine(await cli('locate', model, '--batch-sizes', '1,2', '--batch-sizes', '4'), /--batch-sizes given twice/);
 });
 
-test('--pad-to 1 (pads nothing) is one line naming the flag, before any run', async () => {
+test('--pad-to 1 (pads nothing) and --repeats beyond 10000 (runs without end) are one line naming the flag, before any run', async () => {
   expectOneLine(await cli('check', model, '--pad-to', '1'), /^batchproof: --pad-to 1: padding to 1 pads nothing \(every batch has a row already\); give the batch size your server pads to, 2 or more, e.g. --pad-to 8\n$/);
+  // A batch function that fails after a few calls: a CLI that started the runs says so instead.
+  const fn = path.join(dir, 'counted.js');
+  fs.writeFileSync(fn, "let calls = 0; module.exports = async (batch) => { if (++calls > 50) throw new Error('the repeats ran'); return batch.map((s) => [s.length, 1]); };\n");
+  const samples = path.join(dir, 'texts.json');
+  fs.writeFileSync(samples, JSON.stringify(['a', 'bb', 'ccc', 'dddd']));
+  for (const repeats of ['1000000000', '10001', '1']) {
+    expectOneLine(await cli('determinism', fn, '--samples', samples, '--repeats', repeats), new RegExp(`^batchproof: --repeats ${repeats}: expected 2 to 10000 runs \\(each runs the whole batch again\\), e.g. --repeats 5\n$`));
+  }
+  expect((await cli('determinism', fn, '--samples', samples, '--repeats', '3')).code).toBe(0);
 });
 
 test('--max-memory: 512MB, 4GB (powers of 10), 2GiB, 8g (powers of 2), plain bytes', () => {

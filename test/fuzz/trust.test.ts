@@ -94,6 +94,22 @@ describe('degenerate options never make a leaky model pass', () => {
   });
 });
 
+test('repeats above MAX_REPEATS (10000) are refused before the first run, not run for ever', async () => {
+  // A batch function that counts its calls: a check that started the billion runs fails fast.
+  let calls = 0;
+  const fn = async (batch: unknown[]) => {
+    if (++calls > 50) throw new Error(`called ${calls} times: the repeats ran`);
+    return batch.map((x) => [Number(x), Number(x) * 2]);
+  };
+  for (const repeats of [1e9, 10_001]) {
+    expect(await badInput(checkDeterminism(fn, { samples: [1, 2, 3, 4], repeats }))).toBe(
+      `checkDeterminism: repeats must be at most 10000 (each repeat runs the whole batch again), got ${repeats}; for example repeats: 5 (CLI --repeats 5)`,
+    );
+  }
+  expect(calls).toBe(0);
+  expect((await checkDeterminism(fn, { samples: [1, 2, 3, 4], repeats: 3 })).verdict).toBe('deterministic');
+});
+
 describe('samples that cannot show a failure are refused, never a silent invariant', () => {
   const leaky = leakyModel();
 
