@@ -15,6 +15,7 @@ import {
   SamplePool,
   Samples,
   samplesByInput,
+  checkSamplesKind,
   synthesizedPool,
   SynthesisOptions,
   userPool,
@@ -68,6 +69,7 @@ export async function prepareInputs(handle: ModelHandle, options: InputOptions):
       given = arrays;
     }
   } else if (options.samples !== undefined) {
+    checkSamplesKind(options.samples, handle.inputs.map((i) => i.name));
     given = options.samples as Record<string, unknown>;
   }
 
@@ -84,7 +86,10 @@ export async function prepareInputs(handle: ModelHandle, options: InputOptions):
         throw new BadInputError(`${label}: '${name}' is not an input of the model; its inputs are: ${handle.inputs.map((i) => i.name).join(', ')}`);
       }
       if (spec.batchAxis === null) consts[name] = value;
-      else normalized[name] = normalizeArray(value, `${label} '${name}'`, spec);
+      else if (Array.isArray(value) && value.length === 0) {
+        // Read as an array of dims [0], it would be refused for its dims, not for holding no samples.
+        throw new BadInputError(`${label} for input '${name}': the array is empty, so there are no samples; give at least one sample (more for a batch: distinct batch-mates)`);
+      } else normalized[name] = normalizeArray(value, `${label} '${name}'`, spec);
     }
   }
   const known = Object.fromEntries(Object.entries(normalized).map(([k, v]) => [k, v.dims]));

@@ -252,6 +252,17 @@ export function normalizeArray(value: unknown, label: string, expected?: InputSp
   throw new BadInputError(`${label}: expected a tensor, { dtype, dims, data }, a typed array or nested number arrays`);
 }
 
+/**
+ * Samples for a model are an array or a record of arrays: a string would read as a record of
+ * inputs named '0', '1', ..., and null as no samples at all (a synthesized check).
+ */
+export function checkSamplesKind(samples: unknown, inputNames: readonly string[]): void {
+  if (typeof samples === 'object' && samples !== null) return;
+  throw new BadInputError(
+    `samples must be nested number arrays, a typed array, { dtype, dims, data } or an ort.Tensor, or an object of those keyed by input name (${inputNames.join(', ')}), got ${formatValue(samples)}; for example samples: { dtype: 'float32', dims: [4, 8], data: new Float32Array(32) }`,
+  );
+}
+
 /** Splits user samples into a record keyed by input name. */
 export function samplesByInput(samples: Samples, batched: readonly InputSpec[]): Record<string, unknown> {
   const single =

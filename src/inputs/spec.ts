@@ -113,16 +113,15 @@ export function resolveInputs(
   known: Record<string, readonly number[]> = {},
 ): ResolvedInputs {
   const names = inputs.map((i) => i.name);
-  for (const [option, record] of [['--const', options.consts], ['--shape', options.shapes]] as const) {
-    for (const key of Object.keys(record ?? {})) {
-      if (!names.includes(key) && !(option === '--shape')) {
-        throw new BadInputError(`${option} names '${key}', which is not an input of the model; its inputs are: ${names.join(', ')}`);
-      }
+  // Messages name the API option and the CLI flag beside it: the CLI calls this same code.
+  for (const key of Object.keys(options.consts ?? {})) {
+    if (!names.includes(key)) {
+      throw new BadInputError(`consts names '${key}' (CLI --const ${key}=...), which is not an input of the model; its inputs are: ${names.join(', ')}`);
     }
   }
   for (const [symbol, size] of Object.entries(options.dims ?? {})) {
     if (!(Number.isInteger(size) && size > 0)) {
-      throw new BadInputError(`--dim ${symbol}=${size}: a dim must be a positive integer; for example --dim ${symbol}=16`);
+      throw new BadInputError(`dims: ${symbol}: ${size} (CLI --dim ${symbol}=${size}): a dim must be a positive integer; for example dims: { ${symbol}: 16 } (CLI --dim ${symbol}=16)`);
     }
   }
 
@@ -140,7 +139,7 @@ export function resolveInputs(
     const isConst = options.consts !== undefined && input.name in options.consts;
     if (isConst && input.shape.some(isSymbolic) && !options.shapes?.[input.name]) {
       throw new BadInputError(
-        `--const ${input.name}: input '${input.name}' has a batch axis ([${input.shape.join(', ')}]), so each sample needs its own value; give samples with --inputs instead`,
+        `consts names '${input.name}' (CLI --const ${input.name}=...), but input '${input.name}' has a batch axis ([${input.shape.join(', ')}]), so each sample needs its own value; give samples instead (CLI --inputs)`,
       );
     }
     const override = options.shapes?.[input.name];
@@ -183,7 +182,7 @@ export function resolveInputs(
   for (const input of inputs) input.shape.forEach((d, axis) => isSymbolic(d) && symbols.add(symbolName(input.name, axis, d)));
   for (const symbol of Object.keys(options.dims ?? {})) {
     if (!symbols.has(symbol)) {
-      throw new BadInputError(`--dim ${symbol}: the model has no symbolic dim '${symbol}'; its symbolic dims are: ${[...symbols].join(', ') || 'none'}`);
+      throw new BadInputError(`dims names '${symbol}' (CLI --dim ${symbol}=N), but the model has no symbolic dim '${symbol}'; its symbolic dims are: ${[...symbols].join(', ') || 'none'}`);
     }
   }
   if (!specs.some((s) => s.batchAxis !== null)) {

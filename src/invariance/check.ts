@@ -111,7 +111,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     const tolerances = resolveTolerances(outputs, options);
     for (const name of Object.keys(options.shapes ?? {})) {
       if (!handle.inputs.some((i) => i.name === name) && !handle.outputs.some((o) => o.name === name)) {
-        throw new BadInputError(`--shape names '${name}', which is neither an input nor an output of the model; its inputs are: ${handle.inputs.map((i) => i.name).join(', ')}`);
+        throw new BadInputError(`shapes names '${name}' (CLI --shape ${name}=...), which is neither an input nor an output of the model; its inputs are: ${handle.inputs.map((i) => i.name).join(', ')}`);
       }
     }
     const { prepared, count, probes, plan, poolIndex, padding, hooks } = await prepareCheck(handle, outputs, options);

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { checkBatchInvariance } from '../../src';
+import { checkBatchInvariance, checkDeterminism } from '../../src';
 import { encodeNpy, encodeNpz } from '../../src/io';
 import { synthesisLine } from '../../src/report/synthesis-text';
 import { buildModel, constInputModel, invariantModel, leakyModel, seededFloats } from '../helpers/models';
@@ -104,7 +104,7 @@ describe('batch axes, symbolic dims and shared inputs', () => {
     expect(r.verdict).toBe('invariant');
     expect(r.model.inputs.find((i) => i.name === 'scale')!.batchAxis).toBeNull();
     await expect(checkBatchInvariance(constInputModel(), { consts: { sr: 1 } })).rejects.toThrow(
-      /--const names 'sr', which is not an input of the model; its inputs are: x, scale/,
+      /^consts names 'sr' \(CLI --const sr=\.\.\.\), which is not an input of the model; its inputs are: x, scale$/,
     );
   });
 
@@ -151,8 +151,15 @@ describe('bad models and options are one clear line, never a crash', () => {
     ['a number as model', () => checkBatchInvariance(42 as never), /expected a model/],
     ['a misspelt option', () => checkBatchInvariance(invariantModel(), { tolerence: 'exact' } as never), /unknown option 'tolerence' \(did you mean 'tolerance'\?\)/],
     ['a filler without padTo', () => checkBatchInvariance(invariantModel(), { filler: 'last' }), /give padTo as well/],
-    ['an unknown symbolic dim', () => checkBatchInvariance(invariantModel(), { dims: { seq: 4 } }), /--dim seq: the model has no symbolic dim 'seq'; its symbolic dims are: N/],
-    ['a const for a batched input', () => checkBatchInvariance(invariantModel(), { consts: { x: 1 } }), /input 'x' has a batch axis .* give samples with --inputs instead/],
+    // The API's messages name its options (dims, consts, shapes, samples), the CLI flag beside them.
+    ['an unknown symbolic dim', () => checkBatchInvariance(invariantModel(), { dims: { seq: 4 } }), /^dims names 'seq' \(CLI --dim seq=N\), but the model has no symbolic dim 'seq'; its symbolic dims are: N$/],
+    ['a const for a batched input', () => checkBatchInvariance(invariantModel(), { consts: { x: 1 } }), /^consts names 'x' \(CLI --const x=\.\.\.\), but input 'x' has a batch axis .* give samples instead \(CLI --inputs\)$/],
+    ['shapes for no input or output', () => checkBatchInvariance(invariantModel(), { shapes: { nope: ['N', 8] } }), /^shapes names 'nope' \(CLI --shape nope=\.\.\.\), which is neither an input nor an output/],
+    ['samples a string (its characters are no inputs)', () => checkBatchInvariance(invariantModel(), { samples: 'abc' as never }), /^samples must be nested number arrays, a typed array, \{ dtype, dims, data \} or an ort\.Tensor, or an object of those keyed by input name \(x\), got "abc"; for example samples: /],
+    ['samples null (not a synthesized check)', () => checkBatchInvariance(invariantModel(), { samples: null as never }), /^samples must be .*, got null;/],
+    ['samples 5', () => checkDeterminism(invariantModel(), { samples: 5 as never }), /^samples must be .*, got 5;/],
+    ['samples an empty array', () => checkBatchInvariance(invariantModel(), { samples: [] }), /^samples for input 'x': the array is empty, so there are no samples; give at least one sample/],
+    ['samples an empty array for a named input', () => checkDeterminism(invariantModel(), { samples: { x: [] } }), /^samples for input 'x': the array is empty, so there are no samples/],
     [
       'a string input',
       () =>
