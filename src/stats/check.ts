@@ -17,7 +17,7 @@ import { num } from '../report/format';
 import { tool } from '../version';
 import { loadCheckpoint, looksLikeCheckpoint, matchLayer, statKeys, type Checkpoint, type LoadedCheckpoint } from './checkpoint';
 import { collectInputStats, comparable } from './collect';
-import { isBatchSequence, type CalibrationData, type DataOptions } from './data';
+import { calibrationBatches, isBatchSequence, type CalibrationData, type DataOptions } from './data';
 import type { CheckpointReport, LayerReport, StatsProblem, StatsReport, WorstChannel } from './report';
 import { now } from '../runtime/clock';
 
@@ -247,7 +247,9 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
   const comparableLayers = scan.batchNorms.filter(comparable);
   // The data run opens the (instrumented) model anyway; otherwise open it once here, so a model
   // onnxruntime cannot run is bad input, never 'no-batchnorm' or a healthy verdict.
-  if (!(resolved.data !== undefined && comparableLayers.length > 0)) await assertLoads(mb, scan, settings);
+  if (!(resolved.data !== undefined && comparableLayers.length > 0)) {
+    await assertLoads(mb, scan, settings, resolved.data === undefined ? undefined : { data: resolved.data, options, label: resolved.dataLabel });
+  }
   if (resolved.data !== undefined && comparableLayers.length > 0) {
     const collected = await collectInputStats(mb.bytes, scan, comparableLayers, resolved.data, {
       ...options,
@@ -321,11 +323,20 @@ export async function checkRunningStats(model: ModelSource, reference?: StatsRef
   };
 }
 
-/** Opens a session on the model as it is and closes it: BadInputError when onnxruntime cannot. */
-async function assertLoads(mb: ModelBytes, scan: BatchNormScan, settings: SessionSettings): Promise<void> {
+/**
+ * Opens a session on the model as it is and closes it: BadInputError when onnxruntime cannot.
+ * Calibration data that nothing will run (no BatchNorm to compare) is still checked against the
+ * model's inputs, as a run would check it: bad data is bad input whatever the model holds.
+ */
+async function assertLoads(mb: ModelBytes, scan: BatchNormScan, settings: SessionSettings, unrun?: { data: CalibrationData; options: DataOptions; label?: string }): Promise<void> {
   const external = hasExternalData(scan.model.graph?.initializer ?? []) ? mb.dir : undefined;
   const runner = await openModelBytes(mb.bytes, settings, { label: mb.source, externalDir: external, graphFrom: null });
-  await runner.close();
+  try {
+    // Each batch is checked as it is made; none is run.
+    if (unrun) for await (const batch of calibrationBatches(unrun.data, runner.inputs, unrun.options, unrun.label)) void batch;
+  } finally {
+    await runner.close();
+  }
 }
 
 /** What is wrong with a layer's stored numbers (NaN, Infinity, a negative variance), or null. */
@@ -434,6 +445,19 @@ function staleDetail(layer: LayerReport, tolerance: { z: number; ratio: [number,
   );
 }
 
+/**
+ * A checkpoint in which no BatchNorm layer of the model finds its statistics is another file
+ * (calibration data, another model's weights), not a model with every layer mismatched: bad input.
+ */
+function noLayerMatches(ckpt: LoadedCheckpoint, missing: CheckpointReport['missing']): BadInputError {
+  const list = (names: readonly string[]) => `${names.slice(0, 4).map((k) => `'${k}'`).join(', ')}${names.length > 4 ? ', ...' : ''}`;
+  const keys = [...ckpt.entries.keys()];
+  const wanted = missing.map((m) => m.tried[0]).filter((t): t is string => t !== undefined);
+  return new BadInputError(
+    `${ckpt.source}: no BatchNorm layer of the model finds its statistics here, so this is not the model's checkpoint: it holds ${keys.length} array${keys.length === 1 ? '' : 's'} (${list(keys)}) and the model's ${missing.length} layers look for ${list(wanted)}; give the state_dict the model was exported from (saved with safetensors), or give calibration samples as data (CLI --data) instead`,
+  );
+}
+
 function compareCheckpoint(scan: BatchNormScan, ckpt: LoadedCheckpoint): { info: CheckpointReport; layers: LayerReport[]; problems: StatsProblem[] } {
   const layers: LayerReport[] = [];
   const problems: StatsProblem[] = [];
@@ -509,6 +533,7 @@ function compareCheckpoint(scan: BatchNormScan, ckpt: LoadedCheckpoint): { info:
       });
     }
   }
+  if (scan.batchNorms.length > 0 && missing.length === scan.batchNorms.length) throw noLayerMatches(ckpt, missing);
   const unmatched = statKeys(ckpt.entries)
     .filter((k) => !used.has(k))
     .map((key) => ({

@@ -183,6 +183,27 @@ describe('bad input: one clear line, exit 2', () => {
     }
   });
 
+  test('data that names no input is exit 2 on a model with no BatchNorm too (nothing runs it, it is still checked)', async () => {
+    const wrongKey = file('wrongkey.npz', encodeNpz({ foo: { dtype: 'float32', dims: calib.dims, data: calib.data as Float32Array } }));
+    expectOneLine(await cli(['stats', folded, '--data', wrongKey]), /wrongkey\.npz: holds 'foo', which is not an input of the model; name the arrays after the inputs: x\n$/);
+    expectOneLine(await cli(['stats', healthy, '--data', wrongKey]), /wrongkey\.npz: holds 'foo', which is not an input of the model/);
+    // Negative control: good data on a folded model is the model's problem (exit 1).
+    expect((await cli(['stats', folded, '--data', npy])).code).toBe(1);
+  });
+
+  test('a checkpoint in which no layer finds its statistics is exit 2, naming what it holds and what was looked for', async () => {
+    const data = file('calib-as-ckpt.npz', encodeNpz({ x: { dtype: 'float32', dims: calib.dims, data: calib.data as Float32Array } }));
+    expectOneLine(
+      await cli(['stats', healthy, '--checkpoint', data]),
+      /calib-as-ckpt\.npz: no BatchNorm layer of the model finds its statistics here, so this is not the model's checkpoint: it holds 1 array \('x'\) and the model's 2 layers look for 'bn1\.running_mean', 'bn2\.running_mean'; give the state_dict the model was exported from \(saved with safetensors\), or give calibration samples as data \(CLI --data\) instead\n$/,
+    );
+    // Partial: one layer found, the other not: still the model's problem, reported (exit 1).
+    const partial = file('partial.safetensors', encodeSafetensors(Object.fromEntries(Object.entries(bnCheckpoint()).filter(([k]) => !k.startsWith('bn2.'))) as never));
+    const r = await cli(['stats', healthy, '--checkpoint', partial, '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).problems).toEqual([expect.objectContaining({ kind: 'checkpoint-mismatch', node: '/bn2/BatchNormalization' })]);
+  });
+
   test('other bad input to stats, locate and recalibrate: one line each', async () => {
     const text = file('notes.onnx', 'just some text, not a model\n');
     for (const args of [

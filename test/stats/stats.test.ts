@@ -222,6 +222,16 @@ describe('structure: training mode, folded, missing statistics', () => {
     expect((await checkRunningStats(invariantModel())).notes).toEqual([]);
   });
 
+  test('calibration data nothing runs (no BatchNorm, none comparable) is still checked against the inputs', async () => {
+    await expect(checkRunningStats(bnInputStatsModel(), { data: { foo: data } })).rejects.toThrow(/holds 'foo', which is not an input of the model; name the arrays after the inputs: x, mean, var/);
+    await expect(checkRunningStats(foldedBnModel(), { data: { foo: data } })).rejects.toThrow(/holds 'foo', which is not an input of the model; name the arrays after the inputs: x$/);
+    const nan = { ...data, data: Float32Array.from(data.data as Float32Array, (v, i) => (i === 5 ? NaN : v)) };
+    await expect(checkRunningStats(foldedBnModel(), nan)).rejects.toThrow(/NaN or Infinity/);
+    await expect(checkRunningStats(foldedBnModel(), { dtype: 'float32', dims: [4, 3], data: new Float32Array(12) })).rejects.toThrow(/has 2 dims \[4, 3\] but the model input has 4/);
+    // Negative control: good data on a folded model is the model's problem, not bad input.
+    expect((await checkRunningStats(foldedBnModel(), data)).problems.map((p) => p.kind)).toEqual(['no-batchnorm']);
+  });
+
   test('statistics fed as graph inputs are missing-stats', async () => {
     const r = await checkRunningStats(bnInputStatsModel());
     expect(r.problems).toEqual([expect.objectContaining({ kind: 'missing-stats', node: '/bn/BatchNormalization' })]);
@@ -350,10 +360,12 @@ describe('checkRunningStats against a checkpoint', () => {
     expect(r.layers.map((l) => l.checkpointPrefix)).toEqual(['bn1', 'bn2']);
   });
 
-  test('a checkpoint of another model, and one without running statistics', async () => {
-    const other = await checkRunningStats(path.join(examples, 'embedding_cnn.onnx'), { checkpoint: bnCheckpoint() });
-    expect(other.problems.filter((p) => p.kind === 'checkpoint-mismatch' && p.node !== null)).toHaveLength(11);
-    expect(other.reference.checkpoint?.missing[0]?.tried).toContain('block1.0.bn.running_mean');
+  test('a checkpoint of another model (no layer matches) is bad input; one without running statistics', async () => {
+    // Nothing of it matches any layer: the wrong file, not a model with 11 mismatched layers.
+    await expect(checkRunningStats(path.join(examples, 'embedding_cnn.onnx'), { checkpoint: bnCheckpoint() })).rejects.toThrow(
+      /^<checkpoint object>: no BatchNorm layer of the model finds its statistics here, so this is not the model's checkpoint: it holds \d+ arrays \('stem\.weight', .*\) and the model's 11 layers look for 'block1\.0\.bn\.running_mean', .*; give the state_dict the model was exported from/,
+    );
+    await expect(checkRunningStats(bnModel().bytes, { checkpoint: { x: data } })).rejects.toThrow(/it holds 1 array \('x'\) and the model's 2 layers look for 'bn1\.running_mean', 'bn2\.running_mean'/);
     const noStats = await checkRunningStats(bnModel().bytes, { checkpoint: bnCheckpoint({ noRunningStats: 'bn2' }) });
     expect(noStats.problems).toEqual([expect.objectContaining({ kind: 'missing-stats', node: '/bn2/BatchNormalization' })]);
     expect(noStats.problems[0]?.detail).toMatch(/track_running_stats=False/);
@@ -403,10 +415,12 @@ describe('layers in training mode or without statistics fail (firstMismatch is t
     expect(r.firstMismatch?.node).toBe('/bn/BatchNormalization');
   });
 
-  test('a layer the checkpoint has nothing for fails', async () => {
-    const r = await checkRunningStats(path.join(examples, 'embedding_cnn.onnx'), { checkpoint: bnCheckpoint() });
-    expect(r.layers.every((l) => !l.pass)).toBe(true);
-    expect(r.firstMismatch?.node).toBe('/block1/block1.0/bn/BatchNormalization');
+  test('a layer the checkpoint has nothing for fails (the others matched: a partial mismatch is reported, not refused)', async () => {
+    const checkpoint = Object.fromEntries(Object.entries(bnCheckpoint()).filter(([k]) => !k.startsWith('bn1.')));
+    const r = await checkRunningStats(bnModel().bytes, { checkpoint });
+    expect(r.layers.map((l) => l.pass)).toEqual([false, true]);
+    expect(r.problems).toEqual([expect.objectContaining({ kind: 'checkpoint-mismatch', node: '/bn1/BatchNormalization' })]);
+    expect(r.firstMismatch?.node).toBe('/bn1/BatchNormalization');
   });
 
   test('problems and failing layers agree: healthy models have every layer passing', async () => {
