@@ -415,7 +415,8 @@ describe('options', () => {
       fc.asyncProperty(tolerance, fc.oneof(fc.constant(undefined), num), async (t, batchSize) => {
         const options = { tolerance: t, ...(batchSize !== undefined && { batchSize }) } as never;
         try {
-          const r = await checkRunningStats(healthy, undefined, options);
+          // A checkpoint as the reference: a tolerance without one is refused whatever it holds.
+          const r = await checkRunningStats(healthy, { checkpoint: bnCheckpoint() }, options);
           // Passes only where every option was valid.
           expect(r.tolerance.z).toBeGreaterThan(0);
           expect(r.tolerance.ratio[0]).toBeLessThanOrEqual(1);
