@@ -20,6 +20,8 @@ export interface CommandContext {
   /** A line to standard error (what is said beside a report written to stdout). */
   err: (s: string) => void;
   setExit: (code: number) => void;
+  /** Names the user's code a command is about to run (a batch function's module), for the line said if it ends the process. */
+  runsUserCode: (what: string) => void;
 }
 
 export interface CommonFlags extends SessionFlags, ShapeFlags {
@@ -217,7 +219,7 @@ export const SAMPLES_HELP = 'samples for a batch function module: a JSON array, 
  * A .js/.mjs/.cjs model argument is the user's batch function, its samples from --samples (set
  * on `options`); null for a model, which takes no --samples.
  */
-export async function batchFunctionOf(model: string, samples: string | undefined, options: { samples?: unknown }): Promise<BatchFunction | null> {
+export async function batchFunctionOf(model: string, samples: string | undefined, options: { samples?: unknown }, ctx: Pick<CommandContext, 'runsUserCode'>): Promise<BatchFunction | null> {
   const { FUNCTION_MODULE, loadBatchFunction, readSamplesFile } = await import('../runtime/function');
   if (!FUNCTION_MODULE.test(model)) {
     if (samples !== undefined) throw new BadInputError(`--samples is for a batch function module (.js, .mjs); for a model give samples with --inputs FILE.npz`);
@@ -225,5 +227,6 @@ export async function batchFunctionOf(model: string, samples: string | undefined
   }
   if (samples === undefined) throw new BadInputError(`${model}: a batch function needs samples: add --samples texts.json (a JSON array) or --samples texts.txt (one a line)`);
   options.samples = await readSamplesFile(samples);
+  ctx.runsUserCode(model);
   return loadBatchFunction(model);
 }

@@ -55,7 +55,18 @@ export function buildProgram(ctx: CommandContext, only?: string): Command {
 export async function main(argv: string[], out: (s: string) => void = (s) => writeStdout(s + '\n'), err: (s: string) => void = (s) => writeStderr(s + '\n')): Promise<number> {
   let code: number = EXIT.pass;
   usageErrors.length = 0;
-  const program = buildProgram({ out, err, setExit: (c) => (code = c) }, argv[0]);
+  let userCode: string | null = null;
+  // The user's code may end the process (process.exit) while a command runs: with its exit code
+  // (0, say) and no report, a silent pass. Nothing of batchproof's exits before main returns, so
+  // an exit seen now is that: said in one line, exit 2. ('exit' listeners run synchronously:
+  // err writes synchronously, io/terminal.ts.)
+  const ended = (given: number) => {
+    const who = userCode === null ? 'the code the command ran' : `${userCode} (its batch function or its top-level code)`;
+    err(`batchproof: ${who} ended the process with process.exit(${given}) before ${argv[0]} finished, so nothing was checked and no report written; return the batch's outputs (or throw to fail) instead of exiting`);
+    process.exitCode = EXIT.badInput;
+  };
+  process.on('exit', ended);
+  const program = buildProgram({ out, err, setExit: (c) => (code = c), runsUserCode: (what) => (userCode = what) }, argv[0]);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
@@ -76,5 +87,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
     err(`batchproof: internal error: ${String(failure?.message ?? failure).split('\n')[0]} (set BATCHPROOF_DEBUG=1 for details; please report it)`);
     if (process.env.BATCHPROOF_DEBUG) err(`${failure?.stack}`);
     return EXIT.internal;
+  } finally {
+    process.off('exit', ended);
   }
 }

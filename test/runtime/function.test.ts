@@ -341,6 +341,23 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     expect([s.status, s.stdout.split('\n')[0], s.stderr]).toEqual([0, '<function embed>: invariant', '']);
   });
 
+  // process.exit(0) from the user's code would end the run with exit 0 and no report: a silent pass.
+  test('a function or module that ends the process (process.exit): one line, exit 2, no report written', () => {
+    const line = (file: string, command: string) => new RegExp(`^batchproof: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(its batch function or its top-level code\\) ended the process with process\\.exit\\(0\\) before ${command} finished, so nothing was checked and no report written; return the batch's outputs \\(or throw to fail\\) instead of exiting$`);
+    const later = path.join(dir, 'exit-later.js');
+    fs.writeFileSync(later, 'module.exports = async (batch) => { if (batch.length > 1) process.exit(0); return batch.map((t) => [t.length, t.charCodeAt(0)]); };\n');
+    const json = path.join(dir, 'exit-later.json');
+    const r = run([later, '--samples', texts, '--batch-sizes', '1,2', '--json', json]);
+    expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(line(later, 'check'))]);
+    expect(fs.existsSync(json)).toBe(false);
+    const top = path.join(dir, 'exit-top.js');
+    fs.writeFileSync(top, 'process.exit(0);\n');
+    for (const command of ['check', 'determinism']) {
+      const t = spawnSync(process.execPath, [bin, command, top, '--samples', texts], { encoding: 'utf8' });
+      expect([t.status, t.stdout, t.stderr.trim()]).toEqual([2, '', expect.stringMatching(line(top, command))]);
+    }
+  });
+
   test('the API in a plain Node script: checkBatchInvariance rejects with a BadInputError instead of the script ending silently', () => {
     const script = path.join(dir, 'api-never.js');
     const entry = path.join(__dirname, '..', '..', 'dist', 'src');

@@ -18,7 +18,7 @@ interface CheckFlags extends CommonFlags, PlanFlags {
 }
 
 /** `batchproof check <model>`: exit 0 invariant or within tolerance, 1 violated, 2 bad input. */
-export function registerCheck(program: Command, { out, setExit }: CommandContext): void {
+export function registerCheck(program: Command, { out, setExit, runsUserCode }: CommandContext): void {
   addModelFlags(
     addPlanFlags(
       program
@@ -47,7 +47,7 @@ export function registerCheck(program: Command, { out, setExit }: CommandContext
       // Engines load when their command runs, so one command does not pay for the others.
       const { checkBatchInvariance } = await import('../../invariance/check');
       const { formatReport } = await import('../../report/text');
-      const fn = await batchFunctionOf(model, flags.samples, options);
+      const fn = await batchFunctionOf(model, flags.samples, options, { runsUserCode });
       if (!fn && options.filler !== undefined && !FILLERS.includes(options.filler as Filler)) {
         throw new BadInputError(`--filler '${options.filler}': use zeros or last for a model (a filler sample is for a batch function module)`);
       }

@@ -4,7 +4,7 @@ import { integerIn, positiveInteger } from '../parse';
 import { MAX_REPEATS } from '../../options';
 
 /** `batchproof determinism <model>`: the same batch N times; exit 1 when runs differ. */
-export function registerDeterminism(program: Command, { out, setExit }: CommandContext): void {
+export function registerDeterminism(program: Command, { out, setExit, runsUserCode }: CommandContext): void {
   addModelFlags(
     program
       .command('determinism')
@@ -21,7 +21,7 @@ export function registerDeterminism(program: Command, { out, setExit }: CommandC
       ...(flags.repeats && { repeats: flags.repeats }),
       ...(flags.batchSize && { batchSize: flags.batchSize }),
     };
-    const fn = await batchFunctionOf(model, flags.samples, options);
+    const fn = await batchFunctionOf(model, flags.samples, options, { runsUserCode });
     const report = await checkDeterminism(fn ?? model, options);
     emit(report, () => formatDeterminism(report, { color: flags.color }), flags.json, out);
     setExit(report.verdict === 'nondeterministic' ? EXIT.fail : EXIT.pass);
