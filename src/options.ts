@@ -37,6 +37,8 @@ export { SESSION_OPTION_KEYS } from './runtime/settings';
 export const INPUT_OPTION_KEYS = ['shapes', 'dims', 'consts', 'samples', 'inputs', 'seed', 'range', 'vocab'] as const;
 export const TOLERANCE_OPTION_KEYS = ['tolerance', 'outputTolerances', 'outputs'] as const;
 export const PLAN_OPTION_KEYS = ['batchSizes', 'maxBatch', 'reference', 'probes', 'padTo', 'filler', 'servedSizes', 'maxBytes', 'padding'] as const;
+/** Options for a batch function's calls (refused for a model: runtime/function.ts). */
+export const FUNCTION_OPTION_KEYS = ['callTimeoutMs'] as const;
 
 /**
  * One declared type per public option name, shared by every function that takes it: a value of
@@ -139,6 +141,10 @@ export const OPTION_TYPES: Record<string, OptionType> = {
   maxBytes: {
     check: (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? null : 'must be a positive number of bytes'),
     example: 'maxBytes: 4e9 (CLI --max-memory 4GB)',
+  },
+  callTimeoutMs: {
+    check: (v) => (typeof v === 'number' && v > 0 ? null : 'must be a positive number of milliseconds (Infinity: no limit)'),
+    example: 'callTimeoutMs: 300000 (CLI --call-timeout 5m)',
   },
   budget: {
     check: (v) => (isPlainObject(v) && typeof v.seconds === 'number' && Number.isFinite(v.seconds) && v.seconds > 0 && Object.keys(v).length === 1 ? null : 'must be { seconds: N } with N > 0'),

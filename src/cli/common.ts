@@ -7,7 +7,7 @@ import { checkOutputPath } from '../io/paths';
 import { assertReplaceablePage } from '../html/target';
 import { OPTIMIZATION_LEVELS, OptimizationLevel } from '../runtime/settings';
 import { PROVIDERS, ProviderName } from '../runtime/providers';
-import { byteSize, collectConst, collectDim, collectOutputTolerance, collectShape, integer, nameList, positiveInteger, sizeList } from './parse';
+import { byteSize, collectConst, duration, collectDim, collectOutputTolerance, collectShape, integer, nameList, positiveInteger, sizeList } from './parse';
 import { toJson, writeFileAtomic } from './output';
 
 /** Exit codes (a contract for CI): 0 pass, 1 the model failed the check, 2 bad input or usage. */
@@ -212,15 +212,27 @@ export function planOptions(flags: PlanFlags): Pick<CheckOptions, 'batchSizes' |
 
 const PADDING_FLAGS: Record<string, string> = { axis: '--pad-axis', mask: '--mask', padId: '--pad-id', side: '--pad-side' };
 
-/** The --samples flag of the commands that take a batch function's module (check, determinism). */
-export const SAMPLES_HELP = 'samples for a batch function module: a JSON array, or a text file of one sample a line';
+/** The flags of the commands that take a batch function's module (check, determinism). */
+export interface FunctionFlags {
+  samples?: string;
+  callTimeout?: { seconds: number };
+}
+
+export function addFunctionFlags(cmd: Command): Command {
+  return cmd
+    .option('--samples <file>', 'samples for a batch function module: a JSON array, or a text file of one sample a line')
+    .option('--call-timeout <duration>', "a batch function module's longest call (and its loading), e.g. 5m (default 2m)", duration('--call-timeout'));
+}
 
 /**
- * A .js/.mjs/.cjs model argument is the user's batch function, its samples from --samples (set
- * on `options`); null for a model, which takes no --samples.
+ * A .js/.mjs/.cjs model argument is the user's batch function, its samples from --samples and
+ * its call timeout from --call-timeout (set on `options`); null for a model, which takes neither.
  */
-export async function batchFunctionOf(model: string, samples: string | undefined, options: { samples?: unknown }, ctx: Pick<CommandContext, 'runsUserCode'>): Promise<BatchFunction | null> {
+export async function batchFunctionOf(model: string, flags: FunctionFlags, options: { samples?: unknown; callTimeoutMs?: number }, ctx: Pick<CommandContext, 'runsUserCode'>): Promise<BatchFunction | null> {
   const { FUNCTION_MODULE, loadBatchFunction, readSamplesFile } = await import('../runtime/function');
+  const { samples } = flags;
+  // Refused for a model by the check itself, as callTimeoutMs is.
+  if (flags.callTimeout) options.callTimeoutMs = flags.callTimeout.seconds * 1000;
   if (!FUNCTION_MODULE.test(model)) {
     if (samples !== undefined) throw new BadInputError(`--samples is for a batch function module (.js, .mjs); for a model give samples with --inputs FILE.npz`);
     return null;
@@ -228,5 +240,5 @@ export async function batchFunctionOf(model: string, samples: string | undefined
   if (samples === undefined) throw new BadInputError(`${model}: a batch function needs samples: add --samples texts.json (a JSON array) or --samples texts.txt (one a line)`);
   options.samples = await readSamplesFile(samples);
   ctx.runsUserCode(model);
-  return loadBatchFunction(model);
+  return loadBatchFunction(model, options.callTimeoutMs);
 }

@@ -111,13 +111,15 @@ export function collectOutputTolerance(value: string, previous: Record<string, s
   return { ...previous, [value.slice(0, colon)]: value.slice(colon + 1) };
 }
 
-/** --budget 30s | 2m | 45 (seconds). */
-export function duration(value: string): { seconds: number } {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim());
-  if (!m || Number(m[1]) <= 0) throw new BadInputError(`--budget ${value}: expected a duration such as 30s, 2m or 500ms`);
-  const n = Number(m[1]);
-  const seconds = m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
-  return { seconds };
+/** --budget 30s | 2m | 500ms | 45 (seconds), as do other durations (--call-timeout). */
+export function duration(flag: string) {
+  return (value: string): { seconds: number } => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim());
+    if (!m || Number(m[1]) <= 0) throw new BadInputError(`${flag} ${value}: expected a duration such as 30s, 2m or 500ms`);
+    const n = Number(m[1]);
+    const seconds = m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+    return { seconds };
+  };
 }
 
 /** "embedding,logits" → ['embedding', 'logits']; an empty list would compare nothing. */

@@ -1,7 +1,7 @@
 import { resolveTolerance, describeTolerance, Tolerance, ResolvedTolerance } from '../compare/tolerance';
 import { approx } from '../report/format';
 import { BadInputError, formatValue } from '../errors';
-import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
+import { FUNCTION_OPTION_KEYS, INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor, functionFingerprint } from '../runtime/fingerprint';
 import { InputOptions, PreparedInputs, prepareInputs, userSampleIndex } from '../inputs/prepare';
 import { BATCH_MARK, InputSpec } from '../inputs/spec';
@@ -19,7 +19,7 @@ import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
 import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, untested } from './padding';
 import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
-import { assertFunctionOptions, assertFunctionSamplesDiffer, BatchFunction, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
+import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, FunctionCallOptions, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { everyNonFinite } from '../inputs/arrays';
 import { nothingFiniteError } from '../compare/output-values';
@@ -36,7 +36,7 @@ export interface ToleranceOptions {
 }
 
 /** Every option checkBatchInvariance takes: the plan, the inputs, the tolerance and the session settings. */
-export interface CheckOptions extends Omit<PlanOptions, 'filler'>, InputOptions, ToleranceOptions, SessionSettings {
+export interface CheckOptions extends Omit<PlanOptions, 'filler'>, InputOptions, ToleranceOptions, SessionSettings, FunctionCallOptions {
   /**
    * What padded rows hold (padTo, and the rows a recipe is verified with). For a model: 'zeros'
    * (default) or 'last' (copies of the last sample). For a batch function: the sample your system
@@ -78,7 +78,7 @@ export function selectOutputs<T extends { name: string; dtype: string }>(all: T[
 }
 
 /** Every option checkBatchInvariance takes; anything else is a misspelling, not silently ignored. */
-export const CHECK_OPTION_KEYS = [...PLAN_OPTION_KEYS, ...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'budget', 'onProgress'];
+export const CHECK_OPTION_KEYS = [...PLAN_OPTION_KEYS, ...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, ...FUNCTION_OPTION_KEYS, 'budget', 'onProgress'];
 
 /**
  * Does the model give each sample the same output whatever the batch around it: its size, the
@@ -99,13 +99,14 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
   // A function's filler is one of its own samples (any value); a model's is 'zeros' or 'last'.
   validateOptions(fn ? { ...options, filler: undefined } : options, CHECK_OPTION_KEYS, 'checkBatchInvariance');
   if (fn) assertFunctionOptions(options, 'checkBatchInvariance');
+  else assertModelOptions(options, 'checkBatchInvariance');
   if (!fn && options.filler !== undefined && options.padTo === undefined) {
     throw new BadInputError(`filler '${options.filler}' applies to padding: give padTo as well (CLI: --pad-to N --filler ${options.filler})`);
   }
   if (options.budget !== undefined && !(typeof options.budget?.seconds === 'number' && options.budget.seconds > 0)) {
     throw new BadInputError(`budget must be { seconds: N } with N > 0, got ${formatValue(options.budget)}; for example budget: { seconds: 30 } (CLI --budget 30s)`);
   }
-  const handle = fn ? await functionHandle(model, options.samples, options.filler) : await openModel(model, options);
+  const handle = fn ? await functionHandle(model, options.samples, { filler: options.filler, callTimeoutMs: options.callTimeoutMs }) : await openModel(model, options);
   try {
     const outputs = selectOutputs(handle.outputs, options.outputs, fn ? 'function' : 'model');
     const tolerances = resolveTolerances(outputs, options);

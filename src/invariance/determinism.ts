@@ -2,7 +2,7 @@ import ort = require('onnxruntime-node');
 import { compareArrays } from '../compare/metrics';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
-import { INPUT_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
+import { FUNCTION_OPTION_KEYS, INPUT_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { Fingerprint, fingerprintFor, functionFingerprint } from '../runtime/fingerprint';
 import type { TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
@@ -11,7 +11,7 @@ import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
-import { assertFunctionOptions, BatchFunction, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
+import { assertFunctionOptions, assertModelOptions, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor } from './run';
 import { RunLogBook } from '../runtime/runner';
@@ -23,7 +23,7 @@ export const DEFAULT_REPEATS = 5;
 export const DEFAULT_DETERMINISM_BATCH = 16;
 
 /** Options of checkDeterminism: the repeats, the batch, the inputs, the tolerance and the session settings. */
-export interface DeterminismOptions extends InputOptions, ToleranceOptions, SessionSettings {
+export interface DeterminismOptions extends InputOptions, ToleranceOptions, SessionSettings, FunctionCallOptions {
   /** How many times to run the same batch (default 5). */
   repeats?: number;
   /** The batch size (default 16, or the number of user samples when fewer). */
@@ -56,13 +56,14 @@ export interface DeterminismReport extends ReportEnvelope<'determinism'> {
 /** Runs one batch `repeats` times with one session and compares every output to the first run. */
 export async function checkDeterminism(model: ModelSource | BatchFunction, options: DeterminismOptions = {}): Promise<DeterminismReport> {
   const started = now();
-  validateOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, 'repeats', 'batchSize', 'maxBytes'], 'checkDeterminism');
+  validateOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, ...FUNCTION_OPTION_KEYS, 'repeats', 'batchSize', 'maxBytes'], 'checkDeterminism');
   if (isBatchFunction(model)) assertFunctionOptions(options, 'checkDeterminism');
+  else assertModelOptions(options, 'checkDeterminism');
   const repeats = options.repeats ?? DEFAULT_REPEATS;
   if (!(Number.isInteger(repeats) && repeats >= 2)) {
     throw new BadInputError(`repeats must be an integer of at least 2, got ${formatValue(repeats)}; for example repeats: 5 (CLI --repeats 5)`);
   }
-  const handle = isBatchFunction(model) ? await functionHandle(model, options.samples) : await openModel(model, options);
+  const handle = isBatchFunction(model) ? await functionHandle(model, options.samples, { callTimeoutMs: options.callTimeoutMs }) : await openModel(model, options);
   try {
     const outputs = selectOutputs(handle.outputs, options.outputs, isFunctionHandle(handle) ? 'function' : 'model');
     const tolerances = resolveTolerances(outputs, { tolerance: 'exact', ...options });

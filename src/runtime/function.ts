@@ -6,6 +6,9 @@
  * calls the function, with one input, `samples`, whose values are the samples themselves.
  */
 import ort = require('onnxruntime-node');
+// Node's own timers, not the globals: a test's fake timers (jest.useFakeTimers) replace those,
+// and would never fire a call's timeout.
+import { clearTimeout, setTimeout } from 'timers';
 import { BadInputError, formatValue } from '../errors';
 import type { TypedArray } from '../inputs/arrays';
 import type { PreparedInputs } from '../inputs/prepare';
@@ -126,23 +129,44 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
 class StalledError extends BadInputError {}
 
 /**
- * `value` once it settles, or a StalledError saying `stalled` when Node runs out of work while it
+ * How long one call of a batch function (or the loading of its module) may take, by default:
+ * 120 s. The first call may load the model (a transformers.js pipeline reads its tokenizer and
+ * weights, and downloads them the first time), and a batch of 64 long texts through a base-size
+ * model on a slow CPU takes tens of seconds; a call still pending after two minutes has almost
+ * surely lost its promise while something else (a timer, a socket) keeps Node alive, and
+ * without a limit the check would wait forever.
+ */
+export const DEFAULT_CALL_TIMEOUT_MS = 120_000;
+
+/** A timeout in words: 300 ms, 2.5 s, 120 s. */
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toPrecision(3))} s`;
+}
+
+/**
+ * `value` once it settles; a StalledError saying `stalled` when Node runs out of work while it
  * is pending: a promise that nothing can settle any more (it waits on no timer, socket or file),
  * which would otherwise end the process with exit 0 and no report, a silent pass. Node says so
  * with 'beforeExit', emitted when its event loop is empty; a function still working (a pending
- * timer, a socket, a worker) keeps the loop alive and is waited for.
+ * timer, a socket, a worker) keeps the loop alive and is waited for, up to `timeoutMs`, then a
+ * StalledError saying `late`. The timer is made only for a promise, never keeps the process
+ * alive, and is cleared when the promise settles.
  */
-function unlessStalled<T>(value: T | Promise<T>, stalled: () => string): Promise<T> {
+function unlessStalled<T>(value: T | Promise<T>, stalled: () => string, timeoutMs: number, late: () => string): Promise<T> {
   if (typeof (value as { then?: unknown } | null)?.then !== 'function') return Promise.resolve(value);
   return new Promise<T>((resolve, reject) => {
-    const stall = () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const end = () => {
       pending(stall, false);
-      reject(new StalledError(stalled()));
+      if (timer !== undefined) clearTimeout(timer);
     };
+    const stall = () => (end(), reject(new StalledError(stalled())));
     pending(stall, true);
+    // setTimeout takes at most 2^31 - 1 ms (about 24 days; a longer delay fires at once): beyond is no limit.
+    if (timeoutMs <= 2 ** 31 - 1) timer = setTimeout(() => (end(), reject(new StalledError(late()))), timeoutMs).unref();
     Promise.resolve(value).then(
-      (v) => (pending(stall, false), resolve(v)),
-      (e) => (pending(stall, false), reject(e)),
+      (v) => (end(), resolve(v)),
+      (e) => (end(), reject(e)),
     );
   });
 }
@@ -164,10 +188,15 @@ function pending(stall: () => void, add: boolean): void {
 const NOTHING_TO_WAIT_ON = 'it was waiting on nothing (no timer, file or socket) that could settle it';
 
 /** The function's result for a batch, as named tensors. */
-async function callFunction(fn: BatchFunction, batch: unknown[]): Promise<Record<string, ort.Tensor>> {
+async function callFunction(fn: BatchFunction, batch: unknown[], timeoutMs: number): Promise<Record<string, ort.Tensor>> {
   let result: unknown;
   try {
-    result = await unlessStalled(fn(batch), () => `the batch function never finished on a batch of ${batch.length}: its promise neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; resolve or reject it`);
+    result = await unlessStalled(
+      fn(batch),
+      () => `the batch function never finished on a batch of ${batch.length}: its promise neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; resolve or reject it`,
+      timeoutMs,
+      () => `the batch function did not settle within ${formatMs(timeoutMs)} on a batch of ${batch.length}: its promise neither resolved nor rejected; make it settle, or raise callTimeoutMs (CLI --call-timeout) if a call takes longer`,
+    );
   } catch (e) {
     if (e instanceof StalledError) throw e;
     throw new BadInputError(`the batch function threw on a batch of ${batch.length}: ${String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim()}`);
@@ -182,12 +211,12 @@ async function callFunction(fn: BatchFunction, batch: unknown[]): Promise<Record
  * the dims after the batch), and every later call must keep those dims. Filler rows (padTo, the
  * recipes' padded batches) are `filler`, the user's own padding sample; without one they are refused.
  */
-export async function functionHandle(fn: BatchFunction, samples: unknown, filler?: unknown): Promise<ModelHandle> {
+export async function functionHandle(fn: BatchFunction, samples: unknown, { filler, callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS }: { filler?: unknown; callTimeoutMs?: number } = {}): Promise<ModelHandle> {
   if (!Array.isArray(samples) || samples.length === 0) {
     throw new BadInputError(`a batch function needs samples: an array of the values it takes (texts, images, objects), got ${formatValue(samples)}; e.g. checkBatchInvariance(embed, { samples: ['a text', 'another'] })`);
   }
   const list = [...samples];
-  const first = await callFunction(fn, [list[0]]);
+  const first = await callFunction(fn, [list[0]], callTimeoutMs);
   const outputs: ValueInfo[] = Object.entries(first).map(([name, t]) => ({ name, dtype: t.type, shape: ['batch', ...t.dims.slice(1)] }));
   const source = `<function ${fn.name || 'anonymous'}>`;
   // That first call is a real run of the first sample alone: the first run of that batch (the
@@ -205,7 +234,7 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, filler
       result = firstUnused;
       firstUnused = null;
     } else {
-      result = await callFunction(fn, batch);
+      result = await callFunction(fn, batch, callTimeoutMs);
     }
     for (const o of outputs) {
       const t = result[o.name];
@@ -246,6 +275,23 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, filler
   };
   functionHandles.set(handle, { samples: list, filler });
   return handle;
+}
+
+/** How a batch function is called: checkBatchInvariance's and checkDeterminism's options for one. */
+export interface FunctionCallOptions {
+  /**
+   * How long one call of the batch function may take before the check fails with a line naming
+   * the call (default 120 000: two minutes, room for a first call that loads a model; Infinity:
+   * no limit). A budget is checked between calls, so a call may run past it by up to this much.
+   */
+  callTimeoutMs?: number;
+}
+
+/** A model's runs are onnxruntime's, not a function's calls: options for those are refused, never silently ignored. */
+export function assertModelOptions(options: FunctionCallOptions, caller: string): void {
+  if (options.callTimeoutMs !== undefined) {
+    throw new BadInputError(`${caller}: callTimeoutMs (--call-timeout) limits a batch function's calls, and this is a model; leave it out`);
+  }
 }
 
 /** Options that set up a model's session or its input tensors (a function's samples are its own). */
@@ -343,7 +389,7 @@ export const FUNCTION_MODULE = /\.(mjs|cjs|js)$/i;
  * The batch function a module exports (default export, or `embed`), for the CLI:
  * `batchproof check ./embed.mjs --samples texts.json`.
  */
-export async function loadBatchFunction(file: string): Promise<BatchFunction> {
+export async function loadBatchFunction(file: string, timeoutMs = DEFAULT_CALL_TIMEOUT_MS): Promise<BatchFunction> {
   const { assertReadableFile } = await import('../io/paths');
   assertReadableFile(file, 'batch function module');
   const { pathToFileURL } = await import('url');
@@ -353,7 +399,12 @@ export async function loadBatchFunction(file: string): Promise<BatchFunction> {
   try {
     const url = () => pathToFileURL(absolute).href;
     const loading = /\.mjs$/i.test(file) ? importEsm(url()) : requireOrImport(absolute, url);
-    mod = await unlessStalled(loading, () => `${file}: the module never finished loading: a top-level await neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; make it settle`);
+    mod = await unlessStalled(
+      loading,
+      () => `${file}: the module never finished loading: a top-level await neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; make it settle`,
+      timeoutMs,
+      () => `${file}: the module did not finish loading within ${formatMs(timeoutMs)}: a top-level await neither resolved nor rejected; make it settle, or raise --call-timeout if loading takes longer`,
+    );
   } catch (e) {
     if (e instanceof StalledError) throw e;
     throw new BadInputError(`${file}: the module failed to load: ${String((e as Error)?.message ?? e).split('\n')[0]}`);

@@ -140,6 +140,40 @@ describe('bad functions and samples are one clear line', () => {
   });
 });
 
+// Under Jest (as in a server, or with a setInterval of the function's own) something else keeps
+// Node alive, so a lost promise is never seen as one nothing can settle: the call's timeout ends it.
+describe('a call still pending after callTimeoutMs fails in one line naming the call', () => {
+  const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee'];
+  const rows = (b: unknown[]) => (b as string[]).map((t) => [t.length, t.charCodeAt(0)]);
+  const late = (size: number, timeout: string) => new RegExp(`^the batch function did not settle within ${timeout} on a batch of ${size}: its promise neither resolved nor rejected; make it settle, or raise callTimeoutMs \\(CLI --call-timeout\\) if a call takes longer$`);
+  const message = (call: Promise<unknown>) => call.then(() => 'resolved', (e: unknown) => (e instanceof BadInputError ? e.message : `not a BadInputError: ${e}`));
+
+  test('the API: the first call, or a later one on a larger batch; a call within the timeout is waited for', async () => {
+    const started = Date.now();
+    expect(await message(checkBatchInvariance(() => new Promise<number[][]>(() => {}), { samples: words, callTimeoutMs: 300 }))).toMatch(late(1, '300 ms'));
+    expect(Date.now() - started).toBeLessThan(3000);
+    const hangsOnTwo = (b: unknown[]) => (b.length === 2 ? new Promise<number[][]>(() => {}) : Promise.resolve(rows(b)));
+    expect(await message(checkBatchInvariance(hangsOnTwo, { samples: words, ...sweep, callTimeoutMs: 300 }))).toMatch(late(2, '300 ms'));
+    expect(await message(checkDeterminism(hangsOnTwo, { samples: words, batchSize: 2, callTimeoutMs: 300 }))).toMatch(late(2, '300 ms'));
+    const slow = (b: unknown[]) => new Promise<number[][]>((resolve) => setTimeout(() => resolve(rows(b)), 20));
+    expect((await checkBatchInvariance(slow, { samples: words, batchSizes: [1, 2], callTimeoutMs: 2000 })).verdict).toBe('invariant');
+  });
+
+  test('the matchers: toBeBatchInvariant and toBeDeterministic with a function', async () => {
+    const never = () => new Promise<number[][]>(() => {});
+    await expect(expect(words).toBeBatchInvariant(never, { callTimeoutMs: 300 })).rejects.toThrow(late(1, '300 ms'));
+    await expect(expect(words).toBeDeterministic(never, { callTimeoutMs: 300 })).rejects.toThrow(late(1, '300 ms'));
+  });
+
+  test('bad values, and a model (its runs are not a function\'s calls), are refused', async () => {
+    expect(await message(checkBatchInvariance(rows, { samples: words, callTimeoutMs: 0 }))).toMatch(/^checkBatchInvariance: callTimeoutMs must be a positive number of milliseconds \(Infinity: no limit\), got 0; for example callTimeoutMs: 300000/);
+    expect(await message(checkDeterminism(rows, { samples: words, callTimeoutMs: NaN }))).toMatch(/^checkDeterminism: callTimeoutMs must be a positive number/);
+    expect(await message(checkBatchInvariance(maskedPoolingModel(), { callTimeoutMs: 1000 }))).toMatch(/^checkBatchInvariance: callTimeoutMs \(--call-timeout\) limits a batch function's calls, and this is a model; leave it out$/);
+    // Beyond setTimeout's range (about 24 days) is no limit, not a timer that fires at once.
+    expect((await checkBatchInvariance(async (b) => rows(b), { samples: words, batchSizes: [1, 2], callTimeoutMs: 1e12 })).verdict).toBe('invariant');
+  });
+});
+
 // A runtime's preallocated output or a pipeline's scratch array: the same buffer every call.
 test('a function that hands back the same buffer every call is judged on each call\'s own rows', async () => {
   const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'];
@@ -339,6 +373,27 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     fs.writeFileSync(slow, 'export default async function embed(batch) { await new Promise((r) => setTimeout(r, 20)); return batch.map((t) => [t.length, t.charCodeAt(0)]); }\n');
     const s = run([slow, '--samples', texts, '--batch-sizes', '1,2']);
     expect([s.status, s.stdout.split('\n')[0], s.stderr]).toEqual([0, '<function embed>: invariant', '']);
+  });
+
+  // A setInterval (or any timer, socket) keeps Node alive: the lost promise is ended by --call-timeout.
+  test('--call-timeout: a call or a module load still pending while something keeps Node alive is one line, exit 2', () => {
+    const interval = path.join(dir, 'hang-interval.js');
+    fs.writeFileSync(interval, 'setInterval(() => {}, 1000);\nmodule.exports = (batch) => new Promise(() => {});\n');
+    const timer = path.join(dir, 'hang-timer.js');
+    fs.writeFileSync(timer, 'let n = 0;\nmodule.exports = (batch) => new Promise((resolve) => setTimeout(() => resolve(batch.map((t) => [t.length])), ++n > 1 ? 1e9 : 0));\n');
+    const late = (size: number) => new RegExp(`^batchproof: the batch function did not settle within 300 ms on a batch of ${size}: its promise neither resolved nor rejected; make it settle, or raise callTimeoutMs \\(CLI --call-timeout\\) if a call takes longer$`);
+    const started = Date.now();
+    const r = run([interval, '--samples', texts, '--budget', '5s', '--call-timeout', '300ms']);
+    expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(late(1))]);
+    const d = spawnSync(process.execPath, [bin, 'determinism', timer, '--samples', texts, '--batch-size', '3', '--call-timeout', '300ms'], { encoding: 'utf8' });
+    expect([d.status, d.stdout, d.stderr.trim()]).toEqual([2, '', expect.stringMatching(late(3))]);
+    const loading = path.join(dir, 'hang-load.mjs');
+    fs.writeFileSync(loading, 'setInterval(() => {}, 1000);\nawait new Promise(() => {});\nexport default (batch) => batch.map((t) => [t.length]);\n');
+    const m = run([loading, '--samples', texts, '--call-timeout', '300ms']);
+    expect([m.status, m.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: .*hang-load\.mjs: the module did not finish loading within 300 ms: a top-level await neither resolved nor rejected; make it settle, or raise --call-timeout if loading takes longer$/)]);
+    expect(Date.now() - started).toBeLessThan(15000);
+    const model = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
+    expect([run([model, '--call-timeout', '1s']).status, run(['--call-timeout', '0', model]).stderr.trim()]).toEqual([2, 'batchproof: --call-timeout 0: expected a duration such as 30s, 2m or 500ms']);
   });
 
   // process.exit(0) from the user's code would end the run with exit 0 and no report: a silent pass.

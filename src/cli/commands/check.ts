@@ -2,15 +2,14 @@ import { Command } from 'commander';
 import type { CheckOptions } from '../../invariance/check';
 import { BadInputError } from '../../errors';
 import { FILLERS, type Filler } from '../../invariance/plan';
-import { addModelFlags, addPlanFlags, batchFunctionOf, CommandContext, CommonFlags, commonOptions, emit, EXIT, PlanFlags, planOptions, SAMPLES_HELP } from '../common';
+import { addFunctionFlags, addModelFlags, addPlanFlags, batchFunctionOf, CommandContext, CommonFlags, commonOptions, emit, EXIT, FunctionFlags, PlanFlags, planOptions } from '../common';
 import { HTML_HELP, htmlOf, writeReportPage } from './report';
 import { noteCodePath } from '../compile-cache';
 import type { InvarianceReport } from '../../invariance/report';
 import { progressBar } from '../output';
 import { duration, integerIn, sizeList } from '../parse';
 
-interface CheckFlags extends CommonFlags, PlanFlags {
-  samples?: string;
+interface CheckFlags extends CommonFlags, PlanFlags, FunctionFlags {
   budget?: { seconds: number };
   serveSizes?: number[];
   padTo?: number;
@@ -20,15 +19,16 @@ interface CheckFlags extends CommonFlags, PlanFlags {
 /** `batchproof check <model>`: exit 0 invariant or within tolerance, 1 violated, 2 bad input. */
 export function registerCheck(program: Command, { out, setExit, runsUserCode }: CommandContext): void {
   addModelFlags(
-    addPlanFlags(
-      program
-        .command('check')
-        .description('batch invariance: sweep batch sizes, positions and batch-mates; exit 0 invariant or within tolerance, 1 violated, 2 bad input')
-        .argument('<model>', 'path to an .onnx model, or a .js/.mjs module that exports a batch function (with --samples)')
-        .option('--html <file>', HTML_HELP),
+    addFunctionFlags(
+      addPlanFlags(
+        program
+          .command('check')
+          .description('batch invariance: sweep batch sizes, positions and batch-mates; exit 0 invariant or within tolerance, 1 violated, 2 bad input')
+          .argument('<model>', 'path to an .onnx model, or a .js/.mjs module that exports a batch function (with --samples)')
+          .option('--html <file>', HTML_HELP),
+      ),
     )
-      .option('--samples <file>', SAMPLES_HELP)
-      .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration)
+      .option('--budget <duration>', 'trim the sweep to fit, e.g. 30s', duration('--budget'))
       .option('--serve-sizes <list>', 'batch sizes your system serves, answered first, e.g. 1,512', sizeList('--serve-sizes'))
       .option('--pad-to <n>', 'pad every batch smaller than N up to N, as your server would', integerIn('--pad-to', 2, Infinity, 'padding to 1 pads nothing (every batch has a row already); give the batch size your server pads to, 2 or more, e.g. --pad-to 8'))
       .option('--filler <kind>', "padding rows: zeros or last (with --pad-to); for a batch function module, the sample it pads a batch with (e.g. --filler '')"),
@@ -47,7 +47,7 @@ export function registerCheck(program: Command, { out, setExit, runsUserCode }: 
       // Engines load when their command runs, so one command does not pay for the others.
       const { checkBatchInvariance } = await import('../../invariance/check');
       const { formatReport } = await import('../../report/text');
-      const fn = await batchFunctionOf(model, flags.samples, options, { runsUserCode });
+      const fn = await batchFunctionOf(model, flags, options, { runsUserCode });
       if (!fn && options.filler !== undefined && !FILLERS.includes(options.filler as Filler)) {
         throw new BadInputError(`--filler '${options.filler}': use zeros or last for a model (a filler sample is for a batch function module)`);
       }
