@@ -11,7 +11,7 @@ import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
-import { assertFunctionOptions, assertModelOptions, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
+import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor } from './run';
 import { RunLogBook } from '../runtime/runner';
@@ -74,7 +74,9 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     }
     assertBatchFits({ specs: prepared.specs.filter((s) => s.dtype !== SAMPLE_VALUES), outputs: isFunctionHandle(handle) ? [] : outputs, batchSize, maxBytes: options.maxBytes, what: `batchSize ${batchSize}` });
     const ids = Array.from({ length: batchSize }, (_, i) => i % (prepared.pool.count ?? Infinity));
-    assertSamplesCanShowFailure(prepared.specs, prepared.pool, ids, 'varied', sampleLabel(prepared.source, options));
+    // The same batch again: repeated samples, or one, can show a run that differs (as for a model).
+    if (isFunctionHandle(handle)) assertFunctionSamplesDiffer(handle, ids, 'varied');
+    else assertSamplesCanShowFailure(prepared.specs, prepared.pool, ids, 'varied', sampleLabel(prepared.source, options));
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);
     const names = outputs.map((o) => o.name);
     const log = new RunLogBook();

@@ -11,6 +11,7 @@ import ort = require('onnxruntime-node');
 import { clearTimeout, setTimeout } from 'timers';
 import { BadInputError, formatValue } from '../errors';
 import type { TypedArray } from '../inputs/arrays';
+import type { SampleNeed } from '../inputs/degenerate';
 import type { PreparedInputs } from '../inputs/prepare';
 import type { SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
@@ -336,11 +337,10 @@ export function functionFiller(handle: ModelHandle): { given: boolean; value: un
 
 /**
  * The inputs of a function check: one input whose pool hands out sample indices; run.ts feeds
- * the samples themselves. Identical samples cannot show leakage: refused like any other.
+ * the samples themselves. Each check judges the samples it feeds (assertFunctionSamplesDiffer).
  */
 export function functionInputs(handle: ModelHandle): PreparedInputs {
   const { samples } = functionHandles.get(handle) as { samples: unknown[] };
-  assertFunctionSamplesDiffer(handle, samples.map((_, i) => i));
   const spec: InputSpec = { name: SAMPLES_INPUT, dtype: SAMPLE_VALUES, declared: ['batch'], batchAxis: 0, sampleDims: [1] };
   const pool: SamplePool = {
     count: samples.length,
@@ -350,11 +350,15 @@ export function functionInputs(handle: ModelHandle): PreparedInputs {
 }
 
 /**
- * Refuses samples that are all the same at `indices` (the pool's indices: all the samples, or
- * those a check's plan feeds), in the function's own terms: the samples themselves, not the
- * indices its pool hands out (inputs/degenerate.ts judges a model's tensors).
+ * Refuses samples that are all the same at `indices` (the samples a check's plan feeds), in the
+ * function's own terms: the samples themselves, not the indices its pool hands out
+ * (inputs/degenerate.ts judges a model's tensors). As for a model, `need` 'distinct' (batch
+ * invariance: batch-mates must differ for leakage to show) refuses identical samples and a
+ * single one; 'varied' (determinism: the same batch again) takes them. What 'varied' refuses in
+ * a model's tensors, one constant value everywhere, has no meaning in a function's own samples.
  */
-export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readonly number[]): void {
+export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readonly number[], need: SampleNeed): void {
+  if (need === 'varied') return;
   const entry = functionHandles.get(handle) as { samples: unknown[]; keys?: string[] };
   const samples = entry.samples;
   const keys = (entry.keys ??= samples.map((s) => sampleKey(s, samples)));

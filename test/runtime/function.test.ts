@@ -138,6 +138,16 @@ describe('bad functions and samples are one clear line', () => {
     expect(await run(byId as never, [one, one, one])).toMatch(/all the same: identical batch-mates cannot show leakage/);
     expect(await run(fn, [1, 2, 3], { padTo: 4 })).toMatch(/padTo adds filler rows: for a batch function, give filler as well/);
   });
+  // Determinism runs the same batch again: repeated samples, or one, show a run that differs, as for a model.
+  test('determinism takes repeated samples and a single one, and still sees runs that differ', async () => {
+    const length = (b: unknown[]) => (b as string[]).map((s) => [s.length, 1]);
+    for (const samples of [Array(8).fill('same'), ['only']]) {
+      const d = await checkDeterminism(length, { samples, repeats: 2 });
+      expect([d.verdict, d.batchSize]).toEqual(['deterministic', samples.length]);
+      const noisy = (b: unknown[]) => (b as string[]).map((s) => [s.length + Math.random(), 1]);
+      expect((await checkDeterminism(noisy, { samples, repeats: 2 })).verdict).toBe('nondeterministic');
+    }
+  });
 });
 
 // Under Jest (as in a server, or with a setInterval of the function's own) something else keeps
