@@ -225,7 +225,7 @@ export function addFunctionFlags(cmd: Command): Command {
 }
 
 /**
- * A .js/.mjs/.cjs model argument is the user's batch function, its samples from --samples and
+ * A .js/.mjs/.cjs (or .ts) model argument is the user's batch function, its samples from --samples and
  * its call timeout from --call-timeout (set on `options`); null for a model, which takes neither.
  */
 export async function batchFunctionOf(model: string, flags: FunctionFlags, options: { samples?: unknown; callTimeoutMs?: number }, ctx: Pick<CommandContext, 'runsUserCode'>): Promise<BatchFunction | null> {
@@ -234,7 +234,7 @@ export async function batchFunctionOf(model: string, flags: FunctionFlags, optio
   // Refused for a model by the check itself, as callTimeoutMs is.
   if (flags.callTimeout) options.callTimeoutMs = flags.callTimeout.seconds * 1000;
   if (!FUNCTION_MODULE.test(model)) {
-    if (samples !== undefined) throw new BadInputError(`--samples is for a batch function module (.js, .mjs); for a model give samples with --inputs FILE.npz`);
+    if (samples !== undefined) throw new BadInputError(`--samples is for a batch function module (.js, .mjs, .cjs, .ts); for a model give samples with --inputs FILE.npz`);
     return null;
   }
   if (samples === undefined) throw new BadInputError(`${model}: a batch function needs samples: add --samples texts.json (a JSON array) or --samples texts.txt (one a line)`);

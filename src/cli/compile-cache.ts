@@ -99,7 +99,7 @@ export const BUNDLE_TAIL = '\n}, this)';
 
 /**
  * The cache a run uses, from its arguments: one per command, and per kind of target where their
- * code differs: a model, a batch function's module (.js, .mjs, .cjs), the wasm provider. A cache
+ * code differs: a model, a batch function's module (.js, .mjs, .cjs, .ts), the wasm provider. A cache
  * that runs of all three had added to held 528 KB, against 384 KB for a function's runs alone,
  * and took 1.9 ms against 1.5 to deserialise (V8 reads all of it, used or not), besides reading
  * and checksumming the bytes. A guess from the words only (nothing is read): a wrong one costs
@@ -108,7 +108,7 @@ export const BUNDLE_TAIL = '\n}, this)';
 export function cacheNameFor(args: readonly string[]): string {
   const command = args[0] ?? '';
   // runtime/function.ts's FUNCTION_MODULE, which the bin cannot import (it loads onnxruntime).
-  if (args.slice(1).some((a) => !a.startsWith('-') && /\.(mjs|cjs|js)$/i.test(a))) return `${command}-function`;
+  if (args.slice(1).some((a) => !a.startsWith('-') && /\.(mjs|cjs|js|mts|cts|ts)$/i.test(a))) return `${command}-function`;
   if (args.some((a) => a === 'wasm' || a.endsWith('=wasm'))) return `${command}-wasm`;
   return command;
 }

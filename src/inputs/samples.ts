@@ -56,11 +56,11 @@ export type SynthesisFact =
 /** A fact batchproof synthesizes from. */
 export type SynthesizedFact = Exclude<SynthesisFact, { kind: 'const' } | { kind: 'user' }>;
 
-/** The user's samples for an input, and what the input is. */
+/** The user's samples for an input, and what the input is ('samples': a batch function's own, given to it as they are). */
 export interface UserFact {
   kind: 'user';
   source: string;
-  role: SynthesizedFact['kind'];
+  role: SynthesizedFact['kind'] | 'samples';
   /** For ids: the range the model's tables allow (the padding layer draws other token ids from it). */
   low?: number;
   high?: number;
@@ -70,7 +70,7 @@ export interface UserFact {
 }
 
 /** What an input is, whoever made its samples: 'floats', 'ids', 'mask', 'positions', 'bool' or 'const'. */
-export function inputRole(fact: SynthesisFact): SynthesizedFact['kind'] | 'const' {
+export function inputRole(fact: SynthesisFact): UserFact['role'] | 'const' {
   return fact.kind === 'user' ? fact.role : fact.kind;
 }
 

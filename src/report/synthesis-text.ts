@@ -38,6 +38,7 @@ export function describeSynthesis(fact: SynthesisFact): string {
     case 'const':
       return 'shared by the batch (const)';
     case 'user': {
+      if (fact.role === 'samples') return `${fact.source === 'samples' ? 'as given' : `from ${fact.source}`}, each passed to the function as it is`;
       const allowed = fact.role === 'ids' && fact.high !== undefined && fact.table ? ` (table ${fact.table.initializer} allows [${fact.low ?? 0}, ${fact.high}))` : '';
       return `${fact.role} from ${fact.source}${allowed}`;
     }

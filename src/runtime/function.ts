@@ -32,8 +32,15 @@ export const SAMPLES_INPUT = 'samples';
 /** The dtype that marks it (not an onnxruntime type: run.ts feeds the values as they are). */
 export const SAMPLE_VALUES = 'sample-values';
 
-/** A function check's samples, its filler, and each sample's key once made (sampleKey: a JSON text of each image can be long). */
-const functionHandles = new WeakMap<ModelHandle, { samples: unknown[]; filler: unknown; keys?: string[] }>();
+/** A function check's samples, where they came from, its filler, and each sample's key once made (sampleKey: a JSON text of each image can be long). */
+const functionHandles = new WeakMap<ModelHandle, { samples: unknown[]; from: string; filler: unknown; keys?: string[] }>();
+
+/**
+ * The module a function was loaded from, the file samples were read from (the CLI's
+ * loadBatchFunction and readSamplesFile): its reports name them as the user gave them, where a
+ * function from the API is `<function name>` and its samples 'samples'.
+ */
+const loadedFrom = new WeakMap<object, string>();
 
 export function isBatchFunction(x: unknown): x is BatchFunction {
   return typeof x === 'function';
@@ -219,7 +226,7 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
   const list = [...samples];
   const first = await callFunction(fn, [list[0]], callTimeoutMs);
   const outputs: ValueInfo[] = Object.entries(first).map(([name, t]) => ({ name, dtype: t.type, shape: ['batch', ...t.dims.slice(1)] }));
-  const source = `<function ${fn.name || 'anonymous'}>`;
+  const source = loadedFrom.get(fn) ?? `<function ${fn.name || 'anonymous'}>`;
   // That first call is a real run of the first sample alone: the first run of that batch (the
   // reference of the probe on sample 0) takes its result, once, instead of calling again, so
   // every call made is one the report lists (its data are copies, as every call's: toTensor).
@@ -274,7 +281,7 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
       closed = true;
     },
   };
-  functionHandles.set(handle, { samples: list, filler });
+  functionHandles.set(handle, { samples: list, from: loadedFrom.get(samples) ?? 'samples', filler });
   return handle;
 }
 
@@ -340,13 +347,13 @@ export function functionFiller(handle: ModelHandle): { given: boolean; value: un
  * the samples themselves. Each check judges the samples it feeds (assertFunctionSamplesDiffer).
  */
 export function functionInputs(handle: ModelHandle): PreparedInputs {
-  const { samples } = functionHandles.get(handle) as { samples: unknown[] };
+  const { samples, from } = functionHandles.get(handle) as { samples: unknown[]; from: string };
   const spec: InputSpec = { name: SAMPLES_INPUT, dtype: SAMPLE_VALUES, declared: ['batch'], batchAxis: 0, sampleDims: [1] };
   const pool: SamplePool = {
     count: samples.length,
     sample: (_spec, index) => Float64Array.of(index) as TypedArray,
   };
-  return { specs: [spec], dims: {}, defaultedDims: [], shared: {}, pool, source: 'user', seed: 0, synthesis: { [SAMPLES_INPUT]: { kind: 'user', source: 'samples', role: 'floats' } } } as PreparedInputs;
+  return { specs: [spec], dims: {}, defaultedDims: [], shared: {}, pool, source: 'user', seed: 0, synthesis: { [SAMPLES_INPUT]: { kind: 'user', source: from, role: 'samples' } } } as PreparedInputs;
 }
 
 /**
@@ -386,8 +393,9 @@ function sampleKey(s: unknown, samples: readonly unknown[]): string {
   }
 }
 
-/** Script files the CLI treats as a batch function's module. */
-export const FUNCTION_MODULE = /\.(mjs|cjs|js)$/i;
+/** Script files the CLI treats as a batch function's module: JavaScript, or TypeScript where a loader (or Node itself) runs it. */
+export const FUNCTION_MODULE = /\.(mjs|cjs|js|mts|cts|ts)$/i;
+const TYPESCRIPT = /\.(mts|cts|ts)$/i;
 
 /**
  * The batch function a module exports (default export, or `embed`), for the CLI:
@@ -402,7 +410,8 @@ export async function loadBatchFunction(file: string, timeoutMs = DEFAULT_CALL_T
   let mod: Record<string, unknown>;
   try {
     const url = () => pathToFileURL(absolute).href;
-    const loading = /\.mjs$/i.test(file) ? importEsm(url()) : requireOrImport(absolute, url);
+    // TypeScript by Node's loader, where a loader's hooks (node --import tsx) run it.
+    const loading = /\.mjs$/i.test(file) || TYPESCRIPT.test(file) ? importEsm(url()) : requireOrImport(absolute, url);
     mod = await unlessStalled(
       loading,
       () => `${file}: the module never finished loading: a top-level await neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; make it settle`,
@@ -411,11 +420,15 @@ export async function loadBatchFunction(file: string, timeoutMs = DEFAULT_CALL_T
     );
   } catch (e) {
     if (e instanceof StalledError) throw e;
+    if (TYPESCRIPT.test(file) && (e as NodeJS.ErrnoException)?.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+      throw new BadInputError(`${file}: a TypeScript module, which Node ${process.version} does not run by itself: compile it to JavaScript first (tsc) and check the .js, or run batchproof under a TypeScript loader, e.g. NODE_OPTIONS='--import tsx' npx batchproof ...`);
+    }
     throw new BadInputError(`${file}: the module failed to load: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
   }
   // require gives a CommonJS module's exports themselves (a function, say); import() puts them under default.
   const candidate = [mod, mod.default, (mod.default as Record<string, unknown> | undefined)?.default, mod.embed, (mod.default as Record<string, unknown> | undefined)?.embed].find((f) => typeof f === 'function');
   if (!candidate) throw new BadInputError(`${file}: exports no batch function; export one as the default export or as 'embed': export default async (batch) => ...`);
+  loadedFrom.set(candidate as object, file);
   return candidate as BatchFunction;
 }
 
@@ -448,7 +461,10 @@ export async function readSamplesFile(file: string): Promise<unknown[]> {
       throw new BadInputError(`${file}: not valid JSON (${(e as Error).message}); give a JSON array of samples or a text file of one sample a line`);
     }
     if (!Array.isArray(parsed)) throw new BadInputError(`${file}: holds ${formatValue(parsed)}, not an array; give a JSON array of samples`);
+    loadedFrom.set(parsed, file);
     return parsed;
   }
-  return text.split(/\r?\n/).filter((line) => line.trim() !== '');
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
+  loadedFrom.set(lines, file);
+  return lines;
 }

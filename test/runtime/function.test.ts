@@ -1,7 +1,7 @@
 // The user's own batch function as the thing checked: the same plan, causes and report as a
 // model (issue 11). The functions here run a real onnxruntime session on the texts they get.
 import * as ort from 'onnxruntime-node';
-import { BadInputError, checkBatchInvariance, checkDeterminism, checkRunningStats, compareProviders, describeFingerprint, locateDivergence } from '../../src';
+import { BadInputError, checkBatchInvariance, checkDeterminism, checkRunningStats, compareProviders, describeFingerprint, formatReport, locateDivergence } from '../../src';
 import { maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
 const texts = ['a cat', 'the dog barks', 'hello', 'batch invariance matters', 'one two three four', 'x', 'quiet night', 'embedding search'];
@@ -70,6 +70,14 @@ test('rows as typed arrays, deeper nesting, a number per sample; plain numbers c
   expect(strings).toMatch(/output 'output' has data that is not all numbers, got \["1"\]/);
   const ragged = await check((b) => (b as string[]).map((t, i) => (i === 0 ? [t.length] : [t.length, 1]))).then(() => null, (e: Error) => e.message);
   expect(ragged).toMatch(/has rows of different lengths or depths; return one row of the same shape per sample/);
+});
+
+// The function gets the user's samples as they are: the report says so, not 'floats'.
+test("the report's inputs are the samples as given; a named function is titled by its name", async () => {
+  const r = await checkBatchInvariance(async function embed(b: unknown[]) { return (b as string[]).map((t) => [t.length, t.charCodeAt(0)]); }, { samples: texts, ...sweep });
+  expect([r.model.path, r.model.inputs.map((i) => i.synthesis)]).toEqual(['<function embed>', [{ kind: 'user', source: 'samples', role: 'samples' }]]);
+  expect(formatReport(r, { color: false })).toMatch(/^inputs: samples as given, each passed to the function as it is$/m);
+  expect(formatReport(r, { color: false })).not.toMatch(/floats/);
 });
 
 // The call that learns the outputs is a real run of the first sample alone: the check takes it
@@ -338,7 +346,7 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
   test('exit 0 for a per-sample function, twice (the second through the code cache), 1 for a leaky one', () => {
     for (let i = 0; i < 2; i++) {
       const r = run([module, '--samples', texts, '--batch-sizes', '1,2,4']);
-      expect([r.status, r.stdout.split('\n')[0]]).toEqual([0, `<function embed>: invariant`]);
+      expect([r.status, r.stdout.split('\n')[0]]).toEqual([0, `${module}: invariant`]);
     }
     const leaky = run([module, '--samples', texts, '--batch-sizes', '1,2,4'], { LEAK: '1' });
     expect(leaky.status).toBe(1);
@@ -356,7 +364,30 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     if (pkg) fs.writeFileSync(path.join(path.dirname(target), 'package.json'), pkg);
     fs.writeFileSync(target, `${source.replace('BODY', "batch.map((t) => [t.length, [...t].reduce((a, c) => a + c.charCodeAt(0), 0) / 100])")}\n`);
     const r = run([target, '--samples', texts, '--batch-sizes', '1,2,4']);
-    expect([r.status, r.stdout.split('\n')[0], r.stderr]).toEqual([0, '<function embed>: invariant', '']);
+    expect([r.status, r.stdout.split('\n')[0], r.stderr]).toEqual([0, `${target}: invariant`, '']);
+  });
+
+  // Named as the user gave them, relative paths included: not <function embed>, not 'floats'.
+  test('a report names the module and the samples file as given', () => {
+    const here = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir });
+    const r = here(['check', 'embed.mjs', '--samples', 'texts.txt', '--batch-sizes', '1,2', '--json', 'named.json']);
+    expect([r.status, r.stdout.split('\n')[0]]).toEqual([0, 'embed.mjs: invariant']);
+    expect(r.stdout).toMatch(/^inputs: samples from texts\.txt, each passed to the function as it is$/m);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'named.json'), 'utf8'));
+    expect([json.model.path, json.model.inputs[0].synthesis]).toEqual(['embed.mjs', { kind: 'user', source: 'texts.txt', role: 'samples' }]);
+    expect(here(['determinism', 'embed.mjs', '--samples', 'texts.txt']).stdout.split('\n')[0]).toBe('embed.mjs: deterministic');
+  });
+
+  // Node 20 runs no TypeScript by itself (22.18+ strips types): compile it, or a loader runs it.
+  test('a TypeScript module: one line saying to compile it or run under a loader, where Node cannot run it', () => {
+    const ts = path.join(dir, 'embed.ts');
+    fs.writeFileSync(ts, 'export default async (batch: string[]) => batch.map((t) => [t.length, t.charCodeAt(0)]);\n');
+    const r = run([ts, '--samples', texts, '--batch-sizes', '1,2']);
+    if ((process.features as { typescript?: unknown }).typescript) {
+      expect([r.status, r.stdout.split('\n')[0]]).toEqual([0, `${ts}: invariant`]);
+    } else {
+      expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', `batchproof: ${ts}: a TypeScript module, which Node ${process.version} does not run by itself: compile it to JavaScript first (tsc) and check the .js, or run batchproof under a TypeScript loader, e.g. NODE_OPTIONS='--import tsx' npx batchproof ...`]);
+    }
   });
 
   test('a module that throws while loading: one line, exit 2', () => {
@@ -382,7 +413,7 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     const slow = path.join(dir, 'slow.mjs');
     fs.writeFileSync(slow, 'export default async function embed(batch) { await new Promise((r) => setTimeout(r, 20)); return batch.map((t) => [t.length, t.charCodeAt(0)]); }\n');
     const s = run([slow, '--samples', texts, '--batch-sizes', '1,2']);
-    expect([s.status, s.stdout.split('\n')[0], s.stderr]).toEqual([0, '<function embed>: invariant', '']);
+    expect([s.status, s.stdout.split('\n')[0], s.stderr]).toEqual([0, `${slow}: invariant`, '']);
   });
 
   // A setInterval (or any timer, socket) keeps Node alive: the lost promise is ended by --call-timeout.
@@ -447,11 +478,11 @@ checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] 
   test('determinism of a function module: --samples as for check; exit 1 for one whose answers change run to run', () => {
     const det = (file: string) => spawnSync(process.execPath, [bin, 'determinism', file, '--samples', texts], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') } });
     const same = det(module);
-    expect([same.status, same.stdout.split('\n')[0]]).toEqual([0, '<function embed>: deterministic']);
+    expect([same.status, same.stdout.split('\n')[0]]).toEqual([0, `${module}: deterministic`]);
     const noisy = path.join(dir, 'noisy.mjs');
     fs.writeFileSync(noisy, 'export default async function embed(batch) { return batch.map((t) => [t.length + Math.random() * 1e-3]); }\n');
     const r = det(noisy);
-    expect([r.status, r.stdout.split('\n')[0]]).toEqual([1, '<function embed>: nondeterministic']);
+    expect([r.status, r.stdout.split('\n')[0]]).toEqual([1, `${noisy}: nondeterministic`]);
   });
 
   test('locate, stats, compare and recalibrate of a function module: it needs an ONNX model, one line, exit 2', () => {

@@ -24,7 +24,7 @@ export function registerCheck(program: Command, { out, setExit, runsUserCode }: 
         program
           .command('check')
           .description('batch invariance: sweep batch sizes, positions and batch-mates; exit 0 invariant or within tolerance, 1 violated, 2 bad input')
-          .argument('<model>', 'path to an .onnx model, or a .js/.mjs module that exports a batch function (with --samples)')
+          .argument('<model>', 'path to an .onnx model, or a .js/.mjs/.cjs module (.ts under a loader) that exports a batch function (with --samples)')
           .option('--html <file>', HTML_HELP),
       ),
     )

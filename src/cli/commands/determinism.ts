@@ -10,7 +10,7 @@ export function registerDeterminism(program: Command, { out, setExit, runsUserCo
       program
         .command('determinism')
         .description('run the same batch several times; exit 0 when every run is bitwise equal (or within --tolerance), 1 otherwise')
-        .argument('<model>', 'path to an .onnx model, or a .js/.mjs module that exports a batch function (with --samples)'),
+        .argument('<model>', 'path to an .onnx model, or a .js/.mjs/.cjs module (.ts under a loader) that exports a batch function (with --samples)'),
     )
       .option('--repeats <n>', `how many runs, 2 to ${MAX_REPEATS} (default 5)`, integerIn('--repeats', 2, MAX_REPEATS, `expected 2 to ${MAX_REPEATS} runs (each runs the whole batch again), e.g. --repeats 5`))
       .option('--batch-size <n>', 'batch size (default 16)', positiveInteger('--batch-size')),
