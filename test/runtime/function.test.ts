@@ -494,7 +494,8 @@ checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] 
   });
 
   test('--provider, --threads and the other session and input flags are refused for a function module', () => {
-    for (const flags of [['--provider', 'wasm'], ['--threads', '2'], ['--pad-axis', 'sequence']]) {
+    // --padding off is padding: false, which the API takes; as a flag it is refused with the others.
+    for (const flags of [['--provider', 'wasm'], ['--threads', '2'], ['--pad-axis', 'sequence'], ['--padding', 'off'], ['--padding', 'auto']]) {
       const r = run([module, '--samples', texts, ...flags]);
       expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(new RegExp(`^batchproof: checkBatchInvariance: [a-z]+ \\([^)]*${flags[0]}[,)].* sets up a model's session or input tensors`))]);
     }

@@ -48,6 +48,9 @@ export function registerCheck(program: Command, { out, setExit, runsUserCode }: 
       const { checkBatchInvariance } = await import('../../invariance/check');
       const { formatReport } = await import('../../report/text');
       const fn = await batchFunctionOf(model, flags, options, { runsUserCode });
+      // --padding off is the API's padding: false, which a function takes (it asks for nothing);
+      // given as a flag it is refused as the other padding flags are.
+      if (fn && flags.padding !== undefined) (await import('../../runtime/function')).assertFunctionOptions({ padding: flags.padding }, 'checkBatchInvariance');
       if (!fn && options.filler !== undefined && !FILLERS.includes(options.filler as Filler)) {
         throw new BadInputError(`--filler '${options.filler}': use zeros or last for a model (a filler sample is for a batch function module)`);
       }
