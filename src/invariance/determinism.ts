@@ -11,7 +11,7 @@ import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
-import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
+import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor } from './run';
 import { RunLogBook } from '../runtime/runner';
@@ -72,7 +72,9 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     if (!(Number.isInteger(batchSize) && batchSize > 0)) {
       throw new BadInputError(`batchSize must be a positive integer, got ${formatValue(batchSize)}`);
     }
-    assertBatchFits({ specs: prepared.specs.filter((s) => s.dtype !== SAMPLE_VALUES), outputs: isFunctionHandle(handle) ? [] : outputs, batchSize, maxBytes: options.maxBytes, what: `batchSize ${batchSize}` });
+    // A function's outputs count as a model's (their dims learned from its first call), as check
+    // counts them; its one input, the sample indices, gives the batch axis its size.
+    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `batchSize ${batchSize}` });
     const ids = Array.from({ length: batchSize }, (_, i) => i % (prepared.pool.count ?? Infinity));
     // The same batch again: repeated samples, or one, can show a run that differs (as for a model).
     if (isFunctionHandle(handle)) assertFunctionSamplesDiffer(handle, ids, 'varied');
