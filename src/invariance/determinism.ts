@@ -11,7 +11,7 @@ import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
-import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle } from '../runtime/function';
+import { assertFunctionOptions, assertFunctionSamplesDiffer, distinctFunctionSamples, assertModelOptions, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor } from './run';
 import { RunLogBook } from '../runtime/runner';
@@ -94,7 +94,9 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
         first = data;
         const values = outputs.map((o) => ({ name: o.name, dtype: o.dtype, parts: [data[o.name]] }));
         assertSomethingFinite(values);
-        notes.push(...outputValueNotes(values, Math.min(batchSize, prepared.pool.count ?? batchSize)));
+        // Samples that repeat are one sample: one value throughout them is no news.
+        const distinct = isFunctionHandle(handle) ? distinctFunctionSamples(handle, ids) : Math.min(batchSize, prepared.pool.count ?? batchSize);
+        notes.push(...outputValueNotes(values, distinct));
         continue;
       }
       let exactRun = true;

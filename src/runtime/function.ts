@@ -366,15 +366,21 @@ export function functionInputs(handle: ModelHandle): PreparedInputs {
  */
 export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readonly number[], need: SampleNeed): void {
   if (need === 'varied') return;
-  const entry = functionHandles.get(handle) as { samples: unknown[]; keys?: string[] };
-  const samples = entry.samples;
-  const keys = (entry.keys ??= samples.map((s) => sampleKey(s, samples)));
+  const samples = (functionHandles.get(handle) as { samples: unknown[] }).samples;
   const unique = [...new Set(indices.map((i) => i % samples.length))];
-  if (new Set(unique.map((i) => keys[i])).size >= 2) return;
+  if (distinctFunctionSamples(handle, unique) >= 2) return;
   const why = 'identical batch-mates cannot show leakage between them; give distinct samples';
   if (samples.length === 1) throw new BadInputError(`one sample only: its batch-mates would be copies of it, and ${why}`);
   if (unique.length === samples.length) throw new BadInputError(`the ${samples.length} samples are all the same: ${why}`);
   throw new BadInputError(`the ${unique.length} samples this check feeds (of the ${samples.length} given) are all the same: ${why}, different ones first`);
+}
+
+/** How many different samples (by content) the function's samples at `indices` are. */
+export function distinctFunctionSamples(handle: ModelHandle, indices: readonly number[]): number {
+  const entry = functionHandles.get(handle) as { samples: unknown[]; keys?: string[] };
+  const samples = entry.samples;
+  const keys = (entry.keys ??= samples.map((s) => sampleKey(s, samples)));
+  return new Set(indices.map((i) => keys[i % samples.length])).size;
 }
 
 /**

@@ -47,6 +47,12 @@ describe('notes on what the outputs cannot show', () => {
     expect(c.notes.join('\n')).toMatch(/'y' \(0\) holds one value throughout the 8 samples/);
   });
 
+  test('a function: one value throughout is named for distinct samples, not for copies of one', async () => {
+    const constant = async (b: unknown[]) => b.map(() => [1, 1]);
+    expect((await checkDeterminism(constant, { samples: ['a', 'bb', 'ccc'] })).notes.join('\n')).toMatch(/'output' \(\d\) holds one value throughout the 3 samples/);
+    expect((await checkDeterminism(constant, { samples: ['same', 'same', 'same'] })).notes).toEqual([]);
+  });
+
   test('negative control: an ordinary model gets no such note', async () => {
     expect((await checkDeterminism(invariantModel())).notes).toEqual([]);
     expect((await compareProviders(invariantModel(), sides)).notes).toEqual([]);
