@@ -148,6 +148,9 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     }
     if (outlierMaxAbs !== null && outlierMaxAbs > 0 && !analysis.batches.some((b) => b.causes.includes('leakage'))) {
       notes.push(`batch-mates ${OUTLIER_SCALE} times larger moved the first probe by ${approx(outlierMaxAbs)} (ordinary batch-mates did not): the output depends on the batch-mates' magnitude, as with dynamic quantization's one scale per tensor`);
+    } else if (outlierMaxAbs !== null && outlierMaxAbs > Math.max(0, ...analysis.batches.map((b) => b.maxAbs))) {
+      // Not a row of the table: say why the worst element and the minimum tolerance exceed it.
+      notes.push(`batch-mates ${OUTLIER_SCALE} times larger (the outlier run) moved the first probe by ${approx(outlierMaxAbs)}, more than any batch of the table: the worst element and the minimum tolerance include that run`);
     }
     const sidePad = paddingComparisons.find((c) => c.run === 'other-side');
     if (sidePad && !sidePad.bitExact) {

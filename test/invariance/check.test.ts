@@ -34,6 +34,10 @@ describe('verdicts and causes', () => {
     const eight = r.batches.find((b) => b.size === 8)!;
     expect(eight.causes).toEqual(['leakage']);
     expect(eight.pass).toBe(false);
+    // The outlier run (batch-mates 100 times larger) is no row of the table: a note says it set the worst element.
+    expect(r.worst?.run).toBe('outlier');
+    expect(r.worst!.absDiff).toBeGreaterThan(Math.max(...r.batches.map((b) => b.maxAbs)));
+    expect(r.notes.join('\n')).toMatch(/the outlier run\) moved the first probe by [\d.e+-]+, more than any batch of the table: the worst element and the minimum tolerance include that run/);
   });
 
   test('BatchNorm in training mode is leakage', async () => {
