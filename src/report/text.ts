@@ -40,7 +40,9 @@ export function batchTable(report: InvarianceReport, c: Colors = plain): string 
     const paint = p.pass ? (p.bitExact ? String : c.yellow) : c.red;
     // Texts padded together fail for the padding too when the padding is a cause (their batch-mates' lengths set the pads).
     const isCause = ((p.run === 'unpadded' || p.run === 'pad-ids') && !p.bitExact) || (p.run === 'served' && !p.pass && report.causes.includes('padding'));
-    table.push([PADDING_RUN_WORDS[p.run], 'alone', num(p.maxAbs), '', '', '', '', p.bitExact ? 'all' : 'no', paint(p.pass ? 'yes' : 'NO'), isCause ? 'padding' : ''].map(String));
+    // The other side is reported, never a failure (models with absolute positions expect one side).
+    const passCell = p.pass ? 'yes' : p.run === 'other-side' ? c.yellow('info') : paint('NO');
+    table.push([PADDING_RUN_WORDS[p.run], p.run === 'served' ? 'together' : 'alone', num(p.maxAbs), '', '', '', '', p.bitExact ? 'all' : 'no', passCell, isCause ? 'padding' : ''].map(String));
   }
   return table.toString();
 }

@@ -179,3 +179,16 @@ describe('an output whose sequence axis is not declared', () => {
     expect(r.notes.join(' ')).toMatch(/'tokens' left out of the padding runs, their sequence axis unknown .* so nothing was compared in the unpadded/);
   });
 });
+
+test('the other side is reported as information, not a failing row; texts padded together are not "alone"', async () => {
+  const { stripVTControlCharacters: plain } = await import('util');
+  const model = path.join(__dirname, '..', '..', 'examples', 'models', 'text_embedder.onnx');
+  const r = await checkBatchInvariance(model, sweep);
+  const otherSide = r.padding.comparisons.find((c) => c.run === 'other-side')!;
+  expect(otherSide.pass).toBe(false); // a right-padding model: left pads move it
+  expect(r.verdict).not.toBe('violated');
+  const text = plain(formatReport(r));
+  expect(text).toMatch(/tokens: other side │ alone +│ +[\d.]+ .*│ info +│/);
+  expect(text).not.toMatch(/tokens: other side .*│ NO +│/);
+  expect(text).toMatch(/tokens: padded together │ together +│/);
+});
