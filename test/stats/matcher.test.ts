@@ -43,6 +43,9 @@ describe('toMatchRunningStats', () => {
     // A tolerance without a reference would be silently unused: refused, in the API too.
     await expect(expect(stale).toMatchRunningStats(undefined, { z: 0.1 })).rejects.toThrow(/^a stats tolerance compares the stored statistics with a reference, but none was given/);
     await expect(checkRunningStats(stale, undefined, { tolerance: { z: 0.1 } })).rejects.toThrow(BadInputError);
+    // What counts is what was compared: data given as an option is a reference, data: undefined is none.
+    await expect(bnModel().bytes).toMatchRunningStats(undefined, { data });
+    await expect(expect(stale).toMatchRunningStats({ data: undefined })).rejects.toThrow(/without a reference/);
   });
 
   test('a checkpoint mismatch', async () => {
