@@ -161,10 +161,12 @@ export type GraphRead =
 
 const graphSources = new WeakMap<ModelHandle, string | Uint8Array | null>();
 
-/** Where a handle's model can be read again: its path, its bytes, or null (a bare session, rewritten bytes). */
+/**
+ * Where a handle's model can be read again: its path, its bytes, or null (a bare session,
+ * rewritten bytes, a batch function: its source names its module, which is no model).
+ */
 export function modelSourceOf(handle: ModelHandle): string | Uint8Array | null {
-  const from = graphSources.get(handle);
-  return from !== undefined ? from : handle.source.startsWith('<') ? null : handle.source;
+  return graphSources.get(handle) ?? null;
 }
 const graphReads = new WeakMap<ModelHandle, GraphRead>();
 
@@ -313,7 +315,7 @@ function isArrayBuffer(x: unknown): x is ArrayBuffer {
 
 /** The model's bytes behind a handle (read from its path, or the bytes it was opened from); null for a bare session. */
 export function modelBytesOf(handle: ModelHandle): Uint8Array | null {
-  const from = graphSources.get(handle) ?? (handle.source.startsWith('<') ? null : handle.source);
+  const from = modelSourceOf(handle);
   if (from === null) return null;
   try {
     return typeof from === 'string' ? new Uint8Array(fs.readFileSync(from)) : from;

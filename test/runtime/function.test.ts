@@ -530,3 +530,24 @@ checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] 
     expect(run([module, '--samples', obj]).stderr).toMatch(/not an array; give a JSON array of samples/);
   });
 });
+
+test("a batch function's handle, titled by its module's path, is never read as a model", async () => {
+  const fs = await import('fs');
+  const os = await import('os');
+  const path = await import('path');
+  const { loadBatchFunction, functionHandle } = await import('../../src/runtime/function');
+  const { graphOf, modelBytesOf, modelSourceOf } = await import('../../src/runtime/handle');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-fnsource-'));
+  try {
+    const file = path.join(dir, 'embed.cjs');
+    fs.writeFileSync(file, 'module.exports = async (b) => b.map((t) => [String(t).length, 1]);\n');
+    const fn = await loadBatchFunction(file);
+    const handle = await functionHandle(fn, ['a', 'bb', 'ccc']);
+    expect(handle.source).toBe(file);
+    expect(modelSourceOf(handle)).toBeNull();
+    expect(modelBytesOf(handle)).toBeNull();
+    expect(graphOf(handle)).toBeNull();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
