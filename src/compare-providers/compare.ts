@@ -25,7 +25,7 @@ import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import type { ComparisonVerdict, OutputComparison, ProviderComparisonReport, SideComparison, SideReport } from './report';
 import { now } from '../runtime/clock';
-import { assertSomethingFinite, outputValueNotes } from '../compare/output-values';
+import { nothingFinite, nothingFiniteError, outputValueNotes } from '../compare/output-values';
 
 /**
  * A side of the comparison: a provider name, fixture options, or a fixture (its settings are
@@ -173,10 +173,11 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
       sideReports.push({ label: labels[i], settings: settings[i], fingerprint: fingerprintFor(settings[i]), repeatable, inferenceMs: Math.round(ms), ...(batched && { batchSize: sizes[i] }) });
     }
 
-    // The reference side's values, over every sample compared: nothing finite is refused.
-    const values = outputs.map((o) => ({ name: o.name, dtype: o.dtype, parts: results[0].map((chunk) => chunk.outputs[o.name].data as TypedArray) }));
-    assertSomethingFinite(values);
-    notes.push(...outputValueNotes(values, Math.min(batchSize, count ?? batchSize)));
+    // Every side's values over every sample compared: nothing finite on any side is refused (one
+    // side NaN where another is not is a difference, and fails as one); notes from the reference.
+    const valuesOf = (side: number) => outputs.map((o) => ({ name: o.name, dtype: o.dtype, parts: results[side].map((chunk) => chunk.outputs[o.name].data as TypedArray) }));
+    if (results.every((_, side) => nothingFinite(valuesOf(side)))) throw nothingFiniteError(names);
+    notes.push(...outputValueNotes(valuesOf(0), Math.min(batchSize, count ?? batchSize)));
     const layouts = sampleLayouts(reference, names, results[0][0].size, results[0][0].outputs, options.shapes);
     const unbatched = layouts.filter((l) => l.batchAxis < 0).map((l) => l.name);
     if (batched && unbatched.length) {

@@ -18,9 +18,9 @@ export function nothingFiniteError(names: readonly string[]): BadInputError {
   return new BadInputError(`every output value is NaN or Infinity for these samples (${names.map((n) => `'${n}'`).join(', ')}): NaN compared with NaN proves nothing; check the model on these inputs, or give other samples`);
 }
 
-/** Throws nothingFiniteError when every value of every output is NaN or Infinity. */
-export function assertSomethingFinite(outputs: readonly OutputValues[]): void {
-  if (outputs.length > 0 && outputs.every((o) => o.parts.every((p) => everyNonFinite(p, o.dtype)))) throw nothingFiniteError(outputs.map((o) => o.name));
+/** True when every value of every output is NaN or Infinity. */
+export function nothingFinite(outputs: readonly OutputValues[]): boolean {
+  return outputs.length > 0 && outputs.every((o) => o.parts.every((p) => everyNonFinite(p, o.dtype)));
 }
 
 /**

@@ -17,7 +17,7 @@ import { feedsFor } from './run';
 import { RunLogBook } from '../runtime/runner';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 import { now } from '../runtime/clock';
-import { assertSomethingFinite, outputValueNotes } from '../compare/output-values';
+import { nothingFinite, nothingFiniteError, outputValueNotes } from '../compare/output-values';
 
 export const DEFAULT_REPEATS = 5;
 export const DEFAULT_DETERMINISM_BATCH = 16;
@@ -87,13 +87,14 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     let maxAbs = 0, maxUlp = 0, allPass = true;
     let worst: DeterminismReport['worst'] = null;
     const notes: string[] = [];
+    let firstNothingFinite = false;
     for (let run = 1; run <= repeats; run++) {
       const result = await handle.run(feeds, names, { rows: batchSize, purpose: 'repeat', log });
       const data = Object.fromEntries(names.map((n) => [n, (result[n] as ort.Tensor).data as TypedArray]));
       if (!first) {
         first = data;
         const values = outputs.map((o) => ({ name: o.name, dtype: o.dtype, parts: [data[o.name]] }));
-        assertSomethingFinite(values);
+        firstNothingFinite = nothingFinite(values);
         // Samples that repeat are one sample: one value throughout them is no news.
         const distinct = isFunctionHandle(handle) ? distinctFunctionSamples(handle, ids) : Math.min(batchSize, prepared.pool.count ?? batchSize);
         notes.push(...outputValueNotes(values, distinct));
@@ -112,6 +113,8 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       }
       if (!exactRun) differingRuns.push(run);
     }
+    // Runs all NaN, all alike, prove nothing; a later run that differs is nondeterminism all the same.
+    if (firstNothingFinite && differingRuns.length === 0) throw nothingFiniteError(names);
     const verdict = differingRuns.length === 0 ? 'deterministic' : allPass ? 'within-tolerance' : 'nondeterministic';
     return {
       schema: 1,

@@ -25,6 +25,17 @@ describe('every value NaN: refused, never a pass', () => {
     expect((e as Error).message).toBe("every output value is NaN or Infinity for these samples ('y'): NaN compared with NaN proves nothing; check the model on these inputs, or give other samples".replace("'y'", _name.includes('function') ? "'output'" : "'y'"));
   });
 
+  test('a first run all NaN and a later one finite is nondeterminism, not bad input', async () => {
+    let calls = 0;
+    // Call 1 learns the outputs; call 2 is determinism's first run.
+    const flaky = async (b: unknown[]) => {
+      const nan = ++calls === 2;
+      return b.map((t) => (nan ? [NaN, NaN] : [String(t).length, 1]));
+    };
+    const r = await checkDeterminism(flaky, { samples: ['a', 'bb', 'ccc'] });
+    expect(r.verdict).toBe('nondeterministic');
+  });
+
   test('the matchers fail on it with that line', async () => {
     await expect(expect(scalarModel('Mul', NaN)).toBeDeterministic()).rejects.toThrow(/every output value is NaN or Infinity/);
     await expect(expect(scalarModel('Mul', NaN)).toMatchAcrossProviders(sides)).rejects.toThrow(/every output value is NaN or Infinity/);
