@@ -60,12 +60,20 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
   // (0, say) and no report, a silent pass. Nothing of batchproof's exits before main returns, so
   // an exit seen now is that: said in one line, exit 2. ('exit' listeners run synchronously:
   // err writes synchronously, io/terminal.ts.)
+  const who = () => (userCode === null ? 'the code the command ran' : `${userCode} (its batch function or its top-level code)`);
   const ended = (given: number) => {
-    const who = userCode === null ? 'the code the command ran' : `${userCode} (its batch function or its top-level code)`;
-    err(`batchproof: ${who} ended the process with process.exit(${given}) before ${argv[0]} finished, so nothing was checked and no report written; return the batch's outputs (or throw to fail) instead of exiting`);
+    err(`batchproof: ${who()} ended the process (exit code ${given}, as process.exit does) before ${argv[0]} finished, so nothing was checked and no report written; return the batch's outputs (or throw to fail) instead of exiting`);
     process.exitCode = EXIT.badInput;
   };
+  // An error the user's code throws outside a call (a timer, an event, a promise no one awaits)
+  // would end the process with Node's stack trace: one line and exit 2 instead.
+  const crashed = (e: unknown) => {
+    process.off('exit', ended);
+    err(`batchproof: ${who()} threw outside a call of the function (a timer, an event, a promise no one awaited) before ${argv[0]} finished: ${String((e as Error)?.message ?? e).split('\n')[0]}; nothing was checked; make the function throw or reject within its call`);
+    process.exit(EXIT.badInput);
+  };
   process.on('exit', ended);
+  process.on('uncaughtException', crashed);
   const program = buildProgram({ out, err, setExit: (c) => (code = c), runsUserCode: (what) => (userCode = what) }, argv[0]);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -89,5 +97,6 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
     return EXIT.internal;
   } finally {
     process.off('exit', ended);
+    process.off('uncaughtException', crashed);
   }
 }

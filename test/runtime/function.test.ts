@@ -447,7 +447,7 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
 
   // process.exit(0) from the user's code would end the run with exit 0 and no report: a silent pass.
   test('a function or module that ends the process (process.exit): one line, exit 2, no report written', () => {
-    const line = (file: string, command: string) => new RegExp(`^batchproof: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(its batch function or its top-level code\\) ended the process with process\\.exit\\(0\\) before ${command} finished, so nothing was checked and no report written; return the batch's outputs \\(or throw to fail\\) instead of exiting$`);
+    const line = (file: string, command: string) => new RegExp(`^batchproof: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(its batch function or its top-level code\\) ended the process \\(exit code 0, as process\\.exit does\\) before ${command} finished, so nothing was checked and no report written; return the batch's outputs \\(or throw to fail\\) instead of exiting$`);
     const later = path.join(dir, 'exit-later.js');
     fs.writeFileSync(later, 'module.exports = async (batch) => { if (batch.length > 1) process.exit(0); return batch.map((t) => [t.length, t.charCodeAt(0)]); };\n');
     const json = path.join(dir, 'exit-later.json');
@@ -460,6 +460,13 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
       const t = spawnSync(process.execPath, [bin, command, top, '--samples', texts], { encoding: 'utf8' });
       expect([t.status, t.stdout, t.stderr.trim()]).toEqual([2, '', expect.stringMatching(line(top, command))]);
     }
+  });
+
+  test('a function that throws outside its call (a timer): one line, exit 2, no stack trace', () => {
+    const thrower = path.join(dir, 'throws-later.js');
+    fs.writeFileSync(thrower, "module.exports = async (batch) => { if (batch.length > 2) { setTimeout(() => { throw new Error('boom'); }); await new Promise((r) => setTimeout(r, 50)); } return batch.map((t) => [t.length, t.charCodeAt(0)]); };\n");
+    const r = run([thrower, '--samples', texts, '--batch-sizes', '1,2,4']);
+    expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(/^batchproof: .*throws-later\.js \(its batch function or its top-level code\) threw outside a call of the function \(a timer, an event, a promise no one awaited\) before check finished: boom; nothing was checked; make the function throw or reject within its call$/)]);
   });
 
   test('the API in a plain Node script: checkBatchInvariance rejects with a BadInputError instead of the script ending silently', () => {
