@@ -38,8 +38,8 @@ export const DEFAULT_VOCAB = 100;
  *   (`table`), or below the vocab default when no table was found (`note` says why);
  * - mask: ones on every token (the padding layer sets 0 on pads);
  * - positions: 0..len-1 along `axis` (the model's axis), the same for every sample;
- * - bool: seeded random bits, at least one true a sample (a bool that is not named as a mask is
- *   data: all true would make every sample the same);
+ * - bool: seeded random bits, at least one true in a sample of several (a bool that is not named
+ *   as a mask is data: all true would make every sample the same);
  * - const: a value shared by the whole batch (`consts`);
  * - user: the user's samples (`source`: a file or 'samples'), with the role batchproof sees in
  *   the input and, for ids, the bounds it would have used.
@@ -361,7 +361,8 @@ export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<st
           const u = fillUniform(new Float64Array(length), sampleSeed);
           let any = false;
           for (let i = 0; i < length; i++) any = (out[i] = u[i] < 0.5 ? 1 : 0) === 1 || any;
-          if (!any && length > 0) out[0] = 1;
+          // A mask-like bool with all bits off could blank a sample; one bit alone stays random.
+          if (!any && length > 1) out[0] = 1;
         } else {
           out.fill((big ? 1n : 1) as never); // masks: every token on
         }

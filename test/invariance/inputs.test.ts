@@ -202,11 +202,11 @@ describe('NaN and Inf', () => {
 
 describe('a bool input that is not a mask is synthesized as varied bits', () => {
   // flags [N, 8] bool -> y = Cast(flags) (row-wise), or minus the batch's mean (leaky).
-  const boolModel = (leaky: boolean) =>
+  const boolModel = (leaky: boolean, width = 8) =>
     buildModel({
       opset: 17,
-      inputs: [{ name: 'flags', dtype: 'bool', shape: ['N', 8] }],
-      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+      inputs: [{ name: 'flags', dtype: 'bool', shape: ['N', width] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', width] }],
       nodes: [
         { op: 'Cast', inputs: ['flags'], outputs: [leaky ? 'f' : 'y'], attrs: { to: 1 } },
         ...(leaky
@@ -223,6 +223,8 @@ describe('a bool input that is not a mask is synthesized as varied bits', () => 
     expect(r.verdict).toBe('invariant');
     expect(r.model.inputs[0].synthesis).toEqual({ kind: 'bool' });
     expect(synthesisLine(r.model.inputs as never)).toBe('inputs: flags bool (random bits, seeded)');
+    // One flag a sample: still random, so samples differ.
+    expect((await checkBatchInvariance(boolModel(false, 1), sizes)).verdict).toBe('invariant');
   });
 
   test('negative control: a mean over the batch of the bits leaks', async () => {
