@@ -18,6 +18,11 @@ export function nothingFiniteError(names: readonly string[]): BadInputError {
   return new BadInputError(`every output value is NaN or Infinity for these samples (${names.map((n) => `'${n}'`).join(', ')}): NaN compared with NaN proves nothing; check the model on these inputs, or give other samples`);
 }
 
+/** The note on outputs that hold some NaN or Infinity (`held`: which, and how many values). */
+export function nonFiniteNote(held: string): string {
+  return `NaN or Inf in ${held}: NaN is compared as equal to NaN, so only the finite values could show a difference; find where they come from (an empty input, a division by zero, an overflow)`;
+}
+
 /** True when every value of every output is NaN or Infinity. */
 export function nothingFinite(outputs: readonly OutputValues[]): boolean {
   return outputs.length > 0 && outputs.every((o) => o.parts.every((p) => everyNonFinite(p, o.dtype)));
@@ -31,10 +36,7 @@ export function outputValueNotes(outputs: readonly OutputValues[], samples: numb
   const notes: string[] = [];
   const lengthOf = (o: OutputValues) => o.parts.reduce((n, p) => n + p.length, 0);
   const held = outputs.map((o) => ({ o, n: o.parts.reduce((k, p) => k + countNonFinite(p, o.dtype), 0) })).filter((x) => x.n > 0);
-  if (held.length > 0) {
-    const list = held.map(({ o, n }) => `'${o.name}' (${n} of ${lengthOf(o)} values)`).join(', ');
-    notes.push(`NaN or Inf in ${list}: NaN is compared as equal to NaN, so only the finite values could show a difference; find where they come from (an empty input, a division by zero, an overflow)`);
-  }
+  if (held.length > 0) notes.push(nonFiniteNote(held.map(({ o, n }) => `'${o.name}' (${n} of ${lengthOf(o)} values)`).join(', ')));
   if (samples >= 2) {
     const constant = outputs.filter((o) => lengthOf(o) >= 2 && o.parts.every((p) => p.length === 0 || oneValue(p, o.parts[0][0])));
     if (constant.length > 0) {

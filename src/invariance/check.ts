@@ -22,7 +22,7 @@ import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
 import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, FunctionCallOptions, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { DEFAULT_VOCAB } from '../inputs/samples';
 import { everyNonFinite } from '../inputs/arrays';
-import { nothingFiniteError } from '../compare/output-values';
+import { nonFiniteNote, nothingFiniteError } from '../compare/output-values';
 import { now } from '../runtime/clock';
 
 /** How close two outputs must be to count as the same answer, for every output or per output. */
@@ -158,7 +158,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     }
     if (analysis.nonFinite.length > 0) {
       const held = analysis.nonFinite.map((n) => `'${n.output}' (${n.count} value${n.count === 1 ? '' : 's'} over the runs)`).join(', ');
-      notes.push(`NaN or Inf in ${held}: NaN is compared as equal to NaN, so only the finite values could show a difference; find where they come from (an empty input, a division by zero, an overflow)`);
+      notes.push(nonFiniteNote(held));
     }
     if (sameAnswerForEveryProbe(execution.rows, layouts, plan.reference)) {
       notes.push(`the ${plan.probes} probes, though their samples differ, get the same outputs: the output does not depend on the sample here, so a row given another sample's answer (rows swapped or mixed in the batch) cannot show; check with samples that change the output`);

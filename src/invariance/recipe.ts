@@ -158,7 +158,8 @@ export async function verifyPadding(
         // NaN is bitwise equal to NaN: a recipe is verified on finite outputs only.
         if (ctx.layouts.some((l) => countNonFinite(row.outputs[l.name], l.dtype) > 0)) fail(`batch ${size} padded to ${padTo} gave NaN or Inf`);
         const key = keyOf(row);
-        // A filler that matters says more than a mismatch with the target: it is named first.
+        // Within a run, a filler that matters is named before a mismatch with the target (the
+        // first run, zeros, has no earlier filler to differ from: it can only miss the target).
         const before = seen.get(row.probe);
         if (before !== undefined && before !== key) fail(`batch ${size} padded to ${padTo} changes with what the filler rows hold`);
         const target = targetKeys.get(row.probe);

@@ -246,8 +246,8 @@ export function detectLayouts(
       const dims = `dims [${a.dims.join(', ')}] at batch ${sizeA}`;
       throw new BadInputError(
         marked !== undefined && marked >= 0
-          ? `--shape ${name} (API: shapes): axis ${axis} cannot be the batch axis of output '${name}' (${dims}); mark the axis that holds the samples' rows`
-          : `output '${name}' does not hold whole rows per sample (${dims}: its axis ${axis} grows with the batch but holds ${a.dims[axis] ?? 0} for ${sizeA} samples), so its rows cannot be matched to samples; leave it out with --outputs (API: outputs), or mark its batch axis with --shape ${name}=N,... (API: shapes)`,
+          ? `shapes (CLI --shape ${name}): axis ${axis} cannot be the batch axis of output '${name}' (${dims}); mark the axis that holds the samples' rows`
+          : `output '${name}' does not hold whole rows per sample (${dims}: its axis ${axis} grows with the batch but holds ${a.dims[axis] ?? 0} for ${sizeA} samples), so its rows cannot be matched to samples; leave it out with outputs (CLI --outputs), or mark its batch axis with shapes (CLI --shape ${name}=N,...)`,
       );
     }
     const sampleDims = a.dims.map((d, i) => (i === axis ? d / sizeA : d));

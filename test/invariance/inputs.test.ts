@@ -125,8 +125,8 @@ describe('batch axes, symbolic dims and shared inputs', () => {
       nodes: [{ op: 'Reshape', inputs: ['x', 'to'], outputs: ['y'] }],
     });
     const e = await checkBatchInvariance(halfRows, { batchSizes: [2, 4], reference: 2 }).then(() => null, (x: Error) => x);
-    expect(e?.message).toBe("output 'y' does not hold whole rows per sample (dims [2, 1, 8] at batch 2: its axis 1 grows with the batch but holds 1 for 2 samples), so its rows cannot be matched to samples; leave it out with --outputs (API: outputs), or mark its batch axis with --shape y=N,... (API: shapes)");
-    await expect(checkBatchInvariance(halfRows, { batchSizes: [2, 4], reference: 2, shapes: { y: [2, 'N', 8] } })).rejects.toThrow(/^--shape y \(API: shapes\): axis 1 cannot be the batch axis/);
+    expect(e?.message).toBe("output 'y' does not hold whole rows per sample (dims [2, 1, 8] at batch 2: its axis 1 grows with the batch but holds 1 for 2 samples), so its rows cannot be matched to samples; leave it out with outputs (CLI --outputs), or mark its batch axis with shapes (CLI --shape y=N,...)");
+    await expect(checkBatchInvariance(halfRows, { batchSizes: [2, 4], reference: 2, shapes: { y: [2, 'N', 8] } })).rejects.toThrow(/^shapes \(CLI --shape y\): axis 1 cannot be the batch axis/);
   });
 
   test('an output whose batch axis is ambiguous asks for --shape', async () => {
