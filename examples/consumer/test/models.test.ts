@@ -1,11 +1,10 @@
 // The global `expect`, typed through @types/jest and batchproof/jest's declarations.
-import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { checkBatchInvariance } from 'batchproof';
+import { modelPath } from './models';
 
-const models = path.join(__dirname, '..', 'models');
-const cnn = path.join(models, 'embedding_cnn.onnx');
-const leaky = path.join(models, 'embedding_cnn_train_bn.onnx');
+const cnn = modelPath('embedding_cnn.onnx');
+const leaky = modelPath('embedding_cnn_train_bn.onnx');
 
 test('a BatchNorm CNN in eval mode is batch invariant', async () => {
   await expect(cnn).toBeBatchInvariant({ batchSizes: [1, 2, 8], tolerance: 'exact' });

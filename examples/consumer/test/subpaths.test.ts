@@ -1,15 +1,15 @@
 // The subpath entries as an installed package serves them: values at run time, types at compile
 // time (this project type-checks with moduleResolution "node", so through typesVersions).
 import * as fs from 'fs';
-import * as path from 'path';
 import * as root from 'batchproof';
 import { compareEmbeddings, embeddingsFrom } from 'batchproof';
 import { encodeNpy, parseNpy, type NumericArray } from 'batchproof/io';
 import { readGraph, findBatchNorms, type GraphFacts } from 'batchproof/onnx';
 import { memorySource, type RowSource } from 'batchproof/snapshot';
 import BatchproofReporter, { type BatchproofReporterOptions } from 'batchproof/reporter';
+import { modelPath } from './models';
 
-const cnn = path.join(__dirname, '..', 'models', 'embedding_cnn.onnx');
+const cnn = modelPath('embedding_cnn.onnx');
 
 test('batchproof/io, batchproof/onnx, batchproof/snapshot and batchproof/reporter resolve, with their types', () => {
   const arr: NumericArray = { dtype: 'float32', dims: [2, 2], data: Float32Array.from([1, 2, 3, 4]) };

@@ -1,10 +1,10 @@
 // Provider 'wasm' (onnxruntime-web, an optional peer dependency installed here) inside Jest:
 // onnxruntime-web's tensors and typed arrays never reach onnxruntime-node's, and the other way.
-import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { fixture } from 'batchproof';
+import { modelPath } from './models';
 
-const cnn = path.join(__dirname, '..', 'models', 'embedding_cnn.onnx');
+const cnn = modelPath('embedding_cnn.onnx');
 
 test("a wasm handle takes this test's tensors and gives back onnxruntime-node tensors of this realm; it is batch invariant", async () => {
   const fx = fixture({ provider: 'wasm' });
