@@ -45,7 +45,7 @@ export function formatProviderComparison(report: ProviderComparisonReport, optio
     const w = report.worst;
     lines.push(
       `worst element: ${w.side}, output '${w.output}'[${w.index.join(', ')}] of sample ${w.sample}: ` +
-        `${reference.label} ${exact(w.expected)}, ${w.side} ${exact(w.actual)} (abs ${num(w.absDiff)}, ${num(w.ulp)} ULP)`,
+        `${reference.label}: ${exact(w.expected)}; ${w.side}: ${exact(w.actual)} (abs ${num(w.absDiff)}, ${num(w.ulp)} ULP)`,
     );
   }
   const m = report.minimumTolerance;

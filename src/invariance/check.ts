@@ -437,7 +437,7 @@ function summarize(verdict: string, causes: readonly Cause[], batches: readonly 
   const differing = batches.filter((b) => !b.bitExact);
   const worst = Math.max(0, ...batches.map((b) => b.maxAbs));
   const head = verdict === 'violated' ? 'outputs differ beyond the tolerance' : 'outputs differ, within the tolerance';
-  const where = differing.length > 0 ? ` at batch sizes ${formatSizes(differing.map((b) => b.size), sweep)} vs batch ${reference}` : '';
+  const where = differing.length > 0 ? ` at batch size${differing.length === 1 ? '' : 's'} ${formatSizes(differing.map((b) => b.size), sweep)} vs batch ${reference}` : '';
   // Float drift is small by nature: a batch size that moves outputs beyond the tolerance is named plainly.
   const drifts = batches.every((b) => b.pass || !b.causes.includes('batch-size'));
   const others = causes.filter((c) => c !== 'padding').map((c) => (c === 'batch-size' && !drifts ? 'the output changes with the batch size' : CAUSE_WORDS[c]));
