@@ -17,6 +17,8 @@ export interface RecordedReport {
   /** As Jest's `fullName`: describe titles and the test's title, joined by spaces. */
   testName: string | null;
   report: unknown;
+  /** Made by a `.not` matcher (absent otherwise): a failing verdict was what the test expected. */
+  isNot?: boolean;
 }
 
 /** The parts of a matcher's `this` (Jest's and Vitest's) that say which test is running. */
@@ -24,6 +26,7 @@ export interface RecordContext {
   testPath?: string;
   currentTestName?: string;
   currentConcurrentTestName?: () => string | undefined;
+  isNot?: boolean;
 }
 
 let counter = 0;
@@ -36,7 +39,7 @@ export function recordReport(context: RecordContext | undefined, report: unknown
   try {
     // Concurrent tests share currentTestName; Jest's own snapshot matchers read this one first.
     const concurrent = typeof context?.currentConcurrentTestName === 'function' ? context.currentConcurrentTestName() : undefined;
-    const record: RecordedReport = { testPath: context?.testPath ?? null, testName: concurrent || context?.currentTestName || null, report };
+    const record: RecordedReport = { testPath: context?.testPath ?? null, testName: concurrent || context?.currentTestName || null, report, ...(context?.isNot ? { isNot: true } : {}) };
     const name = `${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}.json`;
     // Written beside, then renamed: the reporter never reads half a record from a worker killed mid-write.
     const partial = path.join(dir, `.${name}.partial`);

@@ -59,6 +59,7 @@ const STATUSES: readonly string[] = ['passed', 'failed', 'skipped', 'todo', 'pen
 interface PageEntryLike {
   report: unknown;
   source?: string;
+  negated?: boolean;
   test?: { file: string; name: string; status: TestStatus; duration?: number };
 }
 
@@ -102,8 +103,8 @@ function readRecords(dir: string): { records: RecordedReport[]; unreadable: numb
 
 /**
  * Joins the matchers' records with Jest's results: one page entry per report, carrying its
- * test's file (relative to rootDir), full name, status and duration, in Jest's order of files
- * and tests. A report made in one of the run's test files outside any test Jest listed (a hook)
+ * test's file (relative to rootDir), full name, status and duration (the page's pass/fail is the
+ * test's), and whether a `.not` matcher made it, in Jest's order of files and tests. A report made in one of the run's test files outside any test Jest listed (a hook)
  * still goes on the page, with its file as the source.
  */
 export function joinRecords(records: readonly RecordedReport[], results: readonly TestResultLike[], rootDir: string): PageEntryLike[] {
@@ -127,6 +128,7 @@ export function joinRecords(records: readonly RecordedReport[], results: readonl
         entries.push({
           report: record.report,
           source: rel(file.testFilePath),
+          ...(record.isNot ? { negated: true } : {}),
           test: { file: rel(file.testFilePath), name: test.fullName, status, ...(typeof test.duration === 'number' ? { duration: test.duration } : {}) },
         });
       }

@@ -9,6 +9,8 @@ export interface PageEntry {
   report: unknown;
   /** Where it came from (file name), shown and used in errors. */
   source?: string;
+  /** Made by a `.not` matcher: with its test passed, the failing verdict was expected. */
+  negated?: boolean;
   test?: { file: string; name: string; status: 'passed' | 'failed' | 'skipped' | 'todo' | 'pending' | 'disabled' | 'focused'; duration?: number };
 }
 

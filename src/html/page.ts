@@ -40,18 +40,37 @@ function badge(status: Status): string {
   return `<span class="bp-status ${status}">${STATUS_WORD[status]}</span>`;
 }
 
+/** The verdict as the summary shows it: a passing `.not` test's failing verdict was the point. */
+function verdictCell(p: Prepared): string {
+  const verdict = verdictOf(p.report);
+  return p.entry.negated && p.entry.test?.status === 'passed' && verdict ? `${verdict}, as expected (.not)` : verdict;
+}
+
 function summary(items: Prepared[]): string {
+  // A test counts once, whatever its entries: a failed check and the locate report it brought are one failure.
+  const units = new Map<string, Prepared[]>();
+  for (const p of items) {
+    const key = p.entry.test ? `${p.entry.test.file}\0${p.entry.test.name}` : `#${p.n}`;
+    units.set(key, [...(units.get(key) ?? []), p]);
+  }
   const counts = { pass: 0, fail: 0, info: 0 };
-  for (const p of items) counts[p.status]++;
-  const tests = items.some((p) => p.entry.test);
+  const failures: Prepared[] = [];
+  for (const unit of units.values()) {
+    const status: Status = unit.some((p) => p.status === 'fail') ? 'fail' : unit.some((p) => p.status === 'pass') ? 'pass' : 'info';
+    counts[status]++;
+    if (status === 'fail') failures.push(unit.find((p) => p.status === 'fail' && p.report) ?? unit[0]);
+  }
+  const testCount = [...units.values()].filter((u) => u[0].entry.test).length;
+  const outside = units.size - testCount;
+  const from = testCount ? ` from ${testCount} test${testCount === 1 ? '' : 's'}${outside ? ` and ${outside} report${outside === 1 ? '' : 's'} outside a test` : ''}` : '';
+  const tests = testCount > 0;
   const rows = items.map((p) => {
     const test = p.entry.test;
     const label = p.report ? `<a href="#report-${p.n}">${esc(kindLabel(p.report))}</a>` : esc(kindLabel(p.report));
-    return `<tr class="bp-${p.status}"><td>${badge(p.status)}</td><td>${label}</td><td><code>${esc(subjectOf(p.report))}</code></td>${tests ? `<td>${test ? `${esc(test.name)} <span class="bp-muted">${esc(test.file)} · ${esc(test.status)}${typeof test.duration === 'number' ? ` · ${Math.round(test.duration)} ms` : ''}</span>` : ''}</td>` : ''}<td>${esc(verdictOf(p.report))}</td><td>${p.entry.source ? `<code>${esc(p.entry.source)}</code>` : ''}</td></tr>`;
+    return `<tr class="bp-${p.status}"><td>${badge(p.status)}</td><td>${label}</td><td><code>${esc(subjectOf(p.report))}</code></td>${tests ? `<td>${test ? `${esc(test.name)} <span class="bp-muted">${esc(test.file)} · ${esc(test.status)}${typeof test.duration === 'number' ? ` · ${Math.round(test.duration)} ms` : ''}</span>` : ''}</td>` : ''}<td>${esc(verdictCell(p))}</td><td>${p.entry.source ? `<code>${esc(p.entry.source)}</code>` : ''}</td></tr>`;
   });
-  const failures = items.filter((p) => p.status === 'fail');
   return `<section id="summary"><h2>Summary</h2>
-<p>${items.length} entr${items.length === 1 ? 'y' : 'ies'}: ${counts.fail} failed, ${counts.pass} passed${counts.info ? `, ${counts.info} informational` : ''}.${failures.length ? ` Failures: ${failures.map((p) => (p.report ? `<a href="#report-${p.n}">#${p.n}</a>` : `#${p.n}`)).join(', ')}.` : ''}</p>
+<p>${items.length} entr${items.length === 1 ? 'y' : 'ies'}${from}: ${counts.fail} failed, ${counts.pass} passed${counts.info ? `, ${counts.info} informational` : ''}.${failures.length ? ` Failures: ${failures.map((p) => (p.report ? `<a href="#report-${p.n}">#${p.n}</a>` : `#${p.n}`)).join(', ')}.` : ''}</p>
 <table><thead><tr><th>status</th><th>kind</th><th>model</th>${tests ? '<th>test</th>' : ''}<th>verdict</th><th>source</th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table></section>`;

@@ -19,6 +19,9 @@ describe('cnn', () => {
   test('the training-mode CNN is batch invariant', async () => {
     await expect(path.join(models, 'embedding_cnn_train_bn.onnx')).toBeBatchInvariant({ batchSizes: [1, 4] });
   });
+  test('the training-mode CNN leaks, as .not expects', async () => {
+    await expect(path.join(models, 'embedding_cnn_train_bn.onnx')).not.toBeBatchInvariant({ batchSizes: [1, 4] });
+  });
   test('the eval-mode CNN is batch invariant', async () => {
     await expect(path.join(models, 'embedding_cnn.onnx')).toBeBatchInvariant({ batchSizes: [1, 2, 8], tolerance: 'exact' });
   });
@@ -100,7 +103,10 @@ describe('batchproof/reporter in a Jest project', () => {
     expect(byName(entries, 'the eval-mode CNN is deterministic').map((e) => e.test?.status)).toEqual(['passed']);
     expect(kinds(byName(entries, 'the eval-mode CNN is deterministic'))).toEqual(['determinism']);
     expect(byName(entries, 'cnn plain arithmetic')).toEqual([]);
-    expect(entries).toHaveLength(4);
+    // The passing .not: its report says violated, its test passed.
+    const negated = byName(entries, 'cnn the training-mode CNN leaks, as .not expects');
+    expect(negated.map((e) => [e.test?.status, (e.report as { verdict: string }).verdict, e.negated])).toEqual([['passed', 'violated', true]]);
+    expect(entries).toHaveLength(5);
 
     // The summary links the failed test to a section that exists on the page, and only it.
     const html = fs.readFileSync(path.join(dir, file), 'utf8');
@@ -109,16 +115,32 @@ describe('batchproof/reporter in a Jest project', () => {
     expect(links.length).toBeGreaterThan(0);
     for (const link of links) expect(ids.has(link)).toBe(true);
     expect(html).toMatch(/training-mode CNN is batch invariant/);
+
+    // Badges and counts follow the tests: the passing .not is a pass, and the failed check with
+    // its locate report is one failure, as the reporter's line says.
+    const summary = html.slice(html.indexOf('id="summary"'), html.indexOf('</section>'));
+    expect(summary).toMatch(/5 entries from 4 tests: 1 failed, 3 passed\. Failures: <a href="#report-\d+">#\d+<\/a>\.<\/p>/);
+    const rows = [...summary.matchAll(/<tr class="bp-(\w+)"><td><span class="bp-status (\w+)">.*?<td>([^<]+) <span class="bp-muted">[^<·]* · (\w+)[^<]*<\/span><\/td><td>([^<]*)<\/td>/g)].map((m) => ({
+      row: m[1],
+      badge: m[2],
+      name: m[3],
+      status: m[4],
+      verdict: m[5],
+    }));
+    expect(rows).toHaveLength(5);
+    for (const r of rows) expect([r.name, r.row, r.badge]).toEqual([r.name, ...(r.status === 'passed' ? ['pass', 'pass'] : ['fail', 'fail'])]);
+    expect(rows.filter((r) => r.badge === 'fail').map((r) => r.name)).toEqual(Array(2).fill('cnn the training-mode CNN is batch invariant'));
+    expect(rows.find((r) => r.name.includes('as .not expects'))?.verdict).toMatch(/^violated \(.+\), as expected \(\.not\)$/);
   }
 
   test('gathers every matcher report from 2 workers into one page, failures linked', () => {
     const r = jest(['--maxWorkers=2']);
     // One test failed: Jest's exit code, untouched by the reporter.
-    expect(r.output).toMatch(/Tests:\s+1 failed, 3 passed, 4 total/);
+    expect(r.output).toMatch(/Tests:\s+1 failed, 4 passed, 5 total/);
     expect(r.code).toBe(1);
     // Each test file ran in a worker of its own, not in Jest's process.
     expect(r.pids).toHaveLength(2);
-    expect(r.output).toMatch(/batchproof\/reporter: page written to batchproof-report\.html: 4 report\(s\) from 3 test\(s\), 1 failed/);
+    expect(r.output).toMatch(/batchproof\/reporter: page written to batchproof-report\.html: 5 report\(s\) from 4 test\(s\), 1 failed/);
     expectFullPage('batchproof-report.html');
     // The run directory is gone.
     expect(r.leftovers).toEqual([]);
@@ -133,7 +155,7 @@ describe('batchproof/reporter in a Jest project', () => {
     expect(r.code).toBe(1);
     expect(r.pids).toHaveLength(1);
     expectFullPage('with-junit.html');
-    expect(fs.readFileSync(path.join(dir, 'junit', 'junit.xml'), 'utf8')).toMatch(/tests="4" failures="1"/);
+    expect(fs.readFileSync(path.join(dir, 'junit', 'junit.xml'), 'utf8')).toMatch(/tests="5" failures="1"/);
     expect(r.leftovers).toEqual([]);
   }, 240_000);
 
@@ -144,7 +166,7 @@ describe('batchproof/reporter in a Jest project', () => {
     expect([one.code, two.code].sort()).toEqual([0, 1]);
     const pages = ['batchproof-report.shard-1-of-2.html', 'batchproof-report.shard-2-of-2.html'];
     const shardEntries = pages.map(pageEntries);
-    expect(shardEntries.map((e) => e.length).sort()).toEqual([1, 3]);
+    expect(shardEntries.map((e) => e.length).sort()).toEqual([1, 4]);
     const files = shardEntries.map((e) => new Set(e.map((x) => x.test?.file)));
     expect(files.every((f) => f.size === 1)).toBe(true);
     const merged = consumer.run('batchproof', ['report', ...pages, '-o', 'all.html']);
@@ -195,6 +217,10 @@ describe('the record hook without the reporter', () => {
       const files = fs.readdirSync(dir);
       expect(files).toHaveLength(1);
       expect(JSON.parse(fs.readFileSync(path.join(dir, files[0]), 'utf8'))).toEqual({ testPath: '/x.test.ts', testName: 't', report: { kind: 'determinism', worst: 'Infinity' } });
+      // A .not matcher's record says so, for the page's verdict.
+      recordReport({ testPath: '/x.test.ts', currentTestName: 'n', isNot: true }, { kind: 'determinism' });
+      const negated = fs.readdirSync(dir).filter((f) => f !== files[0]);
+      expect(JSON.parse(fs.readFileSync(path.join(dir, negated[0]), 'utf8'))).toMatchObject({ testName: 'n', isNot: true });
     } finally {
       if (saved === undefined) delete process.env.BATCHPROOF_REPORT_DIR;
       else process.env.BATCHPROOF_REPORT_DIR = saved;
