@@ -207,6 +207,9 @@ function paddingChart(report: Obj): Chart[] {
   };
   const values = comparisons.map((c) => num(c.maxAbs));
   const { floor, at } = floored(values, 1e-9);
+  // A bar on a log axis needs a baseline above 0 (from 0 it has no width): a decade below the
+  // floor, so a bitwise equal run is a decade long, ending at the floor.
+  const base = floor / 10;
   const data = comparisons.map((c) => ({
     run: `${String(c.run)}: ${lengthOf(c)}`,
     value: Number.isFinite(num(c.maxAbs)) ? at(num(c.maxAbs)) : null,
@@ -226,7 +229,8 @@ function paddingChart(report: Obj): Chart[] {
         mark: { type: 'bar' },
         encoding: {
           y: { field: 'run', type: 'nominal', title: null, sort: null, axis: { labelLimit: 260 } },
-          x: { field: 'value', type: 'quantitative', title: 'max abs difference', scale: { type: 'log', domainMin: floor }, axis: logAxis(floor, values) },
+          x: { field: 'value', type: 'quantitative', title: 'max abs difference', scale: { type: 'log', domainMin: base }, axis: logAxis(base, values) },
+          x2: { datum: base },
           color: { field: 'status', type: 'nominal', title: null, scale: { domain: ['within tolerance', 'bitwise equal (at floor)', 'fails'], range: [COLORS.ok, COLORS.equal, COLORS.fail] }, legend: { orient: 'bottom', direction: 'horizontal' } },
         },
       },
@@ -361,7 +365,8 @@ function rowsChart(report: Obj): Chart[] {
       title: 'Rows moved, and neighbour-order changes',
       caption: `${moved} of ${rows} rows moved beyond the tolerance, ${changed} are not bitwise equal.${neighbors ? ` Neighbour order (k = ${fmt(neighbors.k)}) changed for ${fmt(neighbors.changedRows)} of ${fmt(neighbors.comparedRows)} rows.` : ''}`,
       spec: {
-        data: { values: data },
+        // A segment of 0 rows is a bar of no width: left out (the legend still names its state).
+        data: { values: data.filter((d) => num(d.count) > 0) },
         width: WIDTH,
         height: { step: 22 },
         mark: { type: 'bar' },

@@ -66,17 +66,25 @@ describe('the report pages in headless Chromium', () => {
     return { page, problems };
   }
 
-  /** Each chart's kind, whether it holds an svg with a box, and its drawn data marks. */
+  /**
+   * Each chart's kind, whether it holds an svg with a box, its drawn data marks, and its flat
+   * marks: a bar, point or area with no width or no height (a line may be flat; nothing else).
+   */
   function charts(page: Page) {
     return page.evaluate((marks) => {
       return [...document.querySelectorAll('figure.bp-chart')].map((f: any) => {
         const svg = f.querySelector('svg');
         const box = svg?.getBoundingClientRect();
-        const drawn = svg ? [...svg.querySelectorAll(marks)].filter((m: any) => {
+        const all = svg ? [...svg.querySelectorAll(marks)].filter((m: any) => (m.getAttribute('d') ?? '') !== '') : [];
+        const drawn = all.filter((m: any) => {
           const b = m.getBBox();
-          return (m.getAttribute('d') ?? '') !== '' && (b.width > 0 || b.height > 0);
-        }).length : 0;
-        return { kind: f.dataset.chart ?? '', svg: !!svg && !!box && box.width > 0 && box.height > 0, drawn };
+          return b.width > 0 || b.height > 0;
+        }).length;
+        const flat = all.filter((m: any) => {
+          const b = m.getBBox();
+          return !m.parentElement.matches('g.mark-line') && !(b.width > 0 && b.height > 0);
+        }).length;
+        return { kind: f.dataset.chart ?? '', svg: !!svg && !!box && box.width > 0 && box.height > 0, drawn, flat };
       });
     }, MARKS);
   }
@@ -132,10 +140,15 @@ describe('the report pages in headless Chromium', () => {
     for (const kind of kinds) expect(found.filter((c) => c.kind === kind).length).toBeGreaterThan(0);
     const empty = found.filter((c) => !c.svg || c.drawn === 0);
     expect(empty).toEqual([]);
+    // Every bar and point has an area: a bar from 0 on a log axis has no width.
+    expect(found.filter((c) => c.flat > 0)).toEqual([]);
     expect(problems).toEqual([]);
     // Negative control for the mark count: a chart whose marks are removed reads as empty.
     await page.evaluate((marks) => document.querySelectorAll('figure.bp-chart[data-chart="drift"]')[0].querySelectorAll(marks).forEach((m: any) => m.remove()), MARKS);
     expect((await charts(page)).filter((c) => c.drawn === 0).map((c) => c.kind)).toEqual(['drift']);
+    // And for the flat check: the padding chart's bars squashed to no width read as flat.
+    await page.evaluate(() => document.querySelectorAll('figure.bp-chart[data-chart="padding"] g.mark-rect > path').forEach((m: any) => m.setAttribute('d', m.getAttribute('d').replace(/h-?[\d.]+/g, 'h0'))));
+    expect((await charts(page)).filter((c) => c.flat > 0).map((c) => c.kind)).toEqual(['padding']);
     await page.close();
   }, 60_000);
 
