@@ -176,8 +176,32 @@ export function commonTables(r: Obj): CommonTable[] {
   if (r.kind === 'provider-comparison') out.push({ caption: 'Options', rows: kvRows({ samples: r.samples, dims: obj(r.model)?.dims }) });
   const fingerprint = obj(r.fingerprint);
   if (fingerprint && typeof fingerprint.baseline === 'string') out.push({ caption: 'Fingerprint (what differs)', rows: kvRows(fingerprint) });
-  else if (fingerprint) out.push({ caption: 'Fingerprint', rows: kvRows({ ...fingerprint, cpu: obj(fingerprint.cpu) ? `${String(obj(fingerprint.cpu)!.model)} [${arr(obj(fingerprint.cpu)!.flags).join(' ')}]` : fingerprint.cpu }) });
+  // A comparison with a fingerprint per side shows them side by side (tables), not the reference's alone.
+  else if (fingerprint && !sideFingerprints(r)) out.push({ caption: 'Fingerprint', rows: kvRows(flatFingerprint(fingerprint)) });
   return out.filter((t) => t.rows.length > 0);
+}
+
+/** A fingerprint with its cpu as one line: the model and its flags. */
+function flatFingerprint(fingerprint: Obj): Obj {
+  const cpu = obj(fingerprint.cpu);
+  return { ...fingerprint, cpu: cpu ? `${String(cpu.model)} [${arr(cpu.flags).join(' ')}]` : fingerprint.cpu };
+}
+
+/** A comparison's sides with their fingerprints (label, fingerprint), or null when a side has none. */
+function sideFingerprints(r: Obj): { label: string; fingerprint: Obj }[] | null {
+  if (r.kind !== 'provider-comparison') return null;
+  const sides = arr(r.sides).map(obj);
+  if (sides.length === 0 || sides.some((side) => !obj(side?.fingerprint))) return null;
+  return sides.map((side, i) => ({ label: String(side!.label ?? `side ${i + 1}`), fingerprint: flatFingerprint(obj(side!.fingerprint)!) }));
+}
+
+/** One fingerprint per side: a row per field, a column per side (the first the reference). */
+function sideFingerprintTable(r: Obj): string {
+  const sides = sideFingerprints(r);
+  if (!sides) return '';
+  const fields = [...new Set(sides.flatMap((side) => Object.keys(side.fingerprint)))];
+  const rows = fields.map((f) => ({ field: f, ...Object.fromEntries(sides.map((side, i) => [`s${i}`, side.fingerprint[f]])) }));
+  return rowsTable(rows, [['field', 'field'], ...sides.map((side, i) => [`s${i}`, side.label] as const)], 'Fingerprint per side (the first is the reference)');
 }
 
 /**
@@ -231,6 +255,7 @@ export function tables(r: Obj, shared?: SharedTables): string {
       out.push(rowsTable(arr(r.sides), [['label', 'side'], ['repeatable', 'repeatable'], ['inferenceMs', 'inference ms'], ['batchSize', 'batch size'], ['settings', 'settings']], 'Sides (the first is the reference)'));
       out.push(rowsTable(arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs).map((o) => ({ side: obj(c)?.side, verdict: obj(c)?.verdict, ...(obj(o) ?? {}) }))), [['side', 'side'], ['output', 'output'], ['verdict', 'verdict'], ['maxAbs', 'max abs'], ['maxRel', 'max rel'], ['maxUlp', 'max ULP'], ['minCosine', 'min cosine'], ['equalRows', 'bitwise equal rows'], ['comparedRows', 'rows'], ['pass', 'pass'], ['shapeMismatch', 'shape mismatch']], 'Per side and output'));
       if (obj(r.worst)) out.push(kvTable(obj(r.worst), undefined, 'Worst element'));
+      out.push(sideFingerprintTable(r));
       break;
     case 'running-stats':
       out.push(kvTable({ z: obj(r.tolerance)?.z, ratio: obj(r.tolerance)?.ratio, reference: obj(r.reference)?.kind, data: obj(r.reference)?.data }, undefined, 'Thresholds and reference'));

@@ -269,3 +269,20 @@ describe('merging pages, bad input, --keep-going, outputs', () => {
     expect(bytes / count).toBeLessThan((6 * 2 ** 20) / 200);
   }, 60_000);
 });
+
+describe('what a report page shows', () => {
+  test('compare: one fingerprint per side, the other side\'s (wasm) as well as the reference\'s', () => {
+    const r = run('compare', at('invariant.onnx'), '--against', 'wasm', '--against-batch-size', '1', '--json', at('wasm.json'), '--html', at('wasm.html'));
+    expect([0, 1]).toContain(r.code);
+    const report = JSON.parse(fs.readFileSync(at('wasm.json'), 'utf8'));
+    const wasm = report.sides[1].fingerprint;
+    expect(wasm.provider).toBe('wasm');
+    const page = section(fs.readFileSync(at('wasm.html'), 'utf8'), 1);
+    const table = page.slice(page.indexOf('<h3>Fingerprint per side'), page.indexOf('</table>', page.indexOf('<h3>Fingerprint per side')));
+    expect(table).toContain(`<th>field<th>${report.sides[0].label}<th>${report.sides[1].label}</thead>`);
+    expect(table).toMatch(/<tr><td>provider<td>cpu<td>wasm<tr>/);
+    expect(table).toContain(`"simd":${wasm.wasm.simd}`);
+    // Not the reference's alone besides.
+    expect(page).not.toMatch(/<h3>Fingerprint<\/h3>/);
+  }, 60_000);
+});
