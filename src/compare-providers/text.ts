@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { describeFingerprint } from '../runtime/fingerprint';
-import { exact, num } from '../report/format';
+import { cosine, exact, num } from '../report/format';
 import type { TextOptions } from '../report/text';
 import type { ProviderComparisonReport } from './report';
 import { colorsFor, verdictColor } from '../report/colors';
@@ -29,7 +29,7 @@ export function formatProviderComparison(report: ProviderComparisonReport, optio
         num(o.maxRel),
         num(o.maxUlp),
         num(o.maxL1),
-        o.minCosine === 1 ? '1' : 1 - o.minCosine < 1e-4 ? `1-${num(1 - o.minCosine)}` : o.minCosine.toFixed(6),
+        cosine(o.minCosine),
         `${o.equalRows}/${o.comparedRows}`,
         mark(o.pass ? 'yes' : 'NO'),
       ].map(String));

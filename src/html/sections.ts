@@ -4,7 +4,8 @@
  * fingerprint, options and diagnosis every report carries. Fields a report lacks are skipped.
  */
 import { esc, escText } from './escape';
-import { fmt, isNum } from './numbers';
+import { cosine, exact } from '../report/format';
+import { fmt, isNum, num } from './numbers';
 import { KINDS } from './validate';
 
 type Obj = Record<string, unknown>;
@@ -108,11 +109,19 @@ export function kvTable(o: Obj | null, keys?: readonly string[], caption?: strin
   return kvRowsTable(kvRows(o, keys), caption);
 }
 
+/** A number as a column prints it, where the three digits of fmt would hide what matters. */
+type Format = (x: number) => string;
+
+/** A worst element: expected and actual in full, as the text report prints them (3 digits would read equal). */
+function worstTable(w: Obj | null): string {
+  return kvRowsTable(kvRows(w).map((row) => (['expected', 'actual'].includes(row.key) && numeric(w![row.key]) ? { ...row, html: escText(exact(num(w![row.key]))) } : row)), 'Worst element');
+}
+
 /**
- * Rows of objects as a table; columns: [field, heading]. A column whose every value is a number
+ * Rows of objects as a table; columns: [field, heading, format?] (format: for a number). A column whose every value is a number
  * is named once in the table's class (`n2`: the 2nd column is right-aligned), not in each cell.
  */
-export function rowsTable(rows: unknown[], columns: readonly (readonly [string, string])[], caption?: string, limit = 200): string {
+export function rowsTable(rows: unknown[], columns: readonly (readonly [string, string, Format?])[], caption?: string, limit = 200): string {
   const items = rows.map(obj).filter((r): r is Obj => r !== null);
   if (items.length === 0) return '';
   const shown = items.slice(0, limit);
@@ -120,7 +129,7 @@ export function rowsTable(rows: unknown[], columns: readonly (readonly [string, 
     .map(([f], i) => (shown.some((r) => numeric(r[f])) && shown.every((r) => r[f] === null || r[f] === undefined || numeric(r[f])) ? `n${i + 1}` : ''))
     .filter(Boolean);
   const head = `<tr>${columns.map(([, h]) => `<th>${escText(h)}`).join('')}`;
-  const body = shown.map((r) => `<tr>${columns.map(([f]) => `<td>${cell(r[f])}`).join('')}`).join('');
+  const body = shown.map((r) => `<tr>${columns.map(([f, , format]) => `<td>${format && numeric(r[f]) ? escText(format(num(r[f]))) : cell(r[f])}`).join('')}`).join('');
   const more = items.length > shown.length ? `<p class="bp-muted">${items.length - shown.length} more rows in the embedded JSON.</p>` : '';
   return `${caption ? `<h3>${esc(caption)}</h3>` : ''}<table${numbers.length ? ` class="${numbers.join(' ')}"` : ''}><thead>${head}</thead><tbody>${body}</tbody></table>${more}`;
 }
@@ -231,12 +240,11 @@ export function tables(r: Obj, shared?: SharedTables): string {
   const out: string[] = [];
   switch (r.kind) {
     case 'batch-invariance': {
-      out.push(rowsTable(arr(r.batches), [['size', 'batch'], ['positions', 'positions'], ['maxAbs', 'max abs'], ['maxRel', 'max rel'], ['maxUlp', 'max ULP'], ['maxL1', 'L1 (max/probe)'], ['minCosine', 'min cosine'], ['equalRows', 'bitwise equal rows'], ['comparedRows', 'rows'], ['pass', 'pass'], ['causes', 'causes']], 'Per batch size'));
+      out.push(rowsTable(arr(r.batches), [['size', 'batch'], ['positions', 'positions'], ['maxAbs', 'max abs'], ['maxRel', 'max rel'], ['maxUlp', 'max ULP'], ['maxL1', 'L1 (max/probe)'], ['minCosine', 'min cosine', cosine], ['equalRows', 'bitwise equal rows'], ['comparedRows', 'rows'], ['pass', 'pass'], ['causes', 'causes']], 'Per batch size'));
       const perOutput = arr(r.batches).flatMap((b) => arr(obj(b)?.outputs).map((o) => ({ size: obj(b)?.size, ...(obj(o) ?? {}) })));
       if (perOutput.length > 0 && new Set(perOutput.map((o) => (o as Obj).output)).size > 1) out.push(rowsTable(perOutput, [['size', 'batch'], ['output', 'output'], ['maxAbs', 'max abs'], ['maxUlp', 'max ULP'], ['pass', 'pass']], 'Per batch size and output'));
       out.push(rowsTable(arr(r.reruns), [['run', 'same batch run twice'], ['size', 'batch'], ['bitExact', 'bitwise equal'], ['maxAbs', 'max abs']], 'Reruns'));
-      const worst = obj(r.worst);
-      if (worst) out.push(kvTable(worst, undefined, 'Worst element'));
+      out.push(worstTable(obj(r.worst)));
       const padding = obj(r.padding);
       if (padding) {
         out.push(kvTable(padding, ['tested', 'axis', 'mask', 'padId', 'side', 'limit', 'lengths', 'reason'], 'Padding'));
@@ -249,12 +257,12 @@ export function tables(r: Obj, shared?: SharedTables): string {
     }
     case 'determinism':
       out.push(kvTable(r, ['repeats', 'batchSize', 'differingRuns', 'maxAbs', 'maxUlp'], 'Runs'));
-      if (obj(r.worst)) out.push(kvTable(obj(r.worst), undefined, 'Worst element'));
+      if (obj(r.worst)) out.push(worstTable(obj(r.worst)));
       break;
     case 'provider-comparison':
       out.push(rowsTable(arr(r.sides), [['label', 'side'], ['repeatable', 'repeatable'], ['inferenceMs', 'inference ms'], ['batchSize', 'batch size'], ['settings', 'settings']], 'Sides (the first is the reference)'));
-      out.push(rowsTable(arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs).map((o) => ({ side: obj(c)?.side, verdict: obj(c)?.verdict, ...(obj(o) ?? {}) }))), [['side', 'side'], ['output', 'output'], ['verdict', 'verdict'], ['maxAbs', 'max abs'], ['maxRel', 'max rel'], ['maxUlp', 'max ULP'], ['minCosine', 'min cosine'], ['equalRows', 'bitwise equal rows'], ['comparedRows', 'rows'], ['pass', 'pass'], ['shapeMismatch', 'shape mismatch']], 'Per side and output'));
-      if (obj(r.worst)) out.push(kvTable(obj(r.worst), undefined, 'Worst element'));
+      out.push(rowsTable(arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs).map((o) => ({ side: obj(c)?.side, verdict: obj(c)?.verdict, ...(obj(o) ?? {}) }))), [['side', 'side'], ['output', 'output'], ['verdict', 'verdict'], ['maxAbs', 'max abs'], ['maxRel', 'max rel'], ['maxUlp', 'max ULP'], ['minCosine', 'min cosine', cosine], ['equalRows', 'bitwise equal rows'], ['comparedRows', 'rows'], ['pass', 'pass'], ['shapeMismatch', 'shape mismatch']], 'Per side and output'));
+      if (obj(r.worst)) out.push(worstTable(obj(r.worst)));
       out.push(sideFingerprintTable(r));
       break;
     case 'running-stats':

@@ -18,3 +18,8 @@ export function approx(x: number): string {
 export function exact(x: number): string {
   return Number.isFinite(x) ? String(Math.fround(x) === x ? x : x) : num(x);
 }
+
+/** A cosine similarity as the tables print it: 1 only when exactly 1, else how far below 1 ("1-4.44e-15"). */
+export function cosine(x: number): string {
+  return x === 1 ? '1' : 1 - x < 1e-4 ? `1-${num(1 - x)}` : x.toFixed(6);
+}

@@ -1,7 +1,7 @@
 import type TableType from 'cli-table3';
 import { describeFingerprint } from '../runtime/fingerprint';
 import type { InvarianceReport } from '../invariance/report';
-import { exact, num } from './format';
+import { cosine, exact, num } from './format';
 import { synthesisLine } from './synthesis-text';
 import { colorsFor, verdictColor, plain, type Colors } from './colors';
 
@@ -29,7 +29,7 @@ export function batchTable(report: InvarianceReport, c: Colors = plain): string 
       num(b.maxRel),
       num(b.maxUlp),
       num(b.maxL1),
-      b.minCosine === 1 ? '1' : 1 - b.minCosine < 1e-4 ? `1-${num(1 - b.minCosine)}` : b.minCosine.toFixed(6),
+      cosine(b.minCosine),
       `${b.equalRows}/${b.comparedRows}`,
       paint(b.pass ? 'yes' : 'NO'),
       b.causes.join(', '),

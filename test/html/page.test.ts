@@ -285,4 +285,20 @@ describe('what a report page shows', () => {
     // Not the reference's alone besides.
     expect(page).not.toMatch(/<h3>Fingerprint<\/h3>/);
   }, 60_000);
+
+  test('worst element in full precision and min cosine as "1-2e-5", as the text report prints them', () => {
+    const r = run('check', 'examples/models/text_embedder_quantized.onnx', ...sweep, '--html', at('quantized.html'));
+    expect(r.code).toBe(1);
+    const page = section(fs.readFileSync(at('quantized.html'), 'utf8'), 1);
+    const [, expected, actual] = /expected (-?[\d.e+-]+), got (-?[\d.e+-]+)/.exec(r.stdout)!;
+    // More digits than three: the difference is in them.
+    expect(expected.length).toBeGreaterThan(8);
+    expect(page).toMatch(new RegExp(`<tr><th>expected<td class="n">${expected}<tr><th>actual<td class="n">${actual}<tr>`));
+    // The text table's min cosine column, row by row, against the page's 7th column.
+    const text = [...r.stdout.matchAll(/│\s*(\d+) │[^│]*│[^│]*│[^│]*│[^│]*│[^│]*│\s*(\S+) │/g)].map((m) => [m[1], m[2]]);
+    expect(text.some(([, c]) => c.startsWith('1-'))).toBe(true);
+    const table = page.slice(page.indexOf('<h3>Per batch size</h3>'));
+    const html = [...table.slice(0, table.indexOf('</table>')).matchAll(/<tr><td>(\d+)(?:<td>[^<]*){5}<td>([^<]*)/g)].map((m) => [m[1], m[2]]);
+    expect(html).toEqual(text);
+  }, 60_000);
 });
