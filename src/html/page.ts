@@ -245,15 +245,16 @@ export function slimSvg(svg: string): string {
   });
 }
 
-async function figure(chart: Chart): Promise<string> {
-  const svg = slimSvg(await renderSpec(chart.spec));
-  return `<figure class="bp-chart" data-chart="${esc(chart.kind)}">${svg}<figcaption><span class="bp-title">${esc(chart.title)}</span>${esc(chart.caption)}</figcaption></figure>`;
+/** A chart and its caption; the svg (role="img") is named by the caption, for screen readers. */
+async function figure(chart: Chart, id: string): Promise<string> {
+  const svg = slimSvg(await renderSpec(chart.spec)).replace(/^<svg /, `<svg aria-labelledby="${id}" `);
+  return `<figure class="bp-chart" data-chart="${esc(chart.kind)}">${svg}<figcaption id="${id}"><span class="bp-title">${esc(chart.title)}</span>${esc(chart.caption)}</figcaption></figure>`;
 }
 
 async function section(p: Prepared, shared: SharedTables): Promise<string> {
   const r = p.report as Obj;
   const test = p.entry.test;
-  const figures = await Promise.all(chartsFor(r).map(figure));
+  const figures = await Promise.all(chartsFor(r).map((chart, i) => figure(chart, `chart-${p.n}-${i + 1}`)));
   return `<section class="bp-report bp-${p.status}" id="report-${p.n}" data-kind="${esc(r.kind)}">
 <header>${badge(p.status)}<h2>#${p.n} ${esc(kindLabel(r))}: <code>${esc(subjectOf(r))}</code></h2>${test ? `<span class="bp-meta">${esc(test.file)} › ${esc(test.name)} (${esc(test.status)})</span>` : ''}${p.entry.source ? `<span class="bp-meta">from <code>${esc(p.entry.source)}</code></span>` : ''}</header>
 ${statements(r)}

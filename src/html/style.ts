@@ -3,9 +3,9 @@
  * prefers-color-scheme, and print. Charts draw text and axes in currentColor, so they follow.
  */
 export const CSS = `
-:root { color-scheme: light dark; --fg: #1b1f24; --bg: #ffffff; --muted: #5b6470; --line: #d0d7de; --panel: #f6f8fa; --pass: #1a7f37; --fail: #cf222e; --info: #6e7781; }
+:root { color-scheme: light dark; --fg: #1b1f24; --bg: #ffffff; --muted: #5b6470; --line: #d0d7de; --panel: #f6f8fa; --pass: #1a7f37; --fail: #cf222e; --info: #6e7781; --on-status: #fff; }
 @media (prefers-color-scheme: dark) {
-  :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9da7b3; --line: #30363d; --panel: #161b22; --pass: #3fb950; --fail: #ff7b72; --info: #8b949e; }
+  :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9da7b3; --line: #30363d; --panel: #161b22; --pass: #3fb950; --fail: #ff7b72; --info: #8b949e; --on-status: #0d1117; }
 }
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 1100px; padding: 1.5rem; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
@@ -22,7 +22,8 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 /* A rows table names its numeric columns once (class="n2 n5": the 2nd and 5th), not every cell. */
 ${Array.from({ length: 12 }, (_v, i) => `table.n${i + 1} td:nth-child(${i + 1})`).join(', ')} { text-align: right; font-variant-numeric: tabular-nums; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-.bp-status { display: inline-block; min-width: 3.4rem; padding: 0 .4rem; border-radius: 3px; font-weight: 600; text-align: center; color: #fff; }
+.bp-status { display: inline-block; min-width: 3.4rem; padding: 0 .4rem; border-radius: 3px; font-weight: 600; text-align: center; color: var(--on-status); }
+/* --on-status: the badge text, 4.5:1 or more on each badge colour (WCAG AA): white on the light theme's, near-black on the dark theme's bright ones. */
 .bp-status.pass { background: var(--pass); }
 .bp-status.fail { background: var(--fail); }
 .bp-status.info { background: var(--info); }

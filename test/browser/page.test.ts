@@ -128,7 +128,10 @@ describe('the report pages in headless Chromium', () => {
           seen.add(key);
         }
       }
-      return { checked: texts.length, bad, body: getComputedStyle(document.body).backgroundColor };
+      // The pass/FAIL badges: their text against their own colour, at WCAG AA's 4.5:1.
+      const badges = [...document.querySelectorAll('.bp-status')].map((el: any) => ({ badge: el.className, contrast: Math.round(contrast(getComputedStyle(el).color, background(el)) * 100) / 100 }));
+      const weak = [...new Map(badges.filter((b) => b.contrast < 4.5).map((b) => [b.badge, b])).values()];
+      return { checked: texts.length, bad, badges: badges.length, weak, body: getComputedStyle(document.body).backgroundColor };
     });
   }
 
@@ -198,9 +201,25 @@ describe('the report pages in headless Chromium', () => {
       const result = await unreadable(page);
       expect(result.checked).toBeGreaterThan(20);
       expect(result.bad).toEqual([]);
+      expect(result.badges).toBeGreaterThan(0);
+      expect(result.weak).toEqual([]);
       expect(problems).toEqual([]);
       await page.close();
     }
+  }, 60_000);
+
+  test('each chart (an svg of role img) is named by its own figure\'s caption', async () => {
+    const { page } = await open(examples);
+    const named = await page.evaluate(() => [...document.querySelectorAll('figure.bp-chart')].map((f: any) => {
+      const svg = f.querySelector('svg');
+      const label = document.getElementById(svg.getAttribute('aria-labelledby') ?? '');
+      return { role: svg.getAttribute('role'), own: !!label && label.tagName === 'FIGCAPTION' && label.parentElement === f, text: (label?.textContent ?? '').length > 20 };
+    }));
+    expect(named.length).toBeGreaterThan(8);
+    expect(named.filter((n: any) => !(n.role === 'img' && n.own && n.text))).toEqual([]);
+    // As the accessibility tree names it: the caption's title and sentences.
+    expect(await page.getByRole('img', { name: /^Drift per batch size against the reference: .*(fails|Bitwise equal)/ }).count()).toBeGreaterThan(0);
+    await page.close();
   }, 60_000);
 
   test('negative control: the readability check catches text painted in its background colour', async () => {

@@ -24,7 +24,7 @@ function run(...args: string[]) {
 
 /** Each figure of a page: its data-chart kind, caption and SVG. */
 function figures(html: string): { kind: string; svg: string; caption: string }[] {
-  return [...html.matchAll(/<figure class="bp-chart" data-chart="([a-z]+)">(<svg[\s\S]*?<\/svg>)<figcaption>([\s\S]*?)<\/figcaption><\/figure>/g)].map((m) => ({ kind: m[1], svg: m[2], caption: m[3] }));
+  return [...html.matchAll(/<figure class="bp-chart" data-chart="([a-z]+)">(<svg[\s\S]*?<\/svg>)<figcaption[^>]*>([\s\S]*?)<\/figcaption><\/figure>/g)].map((m) => ({ kind: m[1], svg: m[2], caption: m[3] }));
 }
 
 /** Marks vega drew (symbols, lines, bars, rules) with geometry: a chart that is not empty. */
