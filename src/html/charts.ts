@@ -111,7 +111,10 @@ function driftPanel(rows: DriftRow[], metric: 'maxAbs' | 'maxUlp', title: string
     value: Number.isFinite(r[metric]) ? at(r[metric]) : null,
     status: !r.pass ? 'fails' : r[metric] === 0 ? 'bitwise equal (at floor)' : 'within tolerance',
   }));
-  const y = { field: 'value', type: 'quantitative', title, scale: { type: 'log', domainMin: floor }, axis: logAxis(floor, values.concat(rule ?? [])) };
+  // Nothing above the floor (bitwise equal at every size, no line): the axis spans a decade from
+  // the floor, else its domain is one point and its two ticks are drawn on top of each other.
+  const flat = !values.concat(rule ?? []).some((v) => v > floor);
+  const y = { field: 'value', type: 'quantitative', title, scale: { type: 'log', domainMin: floor, ...(flat ? { domainMax: floor * 10 } : {}) }, axis: logAxis(floor, values.concat(rule ?? [])) };
   const layers: Obj[] = [
     { mark: { type: 'line', color: COLORS.muted, strokeWidth: 1 }, encoding: { x: { field: 'size', type: 'quantitative', title: 'batch size', scale: { type: 'log', base: 2 }, axis: { tickCount: 6 } }, y } },
     {

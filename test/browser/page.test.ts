@@ -208,6 +208,24 @@ describe('the report pages in headless Chromium', () => {
     }
   }, 60_000);
 
+  test('no two labels of a chart are drawn over each other (an axis of one point puts its ticks together)', async () => {
+    const { page } = await open(examples);
+    const clashes = await page.evaluate(() => [...document.querySelectorAll('figure.bp-chart')].flatMap((f: any) => {
+      // A label vega hid (opacity 0: it would overlap its neighbour) is not drawn.
+      const labels = [...f.querySelectorAll('svg text')].filter((t: any) => getComputedStyle(t).opacity !== '0').map((t: any) => ({ text: t.textContent, box: t.getBoundingClientRect() }));
+      const out: string[] = [];
+      labels.forEach((a: any, i: number) => labels.slice(i + 1).forEach((b: any) => {
+        const overlap = Math.min(a.box.right, b.box.right) - Math.max(a.box.left, b.box.left) > 1 && Math.min(a.box.bottom, b.box.bottom) - Math.max(a.box.top, b.box.top) > 1;
+        if (overlap && a.text !== b.text) out.push(`${f.dataset.chart}: ${a.text} over ${b.text}`);
+      }));
+      return out;
+    }));
+    expect(clashes).toEqual([]);
+    // The case this is about is on the page: a drift chart of an output bitwise equal at every size.
+    expect(await page.locator('figure.bp-chart[data-chart="drift"] figcaption', { hasText: 'Bitwise equal at every size' }).count()).toBeGreaterThan(0);
+    await page.close();
+  }, 60_000);
+
   test('each chart (an svg of role img) is named by its own figure\'s caption', async () => {
     const { page } = await open(examples);
     const named = await page.evaluate(() => [...document.querySelectorAll('figure.bp-chart')].map((f: any) => {
