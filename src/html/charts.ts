@@ -195,19 +195,24 @@ function classesChart(report: Obj): Chart[] {
 }
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#edc948', '#b07aa1', '#76b7b2', '#ff9da7', '#9c755f', '#e15759', '#bab0ac'];
 
+/** The length a padding run's texts had: reports hold it per run only as the run's name, the limit and the probes' lengths. */
+export function paddedLengthOf(padding: Obj, c: Obj): string {
+  const lengths = arr(padding.lengths).map(num);
+  const limit = num(padding.limit);
+  const own = num(c.paddedLength ?? c.length);
+  if (Number.isFinite(own)) return `${own} tokens`;
+  if (c.run === 'unpadded') return lengths.length ? `${list(lengths)} tokens (own lengths)` : 'own length';
+  if (c.run === 'served') return 'padded to the longest';
+  return Number.isFinite(limit) ? `${limit} tokens` : '';
+}
+
 function paddingChart(report: Obj): Chart[] {
   const padding = obj(report.padding);
   const comparisons = arr(padding?.comparisons).map(obj).filter((c): c is Obj => c !== null);
   if (!padding || padding.tested !== true || comparisons.length === 0) return [];
   const lengths = arr(padding.lengths).map(num);
   const limit = num(padding.limit);
-  const lengthOf = (c: Obj): string => {
-    const own = num(c.paddedLength ?? c.length);
-    if (Number.isFinite(own)) return `${own} tokens`;
-    if (c.run === 'unpadded') return lengths.length ? `${list(lengths)} tokens (own lengths)` : 'own length';
-    if (c.run === 'served') return 'padded to the longest';
-    return Number.isFinite(limit) ? `${limit} tokens` : '';
-  };
+  const lengthOf = (c: Obj): string => paddedLengthOf(padding, c);
   const values = comparisons.map((c) => num(c.maxAbs));
   const { floor, at } = floored(values, 1e-9);
   // A bar on a log axis needs a baseline above 0 (from 0 it has no width): a decade below the

@@ -5,6 +5,7 @@
  */
 import { esc, escText } from './escape';
 import { cosine, exact } from '../report/format';
+import { paddedLengthOf } from './charts';
 import { fmt, isNum, num } from './numbers';
 import { KINDS } from './validate';
 
@@ -248,7 +249,9 @@ export function tables(r: Obj, shared?: SharedTables): string {
       const padding = obj(r.padding);
       if (padding) {
         out.push(kvTable(padding, ['tested', 'axis', 'mask', 'padId', 'side', 'limit', 'lengths', 'reason'], 'Padding'));
-        out.push(rowsTable(arr(padding.comparisons), [['run', 'run'], ['against', 'against'], ['paddedLength', 'padded length'], ['maxAbs', 'max abs'], ['bitExact', 'bitwise equal'], ['pass', 'pass'], ['skipped', 'outputs skipped']]));
+        // The length is in no comparison: from the run, the limit and the probes' lengths, as the chart labels it.
+        const comparisons = arr(padding.comparisons).map(obj).filter((c): c is Obj => c !== null).map((c) => ({ ...c, length: paddedLengthOf(padding, c) }));
+        out.push(rowsTable(comparisons, [['run', 'run'], ['against', 'against'], ['length', 'length of the texts'], ['maxAbs', 'max abs'], ['bitExact', 'bitwise equal'], ['pass', 'pass'], ['skipped', 'outputs skipped']]));
       }
       out.push(rowsTable(arr(r.nonFinite), [['output', 'output'], ['count', 'NaN or Inf']], 'Non-finite outputs'));
       out.push(rowsTable(arr(obj(r.model)?.inputs), [['name', 'input'], ['dtype', 'dtype'], ['shape', 'shape'], ['batchAxis', 'batch axis'], ['synthesis', 'samples']], 'Inputs'));

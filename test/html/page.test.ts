@@ -301,4 +301,17 @@ describe('what a report page shows', () => {
     const html = [...table.slice(0, table.indexOf('</table>')).matchAll(/<tr><td>(\d+)(?:<td>[^<]*){5}<td>([^<]*)/g)].map((m) => [m[1], m[2]]);
     expect(html).toEqual(text);
   }, 60_000);
+
+  test('check of a text model: the padding table says each run\'s length of the texts, none blank', () => {
+    expect(run('report', at('quantized.json'), '-o', at('padding.html')).code).toBe(0);
+    const page = section(fs.readFileSync(at('padding.html'), 'utf8'), 1);
+    const start = page.indexOf('<th>run<th>against<th>');
+    const table = page.slice(start, page.indexOf('</table>', start));
+    const lengths = [...table.matchAll(/<tr><td>([a-z-]+)<td>[^<]*<td>([^<]*)/g)].map((m) => [m[1], m[2]]);
+    const report = JSON.parse(fs.readFileSync(at('quantized.json'), 'utf8'));
+    expect(lengths.map(([run]) => run)).toEqual(report.padding.comparisons.map((c: { run: string }) => c.run));
+    expect(lengths).toContainEqual(['pad-ids', `${report.padding.limit} tokens`]);
+    expect(lengths).toContainEqual(['unpadded', `${report.padding.lengths.join(', ')} tokens (own lengths)`]);
+    expect(lengths.filter(([, length]) => length === '')).toEqual([]);
+  });
 });
