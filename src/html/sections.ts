@@ -5,6 +5,8 @@
  */
 import { esc, escText } from './escape';
 import { cosine, exact } from '../report/format';
+import type { EmbeddingReport } from '../snapshot/compare';
+import { embeddingSummary } from '../snapshot/text';
 import { paddedLengthOf } from './charts';
 import { fmt, isNum, num } from './numbers';
 import { KINDS } from './validate';
@@ -47,8 +49,10 @@ export function subjectOf(report: Obj | null): string {
   if (!report) return '';
   const model = obj(report.model);
   if (typeof model?.path === 'string') return model.path;
-  const baseline = obj(report.baseline);
-  if (typeof baseline?.file === 'string') return `${baseline.file}${baseline.key ? ` [${String(baseline.key)}]` : ''}`;
+  // A diff: both files, the baseline first.
+  const file = (side: Obj | null) => (typeof side?.file === 'string' ? `${side.file}${side.key ? ` [${String(side.key)}]` : ''}` : '');
+  const [baseline, current] = [file(obj(report.baseline)), file(obj(report.current))];
+  if (baseline) return current ? `${baseline} against ${current}` : baseline;
   return '';
 }
 
@@ -141,12 +145,18 @@ function paragraph(label: string, text: unknown): string {
 
 // ---- per kind -----------------------------------------------------------------------------
 
+/** A diff report holds no summary: the text report's line, from its fields (when a report has them). */
+function diffSummary(r: Obj): string | undefined {
+  if (r.kind !== 'embedding-diff' || !obj(r.current) || typeof r.rows !== 'number' || typeof r.movedRows !== 'number') return undefined;
+  return embeddingSummary(r as unknown as EmbeddingReport);
+}
+
 /** The sentences above the charts. */
 export function statements(r: Obj): string {
   const parts: string[] = [];
   const verdict = verdictOf(r);
   if (verdict) parts.push(paragraph('verdict', verdict));
-  parts.push(paragraph('summary', r.summary));
+  parts.push(paragraph('summary', r.summary ?? diffSummary(r)));
   if (r.kind === 'batch-invariance') {
     const served = obj(r.served);
     if (served) parts.push(paragraph('served sizes', `${arr(served.sizes).join(', ')}: ${served.equal ? 'bitwise equal' : `differ by at most ${fmt(served.maxAbs)}`}`));

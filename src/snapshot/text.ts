@@ -23,6 +23,17 @@ function nonFiniteSide(s: EmbeddingSide): string {
   return `${s.nonFiniteRows} row${s.nonFiniteRows === 1 ? '' : 's'} (row${s.nonFiniteRows === 1 ? '' : 's'} ${s.nonFiniteRowIndices.join(', ')}${more}; ${values(s.nonFiniteValues)})`;
 }
 
+/** The first line after its verdict: why it is identical, within the tolerance or changed (the HTML page's summary too). */
+export function embeddingSummary(report: EmbeddingReport): string {
+  if (report.shapeMismatch) return `${report.shapeMismatch}; no rows compared`;
+  if (report.verdict === 'identical') return `${shape(report.current)}, bitwise equal to the baseline`;
+  const nonFinite = report.nonFiniteRows > 0 ? `, ${report.nonFiniteRows} of them for NaN or ±Inf` : '';
+  const moved = report.movedRows > 0
+    ? `${report.movedRows} of ${report.rows} rows moved beyond ${report.tolerance}${nonFinite}`
+    : `all ${report.rows} rows within ${report.tolerance}`;
+  return `${moved} (${report.changedRows} not bitwise equal; ${shape(report.current)})`;
+}
+
 /**
  * The report for people, the same lines in the matcher's failure message and in
  * `batchproof diff`: how many rows moved, the worst rows, neighbour changes, NaN rows,
@@ -33,17 +44,7 @@ export function formatEmbeddingReport(report: EmbeddingReport, options: Embeddin
   const c = colorsFor(options.color);
   const lines: string[] = [];
   const paint = verdictColor(report.verdict, c);
-  if (report.shapeMismatch) {
-    lines.push(`${paint(c.bold('changed'))}: ${report.shapeMismatch}; no rows compared`);
-  } else if (report.verdict === 'identical') {
-    lines.push(`${paint(c.bold('identical'))}: ${shape(report.current)}, bitwise equal to the baseline`);
-  } else {
-    const nonFinite = report.nonFiniteRows > 0 ? `, ${report.nonFiniteRows} of them for NaN or ±Inf` : '';
-    const moved = report.movedRows > 0
-      ? `${report.movedRows} of ${report.rows} rows moved beyond ${report.tolerance}${nonFinite}`
-      : `all ${report.rows} rows within ${report.tolerance}`;
-    lines.push(`${paint(c.bold(report.verdict))}: ${moved} (${report.changedRows} not bitwise equal; ${shape(report.current)})`);
-  }
+  lines.push(`${paint(c.bold(report.shapeMismatch ? 'changed' : report.verdict))}: ${embeddingSummary(report)}`);
   if (report.worst.length > 0) {
     lines.push(report.movedRows > 0 ? 'worst rows:' : 'rows that moved most:');
     const table = [['row', 'cosine distance', 'max abs', 'max ULP', 'within']].concat(

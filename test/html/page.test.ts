@@ -11,6 +11,9 @@ import { readReportFiles } from '../../src/html/read';
 import { slimSvg } from '../../src/html/page';
 import { CSS } from '../../src/html/style';
 import { bnCalibrationData, bnModel, driftModel, invariantModel, leakyModel } from '../helpers/models';
+import { writeBaseline } from '../../src/snapshot/store';
+import { fingerprintFor } from '../../src/runtime/fingerprint';
+import { embeddings, nudged } from '../snapshot/support';
 
 const bin = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'bin.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-html-'));
@@ -313,5 +316,19 @@ describe('what a report page shows', () => {
     expect(lengths).toContainEqual(['pad-ids', `${report.padding.limit} tokens`]);
     expect(lengths).toContainEqual(['unpadded', `${report.padding.lengths.join(', ')} tokens (own lengths)`]);
     expect(lengths.filter(([, length]) => length === '')).toEqual([]);
+  });
+
+  test('diff: titled with both files, and the text report\'s summary line (why it fails)', () => {
+    const base = embeddings(50, 16);
+    const write = (name: string, e: typeof base) => writeBaseline(at(name), e, { format: 1, tolerance: { kind: 'cosine', cosine: 1e-6 }, fingerprint: fingerprintFor({}), created: '2025-01-01T00:00:00.000Z', key: 'rows' });
+    write('a.emb', base);
+    write('b.emb', nudged(base, [3, 30], 0.3));
+    const r = run('diff', at('a.emb'), at('b.emb'), '--no-color', '--html', at('diff.html'));
+    expect(r.code).toBe(1);
+    const why = r.stdout.split('\n')[0].replace(/^changed: /, '');
+    expect(why).toMatch(/^2 of 50 rows moved beyond/);
+    const page = section(fs.readFileSync(at('diff.html'), 'utf8'), 1);
+    expect(page).toContain(`<h2>#1 diff: <code>${at('a.emb')} [rows] against ${at('b.emb')} [rows]</code></h2>`);
+    expect(page).toContain(`<p><strong>summary:</strong> ${why.replace(/</g, '&lt;').replace(/>/g, '&gt;')}</p>`);
   });
 });
