@@ -263,8 +263,12 @@ ${tables(r, shared)}
 </section>`;
 }
 
-/** Per caption, the table most reports have alike, when at least two do. */
+/**
+ * Per caption, the table most reports have alike, when at least two and two thirds of the page's
+ * reports do: one only a few share is no more the page's than any other, so each shows its own.
+ */
 function chooseShared(items: Prepared[]): SharedTables {
+  const reports = items.filter((p) => p.report).length;
   const seen = new Map<string, Map<string, { rows: KvRow[]; count: number }>>();
   for (const p of items) {
     if (!p.report) continue;
@@ -280,7 +284,7 @@ function chooseShared(items: Prepared[]): SharedTables {
   const shared: SharedTables = new Map();
   for (const [caption, byKey] of seen) {
     const best = [...byKey.values()].reduce((a, b) => (b.count > a.count ? b : a));
-    if (best.count >= 2) shared.set(caption, best);
+    if (best.count >= 2 && best.count * 3 >= reports * 2) shared.set(caption, best);
   }
   return shared;
 }
