@@ -12,33 +12,50 @@ const sweep = { batchSizes: [1, 4] };
  * never matter, yet the padded shape moves the output a little, as kernels do on other shapes.
  */
 function lengthDriftModel(): Uint8Array {
+  return maskedEmbeddingModel({
+    output: { name: 'y', dtype: 'float32', shape: ['batch', 8] },
+    seed: 5,
+    initializers: [
+      { name: 'axes_seq', dtype: 'int64', dims: [1], data: [1n] as never },
+      { name: 'one', dtype: 'int64', dims: [], data: [1n] as never },
+    ],
+    nodes: [
+      { op: 'ReduceSum', inputs: ['masked', 'axes_seq'], outputs: ['summed'], attrs: { keepdims: 0 } },
+      { op: 'ReduceSum', inputs: ['mask3', 'axes_seq'], outputs: ['count'], attrs: { keepdims: 0 } },
+      { op: 'Gather', inputs: ['shape', 'one'], outputs: ['tokens'], attrs: { axis: 0 } },
+      { op: 'Cast', inputs: ['tokens'], outputs: ['tokens_f'], attrs: { to: DataType.FLOAT } },
+      { op: 'Mul', inputs: ['tokens_f', 'eps'], outputs: ['shift'] },
+      { op: 'Add', inputs: ['count', 'shift'], outputs: ['divisor'] },
+      { op: 'Div', inputs: ['summed', 'divisor'], outputs: ['y'] },
+    ],
+  });
+}
+
+/**
+ * input_ids and attention_mask [batch, sequence] -> `masked` (table rows times the mask, per
+ * token), `mask3`, `shape` (of input_ids) and `eps` (1e-6), for `nodes` to finish into `output`.
+ */
+function maskedEmbeddingModel(m: { output: { name: string; dtype: 'float32'; shape: (string | number)[] }; seed: number; initializers: Parameters<typeof buildModel>[0]['initializers']; nodes: Parameters<typeof buildModel>[0]['nodes'] }): Uint8Array {
   return buildModel({
     opset: 17,
     inputs: [
       { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
       { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
     ],
-    outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 8] }],
+    outputs: [m.output],
     initializers: [
-      { name: 'table', dtype: 'float32', dims: [50, 8], data: seededFloats(400, 5) },
-      { name: 'axes_seq', dtype: 'int64', dims: [1], data: [1n] as never },
+      { name: 'table', dtype: 'float32', dims: [50, 8], data: seededFloats(400, m.seed) },
       { name: 'axes_last', dtype: 'int64', dims: [1], data: [2n] as never },
-      { name: 'one', dtype: 'int64', dims: [], data: [1n] as never },
       { name: 'eps', dtype: 'float32', dims: [], data: [1e-6] },
+      ...(m.initializers ?? []),
     ],
     nodes: [
       { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['emb'], attrs: { axis: 0 } },
       { op: 'Cast', inputs: ['attention_mask'], outputs: ['mask_f'], attrs: { to: DataType.FLOAT } },
       { op: 'Unsqueeze', inputs: ['mask_f', 'axes_last'], outputs: ['mask3'] },
       { op: 'Mul', inputs: ['emb', 'mask3'], outputs: ['masked'] },
-      { op: 'ReduceSum', inputs: ['masked', 'axes_seq'], outputs: ['summed'], attrs: { keepdims: 0 } },
-      { op: 'ReduceSum', inputs: ['mask3', 'axes_seq'], outputs: ['count'], attrs: { keepdims: 0 } },
       { op: 'Shape', inputs: ['input_ids'], outputs: ['shape'] },
-      { op: 'Gather', inputs: ['shape', 'one'], outputs: ['tokens'], attrs: { axis: 0 } },
-      { op: 'Cast', inputs: ['tokens'], outputs: ['tokens_f'], attrs: { to: DataType.FLOAT } },
-      { op: 'Mul', inputs: ['tokens_f', 'eps'], outputs: ['shift'] },
-      { op: 'Add', inputs: ['count', 'shift'], outputs: ['divisor'] },
-      { op: 'Div', inputs: ['summed', 'divisor'], outputs: ['y'] },
+      ...m.nodes,
     ],
   });
 }
@@ -63,26 +80,14 @@ test('no token recipe where pads leak, nor where none is needed', async () => {
  * tokens, as the check's own rows are, or no recipe is ever verified on a text model.
  */
 function tokenOutputsBatchDriftModel(): Uint8Array {
-  return buildModel({
-    opset: 17,
-    inputs: [
-      { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
-      { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
-    ],
-    outputs: [{ name: 'last_hidden_state', dtype: 'float32', shape: ['batch', 'sequence', 8] }],
+  return maskedEmbeddingModel({
+    output: { name: 'last_hidden_state', dtype: 'float32', shape: ['batch', 'sequence', 8] },
+    seed: 6,
     initializers: [
-      { name: 'table', dtype: 'float32', dims: [50, 8], data: seededFloats(400, 6) },
-      { name: 'axes_last', dtype: 'int64', dims: [1], data: [2n] as never },
       { name: 'zero', dtype: 'int64', dims: [], data: [0n] as never },
       { name: 'two', dtype: 'int64', dims: [], data: [2n] as never },
-      { name: 'eps', dtype: 'float32', dims: [], data: [1e-6] },
     ],
     nodes: [
-      { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['emb'], attrs: { axis: 0 } },
-      { op: 'Cast', inputs: ['attention_mask'], outputs: ['mask_f'], attrs: { to: DataType.FLOAT } },
-      { op: 'Unsqueeze', inputs: ['mask_f', 'axes_last'], outputs: ['mask3'] },
-      { op: 'Mul', inputs: ['emb', 'mask3'], outputs: ['masked'] },
-      { op: 'Shape', inputs: ['input_ids'], outputs: ['shape'] },
       { op: 'Gather', inputs: ['shape', 'zero'], outputs: ['rows'], attrs: { axis: 0 } },
       { op: 'Min', inputs: ['rows', 'two'], outputs: ['capped'] },
       { op: 'Cast', inputs: ['capped'], outputs: ['capped_f'], attrs: { to: DataType.FLOAT } },
