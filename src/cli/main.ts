@@ -73,8 +73,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
     process.exit(EXIT.badInput);
   };
   process.on('exit', ended);
-  process.on('uncaughtException', crashed);
-  const program = buildProgram({ out, err, setExit: (c) => (code = c), runsUserCode: (what) => (userCode = what) }, argv[0]);
+  // Only once the user's code is in: batchproof's own errors (and a test runner's) crash as they would.
+  const runsUserCode = (what: string) => {
+    userCode = what;
+    if (!process.listeners('uncaughtException').includes(crashed)) process.on('uncaughtException', crashed);
+  };
+  const program = buildProgram({ out, err, setExit: (c) => (code = c), runsUserCode }, argv[0]);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
