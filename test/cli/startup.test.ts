@@ -37,6 +37,20 @@ test.each([
   }
 });
 
+test('check with its output sent to /dev/null (a character device, no terminal) loads no stdio stream', () => {
+  const out = path.join(tmp, 'modules-devnull.json');
+  const devnull = fs.openSync('/dev/null', 'w');
+  try {
+    const args = ['check', path.join(root, 'examples', 'models', 'transformer_encoder.onnx'), '--batch-sizes', '1,2'];
+    const r = spawnSync(process.execPath, ['--require', hook, bin, ...args], { stdio: ['ignore', devnull, devnull], env: { ...process.env, MODULES_OUT: out, XDG_CACHE_HOME: tmp } });
+    expect(r.status).toBe(0);
+  } finally {
+    fs.closeSync(devnull);
+  }
+  const loaded = (JSON.parse(fs.readFileSync(out, 'utf8')) as string[]).filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+  expect(loaded.filter((m) => UNNEEDED.includes(m))).toEqual([]);
+});
+
 test('the control: the same hook sees child_process where the CLI needs it (listing providers probes in a child)', () => {
   const { loaded } = modulesOf(['fingerprint', '--json']);
   expect(loaded).toContain('child_process');
