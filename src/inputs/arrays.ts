@@ -56,6 +56,33 @@ export function allocate(dtype: string, length: number): TypedArray {
   }
 }
 
+const ARRAY_TYPES: Record<string, { new (buffer: ArrayBuffer, offset: number, length: number): TypedArray; BYTES_PER_ELEMENT: number }> = {
+  float32: Float32Array, float64: Float64Array, float16: Uint16Array, int8: Int8Array, int16: Int16Array, int32: Int32Array,
+  int64: BigInt64Array, uint8: Uint8Array, bool: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array,
+} as never;
+
+/**
+ * `allocate` for many small arrays that live as long as each other (a pool's samples): views
+ * carved out of shared 64 KB blocks, where each array of its own gets a backing store V8
+ * allocates and tracks one by one (a text check makes thousands of 100-byte samples).
+ */
+export function blockAllocator(blockBytes = 1 << 16): (dtype: string, length: number) => TypedArray {
+  let block: ArrayBuffer | null = null;
+  let used = 0;
+  return (dtype, length) => {
+    const type = ARRAY_TYPES[dtype];
+    const bytes = length * (type?.BYTES_PER_ELEMENT ?? 0);
+    if (!type || bytes > blockBytes / 8) return allocate(dtype, length);
+    if (!block || used + bytes > blockBytes) {
+      block = new ArrayBuffer(blockBytes);
+      used = 0;
+    }
+    const out = new type(block, used, length);
+    used += (bytes + 7) & ~7; // every view 8-byte aligned, as BigInt64Array needs
+    return out;
+  };
+}
+
 export function product(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }

@@ -1,6 +1,6 @@
 import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
-import { allocate, floatToHalf, product, stackRows, takeRows, TypedArray } from './arrays';
+import { allocate, blockAllocator, floatToHalf, product, stackRows, takeRows, TypedArray } from './arrays';
 import type { InputSpec } from './spec';
 import type { IdBound, TableRef } from '../onnx/tables';
 import { fillUniform } from '../kernels';
@@ -319,6 +319,13 @@ export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<st
   const [lo, hi] = options.range ?? [-1, 1];
   const cache = new SampleCache();
   const nameHashes = new Map<string, number>();
+  const alloc = blockAllocator();
+  let scratch = new Float64Array(0);
+  // Uniform draws for integer and half inputs, in one buffer reused from sample to sample.
+  const uniform = (length: number, sampleSeed: number): Float64Array => {
+    if (scratch.length < length) scratch = new Float64Array(Math.max(length, 2 * scratch.length));
+    return fillUniform(scratch.subarray(0, length), sampleSeed) as Float64Array;
+  };
   return {
     count: null,
     sample(spec, index) {
@@ -334,16 +341,16 @@ export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<st
       const length = product(spec.sampleDims);
       let out: TypedArray;
       if (spec.dtype === 'float32' || spec.dtype === 'float64') {
-        out = fillUniform(allocate(spec.dtype, length) as Float32Array, sampleSeed, lo, hi);
+        out = fillUniform(alloc(spec.dtype, length) as Float32Array, sampleSeed, lo, hi);
       } else if (spec.dtype === 'float16') {
-        const u = fillUniform(new Float64Array(length), sampleSeed);
-        out = allocate(spec.dtype, length);
+        const u = uniform(length, sampleSeed);
+        out = alloc(spec.dtype, length);
         for (let i = 0; i < u.length; i++) out[i] = floatToHalf(lo + (hi - lo) * u[i]);
       } else {
-        out = allocate(spec.dtype, length);
+        out = alloc(spec.dtype, length);
         const big = spec.dtype === 'int64' || spec.dtype === 'uint64';
         if (fact.kind === 'ids') {
-          const u = fillUniform(new Float64Array(length), sampleSeed);
+          const u = uniform(length, sampleSeed);
           const span = fact.high - fact.low;
           for (let i = 0; i < u.length; i++) {
             const id = fact.low + Math.floor(u[i] * span);
@@ -358,7 +365,7 @@ export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<st
             out[i] = (big ? BigInt(p) : p) as never;
           }
         } else if (fact.kind === 'bool') {
-          const u = fillUniform(new Float64Array(length), sampleSeed);
+          const u = uniform(length, sampleSeed);
           let any = false;
           for (let i = 0; i < length; i++) any = (out[i] = u[i] < 0.5 ? 1 : 0) === 1 || any;
           // A mask-like bool with all bits off could blank a sample; one bit alone stays random.

@@ -11,7 +11,7 @@
  */
 import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
-import { allocate, product, TypedArray } from '../inputs/arrays';
+import { allocate, blockAllocator, product, TypedArray } from '../inputs/arrays';
 import { batchTensor, SampleCache, SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
 import type { ValueInfo } from '../runtime/session';
@@ -247,11 +247,11 @@ function around(dims: readonly number[], axis: number): { outer: number; inner: 
  * base sample (null). Written by runs of tokens (set, fill), not element by element: a check
  * makes a few hundred of these once each, in code V8 has not optimized yet.
  */
-function tokenSample(spec: InputSpec, base: TypedArray | null, setup: PaddingSetup, len: number, layout: TokenLayout, seed: number): TypedArray {
+function tokenSample(spec: InputSpec, base: TypedArray | null, setup: PaddingSetup, len: number, layout: TokenLayout, seed: number, alloc: (dtype: string, length: number) => TypedArray): TypedArray {
   const role = setup.roles[spec.name];
   const total = layout.length;
   const { outer, inner } = around(spec.sampleDims, role.axis);
-  const out = allocate(spec.dtype, outer * total * inner);
+  const out = alloc(spec.dtype, outer * total * inner);
   const big = spec.dtype === 'int64' || spec.dtype === 'uint64';
   const value = (v: number) => (big ? BigInt(v) : v) as never;
   const start = layout.side === 'right' ? 0 : total - len;
@@ -298,8 +298,9 @@ export function paddedPool(base: SamplePool, setup: PaddingSetup): SamplePool {
   return variantPool(base, setup, { length: setup.limit, side: setup.side, pads: 'pad-id' });
 }
 
-function variantPool(base: SamplePool, setup: PaddingSetup, layout: TokenLayout): SamplePool {
+function variantPool(base: SamplePool, setup: PaddingSetup, layout: TokenLayout, blockBytes?: number): SamplePool {
   const cache = new SampleCache();
+  const alloc = blockAllocator(blockBytes);
   // The spec of a base sample (at the limit), made once per input: a pool is asked per row.
   const baseSpecs = new Map<InputSpec, InputSpec>();
   const baseSpecOf = (spec: InputSpec): InputSpec => {
@@ -316,7 +317,7 @@ function variantPool(base: SamplePool, setup: PaddingSetup, layout: TokenLayout)
       if (hit) return hit;
       const len = Math.min(setup.lengthOf(index), layout.length);
       const made = role.role === 'mask' || role.role === 'positions' ? null : base.sample(baseSpecOf(spec), index);
-      const out = tokenSample(spec, made, setup, len, layout, index * 131);
+      const out = tokenSample(spec, made, setup, len, layout, index * 131, alloc);
       cache.set(spec.name, index, out);
       return out;
     },
@@ -325,7 +326,7 @@ function variantPool(base: SamplePool, setup: PaddingSetup, layout: TokenLayout)
 
 /** Feeds of a run whose token inputs take another layout (length, side, pad content). */
 export function tokenFeeds(specs: readonly InputSpec[], shared: Record<string, ort.Tensor>, base: SamplePool, setup: PaddingSetup, layout: TokenLayout, ids: readonly number[]): Record<string, ort.Tensor> {
-  const pool = variantPool(base, setup, layout);
+  const pool = variantPool(base, setup, layout, 4096); // a run's few probes: a small block
   const feeds: Record<string, ort.Tensor> = {};
   for (const spec of specsAt(specs, setup, layout.length)) feeds[spec.name] = spec.batchAxis === null ? shared[spec.name] : batchTensor(spec, pool, ids);
   return feeds;
