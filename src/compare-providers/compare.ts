@@ -6,7 +6,7 @@ import { DecadeHistogram, emptyHistogram } from '../compare/histogram';
 import { ComparisonSummary } from '../compare/summary';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
-import { assertSamplesCanShowFailure } from '../inputs/degenerate';
+import { assertSamplesCanShowFailure, samplesDiffer } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
 import { INPUT_OPTION_KEYS, validateOptions, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../runtime/fingerprint';
@@ -177,7 +177,7 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     // side NaN where another is not is a difference, and fails as one); notes from the reference.
     const valuesOf = (side: number) => outputs.map((o) => ({ name: o.name, dtype: o.dtype, parts: results[side].map((chunk) => chunk.outputs[o.name].data as TypedArray) }));
     if (results.every((_, side) => nothingFinite(valuesOf(side)))) throw nothingFiniteError(names);
-    notes.push(...outputValueNotes(valuesOf(0), Math.min(batchSize, count ?? batchSize)));
+    notes.push(...outputValueNotes(valuesOf(0), samplesDiffer(prepared.specs, prepared.pool, ids) ? Math.min(batchSize, count ?? batchSize) : 1));
     const layouts = sampleLayouts(reference, names, results[0][0].size, results[0][0].outputs, options.shapes);
     const unbatched = layouts.filter((l) => l.batchAxis < 0).map((l) => l.name);
     if (batched && unbatched.length) {

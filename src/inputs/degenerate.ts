@@ -85,3 +85,9 @@ export function assertSamplesCanShowFailure(specs: readonly InputSpec[], pool: S
     throw new BadInputError(`${label}: one sample only: its batch-mates would be copies of it, which cannot show leakage between them; ${cure}`);
   }
 }
+
+/** Do the pool's samples at `ids` differ at all (in any batched input's bytes)? Repeats are one sample. */
+export function samplesDiffer(specs: readonly InputSpec[], pool: SamplePool, ids: readonly number[]): boolean {
+  const batched = specs.filter((s) => s.batchAxis !== null);
+  return ids.some((id) => batched.some((s) => !sameBytes(pool.sample(s, ids[0]), pool.sample(s, id))));
+}

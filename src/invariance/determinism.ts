@@ -9,7 +9,7 @@ import { InputOptions, prepareInputs } from '../inputs/prepare';
 import { ModelSource, openModel } from '../runtime/handle';
 import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
-import { assertSamplesCanShowFailure } from '../inputs/degenerate';
+import { assertSamplesCanShowFailure, samplesDiffer } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
 import { assertFunctionOptions, assertFunctionSamplesDiffer, distinctFunctionSamples, assertModelOptions, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
@@ -96,7 +96,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
         const values = outputs.map((o) => ({ name: o.name, dtype: o.dtype, parts: [data[o.name]] }));
         firstNothingFinite = nothingFinite(values);
         // Samples that repeat are one sample: one value throughout them is no news.
-        const distinct = isFunctionHandle(handle) ? distinctFunctionSamples(handle, ids) : Math.min(batchSize, prepared.pool.count ?? batchSize);
+        const distinct = isFunctionHandle(handle) ? distinctFunctionSamples(handle, ids) : samplesDiffer(prepared.specs, prepared.pool, ids) ? Math.min(batchSize, prepared.pool.count ?? batchSize) : 1;
         notes.push(...outputValueNotes(values, distinct));
         continue;
       }

@@ -64,6 +64,14 @@ describe('notes on what the outputs cannot show', () => {
     expect((await checkDeterminism(constant, { samples: ['same', 'same', 'same'] })).notes).toEqual([]);
   });
 
+  test("a model's samples given as copies of one: one value throughout is no news, and no note", async () => {
+    const row = Array.from({ length: 8 }, (_, i) => (i - 3.5) / 4);
+    const copies = { x: { dtype: 'float32', dims: [6, 8], data: new Float32Array(Array(6).fill(row).flat()) } };
+    const varied = { x: { dtype: 'float32', dims: [6, 8], data: new Float32Array(Array.from({ length: 48 }, (_, i) => Math.sin(i))) } };
+    expect((await checkDeterminism(scalarModel('Mul', 0), { samples: copies as never })).notes).toEqual([]);
+    expect((await checkDeterminism(scalarModel('Mul', 0), { samples: varied as never })).notes.join('\n')).toMatch(/holds one value throughout the 6 samples/);
+  });
+
   test('negative control: an ordinary model gets no such note', async () => {
     expect((await checkDeterminism(invariantModel())).notes).toEqual([]);
     expect((await compareProviders(invariantModel(), sides)).notes).toEqual([]);
