@@ -307,7 +307,7 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
   const fed = new Set<number>();
   for (const run of plan.runs) for (const id of run.rows) if (id >= 0) fed.add(poolIndex(id));
   // A function's pool hands out sample indices: its samples are judged as they are.
-  if (fn) assertFunctionSamplesDiffer(handle, [...fed], 'distinct');
+  if (fn) assertFunctionSamplesDiffer(handle, [...fed]);
   else assertSamplesCanShowFailure(prepared.specs, prepared.pool, [...fed], 'distinct', sampleLabel(prepared.source, options));
   return { prepared, count, probes, plan, poolIndex, padding, hooks };
 }

@@ -11,7 +11,6 @@ import ort = require('onnxruntime-node');
 import { clearTimeout, setTimeout } from 'timers';
 import { BadInputError, formatValue } from '../errors';
 import type { TypedArray } from '../inputs/arrays';
-import type { SampleNeed } from '../inputs/degenerate';
 import type { PreparedInputs } from '../inputs/prepare';
 import type { SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
@@ -359,13 +358,11 @@ export function functionInputs(handle: ModelHandle): PreparedInputs {
 /**
  * Refuses samples that are all the same at `indices` (the samples a check's plan feeds), in the
  * function's own terms: the samples themselves, not the indices its pool hands out
- * (inputs/degenerate.ts judges a model's tensors). As for a model, `need` 'distinct' (batch
- * invariance: batch-mates must differ for leakage to show) refuses identical samples and a
- * single one; 'varied' (determinism: the same batch again) takes them. What 'varied' refuses in
- * a model's tensors, one constant value everywhere, has no meaning in a function's own samples.
+ * (inputs/degenerate.ts judges a model's tensors). Batch invariance needs batch-mates that
+ * differ for leakage to show; determinism runs the same batch again and takes any samples (what
+ * it refuses in a model's tensors, one constant value everywhere, means nothing for a function's).
  */
-export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readonly number[], need: SampleNeed): void {
-  if (need === 'varied') return;
+export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readonly number[]): void {
   const samples = (functionHandles.get(handle) as { samples: unknown[] }).samples;
   const unique = [...new Set(indices.map((i) => i % samples.length))];
   if (distinctFunctionSamples(handle, unique) >= 2) return;
