@@ -99,7 +99,7 @@ export function compareDiffering(expected: TypedArray, actual: TypedArray, dtype
     dtype === 'float32' && expected.length === actual.length
       ? scanFloat32(expected as Float32Array, actual as Float32Array, atol, rtol)
       : scanAny(expected, actual, reference, values, dtype, atol, rtol);
-  const cosine = s.nanMismatches > 0 ? NaN : s.normE === 0 && s.normA === 0 ? 1 : s.dot / Math.sqrt(s.normE * s.normA || 1);
+  const cosine = s.nanMismatches > 0 ? NaN : cosineOf(s, reference, values);
   let pass: boolean;
   switch (tolerance.kind) {
     case 'exact': pass = s.bitExact; break;
@@ -123,6 +123,39 @@ export function compareDiffering(expected: TypedArray, actual: TypedArray, dtype
     actual: n > 0 ? values[worst] : NaN,
     pass,
   };
+}
+
+/**
+ * The cosine from the scan's sums. float64 values past about 1e154 overflow their squares (a
+ * NaN cosine for rows a hair apart) and below about 1e-154 vanish (orthogonal rows read as
+ * both zero, cosine 1): such rows are summed again scaled by their largest value. float32
+ * values never leave the safe range, so their cosine is the plain one.
+ */
+function cosineOf(s: Scan, reference: ArrayLike<number>, values: ArrayLike<number>): number {
+  const product = s.normE * s.normA;
+  if (product > 1e-290 && product < Infinity && Number.isFinite(s.dot)) return s.dot / Math.sqrt(product);
+  if (s.normE === 0 && s.normA === 0 && s.maxAbs === 0) return 1;
+  const n = Math.min(reference.length, values.length);
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const e = reference[i];
+    const a = values[i];
+    if (Number.isNaN(e) && Number.isNaN(a)) continue; // left out by the scan too
+    if (!Number.isFinite(e) || !Number.isFinite(a)) return NaN; // an infinity: no cosine, as before
+    max = Math.max(max, Math.abs(e), Math.abs(a));
+  }
+  if (max === 0) return 1;
+  let dot = 0, normE = 0, normA = 0;
+  for (let i = 0; i < n; i++) {
+    const e = reference[i] / max;
+    const a = values[i] / max;
+    if (Number.isNaN(e)) continue;
+    dot += a * e;
+    normE += e * e;
+    normA += a * a;
+  }
+  const norms = Math.sqrt(normE) * Math.sqrt(normA);
+  return norms > 0 ? Math.min(1, Math.max(-1, dot / norms)) : 0;
 }
 
 /** Every other dtype (and arrays of different lengths): values as numbers, ULP from ordered bits. */

@@ -36,19 +36,24 @@ function normalize(e: Embeddings, skip: Uint8Array): Float64Array {
   const out = new Float64Array(e.rows * e.dim);
   for (let r = 0; r < e.rows; r++) {
     const o = r * e.dim;
-    let norm = 0;
+    let max = 0;
     let finite = true;
     for (let i = o; i < o + e.dim; i++) {
       // ±Inf would scale to NaN (Inf * 0) and drop the row from every list silently.
       if (e.data[i] - e.data[i] !== 0) finite = false;
-      norm += e.data[i] * e.data[i];
+      else max = Math.max(max, Math.abs(e.data[i]));
     }
-    if (!finite || !Number.isFinite(norm)) {
+    if (!finite) {
       skip[r] = 1;
       continue;
     }
-    const s = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let i = o; i < o + e.dim; i++) out[i] = e.data[i] * s;
+    if (max === 0) continue;
+    // Scaled by the largest value first: float64 squares past 1e154 overflow (the row would be
+    // left out) and below 1e-154 vanish (every row would read as zero, every order a tie).
+    let norm = 0;
+    for (let i = o; i < o + e.dim; i++) norm += (e.data[i] / max) ** 2;
+    const s = 1 / Math.sqrt(norm);
+    for (let i = o; i < o + e.dim; i++) out[i] = (e.data[i] / max) * s;
   }
   return out;
 }

@@ -60,6 +60,26 @@ describe('compareArrays', () => {
     expect(compareArrays(new Float32Array([1, 0]), new Float32Array([2, 0.01]), 'float32', tol).pass).toBe(true);
     expect(compareArrays(new Float32Array([1, 0]), new Float32Array([0, 1]), 'float32', tol).pass).toBe(false);
   });
+
+  test('float64 cosine at any magnitude: squares past 1e154 overflow, below 1e-154 vanish', () => {
+    const tol = resolveTolerance({ cosine: 1e-6 }, 'float64');
+    for (const scale of [1e200, 1e-200, 1e300, 1e-300, 1]) {
+      const e = Float64Array.from([0.6, -0.8, 0.25, 0.1], (x) => x * scale);
+      const near = e.map((x, i) => (i === 0 ? x * (1 + 1e-9) : x));
+      const orthogonal = Float64Array.from([0.8, 0.6, -0.1, 0.25], (x) => x * scale);
+      const c = compareArrays(e, near, 'float64', tol);
+      expect(1 - c.cosine).toBeLessThan(1e-12);
+      expect(c.pass).toBe(true);
+      const o = compareArrays(e, orthogonal, 'float64', tol);
+      expect(o.cosine).toBeCloseTo(0, 12); // 0.48 - 0.48 - 0.025 + 0.025
+      expect(o.pass).toBe(false);
+    }
+    // Both zero still reads as the same direction; one zero side as none in common.
+    expect(compareArrays(new Float64Array([0, -0]), new Float64Array([-0, 0]), 'float64', tol).cosine).toBe(1);
+    expect(compareArrays(new Float64Array([0, 0]), new Float64Array([1e-300, 0]), 'float64', tol).cosine).toBe(0);
+    // An infinity has no cosine, as before.
+    expect(compareArrays(new Float64Array([Infinity, 1]), new Float64Array([Infinity, 2]), 'float64', tol).cosine).toBeNaN();
+  });
 });
 
 describe('parseTolerance', () => {

@@ -76,6 +76,21 @@ describe('compareEmbeddings', () => {
     expect(formatEmbeddingReport(r, { color: false })).toBe('changed: the baseline is 200 x 32, the embeddings are 201 x 32; no rows compared');
   });
 
+  test('float64 rows past 1e154 or below 1e-154: the cosine is computed, not NaN or 1', () => {
+    const at = (scale: number) => embeddingsFrom({ data: Float64Array.from(base.data, (x) => x * scale), dims: [200, 32] });
+    const expected = compare(at(1), nudged(at(1), [4], -2)).worst[0].cosineDistance;
+    for (const scale of [1e200, 1e-200]) {
+      const a = at(scale);
+      const close = compare(a, nudged(a, [4], 1e-9));
+      expect(close).toMatchObject({ verdict: 'within-tolerance', pass: true, movedRows: 0, changedRows: 1 });
+      expect(close.minimumTolerance.cosine).toBeLessThan(1e-12);
+      const far = compare(a, nudged(a, [4], -2));
+      expect(far).toMatchObject({ verdict: 'changed', movedRows: 1 });
+      expect(far.worst[0].cosineDistance).toBeGreaterThan(1e-3);
+      expect(far.worst[0].cosineDistance / expected).toBeCloseTo(1, 9);
+    }
+  });
+
   test('streams: tiny chunks give the same report as one chunk', () => {
     const other = nudged(nudged(base, [0, 199], 0.3), [77], 1e-7);
     const whole = compare(base, other, { chunkBytes: 1 << 30 });
@@ -117,6 +132,18 @@ describe('neighbours: { k }', () => {
     const swapped = new Float64Array([1, 0, 0.9, 0.1 + 1e-13, 0.9, 0.1, 0, 1]);
     const r = compare(embeddingsFrom({ data, dims: [4, 2] }), embeddingsFrom({ data: swapped, dims: [4, 2] }), { neighbors: { k: 2 }, tolerance: { cosine: 1 } });
     expect(r.neighbors!.changedRows).toBe(0);
+  });
+
+  test('float64 rows at any magnitude: huge ones are not left out, tiny ones are not all ties', () => {
+    for (const scale of [1e200, 1e-200]) {
+      const scaled = (e: Embeddings) => ({ ...e, data: e.data.map((x) => x * scale) });
+      const same = compare(scaled(ring(30)), scaled(ring(30)), { neighbors: { k: 2 }, tolerance: { cosine: 1 } });
+      expect(same.neighbors).toMatchObject({ changedRows: 0, comparedRows: 30 });
+      const moved = compare(scaled(ring(30)), scaled(ring(30, (i) => (i === 10 ? 0.02 : 0))), { neighbors: { k: 2 }, tolerance: { cosine: 1 } });
+      expect(moved.neighbors!.comparedRows).toBe(30);
+      expect(moved.neighbors!.changedRows).toBeGreaterThan(0);
+      expect(moved.pass).toBe(false);
+    }
   });
 
   test('NaN rows are left out of neighbour lists', () => {
