@@ -1,3 +1,4 @@
+import fs = require('fs');
 import type { Tolerance } from '../compare/tolerance';
 import { compareEmbeddings, DEFAULT_EMBEDDING_TOLERANCE, EmbeddingReport, toleranceFromResolved } from './compare';
 import { BadInputError, formatValue } from '../errors';
@@ -31,6 +32,13 @@ export function diffBaselines(a: string, b: string, options: DiffOptions = {}): 
   try {
     const rb = openBaseline(b);
     try {
+      // One file against itself (the same path twice, a link, a hard link) is bitwise equal by
+      // construction: an 'identical' that compared nothing.
+      const sa = fs.statSync(a);
+      const sb = fs.statSync(b);
+      if (sa.dev === sb.dev && sa.ino === sb.ino) {
+        throw new BadInputError(`diffBaselines: ${a} and ${b} are the same file, so they would read as identical whatever it holds; give the baseline and another file to compare with it (a CI artifact, the baseline from another machine)`);
+      }
       const recorded = options.tolerance === undefined ? recordedTolerance(ra.header.tolerance, a) : undefined;
       const report = compareEmbeddings(ra, rb, {
         tolerance: options.tolerance ?? recorded ?? DEFAULT_EMBEDDING_TOLERANCE,

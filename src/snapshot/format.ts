@@ -91,14 +91,18 @@ export const PREFIX_LENGTH = PREFIX_BYTES;
  * in errors, which always say the cure.
  */
 export function decodePrefix(prefix: Uint8Array, fileSize: number, label: string): number {
+  // What the bytes are, before how many there are: `{}` is a JSON file, not a short baseline.
+  for (let i = 0; i < Math.min(MAGIC.length, prefix.length); i++) {
+    if (prefix[i] !== MAGIC[i]) {
+      throw new BaselineFileError(
+        `${label} is not a usable embedding baseline: ${foreign(Buffer.from(prefix).toString('latin1'))}; give a .emb file that toMatchEmbeddingSnapshot wrote (check the path), or rewrite it with -u (jest -u) or restore it from version control`,
+        label,
+        'corrupt',
+      );
+    }
+  }
   if (fileSize < PREFIX_BYTES || prefix.length < PREFIX_BYTES) {
     throw corrupt(label, `only ${fileSize} bytes, shorter than any baseline header`, 'truncated');
-  }
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (prefix[i] !== MAGIC[i]) {
-      const text = /^(version |<<<<<<<)/.test(Buffer.from(prefix).toString('latin1'));
-      throw corrupt(label, text ? 'a text file (a Git LFS pointer or a merge conflict?), not an embedding baseline' : 'not an embedding baseline (wrong magic bytes)', 'corrupt');
-    }
   }
   const headerBytes = Buffer.from(prefix.buffer, prefix.byteOffset, prefix.length).readUInt32LE(MAGIC.length);
   if (headerBytes > MAX_HEADER_BYTES) throw corrupt(label, `header length ${headerBytes} is implausible`, 'corrupt');
@@ -136,6 +140,15 @@ export function decodeHeader(json: Uint8Array, dataOffset: number, fileSize: num
   }
   if (fileSize > expected) throw corrupt(label, `${fileSize - expected} unexpected bytes after the values`, 'corrupt');
   return { ...header, tolerance: header.tolerance ?? null, fingerprint: header.fingerprint ?? null };
+}
+
+/** What a file that is not a baseline looks like, by its first bytes: the files people pass by mistake. */
+function foreign(head: string): string {
+  if (/^(version |<<<<<<<)/.test(head)) return 'a text file (a Git LFS pointer or a merge conflict?), not an embedding baseline';
+  if (/^\s*[{[]/.test(head)) return 'a JSON file (a --json report?), not an embedding baseline';
+  if (head.startsWith('\x93NUMPY')) return 'a .npy array, not an embedding baseline';
+  if (head.startsWith('PK')) return 'a zip archive (an .npz?), not an embedding baseline';
+  return 'not an embedding baseline (wrong magic bytes)';
 }
 
 function corrupt(label: string, problem: string, reason: 'corrupt' | 'truncated'): BaselineFileError {

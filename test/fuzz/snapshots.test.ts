@@ -326,7 +326,10 @@ describe('a directory, FIFO or other non-regular file as a baseline: one line, n
   });
 
   test('negative control: a regular baseline still opens and compares', () => {
-    expect(diffBaselines(good, good)).toMatchObject({ pass: true, verdict: 'identical' });
+    // Another file with the same bytes: one file given twice compares nothing and is refused.
+    const copy = path.join(folder, 'good-copy.emb');
+    fs.copyFileSync(good, copy);
+    expect(diffBaselines(good, copy)).toMatchObject({ pass: true, verdict: 'identical' });
   });
 });
 

@@ -90,6 +90,37 @@ describe('batchproof diff A B', () => {
     expect((await cli('diff', a, same, '--tolerance', 'loose')).code).toBe(2);
   });
 
+  test('2 for one file given twice (a link, a hard link): identical by construction, nothing compared', async () => {
+    const link = path.join(dir, 'link.emb');
+    const hard = path.join(dir, 'hard.emb');
+    fs.symlinkSync(a, link);
+    fs.linkSync(a, hard);
+    for (const other of [a, link, hard]) {
+      const r = await cli('diff', a, other);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^batchproof: diffBaselines: .*a\.emb and .*\.emb are the same file, so they would read as identical whatever it holds; give the baseline and another file/);
+      expect(r.stdout).toBe('');
+    }
+    // A copy is another file: bitwise equal, and said so.
+    expect((await cli('diff', a, same)).code).toBe(0);
+  });
+
+  test('2 for a file of another kind, named as what it is: a JSON report, a .npy, an .npz', async () => {
+    const report = path.join(dir, 'check.json');
+    fs.writeFileSync(report, JSON.stringify({ schema: 1, kind: 'batch-invariance' }, null, 2));
+    const tiny = path.join(dir, 'tiny.json');
+    fs.writeFileSync(tiny, '{}');
+    const npy = path.join(dir, 'x.npy');
+    fs.writeFileSync(npy, Buffer.concat([Buffer.from('\x93NUMPY\x01\x00', 'latin1'), Buffer.alloc(64, 0x20)]));
+    const npz = path.join(dir, 'x.npz');
+    fs.writeFileSync(npz, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(64)]));
+    for (const [file, what] of [[report, 'a JSON file \\(a --json report\\?\\)'], [tiny, 'a JSON file'], [npy, 'a \\.npy array'], [npz, 'a zip archive']]) {
+      const r = await cli('diff', file, a);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^batchproof: .*${path.basename(file).replace('.', '\\.')} is not a usable embedding baseline: ${what}.*, not an embedding baseline; give a \\.emb file that toMatchEmbeddingSnapshot wrote \\(check the path\\)`));
+    }
+  });
+
   test('different shapes: 1, with one line saying how', async () => {
     const other = baseline('other.emb', embeddings(99, 24));
     const r = await cli('diff', a, other, '--no-color');
