@@ -1,8 +1,8 @@
 /**
  * The statistics of each BatchNorm's input over calibration data, computed inside the graph:
  * for every value measured a few nodes are appended (Reshape to [N, C, L], GlobalAveragePool of
- * x and of x², Shape), so onnxruntime reduces each sample's channel plane natively and only
- * [N, C] numbers per value come back; they are merged across samples and batches in float64
+ * x, of d = x - that plane mean and of d², Shape), so onnxruntime reduces each sample's channel
+ * plane natively and only [N, C] numbers per value come back; they are merged across samples and batches in float64
  * (moments.ts). Each distinct tensor is reduced once: a BatchNorm fed by a channel Concat takes
  * its channels' statistics from the Concat's inputs (in DenseNet blocks most channels of one
  * layer's input are channels of the previous layers' inputs). The model's own bytes are
@@ -72,21 +72,20 @@ function valueDtype(scan: BatchNormScan, name: string, bn: BatchNormFacts): stri
 }
 
 /**
- * Centre a layer's input on its stored mean first when |running_mean| > SHIFT_ABOVE stored
- * standard deviations: E[x²] - E[x]² over a plane, from float32 means, loses about
- * 2e-6 (1 + mean²/var) of the variance to rounding; at 30 that is 0.2%, well inside the ratio
- * tolerance, and the extra Sub pass is spent only where it matters.
+ * One tensor reduced in the graph: a BatchNorm input, or a part of one (a Concat input). Each
+ * plane is centred on its own mean before squaring: E[x²] - E[x]² from float32 means loses
+ * about 2e-6 (1 + mean²/var) of the variance to rounding, all of it where the data's mean is
+ * far from 0 (data at 1e6 ± 0.5 read a variance of 53100, and recalibrate wrote it). Centring
+ * on the stored running mean instead fails exactly where the stored statistics are stale.
  */
-const SHIFT_ABOVE = 30;
-
-/** One tensor reduced in the graph: a BatchNorm input, or a part of one (a Concat input). */
 interface Probe {
   /** The value reduced. */
   value: string;
+  /** Per plane: the mean of x, and the mean of d = x - that mean and of d² (d's mean is the rounding left). */
   mean: string;
-  meanSquare: string;
+  centredMean: string;
+  centredSquare: string;
   shape: string;
-  shift: Float64Array | null;
 }
 
 /** Where a layer's channels come from: probes in channel order. */
@@ -130,8 +129,8 @@ export function statsInstrumentation(scan: BatchNormScan, layers: readonly Batch
   });
   const probes: Probe[] = [];
   const byValue = new Map<string, Probe>();
-  const probe = (value: string, dtype: string | null, shift: Float64Array | null): Probe => {
-    const key = shift ? `${value}#shifted` : value;
+  const probe = (value: string, dtype: string | null): Probe => {
+    const key = value;
     const known = byValue.get(key);
     if (known) return known;
     const p = `${base}/${probes.length}`;
@@ -143,44 +142,29 @@ export function statsInstrumentation(scan: BatchNormScan, layers: readonly Batch
     }
     nodes.push({ op: 'Reshape', inputs: [x, shapeName], outputs: [`${p}/ncl`], name: `${p}/reshape` });
     x = `${p}/ncl`;
-    if (shift) {
-      nodes.push({
-        op: 'Constant',
-        inputs: [],
-        outputs: [`${p}/shift`],
-        name: `${p}/shift`,
-        attributes: [{ name: 'value', type: AttributeType.TENSOR, t: { name: `${p}/shift`, dims: [shift.length, 1], dataType: DataType.FLOAT, floatData: Array.from(shift) } }],
-      });
-      nodes.push({ op: 'Sub', inputs: [x, `${p}/shift`], outputs: [`${p}/centred`], name: `${p}/centre` });
-      x = `${p}/centred`;
-    }
     nodes.push({ op: 'GlobalAveragePool', inputs: [x], outputs: [`${p}/mean`], name: `${p}/mean` });
-    nodes.push({ op: 'Mul', inputs: [x, x], outputs: [`${p}/square`], name: `${p}/square` });
-    nodes.push({ op: 'GlobalAveragePool', inputs: [`${p}/square`], outputs: [`${p}/mean_square`], name: `${p}/mean_square` });
+    nodes.push({ op: 'Sub', inputs: [x, `${p}/mean`], outputs: [`${p}/centred`], name: `${p}/centre` });
+    nodes.push({ op: 'GlobalAveragePool', inputs: [`${p}/centred`], outputs: [`${p}/centred_mean`], name: `${p}/centred_mean` });
+    nodes.push({ op: 'Mul', inputs: [`${p}/centred`, `${p}/centred`], outputs: [`${p}/square`], name: `${p}/square` });
+    nodes.push({ op: 'GlobalAveragePool', inputs: [`${p}/square`], outputs: [`${p}/centred_square`], name: `${p}/centred_square` });
     nodes.push({ op: 'Shape', inputs: [x], outputs: [`${p}/shape`], name: `${p}/shape` });
-    const made: Probe = { value, mean: `${p}/mean`, meanSquare: `${p}/mean_square`, shape: `${p}/shape`, shift };
+    const made: Probe = { value, mean: `${p}/mean`, centredMean: `${p}/centred_mean`, centredSquare: `${p}/centred_square`, shape: `${p}/shape` };
     probes.push(made);
     byValue.set(key, made);
     return made;
   };
   const sources: LayerSources[] = layers.map((bn) => {
     const dtype = valueDtype(scan, bn.input, bn);
-    // Where the stored mean is far from 0 relative to the spread, the input is measured whole
-    // and centred on it first, so E[x²] - E[x]² inside a plane does not cancel.
-    const rm = bn.mean.stored?.values;
-    const rv = bn.var.stored?.values;
-    if (rm && rv && rm.length === rv.length && rm.some((m, c) => Math.abs(m) > SHIFT_ABOVE * Math.sqrt(Math.max(0, rv[c] as number) + bn.epsilon))) {
-      return { bn, probes: [probe(bn.input, dtype, Float64Array.from(rm, (m) => Math.fround(m)))] };
-    }
-    return { bn, probes: channelSources(scan, bn.input).map((v) => probe(v, dtype, null)) };
+    return { bn, probes: channelSources(scan, bn.input).map((v) => probe(v, dtype)) };
   });
   return { nodes, probes, layers: sources };
 }
 
 /**
  * The data was checked finite before the run (data.ts), so a non-finite reduction comes from the
- * model's activations on it: NaN or Infinity inside the graph, or values so large (beyond about
- * 1.8e19) that their squares overflow float32. Neither gives statistics to compare or write.
+ * model's activations on it: NaN or Infinity inside the graph, or values spread so far (beyond
+ * about 1.8e19 from their mean) that their squares overflow float32. Neither gives statistics
+ * to compare or write.
  */
 function checkFiniteMoments(means: Float32Array, squares: Float32Array, p: Probe, sources: readonly LayerSources[], batch: number, source: string): void {
   let bad = -1;
@@ -201,7 +185,7 @@ function checkFiniteMoments(means: Float32Array, squares: Float32Array, p: Probe
   const what = `${source}: the input of ${node}${node === p.value ? '' : ` ('${p.value}')`} on calibration batch ${batch}`;
   throw new BadInputError(
     overflow
-      ? `${what} holds values beyond about ±1.8e19, whose squares overflow float32, so its variance cannot be measured; the data's scale is far off: check its preprocessing (scaling, normalisation)`
+      ? `${what} holds values more than about ±1.8e19 from their mean, whose squares overflow float32, so its variance cannot be measured; the data's scale is far off: check its preprocessing (scaling, normalisation)`
       : `${what} is not finite (NaN or Infinity) although the data is finite: the model overflows or divides by zero on this data, so there are no statistics to compare or write; check the data's scale and preprocessing, or the model`,
   );
 }
@@ -218,7 +202,7 @@ export async function collectInputStats(
   options: CollectOptions,
 ): Promise<CollectResult> {
   const { nodes, probes, layers: sources } = statsInstrumentation(scan, layers);
-  const fetches = probes.flatMap((p) => [p.mean, p.meanSquare, p.shape]);
+  const fetches = probes.flatMap((p) => [p.mean, p.centredMean, p.centredSquare, p.shape]);
   const instrumented = instrumentModel(bytes, { nodes, outputs: fetches, replace: options.replace }, { source: options.source, store: options.store });
   const external = hasExternalData(scan.model.graph?.initializer ?? []) ? options.dir : undefined;
   let runner: ModelHandle;
@@ -251,10 +235,19 @@ export async function collectInputStats(
         } else if (acc.channels !== c) {
           throw new BadInputError(`${options.source}: '${p.value}' has ${c} channels in one batch and ${acc.channels} in another`);
         }
-        const means = (result[p.mean] as ort.Tensor).data as Float32Array;
-        const squares = (result[p.meanSquare] as ort.Tensor).data as Float32Array;
-        checkFiniteMoments(means, squares, p, sources, batches, options.source);
-        acc.addPlanes(n, plane, means, squares, p.shift ?? undefined);
+        const planeMeans = (result[p.mean] as ort.Tensor).data as Float32Array;
+        const rest = (result[p.centredMean] as ort.Tensor).data as Float32Array;
+        const squares = (result[p.centredSquare] as ort.Tensor).data as Float32Array;
+        checkFiniteMoments(planeMeans, squares, p, sources, batches, options.source);
+        // Each plane's mean with the rounding its centring left, and its variance from the centred values.
+        const means = new Float64Array(planeMeans.length);
+        const variances = new Float64Array(planeMeans.length);
+        for (let i = 0; i < means.length; i++) {
+          const r = rest[i] as number;
+          means[i] = (planeMeans[i] as number) + r;
+          variances[i] = Math.max(0, (squares[i] as number) - r * r);
+        }
+        acc.addPlaneVariances(n, plane, means, variances);
       }
       batches++;
       samples += batch.size;

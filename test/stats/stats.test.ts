@@ -92,6 +92,39 @@ describe('in-graph statistics', () => {
   });
 });
 
+describe('data far from 0 (a mean much larger than its spread)', () => {
+  // x's statistics in float64 from its values: bn1's input is x itself.
+  const reference = (x: { data: ArrayLike<number>; dims: number[] }) => {
+    const [n, c, h, w] = x.dims as [number, number, number, number];
+    const m = new ChannelMoments(c);
+    m.addValues(n, h * w, x.data);
+    return { mean: m.mean, variance: m.variance() };
+  };
+
+  test.each([1e3, 1e4, 1e6])('shift %d: the variance measured is the data\'s, whatever the stored mean', async (shift) => {
+    const x = bnCalibrationData(64, { shift });
+    const ref = reference(x);
+    const bytes = bnModel().bytes; // stored mean near 0: centring on it would not help
+    const scan = findBatchNorms(bytes);
+    const got = await collectInputStats(bytes, scan, scan.batchNorms.filter(comparable), x, { settings: {}, source: 'bn.onnx', dir: '.', batchSize: 32 });
+    const m = got.moments.get('/bn1/BatchNormalization');
+    for (let k = 0; k < 4; k++) {
+      expect(Math.abs((m?.mean[k] as number) / (ref.mean[k] as number) - 1)).toBeLessThan(1e-6);
+      // float32 holds 1e6 to 0.06, so the values themselves carry about 0.1% of the variance there.
+      expect(Math.abs((m?.variance[k] as number) / (ref.variance[k] as number) - 1)).toBeLessThan(shift >= 1e6 ? 1e-2 : 1e-4);
+    }
+  });
+
+  test('recalibrate writes the data\'s variance, and the copy then checks healthy', async () => {
+    const x = bnCalibrationData(64, { shift: 1e5 });
+    const ref = reference(x);
+    const result = await recalibrate(bnModel().bytes, x);
+    const bn1 = findBatchNorms(result.bytes).batchNorms[0];
+    for (let k = 0; k < 4; k++) expect(Math.abs((bn1?.var.stored?.values[k] as number) / (ref.variance[k] as number) - 1)).toBeLessThan(1e-3);
+    expect((await checkRunningStats(result.bytes, x)).problems).toEqual([]);
+  });
+});
+
 describe('tolerance', () => {
   test('parses z=Z,ratio=R and ratio=LO:HI; defaults z 0.5, ratio [0.5, 2]', () => {
     expect(resolveStatsTolerance(undefined)).toEqual({ z: 0.5, ratio: [0.5, 2] });
