@@ -69,6 +69,20 @@ describe('batchproof stats', () => {
     expect(JSON.parse(mismatch.out).problems[0]).toMatchObject({ kind: 'checkpoint-mismatch', node: '/bn2/BatchNormalization' });
   });
 
+  test('no --data or --checkpoint: problems found are exit 1, none found is exit 2, never a healthy pass', async () => {
+    for (const args of [['stats', healthy], ['stats', healthy, '--json'], ['stats', stale]]) {
+      const r = await cli(args);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^batchproof: .*\.onnx: 2 BatchNorm layers, none in training mode or without statistics, but nothing to check the statistics against; give --data calibration\.npz .* or --checkpoint ckpt\.safetensors\n$/);
+    }
+    const t = await cli(['stats', training, '--json']);
+    expect(t.code).toBe(1);
+    expect(JSON.parse(t.out).problems[0]).toMatchObject({ kind: 'training-mode' });
+    // With a reference, the same model is judged as before.
+    expect((await cli(['stats', stale, '--data', npy])).code).toBe(1);
+  });
+
   test('--json FILE writes the report and prints the text', async () => {
     const out = path.join(dir, 'report.json');
     const r = await cli(['stats', healthy, '--data', npy, '--json', out, '--no-color']);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { BadInputError } from '../../errors';
 import type { RunningStatsOptions } from '../../stats/check';
 import { addReportFlags, addSessionFlags, addShapeFlags, CommandContext, emit, EXIT, sessionAndShapeOptions, type SessionFlags, type ShapeFlags } from '../common';
 import { HTML_HELP, htmlOf, writeReportPage } from './report';
@@ -49,6 +50,13 @@ export function registerStats(program: Command, { out, setExit }: CommandContext
       ...(flags.data !== undefined && { data: flags.data }),
       ...(flags.checkpoint !== undefined && { checkpoint: flags.checkpoint }),
     });
+    // Without a reference only training mode and missing statistics can be seen: finding none is
+    // no proof the statistics are right, so it is not a pass (as toMatchRunningStats refuses it).
+    if (report.problems.length === 0 && report.reference.kind === 'none' && report.model.batchNorms > 0) {
+      throw new BadInputError(
+        `${model}: ${report.model.batchNorms} BatchNorm layer${report.model.batchNorms === 1 ? '' : 's'}, none in training mode or without statistics, but nothing to check the statistics against; give --data calibration.npz (samples the model sees) or --checkpoint ckpt.safetensors`,
+      );
+    }
     emit(report, () => formatStatsReport(report, { color: flags.color }), flags.json, out);
     await writeReportPage(report, htmlOf(flags), model);
     setExit(report.problems.length === 0 ? EXIT.pass : EXIT.fail);
