@@ -51,6 +51,14 @@ describe('batchproof diff A B', () => {
     expect((await cli('diff', a, far, '--tolerance', 'atol=1')).code).toBe(0);
   });
 
+  test('--json fingerprint: what differs between the two files (README), null when they agree', async () => {
+    const r = JSON.parse((await cli('diff', a, far, '--json')).stdout);
+    expect(r.fingerprint).toEqual({ baseline: expect.stringMatching(/^cpu, default threads/), current: 'webgpu, 16 threads' });
+    expect(r.baseline.fingerprint).toMatch(/^onnxruntime 1\.30\.\d+, cpu, /);
+    expect(r.current.fingerprint).toMatch(/^onnxruntime 1\.30\.\d+, webgpu, 16 threads/);
+    expect(JSON.parse((await cli('diff', a, near, '--json')).stdout).fingerprint).toBeNull();
+  });
+
   test('--neighbors k', async () => {
     const r = await cli('diff', a, far, '--neighbors', '3', '--json');
     expect(JSON.parse(r.stdout).neighbors).toMatchObject({ k: 3, comparedRows: 100 });
