@@ -107,17 +107,24 @@ function fromRows(rows: unknown[], name: string): { dims: number[]; data: Float3
 /** One output as a float tensor, checked: numeric, the batch first with one row per sample. */
 function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
   let dims: number[];
-  let data: Float32Array | Float64Array;
+  let data: Float32Array | Float64Array | Uint16Array;
+  let float16 = false;
   if (Array.isArray(value)) {
     ({ dims, data } = fromRows(value, name));
   } else if (isTensorLike(value) || (typeof value === 'object' && value !== null && 'dims' in value && 'data' in value)) {
-    const t = value as { dims: readonly number[]; data: ArrayLike<number> };
+    const t = value as { dims: readonly number[]; data: ArrayLike<number>; type?: unknown };
+    if (!Array.isArray(t.dims) || t.dims.length === 0 || !t.dims.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new BadInputError(`the batch function's output '${name}' has dims ${formatValue(t.dims)}: give whole numbers with the batch first, one row per sample (e.g. [${rows}, 384])`);
+    }
     dims = [...t.dims];
     const raw = t.data;
     // Copied: a function may hand back the same buffer every call (a runtime's preallocated
     // output, a pipeline's scratch array), and its next call would rewrite the rows kept from this one.
     if (Object.prototype.toString.call(raw) === '[object Float64Array]') data = (raw as Float64Array).slice();
     else if (Object.prototype.toString.call(raw) === '[object Float32Array]') data = (raw as Float32Array).slice();
+    // A float16 tensor (onnxruntime's, transformers.js') holds its values as Uint16 bits: read
+    // as integers they would be compared as bit patterns (1.0 as 15360), so they stay float16.
+    else if (t.type === 'float16' && Object.prototype.toString.call(raw) === '[object Uint16Array]') (data = (raw as unknown as Uint16Array).slice()), (float16 = true);
     else if (Array.isArray(raw) || ArrayBuffer.isView(raw)) {
       // Plain numbers and integer arrays as float64: exact for doubles and for integers up to 2^53.
       if (Array.isArray(raw) && !raw.every((x) => typeof x === 'number')) throw new BadInputError(`the batch function's output '${name}' has data that is not all numbers, got ${formatValue(raw)}`);
@@ -130,7 +137,8 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
   if (dims[0] !== rows) {
     throw new BadInputError(`the batch function returned ${dims[0]} row${dims[0] === 1 ? '' : 's'} for '${name}' on a batch of ${rows} sample${rows === 1 ? '' : 's'}; return one row per sample, the batch first`);
   }
-  return new ort.Tensor(Object.prototype.toString.call(data) === '[object Float64Array]' ? 'float64' : 'float32', data, dims);
+  if (float16) return new ort.Tensor('float16', data as Uint16Array, dims);
+  return new ort.Tensor(Object.prototype.toString.call(data) === '[object Float64Array]' ? 'float64' : 'float32', data as Float32Array | Float64Array, dims);
 }
 
 class StalledError extends BadInputError {}
@@ -196,21 +204,30 @@ const NOTHING_TO_WAIT_ON = 'it was waiting on nothing (no timer, file or socket)
 
 /** The function's result for a batch, as named tensors. */
 async function callFunction(fn: BatchFunction, batch: unknown[], timeoutMs: number): Promise<Record<string, ort.Tensor>> {
+  // Taken before the call: a function may empty or reorder the array it is given.
+  const size = batch.length;
   let result: unknown;
   try {
     result = await unlessStalled(
       fn(batch),
-      () => `the batch function never finished on a batch of ${batch.length}: its promise neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; resolve or reject it`,
+      () => `the batch function never finished on a batch of ${size}: its promise neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; resolve or reject it`,
       timeoutMs,
-      () => `the batch function did not settle within ${formatMs(timeoutMs)} on a batch of ${batch.length}: its promise neither resolved nor rejected; make it settle, or raise callTimeoutMs (CLI --call-timeout) if a call takes longer`,
+      () => `the batch function did not settle within ${formatMs(timeoutMs)} on a batch of ${size}: its promise neither resolved nor rejected; make it settle, or raise callTimeoutMs (CLI --call-timeout) if a call takes longer`,
     );
   } catch (e) {
     if (e instanceof StalledError) throw e;
-    throw new BadInputError(`the batch function threw on a batch of ${batch.length}: ${String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim()}`);
+    const why = String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim();
+    throw new BadInputError(`the batch function threw on a batch of ${size}: ${why || `${e instanceof Error ? e.name : formatValue(e)} with no message`}`);
   }
   const named = isPlainObject(result) && !('dims' in result && 'data' in result) ? result : { output: result };
   if (Object.keys(named).length === 0) throw new BadInputError('the batch function returned an empty object: nothing to compare');
-  return Object.fromEntries(Object.entries(named).map(([name, v]) => [name, toTensor(v, name, batch.length)]));
+  try {
+    return Object.fromEntries(Object.entries(named).map(([name, v]) => [name, toTensor(v, name, size)]));
+  } catch (e) {
+    if (e instanceof BadInputError) throw e;
+    // A getter of the returned value threw: a tensor whose data sit on a GPU, say.
+    throw new BadInputError(`the batch function's outputs on a batch of ${size} could not be read: ${String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim()}; return values on the CPU (a GPU tensor: await tensor.getData())`);
+  }
 }
 
 /**
@@ -249,6 +266,15 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
       if (t.dims.length !== o.shape.length || t.dims.some((d, i) => i > 0 && d !== o.shape[i])) {
         throw new BadInputError(`the batch function's output '${o.name}' is [N, ${t.dims.slice(1).join(', ')}] on a batch of ${batch.length} but [N, ${o.shape.slice(1).join(', ')}] on one sample; only the first axis may follow the batch (pad or pool inside the function)`);
       }
+      // Rows are kept in the dtype learned on one sample: float64 rows kept as float32 would be
+      // rounded, and differences below float32's precision would read as bitwise equal.
+      if (t.type !== o.dtype) {
+        throw new BadInputError(`the batch function's output '${o.name}' is ${t.type} on a batch of ${batch.length} but ${o.dtype} on one sample (Float32Array rows and float32 tensors are float32, plain numbers and other typed arrays float64); return the same type for every batch`);
+      }
+    }
+    const extra = Object.keys(result).filter((name) => !outputs.some((o) => o.name === name));
+    if (extra.length > 0) {
+      throw new BadInputError(`the batch function returned ${extra.map((n) => `'${n}'`).join(', ')} on a batch of ${batch.length} but not on one sample (${outputs.map((o) => `'${o.name}'`).join(', ')}); return the same outputs for every batch`);
     }
     return Object.fromEntries(fetches.map((n) => [n, result[n]]));
   };

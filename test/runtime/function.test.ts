@@ -123,6 +123,17 @@ describe('bad functions and samples are one clear line', () => {
     ['not numeric', (b: unknown[]) => b.map(() => ['x']), /is not numeric/],
     ['shapes change with the batch', (b: unknown[]) => b.map(() => Array(b.length).fill(1)), /only the first axis may follow the batch/],
     ['returns a string', () => 'hi', /returned "hi" for 'output'/],
+    // Kept as float32 (learned on one sample), float64 rows would be rounded: differences below float32's precision would read as bitwise equal.
+    ['float32 rows on one sample, float64 on a batch', (b: unknown[]) => b.map((x) => (b.length === 1 ? Float32Array : Float64Array).of((x as number) / 3, 1)), /output 'output' is float64 on a batch of 2 but float32 on one sample .*; return the same type for every batch/],
+    ['float64 on one sample, float32 on a batch', (b: unknown[]) => ({ dims: [b.length, 1], data: b.length === 1 ? Float64Array.from(b as number[], (x) => x / 3) : Float32Array.from(b as number[], (x) => x / 3) }), /output 'output' is float32 on a batch of 2 but float64 on one sample/],
+    ['an output more on a batch than on one sample', (b: unknown[]) => (b.length === 1 ? { a: b.map(() => [1]) } : { a: b.map(() => [1]), extra: b.map(() => [2]) }), /returned 'extra' on a batch of 2 but not on one sample \('a'\); return the same outputs for every batch/],
+    ['an output missing on a batch', (b: unknown[]) => (b.length === 1 ? { a: b.map(() => [1]) } : { z: b.map(() => [1]) }), /returned no 'a' on a batch of 2, though it did on one sample/],
+    ['dims with no batch axis', () => ({ dims: [], data: [5] }), /output 'output' has dims \[\]: give whole numbers with the batch first/],
+    ['dims that are not whole numbers', (b: unknown[]) => ({ dims: [String(b.length), 1], data: b.map(() => 1) }), /output 'output' has dims \["1",1\]: give whole numbers/],
+    ['rejects with an empty message', () => Promise.reject(new Error('')), /the batch function threw on a batch of 1: Error with no message$/],
+    ['empties the batch it is given', (b: unknown[]) => { const out = b.map(() => [1, 2]); b.length = 0; return [...out, [3, 4]]; }, /returned 2 rows for 'output' on a batch of 1 sample/],
+    // A tensor whose data sit on a GPU: its getter throws, which is no internal error.
+    ['data that cannot be read', (b: unknown[]) => ({ dims: [b.length, 1], get data(): never { throw new Error('The data is not on CPU. Use `getData()` to download GPU data to CPU'); } }), /outputs on a batch of 1 could not be read: The data is not on CPU.*; return values on the CPU/],
   ])('%s', async (_name, fn, message) => {
     expect(await run(fn as never)).toMatch(message);
   });
@@ -193,6 +204,17 @@ describe('a call still pending after callTimeoutMs fails in one line naming the 
 });
 
 // A runtime's preallocated output or a pipeline's scratch array: the same buffer every call.
+// onnxruntime and transformers.js hold float16 values as Uint16 bits: compared as integers, 1.0
+// would be 15360 and one ULP of drift an absolute difference of 1, beyond every tolerance.
+test('a float16 tensor is compared as the float16 values it holds, not as its bits', async () => {
+  const half = (b: unknown[]) => new ort.Tensor('float16', Uint16Array.from((b as string[]).flatMap((t) => [0x3c00 + t.length * 16 + (b.length > 1 ? 1 : 0), 0x3c00])), [b.length, 2]);
+  const r = await checkBatchInvariance(half, { samples: texts, ...sweep });
+  expect([r.verdict, r.causes, r.model.outputs[0].dtype]).toEqual(['within-tolerance', ['batch-size'], 'float16']);
+  const { expected, actual, ulp } = r.worst as { expected: number; actual: number; ulp: number };
+  expect([expected >= 1 && expected < 2, actual - expected, ulp]).toEqual([true, 2 ** -10, 1]);
+  expect(r.minimumTolerance.ulp).toBe(1);
+});
+
 test('a function that hands back the same buffer every call is judged on each call\'s own rows', async () => {
   const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'];
   const reusing = (leak: boolean) => {
