@@ -88,7 +88,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
       if (e.exitCode === 0) return EXIT.pass;
       const text = usageErrors.splice(0).join(' ').replace(/\s+/g, ' ').replace(/^error: /, '').trim();
       const help = /^Usage:/.test(text) ? 'a command is required' : text;
-      err(`batchproof: ${help.split(' Usage:')[0]} (run batchproof --help for usage)`);
+      const fn = e.code === 'commander.unknownOption' ? functionFlagOnModelCommand(argv, text) : null;
+      err(fn ? `batchproof: ${fn}` : `batchproof: ${help.split(' Usage:')[0]} (run batchproof --help for usage)`);
       return EXIT.badInput;
     }
     if (e instanceof BadInputError) {
@@ -103,4 +104,22 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
     process.off('exit', ended);
     process.off('uncaughtException', crashed);
   }
+}
+
+/** The commands that need an ONNX model and refuse a batch function's module (their own line says so). */
+const MODEL_ONLY_COMMANDS = ['compare', 'locate', 'stats', 'recalibrate'];
+
+/**
+ * `batchproof compare ./embed.mjs --samples texts.json`: a function's flags on a command that
+ * needs a model would read as a misspelt flag; the line says what is wrong instead. (The regex is
+ * runtime/function.ts's FUNCTION_MODULE, which this file cannot import: it loads onnxruntime.)
+ */
+function functionFlagOnModelCommand(argv: readonly string[], text: string): string | null {
+  const flag = /'(--[a-z-]+)/.exec(text)?.[1];
+  if (!MODEL_ONLY_COMMANDS.includes(argv[0]) || (flag !== '--samples' && flag !== '--call-timeout')) return null;
+  const module = argv.slice(1).find((a, i, rest) => !a.startsWith('-') && rest[i - 1] !== flag && /\.(mjs|cjs|js|mts|cts|ts)$/i.test(a));
+  if (module === undefined) return null;
+  const at = argv.indexOf('--samples');
+  const samples = at >= 0 && argv[at + 1] !== undefined ? argv[at + 1] : 'texts.json';
+  return `${module}: ${argv[0]} needs an ONNX model, and this is a batch function's module (${flag} is for check and determinism); check the function itself with batchproof check ${module} --samples ${samples}, or give the ONNX model it runs`;
 }

@@ -481,8 +481,12 @@ export async function readSamplesFile(file: string): Promise<unknown[]> {
   const { assertReadableFile } = await import('../io/paths');
   const fs = await import('fs');
   assertReadableFile(file, 'samples');
-  const text = fs.readFileSync(file, 'utf8');
-  if (/\.json$/i.test(file) || /^\s*\[/.test(text)) {
+  // Without the byte order mark Windows editors write: JSON.parse refuses it, and a text file's
+  // first sample would carry it unseen.
+  const text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  if (text.trim() === '') throw new BadInputError(`${file}: is empty${/\.json$/i.test(file) ? '' : ' (or blank lines only)'}; give a JSON array of samples or a text file of one sample a line`);
+  // A .txt file is lines whatever its first one holds ('[CLS] a query', '[1] the first item').
+  if (/\.json$/i.test(file) || (!/\.txt$/i.test(file) && /^\s*\[/.test(text))) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -490,6 +494,7 @@ export async function readSamplesFile(file: string): Promise<unknown[]> {
       throw new BadInputError(`${file}: not valid JSON (${(e as Error).message}); give a JSON array of samples or a text file of one sample a line`);
     }
     if (!Array.isArray(parsed)) throw new BadInputError(`${file}: holds ${formatValue(parsed)}, not an array; give a JSON array of samples`);
+    if (parsed.length === 0) throw new BadInputError(`${file}: holds an empty array; give a JSON array of samples`);
     loadedFrom.set(parsed, file);
     return parsed;
   }

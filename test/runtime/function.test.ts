@@ -528,6 +528,11 @@ checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] 
       expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(new RegExp(`^batchproof: .*embed\\.mjs: [a-z ]+ needs an ONNX model \\(.*\\), and this is a batch function's module; check the function itself with batchproof check .*embed\\.mjs --samples texts\\.json, or give the ONNX model it runs$`))]);
     }
     expect(fs.existsSync(path.join(dir, 'out.onnx'))).toBe(false);
+    // With check's --samples (copied from the check line), not a misspelt flag: the same reason.
+    for (const command of ['compare', 'locate', 'stats']) {
+      const r = spawnSync(process.execPath, [bin, command, module, '--samples', texts], { encoding: 'utf8' });
+      expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', `batchproof: ${module}: ${command} needs an ONNX model, and this is a batch function's module (--samples is for check and determinism); check the function itself with batchproof check ${module} --samples ${texts}, or give the ONNX model it runs`]);
+    }
   });
 
   test('--provider, --threads and the other session and input flags are refused for a function module', () => {
@@ -546,6 +551,35 @@ checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] 
     const model = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
     const bad = run([model, '--pad-to', '4', '--filler', 'pad']);
     expect([bad.status, bad.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: --filler 'pad': use zeros or last for a model/)]);
+  });
+
+  // Windows editors write a byte order mark; a text file's first line may well start with '['.
+  test('samples files: a byte order mark, a .txt whose first line starts with [, CRLF; empty ones are one line each', () => {
+    const strict = path.join(dir, 'strict.mjs');
+    fs.writeFileSync(strict, "export default (batch) => batch.map((t) => { if (/^\\uFEFF|\\r/.test(t)) throw new Error('got ' + JSON.stringify(t)); return [t.length, t.charCodeAt(0)]; });\n");
+    const write = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    for (const file of [write('bom.json', '\uFEFF["a cat", "the dog", "hello world"]'), write('bom.txt', '\uFEFFa cat\nthe dog\nhello world\n'), write('cls.txt', '[CLS] a cat\n[CLS] the dog\nhello world\n'), write('crlf.txt', 'a cat\r\nthe dog\r\n\r\nhello world\r\n')]) {
+      const r = run([strict, '--samples', file, '--batch-sizes', '1,2']);
+      expect([path.basename(file), r.status, r.stderr]).toEqual([path.basename(file), 0, '']);
+    }
+    for (const [name, text, message] of [['none.txt', '', /none\.txt: is empty \(or blank lines only\); give a JSON array/], ['blank.txt', ' \n\r\n\n', /blank\.txt: is empty \(or blank lines only\)/], ['none.json', '', /none\.json: is empty; give a JSON array/], ['zero.json', '[]', /zero\.json: holds an empty array; give a JSON array of samples$/]] as const) {
+      const r = run([strict, '--samples', write(name, text)]);
+      expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(message)]);
+    }
+  });
+
+  // Samples that are not texts are padded with a value of their kind: the flag's text is JSON.
+  test('--filler for JSON samples that are not texts is JSON; text samples take it as it is', () => {
+    const vec = path.join(dir, 'vec.mjs');
+    fs.writeFileSync(vec, "export default (batch) => batch.map((v) => { if (!Array.isArray(v)) throw new Error('not a vector: ' + JSON.stringify(v)); return [v[0] + v[1], v[0] * v[1]]; });\n");
+    const nums = path.join(dir, 'nums.json');
+    fs.writeFileSync(nums, '[[1, 2], [3, 4], [5, 6], [7, 9], [2, 2]]');
+    const json = path.join(dir, 'vec.json');
+    const r = run([vec, '--samples', nums, '--batch-sizes', '1,2,4', '--pad-to', '4', '--filler', '[0, 0]', '--json', json]);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(JSON.parse(fs.readFileSync(json, 'utf8')).recipe).toMatchObject({ padTo: 4, filler: 'sample', verified: true });
+    const bad = run([vec, '--samples', nums, '--pad-to', '4', '--filler', 'zeros']);
+    expect([bad.status, bad.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: --filler 'zeros': the samples in .*nums\.json are JSON values, not all texts, so the filler is one too, written as JSON/)]);
   });
 
   test('bad input: no --samples, a module without a function, samples that are not an array', () => {

@@ -51,6 +51,15 @@ export function registerCheck(program: Command, { out, setExit, runsUserCode }: 
       // --padding off is the API's padding: false, which a function takes (it asks for nothing);
       // given as a flag it is refused as the other padding flags are.
       if (fn && flags.padding !== undefined) (await import('../../runtime/function')).assertFunctionOptions({ padding: flags.padding }, 'checkBatchInvariance');
+      // Samples that are not all texts (a JSON file of numbers, arrays, objects) are padded with
+      // a value of their kind: the flag's text as JSON, as the samples are read.
+      if (fn && typeof options.filler === 'string' && Array.isArray(options.samples) && !options.samples.every((s) => typeof s === 'string')) {
+        try {
+          options.filler = JSON.parse(options.filler);
+        } catch {
+          throw new BadInputError(`--filler '${options.filler}': the samples in ${flags.samples} are JSON values, not all texts, so the filler is one too, written as JSON: e.g. --filler 0, --filler '[0, 0, 0]' or --filler '{"text": ""}'`);
+        }
+      }
       if (!fn && options.filler !== undefined && !FILLERS.includes(options.filler as Filler)) {
         throw new BadInputError(`--filler '${options.filler}': use zeros or last for a model (a filler sample is for a batch function module)`);
       }
