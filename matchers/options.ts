@@ -27,15 +27,21 @@ export function toOptions<T extends { tolerance?: Tolerance }>(arg: unknown, mat
  * expect(samples).matcher(model, options?), where the received value is the user's samples.
  */
 export function modelAndOptions<T extends CheckOptions>(received: unknown, first: unknown, second: unknown, matcher: string): { model: ModelSource | BatchFunction; options: T } {
+  // expect(fn).matcher({ samples }): as checkBatchInvariance(fn, { samples }).
+  if (typeof received === 'function') return { model: received as BatchFunction, options: toOptions<T>(first, matcher) };
+  // Samples received and samples in the options: one of them would be dropped unseen.
+  const withSamples = (options: T): T => {
+    if (options.samples !== undefined) throw new BadInputError(`${matcher}: samples given twice, as expect(samples) and as options.samples; give them once`);
+    return { ...options, samples: received as Samples };
+  };
   // expect(samples).matcher(fn): the user's batch function, fed the received samples.
-  if (typeof first === 'function') return { model: first as BatchFunction, options: { ...toOptions<T>(second, matcher), samples: received as Samples } };
+  if (typeof first === 'function') return { model: first as BatchFunction, options: withSamples(toOptions<T>(second, matcher)) };
   // expect(samples).matcher(model): the model is the first argument. Samples may be bytes
   // (uint8 images), so received bytes are samples whenever a path, session or handle follows.
   const modelFirst = (typeof first === 'string' && first !== 'exact' && first !== 'default') || isModelHandle(first) || isInferenceSession(first);
   const receivedBytes = isModelSource(received) && typeof received !== 'string' && !isModelHandle(received) && !isInferenceSession(received);
   if ((isModelSource(first) && !isModelSource(received)) || (modelFirst && receivedBytes)) {
-    const options = toOptions<T>(second, matcher);
-    return { model: first, options: { ...options, samples: received as Samples } };
+    return { model: first, options: withSamples(toOptions<T>(second, matcher)) };
   }
   if (!isModelSource(received)) {
     throw new BadInputError(

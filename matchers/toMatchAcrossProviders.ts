@@ -4,6 +4,7 @@ import { BadInputError, compareProviders, formatProviderComparison } from '../sr
 import type { CompareProvidersOptions, ProviderComparisonReport, ProviderSide } from '../src';
 import { COMPARE_OPTION_KEYS } from '../src/compare-providers/compare';
 import { validateOptions } from '../src/options';
+import { batchFunctionGiven } from '../src/runtime/model-bytes';
 import { isModelSource, toOptions } from './options';
 import { recordReport, type RecordContext } from './record';
 
@@ -21,6 +22,9 @@ export async function toMatchAcrossProviders(
   sides: unknown,
   options?: unknown,
 ): Promise<{ pass: boolean; message: () => string; report: ProviderComparisonReport }> {
+  // A batch function runs on its own session: that is said plainly, not 'expected a model'.
+  const fn = batchFunctionGiven(typeof options === 'function' ? options : received, 'toMatchAcrossProviders', 'it opens the model once per provider');
+  if (fn) throw new BadInputError(fn);
   if (!isModelSource(received)) {
     throw new BadInputError('toMatchAcrossProviders: expected a model (a path to an .onnx file, its bytes or a model handle with a path)');
   }

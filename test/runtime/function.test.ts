@@ -291,6 +291,22 @@ describe('what needs a model says so, for a function', () => {
     expect(e).toBeInstanceOf(BadInputError);
     expect((e as Error).message).toMatch(/^(locate|checking running statistics|comparing providers) needs an ONNX model \(.*\), not a batch function; check the function itself with checkBatchInvariance\(fn, \{ samples \}\)/);
   });
+  test('toMatchAcrossProviders with a function, received or as its options: the same reason', async () => {
+    for (const call of [() => expect(fn).toMatchAcrossProviders(['cpu', 'wasm']), () => expect(texts).toMatchAcrossProviders(['cpu', 'wasm'], fn as never)]) {
+      await expect(call()).rejects.toThrow(/^toMatchAcrossProviders needs an ONNX model \(.*\), not a batch function; check the function itself/);
+    }
+  });
+});
+
+// expect(fn).matcher({ samples }) is checkBatchInvariance(fn, { samples }); samples given both ways are refused, not one dropped.
+test('the matchers take the function as the received value too; samples given twice are one line', async () => {
+  const embed = (b: unknown[]) => (b as string[]).map((t) => [t.length, t.charCodeAt(0)]);
+  const leaky = (b: unknown[]) => (b as string[]).map((t) => [t.length - (b as string[]).reduce((a, u) => a + u.length, 0) / b.length]);
+  await expect(embed).toBeBatchInvariant({ samples: texts, ...sweep });
+  await expect(expect(leaky).toBeBatchInvariant({ samples: texts, ...sweep })).rejects.toThrow(/violated \(leakage/);
+  await expect(embed).toBeDeterministic({ samples: texts, repeats: 2 });
+  await expect(expect(embed).toBeBatchInvariant(sweep)).rejects.toThrow(/^a batch function needs samples/);
+  await expect(expect(texts).toBeBatchInvariant(embed, { samples: ['q', 'r'] })).rejects.toThrow(/^toBeBatchInvariant: samples given twice, as expect\(samples\) and as options.samples; give them once$/);
 });
 
 describe('filler: a batch function pads with the sample it is given', () => {
