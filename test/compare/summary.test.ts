@@ -29,10 +29,32 @@ describe('ComparisonSummary', () => {
     s.add(layout([1, 4]), large, (d) => ({ sample: 1, ...d }));
     s.add(layout([1, 4]), exact, (d) => ({ sample: 2, ...d }));
     expect(s.minimum.atol).toBe(large.maxAbs);
-    expect(s.minimum.rtol).toBe(Math.max(small.maxRel, large.maxRel));
+    expect(s.minimum.rtol).toBeGreaterThanOrEqual(Math.max(small.maxRel, large.maxRel));
+    expect(s.minimum.rtol).toBeCloseTo(Math.max(small.maxRel, large.maxRel), 14);
     expect(s.minimum.ulp).toBe(Math.max(small.maxUlp, large.maxUlp));
     expect(s.minimum.cosine).toBeCloseTo(Math.max(1 - small.cosine, 1 - large.cosine), 12);
     expect(s.worst).toEqual({ sample: 1, index: [1], expected: 2, actual: large.actual, absDiff: large.maxAbs, ulp: large.maxUlp });
+  });
+
+  // rel = abs / |e| given back as rtol: rtol * |e| rounds below abs for many values, and the
+  // "minimum tolerance that passes" failed when a test used it.
+  test('the minimum rtol that passes does pass, for every pair of values (float64 and float32)', () => {
+    let seed = 1;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647) * 200 - 100;
+    for (const dtype of ['float64', 'float32']) {
+      const make = dtype === 'float64' ? Float64Array : Float32Array;
+      let rounded = 0;
+      for (let i = 0; i < 400; i++) {
+        const e = make.of(random()), a = make.of(random());
+        const c = compareArrays(e, a, dtype, resolveTolerance('default', dtype));
+        const s = new ComparisonSummary<WorstDetail>();
+        s.add(layout([1, 1], 0, dtype), c, (d) => d);
+        if (c.maxRel * Math.abs(e[0]) < c.maxAbs) rounded++;
+        expect([i, compareArrays(e, a, dtype, resolveTolerance({ atol: 0, rtol: s.minimum.rtol }, dtype)).pass]).toEqual([i, true]);
+      }
+      // The case the fix is for occurs in these samples.
+      expect(rounded).toBeGreaterThan(0);
+    }
   });
 
   test('integers: a difference raises atol only and is never the worst element; dims that differ pass no tolerance', () => {
