@@ -402,7 +402,8 @@ export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readon
 export function distinctFunctionSamples(handle: ModelHandle, indices: readonly number[]): number {
   const entry = functionHandles.get(handle) as { samples: unknown[]; keys?: string[] };
   const samples = entry.samples;
-  const keys = (entry.keys ??= samples.map((s) => sampleKey(s, samples)));
+  const refs = new Map<unknown, number>();
+  const keys = (entry.keys ??= samples.map((s) => sampleKey(s, samples, refs)));
   return new Set(indices.map((i) => keys[i % samples.length])).size;
 }
 
@@ -410,12 +411,26 @@ export function distinctFunctionSamples(handle: ModelHandle, indices: readonly n
  * A sample as a key, equal for samples with the same content. One JSON cannot write (a circular
  * object: a node with its parent, a library's handle) is keyed by identity: it cannot be shown
  * equal to another object, and String() would have made every such sample '[object Object]',
- * refused as all the same.
+ * refused as all the same. So are the parts JSON would write as nothing ('{}' for a Blob, a
+ * class holding private fields; null for a symbol): by identity, else distinct samples read as
+ * all the same; Maps and Sets by their entries; NaN, Infinity and -0 as themselves (JSON: null, 0).
  */
-function sampleKey(s: unknown, samples: readonly unknown[]): string {
+function sampleKey(s: unknown, samples: readonly unknown[], refs: Map<unknown, number>): string {
   if (typeof s === 'string') return `s:${s}`;
+  const tag = (v: unknown) => Object.prototype.toString.call(v);
+  const ref = (v: unknown) => `\u0000ref:${refs.get(v) ?? (refs.set(v, refs.size), refs.size - 1)}`;
+  // A plain object's prototype is its realm's Object.prototype (or none): under Jest, another realm's.
+  const plain = (v: object) => Object.getPrototypeOf(Object.getPrototypeOf(v) ?? Object.prototype) === null;
   try {
-    return `j:${JSON.stringify(s, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : typeof v === 'bigint' ? String(v) : v))}`;
+    return `j:${JSON.stringify(s, (_k, v: unknown) => {
+      if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>);
+      if (typeof v === 'bigint') return String(v);
+      if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return `\u0000${Object.is(v, -0) ? '-0' : String(v)}`;
+      if (tag(v) === '[object Map]' || tag(v) === '[object Set]') return { [tag(v)]: [...(v as Iterable<unknown>)] };
+      if (typeof v === 'symbol' || typeof v === 'function') return ref(v);
+      if (typeof v === 'object' && v !== null && !Array.isArray(v) && !plain(v) && Object.keys(v).length === 0) return ref(v);
+      return v;
+    }) ?? ref(s)}`;
   } catch {
     // The same object given twice is one sample.
     return `o:${samples.indexOf(s)}`;

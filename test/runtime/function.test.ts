@@ -155,6 +155,18 @@ describe('bad functions and samples are one clear line', () => {
     expect((await checkBatchInvariance(byId, { samples: [node(1), node(2), node(3), node(4)], ...sweep })).verdict).toBe('invariant');
     const one = node(1);
     expect(await run(byId as never, [one, one, one])).toMatch(/all the same: identical batch-mates cannot show leakage/);
+    // What JSON writes as nothing ('{}' for a Map, a class with private fields; null for NaN)
+    // does not make distinct samples read as all the same; Maps compare by their entries.
+    class Pixels { #v: number; constructor(v: number) { this.#v = v; } get v() { return this.#v; } }
+    const v = (b: unknown[]) => (b as { v: number }[]).map((x) => [x.v, 1]);
+    expect((await checkBatchInvariance(v, { samples: [1, 2, 3, 4].map((i) => new Pixels(i)), ...sweep })).verdict).toBe('invariant');
+    const pixels = new Pixels(1);
+    expect(await run(v as never, [pixels, pixels, pixels])).toMatch(/all the same/);
+    const get = (b: unknown[]) => (b as Map<string, number>[]).map((m) => [m.get('v') as number, 1]);
+    expect((await checkBatchInvariance(get, { samples: [1, 2, 3, 4].map((i) => new Map([['v', i]])), ...sweep })).verdict).toBe('invariant');
+    expect(await run(get as never, [1, 1, 1].map((i) => new Map([['v', i]])))).toMatch(/all the same/);
+    const kind = (b: unknown[]) => b.map((x) => [x === null ? 1 : Number.isNaN(x) ? 2 : Object.is(x, -0) ? 3 : 4]);
+    expect((await checkBatchInvariance(kind, { samples: [null, NaN, -0, 0], ...sweep })).verdict).toBe('invariant');
     expect(await run(fn, [1, 2, 3], { padTo: 4 })).toMatch(/padTo adds filler rows: for a batch function, give filler as well/);
   });
   // Determinism runs the same batch again: repeated samples, or one, show a run that differs, as for a model.
