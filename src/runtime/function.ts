@@ -467,7 +467,11 @@ export async function loadBatchFunction(file: string, timeoutMs = DEFAULT_CALL_T
     if (TYPESCRIPT.test(file) && (e as NodeJS.ErrnoException)?.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
       throw new BadInputError(`${file}: a TypeScript module, which Node ${process.version} does not run by itself: compile it to JavaScript first (tsc) and check the .js, or run batchproof under a TypeScript loader, e.g. NODE_OPTIONS='--import tsx' npx batchproof ...`);
     }
-    throw new BadInputError(`${file}: the module failed to load: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+    // Where in the user's own file, when the stack says (a CommonJS syntax error, a throw at its top level).
+    const stack = String((e as Error)?.stack ?? '');
+    const escape = (f: string) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const line = new RegExp(`(?:${escape(absolute)}|${escape(pathToFileURL(absolute).href)}):(\\d+)`).exec(stack)?.[1];
+    throw new BadInputError(`${file}: the module failed to load${line ? ` (line ${line})` : ''}: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
   }
   // require gives a CommonJS module's exports themselves (a function, say); import() puts them under default.
   const candidate = [mod, mod.default, (mod.default as Record<string, unknown> | undefined)?.default, mod.embed, (mod.default as Record<string, unknown> | undefined)?.embed].find((f) => typeof f === 'function');

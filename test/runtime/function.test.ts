@@ -452,7 +452,16 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     const broken = path.join(dir, 'broken.js');
     fs.writeFileSync(broken, "throw new Error('no model file here');\n");
     const r = run([broken, '--samples', texts]);
-    expect([r.status, r.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: .*broken\.js: the module failed to load: no model file here$/)]);
+    expect([r.status, r.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: .*broken\.js: the module failed to load \(line 1\): no model file here$/)]);
+    // The line in the user's file, where the stack names one: a throw further down an ES module, a CommonJS syntax error.
+    const deep = path.join(dir, 'deep.mjs');
+    fs.writeFileSync(deep, "const a = 1;\n\nthrow new Error('no tokenizer');\nexport default () => a;\n");
+    const syntax = path.join(dir, 'syntax.cjs');
+    fs.writeFileSync(syntax, '\nmodule.exports = (batch) => batch.map((t) => [t.length, );\n');
+    for (const [file, line, message] of [[deep, 3, 'no tokenizer'], [syntax, 2, "Unexpected token '\\)'"]] as const) {
+      const t = run([file, '--samples', texts]);
+      expect([t.status, t.stdout, t.stderr.trim()]).toEqual([2, '', expect.stringMatching(new RegExp(`^batchproof: .*${path.basename(file).replace('.', '\\.')}: the module failed to load \\(line ${line}\\): ${message}$`))]);
+    }
   });
 
   // A promise nothing can settle would let Node's event loop run empty and the process end with
