@@ -258,7 +258,14 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
       result = firstUnused;
       firstUnused = null;
     } else {
-      result = await callFunction(fn, batch, callTimeoutMs);
+      try {
+        result = await callFunction(fn, batch, callTimeoutMs);
+      } catch (e) {
+        // A filler the function cannot take fails a padded batch only: the line says it was one.
+        const fillers = ids.filter((i) => i < 0).length;
+        if (fillers === 0 || !(e instanceof BadInputError) || e instanceof StalledError) throw e;
+        throw new BadInputError(`${e.message} (that batch held ${fillers} filler row${fillers === 1 ? '' : 's'}, filler ${formatValue(filler)}: give as filler a sample the function takes, the one your system pads a batch with)`);
+      }
     }
     for (const o of outputs) {
       const t = result[o.name];

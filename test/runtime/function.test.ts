@@ -379,6 +379,17 @@ describe('filler: a batch function pads with the sample it is given', () => {
     expect(r.served.equal).toBe(true);
     expect(r.recipe).toMatchObject({ padTo: 4, filler: 'sample', verified: true });
   });
+
+  // The function fails only on padded batches: its line says that batch held filler rows.
+  test('a filler the function cannot take: one line saying the batch held filler rows', async () => {
+    const strict = (batch: unknown[]) => batch.map((t) => { if (typeof t !== 'string') throw new Error(`expected a text, got ${typeof t}`); return [t.length, 1]; });
+    // padTo pads every batch; the recipe's verification pads batch 1 to 2 (drifting only: strict needs no recipe).
+    for (const [fn, options] of [[drifting, { padTo: 4, filler: 0 }], [strict, { padTo: 4, filler: 0 }], [drifting, { filler: null }]] as const) {
+      const err = await checkBatchInvariance(fn, { samples: texts, ...served, ...options }).then(() => null, (x: Error) => x);
+      expect(err).toBeInstanceOf(BadInputError);
+      expect((err as Error).message).toMatch(new RegExp(`^the batch function threw on a batch of \\d+: .* \\(that batch held \\d+ filler rows?, filler ${options.filler}: give as filler a sample the function takes, the one your system pads a batch with\\)$`));
+    }
+  });
 });
 
 describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
