@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { describeFingerprint } from '../runtime/fingerprint';
-import { cosine, exact, num } from '../report/format';
+import { cosine, exact, minimumToleranceLine, num } from '../report/format';
 import type { TextOptions } from '../report/text';
 import type { ProviderComparisonReport } from './report';
 import { colorsFor, verdictColor } from '../report/colors';
@@ -50,7 +50,7 @@ export function formatProviderComparison(report: ProviderComparisonReport, optio
   }
   const m = report.minimumTolerance;
   if (report.verdict !== 'identical') {
-    lines.push(`minimum tolerance that passes: atol=${num(m.atol)} (rtol=0), or rtol=${num(m.rtol)} (atol=0), or ulp=${num(m.ulp)}, or cosine=${num(m.cosine)}`);
+    lines.push(minimumToleranceLine(m, report.model.outputs));
   }
   const tolerances = [...new Set(Object.values(report.tolerance))];
   lines.push(`tolerance: ${tolerances.length === 1 ? tolerances[0] : Object.entries(report.tolerance).map(([k, v]) => `${k}: ${v}`).join('; ')}`);

@@ -1,7 +1,11 @@
 import { isFloatDtype } from '../inputs/arrays';
 import type { Comparison } from './metrics';
 
-/** The smallest tolerance of each kind that would have passed every comparison (floats only). */
+/**
+ * The smallest tolerance of each kind that would have passed every comparison. Infinity where
+ * none of that kind passes: every kind when an integer or bool output differs (they compare
+ * exactly, whatever the tolerance) or when outputs' dims differ (--json writes "Infinity").
+ */
 export interface MinimumTolerance {
   atol: number;
   rtol: number;
@@ -64,15 +68,15 @@ export class ComparisonSummary<W> {
   private worstAbs = -Infinity;
 
   /**
-   * Accounts one output's comparison. Integers compare exactly: a difference makes no float
-   * tolerance pass (atol grows, the others do not) and is not a worst element. `where` turns the
+   * Accounts one output's comparison. Integers and bools compare exactly: a difference is passed
+   * by no tolerance (all of them Infinity) and is not a worst element. `where` turns the
    * worst element's details into the report's worst (adding which output, sample, side...), and
    * is called only when this comparison is the new worst.
    */
   add(layout: SampleLayout, c: Pick<Comparison, 'bitExact' | 'maxAbs' | 'maxRel' | 'maxUlp' | 'cosine' | 'worstIndex' | 'expected' | 'actual'>, where: (detail: WorstDetail) => W): void {
     const m = this.minimum;
     if (!isFloatDtype(layout.dtype)) {
-      if (!c.bitExact) m.atol = Math.max(m.atol, c.maxAbs);
+      if (!c.bitExact) this.unpassable();
       return;
     }
     m.atol = Math.max(m.atol, c.maxAbs);
@@ -85,8 +89,8 @@ export class ComparisonSummary<W> {
     }
   }
 
-  /** Outputs that cannot be compared at all (their dims differ): no tolerance passes. */
+  /** Outputs that no tolerance makes pass (integers that differ, dims that differ). */
   unpassable(): void {
-    this.minimum.atol = Infinity;
+    Object.assign(this.minimum, { atol: Infinity, rtol: Infinity, ulp: Infinity, cosine: Infinity });
   }
 }

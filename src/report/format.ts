@@ -1,5 +1,8 @@
 /** Number formatting shared by every report for people. */
 
+import type { MinimumTolerance } from '../compare/summary';
+import { isFloatDtype } from '../inputs/arrays';
+
 /** 0 stays "0"; small and large numbers go exponential; others keep 3 significant digits. */
 export function num(x: number): string {
   if (Number.isNaN(x)) return 'NaN';
@@ -22,4 +25,17 @@ export function exact(x: number): string {
 /** A cosine similarity as the tables print it: 1 only when exactly 1, else how far below 1 ("1-4.44e-15"). */
 export function cosine(x: number): string {
   return x === 1 ? '1' : 1 - x < 1e-4 ? `1-${num(1 - x)}` : x.toFixed(6);
+}
+
+/**
+ * check's and compare's "minimum tolerance that passes" line: each kind alone, or, when none
+ * passes (ComparisonSummary.unpassable), why: integer and bool outputs compare exactly, or dims differ.
+ */
+export function minimumToleranceLine(m: MinimumTolerance, outputs: readonly { name: string; dtype: string }[]): string {
+  if ([m.atol, m.rtol, m.ulp, m.cosine].every((v) => v === Infinity)) {
+    const exactOnes = outputs.filter((o) => !isFloatDtype(o.dtype)).map((o) => `'${o.name}' ${o.dtype}`);
+    const why = exactOnes.length ? `integer and bool outputs (${exactOnes.join(', ')}) compare exactly, whatever the tolerance, and one differs` : "the outputs' dims differ";
+    return `minimum tolerance that passes: none: ${why}`;
+  }
+  return `minimum tolerance that passes: atol=${num(m.atol)} (rtol=0), or rtol=${num(m.rtol)} (atol=0), or ulp=${num(m.ulp)}, or cosine=${num(m.cosine)}`;
 }

@@ -1,7 +1,7 @@
 import type TableType from 'cli-table3';
 import { describeFingerprint } from '../runtime/fingerprint';
 import type { InvarianceReport } from '../invariance/report';
-import { cosine, exact, num } from './format';
+import { cosine, exact, minimumToleranceLine, num } from './format';
 import { synthesisLine } from './synthesis-text';
 import { colorsFor, verdictColor, plain, type Colors } from './colors';
 
@@ -90,7 +90,7 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
   }
   const m = report.minimumTolerance;
   if (report.verdict !== 'invariant') {
-    lines.push(`minimum tolerance that passes: atol=${num(m.atol)} (rtol=0), or rtol=${num(m.rtol)} (atol=0), or ulp=${num(m.ulp)}, or cosine=${num(m.cosine)}`);
+    lines.push(minimumToleranceLine(m, report.model.outputs));
   }
   const tolerances = [...new Set(Object.values(report.tolerance))];
   lines.push(`tolerance: ${tolerances.length === 1 ? tolerances[0] : Object.entries(report.tolerance).map(([k, v]) => `${k}: ${v}`).join('; ')}`);

@@ -57,13 +57,17 @@ describe('ComparisonSummary', () => {
     }
   });
 
-  test('integers: a difference raises atol only and is never the worst element; dims that differ pass no tolerance', () => {
+  test('integers: equal ones pass any tolerance, a difference passes none and is never the worst element; dims that differ pass none', () => {
+    const none = { atol: Infinity, rtol: Infinity, ulp: Infinity, cosine: Infinity };
     const s = new ComparisonSummary<WorstDetail>();
+    s.add(layout([1, 2], 0, 'int32'), compare(new Int32Array([1, 2]), new Int32Array([1, 2]), 'int32'), (d) => d);
+    expect(s.minimum).toEqual({ atol: 0, rtol: 0, ulp: 0, cosine: 0 });
     s.add(layout([1, 2], 0, 'int32'), compare(new Int32Array([1, 2]), new Int32Array([1, 5]), 'int32'), (d) => d);
-    expect(s.minimum).toEqual({ atol: 3, rtol: 0, ulp: 0, cosine: 0 });
+    expect(s.minimum).toEqual(none);
     expect(s.worst).toBeNull();
-    s.unpassable();
-    expect(s.minimum.atol).toBe(Infinity);
+    const dims = new ComparisonSummary<WorstDetail>();
+    dims.unpassable();
+    expect(dims.minimum).toEqual(none);
   });
 
   test('a NaN where the reference has a number: no cosine tolerance passes', () => {

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { checkBatchInvariance } from '../../src';
+import { checkBatchInvariance, formatReport } from '../../src';
 import {
   batchNormTrainingModel,
   buildModel,
@@ -153,6 +153,28 @@ describe('the report', () => {
     const r = await checkBatchInvariance(multiOutputModel(), small);
     expect(r.verdict).toBe('invariant');
     expect(r.tolerance).toEqual({ y: 'atol=1e-5, rtol=1.3e-6', label: 'exact (bitwise)' });
+  });
+
+  test('integer outputs that differ pass with no tolerance: the minimum tolerance says none', async () => {
+    // labels = int64(10 * (x - batch mean)): a leaky model whose only output is integer.
+    const labels = buildModel({
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'labels', dtype: 'int64', shape: ['N', 8] }],
+      initializers: [{ name: 'k', dtype: 'float32', dims: [], data: new Float32Array([10]) }],
+      nodes: [
+        { op: 'ReduceMean', inputs: ['x'], outputs: ['mean'], attrs: { axes: [0], keepdims: 1 } },
+        { op: 'Sub', inputs: ['x', 'mean'], outputs: ['d'] },
+        { op: 'Mul', inputs: ['d', 'k'], outputs: ['e'] },
+        { op: 'Cast', inputs: ['e'], outputs: ['labels'], attrs: { to: 7 } },
+      ],
+    });
+    const r = await checkBatchInvariance(labels, small);
+    expect(r.verdict).toBe('violated');
+    expect(r.minimumTolerance).toEqual({ atol: Infinity, rtol: Infinity, ulp: Infinity, cosine: Infinity });
+    expect(formatReport(r, { color: false })).toMatch(/minimum tolerance that passes: none: integer and bool outputs \('labels' int64\) compare exactly/);
+    // And no tolerance does pass it: integers compare exactly, whatever is given.
+    expect((await checkBatchInvariance(labels, { ...small, tolerance: { atol: 1e6 } })).verdict).toBe('violated');
   });
 
   test('int64 ids are synthesized within the vocabulary, symbolic dims from dims', async () => {
