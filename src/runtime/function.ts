@@ -23,8 +23,13 @@ import type { ValueInfo } from './session';
 
 /** What a batch function returns for one batch (a transformers.js Tensor's data may be a BigInt64Array). */
 export type BatchOutput = ort.Tensor | number[][] | { dims: readonly number[]; data: ArrayLike<number> | ArrayLike<bigint> } | Record<string, unknown>;
-/** The user's batch function: an array of samples in, the batch's outputs (batch first) out. */
-export type BatchFunction = (batch: unknown[]) => BatchOutput | Promise<BatchOutput>;
+/**
+ * The user's batch function: an array of samples in, the batch's outputs (batch first) out. Its
+ * parameter may be typed as its samples are (`async (texts: string[]) => ...`): declared as a
+ * method, whose parameter TypeScript checks bivariantly, since strict function types would
+ * refuse a function of string[] where one of unknown[] is asked for.
+ */
+export type BatchFunction = { bivarianceHack(batch: unknown[]): BatchOutput | Promise<BatchOutput> }['bivarianceHack'];
 
 /** The one input of a function runner: its values are the user's samples, one per row. */
 export const SAMPLES_INPUT = 'samples';

@@ -42,6 +42,32 @@ test('negative control: pooling that ignores the mask leaks the batch-mates thro
   await expect(expect(texts).toBeBatchInvariant(embed, sweep)).rejects.toThrow(/violated \(leakage/);
 });
 
+// The README's own example: a function whose parameter is typed as the samples are
+// (string[], not unknown[]) compiles against every entry that takes one (ts-jest type-checks
+// this file: a BatchFunction of unknown[] alone refused it under strict function types).
+test('a function typed (texts: string[]) => ... is taken by the checks and the matchers', async () => {
+  const session = await ort.InferenceSession.create(maskedPoolingModel());
+  const embed = async (batch: string[]) => {
+    const ids = batch.map((t) => [...t].map((ch) => 1 + (ch.charCodeAt(0) % 49)));
+    const longest = Math.max(...ids.map((r) => r.length));
+    const flat = (f: (row: number[], t: number) => number) => BigInt64Array.from(ids.flatMap((row) => Array.from({ length: longest }, (_, t) => BigInt(f(row, t)))));
+    const dims = [batch.length, longest];
+    const out = await session.run({
+      input_ids: new ort.Tensor('int64', flat((row, t) => row[t] ?? 0), dims),
+      attention_mask: new ort.Tensor('int64', flat((row, t) => (t < row.length ? 1 : 0)), dims),
+      token_type_ids: new ort.Tensor('int64', flat(() => 0), dims),
+    });
+    return out.y;
+  };
+  const r = await checkBatchInvariance(embed, { samples: texts, ...sweep });
+  expect(r.verdict).not.toBe('violated');
+  expect((await checkDeterminism(embed, { samples: texts, repeats: 2 })).verdict).toBe('deterministic');
+  await expect(texts).toBeBatchInvariant(embed, sweep);
+  await expect(texts).toBeDeterministic(embed, { repeats: 2 });
+  const rows = (b: number[]) => b.map((x) => [x, x * 2]);
+  expect((await checkBatchInvariance(rows, { samples: [1, 2, 3, 4, 5], ...sweep })).verdict).toBe('invariant');
+});
+
 test('number[][] and several outputs; determinism', async () => {
   const fn = (batch: unknown[]) => ({ a: (batch as number[]).map((x) => [x, x * 2]), b: { dims: [batch.length, 1], data: Float32Array.from(batch as number[], (x) => x + 1) } });
   const r = await checkBatchInvariance(fn, { samples: [1, 2, 3, 4, 5, 6, 7], ...sweep });
