@@ -152,7 +152,7 @@ export const CATALOGUE: CatalogueEntry[] = [
         kind: s.kind,
         nodes: s.nodes,
         detail: `${s.detail}${leakageSeen(seen) ? '' : '; the check saw no leakage from it here'}`,
-        fix: 'export the model after model.eval(), so BatchNormalization uses its stored running statistics (or recalibrate them with `batchproof stats`)',
+        fix: 'export the model after model.eval(), so BatchNormalization uses its stored running statistics (then check those with `batchproof stats`, and rewrite stale ones with `batchproof recalibrate`)',
         confirmed: leakageSeen(seen),
       }));
     },

@@ -261,6 +261,8 @@ describe('diagnose: the graph and what the check saw', () => {
     const d = diagnose(g, { causes: ['leakage'], firstDivergence: { node: 'batch_mean', op: 'ReduceMean' } });
     expect(kinds(d)).toEqual(['batch-reduction', 'batchnorm-training']);
     expect(d[0]?.nodes).toEqual(['batch_mean']);
+    // The fix names the command that rewrites the statistics: `batchproof stats` only checks them.
+    expect(d[1]?.fix).toMatch(/model\.eval\(\).*`batchproof stats`.*`batchproof recalibrate`/);
   });
 
   test('batch-reduction: certain ones always (confirmed by leakage); axis-0 guesses only with leakage', () => {
