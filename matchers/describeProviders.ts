@@ -1,6 +1,7 @@
 import { formatValue } from '../src/errors';
 import { availableProvidersSync, BadInputError, fixture, fixtureSettings } from '../src';
 import { PROVIDERS, providerFailure } from '../src/runtime/providers';
+import { testGlobals } from './globals';
 import type { Fixture, FixtureOptions, ProviderAvailability, ProviderName } from '../src';
 
 /** Options of describeProviders: which providers a missing one fails the run for instead of being skipped. */
@@ -47,7 +48,7 @@ export function describeProviders(
   fn: (fx: Fixture) => void,
   options: DescribeProvidersOptions = {},
 ): void {
-  const g = globalThis as unknown as Partial<Globals>;
+  const g = testGlobals() as Partial<Globals>;
   if (typeof g.describe !== 'function' || typeof g.test !== 'function' || typeof g.afterAll !== 'function') {
     throw new Error('describeProviders must be called in a test file (Jest, or Vitest with globals: true)');
   }

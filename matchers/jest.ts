@@ -5,15 +5,23 @@
  */
 // First, before onnxruntime is required anywhere: see share-realm.ts.
 import './share-realm';
+import { BadInputError } from '../src/errors';
+import { testGlobals } from './globals';
 import { matchers } from './index';
 import { installEmbeddingSnapshotHooks } from './toMatchEmbeddingSnapshot';
 import type { BatchproofMatchers } from './types';
 import type {} from 'expect';
 
-(globalThis as unknown as { expect: { extend(m: object): void } }).expect.extend(matchers);
+const { expect, beforeEach } = testGlobals() as { expect?: Parameters<typeof installEmbeddingSnapshotHooks>[0] & { extend?(m: object): void }; beforeEach?: (fn: () => void) => void };
+if (typeof expect?.extend !== 'function') {
+  throw new BadInputError(
+    "batchproof/jest registers batchproof's matchers on Jest's expect, and there is no Jest here: list it in Jest's config (setupFilesAfterEnv: ['batchproof/jest']); under Vitest use batchproof/vitest, and for another runner expect.extend(matchers) with matchers from batchproof/matchers",
+  );
+}
+expect.extend(matchers);
 
 // Obsolete embedding baselines show up in Jest's own snapshot summary (see the function's note).
-installEmbeddingSnapshotHooks((globalThis as unknown as { expect: Parameters<typeof installEmbeddingSnapshotHooks>[0] }).expect, (globalThis as { beforeEach?: (fn: () => void) => void }).beforeEach);
+installEmbeddingSnapshotHooks(expect, beforeEach);
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

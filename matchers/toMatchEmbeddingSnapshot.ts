@@ -21,6 +21,7 @@ import {
 import { embeddingsFrom } from '../src/snapshot/embeddings';
 import { checkSnapshotOptions } from '../src/snapshot/options';
 import { formatEmbeddingReport } from '../src/snapshot/text';
+import { testGlobals } from './globals';
 import { recordReport } from './record';
 
 /** Options of `toMatchEmbeddingSnapshot`. */
@@ -194,7 +195,7 @@ function describeOutcome(outcome: SnapshotOutcome, key: string, fingerprint: () 
 
 /** Jest 30 names each run of a test (retries included); older runners do not. */
 function currentAttempt(): object | undefined {
-  const expectFn = (globalThis as { expect?: { getState?(): { currentTestIdentity?: unknown } } }).expect;
+  const expectFn = testGlobals().expect as { getState?(): { currentTestIdentity?: unknown } } | undefined;
   const id = expectFn?.getState?.().currentTestIdentity;
   const value = typeof id === 'function' ? (id as () => unknown)() : id;
   return typeof value === 'object' && value !== null ? value : undefined;
