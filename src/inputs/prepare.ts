@@ -19,7 +19,6 @@ import {
   synthesizedPool,
   SynthesisOptions,
   userPool,
-  isMaskName,
 } from './samples';
 import { InputSpec, resolveInputs, ShapeOptions } from './spec';
 import { assertBatchFits } from './memory';
@@ -135,10 +134,11 @@ const FLOATS_OR_BOOL = new Set(['float32', 'float64', 'float16', 'bool']);
 
 /**
  * The tables integer inputs index, from the model's graph. The graph is read only for models
- * with integer inputs other than masks and consts: image models never pay for the parse.
+ * with integer inputs (consts aside): image models never pay for the parse.
  */
 function tableSource(handle: ModelHandle, specs: readonly InputSpec[]): TableSource {
-  if (!specs.some((s) => !FLOATS_OR_BOOL.has(s.dtype) && !isMaskName(s.name))) return { bounds: {} };
+  // Masks too: one named like a mask may index the token table (`masked_input_ids`).
+  if (!specs.some((s) => !FLOATS_OR_BOOL.has(s.dtype))) return { bounds: {} };
   return tableBoundsOf(handle);
 }
 

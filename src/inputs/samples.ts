@@ -114,7 +114,9 @@ export function planSynthesis(
   const range = options.range ?? [-1, 1];
   const bounds = 'bounds' in tables ? tables.bounds : {};
   const facts: Record<string, SynthesizedFact> = {};
-  const tabled = specs.filter((s) => bounds[s.name] && !given.has(s.name) && !FLOAT_DTYPES.has(s.dtype) && s.dtype !== 'bool' && !isMaskName(s.name) && !isPositionName(s.name));
+  // Named as a mask but indexing a table wider than 0/1 (`masked_lm_ids`): token ids.
+  const maskLike = (s: InputSpec) => isMaskName(s.name) && !(bounds[s.name] && bounds[s.name].table.rows > 2);
+  const tabled = specs.filter((s) => bounds[s.name] && !given.has(s.name) && !FLOAT_DTYPES.has(s.dtype) && s.dtype !== 'bool' && !maskLike(s) && !isPositionName(s.name));
   if (options.vocab !== undefined && tabled.length > 0) {
     const widest = tabled.reduce((a, b) => (bounds[b.name].high > bounds[a.name].high ? b : a));
     const b = bounds[widest.name];
@@ -130,7 +132,7 @@ export function planSynthesis(
       facts[spec.name] = { kind: 'floats', range: [range[0], range[1]] };
     } else if (spec.dtype === 'bool') {
       facts[spec.name] = isMaskName(spec.name) ? { kind: 'mask' } : { kind: 'bool' };
-    } else if (isMaskName(spec.name)) {
+    } else if (maskLike(spec)) {
       facts[spec.name] = { kind: 'mask' };
     } else if (isPositionName(spec.name) && spec.sampleDims.length > 0 && spec.sampleDims.some((_, a) => a !== spec.batchAxis)) {
       const axis = lastIndex(spec.sampleDims.map((_, a) => a !== spec.batchAxis));

@@ -20,7 +20,8 @@ import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
 import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, untested } from './padding';
 import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
 import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, FunctionCallOptions, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
-import { DEFAULT_VOCAB } from '../inputs/samples';
+import { DEFAULT_VOCAB, inputRole } from '../inputs/samples';
+import type { TableRef } from '../onnx/tables';
 import { everyNonFinite } from '../inputs/arrays';
 import { nonFiniteNote, nothingFiniteError } from '../compare/output-values';
 import { now } from '../runtime/clock';
@@ -280,11 +281,13 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
   const plan = makePlan(planOptions);
   const poolIndex = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
   const base = prepared.pool;
-  const synthesis = prepared.synthesis as Record<string, { high?: number }>;
+  const synthesis = prepared.synthesis as Record<string, { high?: number; table?: TableRef | null }>;
   const resolved = fn ? { reason: 'a batch function: its own tokenizer pads, so sequence padding is tested on models' } : resolvePadding(prepared.specs, prepared.dims, checkPaddingOption(options.padding), {
     probes,
     highOf: (name) => synthesis?.[name]?.high ?? options.vocab ?? DEFAULT_VOCAB,
     userSamples: prepared.source === 'user' ? base : null,
+    tableOf: (name) => synthesis?.[name]?.table ?? null,
+    roleOf: (name) => (prepared.synthesis[name] ? inputRole(prepared.synthesis[name]) : undefined),
   });
   let padding: PaddingReport;
   const outlier = outlierRun(plan, prepared.specs);

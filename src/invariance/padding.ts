@@ -14,6 +14,7 @@ import { BadInputError, formatValue } from '../errors';
 import { allocate, blockAllocator, product, TypedArray } from '../inputs/arrays';
 import { batchTensor, SampleCache, SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
+import type { TableRef } from '../onnx/tables';
 import type { ValueInfo } from '../runtime/session';
 import type { PlannedRun } from './plan';
 import type { OutputLayout, ProbeRow } from './run';
@@ -139,7 +140,7 @@ export function resolvePadding(
   specs: readonly InputSpec[],
   dims: Record<string, number>,
   option: PaddingOption,
-  context: { probes: number; highOf: (input: string) => number; userSamples?: SamplePool | null },
+  context: { probes: number; highOf: (input: string) => number; userSamples?: SamplePool | null; tableOf?: (input: string) => TableRef | null; roleOf?: (input: string) => string | undefined },
 ): PaddingSetup | { reason: string } {
   if (option === false) return { reason: 'padding: false' };
   const explicit = option === 'auto' ? {} : option;
@@ -148,9 +149,29 @@ export function resolvePadding(
   if (explicit.mask !== undefined && !names.includes(explicit.mask)) {
     throw new BadInputError(`--mask ${explicit.mask}: the model has no input '${explicit.mask}'; its inputs are: ${names.join(', ')}`);
   }
-  const maskSpec = explicit.mask !== undefined ? specs.find((s) => s.name === explicit.mask) : batched.find((s) => isMaskName(s.name));
+  const isPositions = (s: InputSpec) => context.roleOf?.(s.name) === 'positions' || isPositionName(s.name);
+  // Evidently not a mask: token ids or positions, which a mask (1 on tokens, 0 on pads) would overwrite.
+  const notMask = (s: InputSpec): string | null => {
+    const table = context.tableOf?.(s.name) ?? null;
+    if (isPositions(s)) return `holds positions${table ? ` (it indexes '${table.initializer}', ${table.rows} rows, ${table.node})` : ''}`;
+    // A 2-row lookup of a 0/1 mask can be a mask's own (to an additive bias); a wider table is a vocabulary.
+    if (table && (table.rows > 2 || !isMaskName(s.name))) return `indexes the embedding table '${table.initializer}' (${table.rows} rows, ${table.node}), so it holds token ids`;
+    return null;
+  };
+  const named = batched.filter((s) => isMaskName(s.name));
+  const maskSpec = explicit.mask !== undefined ? specs.find((s) => s.name === explicit.mask) : named.find((s) => !notMask(s));
+  if (maskSpec && explicit.mask !== undefined) {
+    const why = notMask(maskSpec);
+    if (why) {
+      const found = named.find((s) => s !== maskSpec && !notMask(s));
+      const cure = found ? `leave --mask out (the mask '${found.name}' is found by its name) or name it with --mask ${found.name}` : `name the model's mask input with --mask (its inputs: ${names.join(', ')}), or leave padding off (--padding off)`;
+      throw new BadInputError(`--mask ${maskSpec.name}: '${maskSpec.name}' ${why}, not a mask (1 on tokens, 0 on pads); ${cure}`);
+    }
+  }
   if (!maskSpec) {
-    if (explicit.axis !== undefined) throw new BadInputError(`padding asks for axis '${explicit.axis}' but the model has no mask input (an input named *mask*); name it with --mask NAME`);
+    const ids = named.map((s) => `'${s.name}' ${notMask(s)}`);
+    if (explicit.axis !== undefined) throw new BadInputError(`padding asks for axis '${explicit.axis}' but the model has no mask input (an input named *mask*${ids.length ? `; ${ids.join(', ')}` : ''}); name it with --mask NAME`);
+    if (ids.length > 0) return { reason: `no mask input: ${ids.join(', ')}, not a mask; name the mask with --mask NAME` };
     return { reason: 'no mask input (a batched input named *mask*): not a padded text model' };
   }
   if (!INTEGER.has(maskSpec.dtype)) {
@@ -162,7 +183,7 @@ export function resolvePadding(
     const all = [...new Set(specs.flatMap(sequenceSymbols))];
     throw new BadInputError(`--pad-axis ${explicit.axis}: the mask '${maskSpec.name}' has no dim '${explicit.axis}'; its sequence dims are: ${symbols.join(', ') || 'none'} (the model's: ${all.join(', ') || 'none'})`);
   }
-  const tokenInputs = (symbol: string) => batched.filter((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositionName(s.name) && sequenceSymbols(s).includes(symbol));
+  const tokenInputs = (symbol: string) => batched.filter((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositions(s) && sequenceSymbols(s).includes(symbol));
   const axis = explicit.axis ?? symbols.find((s) => tokenInputs(s).length > 0);
   if (axis === undefined) {
     if (option !== 'auto') throw new BadInputError(`padding asked for, but no token input shares a sequence axis with the mask '${maskSpec.name}'; name the axis with --pad-axis or leave padding off`);
@@ -175,7 +196,7 @@ export function resolvePadding(
   for (const s of batched) {
     const at = s.declared.indexOf(axis);
     if (at < 0 || at === s.batchAxis) continue;
-    const role = s === maskSpec ? 'mask' : isPositionName(s.name) && INTEGER.has(s.dtype) ? 'positions' : tokenInputs(axis).includes(s) ? 'tokens' : 'other';
+    const role = s === maskSpec ? 'mask' : isPositions(s) && INTEGER.has(s.dtype) ? 'positions' : tokenInputs(axis).includes(s) ? 'tokens' : 'other';
     roles[s.name] = { role, axis: at, high: role === 'tokens' ? context.highOf(s.name) : 0 };
   }
   // The token input proper is the one with the largest table (input_ids, not token_type_ids).
@@ -225,6 +246,10 @@ function probeLength(p: number, probes: number, limit: number): number {
 /** Tokens in a user's mask row: 1s then 0s (right padding) or 0s then 1s (left); anything else is bad input. */
 function realLength(mask: TypedArray, side: PaddingSide, label: string): number {
   const values = Array.from(mask as ArrayLike<number | bigint>, (v) => Number(v));
+  const odd = values.find((v) => v !== 0 && v !== 1);
+  if (odd !== undefined) {
+    throw new BadInputError(`${label}: holds ${odd}, so it is not a mask (1 on tokens, 0 on pads): token ids or another input; name the mask input with --mask (API: padding.mask), or fix the samples`);
+  }
   const n = values.filter((v) => v !== 0).length;
   const expected = values.map((_, i) => (side === 'right' ? (i < n ? 1 : 0) : i >= values.length - n ? 1 : 0));
   if (n === 0 || values.some((v, i) => (v !== 0) !== (expected[i] === 1))) {

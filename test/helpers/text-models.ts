@@ -208,3 +208,100 @@ export function maskedAttentionModel(honourMask: boolean): Uint8Array {
     ],
   });
 }
+
+/** How a real export may differ from the HF signature above (exportedTextModel). */
+export interface ExportShape {
+  /** Batch and sequence dims as declared (a number fixes the sequence length). */
+  batch?: string;
+  seq?: string | number;
+  ids?: { name?: string; dtype?: 'int64' | 'int32'; vocab?: number };
+  mask?: { name?: string; dtype?: 'int64' | 'int32' | 'bool' | 'float32' | 'float16' };
+  /** A token_type_ids input (2-row table). */
+  types?: boolean;
+  /** 'input': a position_ids input indexing a table; 'from-mask': positions computed in the graph as cumsum(mask) - 1 (left-padding models). */
+  positions?: { from: 'input' | 'from-mask'; name?: string; rows?: number };
+  /** Pooling honours the mask (default true); false: a plain mean over the sequence (negative control). */
+  masked?: boolean;
+  /** Also output token embeddings `last_hidden_state` [batch, seq, 8] (first), and an int64 `label` [batch] (ArgMax). */
+  hidden?: boolean;
+  label?: boolean;
+  /** More inputs, fed to nothing (onnxruntime keeps unused graph inputs). */
+  extraInputs?: ValueSpec[];
+  /** More nodes, e.g. to gather an extra input into the token table. */
+  extraNodes?: NodeSpec[];
+}
+
+/**
+ * A configurable embedder for the shapes real exports take: token ids (and types, positions)
+ * through their tables, masked mean pooling to `pooled` [batch, 8]. With `positions.from:
+ * 'from-mask'`, positions follow the mask (pads first is as good as pads last).
+ */
+export function exportedTextModel(o: ExportShape = {}): Uint8Array {
+  const B = o.batch ?? 'batch';
+  const S = o.seq ?? 'sequence';
+  const ids = o.ids?.name ?? 'input_ids';
+  const mask = o.mask?.name ?? 'attention_mask';
+  const vocab = o.ids?.vocab ?? TEXT_VOCAB;
+  const pos = o.positions?.name ?? 'position_ids';
+  const posRows = o.positions?.rows ?? 64;
+  const inputs: ValueSpec[] = [
+    { name: ids, dtype: o.ids?.dtype ?? 'int64', shape: [B, S] },
+    { name: mask, dtype: o.mask?.dtype ?? 'int64', shape: [B, S] },
+    ...(o.types ? [{ name: 'token_type_ids', dtype: 'int64', shape: [B, S] }] : []),
+    ...(o.positions?.from === 'input' ? [{ name: pos, dtype: 'int64', shape: [B, S] }] : []),
+    ...(o.extraInputs ?? []),
+  ];
+  const inits: TensorSpec[] = [f32('embeddings.word_embeddings.weight', [vocab, D], seededFloats(vocab * D, 21)), i64('axes_seq', [1], [1]), i64('axes_last', [1], [2]), f32('min_count', [], [1e-9])];
+  const nodes: NodeSpec[] = [{ op: 'Gather', inputs: ['embeddings.word_embeddings.weight', ids], outputs: ['emb0'], attrs: { axis: 0 }, name: '/embeddings/word_embeddings/Gather' }, ...(o.extraNodes ?? [])];
+  let emb = 'emb0';
+  const add = (other: string, out: string) => {
+    nodes.push({ op: 'Add', inputs: [emb, other], outputs: [out] });
+    emb = out;
+  };
+  if (o.types) {
+    inits.push(f32('embeddings.token_type_embeddings.weight', [TEXT_TYPES, D], seededFloats(TEXT_TYPES * D, 22)));
+    nodes.push({ op: 'Gather', inputs: ['embeddings.token_type_embeddings.weight', 'token_type_ids'], outputs: ['typ'], attrs: { axis: 0 }, name: '/embeddings/token_type_embeddings/Gather' });
+    add('typ', 'emb1');
+  }
+  if (o.positions) {
+    inits.push(f32('embeddings.position_embeddings.weight', [posRows, D], seededFloats(posRows * D, 23)));
+    let pids = pos;
+    if (o.positions.from === 'from-mask') {
+      inits.push(i64('one64', [], [1]), i64('zero64', [], [0]), i64('axis1', [], [1]));
+      nodes.push(
+        { op: 'Cast', inputs: [mask], outputs: ['mask_i'], attrs: { to: DataType.INT64 } },
+        { op: 'CumSum', inputs: ['mask_i', 'axis1'], outputs: ['mask_cumsum'] },
+        { op: 'Sub', inputs: ['mask_cumsum', 'one64'], outputs: ['pos_raw'] },
+        { op: 'Max', inputs: ['pos_raw', 'zero64'], outputs: ['pos_from_mask'] },
+      );
+      pids = 'pos_from_mask';
+    }
+    nodes.push({ op: 'Gather', inputs: ['embeddings.position_embeddings.weight', pids], outputs: ['pe'], attrs: { axis: 0 }, name: '/embeddings/position_embeddings/Gather' });
+    add('pe', 'emb2');
+  }
+  const outputs: ValueSpec[] = [{ name: 'pooled', dtype: 'float32', shape: [B, D] }];
+  if (o.masked === false) {
+    nodes.push({ op: 'ReduceMean', inputs: [emb], outputs: ['pooled'], attrs: { axes: [1], keepdims: 0 }, name: '/pooling/ReduceMean' });
+  } else {
+    nodes.push(
+      { op: 'Cast', inputs: [mask], outputs: ['mask_f'], attrs: { to: DataType.FLOAT }, name: '/pooling/Cast' },
+      { op: 'Unsqueeze', inputs: ['mask_f', 'axes_last'], outputs: ['mask3'], name: '/pooling/Unsqueeze' },
+      { op: 'Mul', inputs: [emb, 'mask3'], outputs: ['masked'], name: '/pooling/Mul' },
+      { op: 'ReduceSum', inputs: ['masked', 'axes_seq'], outputs: ['summed'], attrs: { keepdims: 0 }, name: '/pooling/ReduceSum' },
+      { op: 'ReduceSum', inputs: ['mask3', 'axes_seq'], outputs: ['count'], attrs: { keepdims: 0 }, name: '/pooling/ReduceSum_1' },
+      { op: 'Max', inputs: ['count', 'min_count'], outputs: ['count_clamped'], name: '/pooling/Max' },
+      { op: 'Div', inputs: ['summed', 'count_clamped'], outputs: ['pooled'], name: '/pooling/Div' },
+    );
+  }
+  if (o.hidden) {
+    nodes.push({ op: 'Identity', inputs: [emb], outputs: ['last_hidden_state'] });
+    outputs.unshift({ name: 'last_hidden_state', dtype: 'float32', shape: [B, S, D] });
+  }
+  if (o.label) {
+    nodes.push({ op: 'ArgMax', inputs: ['pooled'], outputs: ['label'], attrs: { axis: 1, keepdims: 0 } });
+    outputs.push({ name: 'label', dtype: 'int64', shape: [B] });
+  }
+  // Unused constants make onnxruntime warn: keep only those a node reads.
+  const used = new Set(nodes.flatMap((n) => n.inputs));
+  return buildModel({ opset: 17, inputs, outputs, initializers: inits.filter((t) => used.has(t.name as string)), nodes });
+}
