@@ -64,3 +64,32 @@ export function producersOf(graph: GraphFacts): Map<string, NodeFacts> {
   for (const n of graph.nodes) for (const o of n.outputs) if (o) m.set(o, n);
   return m;
 }
+
+/** Ops that carry a value on unchanged but for its dims or dtype. */
+const CARRY_OPS = new Set(['Cast', 'CastLike', 'Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Identity', 'Transpose', 'Flatten']);
+
+/**
+ * Whether a float `input` is an additive mask (0 on tokens, a large negative number on pads):
+ * every use of it, through casts and reshapes, is an Add. A 1/0 mask is used otherwise:
+ * multiplied in, subtracted from 1, compared, selected with.
+ */
+export function addedAsIs(graph: GraphFacts, input: string): boolean {
+  const consumers = new Map<string, NodeFacts[]>();
+  for (const n of graph.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  let added = false;
+  const seen = new Set<string>();
+  const work = [input];
+  while (work.length > 0) {
+    const value = work.pop() as string;
+    if (seen.has(value)) continue;
+    seen.add(value);
+    for (const n of consumers.get(value) ?? []) {
+      if (SHAPE_OPS.has(n.opType)) continue; // its dims only
+      if (n.domain !== '' && n.domain !== 'ai.onnx') return false;
+      if (n.opType === 'Add') added = true;
+      else if (CARRY_OPS.has(n.opType) && n.inputs[0] === value) work.push(...n.outputs.filter((o) => o));
+      else return false;
+    }
+  }
+  return added;
+}

@@ -7,7 +7,7 @@
  */
 import { BadInputError } from '../errors';
 import { countNonFinite, TypedArray } from './arrays';
-import type { SamplePool } from './samples';
+import { isMaskName, type SamplePool } from './samples';
 import type { InputSpec } from './spec';
 import { sameBytes } from '../compare/metrics';
 
@@ -66,9 +66,10 @@ export function assertSamplesCanShowFailure(specs: readonly InputSpec[], pool: S
   });
 
   const cure = 'give distinct, varied samples (or leave samples out and batchproof synthesizes them)';
-  // Inputs other than floats (masks of ones, a fixed id) may well be constant: judge the floats,
-  // or the ids when there are no floats.
-  const judged = batched.some((s) => FLOATS.has(s.dtype)) ? batched.map((s, k) => (FLOATS.has(s.dtype) ? k : -1)).filter((k) => k >= 0) : batched.map((_, k) => k);
+  // Inputs other than floats (masks of ones, a fixed id) may well be constant: judge the floats
+  // (a float attention_mask is a mask), or the ids when there are no floats.
+  const data = (s: InputSpec) => FLOATS.has(s.dtype) && !isMaskName(s.name);
+  const judged = batched.some(data) ? batched.map((s, k) => (data(s) ? k : -1)).filter((k) => k >= 0) : batched.map((_, k) => k);
   const everyValue = judged.every((k) => oneConstant(unique.length, (j) => sample(k, j)));
   if (everyValue && unique.length * judged.reduce((n, k) => n + sample(k, 0).length, 0) > 1) {
     const value = sample(judged[0], 0)[0];

@@ -128,7 +128,10 @@ export function planSynthesis(
   }
   for (const spec of specs) {
     const bound = bounds[spec.name];
-    if (FLOAT_DTYPES.has(spec.dtype)) {
+    // A float attention_mask (1.0 on tokens) is a mask, not data: random floats would weigh tokens at random.
+    if (FLOAT_DTYPES.has(spec.dtype) && isMaskName(spec.name)) {
+      facts[spec.name] = { kind: 'mask' };
+    } else if (FLOAT_DTYPES.has(spec.dtype)) {
       facts[spec.name] = { kind: 'floats', range: [range[0], range[1]] };
     } else if (spec.dtype === 'bool') {
       facts[spec.name] = isMaskName(spec.name) ? { kind: 'mask' } : { kind: 'bool' };
@@ -342,7 +345,10 @@ export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<st
       const sampleSeed = seed * 1_000_003 + nameHash * 7919 + index;
       const length = product(spec.sampleDims);
       let out: TypedArray;
-      if (spec.dtype === 'float32' || spec.dtype === 'float64') {
+      if (fact.kind === 'mask' && FLOAT_DTYPES.has(spec.dtype)) {
+        out = alloc(spec.dtype, length);
+        out.fill((spec.dtype === 'float16' ? floatToHalf(1) : 1) as never); // every token on
+      } else if (spec.dtype === 'float32' || spec.dtype === 'float64') {
         out = fillUniform(alloc(spec.dtype, length) as Float32Array, sampleSeed, lo, hi);
       } else if (spec.dtype === 'float16') {
         const u = uniform(length, sampleSeed);

@@ -288,6 +288,11 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
     userSamples: prepared.source === 'user' ? base : null,
     tableOf: (name) => synthesis?.[name]?.table ?? null,
     roleOf: (name) => (prepared.synthesis[name] ? inputRole(prepared.synthesis[name]) : undefined),
+    // Asked for float masks only: the graph is read then, and its flow module loaded.
+    additive: (name) => {
+      const graph = graphOf(handle);
+      return graph !== null && (require('../diagnosis/flow') as typeof import('../diagnosis/flow')).addedAsIs(graph, name);
+    },
   });
   let padding: PaddingReport;
   const outlier = outlierRun(plan, prepared.specs);

@@ -11,7 +11,7 @@
  */
 import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
-import { allocate, blockAllocator, product, TypedArray } from '../inputs/arrays';
+import { allocate, blockAllocator, floatToHalf, halfToFloat, product, TypedArray } from '../inputs/arrays';
 import { batchTensor, SampleCache, SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
 import type { TableRef } from '../onnx/tables';
@@ -97,6 +97,7 @@ export function untested(reason: string): PaddingReport {
 }
 
 const INTEGER = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool']);
+const FLOATS = new Set(['float32', 'float64', 'float16']);
 const isMaskName = (name: string) => /mask/i.test(name);
 const isPositionName = (name: string) => /position/i.test(name);
 
@@ -140,7 +141,15 @@ export function resolvePadding(
   specs: readonly InputSpec[],
   dims: Record<string, number>,
   option: PaddingOption,
-  context: { probes: number; highOf: (input: string) => number; userSamples?: SamplePool | null; tableOf?: (input: string) => TableRef | null; roleOf?: (input: string) => string | undefined },
+  context: {
+    probes: number;
+    highOf: (input: string) => number;
+    userSamples?: SamplePool | null;
+    tableOf?: (input: string) => TableRef | null;
+    roleOf?: (input: string) => string | undefined;
+    /** True where a float input is added to other values as it is (an additive mask), from the graph. */
+    additive?: (input: string) => boolean;
+  },
 ): PaddingSetup | { reason: string } {
   if (option === false) return { reason: 'padding: false' };
   const explicit = option === 'auto' ? {} : option;
@@ -174,8 +183,14 @@ export function resolvePadding(
     if (ids.length > 0) return { reason: `no mask input: ${ids.join(', ')}, not a mask; name the mask with --mask NAME` };
     return { reason: 'no mask input (a batched input named *mask*): not a padded text model' };
   }
-  if (!INTEGER.has(maskSpec.dtype)) {
-    throw new BadInputError(`--mask ${maskSpec.name}: the mask has dtype ${maskSpec.dtype}; a mask holds 1 on tokens and 0 on pads, as an integer or bool input`);
+  if (!INTEGER.has(maskSpec.dtype) && !FLOATS.has(maskSpec.dtype)) {
+    throw new BadInputError(`--mask ${maskSpec.name}: the mask has dtype ${maskSpec.dtype}; a mask holds 1 on tokens and 0 on pads, as an integer, bool or float input`);
+  }
+  // A float mask added straight to the scores is additive (0 on tokens, -inf on pads): 1s and 0s would unmask the pads.
+  if (FLOATS.has(maskSpec.dtype) && context.additive?.(maskSpec.name)) {
+    const why = `'${maskSpec.name}' (${maskSpec.dtype}) is added to the model's values as it is (an additive mask: 0 on tokens, a large negative number on pads), while batchproof pads with 1 on tokens and 0 on pads`;
+    if (explicit.mask !== undefined) throw new BadInputError(`--mask ${maskSpec.name}: ${why}; give samples padded your way (--inputs) with --padding off`);
+    return { reason: `${why}: give samples padded your way (--inputs) to test them` };
   }
   if (maskSpec.batchAxis === null) throw new BadInputError(`--mask ${maskSpec.name}: the mask has no batch axis; every sample needs its own mask`);
   const symbols = sequenceSymbols(maskSpec);
@@ -216,7 +231,8 @@ export function resolvePadding(
     lengthOf = (index) => {
       const hit = cache.get(index);
       if (hit !== undefined) return hit;
-      const mask = user.sample(maskSpec, index);
+      const raw = user.sample(maskSpec, index);
+      const mask = maskSpec.dtype === 'float16' ? Float32Array.from(raw as Uint16Array, halfToFloat) : raw;
       const n = realLength(mask, side, `samples '${maskSpec.name}' row ${index}`);
       cache.set(index, n);
       return n;
@@ -286,7 +302,7 @@ function tokenSample(spec: InputSpec, base: TypedArray | null, setup: PaddingSet
     const row = o * total * inner;
     const real = row + start * inner;
     if (role.role === 'mask') {
-      out.fill(value(1), real, real + len * inner);
+      out.fill(spec.dtype === 'float16' ? (floatToHalf(1) as never) : value(1), real, real + len * inner);
     } else if (role.role === 'positions') {
       for (let t = 0; t < len; t++) out.fill(value(t), real + t * inner, real + (t + 1) * inner);
     } else {

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BadInputError, checkBatchInvariance, type InvarianceReport } from '../../src';
 import { cli } from '../helpers/cli';
+import { buildModel, seededFloats } from '../helpers/models';
 import { exportedTextModel, TEXT_VOCAB } from '../helpers/text-models';
 
 const sweep = { batchSizes: [1, 4] };
@@ -90,5 +91,76 @@ describe('--mask naming what is evidently not a mask is refused in one line', ()
     expect(r.padding.mask).toBe('attention_mask');
     paddingClean(r);
     expect(r.model.inputs.find((i) => i.name === 'masked_input_ids')?.synthesis).toMatchObject({ kind: 'ids', high: TEXT_VOCAB });
+  });
+});
+
+describe('float masks (1.0 on tokens, 0.0 on pads)', () => {
+  test.each(['float32', 'float16'] as const)('%s: tested with no flags, clean when pooling honours it', async (dtype) => {
+    const r = await checkBatchInvariance(exportedTextModel({ mask: { dtype } }), sweep);
+    expect(r.padding.mask).toBe('attention_mask');
+    paddingClean(r);
+    expect(r.model.inputs.find((i) => i.name === 'attention_mask')?.synthesis).toEqual({ kind: 'mask' });
+  });
+
+  test('negative control: pooling that ignores a float mask fails with padding', async () => {
+    const r = await checkBatchInvariance(exportedTextModel({ mask: { dtype: 'float32' }, masked: false }), sweep);
+    expect(r.causes).toContain('padding');
+    expect(r.verdict).toBe('violated');
+  });
+
+  test('padding off: the float mask is still synthesized as ones, not random weights', async () => {
+    const r = await checkBatchInvariance(exportedTextModel({ mask: { dtype: 'float32' } }), { ...sweep, padding: false });
+    expect(r.model.inputs.find((i) => i.name === 'attention_mask')?.synthesis).toEqual({ kind: 'mask' });
+    expect(r.verdict).not.toBe('violated');
+  });
+
+  test('float16 user samples: real lengths read from the half-precision mask', async () => {
+    const n = 6;
+    const seq = 8;
+    const ids = new BigInt64Array(n * seq);
+    const mask = new Uint16Array(n * seq);
+    const lengths = [2, 5, 3, 7, 4, 6];
+    lengths.forEach((len, r) => {
+      for (let t = 0; t < len; t++) {
+        ids[r * seq + t] = BigInt(1 + ((r * 7 + t * 3) % 40));
+        mask[r * seq + t] = 0x3c00; // 1.0 in half precision
+      }
+    });
+    const dims = [n, seq];
+    const r = await checkBatchInvariance(exportedTextModel({ mask: { dtype: 'float16' } }), { ...sweep, samples: { input_ids: { dtype: 'int64', dims, data: ids }, attention_mask: { dtype: 'float16', dims, data: mask } } });
+    expect(r.padding.lengths).toEqual([2, 5, 3]);
+    paddingClean(r);
+  });
+
+  // scores + mask before a Softmax over the sequence: the mask is additive (0 on tokens, -1e4 on pads).
+  const additive = buildModel({
+    opset: 17,
+    inputs: [
+      { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+      { name: 'attention_mask', dtype: 'float32', shape: ['batch', 'sequence'] },
+    ],
+    outputs: [{ name: 'pooled', dtype: 'float32', shape: ['batch', 4] }],
+    initializers: [
+      { name: 'table', dtype: 'float32', dims: [TEXT_VOCAB, 4], data: seededFloats(TEXT_VOCAB * 4, 5) },
+      { name: 'axis2', dtype: 'int64', dims: [1], data: [2] },
+      { name: 'axis1', dtype: 'int64', dims: [1], data: [1] },
+    ],
+    nodes: [
+      { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['emb'], attrs: { axis: 0 } },
+      { op: 'ReduceSum', inputs: ['emb', 'axis2'], outputs: ['score'], attrs: { keepdims: 0 } },
+      { op: 'Add', inputs: ['score', 'attention_mask'], outputs: ['biased'] },
+      { op: 'Softmax', inputs: ['biased'], outputs: ['weights'], attrs: { axis: 1 } },
+      { op: 'Unsqueeze', inputs: ['weights', 'axis2'], outputs: ['weights3'] },
+      { op: 'Mul', inputs: ['emb', 'weights3'], outputs: ['weighted'] },
+      { op: 'ReduceSum', inputs: ['weighted', 'axis1'], outputs: ['pooled'], attrs: { keepdims: 0 } },
+    ],
+  });
+
+  test('an additive float mask is not padded with 1s and 0s (that would unmask the pads and blame the model)', async () => {
+    const r = await checkBatchInvariance(additive, sweep);
+    expect(r.padding.tested).toBe(false);
+    expect(r.padding.reason).toMatch(/'attention_mask' \(float32\) is added to the model's values as it is \(an additive mask/);
+    expect(r.causes).not.toContain('padding');
+    expect(await badInput(checkBatchInvariance(additive, { ...sweep, padding: { mask: 'attention_mask' } }))).toMatch(/--mask attention_mask: .*additive mask.*--padding off/);
   });
 });
