@@ -141,8 +141,13 @@ export function planSynthesis(
       const axis = lastIndex(spec.sampleDims.map((_, a) => a !== spec.batchAxis));
       const length = spec.sampleDims[axis];
       if (bound && !given.has(spec.name) && (length - 1 >= bound.high || bound.low > 0)) {
+        const declared = spec.declared[axis];
+        // A fixed dim takes no --dim: only samples can hold other positions.
+        const cure = typeof declared === 'number' && declared >= 0
+          ? `the model fixes that axis at ${declared}, so give samples with its positions (--inputs)`
+          : `set a shorter sequence with --dim (e.g. --dim ${String(declared || `${spec.name}[${axis}]`)}=${Math.max(1, bound.high)}) or give samples`;
         throw new BadInputError(
-          `input '${spec.name}' holds positions 0..${length - 1}, but the table it indexes, '${bound.table.initializer}' (${bound.table.node}), allows ${bound.low}..${bound.high - 1}; set a shorter sequence with --dim (e.g. --dim ${String(spec.declared[axis] || `${spec.name}[${axis}]`)}=${Math.max(1, bound.high)}) or give samples`,
+          `input '${spec.name}' holds positions 0..${length - 1}, but the table it indexes, '${bound.table.initializer}' (${bound.table.node}), allows ${bound.low}..${bound.high - 1}; ${cure}`,
         );
       }
       facts[spec.name] = { kind: 'positions', axis, table: bound?.table ?? null };

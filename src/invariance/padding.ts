@@ -180,7 +180,7 @@ export function resolvePadding(
   if (!maskSpec) {
     const ids = named.map((s) => `'${s.name}' ${notMask(s)}`);
     if (explicit.axis !== undefined) throw new BadInputError(`padding asks for axis '${explicit.axis}' but the model has no mask input (an input named *mask*${ids.length ? `; ${ids.join(', ')}` : ''}); name it with --mask NAME`);
-    if (ids.length > 0) return { reason: `no mask input: ${ids.join(', ')}, not a mask; name the mask with --mask NAME` };
+    if (ids.length > 0) return { reason: `the inputs named *mask* are not masks: ${ids.join(', ')}; name the mask with --mask NAME` };
     return { reason: 'no mask input (a batched input named *mask*): not a padded text model' };
   }
   if (!INTEGER.has(maskSpec.dtype) && !FLOATS.has(maskSpec.dtype)) {
@@ -201,6 +201,15 @@ export function resolvePadding(
   const tokenInputs = (symbol: string) => batched.filter((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositions(s) && sequenceSymbols(s).includes(symbol));
   const axis = explicit.axis ?? symbols.find((s) => tokenInputs(s).length > 0);
   if (axis === undefined) {
+    // A fixed length (an export without dynamic_axes for the sequence): no text can take another length.
+    const fixed = maskSpec.declared.findIndex((d, a) => a !== maskSpec.batchAxis && typeof d === 'number' && d > 1 && batched.some((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositions(s) && s.declared[a] === d));
+    if (fixed >= 0) {
+      const n = maskSpec.declared[fixed];
+      const why = `the sequence axis is fixed at ${n} tokens in the export ('${maskSpec.name}' [${maskSpec.declared.join(', ')}]), so no text can run at another length`;
+      const cure = `re-export with a dynamic sequence axis (dynamic_axes={'${maskSpec.name}': {${fixed}: 'sequence'}, ...}) or give samples with your own pads (--inputs)`;
+      if (option !== 'auto') throw new BadInputError(`padding asked for, but ${why}; ${cure}, or leave padding off`);
+      return { reason: `${why}; synthesized masks are all 1s (no pads); ${cure}` };
+    }
     if (option !== 'auto') throw new BadInputError(`padding asked for, but no token input shares a sequence axis with the mask '${maskSpec.name}'; name the axis with --pad-axis or leave padding off`);
     return { reason: `the mask '${maskSpec.name}' shares no sequence axis with a token input` };
   }

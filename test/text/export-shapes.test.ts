@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BadInputError, checkBatchInvariance, type InvarianceReport } from '../../src';
+import { BadInputError, checkBatchInvariance, formatReport, type InvarianceReport } from '../../src';
 import { cli } from '../helpers/cli';
 import { buildModel, seededFloats } from '../helpers/models';
 import { exportedTextModel, TEXT_VOCAB } from '../helpers/text-models';
@@ -92,6 +92,14 @@ describe('--mask naming what is evidently not a mask is refused in one line', ()
     paddingClean(r);
     expect(r.model.inputs.find((i) => i.name === 'masked_input_ids')?.synthesis).toMatchObject({ kind: 'ids', high: TEXT_VOCAB });
   });
+
+  test('when the only input named like a mask holds ids, the report says so and names --mask', async () => {
+    const r = await checkBatchInvariance(exportedTextModel({ ids: { name: 'masked_input_ids' }, mask: { name: 'attn' } }), sweep);
+    expect(r.padding.tested).toBe(false);
+    expect(r.padding.reason).toMatch(/the inputs named \*mask\* are not masks: 'masked_input_ids' indexes the embedding table .*; name the mask with --mask NAME/);
+    expect(formatReport(r)).toMatch(/sequence padding \(pad tokens\): not tested: the inputs named \*mask\* are not masks/);
+    paddingClean(await checkBatchInvariance(exportedTextModel({ ids: { name: 'masked_input_ids' }, mask: { name: 'attn' } }), { ...sweep, padding: { mask: 'attn' } }));
+  });
 });
 
 describe('float masks (1.0 on tokens, 0.0 on pads)', () => {
@@ -162,5 +170,77 @@ describe('float masks (1.0 on tokens, 0.0 on pads)', () => {
     expect(r.padding.reason).toMatch(/'attention_mask' \(float32\) is added to the model's values as it is \(an additive mask/);
     expect(r.causes).not.toContain('padding');
     expect(await badInput(checkBatchInvariance(additive, { ...sweep, padding: { mask: 'attention_mask' } }))).toMatch(/--mask attention_mask: .*additive mask.*--padding off/);
+  });
+});
+
+describe('a sequence fixed in the export (no dynamic_axes for it)', () => {
+  const fixed = exportedTextModel({ seq: 512, ids: { vocab: 30 }, positions: { from: 'input', rows: 512 }, hidden: true });
+
+  test('ids inside the small vocabulary, positions inside their table; padding untested, and the reason says the length is fixed', async () => {
+    const r = await checkBatchInvariance(fixed, sweep);
+    const synth = Object.fromEntries(r.model.inputs.map((i) => [i.name, i.synthesis]));
+    expect(synth.input_ids).toMatchObject({ kind: 'ids', low: 0, high: 30 });
+    expect(synth.position_ids).toMatchObject({ kind: 'positions', axis: 1 });
+    expect(r.padding.tested).toBe(false);
+    expect(r.padding.reason).toMatch(/the sequence axis is fixed at 512 tokens in the export \('attention_mask' \[batch, 512\]\).*re-export with a dynamic sequence axis/);
+    expect(r.padding.reason).not.toMatch(/shares no sequence axis/);
+    expect(r.verdict).not.toBe('violated');
+  });
+
+  test('padding asked for on it: one line naming the fixed length, not a --pad-axis that cannot work', async () => {
+    const message = await badInput(checkBatchInvariance(fixed, { ...sweep, padding: { mask: 'attention_mask' } }));
+    expect(message).toMatch(/the sequence axis is fixed at 512 tokens/);
+    expect(message).not.toMatch(/--pad-axis/);
+  });
+
+  test('positions beyond a fixed axis table: no --dim on a fixed dim in the cure', async () => {
+    const short = exportedTextModel({ seq: 512, positions: { from: 'input', rows: 510 } });
+    const message = await badInput(checkBatchInvariance(short, sweep));
+    expect(message).toMatch(/input 'position_ids' holds positions 0\.\.511, but the table it indexes.* allows 0\.\.509; the model fixes that axis at 512/);
+    expect(message).not.toMatch(/--dim 512/);
+  });
+});
+
+describe('real export shapes, with no flags', () => {
+  test.each([
+    ['int32 mask and ids (tf2onnx)', { mask: { dtype: 'int32' }, ids: { dtype: 'int32' } }],
+    ['bool mask', { mask: { dtype: 'bool' } }],
+    ["mask named 'input_mask'", { mask: { name: 'input_mask' } }],
+    ['no token_type_ids, position_ids an input', { positions: { from: 'input' } }],
+    ['token_type_ids and position_ids', { types: true, positions: { from: 'input' } }],
+    ["'sequence_length' and 'batch_size'", { seq: 'sequence_length', batch: 'batch_size' }],
+    ["'seq' and 'N'", { seq: 'seq', batch: 'N' }],
+    ["'unk__123' (a dim onnxruntime named)", { seq: 'unk__123' }],
+    ['token embeddings, pooled and an int64 label together', { hidden: true, label: true }],
+    ['positions from the mask (a left-padding model)', { positions: { from: 'from-mask' } }],
+    ["position input named 'pos_ids' with a table wider than the vocabulary", { ids: { vocab: 30 }, positions: { from: 'input', name: 'pos_ids', rows: 512 } }],
+  ] as const)('%s', async (_name, shape) => {
+    const r = await checkBatchInvariance(exportedTextModel(shape as Parameters<typeof exportedTextModel>[0]), sweep);
+    paddingClean(r);
+    // Sequence outputs are compared on the real tokens: nothing left out of a padding run.
+    expect(r.padding.comparisons.every((c) => c.skipped.length === 0)).toBe(true);
+  });
+
+  test("the token input is the vocabulary's, not a wider position table's: --pad-id is checked against it", async () => {
+    const model = exportedTextModel({ ids: { vocab: 30 }, positions: { from: 'input', name: 'pos_ids', rows: 512 } });
+    expect(await badInput(checkBatchInvariance(model, { ...sweep, padding: { padId: 40 } }))).toMatch(/--pad-id 40: 'input_ids' takes ids below 30/);
+  });
+
+  test('negative controls: the same shapes with pooling that ignores the mask fail with padding', async () => {
+    for (const shape of [{ mask: { dtype: 'bool' as const } }, { seq: 'unk__123', batch: 'N' }, { hidden: true, label: true }]) {
+      const r = await checkBatchInvariance(exportedTextModel({ ...shape, masked: false }), sweep);
+      expect(r.causes).toContain('padding');
+    }
+  });
+
+  test('a left-padding model (positions from the mask) is clean padded on the left too', async () => {
+    const r = await checkBatchInvariance(exportedTextModel({ positions: { from: 'from-mask' } }), { ...sweep, padding: { side: 'left' } });
+    paddingClean(r);
+    expect(byRun(r)['other-side'].bitExact).toBe(true);
+  });
+
+  test('a position_ids model padded on the left: its tokens get positions 0..len-1, so it is clean', async () => {
+    const r = await checkBatchInvariance(exportedTextModel({ positions: { from: 'input' } }), { ...sweep, padding: { side: 'left' } });
+    paddingClean(r);
   });
 });
