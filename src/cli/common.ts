@@ -27,6 +27,7 @@ export interface CommandContext {
 export interface CommonFlags extends SessionFlags, ShapeFlags {
   inputs?: string;
   seed?: number;
+  vocab?: number;
   tolerance?: string;
   outputTolerance?: Record<string, string>;
   outputs?: string[];
@@ -108,6 +109,7 @@ export function addModelFlags(cmd: Command): Command {
     addMemoryFlag(addShapeFlags(addSessionFlags(cmd)))
       .option('--inputs <file>', 'samples: .npy (one batched input) or .npz keyed by input name')
       .option('--seed <n>', 'seed for synthesized samples (default 0)', integer('--seed'))
+      .option('--vocab <n>', "synthesized token ids below N (default: the rows of the table the graph shows them indexing, else 100)", positiveInteger('--vocab'))
       .option('--tolerance <tol>', 'exact | default | atol=A,rtol=R | ulp=N | cosine=C')
       .option('--output-tolerance <output:tol>', 'tolerance for one output (repeatable), e.g. logits:ulp=4', collectOutputTolerance)
       .option('--outputs <names>', 'compare only these outputs (comma-separated)', nameList('--outputs')),
@@ -120,6 +122,7 @@ export function commonOptions(flags: CommonFlags): CheckOptions {
     ...memoryOptions(flags),
     inputs: flags.inputs,
     seed: flags.seed,
+    vocab: flags.vocab,
     outputs: flags.outputs,
   };
   if (flags.tolerance !== undefined) options.tolerance = parseTolerance(flags.tolerance);

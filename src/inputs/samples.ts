@@ -164,7 +164,7 @@ export function planSynthesis(
       } else {
         const vocab = Math.min(options.vocab ?? DEFAULT_VOCAB, limit);
         const why = 'reason' in tables ? tables.reason : 'no table found in the graph';
-        const below = options.vocab !== undefined ? `ids below vocab ${vocab}` : `ids below the vocab default ${vocab} (set vocab)`;
+        const below = options.vocab !== undefined ? `ids below vocab ${vocab}` : `ids below the vocab default ${vocab} (set vocab; CLI --vocab N)`;
         facts[spec.name] = { kind: 'ids', low: 0, high: vocab, table: null, note: `${why}: ${below}` };
       }
     }

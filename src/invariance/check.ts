@@ -124,7 +124,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     if (count !== null && count - probes < 2 && count > 1) {
       notes.push(`only ${count} samples for ${probes} probes: batch-mates repeat the probes, so leakage is tested weakly; give at least ${probes + 2} samples`);
     }
-    const execution = await executePlan(handle, prepared.specs, prepared.shared, prepared.pool, plan, {
+    const execution = await guessedIds(prepared, () => executePlan(handle, prepared.specs, prepared.shared, prepared.pool, plan, {
       outputs: outputs.map((o) => o.name),
       shapes: options.shapes,
       budgetMs: options.budget ? options.budget.seconds * 1000 : undefined,
@@ -135,7 +135,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       maxBytes: options.maxBytes,
       onProgress: options.onProgress,
       ...hooks,
-    });
+    }));
     if (execution.skipped.length > 0) {
       notes.push(`the budget of ${options.budget?.seconds}s skipped batch sizes ${execution.skipped.join(', ')}`);
     }
@@ -360,6 +360,25 @@ function maskSeqAxis(prepared: PreparedInputs, padding: PaddingReport): number |
   const mask = prepared.specs.find((s) => s.name === padding.mask);
   const at = mask && padding.axis !== null ? mask.declared.indexOf(padding.axis) : -1;
   return at >= 0 ? at : undefined;
+}
+
+/**
+ * A Gather out of bounds on ids batchproof synthesized without finding their table: the range was
+ * a guess (the vocab default), so the cure is the vocab, not the shapes the generic line names.
+ */
+async function guessedIds<T>(prepared: PreparedInputs, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    const guessed = Object.entries(prepared.synthesis).filter(([, f]) => f.kind === 'ids' && f.table === null) as [string, { high: number }][];
+    if (!(e instanceof BadInputError) || !/indices element out of data bounds/.test(e.message) || guessed.length === 0) throw e;
+    const range = /inclusive range \[-?\d+,\s*(\d+)\]/.exec(e.message);
+    const rows = range ? Number(range[1]) + 1 : null;
+    const ids = guessed.map(([name, f]) => `'${name}' below ${f.high}`).join(', ');
+    throw new BadInputError(
+      `${e.message.replace(/; check --shape.*$/, '')}: batchproof found no table for the ids in the graph and synthesized ${ids}, more than a table${rows ? ` of ${rows} rows` : ''} takes; set the vocabulary (API: vocab: ${rows ?? 'N'}, CLI --vocab ${rows ?? 'N'}) or give samples (--inputs)`,
+    );
+  }
 }
 
 /** The plan's largest batch and row lists, estimated from its options alone, must fit in memory. */

@@ -244,3 +244,43 @@ describe('real export shapes, with no flags', () => {
     paddingClean(r);
   });
 });
+
+describe('ids whose table the graph does not show', () => {
+  // The ids reach the table through an op batchproof does not follow (a Mul by 1): no bound is
+  // found, so ids are synthesized below the vocab default 100, beyond the 50-row table.
+  const hidden = buildModel({
+    opset: 17,
+    inputs: [
+      { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+      { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+    ],
+    outputs: [{ name: 'tokens', dtype: 'float32', shape: ['batch', 'sequence', 4] }],
+    initializers: [
+      { name: 'table', dtype: 'float32', dims: [TEXT_VOCAB, 4], data: seededFloats(TEXT_VOCAB * 4, 3) },
+      { name: 'one', dtype: 'int64', dims: [], data: [1] },
+    ],
+    nodes: [
+      { op: 'Mul', inputs: ['input_ids', 'one'], outputs: ['ids_times_one'] },
+      { op: 'Gather', inputs: ['table', 'ids_times_one'], outputs: ['tokens'], attrs: { axis: 0 } },
+    ],
+  });
+
+  test("onnxruntime's Gather error names the vocab as the cure, and the CLI takes --vocab", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-vocab-'));
+    try {
+      const file = path.join(dir, 'text.onnx');
+      fs.writeFileSync(file, hidden);
+      const bad = await cli('check', file, '--batch-sizes', '1,4');
+      expect(bad.code).toBe(2);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toMatch(/indices element out of data bounds.*batchproof found no table for the ids in the graph and synthesized 'input_ids' below 100, more than a table of 50 rows takes; set the vocabulary \(API: vocab: 50, CLI --vocab 50\)/);
+      const good = await cli('check', file, '--batch-sizes', '1,4', '--vocab', '50', '--json', '-');
+      expect(good.code).toBe(0);
+      const report = JSON.parse(good.stdout);
+      expect(report.model.inputs[0].synthesis).toMatchObject({ kind: 'ids', high: 50, table: null });
+      expect(report.padding.tested).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -225,7 +225,7 @@ describe('ids stay inside the tables the graph shows them indexing', () => {
       'emb',
     );
     const facts = await factsOf(noTable);
-    expect(facts.ids).toEqual({ kind: 'ids', low: 0, high: 100, table: null, note: 'no table found in the graph: ids below the vocab default 100 (set vocab)' });
+    expect(facts.ids).toEqual({ kind: 'ids', low: 0, high: 100, table: null, note: 'no table found in the graph: ids below the vocab default 100 (set vocab; CLI --vocab N)' });
     expect((await factsOf(noTable, { vocab: 7 })).ids).toEqual({ kind: 'ids', low: 0, high: 7, table: null, note: 'no table found in the graph: ids below vocab 7' });
 
     // A bare InferenceSession has no graph to read: the note says why.
