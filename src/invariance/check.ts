@@ -19,7 +19,7 @@ import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
 import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, untested } from './padding';
 import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
-import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, FunctionCallOptions, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
+import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, assertSamplesUnchanged, BatchFunction, FunctionCallOptions, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES } from '../runtime/function';
 import { DEFAULT_VOCAB, inputRole } from '../inputs/samples';
 import type { TableRef } from '../onnx/tables';
 import { everyNonFinite } from '../inputs/arrays';
@@ -136,6 +136,8 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       onProgress: options.onProgress,
       ...hooks,
     }));
+    // A sample the function changed in place would read as nondeterminism: refused, naming it.
+    if (fn) assertSamplesUnchanged(handle);
     if (execution.skipped.length > 0) {
       notes.push(`the budget of ${options.budget?.seconds}s skipped batch sizes ${execution.skipped.join(', ')}`);
     }

@@ -11,7 +11,7 @@ import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import { assertSamplesCanShowFailure, samplesDiffer } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
-import { assertFunctionOptions, distinctFunctionSamples, assertModelOptions, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle } from '../runtime/function';
+import { assertFunctionOptions, distinctFunctionSamples, assertModelOptions, assertSamplesUnchanged, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor } from './run';
 import { RunLogBook } from '../runtime/runner';
@@ -113,6 +113,8 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       }
       if (!exactRun) differingRuns.push(run);
     }
+    // A sample the function changed in place would read as nondeterminism: refused, naming it.
+    if (isFunctionHandle(handle)) assertSamplesUnchanged(handle);
     // Runs all NaN, all alike, prove nothing; a later run that differs is nondeterminism all the same.
     if (firstNothingFinite && differingRuns.length === 0) throw nothingFiniteError(names);
     const verdict = differingRuns.length === 0 ? 'deterministic' : allPass ? 'within-tolerance' : 'nondeterministic';

@@ -36,8 +36,21 @@ export const SAMPLES_INPUT = 'samples';
 /** The dtype that marks it (not an onnxruntime type: run.ts feeds the values as they are). */
 export const SAMPLE_VALUES = 'sample-values';
 
-/** A function check's samples, where they came from, its filler, and each sample's key once made (sampleKey: a JSON text of each image can be long). */
-const functionHandles = new WeakMap<ModelHandle, { samples: unknown[]; from: string; filler: unknown; keys?: string[] }>();
+/**
+ * A function check's samples, where they came from, its filler, and each sample's key once made
+ * (sampleKey: a JSON text of each image can be long), with the identities its keys numbered
+ * (`refs`: a key made again must number them alike). `watch`: where samples are objects, which
+ * the function could change in place (see watchSamples).
+ */
+interface FunctionEntry {
+  samples: unknown[];
+  from: string;
+  filler: unknown;
+  keys?: string[];
+  refs: Map<unknown, number>;
+  watch: SampleWatch | null;
+}
+const functionHandles = new WeakMap<ModelHandle, FunctionEntry>();
 
 /**
  * The module a function was loaded from, the file samples were read from (the CLI's
@@ -245,7 +258,17 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
     throw new BadInputError(`a batch function needs samples: an array of the values it takes (texts, images, objects), got ${formatValue(samples)}; e.g. checkBatchInvariance(embed, { samples: ['a text', 'another'] })`);
   }
   const list = [...samples];
+  const entry: FunctionEntry = { samples: list, from: loadedFrom.get(samples) ?? 'samples', filler, refs: new Map(), watch: null };
+  entry.watch = watchSamples(entry);
+  const watch = entry.watch;
   const first = await callFunction(fn, [list[0]], callTimeoutMs);
+  // The first call is the one sample alone: a change to it is seen at once, for one key.
+  if (watch) {
+    watch.seen([0], 1);
+    assertSampleUnchanged(entry, 0, 'in its first call (sample 0 alone)');
+    // Unchanged after call 1: a later change to it came in a call that gets it next, or later.
+    watch.firstCall[0] = 0;
+  }
   const outputs: ValueInfo[] = Object.entries(first).map(([name, t]) => ({ name, dtype: t.type, shape: ['batch', ...t.dims.slice(1)] }));
   const source = loadedFrom.get(fn) ?? `<function ${fn.name || 'anonymous'}>`;
   // That first call is a real run of the first sample alone: the first run of that batch (the
@@ -263,9 +286,13 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
       result = firstUnused;
       firstUnused = null;
     } else {
+      // Only where samples are objects: strings and numbers cannot be changed, and cost nothing here.
+      if (watch) watch.seen(ids, batch.length);
       try {
         result = await callFunction(fn, batch, callTimeoutMs);
       } catch (e) {
+        // A sample the function changed in place is the likelier cause (tokens pushed until too long).
+        if (watch && !(e instanceof StalledError)) assertSamplesUnchanged(handle);
         // A filler the function cannot take fails a padded batch only: the line says it was one.
         const fillers = ids.filter((i) => i < 0).length;
         if (fillers === 0 || !(e instanceof BadInputError) || e instanceof StalledError) throw e;
@@ -318,8 +345,84 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
       closed = true;
     },
   };
-  functionHandles.set(handle, { samples: list, from: loadedFrom.get(samples) ?? 'samples', filler });
+  functionHandles.set(handle, entry);
   return handle;
+}
+
+/** Which call first gave the function each sample (and the filler, at -1), to name it when one changed. */
+interface SampleWatch {
+  /** Keys taken before the first call, of every sample and of the filler. */
+  before: string[];
+  fillerBefore: string | null;
+  /** Call number (from 1) and batch size of the first call given each sample since it was last seen unchanged; 0: none yet. */
+  firstCall: Int32Array;
+  firstSize: Int32Array;
+  fillerFirst: { call: number; size: number } | null;
+  calls: number;
+  seen(ids: readonly number[], size: number): void;
+}
+
+/** Strings, numbers, booleans, null: nothing a function can change in place. */
+function changeable(v: unknown): boolean {
+  return (typeof v === 'object' && v !== null) || typeof v === 'function';
+}
+
+/**
+ * A function may change the samples it is given (`batch.forEach((s) => s.tokens.push(0))`,
+ * sorting a sample's array): every later call then gets another sample, which would read as
+ * nondeterminism with no word on the cause. Where any sample (or the filler) is an object, each
+ * one's key is taken once before the first call and once after the check's runs
+ * (assertSamplesUnchanged): one key per sample per check, never per call; where all are
+ * strings or numbers, nothing at all.
+ */
+function watchSamples(entry: FunctionEntry): SampleWatch | null {
+  const { samples, filler } = entry;
+  if (!samples.some(changeable) && !changeable(filler)) return null;
+  entry.keys = samples.map((s) => sampleKey(s, samples, entry.refs));
+  const n = samples.length;
+  const watch: SampleWatch = {
+    before: entry.keys,
+    fillerBefore: changeable(filler) ? sampleKey(filler, samples, entry.refs) : null,
+    firstCall: new Int32Array(n),
+    firstSize: new Int32Array(n),
+    fillerFirst: null,
+    calls: 0,
+    seen(ids, size) {
+      const call = ++watch.calls;
+      for (const id of ids) {
+        if (id < 0) watch.fillerFirst ??= { call, size };
+        else if (watch.firstCall[id % n] === 0) (watch.firstCall[id % n] = call), (watch.firstSize[id % n] = size);
+      }
+    },
+  };
+  return watch;
+}
+
+/** Throws the line for sample `index` (-1: the filler) when its key is no longer the one taken before the first call. */
+function assertSampleUnchanged(entry: FunctionEntry, index: number, when?: string): void {
+  const watch = entry.watch;
+  if (!watch) return;
+  const value = index < 0 ? entry.filler : entry.samples[index];
+  if (!changeable(value)) return;
+  const before = index < 0 ? watch.fillerBefore : watch.before[index];
+  if (sampleKey(value, entry.samples, entry.refs) === before) return;
+  const first = index < 0 ? watch.fillerFirst : { call: watch.firstCall[index], size: watch.firstSize[index] };
+  const what = index < 0 ? 'the filler sample' : `sample ${index}`;
+  const seen = when ?? (first && first.call > 0 ? `in call ${first.call} (a batch of ${first.size}) or a later one` : 'during the check');
+  throw new BadInputError(
+    `the batch function changed ${what} in place ${seen}: its content is no longer what it was before the first call, so later calls got another sample, which the check would read as nondeterminism; copy the sample inside the function before changing it (e.g. const tokens = [...sample.tokens], or structuredClone(sample))`,
+  );
+}
+
+/**
+ * After a function check's runs (check, determinism): refuses, in one line naming the sample,
+ * a sample the function changed in place. Nothing to do, and no cost, for strings and numbers.
+ */
+export function assertSamplesUnchanged(handle: ModelHandle): void {
+  const entry = functionHandles.get(handle);
+  if (!entry?.watch) return;
+  for (let i = 0; i < entry.samples.length; i++) assertSampleUnchanged(entry, i);
+  assertSampleUnchanged(entry, -1);
 }
 
 /** How a batch function is called: checkBatchInvariance's and checkDeterminism's options for one. */
@@ -384,7 +487,7 @@ export function functionFiller(handle: ModelHandle): { given: boolean; value: un
  * the samples themselves. Each check judges the samples it feeds (assertFunctionSamplesDiffer).
  */
 export function functionInputs(handle: ModelHandle): PreparedInputs {
-  const { samples, from } = functionHandles.get(handle) as { samples: unknown[]; from: string };
+  const { samples, from } = functionHandles.get(handle) as FunctionEntry;
   const spec: InputSpec = { name: SAMPLES_INPUT, dtype: SAMPLE_VALUES, declared: ['batch'], batchAxis: 0, sampleDims: [1] };
   const pool: SamplePool = {
     count: samples.length,
@@ -401,7 +504,7 @@ export function functionInputs(handle: ModelHandle): PreparedInputs {
  * it refuses in a model's tensors, one constant value everywhere, means nothing for a function's).
  */
 export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readonly number[]): void {
-  const samples = (functionHandles.get(handle) as { samples: unknown[] }).samples;
+  const samples = (functionHandles.get(handle) as FunctionEntry).samples;
   const unique = [...new Set(indices.map((i) => i % samples.length))];
   if (distinctFunctionSamples(handle, unique) >= 2) return;
   const why = 'identical batch-mates cannot show leakage between them; give distinct samples';
@@ -412,10 +515,9 @@ export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readon
 
 /** How many different samples (by content) the function's samples at `indices` are. */
 export function distinctFunctionSamples(handle: ModelHandle, indices: readonly number[]): number {
-  const entry = functionHandles.get(handle) as { samples: unknown[]; keys?: string[] };
+  const entry = functionHandles.get(handle) as FunctionEntry;
   const samples = entry.samples;
-  const refs = new Map<unknown, number>();
-  const keys = (entry.keys ??= samples.map((s) => sampleKey(s, samples, refs)));
+  const keys = (entry.keys ??= samples.map((s) => sampleKey(s, samples, entry.refs)));
   return new Set(indices.map((i) => keys[i % samples.length])).size;
 }
 

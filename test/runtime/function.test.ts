@@ -207,6 +207,50 @@ describe('bad functions and samples are one clear line', () => {
   });
 });
 
+// A function that changes its samples in place gives every later call another sample: without
+// a word, that read as nondeterminism. Objects are watched (a key before the first call, one after
+// the runs); strings and numbers cannot be changed.
+describe('a function that changes its samples in place is one line naming the sample', () => {
+  const tokens = () => [[1, 2], [3], [4, 5, 6], [7], [8, 9], [10, 11, 12, 13]].map((t) => ({ tokens: t }));
+  const rowsOf = (b: unknown[]) => (b as { tokens: number[] }[]).map((s) => [s.tokens.length, s.tokens[0]]);
+  const message = (call: Promise<unknown>) => call.then(() => 'resolved', (e: unknown) => (e instanceof BadInputError ? e.message : `not a BadInputError: ${e}`));
+  const cure = /; copy the sample inside the function before changing it \(e\.g\. const tokens = \[\.\.\.sample\.tokens\], or structuredClone\(sample\)\)$/;
+
+  test('pushing to every sample it gets: seen in the first call, in check, determinism and the matchers', async () => {
+    const pushes = (b: unknown[]) => ((b as { tokens: number[] }[]).forEach((s) => s.tokens.push(0)), rowsOf(b));
+    const line = /^the batch function changed sample 0 in place in its first call \(sample 0 alone\): its content is no longer what it was before the first call, so later calls got another sample, which the check would read as nondeterminism; copy/;
+    for (const m of [await message(checkBatchInvariance(pushes, { samples: tokens(), ...sweep })), await message(checkDeterminism(pushes, { samples: tokens(), repeats: 2 }))]) {
+      expect(m).toMatch(line);
+      expect(m).toMatch(cure);
+    }
+    await expect(expect(tokens()).toBeBatchInvariant(pushes, sweep)).rejects.toThrow(line);
+    // Sorting a sample (an array) in place is the same.
+    const sorts = (b: unknown[]) => (b as number[][]).map((s) => [s.sort((x, y) => x - y)[0], s.length]);
+    expect(await message(checkBatchInvariance(sorts, { samples: [[3, 1, 2], [5, 4], [9, 7, 8], [6, 2]], ...sweep }))).toMatch(/^the batch function changed sample 0 in place in its first call/);
+  });
+
+  test('a change in a later call: the sample and the first call it could have been made in', async () => {
+    const onBatches = (b: unknown[]) => (b.length > 1 && (b as { tokens: number[] }[]).forEach((s) => s.tokens.push(0)), rowsOf(b));
+    expect(await message(checkBatchInvariance(onBatches, { samples: tokens(), ...sweep }))).toMatch(/^the batch function changed sample 0 in place in call \d+ \(a batch of \d+\) or a later one: /);
+    expect(await message(checkDeterminism(onBatches, { samples: tokens(), repeats: 3, batchSize: 4 }))).toMatch(/^the batch function changed sample 0 in place in call 2 \(a batch of 4\) or a later one: /);
+    // A function that then throws on the sample it changed (too many tokens): the change is named, not the throw.
+    const grows = (b: unknown[]) => ((b as { tokens: number[] }[]).forEach((s) => { if (s.tokens.length > 4) throw new Error('too many tokens'); if (b.length > 1) s.tokens.push(0); }), rowsOf(b));
+    expect(await message(checkDeterminism(grows, { samples: tokens(), repeats: 5, batchSize: 4 }))).toMatch(/^the batch function changed sample 0 in place in call 2 /);
+    // The filler (an object too) is watched: padded batches would get another one.
+    const padsChange = (b: unknown[]) => ((b as { tokens: number[]; pad?: true }[]).forEach((s) => s.pad && s.tokens.push(0)), rowsOf(b));
+    expect(await message(checkBatchInvariance(padsChange, { samples: tokens(), ...sweep, padTo: 4, filler: { tokens: [0], pad: true } }))).toMatch(/^the batch function changed the filler sample in place in call \d+ \(a batch of 4\)/);
+  });
+
+  test('negative control: a function that copies its samples (or only reads them) is checked as usual', async () => {
+    const copies = (b: unknown[]) => rowsOf((b as { tokens: number[] }[]).map((s) => ({ tokens: [...s.tokens, 0] })));
+    expect((await checkBatchInvariance(copies, { samples: tokens(), ...sweep })).verdict).toBe('invariant');
+    expect((await checkDeterminism(copies, { samples: tokens(), repeats: 2 })).verdict).toBe('deterministic');
+    // A function whose answers truly change run to run, on object samples, is still nondeterminism.
+    const noisy = (b: unknown[]) => rowsOf(b).map((r) => [r[0] + Math.random(), r[1]]);
+    expect((await checkDeterminism(noisy, { samples: tokens(), repeats: 2 })).verdict).toBe('nondeterministic');
+  });
+});
+
 // Under Jest (as in a server, or with a setInterval of the function's own) something else keeps
 // Node alive, so a lost promise is never seen as one nothing can settle: the call's timeout ends it.
 describe('a call still pending after callTimeoutMs fails in one line naming the call', () => {
@@ -654,6 +698,17 @@ checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] 
     expect(JSON.parse(fs.readFileSync(json, 'utf8')).recipe).toMatchObject({ padTo: 4, filler: 'sample', verified: true });
     const bad = run([vec, '--samples', nums, '--pad-to', '4', '--filler', 'zeros']);
     expect([bad.status, bad.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: --filler 'zeros': the samples in .*nums\.json are JSON values, not all texts, so the filler is one too, written as JSON/)]);
+  });
+
+  test('a function that changes its samples in place (JSON objects): one line naming the sample, exit 2', () => {
+    const pushes = path.join(dir, 'pushes.cjs');
+    fs.writeFileSync(pushes, 'module.exports = (batch) => { batch.forEach((s) => s.tokens.push(0)); return batch.map((s) => [s.tokens.length, s.tokens[0]]); };\n');
+    const objects = path.join(dir, 'objects.json');
+    fs.writeFileSync(objects, JSON.stringify([[1, 2], [3], [4, 5, 6], [7], [8, 9]].map((tokens) => ({ tokens }))));
+    for (const command of ['check', 'determinism']) {
+      const r = spawnSync(process.execPath, [bin, command, pushes, '--samples', objects], { encoding: 'utf8' });
+      expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', expect.stringMatching(/^batchproof: the batch function changed sample 0 in place in its first call \(sample 0 alone\): .*; copy the sample inside the function before changing it [^\n]*$/)]);
+    }
   });
 
   test('bad input: no --samples, a module without a function, samples that are not an array', () => {
