@@ -565,17 +565,19 @@ export async function loadBatchFunction(file: string, timeoutMs = DEFAULT_CALL_T
   const { pathToFileURL } = await import('url');
   const path = await import('path');
   const absolute = path.resolve(file);
-  let mod: Record<string, unknown>;
+  let mod: Record<string, unknown> | null | undefined;
+  // One limit for the loading, the export's promise included (see below).
+  const started = Date.now();
   try {
     const url = () => pathToFileURL(absolute).href;
     // TypeScript by Node's loader, where a loader's hooks (node --import tsx) run it.
-    const loading = /\.mjs$/i.test(file) || TYPESCRIPT.test(file) ? importEsm(url()) : requireOrImport(absolute, url);
-    mod = await unlessStalled(
+    const loading = /\.mjs$/i.test(file) || TYPESCRIPT.test(file) ? importEsm(url()).then((exports) => ({ exports })) : requireOrImport(absolute, url);
+    ({ exports: mod } = await unlessStalled(
       loading,
       () => `${file}: the module never finished loading: a top-level await neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; make it settle`,
       timeoutMs,
       () => `${file}: the module did not finish loading within ${formatMs(timeoutMs)}: a top-level await neither resolved nor rejected; make it settle, or raise --call-timeout if loading takes longer`,
-    );
+    ));
   } catch (e) {
     if (e instanceof StalledError) throw e;
     if (TYPESCRIPT.test(file) && (e as NodeJS.ErrnoException)?.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
@@ -588,8 +590,33 @@ export async function loadBatchFunction(file: string, timeoutMs = DEFAULT_CALL_T
     throw new BadInputError(`${file}: the module failed to load${line ? ` (line ${line})` : ''}: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
   }
   // require gives a CommonJS module's exports themselves (a function, say); import() puts them under default.
-  const candidate = [mod, mod.default, (mod.default as Record<string, unknown> | undefined)?.default, mod.embed, (mod.default as Record<string, unknown> | undefined)?.embed].find((f) => typeof f === 'function');
-  if (!candidate) throw new BadInputError(`${file}: exports no batch function; export one as the default export or as 'embed': export default async (batch) => ...`);
+  // (module.exports may be anything, null included.)
+  const inner = mod?.default as Record<string, unknown> | null | undefined;
+  const exported = [mod, mod?.default, inner?.default, mod?.embed, inner?.embed];
+  let candidate: unknown = exported.find((f) => typeof f === 'function');
+  const none = `${file}: exports no batch function; export one as the default export or as 'embed': export default async (batch) => ...`;
+  // A promise of the function (`export default makeEmbedder()`, `exports.embed = load()`): the
+  // function it resolves to, within what is left of the loading's timeout.
+  const thenable = candidate === undefined ? exported.find((v) => typeof (v as { then?: unknown } | null)?.then === 'function') : undefined;
+  if (thenable !== undefined) {
+    const left = Math.max(1, timeoutMs - (Date.now() - started));
+    try {
+      candidate = await unlessStalled(
+        thenable as Promise<unknown>,
+        () => `${file}: its exported promise never settled: it neither resolved nor rejected, and ${NOTHING_TO_WAIT_ON}; make it resolve to the batch function`,
+        left,
+        () => `${file}: its exported promise did not settle within ${formatMs(timeoutMs)} of loading: it neither resolved nor rejected; make it resolve to the batch function, or raise --call-timeout if loading takes longer`,
+      );
+    } catch (e) {
+      if (e instanceof StalledError) throw e;
+      throw new BadInputError(`${file}: its exported promise rejected: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+    }
+    // Or to a module (`module.exports = import('./embed.mjs')`) holding it.
+    const resolved = candidate as Record<string, unknown> | null | undefined;
+    candidate = typeof resolved === 'function' ? resolved : [resolved?.default, resolved?.embed].find((f) => typeof f === 'function') ?? resolved;
+    if (typeof candidate !== 'function') throw new BadInputError(`${none} (its exported promise resolved to ${formatValue(candidate)}, not a function)`);
+  }
+  if (typeof candidate !== 'function') throw new BadInputError(none);
   loadedFrom.set(candidate as object, file);
   return candidate as BatchFunction;
 }
@@ -599,13 +626,15 @@ export async function loadBatchFunction(file: string, timeoutMs = DEFAULT_CALL_T
  * import() starts even for a CommonJS file, costs about 10 ms a run. require refuses an ES
  * module (ERR_REQUIRE_ESM) before running any of it.
  */
-async function requireOrImport(absolute: string, url: () => string): Promise<Record<string, unknown>> {
+async function requireOrImport(absolute: string, url: () => string): Promise<{ exports: Record<string, unknown> | null | undefined }> {
   try {
+    // Boxed: exports that are a promise (module.exports = makeEmbedder()) are awaited as the
+    // export they are, under their own line, not adopted as if the loading itself were pending.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(absolute) as Record<string, unknown>;
+    return { exports: require(absolute) as Record<string, unknown> | null | undefined };
   } catch (e) {
     if ((e as NodeJS.ErrnoException)?.code !== 'ERR_REQUIRE_ESM') throw e;
-    return importEsm(url());
+    return { exports: await importEsm(url()) };
   }
 }
 

@@ -711,6 +711,26 @@ checkBatchInvariance(() => new Promise(() => {}), { samples: ['a', 'bb', 'ccc'] 
     }
   });
 
+  // A module that builds its function asynchronously and exports the promise of it (no top-level await).
+  test('a module exporting a promise of its function: the function it resolves to; other promises are one line each', () => {
+    const write = (name: string, source: string) => (fs.writeFileSync(path.join(dir, name), `${source}\n`), path.join(dir, name));
+    const make = "async function make() { await new Promise((r) => setTimeout(r, 10)); return (batch) => batch.map((t) => [t.length, t.charCodeAt(0)]); }\n";
+    for (const file of [write('promise-default.mjs', `${make}export default make();`), write('promise-embed.cjs', `${make}exports.embed = make();`), write('promise-exports.cjs', `${make}module.exports = make();`), write('promise-named.mjs', `${make}export const embed = make();`)]) {
+      const r = run([file, '--samples', texts, '--batch-sizes', '1,2']);
+      expect([path.basename(file), r.status, r.stdout.split('\n')[0], r.stderr]).toEqual([path.basename(file), 0, `${file}: invariant`, '']);
+    }
+    const line = (file: string, message: RegExp) => {
+      const r = run([file, '--samples', texts, '--call-timeout', '300ms']);
+      expect([path.basename(file), r.status, r.stdout, r.stderr.trim()]).toEqual([path.basename(file), 2, '', expect.stringMatching(message)]);
+    };
+    line(write('promise-42.cjs', 'module.exports = Promise.resolve(42);'), /^batchproof: .*promise-42\.cjs: exports no batch function; export one as the default export or as 'embed': .* \(its exported promise resolved to 42, not a function\)$/);
+    line(write('promise-rejects.mjs', "export default Promise.reject(new Error('weights missing'));"), /^batchproof: .*promise-rejects\.mjs: its exported promise rejected: weights missing$/);
+    line(write('promise-never.mjs', 'export default new Promise(() => {});'), /^batchproof: .*promise-never\.mjs: its exported promise never settled: it neither resolved nor rejected, and it was waiting on nothing/);
+    line(write('promise-late.cjs', 'setInterval(() => {}, 1000);\nexports.embed = new Promise(() => {});'), /^batchproof: .*promise-late\.cjs: its exported promise did not settle within 300 ms of loading: .*raise --call-timeout if loading takes longer$/);
+    // Exports that are nothing at all are the same line, not an internal error.
+    line(write('exports-null.cjs', 'module.exports = null;'), /^batchproof: .*exports-null\.cjs: exports no batch function; /);
+  });
+
   test('bad input: no --samples, a module without a function, samples that are not an array', () => {
     expect(run([module]).stderr).toMatch(/a batch function needs samples: add --samples/);
     const empty = path.join(dir, 'none.mjs');
