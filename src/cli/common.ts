@@ -224,7 +224,7 @@ export interface FunctionFlags {
 export function addFunctionFlags(cmd: Command): Command {
   return cmd
     .option('--samples <file>', 'samples for a batch function module: a JSON array, or a text file of one sample a line')
-    .option('--call-timeout <duration>', "a batch function module's longest call (and its loading), e.g. 5m (default 2m)", duration('--call-timeout'));
+    .option('--call-timeout <duration>', "a batch function module's longest call (and its loading), e.g. 5m, 1h or none (default 2m)", duration('--call-timeout', { none: true }));
 }
 
 /**

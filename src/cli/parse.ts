@@ -111,13 +111,18 @@ export function collectOutputTolerance(value: string, previous: Record<string, s
   return { ...previous, [value.slice(0, colon)]: value.slice(colon + 1) };
 }
 
-/** --budget 30s | 2m | 500ms | 45 (seconds), as do other durations (--call-timeout). */
-export function duration(flag: string) {
+const SECONDS: Record<string, number> = { ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/**
+ * --budget 30s | 2m | 1h | 500ms | 45 (seconds), as do other durations (--call-timeout);
+ * `none` (no limit: Infinity seconds) only where `none` is allowed.
+ */
+export function duration(flag: string, { none = false }: { none?: boolean } = {}) {
   return (value: string): { seconds: number } => {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(value.trim());
-    if (!m || Number(m[1]) <= 0) throw new BadInputError(`${flag} ${value}: expected a duration such as 30s, 2m or 500ms`);
-    const n = Number(m[1]);
-    const seconds = m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+    if (none && value.trim().toLowerCase() === 'none') return { seconds: Infinity };
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+    const seconds = m ? Number(m[1]) * SECONDS[(m[2] ?? 's').toLowerCase()] : NaN;
+    if (!(seconds > 0 && Number.isFinite(seconds))) throw new BadInputError(`${flag} ${value}: expected a duration such as 30s, 2m, 1h or 500ms${none ? ', or none for no limit' : ''}`);
     return { seconds };
   };
 }

@@ -173,7 +173,8 @@ export const DEFAULT_CALL_TIMEOUT_MS = 120_000;
 
 /** A timeout in words: 300 ms, 2.5 s, 120 s. */
 function formatMs(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toPrecision(3))} s`;
+  // To 3 digits both ways: --call-timeout 0.7s is 700.0000000000001 ms in floats.
+  return ms < 1000 ? `${Number(ms.toPrecision(3))} ms` : `${Number((ms / 1000).toPrecision(3))} s`;
 }
 
 /**

@@ -582,7 +582,34 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     expect([m.status, m.stderr.trim()]).toEqual([2, expect.stringMatching(/^batchproof: .*hang-load\.mjs: the module did not finish loading within 300 ms: a top-level await neither resolved nor rejected; make it settle, or raise --call-timeout if loading takes longer$/)]);
     expect(Date.now() - started).toBeLessThan(15000);
     const model = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
-    expect([run([model, '--call-timeout', '1s']).status, run(['--call-timeout', '0', model]).stderr.trim()]).toEqual([2, 'batchproof: --call-timeout 0: expected a duration such as 30s, 2m or 500ms']);
+    expect([run([model, '--call-timeout', '1s']).status, run(['--call-timeout', '0', model]).stderr.trim()]).toEqual([2, 'batchproof: --call-timeout 0: expected a duration such as 30s, 2m, 1h or 500ms, or none for no limit']);
+  });
+
+  // Hours for a pipeline that downloads its weights on a slow link; none: no limit at all (the API's Infinity).
+  test('--call-timeout takes hours (h) and none; anything else is one line', () => {
+    const interval = path.join(dir, 'hang-hours.js');
+    fs.writeFileSync(interval, 'setInterval(() => {}, 1000);\nmodule.exports = (batch) => new Promise(() => {});\n');
+    // 0.0001h is 360 ms: read as hours, not seconds or minutes.
+    const r = run([interval, '--samples', texts, '--call-timeout', '0.0001h']);
+    expect([r.status, r.stderr.trim()]).toEqual([2, expect.stringMatching(/did not settle within 360 ms on a batch of 1/)]);
+    const slow = path.join(dir, 'slow-none.mjs');
+    fs.writeFileSync(slow, 'export default async function embed(batch) { await new Promise((r) => setTimeout(r, 20)); return batch.map((t) => [t.length, t.charCodeAt(0)]); }\n');
+    for (const limit of ['none', 'NONE', '1h', '2.5h']) {
+      const s = run([slow, '--samples', texts, '--batch-sizes', '1,2', '--call-timeout', limit]);
+      expect([limit, s.status, s.stdout.split('\n')[0], s.stderr]).toEqual([limit, 0, `${slow}: invariant`, '']);
+    }
+    for (const bad of ['soon', '5d', '-1s', '1e3', 'nonee', 'Infinity', '0h', '']) {
+      const b = run([slow, '--samples', texts, '--call-timeout', bad]);
+      expect([bad, b.status, b.stdout, b.stderr.trim()]).toEqual([bad, 2, '', `batchproof: --call-timeout ${bad}: expected a duration such as 30s, 2m, 1h or 500ms, or none for no limit`]);
+    }
+    // none is for a limit that may be lifted: a budget stays a duration.
+    const budget = run([slow, '--samples', texts, '--budget', 'none']);
+    expect([budget.status, budget.stderr.trim()]).toEqual([2, 'batchproof: --budget none: expected a duration such as 30s, 2m, 1h or 500ms']);
+  });
+
+  test('--call-timeout none is no limit: Infinity, as callTimeoutMs takes it from the API', () => {
+    const { duration } = require('../../src/cli/parse') as typeof import('../../src/cli/parse');
+    expect([duration('--call-timeout', { none: true })('none'), duration('--call-timeout', { none: true })('1.5h'), duration('--budget')('90m')]).toEqual([{ seconds: Infinity }, { seconds: 5400 }, { seconds: 5400 }]);
   });
 
   // process.exit(0) from the user's code would end the run with exit 0 and no report: a silent pass.
