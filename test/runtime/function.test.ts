@@ -612,6 +612,20 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     expect([duration('--call-timeout', { none: true })('none'), duration('--call-timeout', { none: true })('1.5h'), duration('--budget')('90m')]).toEqual([{ seconds: Infinity }, { seconds: 5400 }, { seconds: 5400 }]);
   });
 
+  // The README's word on it: the timeout ends a pending promise; a synchronous loop holds the
+  // thread the timer would run on, so nothing in the process can end it but a signal.
+  test('a function that blocks synchronously is not ended by --call-timeout, as the README says; a signal ends it', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    expect([/The timeout covers asynchronous calls only \(a promise still pending\): a function that blocks synchronously \(`while \(true\) \{\}`, a long synchronous loop\) holds the one thread the check runs on, and nothing on that thread can interrupt it, neither `callTimeoutMs` nor Jest's test timeout/,
+      /\| `callTimeoutMs` \|[^|]*\|[^|]*\| a batch function only: the longest one asynchronous call .*a function that blocks synchronously \(`while \(true\) \{\}`\) cannot be interrupted/,
+    ].map((said) => said.test(readme))).toEqual([true, true]);
+    const spin = path.join(dir, 'spin.cjs');
+    fs.writeFileSync(spin, 'module.exports = (batch) => { if (batch.length > 1) while (true) {} return batch.map((t) => [t.length, t.charCodeAt(0)]); };\n');
+    // A 300 ms timeout would have ended a pending call long before the 3 s the process is given.
+    const r = spawnSync(process.execPath, [bin, 'check', spin, '--samples', texts, '--call-timeout', '300ms'], { encoding: 'utf8', timeout: 3000, killSignal: 'SIGINT' });
+    expect([r.signal, r.status, r.stdout]).toEqual(['SIGINT', null, '']);
+  });
+
   // process.exit(0) from the user's code would end the run with exit 0 and no report: a silent pass.
   test('a function or module that ends the process (process.exit): one line, exit 2, no report written', () => {
     const line = (file: string, command: string) => new RegExp(`^batchproof: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(its batch function or its top-level code\\) ended the process \\(exit code 0, as process\\.exit does\\) before ${command} finished, so nothing was checked and no report written; return the batch's outputs \\(or throw to fail\\) instead of exiting$`);
