@@ -11,7 +11,7 @@ import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import { assertSamplesCanShowFailure, samplesDiffer } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
-import { assertFunctionOptions, distinctFunctionSamples, assertModelOptions, assertSamplesUnchanged, BatchFunction, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle } from '../runtime/function';
+import { assertFunctionOptions, distinctFunctionSamples, assertModelOptions, BatchFunction, sampleChangeNote, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
 import { feedsFor } from './run';
 import { RunLogBook } from '../runtime/runner';
@@ -113,11 +113,12 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       }
       if (!exactRun) differingRuns.push(run);
     }
-    // A sample the function changed in place would read as nondeterminism: refused, naming it.
-    if (isFunctionHandle(handle)) assertSamplesUnchanged(handle);
     // Runs all NaN, all alike, prove nothing; a later run that differs is nondeterminism all the same.
     if (firstNothingFinite && differingRuns.length === 0) throw nothingFiniteError(names);
     const verdict = differingRuns.length === 0 ? 'deterministic' : allPass ? 'within-tolerance' : 'nondeterministic';
+    // A sample the function changed in place: refused where runs failed (it may be why), else a note.
+    const changed = isFunctionHandle(handle) ? sampleChangeNote(handle, verdict === 'nondeterministic') : null;
+    if (changed) notes.push(changed);
     return {
       schema: 1,
       kind: 'determinism',

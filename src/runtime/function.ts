@@ -49,6 +49,8 @@ interface FunctionEntry {
   keys?: string[];
   refs: Map<unknown, number>;
   watch: SampleWatch | null;
+  /** Sample 0 changed by the very first call (a cache set on it, say): said once the check has its verdict. */
+  firstChange?: string | null;
 }
 const functionHandles = new WeakMap<ModelHandle, FunctionEntry>();
 
@@ -266,7 +268,7 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
   // The first call is the one sample alone: a change to it is seen at once, for one key.
   if (watch) {
     watch.seen([0], 1);
-    assertSampleUnchanged(entry, 0, 'in its first call (sample 0 alone)');
+    entry.firstChange = sampleChange(entry, 0, 'in its first call (sample 0 alone)');
     // Unchanged after call 1: a later change to it came in a call that gets it next, or later.
     watch.firstCall[0] = 0;
   }
@@ -293,7 +295,8 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
         result = await callFunction(fn, batch, callTimeoutMs);
       } catch (e) {
         // A sample the function changed in place is the likelier cause (tokens pushed until too long).
-        if (watch && !(e instanceof StalledError)) assertSamplesUnchanged(handle);
+        const changed = watch && !(e instanceof StalledError) ? samplesChanged(handle) : null;
+        if (changed) throw new BadInputError(`${changed}, and then it threw on a batch of ${batch.length}: ${(e as Error)?.message ?? e}; ${COPY_IT}`);
         // A filler the function cannot take fails a padded batch only: the line says it was one.
         const fillers = ids.filter((i) => i < 0).length;
         if (fillers === 0 || !(e instanceof BadInputError) || e instanceof StalledError) throw e;
@@ -399,31 +402,47 @@ function watchSamples(entry: FunctionEntry): SampleWatch | null {
   return watch;
 }
 
-/** Throws the line for sample `index` (-1: the filler) when its key is no longer the one taken before the first call. */
-function assertSampleUnchanged(entry: FunctionEntry, index: number, when?: string): void {
+/** What changed, when sample `index` (-1: the filler) no longer has the key taken before the first call; else null. */
+function sampleChange(entry: FunctionEntry, index: number, when?: string): string | null {
   const watch = entry.watch;
-  if (!watch) return;
+  if (!watch) return null;
   const value = index < 0 ? entry.filler : entry.samples[index];
-  if (!changeable(value)) return;
+  if (!changeable(value)) return null;
   const before = index < 0 ? watch.fillerBefore : watch.before[index];
-  if (sampleKey(value, entry.samples, entry.refs) === before) return;
+  if (sampleKey(value, entry.samples, entry.refs) === before) return null;
   const first = index < 0 ? watch.fillerFirst : { call: watch.firstCall[index], size: watch.firstSize[index] };
   const what = index < 0 ? 'the filler sample' : `sample ${index}`;
   const seen = when ?? (first && first.call > 0 ? `in call ${first.call} (a batch of ${first.size}) or a later one` : 'during the check');
-  throw new BadInputError(
-    `the batch function changed ${what} in place ${seen}: its content is no longer what it was before the first call, so later calls got another sample, which the check would read as nondeterminism; copy the sample inside the function before changing it (e.g. const tokens = [...sample.tokens], or structuredClone(sample))`,
-  );
+  return `the batch function changed ${what} in place ${seen}`;
 }
 
-/**
- * After a function check's runs (check, determinism): refuses, in one line naming the sample,
- * a sample the function changed in place. Nothing to do, and no cost, for strings and numbers.
- */
-export function assertSamplesUnchanged(handle: ModelHandle): void {
+/** The first sample (or the filler) the function changed in place, as words; null when none did, and at no cost for strings and numbers. */
+function samplesChanged(handle: ModelHandle): string | null {
   const entry = functionHandles.get(handle);
-  if (!entry?.watch) return;
-  for (let i = 0; i < entry.samples.length; i++) assertSampleUnchanged(entry, i);
-  assertSampleUnchanged(entry, -1);
+  if (!entry?.watch) return null;
+  if (entry.firstChange) return entry.firstChange;
+  for (let i = 0; i < entry.samples.length; i++) {
+    const change = sampleChange(entry, i);
+    if (change) return change;
+  }
+  return sampleChange(entry, -1);
+}
+
+const COPY_IT = 'copy the sample inside the function before changing it (e.g. const tokens = [...sample.tokens], or structuredClone(sample))';
+
+/**
+ * After a function check's runs (check, determinism), once its outputs are compared: a sample
+ * the function changed in place. Where the outputs then differed (`failed`), later calls got
+ * another sample and the difference may be that, not the batch or the run: refused in one line.
+ * Where they passed, the change did not move them (a cache kept on the sample, say): a note.
+ */
+export function sampleChangeNote(handle: ModelHandle, failed: boolean): string | null {
+  const changed = samplesChanged(handle);
+  if (!changed) return null;
+  if (failed) {
+    throw new BadInputError(`${changed}: its content is no longer what it was before the first call, so later calls got another sample, and the outputs that differed may differ for that alone; ${COPY_IT}`);
+  }
+  return `${changed} (a cache kept on it?); the outputs passed all the same, so the change did not move them; ${COPY_IT} if it should not`;
 }
 
 /** How a batch function is called: checkBatchInvariance's and checkDeterminism's options for one. */
