@@ -11,7 +11,8 @@ import { assertBatchFits } from '../inputs/memory';
 import { INPUT_OPTION_KEYS, validateOptions, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../runtime/fingerprint';
 import { Fixture, FixtureOptions, fixtureSettings } from '../runtime/fixture';
-import { settingsLabel } from '../runtime/settings';
+import { sessionOptions, settingsLabel } from '../runtime/settings';
+import { wasmThreads } from '../runtime/wasm';
 import { takeRows, TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
 import { resolveTolerances, sampleLabel, selectOutputs, ToleranceOptions } from '../invariance/check';
@@ -118,7 +119,15 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const keys = settings.map((s, i) => JSON.stringify([fingerprintKey(s), sizes[i] ?? null]));
     const twin = keys.findIndex((k, i) => keys.indexOf(k) !== i);
     if (twin >= 0) {
-      throw new BadInputError(`sides ${keys.indexOf(keys[twin]) + 1} and ${twin + 1} have the same settings (${labels[twin]}): comparing a configuration with itself proves nothing; change the provider, threads, optimization, deterministic or batch size of one side`);
+      const first = keys.indexOf(keys[twin]);
+      const label = labels[twin].replace(/ #\d+$/, '');
+      // Settings that differ only by naming a default: say which defaults make them the same.
+      const asGiven = JSON.stringify(settings[first]) === JSON.stringify(settings[twin]);
+      const entry = [settings[first], settings[twin]].some((x) => JSON.stringify(x.extra ?? {}).includes('use_deterministic_compute'));
+      const what = asGiven
+        ? label
+        : `${label}: onnxruntime's defaults are optimization 'all', deterministic off, memory arena on, sequential execution, and 1 thread for wasm${entry ? "; deterministic: true is the config entry session.use_deterministic_compute '1'" : ''}`;
+      throw new BadInputError(`sides ${first + 1} and ${twin + 1} have the same settings (${what}): comparing a configuration with itself proves nothing; change the provider, threads, optimization, deterministic or batch size of one side`);
     }
   };
   refuseTwins(ownSizes);
@@ -245,9 +254,34 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
   }
 }
 
-/** What tells two sides apart (their settings, without undefined keys). */
-function fingerprintKey(s: SessionSettings): SessionSettings {
-  return JSON.parse(JSON.stringify({ ...s, provider: s.provider ?? 'cpu' }));
+/**
+ * What tells two sides apart: the session onnxruntime makes from their settings, its defaults
+ * filled in. { provider: 'cpu' } and { provider: 'cpu', optimization: 'all', deterministic: false }
+ * make the same session, as do deterministic: true and the config entry it sets, and wasm with
+ * and without threads: 1 (onnxruntime-web's thread count here, wasmThreads).
+ */
+function fingerprintKey(s: SessionSettings): unknown {
+  const provider = s.provider ?? 'cpu';
+  const config: Record<string, string> = {};
+  const flatten = (value: unknown, prefix: string) => {
+    for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+      if (typeof v === 'object' && v !== null) flatten(v, `${prefix}${k}.`);
+      else config[`${prefix}${k}`] = String(v);
+    }
+  };
+  flatten((sessionOptions(s) as { extra?: unknown }).extra, '');
+  if (config['session.use_deterministic_compute'] === '0') delete config['session.use_deterministic_compute']; // onnxruntime's default
+  const sorted = (o: Record<string, unknown>) => Object.keys(o).sort().map((k) => [k, o[k]]);
+  return {
+    provider,
+    threads: provider === 'wasm' ? wasmThreads(s) : s.threads ?? 'default',
+    interOpThreads: s.interOpThreads ?? 'default',
+    optimization: s.optimization ?? 'all',
+    executionMode: s.executionMode ?? 'sequential',
+    memoryArena: s.memoryArena ?? true,
+    config: sorted(config),
+    providerOptions: sorted(s.providerOptions ?? {}),
+  };
 }
 
 function uniqueLabels(labels: string[]): string[] {

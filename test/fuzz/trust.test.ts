@@ -201,4 +201,32 @@ describe('nothing compared is never a pass', () => {
     const report = await compareProviders(model, [{ provider: 'cpu', threads: 1 }, { provider: 'cpu', optimization: 'disabled' }]);
     expect(['identical', 'within-tolerance', 'different']).toContain(report.verdict);
   });
+
+  test("sides that differ only by naming onnxruntime's defaults are the same settings, and refused", async () => {
+    const model = invariantModel();
+    const twins: [string, unknown[]][] = [
+      ["optimization 'all'", ['cpu', { provider: 'cpu', optimization: 'all' }]],
+      ['deterministic: false', ['cpu', { provider: 'cpu', deterministic: false }]],
+      ['memoryArena: true', ['cpu', { provider: 'cpu', memoryArena: true }]],
+      ["executionMode 'sequential'", ['cpu', { provider: 'cpu', executionMode: 'sequential' }]],
+      ['empty extra', ['cpu', { provider: 'cpu', extra: {} }]],
+      ['deterministic as its config entry', [{ provider: 'cpu', deterministic: true }, { provider: 'cpu', extra: { session: { use_deterministic_compute: '1' } } }]],
+      ['wasm with its default thread', ['wasm', { provider: 'wasm', threads: 1 }]],
+    ];
+    for (const [name, sides] of twins) {
+      const message = await badInput(compareProviders(model, sides as never));
+      expect({ name, message }).toEqual({ name, message: expect.stringMatching(/^sides 1 and 2 have the same settings \(.*onnxruntime's defaults are optimization 'all'.*proves nothing/) });
+    }
+    // The CLI's --against-* flags naming a default are refused the same way, exit 2.
+    const file = path.join(tmp, 'twins.onnx');
+    fs.writeFileSync(file, model);
+    for (const flag of [['--against-optimization', 'all'], ['--no-against-deterministic']]) {
+      const r = await cli('compare', file, ...flag);
+      expect({ flag, code: r.code, stdout: r.stdout }).toEqual({ flag, code: 2, stdout: '' });
+      expect(r.stderr).toMatch(/^batchproof: sides 1 and 2 have the same settings .* proves nothing.*\n$/);
+    }
+    // Control: settings that change the session compare.
+    const report = await compareProviders(model, ['cpu', { provider: 'cpu', optimization: 'disabled', deterministic: true }]);
+    expect(report.comparisons[0].outputs[0].comparedRows).toBe(8);
+  });
 });
