@@ -50,7 +50,7 @@ export function formatProviderComparison(report: ProviderComparisonReport, optio
   }
   const m = report.minimumTolerance;
   if (report.verdict !== 'identical') {
-    lines.push(minimumToleranceLine(m, report.model.outputs));
+    lines.push(minimumToleranceLine(m, report.model.outputs, report.comparisons.flatMap((c) => c.outputs)));
   }
   const tolerances = [...new Set(Object.values(report.tolerance))];
   lines.push(`tolerance: ${tolerances.length === 1 ? tolerances[0] : Object.entries(report.tolerance).map(([k, v]) => `${k}: ${v}`).join('; ')}`);

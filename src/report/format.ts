@@ -29,13 +29,32 @@ export function cosine(x: number): string {
 
 /**
  * check's and compare's "minimum tolerance that passes" line: each kind alone, or, when none
- * passes (ComparisonSummary.unpassable), why: integer and bool outputs compare exactly, or dims differ.
+ * passes, why, output by output from what was compared: an integer or bool output differs (they
+ * compare exactly), dims differ, or NaN or Infinity on one side meets another value.
  */
-export function minimumToleranceLine(m: MinimumTolerance, outputs: readonly { name: string; dtype: string }[]): string {
+export function minimumToleranceLine(
+  m: MinimumTolerance,
+  outputs: readonly { name: string; dtype: string }[],
+  compared: readonly { output: string; maxAbs: number; shapeMismatch?: unknown }[] = [],
+): string {
   if ([m.atol, m.rtol, m.ulp, m.cosine].every((v) => v === Infinity)) {
-    const exactOnes = outputs.filter((o) => !isFloatDtype(o.dtype)).map((o) => `'${o.name}' ${o.dtype}`);
-    const why = exactOnes.length ? `integer and bool outputs (${exactOnes.join(', ')}) compare exactly, whatever the tolerance, and one differs` : "the outputs' dims differ";
-    return `minimum tolerance that passes: none: ${why}`;
+    // Each output's own reason, from what was compared: the outputs alone cannot tell them apart.
+    const dtypeOf = (name: string) => outputs.find((x) => x.name === name)?.dtype ?? 'float32';
+    const names = (keep: (o: (typeof compared)[number], dtype: string) => boolean, withDtype = false) =>
+      [...new Set(compared.filter((o) => keep(o, dtypeOf(o.output))).map((o) => `'${o.output}'${withDtype ? ` ${dtypeOf(o.output)}` : ''}`))];
+    const dims = names((o) => Boolean(o.shapeMismatch));
+    const exactOnes = names((o, dtype) => !o.shapeMismatch && !isFloatDtype(dtype) && o.maxAbs > 0, true);
+    const nonFinite = names((o, dtype) => !o.shapeMismatch && isFloatDtype(dtype) && o.maxAbs === Infinity);
+    const why = [
+      ...(exactOnes.length ? [`integer and bool outputs (${exactOnes.join(', ')}) compare exactly, whatever the tolerance, and ${exactOnes.length === 1 ? 'it differs' : 'they differ'}`] : []),
+      ...(dims.length ? [`the dims of ${dims.join(', ')} differ`] : []),
+      ...(nonFinite.length ? [`${nonFinite.join(', ')} hold${nonFinite.length === 1 ? 's' : ''} NaN or Infinity on one side where the other holds another value`] : []),
+    ];
+    if (!why.length) {
+      const ints = outputs.filter((o) => !isFloatDtype(o.dtype)).map((o) => `'${o.name}' ${o.dtype}`);
+      why.push(ints.length ? `integer and bool outputs (${ints.join(', ')}) compare exactly, whatever the tolerance, and one differs` : "the outputs' dims differ, or NaN or Infinity on one side meets another value");
+    }
+    return `minimum tolerance that passes: none: ${why.join('; ')}`;
   }
   return `minimum tolerance that passes: atol=${num(m.atol)} (rtol=0), or rtol=${num(m.rtol)} (atol=0), or ulp=${num(m.ulp)}, or cosine=${num(m.cosine)}`;
 }

@@ -90,7 +90,7 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
   }
   const m = report.minimumTolerance;
   if (report.verdict !== 'invariant') {
-    lines.push(minimumToleranceLine(m, report.model.outputs));
+    lines.push(minimumToleranceLine(m, report.model.outputs, report.batches.flatMap((b) => b.outputs ?? [])));
   }
   const tolerances = [...new Set(Object.values(report.tolerance))];
   lines.push(`tolerance: ${tolerances.length === 1 ? tolerances[0] : Object.entries(report.tolerance).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
