@@ -53,9 +53,17 @@ export function describeProviders(
     throw new Error('describeProviders must be called in a test file (Jest, or Vitest with globals: true)');
   }
   const { describe, test, afterAll } = g as Globals;
-  if (!Array.isArray(providers)) throw new BadInputError(`describeProviders: expected a list of providers, e.g. ['cpu', 'webgpu'], got ${formatValue(providers)}`);
-  const entries = selectEntries(providers.map((p) => (typeof p === 'string' ? { provider: p } : p)), process.env.BATCHPROOF_PROVIDERS);
-  const required = requiredNames(options.required, process.env.BATCHPROOF_REQUIRE);
+  let entries: FixtureOptions[];
+  let required: 'all' | ProviderName[];
+  try {
+    if (!Array.isArray(providers)) throw new BadInputError(`describeProviders: expected a list of providers, e.g. ['cpu', 'webgpu'], got ${formatValue(providers)}`);
+    entries = selectEntries(providers.map((p) => (typeof p === 'string' ? { provider: p } : p)), process.env.BATCHPROOF_PROVIDERS);
+    required = requiredNames(options.required, process.env.BATCHPROOF_REQUIRE);
+  } catch (e) {
+    // Thrown while Jest collects the file: the line is the whole story, not a code frame of ours.
+    if (e instanceof BadInputError) e.stack = `${e.name}: ${e.message}`;
+    throw e;
+  }
   // CPU always works where onnxruntime loads: no probe needed for a CPU-only list.
   const availability: ProviderAvailability[] = entries.every((e) => e.provider === 'cpu')
     ? [{ name: 'cpu', available: true, reason: null }]
@@ -85,7 +93,8 @@ export function describeProviders(
 }
 
 function parseNames(value: string, variable: string): ProviderName[] {
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  // A name listed twice would run its tests twice, under two describes of one name.
+  const names = [...new Set(value.split(',').map((s) => s.trim()).filter(Boolean))];
   for (const n of names) {
     if (!(PROVIDERS as readonly string[]).includes(n)) {
       throw new BadInputError(`${variable}=${value}: unknown provider '${n}'; use a comma-separated list of ${PROVIDERS.join(', ')}`);
@@ -98,7 +107,12 @@ function parseNames(value: string, variable: string): ProviderName[] {
 export function selectEntries(entries: FixtureOptions[], env: string | undefined): FixtureOptions[] {
   for (const e of entries) fixtureSettings(e); // checks each entry now, with one clear line
   if (env === undefined || env.trim() === '') return entries;
-  return parseNames(env, 'BATCHPROOF_PROVIDERS').flatMap((name) => {
+  const names = parseNames(env, 'BATCHPROOF_PROVIDERS');
+  // ',' or ' , ' names no provider: every describe would vanish and the run pass with none of them.
+  if (names.length === 0) {
+    throw new BadInputError(`BATCHPROOF_PROVIDERS=${JSON.stringify(env)} names no provider; give a comma-separated list of ${PROVIDERS.join(', ')} (e.g. cpu,wasm), or unset it to run the list in the test file`);
+  }
+  return names.flatMap((name) => {
     const given = entries.filter((e) => e.provider === name);
     return given.length ? given : [{ provider: name }];
   });
