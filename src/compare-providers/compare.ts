@@ -127,7 +127,12 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
       const what = asGiven
         ? label
         : `${label}: onnxruntime's defaults are optimization 'all', deterministic off, memory arena on, sequential execution, and 1 thread for wasm${entry ? "; deterministic: true is the config entry session.use_deterministic_compute '1'" : ''}`;
-      throw new BadInputError(`sides ${first + 1} and ${twin + 1} have the same settings (${what}): comparing a configuration with itself proves nothing; change the provider, threads, optimization, deterministic or batch size of one side`);
+      // A side given no batch size runs every sample compared at once: as many as the other side's batch.
+      const unbatched = [first, twin].find((i) => ownSizes[i] === undefined && sizes[i] !== undefined);
+      const other = unbatched === first ? twin : first;
+      const batching = unbatched === undefined ? '' : `: side ${unbatched + 1} runs all ${sizes[unbatched]} samples compared in one batch, as side ${other + 1} does`;
+      const cure = unbatched === undefined ? '' : `compare more samples than side ${other + 1} batches (batchSize, CLI --batch-size), or `;
+      throw new BadInputError(`sides ${first + 1} and ${twin + 1} have the same settings (${what}${batching}): comparing a configuration with itself proves nothing; ${cure}change the provider, threads, optimization, deterministic or batch size of one side`);
     }
   };
   refuseTwins(ownSizes);

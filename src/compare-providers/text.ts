@@ -56,7 +56,11 @@ export function formatProviderComparison(report: ProviderComparisonReport, optio
   lines.push(`tolerance: ${tolerances.length === 1 ? tolerances[0] : Object.entries(report.tolerance).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
   const s = report.samples;
   const batching = report.sides.some((side) => side.batchSize !== undefined)
-    ? report.runs.map((r) => (r.batchSize === s.batchSize ? `${r.side} in one batch` : `${r.side} in ${r.calls / 2} batches of ${r.batchSize}`)).join(', ')
+    ? report.runs.map((r) => {
+      if (r.batchSize === s.batchSize) return `${r.side} in one batch`;
+      const last = s.batchSize % r.batchSize; // the samples left for a last, smaller batch
+      return `${r.side} in ${r.calls / 2} batches of ${r.batchSize}${last ? ` (the last of ${last})` : ''}`;
+    }).join(', ')
     : 'in one batch';
   lines.push(c.dim(`same ${s.batchSize} ${s.source} samples${s.source === 'synthesized' ? ` (seed ${s.seed})` : ''} on every side, ${batching}, each batch run twice`));
   for (const note of report.notes) lines.push(c.yellow(`note: ${note}`));
