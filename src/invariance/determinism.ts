@@ -1,10 +1,10 @@
 import ort = require('onnxruntime-node');
 import { compareArrays } from '../compare/metrics';
-import { describeTolerance } from '../compare/tolerance';
+import { describeTolerance, type ResolvedTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
 import { FUNCTION_OPTION_KEYS, INPUT_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { Fingerprint, fingerprintFor, functionFingerprint } from '../runtime/fingerprint';
-import type { TypedArray } from '../inputs/arrays';
+import { takeRows, type TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
 import { ModelSource, openModel } from '../runtime/handle';
 import { SessionSettings } from '../runtime/settings';
@@ -13,8 +13,8 @@ import { assertSamplesCanShowFailure, samplesDiffer } from '../inputs/degenerate
 import { assertBatchFits } from '../inputs/memory';
 import { assertFunctionOptions, distinctFunctionSamples, assertModelOptions, BatchFunction, sampleChangeNote, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle } from '../runtime/function';
 import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
-import { feedsFor } from './run';
-import { RunLogBook } from '../runtime/runner';
+import { detectLayouts, feedsFor, type OutputLayout } from './run';
+import { RunLogBook, type Runner } from '../runtime/runner';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 import { now } from '../runtime/clock';
 import { nothingFinite, nothingFiniteError, outputValueNotes } from '../compare/output-values';
@@ -88,11 +88,17 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     let worst: DeterminismReport['worst'] = null;
     const notes: string[] = [];
     let firstNothingFinite = false;
+    // A cosine tolerance is per sample, as check's: one batch-wide cosine would let the other
+    // samples outweigh the one whose output changed. The batch axis of each output, for that.
+    let layouts: Record<string, OutputLayout | null> = {};
     for (let run = 1; run <= repeats; run++) {
       const result = await handle.run(feeds, names, { rows: batchSize, purpose: 'repeat', log });
       const data = Object.fromEntries(names.map((n) => [n, (result[n] as ort.Tensor).data as TypedArray]));
       if (!first) {
         first = data;
+        layouts = Object.fromEntries(outputs.map((o) => [o.name, tolerances[o.name].kind === 'cosine' ? sampleLayout(handle, o.name, batchSize, result as Record<string, ort.Tensor>, options.shapes) : null]));
+        const whole = outputs.filter((o) => tolerances[o.name].kind === 'cosine' && layouts[o.name] === null).map((o) => `'${o.name}'`);
+        if (whole.length) notes.push(`${whole.join(', ')}: no batch axis known, so the cosine tolerance is over the whole batch, not per sample; mark it with shapes (CLI --shape NAME=N,...)`);
         const values = outputs.map((o) => ({ name: o.name, dtype: o.dtype, parts: [data[o.name]] }));
         firstNothingFinite = nothingFinite(values);
         // Samples that repeat are one sample: one value throughout them is no news.
@@ -102,7 +108,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       }
       let exactRun = true;
       for (const o of outputs) {
-        const c = compareArrays(first[o.name], data[o.name], o.dtype, tolerances[o.name]);
+        const c = compareRun(first[o.name], data[o.name], o.dtype, tolerances[o.name], layouts[o.name], (result[o.name] as ort.Tensor).dims, batchSize);
         exactRun &&= c.bitExact;
         allPass &&= c.pass;
         maxUlp = Math.max(maxUlp, c.maxUlp);
@@ -141,4 +147,32 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
   } finally {
     if (handle !== model) await handle.close();
   }
+}
+
+/** An output's batch axis from the declared dims (or shapes), null when none is known. */
+function sampleLayout(handle: Runner, name: string, batchSize: number, result: Record<string, ort.Tensor>, shapes: InputOptions['shapes']): OutputLayout | null {
+  try {
+    return detectLayouts(handle, [name], batchSize, result, null, null, shapes)[0];
+  } catch (e) {
+    if (e instanceof BadInputError) return null;
+    throw e;
+  }
+}
+
+/**
+ * One run against the first: the metrics over the whole output (maxAbs, ULP and allclose are
+ * element by element), and, for a cosine tolerance with a known batch axis, pass only when every
+ * sample's own cosine distance is within it.
+ */
+function compareRun(expected: TypedArray, actual: TypedArray, dtype: string, tolerance: ResolvedTolerance, layout: OutputLayout | null, dims: readonly number[], batchSize: number) {
+  const whole = compareArrays(expected, actual, dtype, tolerance);
+  if (tolerance.kind !== 'cosine' || layout === null || whole.bitExact) return whole;
+  const per = dims[layout.batchAxis] / batchSize;
+  let pass = true;
+  for (let s = 0; s < batchSize && pass; s++) {
+    const rows = Array.from({ length: per }, (_, j) => s * per + j);
+    const row = (data: TypedArray) => takeRows(data, dims, layout.batchAxis, rows, dtype);
+    pass = compareArrays(row(expected), row(actual), dtype, tolerance).pass;
+  }
+  return { ...whole, pass };
 }
