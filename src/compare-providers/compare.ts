@@ -136,6 +136,11 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     }
   };
   refuseTwins(ownSizes);
+  // onnxruntime-web reads env.wasm.numThreads once a process: a second wasm count cannot start here.
+  const wasmCounts = [...new Set(settings.filter((s) => s.provider === 'wasm').map(wasmThreads))];
+  if (wasmCounts.length > 1) {
+    throw new BadInputError(`wasm sides with ${wasmCounts.join(' and ')} threads cannot run in one process (onnxruntime-web reads env.wasm.numThreads once, when its first session starts); compare each wasm thread count against cpu in its own run (CLI: batchproof compare model.onnx --provider cpu --against wasm --against-threads N)`);
+  }
 
   // Open every side first, so a missing provider fails before any work is done.
   const handles: ModelHandle[] = [];

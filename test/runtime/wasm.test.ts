@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { describeProviders, toMatchAcrossProviders } from '../../matchers';
 import { selectEntries } from '../../matchers/describeProviders';
-import { checkBatchInvariance, compareProviders, describeFingerprint, fixture, fingerprintFor, openModel } from '../../src';
+import { BadInputError, checkBatchInvariance, compareProviders, describeFingerprint, fixture, fingerprintFor, openModel } from '../../src';
 import { cli } from '../helpers/cli';
 import { invariantModel, leakyModel } from '../helpers/models';
 
@@ -150,6 +150,13 @@ describe('the served answer across runtimes: a batch on one side, each sample al
     await expect(compareProviders(invariantModel(), ['cpu', { provider: 'cpu', batchSize: 8 }])).rejects.toThrow(/^sides 1 and 2 have the same settings .*proves nothing/);
     await expect(compareProviders(invariantModel(), ['cpu', { provider: 'wasm', batchSize: 0 }])).rejects.toThrow("side 2's batchSize must be a positive integer, got 0; for example { provider: 'wasm', batchSize: 1 }");
     expect((await cli('compare', transformer, '--against-batch-size', '8')).code).toBe(2);
+  });
+
+  test('two wasm sides with different thread counts are refused before any session, with the cure', async () => {
+    const message = "wasm sides with 1 and 2 threads cannot run in one process (onnxruntime-web reads env.wasm.numThreads once, when its first session starts); compare each wasm thread count against cpu in its own run (CLI: batchproof compare model.onnx --provider cpu --against wasm --against-threads N)";
+    await expect(compareProviders(invariantModel(), ['wasm', { provider: 'wasm', threads: 2 }])).rejects.toThrow(new BadInputError(message));
+    const r = await cli('compare', transformer, '--provider', 'wasm', '--against-threads', '2');
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `batchproof: ${message}\n` });
   });
 });
 
