@@ -11,7 +11,7 @@ import type { GraphFacts } from '../onnx/graph';
 import type { ConstantFacts, IdBound } from '../onnx/tables';
 import { timedRun, type Runner } from './runner';
 import { createSession, describeSession, isInferenceSession } from './session';
-import { validateSettings, type SessionSettings } from './settings';
+import { SESSION_OPTION_KEYS, validateSettings, type SessionSettings } from './settings';
 
 /** An opened model: one session, created once and reused by every run of a check. */
 export interface ModelHandle extends Runner {
@@ -35,17 +35,22 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
   if (isModelHandle(source)) {
     if (source.closed) throw new BadInputError(`this model handle (${source.source}) was closed (by handle.close() or its fixture's close()); load the model again`);
     // A handle is already pinned: options that ask for another session would be silently ignored.
-    const defaults = { provider: 'cpu', threads: undefined, optimization: 'all', deterministic: false };
-    for (const key of ['provider', 'threads', 'optimization', 'deterministic'] as const) {
+    const defaults: SessionSettings = { provider: 'cpu', optimization: 'all', deterministic: false, executionMode: 'sequential', memoryArena: true, extra: {}, providerOptions: {} };
+    for (const key of SESSION_OPTION_KEYS) {
       const wanted = settings[key];
       const have = source.settings[key] ?? defaults[key];
-      if (wanted !== undefined && wanted !== have) {
+      if (wanted !== undefined && JSON.stringify(wanted) !== JSON.stringify(have)) {
         throw new BadInputError(`${key}: ${formatValue(wanted)} asks for another session than this model handle's (${key}: ${formatValue(have ?? 'default')}); load the model with a fixture made with those settings, or leave ${key} out`);
       }
     }
     return source;
   }
   if (isInferenceSession(source)) {
+    // Its options were fixed when it was made: settings would be ignored, and the report claim them.
+    const asked = SESSION_OPTION_KEYS.find((key) => settings[key] !== undefined);
+    if (asked) {
+      throw new BadInputError(`${asked}: ${formatValue(settings[asked])} cannot change an InferenceSession you made (its options are fixed when it is created); create the session with those options, or pass the model's path or bytes with ${asked}`);
+    }
     if (source.outputNames.length === 0) throw new BadInputError(noOutputs('<session>'));
     return makeHandle(source, '<session>', settings, false, null);
   }
