@@ -27,6 +27,11 @@ export function isModelHandle(x: unknown): x is ModelHandle {
   return typeof x === 'object' && x !== null && (x as ModelHandle).kind === 'batchproof.model';
 }
 
+/** A setting as text to compare by value (objects by their content; a BigInt, which JSON refuses, as 2n). */
+function settingKey(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
+}
+
 /**
  * Opens a model once: a file path, ONNX bytes, an existing InferenceSession or a handle.
  * Bad files get one clear line; a provider that cannot load is an error, never a silent CPU run.
@@ -39,7 +44,7 @@ export async function openModel(source: ModelSource, settings: SessionSettings =
     for (const key of SESSION_OPTION_KEYS) {
       const wanted = settings[key];
       const have = source.settings[key] ?? defaults[key];
-      if (wanted !== undefined && JSON.stringify(wanted) !== JSON.stringify(have)) {
+      if (wanted !== undefined && settingKey(wanted) !== settingKey(have)) {
         throw new BadInputError(`${key}: ${formatValue(wanted)} asks for another session than this model handle's (${key}: ${formatValue(have ?? 'default')}); load the model with a fixture made with those settings, or leave ${key} out`);
       }
     }
