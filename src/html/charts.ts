@@ -328,7 +328,7 @@ function errorCharts(report: Obj): Chart[] {
       charts.push({
         kind: 'errors',
         title: `Element errors |a − b|: ${String(comparison!.side)} against the reference, output ${String(output.output)}`,
-        caption: `${total} elements: ${h.zero} exactly equal${h.zero ? ' (green, drawn a decade below the smallest error: a log scale cannot show 0)' : ''}${h.nonFinite ? `, ${h.nonFinite} NaN or Inf (not drawn)` : ''}; largest error ${fmt(outputMax)}. ${Number.isFinite(atol) ? `The minimum atol that passes every comparison is ${fmt(atol)} (dashed line).` : 'No atol passes every comparison (an integer output differs, or dims do).'}`,
+        caption: `${total} elements: ${h.zero} exactly equal${h.zero ? ' (green, drawn a decade below the smallest error: a log scale cannot show 0)' : ''}${h.nonFinite ? `, ${h.nonFinite} NaN or Inf (not drawn)` : ''}; largest error ${fmt(outputMax)}. ${Number.isFinite(atol) ? `The minimum atol that passes every comparison is ${fmt(atol)} (dashed line).` : 'No atol passes every comparison (an integer output differs, dims do, or NaN or Infinity on one side meets another value).'}`,
         spec: histogramSpec(h, 'element error |a − b| (log)', 'errors', Number.isFinite(atol) ? { value: atol, label: `minimum atol that passes: ${fmt(atol)}` } : null),
       });
     }
