@@ -296,28 +296,30 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
       } catch (e) {
         // A sample the function changed in place is the likelier cause (tokens pushed until too long).
         const changed = watch && !(e instanceof StalledError) ? samplesChanged(handle) : null;
-        if (changed) throw new BadInputError(`${changed}, and then it threw on a batch of ${batch.length}: ${(e as Error)?.message ?? e}; ${COPY_IT}`);
+        // The call's own line follows as it is: it says whether the function threw or returned wrong rows.
+        if (changed) throw new BadInputError(`${changed}; then ${(e as Error)?.message ?? e}; ${COPY_IT}`);
         // A filler the function cannot take fails a padded batch only: the line says it was one.
         const fillers = ids.filter((i) => i < 0).length;
         if (fillers === 0 || !(e instanceof BadInputError) || e instanceof StalledError) throw e;
         throw new BadInputError(`${e.message} (that batch held ${fillers} filler row${fillers === 1 ? '' : 's'}, filler ${formatValue(filler)}: give as filler a sample the function takes, the one your system pads a batch with)`);
       }
     }
+    // ids.length, not batch.length: the function may have emptied the array it was given.
     for (const o of outputs) {
       const t = result[o.name];
-      if (!t) throw new BadInputError(`the batch function returned no '${o.name}' on a batch of ${batch.length}, though it did on one sample; return the same outputs for every batch`);
+      if (!t) throw new BadInputError(`the batch function returned no '${o.name}' on a batch of ${ids.length}, though it did on one sample; return the same outputs for every batch`);
       if (t.dims.length !== o.shape.length || t.dims.some((d, i) => i > 0 && d !== o.shape[i])) {
-        throw new BadInputError(`the batch function's output '${o.name}' is [N, ${t.dims.slice(1).join(', ')}] on a batch of ${batch.length} but [N, ${o.shape.slice(1).join(', ')}] on one sample; only the first axis may follow the batch (pad or pool inside the function)`);
+        throw new BadInputError(`the batch function's output '${o.name}' is [N, ${t.dims.slice(1).join(', ')}] on a batch of ${ids.length} but [N, ${o.shape.slice(1).join(', ')}] on one sample; only the first axis may follow the batch (pad or pool inside the function)`);
       }
       // Rows are kept in the dtype learned on one sample: float64 rows kept as float32 would be
       // rounded, and differences below float32's precision would read as bitwise equal.
       if (t.type !== o.dtype) {
-        throw new BadInputError(`the batch function's output '${o.name}' is ${t.type} on a batch of ${batch.length} but ${o.dtype} on one sample (Float32Array rows and float32 tensors are float32, plain numbers and other typed arrays float64); return the same type for every batch`);
+        throw new BadInputError(`the batch function's output '${o.name}' is ${t.type} on a batch of ${ids.length} but ${o.dtype} on one sample (Float32Array rows and float32 tensors are float32, plain numbers and other typed arrays float64); return the same type for every batch`);
       }
     }
     const extra = Object.keys(result).filter((name) => !outputs.some((o) => o.name === name));
     if (extra.length > 0) {
-      throw new BadInputError(`the batch function returned ${extra.map((n) => `'${n}'`).join(', ')} on a batch of ${batch.length} but not on one sample (${outputs.map((o) => `'${o.name}'`).join(', ')}); return the same outputs for every batch`);
+      throw new BadInputError(`the batch function returned ${extra.map((n) => `'${n}'`).join(', ')} on a batch of ${ids.length} but not on one sample (${outputs.map((o) => `'${o.name}'`).join(', ')}); return the same outputs for every batch`);
     }
     return Object.fromEntries(fetches.map((n) => [n, result[n]]));
   };
