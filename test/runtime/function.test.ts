@@ -7,11 +7,15 @@ import { maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models
 const texts = ['a cat', 'the dog barks', 'hello', 'batch invariance matters', 'one two three four', 'x', 'quiet night', 'embedding search'];
 const sweep = { batchSizes: [1, 2, 4] };
 
-/** A tiny "pipeline": tokenize (chars to ids), pad to the longest text in the batch, run the model. */
+/**
+ * A tiny "pipeline": tokenize (chars to ids), pad to the longest text in the batch, run the model.
+ * Its parameter is typed as its samples are, as the README writes one: every check and matcher
+ * below takes it (ts-jest type-checks this file).
+ */
 async function pipeline(modelBytes: Uint8Array) {
   const session = await ort.InferenceSession.create(modelBytes);
-  return async (batch: unknown[]) => {
-    const ids = (batch as string[]).map((t) => [...t].map((ch) => 1 + (ch.charCodeAt(0) % 49)));
+  return async (batch: string[]) => {
+    const ids = batch.map((t) => [...t].map((ch) => 1 + (ch.charCodeAt(0) % 49)));
     const longest = Math.max(...ids.map((r) => r.length));
     const flat = (f: (row: number[], t: number) => number) => BigInt64Array.from(ids.flatMap((row) => Array.from({ length: longest }, (_, t) => BigInt(f(row, t)))));
     const dims = [batch.length, longest];
@@ -46,19 +50,7 @@ test('negative control: pooling that ignores the mask leaks the batch-mates thro
 // (string[], not unknown[]) compiles against every entry that takes one (ts-jest type-checks
 // this file: a BatchFunction of unknown[] alone refused it under strict function types).
 test('a function typed (texts: string[]) => ... is taken by the checks and the matchers', async () => {
-  const session = await ort.InferenceSession.create(maskedPoolingModel());
-  const embed = async (batch: string[]) => {
-    const ids = batch.map((t) => [...t].map((ch) => 1 + (ch.charCodeAt(0) % 49)));
-    const longest = Math.max(...ids.map((r) => r.length));
-    const flat = (f: (row: number[], t: number) => number) => BigInt64Array.from(ids.flatMap((row) => Array.from({ length: longest }, (_, t) => BigInt(f(row, t)))));
-    const dims = [batch.length, longest];
-    const out = await session.run({
-      input_ids: new ort.Tensor('int64', flat((row, t) => row[t] ?? 0), dims),
-      attention_mask: new ort.Tensor('int64', flat((row, t) => (t < row.length ? 1 : 0)), dims),
-      token_type_ids: new ort.Tensor('int64', flat(() => 0), dims),
-    });
-    return out.y;
-  };
+  const embed = await pipeline(maskedPoolingModel());
   const r = await checkBatchInvariance(embed, { samples: texts, ...sweep });
   expect(r.verdict).not.toBe('violated');
   expect((await checkDeterminism(embed, { samples: texts, repeats: 2 })).verdict).toBe('deterministic');
