@@ -549,7 +549,8 @@ export function distinctFunctionSamples(handle: ModelHandle, indices: readonly n
  * equal to another object, and String() would have made every such sample '[object Object]',
  * refused as all the same. So are the parts JSON would write as nothing ('{}' for a Blob, a
  * class holding private fields; null for a symbol): by identity, else distinct samples read as
- * all the same; Maps and Sets by their entries; NaN, Infinity and -0 as themselves (JSON: null, 0).
+ * all the same; Maps and Sets by their entries; NaN, Infinity and -0 as themselves (JSON: null, 0);
+ * typed arrays, Buffers and DataViews by their type and bytes.
  */
 function sampleKey(s: unknown, samples: readonly unknown[], refs: Map<unknown, number>): string {
   if (typeof s === 'string') return `s:${s}`;
@@ -558,8 +559,12 @@ function sampleKey(s: unknown, samples: readonly unknown[], refs: Map<unknown, n
   // A plain object's prototype is its realm's Object.prototype (or none): under Jest, another realm's.
   const plain = (v: object) => Object.getPrototypeOf(Object.getPrototypeOf(v) ?? Object.prototype) === null;
   try {
-    return `j:${JSON.stringify(s, (_k, v: unknown) => {
-      if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>);
+    return `j:${JSON.stringify(s, function (this: Record<string, unknown>, k: string, v: unknown) {
+      // Typed arrays, Buffers and DataViews by their type and bytes: one native copy, where an
+      // array of numbers cost a call of this function per element (an image: 150,000), and a
+      // DataView (no length) and a Buffer (its toJSON; hence this[k]) read as another thing.
+      const raw = this[k];
+      if (ArrayBuffer.isView(raw)) return `\u0000${tag(raw)}:${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64')}`;
       if (typeof v === 'bigint') return String(v);
       if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return `\u0000${Object.is(v, -0) ? '-0' : String(v)}`;
       if (tag(v) === '[object Map]' || tag(v) === '[object Set]') return { [tag(v)]: [...(v as Iterable<unknown>)] };

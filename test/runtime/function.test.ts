@@ -187,6 +187,14 @@ describe('bad functions and samples are one clear line', () => {
     expect(await run(get as never, [1, 1, 1].map((i) => new Map([['v', i]])))).toMatch(/all the same/);
     const kind = (b: unknown[]) => b.map((x) => [x === null ? 1 : Number.isNaN(x) ? 2 : Object.is(x, -0) ? 3 : 4]);
     expect((await checkBatchInvariance(kind, { samples: [null, NaN, -0, 0], ...sweep })).verdict).toBe('invariant');
+    // Typed arrays, DataViews and Buffers by their bytes: a DataView (no length) read as [] each.
+    const views = [1, 2, 3, 4].map((i) => { const d = new DataView(new ArrayBuffer(8)); d.setFloat32(0, i); return d; });
+    const first = (b: unknown[]) => (b as DataView[]).map((d) => [d.getFloat32(0), 1]);
+    expect((await checkBatchInvariance(first, { samples: views, ...sweep })).verdict).toBe('invariant');
+    expect(await run(first as never, [views[0], new DataView(views[0].buffer.slice(0)), new DataView(views[0].buffer.slice(0))])).toMatch(/all the same/);
+    const bytes = (b: unknown[]) => (b as Uint8Array[]).map((x) => [x[0], x.length]);
+    expect((await checkBatchInvariance(bytes, { samples: [1, 2, 3, 4].map((i) => Buffer.from([i, 7])), ...sweep })).verdict).toBe('invariant');
+    expect(await run(bytes as never, [1, 1, 1].map(() => Float32Array.of(0.5, -0)))).toMatch(/all the same/);
     expect(await run(fn, [1, 2, 3], { padTo: 4 })).toMatch(/padTo adds filler rows: for a batch function, give filler as well/);
   });
   // Determinism runs the same batch again: repeated samples, or one, show a run that differs, as for a model.
@@ -221,6 +229,11 @@ describe('a function that changes its samples in place is one line naming the sa
     // Sorting a sample (an array) in place, when the outputs then move, is the same.
     const sorts = (b: unknown[]) => (b as number[][]).map((s) => [s[0], s.sort((x, y) => x - y).length]);
     expect(await message(checkBatchInvariance(sorts, { samples: [[3, 1, 2], [5, 4], [9, 7, 8], [6, 2]], ...sweep }))).toMatch(/^the batch function changed sample 0 in place in its first call/);
+    // So is a typed array (an image) changed in place, and a Buffer.
+    for (const make of [(v: number[]): unknown => Float32Array.from(v), (v: number[]): unknown => Buffer.from(v)]) {
+      const reverses = (b: unknown[]) => (b as Uint8Array[]).map((x) => [x.reverse()[0], x.length]);
+      expect(await message(checkBatchInvariance(reverses, { samples: [[3, 1, 2], [5, 4], [9, 7, 8], [6, 2]].map(make), ...sweep }))).toMatch(/^the batch function changed sample 0 in place in its first call/);
+    }
   });
 
   test('a change that did not move the outputs (a cache kept on the sample): they pass, with a note naming it', async () => {
