@@ -5,7 +5,8 @@ import type { CheckOptions } from '../invariance/check';
 import type { BatchFunction } from '../runtime/function';
 import { checkOutputPath } from '../io/paths';
 import { assertReplaceablePage } from '../html/target';
-import { OPTIMIZATION_LEVELS, OptimizationLevel } from '../runtime/settings';
+import os = require('os');
+import { maxThreads, OPTIMIZATION_LEVELS, OptimizationLevel } from '../runtime/settings';
 import { PROVIDERS, ProviderName } from '../runtime/providers';
 import { byteSize, collectConst, duration, collectDim, collectOutputTolerance, collectShape, integer, nameList, positiveInteger, sizeList } from './parse';
 import { toJson, writeFileAtomic } from './output';
@@ -44,10 +45,24 @@ export interface SessionFlags {
   maxMemory?: number;
 }
 
+/**
+ * --threads and compare's --against-threads: the session settings' cap (runtime/settings.ts)
+ * checked here too, so the line names the flag the user gave, not the API's `threads`.
+ */
+export function threadCount(flag: string) {
+  const parse = positiveInteger(flag);
+  return (value: string): number => {
+    const n = parse(value);
+    const cap = maxThreads();
+    if (n > cap) throw new BadInputError(`${flag} ${value}: more than the ${cap} threads allowed here (4 per core, at least 64; this machine has ${os.availableParallelism()} cores); use at most ${cap}, e.g. ${flag} ${os.availableParallelism()}`);
+    return n;
+  };
+}
+
 export function addSessionFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('--provider <name>', 'execution provider, pinned (no CPU fallback; default cpu)').choices(PROVIDERS as unknown as string[]))
-    .option('--threads <n>', 'intra-op threads (default: onnxruntime picks)', positiveInteger('--threads'))
+    .option('--threads <n>', 'intra-op threads (default: onnxruntime picks)', threadCount('--threads'))
     .option('--deterministic', "set onnxruntime's session.use_deterministic_compute")
     .addOption(new Option('--optimization <level>', 'graph optimization level').choices(OPTIMIZATION_LEVELS as unknown as string[]));
 }

@@ -2,10 +2,17 @@ import { BadInputError } from '../errors';
 
 /** Parsers for repeatable and list flags; each bad value is one line that shows the right form. */
 
+/**
+ * Past 2^53 digits no longer name one number (99999999999999999999 reads as 1e20): refused here,
+ * naming the flag, rather than by the API in its own words (`seed must be an integer`).
+ */
+const TOO_LARGE = `at most ${Number.MAX_SAFE_INTEGER}`;
+
 export function positiveInteger(flag: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || !(n > 0)) throw new BadInputError(`${flag} ${value}: expected a positive integer`);
+    if (!Number.isSafeInteger(n)) throw new BadInputError(`${flag} ${value}: too large; expected a positive integer, ${TOO_LARGE}`);
     return n;
   };
 }
@@ -24,6 +31,7 @@ export function integer(flag: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!/^-?\d+$/.test(value.trim())) throw new BadInputError(`${flag} ${value}: expected an integer`);
+    if (!Number.isSafeInteger(n)) throw new BadInputError(`${flag} ${value}: too large; expected an integer from -${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`);
     return n;
   };
 }
@@ -63,8 +71,8 @@ export function sizeList(flag: string) {
     const parts = listItems(flag, value, `${flag} 1,2,8,64`);
     if (parts.length === 0) throw new BadInputError(`${flag} ${value}: expected a comma-separated list of positive integers, e.g. 1,2,8,64`);
     return parts.map((p) => {
-      if (!/^\d+$/.test(p) || Number(p) === 0) {
-        throw new BadInputError(`${flag} ${value}: '${p}' is not a positive integer; batch sizes are whole numbers >= 1, e.g. 1,2,8,64`);
+      if (!/^\d+$/.test(p) || Number(p) === 0 || !Number.isSafeInteger(Number(p))) {
+        throw new BadInputError(`${flag} ${value}: '${p}' is not a positive integer${/^\d+$/.test(p) && Number(p) > 0 ? ` (${TOO_LARGE})` : ''}; batch sizes are whole numbers >= 1, e.g. 1,2,8,64`);
       }
       return Number(p);
     });
@@ -82,7 +90,7 @@ function splitPair(flag: string, value: string, form: string): [string, string] 
 export function collectShape(value: string, previous: Record<string, (number | string)[]> = {}): Record<string, (number | string)[]> {
   const [name, dims] = splitPair('--shape', value, 'NAME=d0,d1,... with N marking the batch axis, e.g. --shape state=2,N,128');
   const parsed = listItems('--shape', value, '--shape state=2,N,128', dims).map((t) => {
-    if (/^\d+$/.test(t)) return Number(t);
+    if (/^\d+$/.test(t) && Number.isSafeInteger(Number(t))) return Number(t);
     if (/^[A-Za-z_][\w.]*$/.test(t)) return t;
     throw new BadInputError(`--shape ${value}: '${t}' is neither a number nor a name; e.g. --shape state=2,N,128`);
   });
@@ -92,7 +100,7 @@ export function collectShape(value: string, previous: Record<string, (number | s
 /** --dim seq=16 */
 export function collectDim(value: string, previous: Record<string, number> = {}): Record<string, number> {
   const [name, size] = splitPair('--dim', value, 'SYMBOL=N, e.g. --dim seq=16');
-  if (!/^\d+$/.test(size) || Number(size) === 0) throw new BadInputError(`--dim ${value}: the size must be a positive integer, e.g. --dim ${name}=16`);
+  if (!/^\d+$/.test(size) || Number(size) === 0 || !Number.isSafeInteger(Number(size))) throw new BadInputError(`--dim ${value}: the size must be a positive integer, e.g. --dim ${name}=16`);
   return { ...previous, [name]: Number(size) };
 }
 

@@ -73,7 +73,7 @@ export function parseTolerance(text: string, given = `--tolerance ${text}`): Tol
   if (typeof text !== 'string') throw new BadInputError(`parseTolerance takes the CLI's text form, got ${formatValue(text)}; ${TOLERANCE_HELP} (pass a number or an object as the tolerance option itself)`);
   const s = text.trim();
   if (s === 'exact' || s === 'default') return s;
-  if (/^[0-9.eE+-]+$/.test(s) && Number.isFinite(Number(s))) return Number(s);
+  if (/^[0-9.eE+-]+$/.test(s) && Number.isFinite(Number(s))) return checkedText(Number(s), given);
   const parts = s.split(',').map((p) => p.split('='));
   const entries: Record<string, number> = {};
   for (const [key, value] of parts) {
@@ -81,10 +81,28 @@ export function parseTolerance(text: string, given = `--tolerance ${text}`): Tol
     if (!key || value === undefined || value.trim() === '' || !Number.isFinite(n) || !['atol', 'rtol', 'ulp', 'cosine'].includes(key.trim())) {
       throw new BadInputError(`${given}: not a tolerance; ${TOLERANCE_HELP}`);
     }
+    // atol=1,atol=2 would keep the last one silently.
+    if (key.trim() in entries) throw new BadInputError(`${given}: ${key.trim()} is given twice; give it once`);
     entries[key.trim()] = n;
   }
-  const tol = entries as Tolerance;
-  resolveAny(tol, 'float32'); // validates the combination
+  const keys = Object.keys(entries);
+  if (keys.length > 1 && !keys.every((k) => k === 'atol' || k === 'rtol')) {
+    throw new BadInputError(`${given}: ${keys.join(' and ')} do not go together (atol and rtol do; ulp and cosine stand alone); ${TOLERANCE_HELP}`);
+  }
+  return checkedText(entries as Tolerance, given);
+}
+
+/**
+ * resolveAny's checks, its line said about the flag as the user wrote it: a CLI user typed
+ * `--tolerance atol=-1`, not the API's `{ atol: -1 }`.
+ */
+function checkedText(tol: Tolerance, given: string): Tolerance {
+  try {
+    resolveAny(tol, 'float32');
+  } catch (e) {
+    if (e instanceof BadInputError) throw new BadInputError(`${given}: ${e.message.replace(/^tolerance /, '')}`);
+    throw e;
+  }
   return tol;
 }
 

@@ -122,7 +122,7 @@ export function planSynthesis(
     const b = bounds[widest.name];
     if (options.vocab > b.high) {
       throw new BadInputError(
-        `vocab ${options.vocab} is larger than the model's table: input '${widest.name}' indexes '${b.table.initializer}' (${b.table.rows} rows, ${b.table.node}), so ids from ${b.high} up fail onnxruntime's Gather; use vocab ${b.high} or less, or leave vocab out (the table's rows are used)`,
+        `vocab (CLI --vocab) ${options.vocab} is larger than the model's table: input '${widest.name}' indexes '${b.table.initializer}' (${b.table.rows} rows, ${b.table.node}), so ids from ${b.high} up fail onnxruntime's Gather; use vocab ${b.high} or less (CLI --vocab ${b.high}), or leave vocab out (the table's rows are used)`,
       );
     }
   }

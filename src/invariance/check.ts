@@ -59,7 +59,7 @@ export interface CheckOptions extends Omit<PlanOptions, 'filler'>, InputOptions,
 export function resolveTolerances(outputs: { name: string; dtype: string }[], options: ToleranceOptions): Record<string, ResolvedTolerance> {
   for (const name of Object.keys(options.outputTolerances ?? {})) {
     if (!outputs.some((o) => o.name === name)) {
-      throw new BadInputError(`a tolerance names output '${name}', which the model does not have; its outputs are: ${outputs.map((o) => o.name).join(', ')}`);
+      throw new BadInputError(`outputTolerances (CLI --output-tolerance) names output '${name}', which the model does not have; its outputs are: ${outputs.map((o) => o.name).join(', ')}`);
     }
   }
   return Object.fromEntries(outputs.map((o) => [o.name, resolveTolerance(options.outputTolerances?.[o.name] ?? options.tolerance, o.dtype)]));

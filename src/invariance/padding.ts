@@ -179,7 +179,7 @@ export function resolvePadding(
   }
   if (!maskSpec) {
     const ids = named.map((s) => `'${s.name}' ${notMask(s)}`);
-    if (explicit.axis !== undefined) throw new BadInputError(`padding asks for axis '${explicit.axis}' but the model has no mask input (an input named *mask*${ids.length ? `; ${ids.join(', ')}` : ''}); name it with --mask NAME`);
+    if (explicit.axis !== undefined) throw new BadInputError(`padding.axis (CLI --pad-axis) '${explicit.axis}' asks for sequence padding, but the model has no mask input (an input named *mask*${ids.length ? `; ${ids.join(', ')}` : ''}); name it with padding.mask (CLI --mask NAME)`);
     if (ids.length > 0) return { reason: `the inputs named *mask* are not masks: ${ids.join(', ')}; name the mask with --mask NAME` };
     return { reason: 'no mask input (a batched input named *mask*): not a padded text model' };
   }

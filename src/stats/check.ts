@@ -118,7 +118,13 @@ export function parseStatsTolerance(text: string): StatsTolerance {
     else if (key === 'ratio' && value && Number.isFinite(Number(value))) out.ratio = Number(value);
     else throw new BadInputError(`--tolerance ${text}: ${help}`);
   }
-  resolveStatsTolerance(out);
+  // resolveStatsTolerance's line, said about the flag as the user wrote it.
+  try {
+    resolveStatsTolerance(out);
+  } catch (e) {
+    if (e instanceof BadInputError) throw new BadInputError(`--tolerance ${text}: ${e.message.replace(/^tolerance /, '')}`);
+    throw e;
+  }
   return out;
 }
 

@@ -96,7 +96,7 @@ describe('parseTolerance', () => {
   });
 
   test.each(['cosine=2', 'cosine=5', 'cosine=1e300'])('rejects %s: a cosine distance is at most 2, so it would pass anything', (text) => {
-    expect(() => parseTolerance(text)).toThrow(/^tolerance cosine must be below 2, got [\d.e+]+: the cosine distance \(1 - cos\) is at most 2/);
+    expect(() => parseTolerance(text)).toThrow(new RegExp(`^--tolerance ${text}: cosine must be below 2, got [\\d.e+]+: the cosine distance \\(1 - cos\\) is at most 2`));
     expect(() => resolveTolerance({ cosine: 2 }, 'float32')).toThrow(BadInputError);
     expect(parseTolerance('cosine=1.99')).toEqual({ cosine: 1.99 });
   });

@@ -5,6 +5,7 @@ import * as path from 'path';
 import { byteSize } from '../../src/cli/parse';
 import { cli } from '../helpers/cli';
 import { bnModel, invariantModel } from '../helpers/models';
+import { exportedTextModel } from '../helpers/text-models';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-fuzz-flags-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -71,6 +72,43 @@ test('--pad-to 1 (pads nothing) and --repeats beyond 10000 (runs without end) ar
     expectOneLine(await cli('determinism', fn, '--samples', samples, '--repeats', repeats), new RegExp(`^batchproof: --repeats ${repeats}: expected 2 to 10000 runs \\(each runs the whole batch again\\), e.g. --repeats 5\n$`));
   }
   expect((await cli('determinism', fn, '--samples', samples, '--repeats', '3')).code).toBe(0);
+});
+
+// A CLI user typed a flag: the line names that flag (as typed, or the API's option with the flag
+// in brackets), never only the API's wording (`seed must be an integer`, `threads: 2`, `{ z: 0 }`).
+test('a value the API refuses is said in the words of the flag the user gave', async () => {
+  const text = path.join(dir, 'text.onnx');
+  fs.writeFileSync(text, exportedTextModel({ ids: { vocab: 50 } }));
+  const huge = '99999999999999999999';
+  for (const [args, message] of [
+    // Past 2^53 the digits are another number: the API would say "seed must be an integer, ...; for example seed: 0".
+    [['check', model, '--seed', huge], /^batchproof: --seed 99999999999999999999: too large; expected an integer from -9007199254740991 to 9007199254740991\n$/],
+    [['check', model, '--vocab', huge], /^batchproof: --vocab 99999999999999999999: too large; expected a positive integer, at most 9007199254740991\n$/],
+    [['determinism', model, '--batch-size', huge], /^batchproof: --batch-size 99999999999999999999: too large/],
+    [['check', model, '--pad-id', huge], /^batchproof: --pad-id 99999999999999999999: too large/],
+    [['check', model, '--serve-sizes', `1,${huge}`], /^batchproof: --serve-sizes 1,99999999999999999999: '99999999999999999999' is not a positive integer \(at most 9007199254740991\)/],
+    [['check', model, '--dim', `seq=${huge}`], /^batchproof: --dim seq=99999999999999999999: the size must be a positive integer/],
+    // The thread cap, for the flag given: compare's second side is --against-threads, not "threads".
+    [['check', model, '--threads', '100000'], /^batchproof: --threads 100000: more than the \d+ threads allowed here \(4 per core, at least 64; this machine has \d+ cores\); use at most \d+, e.g. --threads \d+\n$/],
+    [['compare', model, '--against-threads', '100000'], /^batchproof: --against-threads 100000: more than the \d+ threads allowed here .*e.g. --against-threads \d+\n$/],
+    [['fingerprint', '--threads', '100000'], /^batchproof: --threads 100000: more than/],
+    // Tolerances: the flag as written, not `tolerance atol` or the API's object.
+    [['check', model, '--tolerance', 'atol=-1'], /^batchproof: --tolerance atol=-1: atol must be a non-negative number, got -1; use 'exact'/],
+    [['check', model, '--tolerance', '-1'], /^batchproof: --tolerance -1: atol must be a non-negative number, got -1/],
+    [['check', model, '--tolerance', 'atol=1,ulp=2'], /^batchproof: --tolerance atol=1,ulp=2: atol and ulp do not go together \(atol and rtol do; ulp and cosine stand alone\)/],
+    [['check', model, '--tolerance', 'atol=1,atol=2'], /^batchproof: --tolerance atol=1,atol=2: atol is given twice; give it once\n$/],
+    [['check', model, '--output-tolerance', 'y:ulp=1.5'], /^batchproof: --output-tolerance y:ulp=1.5: ulp must be a whole number, got 1.5\n$/],
+    [['diff', model, model, '--tolerance', 'cosine=3'], /^batchproof: --tolerance cosine=3: cosine must be below 2, got 3/],
+    [['stats', bn, '--tolerance', 'z=0'], /^batchproof: --tolerance z=0: z must be a positive finite number, got 0; for example z=0.5\n$/],
+    [['stats', bn, '--tolerance', 'ratio=0.5'], /^batchproof: --tolerance ratio=0.5: ratio must be a finite number of at least 1/],
+    [['stats', bn, '--tolerance', 'ratio=2:0.5'], /^batchproof: --tolerance ratio=2:0.5: ratio must be R >= 1 or \[lo, hi\]/],
+    // The engine's own lines name the API option and the flag in brackets.
+    [['check', model, '--output-tolerance', 'zz:exact'], /^batchproof: outputTolerances \(CLI --output-tolerance\) names output 'zz', which the model does not have; its outputs are: y\n$/],
+    [['check', model, '--pad-axis', 'seq'], /^batchproof: padding.axis \(CLI --pad-axis\) 'seq' asks for sequence padding, but the model has no mask input .*; name it with padding.mask \(CLI --mask NAME\)\n$/],
+    [['check', text, '--vocab', '999'], /^batchproof: vocab \(CLI --vocab\) 999 is larger than the model's table: .*; use vocab 50 or less \(CLI --vocab 50\)/],
+  ] as [string[], RegExp][]) {
+    expectOneLine(await cli(...args), message);
+  }
 });
 
 test('--max-memory: 512MB, 4GB (powers of 10), 2GiB, 8g (powers of 2), plain bytes', () => {

@@ -144,7 +144,7 @@ describe('ids stay inside the tables the graph shows them indexing', () => {
     expect(facts.input_ids).toMatchObject({ kind: 'ids', low: 0, high: 20 });
     expect(facts.token_type_ids).toMatchObject({ kind: 'ids', high: 2 });
     await expect(checkBatchInvariance(bertLike(), { ...sizes, vocab: 100 })).rejects.toThrow(
-      /^vocab 100 is larger than the model's table: input 'input_ids' indexes 't_a' \(50 rows, \/embeddings\/word\/Gather\), so ids from 50 up fail onnxruntime's Gather; use vocab 50 or less/,
+      /^vocab \(CLI --vocab\) 100 is larger than the model's table: input 'input_ids' indexes 't_a' \(50 rows, \/embeddings\/word\/Gather\), so ids from 50 up fail onnxruntime's Gather; use vocab 50 or less \(CLI --vocab 50\)/,
     );
     await expect(checkBatchInvariance(bertLike(), { ...sizes, vocab: 50 })).resolves.toBeDefined();
   });

@@ -105,7 +105,7 @@ describe('bad padding input is one line', () => {
   });
 
   test('padding asked for on a model without a mask or sequence axis', async () => {
-    expect(await badInput(checkBatchInvariance(cnn, { ...sweep, padding: { axis: 'sequence' } }))).toMatch(/no mask input .* name it with --mask/);
+    expect(await badInput(checkBatchInvariance(cnn, { ...sweep, padding: { axis: 'sequence' } }))).toMatch(/no mask input .* name it with padding.mask \(CLI --mask NAME\)/);
   });
 
   test("user samples whose mask is not 1s then 0s", async () => {

@@ -4,7 +4,7 @@ import { BadInputError } from '../../errors';
 import { FixtureOptions } from '../../runtime/fixture';
 import { OPTIMIZATION_LEVELS, OptimizationLevel } from '../../runtime/settings';
 import { PROVIDERS, ProviderName } from '../../runtime/providers';
-import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT } from '../common';
+import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, threadCount } from '../common';
 import { HTML_HELP, htmlOf, writeReportPage } from './report';
 import { positiveInteger } from '../parse';
 
@@ -30,7 +30,7 @@ export function registerCompare(program: Command, { out, setExit }: CommandConte
       .argument('<model>', 'path to an .onnx model')
       .option('--html <file>', HTML_HELP)
       .addOption(new Option('--against <name>', 'provider of the second side (default: the same as --provider)').choices(PROVIDERS as unknown as string[]))
-      .option('--against-threads <n>', 'intra-op threads of the second side', positiveInteger('--against-threads'))
+      .option('--against-threads <n>', 'intra-op threads of the second side', threadCount('--against-threads'))
       .addOption(new Option('--against-optimization <level>', 'graph optimization level of the second side').choices(OPTIMIZATION_LEVELS as unknown as string[]))
       .option('--against-deterministic', 'set session.use_deterministic_compute on the second side')
       .option('--no-against-deterministic', 'leave session.use_deterministic_compute off on the second side')
