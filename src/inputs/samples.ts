@@ -347,7 +347,10 @@ export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<st
         nameHash = [...spec.name].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7);
         nameHashes.set(spec.name, nameHash);
       }
-      const sampleSeed = seed * 1_000_003 + nameHash * 7919 + index;
+      // In 32-bit arithmetic, as the generator takes it: in doubles, a seed past about 9e9 made
+      // the product so large that `+ index` was lost, and every sample came out the same.
+      // Bit for bit what the doubles gave wherever they were exact, so seeds keep their samples.
+      const sampleSeed = (Math.imul(seed, 1_000_003) + Math.imul(nameHash, 7919) + index) | 0;
       const length = product(spec.sampleDims);
       let out: TypedArray;
       if (fact.kind === 'mask' && FLOAT_DTYPES.has(spec.dtype)) {

@@ -185,6 +185,29 @@ describe('bad models and options are one clear line, never a crash', () => {
   });
 });
 
+describe('seeds', () => {
+  // The sample seed was computed in doubles: past about 9e9 the sample index was lost in the
+  // product, every synthesized sample came out the same, and the check refused its own samples.
+  test('a large seed synthesizes varied samples, and a leak is still found', async () => {
+    for (const seed of [1e10, 2 ** 40, -(2 ** 40), Number.MAX_SAFE_INTEGER]) {
+      const r = await checkBatchInvariance(leakyModel(), { ...sizes, seed });
+      expect({ seed, verdict: r.verdict, causes: r.causes }).toEqual({ seed, verdict: 'violated', causes: ['leakage'] });
+    }
+  });
+
+  test('seeds keep their samples: the first sample of seed 7 is what it always was', async () => {
+    const { fillUniformJs } = await import('../../src/kernels/reference');
+    const { synthesizedPool } = await import('../../src/inputs/samples');
+    const spec = { name: 'x', dtype: 'float32', sampleDims: [8] } as never;
+    const nameHash = [...'x'].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7);
+    for (const seed of [0, 7, -3, 123456789]) {
+      const sample = synthesizedPool({ seed }).sample(spec, 2);
+      // The formula before the fix, exact in doubles for these seeds.
+      expect(Array.from(sample as Float32Array)).toEqual(Array.from(fillUniformJs(new Float32Array(8), seed * 1_000_003 + nameHash * 7919 + 2, -1, 1)));
+    }
+  });
+});
+
 describe('NaN and Inf', () => {
   test('are reported, not fatal, and NaN equals NaN at the same place', async () => {
     const model = buildModel({
