@@ -87,6 +87,9 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     let maxAbs = 0, maxUlp = 0, allPass = true;
     let worst: DeterminismReport['worst'] = null;
     const notes: string[] = [];
+    // As compare says it: a batch larger than the samples repeats them in it.
+    const count = prepared.pool.count;
+    if (count !== null && batchSize > count) notes.push(`batch of ${batchSize} from ${count} samples: samples repeat in the batch`);
     let firstNothingFinite = false;
     // A cosine tolerance is per sample, as check's: one batch-wide cosine would let the other
     // samples outweigh the one whose output changed. The batch axis of each output, for that.

@@ -185,6 +185,24 @@ describe('bad models and options are one clear line, never a crash', () => {
   });
 });
 
+describe('determinism with fewer samples than its batch', () => {
+  // compare says so; determinism ran the repeated samples without a word.
+  test('a note says the samples repeat in the batch, for a model and a function; none when they fit', async () => {
+    const samples = { dtype: 'float32', dims: [4, 8], data: seededFloats(32, 5) };
+    const repeated = await checkDeterminism(invariantModel(), { samples, batchSize: 8, repeats: 2 });
+    expect(repeated.notes).toContain('batch of 8 from 4 samples: samples repeat in the batch');
+    for (const options of [{ batchSize: 4 }, {}]) {
+      const fits = await checkDeterminism(invariantModel(), { samples, ...options, repeats: 2 });
+      expect(fits.notes.join('\n')).not.toMatch(/repeat in the batch/);
+    }
+    const fn = (batch: unknown[]) => (batch as string[]).map((t) => [t.length, 1]);
+    const texts = await checkDeterminism(fn, { samples: ['a', 'bb', 'ccc'], batchSize: 5, repeats: 2 });
+    expect(texts.notes).toContain('batch of 5 from 3 samples: samples repeat in the batch');
+    // Synthesized samples are as many as the batch needs.
+    expect((await checkDeterminism(invariantModel(), { batchSize: 32, repeats: 2 })).notes.join('\n')).not.toMatch(/repeat in the batch/);
+  });
+});
+
 describe('seeds', () => {
   // The sample seed was computed in doubles: past about 9e9 the sample index was lost in the
   // product, every synthesized sample came out the same, and the check refused its own samples.
