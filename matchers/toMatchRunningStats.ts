@@ -10,7 +10,7 @@ import { recordReport, type RecordContext } from './record';
 /**
  * `await expect(model).toMatchRunningStats(reference, options?)`: every BatchNormalization node
  * is in inference mode and its stored running mean and variance match the reference:
- * calibration data (arrays, tensors, a .npy/.npz path, or an async iterable of batches), a
+ * calibration data (arrays, tensors, a .npy/.npz/.safetensors path, or an async iterable of batches), a
  * checkpoint (a .safetensors path or an object of named arrays in state_dict names), or both as
  * `{ data, checkpoint }`. Options may be a StatsTolerance shorthand (`{ z: 1 }`).
  */

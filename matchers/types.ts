@@ -28,7 +28,7 @@ export interface BatchproofMatchers<R = unknown> {
   toMatchEmbeddingSnapshot(options?: EmbeddingSnapshotOptions): R;
   /**
    * Every BatchNormalization node is in inference mode and its stored running mean and
-   * variance match `reference`: calibration data (arrays, tensors, a .npy/.npz path, an async
+   * variance match `reference`: calibration data (arrays, tensors, a .npy/.npz/.safetensors path, an async
    * iterable of batches), a checkpoint (.safetensors path or named arrays in state_dict names),
    * or `{ data, checkpoint }`. Per channel, z = |mean - running_mean| / sqrt(running_var + eps)
    * must stay <= 0.5 and var / running_var within [0.5, 2] unless `tolerance` says otherwise.

@@ -105,7 +105,7 @@ export const OPTION_TYPES: Record<string, OptionType> = {
     example: 'dims: { seq: 16 }',
   },
   consts: object('consts: { sr: 16000 }'),
-  inputs: { check: (v) => (typeof v === 'string' && v !== '' ? null : 'must be the path of an .npy or .npz file'), example: "inputs: 'samples.npz'" },
+  inputs: { check: (v) => (typeof v === 'string' && v !== '' ? null : 'must be the path of an .npy, .npz or .safetensors file'), example: "inputs: 'samples.npz'" },
   seed: { check: (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? null : 'must be an integer'), example: 'seed: 0' },
   range: {
     check: (v) => {

@@ -122,7 +122,7 @@ function definedOnly<T extends object>(options: T): T {
 export function addModelFlags(cmd: Command): Command {
   return addReportFlags(
     addMemoryFlag(addShapeFlags(addSessionFlags(cmd)))
-      .option('--inputs <file>', 'samples: .npy (one batched input) or .npz keyed by input name')
+      .option('--inputs <file>', 'samples: .npy (one batched input), or .npz/.safetensors keyed by input name')
       .option('--seed <n>', 'seed for synthesized samples (default 0)', integer('--seed'))
       .option('--vocab <n>', "synthesized token ids below N (default: the rows of the table the graph shows them indexing, else 100)", positiveInteger('--vocab'))
       .option('--tolerance <tol>', 'exact | default | atol=A,rtol=R | ulp=N | cosine=C')

@@ -27,7 +27,7 @@ import { assertBatchFits } from './memory';
 export interface InputOptions extends ShapeOptions, SynthesisOptions {
   /** The user's samples: arrays, tensors, or arrays keyed by input name. */
   samples?: Samples;
-  /** A .npy (one batched input) or .npz (keyed by input name) file of samples. */
+  /** A .npy (one batched input), or .npz or .safetensors (keyed by input name) file of samples. */
   inputs?: string;
   /** The most memory one batch may need (see src/inputs/memory.ts). */
   maxBytes?: number;

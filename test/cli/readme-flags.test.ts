@@ -42,3 +42,37 @@ test('--batch-size and --tolerance are described for each command that takes the
   }
   expect(missing).toEqual([]);
 });
+
+// --inputs reads what readArrayFile reads: its help and the README named .npy and .npz only.
+test('--inputs: the help of every command that takes it and the README name .safetensors, and one feeds the model', async () => {
+  const takers = COMMANDS.filter((c) => flags[c].includes('--inputs'));
+  expect(takers).toEqual(expect.arrayContaining(['check', 'determinism', 'compare', 'locate']));
+  for (const c of takers) {
+    const help = spawnSync(process.execPath, [bin, c, '--help'], { encoding: 'utf8' }).stdout;
+    expect({ c, line: /^ {2}--inputs .*(?:\n {6,}\S.*)*/m.exec(help)?.[0].replace(/\s+/g, ' ') }).toEqual({ c, line: expect.stringMatching(/\.npy.*\.npz.*\.safetensors/) });
+  }
+  expect(readme.split('\n').find((l) => l.startsWith('| `inputs` |'))).toMatch(/`\.npy`.*`\.npz`.*`\.safetensors`/);
+  // The claim holds: the same samples from .npz and .safetensors give the same report.
+  const { cli } = await import('../helpers/cli');
+  const { leakyModel, seededFloats } = await import('../helpers/models');
+  const { encodeNpz, encodeSafetensors } = await import('../../src/io');
+  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'bp-inputs-st-'));
+  try {
+    const model = path.join(dir, 'leaky.onnx');
+    fs.writeFileSync(model, leakyModel());
+    const x = { dtype: 'float32' as const, dims: [6, 8], data: seededFloats(48, 9) };
+    fs.writeFileSync(path.join(dir, 's.npz'), encodeNpz({ x }));
+    fs.writeFileSync(path.join(dir, 's.safetensors'), encodeSafetensors({ x }));
+    const reports = [];
+    for (const file of ['s.npz', 's.safetensors']) {
+      const r = await cli('check', model, '--inputs', path.join(dir, file), '--batch-sizes', '1,2,5', '--json');
+      expect(r.code).toBe(1);
+      reports.push(JSON.parse(r.stdout));
+    }
+    expect(reports[1].samples).toEqual({ source: 'user', seed: 0, count: 6 });
+    expect(reports[1].verdict).toBe('violated');
+    expect(reports[1].batches).toEqual(reports[0].batches);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

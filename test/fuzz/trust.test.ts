@@ -61,7 +61,7 @@ describe('degenerate options never make a leaky model pass', () => {
     ['maxBatch NaN', { maxBatch: NaN }, /maxBatch must be a positive integer, got NaN/],
     ["outputs 'y'", { outputs: 'y' }, /outputs must be a non-empty list of output names, got "y"/],
     ["shapes { x: 'N,8' }", { shapes: { x: 'N,8' } }, /shapes must map input or output names to lists of dims/],
-    ['inputs 5', { inputs: 5 }, /inputs must be the path of an .npy or .npz file, got 5/],
+    ['inputs 5', { inputs: 5 }, /inputs must be the path of an .npy, .npz or .safetensors file, got 5/],
     ['onProgress 5', { onProgress: 5 }, /onProgress must be a function/],
     ['budget NaN', { budget: { seconds: NaN } }, /budget must be \{ seconds: N \}/],
     ['vocab 0', { vocab: 0 }, /vocab must be a positive integer/],
