@@ -25,7 +25,7 @@ export const ARRAY_FILE_EXTENSIONS = ['.npy', '.npz', '.safetensors'] as const;
  * malformed.
  */
 export async function readArrayFile(filePath: string): Promise<Record<string, NumericArray>> {
-  refuseSpecialFile(filePath, 'arrays');
+  refuseSpecialFile(filePath, 'arrays', 'is a directory, not an array file; pass a .npy, .npz or .safetensors file (one inside it)');
   const extension = path.extname(filePath).toLowerCase();
   if (!(ARRAY_FILE_EXTENSIONS as readonly string[]).includes(extension)) {
     throw fail(

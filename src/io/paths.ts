@@ -44,17 +44,19 @@ function notRegular(file: string, stat: fs.Stats, what: string): BadInputError {
 /**
  * Refuses a path that exists and is a pipe, socket or device: reading one hangs (a FIFO nobody
  * writes to) or never ends (/dev/zero). Checked before the file's extension, which a process
- * substitution (/dev/fd/63) lacks. A missing file or a directory is left to the reader's own
- * message.
+ * substitution (/dev/fd/63) lacks. So is a directory, named as one (`--data .` had read as a file
+ * with no extension), `directory` saying what to give instead. A missing file is left to the
+ * reader's own message.
  */
-export function refuseSpecialFile(file: string, what: string): void {
+export function refuseSpecialFile(file: string, what: string, directory = `is a directory, not a ${what} file; point at a file inside it`): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
   } catch {
     return;
   }
-  if (!stat.isFile() && !stat.isDirectory()) throw notRegular(file, stat, what);
+  if (stat.isDirectory()) throw new BadInputError(`${file}: ${directory}`);
+  if (!stat.isFile()) throw notRegular(file, stat, what);
 }
 
 /**

@@ -28,7 +28,7 @@ type StatKey = (typeof STAT_SUFFIXES)[number];
 
 export async function loadCheckpoint(checkpoint: Checkpoint): Promise<LoadedCheckpoint> {
   if (typeof checkpoint === 'string') {
-    refuseSpecialFile(checkpoint, 'checkpoint');
+    refuseSpecialFile(checkpoint, 'checkpoint', 'is a directory, not a checkpoint file; pass the .safetensors or .npz file (one inside it, e.g. model.safetensors)');
     const ext = path.extname(checkpoint).toLowerCase();
     if (ext !== '.safetensors' && ext !== '.npz') {
       throw new BadInputError(

@@ -102,6 +102,49 @@ describe('an output path that is one of the command\'s inputs is refused, the in
   });
 });
 
+// `stats --data .` said "unsupported file type (no extension)", and `--checkpoint .` that a
+// checkpoint must be .safetensors or .npz: a directory given for a file is named as a directory.
+describe('a directory given for an input file is named as a directory, with what to give', () => {
+  const folder = path.join(dir, 'a-folder');
+  fs.mkdirSync(folder, { recursive: true });
+  const withExtension = (ext: string) => {
+    const d = path.join(dir, `folder${ext}`);
+    fs.mkdirSync(d, { recursive: true });
+    return d;
+  };
+  const bn = put('bn.onnx', bnModel().bytes);
+  const data = put('calibration.npy', encodeNpy(bnCalibrationData(64) as never));
+  const texts = put('texts.json', JSON.stringify(['a', 'bb', 'ccc']));
+  const fn = put('embed.js', 'module.exports = async (batch) => batch.map((s) => [s.length, 1]);\n');
+  const emb = path.join(dir, 'never.emb');
+  const baseline = () => {
+    const file = path.join(dir, 'dir-case.emb');
+    const header = { format: 1, tolerance: { kind: 'cosine', cosine: 1e-6 }, fingerprint: fingerprintFor({}), created: '2025-01-01T00:00:00.000Z', key: 'k' } as const;
+    writeBaseline(file, embeddingsFrom({ data: seededFloats(40, 5), dims: [10, 4] }), header as never);
+    return file;
+  };
+  test.each([
+    ['stats --data .', ['stats', bn, '--data', '.'], /^batchproof: \.: is a directory, not an array file; pass a \.npy, \.npz or \.safetensors file \(one inside it\)\n$/],
+    ['stats --data DIR', ['stats', bn, '--data', folder], /a-folder: is a directory, not an array file; pass a \.npy, \.npz or \.safetensors file/],
+    ['stats --data DIR.npz', ['stats', bn, '--data', withExtension('.npz')], /folder\.npz: is a directory, not an array file/],
+    ['recalibrate --data .', ['recalibrate', bn, '--data', '.', '-o', path.join(dir, 'never.onnx')], /^batchproof: \.: is a directory, not an array file/],
+    ['stats --checkpoint .', ['stats', bn, '--checkpoint', '.'], /^batchproof: \.: is a directory, not a checkpoint file; pass the \.safetensors or \.npz file \(one inside it, e\.g\. model\.safetensors\)\n$/],
+    ['stats --checkpoint DIR.safetensors', ['stats', bn, '--checkpoint', withExtension('.safetensors')], /folder\.safetensors: is a directory, not a checkpoint file/],
+    ['check --inputs .', ['check', model, '--inputs', '.'], /^batchproof: \.: is a directory, not an array file/],
+    ['determinism --inputs DIR', ['determinism', model, '--inputs', folder], /a-folder: is a directory, not an array file/],
+    ['compare --inputs DIR.npy', ['compare', model, '--against-threads', '2', '--inputs', withExtension('.npy')], /folder\.npy: is a directory, not an array file/],
+    ['locate --inputs DIR', ['locate', model, '--inputs', folder], /a-folder: is a directory, not an array file/],
+    ['check --samples DIR', ['check', fn, '--samples', folder], /a-folder: is a directory, not a samples file; point at a file inside it/],
+    ['a module that is a directory', ['check', withExtension('.js'), '--samples', texts], /folder\.js: is a directory, not a batch function module file/],
+    ['a model that is a directory', ['stats', withExtension('.onnx'), '--data', data], /folder\.onnx: is a directory; point at an \.onnx file inside it/],
+    ['diff DIR b', ['diff', folder, emb], /a-folder: is a directory, not a baseline file/],
+    ['diff a DIR', ['diff', baseline(), withExtension('.emb')], /folder\.emb: is a directory, not a baseline file/],
+    ['report DIR', ['report', folder, '-o', path.join(dir, 'never.html')], /a-folder: is a directory, not a report file/],
+  ])('%s', async (_name, args, message) => {
+    expectRefused(await cli(...(args as string[])), message as RegExp);
+  });
+});
+
 describe('special files are written to, never replaced; a symbolic link is written through', () => {
   test('--json - prints the JSON on stdout, as a bare --json', async () => {
     const cwd = process.cwd();
