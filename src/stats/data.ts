@@ -121,6 +121,13 @@ function checkFinite(arr: NormalizedArray, axis: number, what: string, at: Posit
  * same (bitwise, every batched input) have no spread, so every variance is 0 (stats would call
  * every layer stale, recalibrate would write running_var = 0).
  */
+const NEED_TWO = 'statistics need at least 2 (a variance of one sample says nothing about the data): give a few hundred representative samples';
+
+/** An empty data set needs 2 samples, as a set of one does; an empty batch of several, one. */
+function noSamples(label: string, at: Position): BadInputError {
+  return new BadInputError(`${label}: holds no samples; ${at.batch === null ? NEED_TWO : 'give each batch at least one sample'}`);
+}
+
 class SampleWatch {
   samples = 0;
   private first: Map<string, Uint8Array> | null = null;
@@ -147,7 +154,7 @@ class SampleWatch {
   /** Throws when the data seen cannot give statistics. */
   finish(label: string): void {
     if (this.samples < 2) {
-      throw new BadInputError(`${label}: holds ${this.samples} sample${this.samples === 1 ? '' : 's'}; statistics need at least 2 (a variance of one sample says nothing about the data): give a few hundred representative samples`);
+      throw new BadInputError(`${label}: holds ${this.samples === 0 ? 'no samples' : `${this.samples} sample${this.samples === 1 ? '' : 's'}`}; ${NEED_TWO}`);
     }
     if (!this.varied) {
       throw new BadInputError(`${label}: all ${this.samples} samples are identical, so every variance is 0 (stats would call every layer stale, recalibrate would write running_var = 0); give varied, representative samples`);
@@ -192,6 +199,8 @@ function normalizeRecord(samples: Samples, specs: Spec[], label: string, at: Pos
     const bare = ArrayBuffer.isView(value) && spec.sampleDims.some((d) => d < 0);
     if (bare) throw new BadInputError(`${what}: a bare typed array cannot say the model's symbolic dims; pass { dtype, dims, data }`);
     const given = normalizeArray(value as SampleArray, what, spec);
+    // `[]`, or an array of shape [0, ...]: no samples, said as such rather than by its dims.
+    if (given.data.length === 0 && (given.dims.length === 1 || given.dims[spec.batchAxis] === 0)) throw noSamples(what, at);
     // Before the conversion to the model's dtype: NaN has no integer form.
     if (given.dims.length > spec.batchAxis) checkFinite(given, spec.batchAxis, what, at);
     const arr = checkSamples(given, spec, what);
@@ -206,7 +215,7 @@ function normalizeRecord(samples: Samples, specs: Spec[], label: string, at: Pos
   for (const spec of batched) {
     if (!arrays[spec.name]) throw new BadInputError(`${label}: no data for input '${spec.name}'; give data for every batched input (${batched.map((s) => s.name).join(', ')})`);
   }
-  if (!count) throw new BadInputError(`${label}: holds no samples; give at least one`);
+  if (!count) throw noSamples(label, at);
   return { arrays, count };
 }
 

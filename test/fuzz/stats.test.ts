@@ -323,6 +323,25 @@ describe('constant data and too few samples', () => {
     await badInput(recalibrate(healthy, one), /holds 1 sample/);
   });
 
+  // `[]` was described by its dims ("has 1 dims [0] but the model input has 4"), and an array of
+  // shape [0, ...] said "give at least one", where statistics need 2: no samples, said as such.
+  test('no samples at all: said as such, with how many are needed', async () => {
+    const words = /^calibration data 'x': holds no samples; statistics need at least 2 \(a variance of one sample says nothing about the data\): give a few hundred representative samples$/;
+    for (const empty of [[], { x: [] }, { dtype: 'float32', dims: [0, 4, 6, 6], data: new Float32Array(0) }, new Float32Array(0)]) {
+      await badInput(checkRunningStats(healthy, empty as never), words);
+      await badInput(recalibrate(healthy, empty as never), words);
+    }
+    // An empty batch among batches needs one sample, not two.
+    await badInput(checkRunningStats(healthy, [copy(), []] as never), /^calibration batch 1 'x': holds no samples; give each batch at least one sample$/);
+    for (const dims of [[0, 4, 6, 6], [0]]) {
+      const npy = file(`empty-${dims.length}.npy`, encodeNpy({ dtype: 'float32', dims, data: new Float32Array(0) }));
+      for (const args of [['stats', file('h-empty.onnx', healthy), '--data', npy], ['recalibrate', file('h-empty.onnx', healthy), '--data', npy, '-o', path.join(dir, 'never-empty.onnx')]]) {
+        const r = await runCli(...args);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `batchproof: ${npy} 'x': holds no samples; statistics need at least 2 (a variance of one sample says nothing about the data): give a few hundred representative samples\n` });
+      }
+    }
+  });
+
   test('recalibrate refuses a channel the data holds constant, naming the node and the count', async () => {
     // Channel 2 of x is 2 everywhere: bn1 would store running_var = 0 there.
     const d = copy();
