@@ -18,15 +18,18 @@ export const MAX_NEIGHBOR_ROWS = 20_000;
 const TIE = 1e-9;
 const EXAMPLES = 5;
 
-/** Checks `neighbors: { k }` against the set size; one-line errors. */
+/**
+ * Checks `neighbors: { k }` against the set size; one-line errors, naming the API's option and,
+ * in brackets, diff's flag (the CLI user gave `--neighbors`, not `neighbors.k`).
+ */
 export function checkNeighborOption(neighbors: unknown, rows: number): number {
   const k = (neighbors as { k?: unknown })?.k;
   if (typeof neighbors !== 'object' || neighbors === null || typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1) {
     throw new BadInputError(`neighbors must be { k } with k a positive whole number, got ${formatValue(neighbors)}`);
   }
-  if (k >= rows) throw new BadInputError(`neighbors.k = ${k} needs more than ${k} rows; the set has ${rows}`);
+  if (k >= rows) throw new BadInputError(`neighbors.k (CLI --neighbors) ${k} needs more than ${k} rows; the set has ${rows}: ${rows > 1 ? `give a k of at most ${rows - 1}` : 'one row has no neighbours, leave it out'}`);
   if (rows > MAX_NEIGHBOR_ROWS) {
-    throw new BadInputError(`neighbors compares every pair of rows: ${rows} rows is too many (at most ${MAX_NEIGHBOR_ROWS}); check a sample of the rows instead`);
+    throw new BadInputError(`neighbors (CLI --neighbors) compares every pair of rows: ${rows} rows is too many (at most ${MAX_NEIGHBOR_ROWS}); leave it out, or check a sample of the rows instead`);
   }
   return k;
 }

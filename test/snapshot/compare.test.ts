@@ -156,8 +156,8 @@ describe('neighbours: { k }', () => {
 
   test('bad k: one line', () => {
     expect(() => compare(base, base, { neighbors: { k: 0 } })).toThrow('neighbors must be { k } with k a positive whole number, got {"k":0}');
-    expect(() => compare(base, base, { neighbors: { k: 200 } })).toThrow('neighbors.k = 200 needs more than 200 rows; the set has 200');
-    expect(() => checkNeighborOption({ k: 5 }, 20_001)).toThrow(/20001 rows is too many \(at most 20000\)/);
+    expect(() => compare(base, base, { neighbors: { k: 200 } })).toThrow('neighbors.k (CLI --neighbors) 200 needs more than 200 rows; the set has 200: give a k of at most 199');
+    expect(() => checkNeighborOption({ k: 5 }, 20_001)).toThrow(/^neighbors \(CLI --neighbors\) compares every pair of rows: 20001 rows is too many \(at most 20000\)/);
   });
 });
 

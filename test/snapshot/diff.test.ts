@@ -62,6 +62,12 @@ describe('batchproof diff A B', () => {
   test('--neighbors k', async () => {
     const r = await cli('diff', a, far, '--neighbors', '3', '--json');
     expect(JSON.parse(r.stdout).neighbors).toMatchObject({ k: 3, comparedRows: 100 });
+    // A k the set cannot take: the line names the flag the user gave, not only the API's neighbors.k.
+    const big = await cli('diff', a, far, '--neighbors', '100');
+    expect({ code: big.code, stderr: big.stderr }).toEqual({ code: 2, stderr: 'batchproof: neighbors.k (CLI --neighbors) 100 needs more than 100 rows; the set has 100: give a k of at most 99\n' });
+    const one = baseline('one.emb', embeddings(1, 24));
+    const other = baseline('one-again.emb', embeddings(1, 24));
+    expect((await cli('diff', one, other, '--neighbors', '1')).stderr).toBe('batchproof: neighbors.k (CLI --neighbors) 1 needs more than 1 rows; the set has 1: one row has no neighbours, leave it out\n');
   });
 
   test('--json prints the report; --json FILE writes it and prints the text', async () => {
