@@ -47,8 +47,33 @@ export function buildProgram(ctx: CommandContext, only?: string): Command {
   // Subcommands inherit the exit override so their usage errors also exit 2.
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.out(s.replace(/\n$/, '')), writeErr: (s) => usageErrors.push(s), outputError: (s) => usageErrors.push(s) });
+    refuseRepeatedFlags(cmd);
   }
   return program;
+}
+
+/** Flags documented as repeatable (each adds one item: --dim seq=16 --dim batch=2); parse.ts refuses one item given twice. */
+const REPEATABLE = new Set(['--shape', '--dim', '--const', '--output-tolerance']);
+
+/**
+ * A flag that takes a value, given twice (`--json a.json --json b.json`, `--tolerance` twice):
+ * commander keeps the last and drops the first without a word. One line instead, naming the
+ * flag: which one the user meant is theirs to say. (Commander has no setting for it; every
+ * occurrence emits `option:NAME`, heard here after commander's own listener has parsed the
+ * value, so a bad value is still said first. List flags say so themselves, in parse.ts.)
+ */
+function refuseRepeatedFlags(cmd: Command): void {
+  for (const option of cmd.options) {
+    if (!(option.required || option.optional) || REPEATABLE.has(option.long ?? '')) continue;
+    const flag = option.short && option.long ? `${option.short} (${option.long})` : (option.long ?? option.short ?? option.name());
+    const given: unknown[] = [];
+    cmd.on(`option:${option.name()}`, (value: unknown) => {
+      given.push(value);
+      if (given.length < 2) return;
+      const shown = given.map((v) => (v == null ? `${option.long ?? flag} alone` : v === '' ? "''" : String(v)));
+      throw new BadInputError(`${flag} given twice (${shown.join(' and ')}); give it once`);
+    });
+  }
 }
 
 /** Runs the CLI and returns its exit code; never throws, never prints a stack trace. */

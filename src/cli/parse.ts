@@ -79,6 +79,14 @@ export function sizeList(flag: string) {
   });
 }
 
+/**
+ * A repeatable flag naming one item twice (`--dim seq=16 --dim seq=32`) would keep the last
+ * silently, as a flag given twice would: refused, naming both.
+ */
+function refuseSameName(flag: string, name: string, previous: Record<string, unknown>, value: string, shown: (v: unknown) => string): void {
+  if (Object.hasOwn(previous, name)) throw new BadInputError(`${flag} names '${name}' twice (${shown(previous[name])} and ${value}); give each name once`);
+}
+
 /** "NAME=VALUE" pairs, collected into a record (repeatable flags). */
 function splitPair(flag: string, value: string, form: string): [string, string] {
   const eq = value.indexOf('=');
@@ -89,6 +97,7 @@ function splitPair(flag: string, value: string, form: string): [string, string] 
 /** --shape state=2,N,128 (N marks the batch axis). */
 export function collectShape(value: string, previous: Record<string, (number | string)[]> = {}): Record<string, (number | string)[]> {
   const [name, dims] = splitPair('--shape', value, 'NAME=d0,d1,... with N marking the batch axis, e.g. --shape state=2,N,128');
+  refuseSameName('--shape', name, previous, value, (d) => `${name}=${(d as unknown[]).join(',')}`);
   const parsed = listItems('--shape', value, '--shape state=2,N,128', dims).map((t) => {
     if (/^\d+$/.test(t) && Number.isSafeInteger(Number(t))) return Number(t);
     if (/^[A-Za-z_][\w.]*$/.test(t)) return t;
@@ -100,6 +109,7 @@ export function collectShape(value: string, previous: Record<string, (number | s
 /** --dim seq=16 */
 export function collectDim(value: string, previous: Record<string, number> = {}): Record<string, number> {
   const [name, size] = splitPair('--dim', value, 'SYMBOL=N, e.g. --dim seq=16');
+  refuseSameName('--dim', name, previous, value, (n) => `${name}=${String(n)}`);
   if (!/^\d+$/.test(size) || Number(size) === 0 || !Number.isSafeInteger(Number(size))) throw new BadInputError(`--dim ${value}: the size must be a positive integer, e.g. --dim ${name}=16`);
   return { ...previous, [name]: Number(size) };
 }
@@ -107,6 +117,7 @@ export function collectDim(value: string, previous: Record<string, number> = {})
 /** --const sr=16000 (a number, or a comma-separated list of numbers). */
 export function collectConst(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const [name, raw] = splitPair('--const', value, 'NAME=VALUE, e.g. --const sr=16000');
+  refuseSameName('--const', name, previous, value, (v) => `${name}=${Array.isArray(v) ? v.join(',') : String(v)}`);
   const numbers = listItems('--const', value, '--const sr=16000 or --const w=0.5,0.25', raw).map(Number);
   if (numbers.length === 0 || numbers.some((n) => !Number.isFinite(n))) throw new BadInputError(`--const ${value}: the value must be a number or a comma-separated list of numbers`);
   return { ...previous, [name]: numbers.length === 1 ? numbers[0] : numbers };
@@ -116,6 +127,7 @@ export function collectConst(value: string, previous: Record<string, unknown> = 
 export function collectOutputTolerance(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const colon = value.indexOf(':');
   if (colon <= 0) throw new BadInputError(`--output-tolerance ${value}: expected OUTPUT:TOLERANCE, e.g. --output-tolerance logits:atol=1e-4`);
+  refuseSameName('--output-tolerance', value.slice(0, colon), previous, value, (t) => `${value.slice(0, colon)}:${String(t)}`);
   return { ...previous, [value.slice(0, colon)]: value.slice(colon + 1) };
 }
 

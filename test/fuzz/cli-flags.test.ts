@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { byteSize } from '../../src/cli/parse';
 import { cli } from '../helpers/cli';
-import { bnModel, invariantModel } from '../helpers/models';
+import { bnModel, buildModel, invariantModel } from '../helpers/models';
 import { exportedTextModel } from '../helpers/text-models';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-fuzz-flags-'));
@@ -59,6 +59,60 @@ test('a list flag given twice is one line naming both lists, not the last one ke
     );
   }
   expectOneLine(await cli('locate', model, '--batch-sizes', '1,2', '--batch-sizes', '4'), /--batch-sizes given twice/);
+});
+
+// Commander keeps the last of a flag given twice and drops the first without a word: `--json
+// a.json --json b.json` wrote only b.json, `--tolerance exact --tolerance default` ran with default.
+test('a flag that takes a value, given twice, is one line naming it; nothing runs, no file written', async () => {
+  const a = path.join(dir, 'twice-a.json');
+  const b = path.join(dir, 'twice-b.json');
+  for (const [args, message] of [
+    [['check', model, '--json', a, '--json', b], /^batchproof: --json given twice \(\S+twice-a\.json and \S+twice-b\.json\); give it once\n$/],
+    [['check', model, '--json', '--json', b], /^batchproof: --json given twice \(--json alone and \S+twice-b\.json\); give it once\n$/],
+    [['check', model, `--json=${a}`, `--json=${b}`], /^batchproof: --json given twice/],
+    [['check', model, '--tolerance', 'exact', '--tolerance', 'default'], /^batchproof: --tolerance given twice \(exact and default\); give it once\n$/],
+    [['check', model, '--provider', 'cpu', '--provider', 'wasm'], /^batchproof: --provider given twice \(cpu and wasm\); give it once\n$/],
+    [['check', model, '--budget', '30s', '--budget', '1m'], /^batchproof: --budget given twice \(30s and 1m\)/],
+    [['check', model, '--pad-to', '2', '--filler', 'zeros', '--filler', 'last'], /^batchproof: --filler given twice \(zeros and last\)/],
+    [['determinism', model, '--repeats', '3', '--repeats', '4'], /^batchproof: --repeats given twice \(3 and 4\)/],
+    [['compare', model, '--against', 'cpu', '--against', 'wasm'], /^batchproof: --against given twice \(cpu and wasm\)/],
+    [['locate', model, '--threads', '1', '--threads', '2'], /^batchproof: --threads given twice \(1 and 2\)/],
+    [['stats', bn, '--tolerance', 'z=1', '--tolerance', 'z=2'], /^batchproof: --tolerance given twice \(z=1 and z=2\)/],
+    [['diff', model, model, '--neighbors', '2', '--neighbors', '3'], /^batchproof: --neighbors given twice \(2 and 3\)/],
+    [['fingerprint', '--json', a, '--json', b], /^batchproof: --json given twice/],
+    [['report', model, '-o', path.join(dir, 'x.html'), '-o', path.join(dir, 'y.html')], /^batchproof: -o \(--output\) given twice \(\S+x\.html and \S+y\.html\); give it once\n$/],
+    [['report', model, '-o', path.join(dir, 'x.html'), '--title', 'one', '--title', ''], /^batchproof: --title given twice \(one and ''\)/],
+    // A bad value is still said first.
+    [['check', model, '--threads', 'x', '--threads', '2'], /^batchproof: --threads x: expected a positive integer\n$/],
+  ] as [string[], RegExp][]) {
+    expectOneLine(await cli(...args), message);
+  }
+  expect([fs.existsSync(a), fs.existsSync(b), fs.existsSync(path.join(dir, 'y.html'))]).toEqual([false, false, false]);
+});
+
+test('the repeatable flags (--shape, --dim, --const, --output-tolerance) still take one item each; one item twice is refused', async () => {
+  const two = path.join(dir, 'two-dims.onnx');
+  fs.writeFileSync(
+    two,
+    buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 'S', 'T'] }, { name: 'a', dtype: 'float32', shape: [] }, { name: 'b', dtype: 'float32', shape: [] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 'S', 'T'] }, { name: 'z', dtype: 'float32', shape: ['N', 'S', 'T'] }],
+      nodes: [{ op: 'Mul', inputs: ['x', 'a'], outputs: ['y'] }, { op: 'Mul', inputs: ['x', 'b'], outputs: ['z'] }],
+    }),
+  );
+  const base = ['check', two, '--batch-sizes', '1,2', '--const', 'a=2', '--const', 'b=3'];
+  const r = await cli(...base, '--dim', 'S=2', '--dim', 'T=3', '--shape', 'x=N,S,T', '--shape', 'y=N,S,T', '--output-tolerance', 'y:exact', '--output-tolerance', 'z:ulp=2', '--json');
+  expect(r.code).toBe(0);
+  const report = JSON.parse(r.stdout);
+  expect({ dims: report.model.dims, tolerance: report.tolerance, verdict: report.verdict }).toEqual({ dims: { S: 2, T: 3 }, tolerance: { y: 'exact (bitwise)', z: 'ulp<=2' }, verdict: 'invariant' });
+  for (const [args, message] of [
+    [['--dim', 'S=2', '--dim', 'S=4'], /^batchproof: --dim names 'S' twice \(S=2 and S=4\); give each name once\n$/],
+    [['--shape', 'x=N,S,T', '--shape', 'x=N,2,3'], /^batchproof: --shape names 'x' twice \(x=N,S,T and x=N,2,3\); give each name once\n$/],
+    [['--const', 'a=5'], /^batchproof: --const names 'a' twice \(a=2 and a=5\); give each name once\n$/],
+    [['--output-tolerance', 'y:exact', '--output-tolerance', 'y:default'], /^batchproof: --output-tolerance names 'y' twice \(y:exact and y:default\); give each name once\n$/],
+  ] as [string[], RegExp][]) {
+    expectOneLine(await cli(...base, ...args), message);
+  }
 });
 
 test('--pad-to 1 (pads nothing) and --repeats beyond 10000 (runs without end) are one line naming the flag, before any run', async () => {
