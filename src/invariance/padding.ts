@@ -179,7 +179,12 @@ export function resolvePadding(
   }
   if (!maskSpec) {
     const ids = named.map((s) => `'${s.name}' ${notMask(s)}`);
-    if (explicit.axis !== undefined) throw new BadInputError(`padding.axis (CLI --pad-axis) '${explicit.axis}' asks for sequence padding, but the model has no mask input (an input named *mask*${ids.length ? `; ${ids.join(', ')}` : ''}); name it with padding.mask (CLI --mask NAME)`);
+    // Any detail of how to pad asks for padding: on a model with no mask it would be ignored.
+    const asked = (['axis', 'padId', 'side', 'lengths'] as const).find((k) => explicit[k] !== undefined);
+    if (asked !== undefined) {
+      const flag = { axis: ' (CLI --pad-axis)', padId: ' (CLI --pad-id)', side: ' (CLI --pad-side)', lengths: '' }[asked];
+      throw new BadInputError(`padding.${asked}${flag} ${formatValue(explicit[asked])} asks for sequence padding, but the model has no mask input (an input named *mask*${ids.length ? `; ${ids.join(', ')}` : ''}); name it with padding.mask (CLI --mask NAME), or leave it out`);
+    }
     if (ids.length > 0) return { reason: `the inputs named *mask* are not masks: ${ids.join(', ')}; name the mask with --mask NAME` };
     return { reason: 'no mask input (a batched input named *mask*): not a padded text model' };
   }

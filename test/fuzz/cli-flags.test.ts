@@ -158,7 +158,10 @@ test('a value the API refuses is said in the words of the flag the user gave', a
     [['stats', bn, '--tolerance', 'ratio=2:0.5'], /^batchproof: --tolerance ratio=2:0.5: ratio must be R >= 1 or \[lo, hi\]/],
     // The engine's own lines name the API option and the flag in brackets.
     [['check', model, '--output-tolerance', 'zz:exact'], /^batchproof: outputTolerances \(CLI --output-tolerance\) names output 'zz', which the model does not have; its outputs are: y\n$/],
-    [['check', model, '--pad-axis', 'seq'], /^batchproof: padding.axis \(CLI --pad-axis\) 'seq' asks for sequence padding, but the model has no mask input .*; name it with padding.mask \(CLI --mask NAME\)\n$/],
+    [['check', model, '--pad-axis', 'seq'], /^batchproof: padding.axis \(CLI --pad-axis\) "seq" asks for sequence padding, but the model has no mask input .*; name it with padding.mask \(CLI --mask NAME\), or leave it out\n$/],
+    // --pad-id and --pad-side on a model with no mask were ignored without a word (exit 0).
+    [['check', model, '--pad-id', '3'], /^batchproof: padding.padId \(CLI --pad-id\) 3 asks for sequence padding, but the model has no mask input/],
+    [['locate', model, '--pad-side', 'left'], /^batchproof: padding.side \(CLI --pad-side\) "left" asks for sequence padding, but the model has no mask input/],
     [['check', text, '--vocab', '999'], /^batchproof: vocab \(CLI --vocab\) 999 is larger than the model's table: .*; use vocab 50 or less \(CLI --vocab 50\)/],
   ] as [string[], RegExp][]) {
     expectOneLine(await cli(...args), message);

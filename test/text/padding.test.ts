@@ -106,6 +106,10 @@ describe('bad padding input is one line', () => {
 
   test('padding asked for on a model without a mask or sequence axis', async () => {
     expect(await badInput(checkBatchInvariance(cnn, { ...sweep, padding: { axis: 'sequence' } }))).toMatch(/no mask input .* name it with padding.mask \(CLI --mask NAME\)/);
+    // Any other detail of how to pad asks for padding too: ignored, it read as a check of the padding.
+    expect(await badInput(checkBatchInvariance(cnn, { ...sweep, padding: { padId: 3 } }))).toMatch(/^padding.padId \(CLI --pad-id\) 3 asks for sequence padding, but the model has no mask input/);
+    expect(await badInput(checkBatchInvariance(cnn, { ...sweep, padding: { side: 'left' } }))).toMatch(/^padding.side \(CLI --pad-side\) "left" asks/);
+    expect(await badInput(checkBatchInvariance(cnn, { ...sweep, padding: { lengths: [2, 3] } }))).toMatch(/^padding.lengths \[2,3\] asks for sequence padding/);
   });
 
   test("user samples whose mask is not 1s then 0s", async () => {
