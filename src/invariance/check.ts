@@ -181,7 +181,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     const fnFiller = fn ? functionFiller(handle) : null;
     // A function without a filler gets no recipe, unless none is needed (recipeFor says so first).
     const needsFiller = fnFiller && !fnFiller.given && !(analysis.verdict === 'invariant' || servedAnswer.equal);
-    const { recipe: rowRecipe, recipeReason } = needsFiller ? { recipe: null, recipeReason: "a batch function: a padding recipe pads batches with filler rows; give filler (the sample your system pads a batch with, e.g. filler: '')" } : await recipeFor(
+    const { recipe: rowRecipe, recipeReason } = needsFiller ? { recipe: null, recipeReason: "a batch function: a padding recipe pads batches with filler rows; give filler (CLI --filler), the sample your system pads a batch with, e.g. filler: '' (CLI --filler '')" } : await recipeFor(
       { handle, log: execution.log, filler: fnFiller ? 'sample' : 'zeros', specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base, trimRow: hooks.trimRow },
       { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows, finite: analysis.nonFinite.length === 0 },
       { padTo: options.padTo, filler: fn ? undefined : (options.filler as Filler | undefined) },
@@ -272,7 +272,7 @@ export interface CheckSetup {
 export async function prepareCheck(handle: ModelHandle, outputs: readonly DeclaredOutput[], options: CheckOptions): Promise<CheckSetup> {
   const fn = isFunctionHandle(handle);
   if (fn && options.padTo !== undefined && !functionFiller(handle).given) {
-    throw new BadInputError("padTo adds filler rows: for a batch function, give filler as well (the sample your system pads a batch with, e.g. filler: ''), or leave padTo out");
+    throw new BadInputError("padTo (CLI --pad-to) adds filler rows: for a batch function, give filler (CLI --filler) as well, the sample your system pads a batch with, e.g. filler: '' (CLI --filler ''), or leave padTo out");
   }
   const prepared = fn ? functionInputs(handle) : await prepareInputs(handle, options);
   const count = prepared.pool.count;

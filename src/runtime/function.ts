@@ -281,7 +281,7 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
   const call = async (ids: readonly number[], fetches: readonly string[]): Promise<Record<string, ort.Tensor>> => {
     const batch = ids.map((i) => {
       if (i >= 0) return list[i % list.length];
-      if (filler === undefined) throw new BadInputError('a batch function cannot take filler rows (padTo, recipes) without a filler sample: give filler (the sample your system pads a batch with, e.g. filler: \'\'), or leave padTo out');
+      if (filler === undefined) throw new BadInputError("a batch function cannot take filler rows (padTo, recipes) without a filler sample: give filler (CLI --filler), the sample your system pads a batch with, e.g. filler: '' (CLI --filler ''), or leave padTo (CLI --pad-to) out");
       return filler;
     });
     let result: Record<string, ort.Tensor>;

@@ -133,6 +133,10 @@ test('--pad-to 1 (pads nothing) and --repeats beyond 10000 (runs without end) ar
 test('a value the API refuses is said in the words of the flag the user gave', async () => {
   const text = path.join(dir, 'text.onnx');
   fs.writeFileSync(text, exportedTextModel({ ids: { vocab: 50 } }));
+  const embed = path.join(dir, 'embed.js');
+  fs.writeFileSync(embed, 'module.exports = async (batch) => batch.map((s) => [s.length, 1]);\n');
+  const texts = path.join(dir, 'few-texts.json');
+  fs.writeFileSync(texts, JSON.stringify(['a', 'bb', 'ccc']));
   const huge = '99999999999999999999';
   for (const [args, message] of [
     // Past 2^53 the digits are another number: the API would say "seed must be an integer, ...; for example seed: 0".
@@ -163,6 +167,7 @@ test('a value the API refuses is said in the words of the flag the user gave', a
     [['check', model, '--pad-id', '3'], /^batchproof: padding.padId \(CLI --pad-id\) 3 asks for sequence padding, but the model has no mask input/],
     [['locate', model, '--pad-side', 'left'], /^batchproof: padding.side \(CLI --pad-side\) "left" asks for sequence padding, but the model has no mask input/],
     [['check', text, '--vocab', '999'], /^batchproof: vocab \(CLI --vocab\) 999 is larger than the model's table: .*; use vocab 50 or less \(CLI --vocab 50\)/],
+    [['check', embed, '--samples', texts, '--pad-to', '2'], /^batchproof: padTo \(CLI --pad-to\) adds filler rows: for a batch function, give filler \(CLI --filler\) as well, .*e\.g\. filler: '' \(CLI --filler ''\), or leave padTo out\n$/],
   ] as [string[], RegExp][]) {
     expectOneLine(await cli(...args), message);
   }

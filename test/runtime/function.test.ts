@@ -195,7 +195,7 @@ describe('bad functions and samples are one clear line', () => {
     const bytes = (b: unknown[]) => (b as Uint8Array[]).map((x) => [x[0], x.length]);
     expect((await checkBatchInvariance(bytes, { samples: [1, 2, 3, 4].map((i) => Buffer.from([i, 7])), ...sweep })).verdict).toBe('invariant');
     expect(await run(bytes as never, [1, 1, 1].map(() => Float32Array.of(0.5, -0)))).toMatch(/all the same/);
-    expect(await run(fn, [1, 2, 3], { padTo: 4 })).toMatch(/padTo adds filler rows: for a batch function, give filler as well/);
+    expect(await run(fn, [1, 2, 3], { padTo: 4 })).toMatch(/^padTo \(CLI --pad-to\) adds filler rows: for a batch function, give filler \(CLI --filler\) as well, the sample your system pads a batch with, e\.g\. filler: '' \(CLI --filler ''\), or leave padTo out$/);
   });
   // Determinism runs the same batch again: repeated samples, or one, show a run that differs, as for a model.
   test('determinism takes repeated samples and a single one, and still sees runs that differ', async () => {
@@ -450,7 +450,7 @@ describe('filler: a batch function pads with the sample it is given', () => {
   test('without a filler: no recipe, and the reason says to give one', async () => {
     const r = await checkBatchInvariance(drifting, { samples: texts, ...served });
     expect(r.recipe).toBeNull();
-    expect(r.recipeReason).toMatch(/give filler/);
+    expect(r.recipeReason).toMatch(/give filler \(CLI --filler\), the sample your system pads a batch with, e\.g\. filler: '' \(CLI --filler ''\)$/);
   });
 
   test('negative control: a filler cannot cure leakage (a batch-mean centring function)', async () => {
