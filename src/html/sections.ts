@@ -4,7 +4,7 @@
  * fingerprint, options and diagnosis every report carries. Fields a report lacks are skipped.
  */
 import { esc, escText } from './escape';
-import { cosine, exact } from '../report/format';
+import { cosine, exact, minimumToleranceLine } from '../report/format';
 import type { EmbeddingReport } from '../snapshot/compare';
 import { embeddingSummary } from '../snapshot/text';
 import { paddedLengthOf } from './charts';
@@ -169,7 +169,7 @@ export function statements(r: Obj): string {
     parts.push(paragraph('stable classes', r.classesText));
   }
   const min = obj(r.minimumTolerance);
-  if (min) parts.push(paragraph('minimum tolerance that passes', Object.entries(min).map(([k, v]) => `${k}=${fmt(v)}`).join(', ')));
+  if (min) parts.push(paragraph('minimum tolerance that passes', minimumToleranceWords(r, min)));
   const tolerance = r.tolerance;
   if (typeof tolerance === 'string') parts.push(paragraph('tolerance', tolerance));
   else if (obj(tolerance) && r.kind !== 'running-stats') parts.push(paragraph('tolerance', Object.entries(tolerance as Obj).map(([k, v]) => `${k}: ${String(v)}`).join('; ')));
@@ -318,4 +318,13 @@ export function tables(r: Obj, shared?: SharedTables): string {
   const tool = obj(r.tool);
   out.push(`<p class="bp-meta">${tool ? `${esc(tool.name)} ${esc(tool.version)}` : ''}${timing ? `; ${esc(fmt(timing.totalMs))} ms total, ${esc(fmt(timing.inferenceMs))} ms inference` : ''}${arr(r.runs).length ? `; ${arr(r.runs).length} run groups (in the embedded JSON)` : ''}</p>`);
   return out.filter(Boolean).join('\n');
+}
+
+/** Each kind's minimum, or, where none passes ("Infinity" throughout), why: as the text report says it. */
+function minimumToleranceWords(r: Obj, min: Obj): string {
+  const m = { atol: num(min.atol), rtol: num(min.rtol), ulp: num(min.ulp), cosine: num(min.cosine) };
+  if (!Object.values(m).every((v) => v === Infinity)) return Object.entries(min).map(([k, v]) => `${k}=${fmt(v)}`).join(', ');
+  const outputs = arr(obj(r.model)?.outputs).map(obj).map((o) => ({ name: String(o?.name), dtype: String(o?.dtype) }));
+  const compared = arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs)).map(obj).map((o) => ({ output: String(o?.output), maxAbs: num(o?.maxAbs), shapeMismatch: o?.shapeMismatch ?? undefined }));
+  return minimumToleranceLine(m, outputs, compared).replace(/^minimum tolerance that passes: /, '');
 }
