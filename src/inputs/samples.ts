@@ -47,7 +47,8 @@ export const DEFAULT_VOCAB = 100;
 export type SynthesisFact =
   | { kind: 'floats'; range: [number, number] }
   | { kind: 'ids'; low: number; high: number; table: TableRef | null; note?: string }
-  | { kind: 'mask' }
+  /** `pads`: True marks pads (PyTorch's key_padding_mask), the other way round from attention_mask. */
+  | { kind: 'mask'; pads?: true }
   | { kind: 'positions'; axis: number; table: TableRef | null }
   | { kind: 'bool' }
   | { kind: 'const' }
@@ -90,6 +91,19 @@ export function isMaskName(name: string): boolean {
   return /mask/i.test(name);
 }
 
+/**
+ * PyTorch's `src_key_padding_mask` / `key_padding_mask` (and `padding_mask`, `pad_mask`): True
+ * on pads, False on tokens, the other way round from an attention_mask (1 on tokens).
+ */
+export function isPadMaskName(name: string): boolean {
+  return /pad(ding)?_?mask/i.test(name);
+}
+
+/** A mask's fact: which way round it reads, from its name. */
+function maskFact(name: string): Extract<SynthesisFact, { kind: 'mask' }> {
+  return isPadMaskName(name) ? { kind: 'mask', pads: true } : { kind: 'mask' };
+}
+
 /** Inputs named as positions: `position_ids`, `positions`, `pos_ids`, `pos`. */
 export function isPositionName(name: string): boolean {
   return /position/i.test(name) || /(^|[^a-z])pos(_?ids?)?([^a-z]|$)/i.test(name);
@@ -130,13 +144,13 @@ export function planSynthesis(
     const bound = bounds[spec.name];
     // A float attention_mask (1.0 on tokens) is a mask, not data: random floats would weigh tokens at random.
     if (FLOAT_DTYPES.has(spec.dtype) && isMaskName(spec.name)) {
-      facts[spec.name] = { kind: 'mask' };
+      facts[spec.name] = maskFact(spec.name);
     } else if (FLOAT_DTYPES.has(spec.dtype)) {
       facts[spec.name] = { kind: 'floats', range: [range[0], range[1]] };
     } else if (spec.dtype === 'bool') {
-      facts[spec.name] = isMaskName(spec.name) ? { kind: 'mask' } : { kind: 'bool' };
+      facts[spec.name] = isMaskName(spec.name) ? maskFact(spec.name) : { kind: 'bool' };
     } else if (maskLike(spec)) {
-      facts[spec.name] = { kind: 'mask' };
+      facts[spec.name] = maskFact(spec.name);
     } else if (isPositionName(spec.name) && spec.sampleDims.length > 0 && spec.sampleDims.some((_, a) => a !== spec.batchAxis)) {
       const axis = lastIndex(spec.sampleDims.map((_, a) => a !== spec.batchAxis));
       const length = spec.sampleDims[axis];
@@ -355,7 +369,8 @@ export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<st
       let out: TypedArray;
       if (fact.kind === 'mask' && FLOAT_DTYPES.has(spec.dtype)) {
         out = alloc(spec.dtype, length);
-        out.fill((spec.dtype === 'float16' ? floatToHalf(1) : 1) as never); // every token on
+        // Every token on; a padding mask (True on pads) stays all 0: no pads.
+        if (!fact.pads) out.fill((spec.dtype === 'float16' ? floatToHalf(1) : 1) as never);
       } else if (spec.dtype === 'float32' || spec.dtype === 'float64') {
         out = fillUniform(alloc(spec.dtype, length) as Float32Array, sampleSeed, lo, hi);
       } else if (spec.dtype === 'float16') {
@@ -386,8 +401,8 @@ export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<st
           for (let i = 0; i < length; i++) any = (out[i] = u[i] < 0.5 ? 1 : 0) === 1 || any;
           // A mask-like bool with all bits off could blank a sample; one bit alone stays random.
           if (!any && length > 1) out[0] = 1;
-        } else {
-          out.fill((big ? 1n : 1) as never); // masks: every token on
+        } else if (!(fact.kind === 'mask' && fact.pads)) {
+          out.fill((big ? 1n : 1) as never); // masks: every token on (a padding mask: all 0, no pads)
         }
       }
       cache.set(spec.name, index, out);

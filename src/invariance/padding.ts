@@ -12,7 +12,7 @@
 import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
 import { allocate, blockAllocator, floatToHalf, halfToFloat, product, TypedArray } from '../inputs/arrays';
-import { batchTensor, SampleCache, SamplePool } from '../inputs/samples';
+import { batchTensor, isPadMaskName, SampleCache, SamplePool } from '../inputs/samples';
 import type { InputSpec } from '../inputs/spec';
 import type { TableRef } from '../onnx/tables';
 import type { ValueInfo } from '../runtime/session';
@@ -187,6 +187,12 @@ export function resolvePadding(
     }
     if (ids.length > 0) return { reason: `the inputs named *mask* are not masks: ${ids.join(', ')}; name the mask with --mask NAME` };
     return { reason: 'no mask input (a batched input named *mask*): not a padded text model' };
+  }
+  // PyTorch's key padding mask: True on pads, the other way round from the 1s on tokens batchproof pads with.
+  if (isPadMaskName(maskSpec.name)) {
+    const why = `'${maskSpec.name}' reads as PyTorch's key padding mask (True on pads, False on tokens), the other way round from an attention_mask (1 on tokens), which is how batchproof pads`;
+    if (explicit.mask !== undefined) throw new BadInputError(`--mask ${maskSpec.name}: ${why}; give samples padded your way (--inputs) with --padding off`);
+    return { reason: `${why}: its samples are all False (no pads); give samples padded your way (--inputs) to test padding` };
   }
   if (!INTEGER.has(maskSpec.dtype) && !FLOATS.has(maskSpec.dtype)) {
     throw new BadInputError(`--mask ${maskSpec.name}: the mask has dtype ${maskSpec.dtype}; a mask holds 1 on tokens and 0 on pads, as an integer, bool or float input`);

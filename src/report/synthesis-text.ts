@@ -30,7 +30,7 @@ export function describeSynthesis(fact: SynthesisFact): string {
     case 'ids':
       return ids(fact.low, fact.high, fact.table, fact.note);
     case 'mask':
-      return 'mask (1 on tokens, 0 on pads)';
+      return fact.pads ? 'padding mask (True on pads), all False: no pads' : 'mask (1 on tokens, 0 on pads)';
     case 'positions':
       return `positions 0..len-1${fact.table ? ` (${table(fact.table)})` : ''}`;
     case 'bool':
