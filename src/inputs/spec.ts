@@ -42,6 +42,23 @@ function isSymbolic(d: number | string): boolean {
   return typeof d === 'string' || d < 0;
 }
 
+/** The terms of a dim named as a sum (`past_sequence_length + sequence_length`, `past_sequence_length + 1`); null for a plain name. */
+export function sumTerms(symbol: string): (number | { sign: 1 | -1; symbol: string })[] | null {
+  if (!/[+-]/.test(symbol.replace(/^\s*-/, ''))) return null;
+  const parts = symbol.split(/\s*([+-])\s*/).map((p) => p.trim());
+  if (parts[0] === '') parts.shift();
+  else parts.unshift('+');
+  const terms: (number | { sign: 1 | -1; symbol: string })[] = [];
+  for (let i = 0; i < parts.length; i += 2) {
+    const sign = parts[i] === '-' ? -1 : 1;
+    const term = parts[i + 1] ?? '';
+    if (/^\d+$/.test(term)) terms.push(sign * Number(term));
+    else if (/^[A-Za-z_][A-Za-z0-9_.]*$/.test(term)) terms.push({ sign, symbol: term });
+    else return null;
+  }
+  return terms.some((t) => typeof t !== 'number') ? terms : null;
+}
+
 function symbolName(input: string, axis: number, d: number | string): string {
   return typeof d === 'string' && d !== '' ? d : `${input}[${axis}]`;
 }
@@ -170,8 +187,25 @@ export function resolveInputs(
       if (!isSymbolic(d)) return d as number;
       const symbol = symbolName(input.name, axis, d);
       if (dims[symbol] === undefined) {
-        dims[symbol] = DEFAULT_SYMBOLIC_DIM;
-        defaulted.add(symbol);
+        // A dim exported as a sum of others (optimum's attention_mask [batch_size, 'past_sequence_length +
+        // sequence_length']) is their sum: sized on its own it would not fit the inputs it spans.
+        const terms = typeof d === 'string' ? sumTerms(d) : null;
+        if (terms) {
+          dims[symbol] = terms.reduce<number>((total, t) => {
+            if (typeof t === 'number') return total + t;
+            if (dims[t.symbol] === undefined) {
+              dims[t.symbol] = DEFAULT_SYMBOLIC_DIM;
+              defaulted.add(t.symbol);
+            }
+            return total + t.sign * dims[t.symbol];
+          }, 0);
+          if (dims[symbol] < 0) {
+            throw new BadInputError(`input '${input.name}' dim '${d}' comes to ${dims[symbol]} from the sizes of its terms; give the terms larger sizes with --dim (API: dims)`);
+          }
+        } else {
+          dims[symbol] = DEFAULT_SYMBOLIC_DIM;
+          defaulted.add(symbol);
+        }
       }
       return dims[symbol];
     });
