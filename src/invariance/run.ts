@@ -204,6 +204,29 @@ export function probeRows(run: PlannedRun, result: RunOutputs, layouts: readonly
   });
 }
 
+/**
+ * An output whose dims do not follow the batch. Dims that do not change at all hold no batch axis
+ * (a scalar loss, a vector pooled over the batch): it depends on every sample by design, and no
+ * --shape can give it rows, so the cure is the list of the other outputs.
+ */
+/** Declared with every dim fixed (a rank-0 declaration is left out: it reads as no shape at all). */
+function fixedDims(shape: readonly (number | string)[] | undefined): boolean {
+  return shape !== undefined && shape.length > 0 && shape.every((d) => typeof d === 'number' && d >= 0);
+}
+
+function sameDims(a: ort.Tensor | undefined, b: ort.Tensor | undefined): boolean {
+  return a !== undefined && b !== undefined && a.dims.length === b.dims.length && a.dims.every((d, i) => d === b.dims[i]);
+}
+
+function noBatchAxis(name: string, a: readonly number[], b: readonly number[], seen: string, compared: readonly string[], all: readonly string[], unbatched: (output: string) => boolean): string {
+  if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+    return `output '${name}' does not scale with the batch (${seen}), so its rows cannot be matched to samples; mark its batch axis with --shape ${name}=N,... or leave it out with --outputs`;
+  }
+  const others = (compared.length > 1 ? compared : all).filter((n) => n !== name && !unbatched(n));
+  const cure = others.length > 0 ? `leave it out with --outputs ${others.join(',')} (API: outputs: [${others.map((n) => `'${n}'`).join(', ')}])` : 'no other output has a batch axis to compare: export one that has';
+  return `output '${name}' has no batch axis (${seen}): it is computed over the whole batch (a scalar, or pooled over the batch), so it changes with the batch-mates by design and no sample's part of it can be compared; ${cure}`;
+}
+
 /** Finds each output's batch axis: the one axis whose length scales with the batch size. */
 export function detectLayouts(
   handle: Runner,
@@ -230,7 +253,7 @@ export function detectLayouts(
         const seen = `[${a.dims.join(', ')}] at batch ${sizeA} and [${b.dims.join(', ')}] at batch ${sizeB}`;
         throw new BadInputError(
           scaling.length === 0
-            ? `output '${name}' does not scale with the batch (${seen}), so its rows cannot be matched to samples; mark its batch axis with --shape ${name}=N,... or leave it out with --outputs`
+            ? noBatchAxis(name, a.dims, b.dims, seen, names, handle.outputs.map((o) => o.name), (n) => sameDims(resultA[n] as ort.Tensor | undefined, resultB[n] as ort.Tensor | undefined) || fixedDims(handle.outputs.find((o) => o.name === n)?.shape))
             : `output '${name}' has several axes that scale with the batch (${seen}); mark the batch axis with --shape ${name}=${a.dims.map((d, i) => (i === scaling[0] ? 'N' : String(d))).join(',')}`,
         );
       }
