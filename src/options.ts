@@ -101,7 +101,7 @@ export const OPTION_TYPES: Record<string, OptionType> = {
     example: "shapes: { state: [2, 'N', 128] }",
   },
   dims: {
-    check: (v) => (isPlainObject(v) && Object.values(v).every(isPositiveInteger) ? null : 'must map symbolic dim names to positive integers'),
+    check: (v) => (isPlainObject(v) && Object.values(v).every((x) => x === 0 || isPositiveInteger(x)) ? null : 'must map symbolic dim names to whole numbers (0 for an empty dim)'),
     example: 'dims: { seq: 16 }',
   },
   consts: object('consts: { sr: 16000 }'),

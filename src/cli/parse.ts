@@ -110,7 +110,8 @@ export function collectShape(value: string, previous: Record<string, (number | s
 export function collectDim(value: string, previous: Record<string, number> = {}): Record<string, number> {
   const [name, size] = splitPair('--dim', value, 'SYMBOL=N, e.g. --dim seq=16');
   refuseSameName('--dim', name, previous, value, (n) => `${name}=${String(n)}`);
-  if (!/^\d+$/.test(size) || Number(size) === 0 || !Number.isSafeInteger(Number(size))) throw new BadInputError(`--dim ${value}: the size must be a positive integer, e.g. --dim ${name}=16`);
+  // 0 is an empty dim: a KV cache's past_sequence_length on a decoder's first step.
+  if (!/^\d+$/.test(size) || !Number.isSafeInteger(Number(size))) throw new BadInputError(`--dim ${value}: the size must be a whole number (0 for an empty dim), e.g. --dim ${name}=16`);
   return { ...previous, [name]: Number(size) };
 }
 

@@ -137,8 +137,8 @@ export function resolveInputs(
     }
   }
   for (const [symbol, size] of Object.entries(options.dims ?? {})) {
-    if (!(Number.isInteger(size) && size > 0)) {
-      throw new BadInputError(`dims: ${symbol}: ${size} (CLI --dim ${symbol}=${size}): a dim must be a positive integer; for example dims: { ${symbol}: 16 } (CLI --dim ${symbol}=16)`);
+    if (!(Number.isInteger(size) && size >= 0)) {
+      throw new BadInputError(`dims: ${symbol}: ${size} (CLI --dim ${symbol}=${size}): a dim must be a whole number (0 for an empty dim, such as a KV cache's past_sequence_length on the first step); for example dims: { ${symbol}: 16 } (CLI --dim ${symbol}=16)`);
     }
   }
 

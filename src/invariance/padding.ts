@@ -13,7 +13,7 @@ import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
 import { allocate, blockAllocator, floatToHalf, halfToFloat, product, TypedArray } from '../inputs/arrays';
 import { batchTensor, isPadMaskName, SampleCache, SamplePool } from '../inputs/samples';
-import type { InputSpec } from '../inputs/spec';
+import { sumTerms, type InputSpec } from '../inputs/spec';
 import type { TableRef } from '../onnx/tables';
 import type { ValueInfo } from '../runtime/session';
 import type { PlannedRun } from './plan';
@@ -218,6 +218,16 @@ export function resolvePadding(
       const n = maskSpec.declared[fixed];
       const why = `the sequence axis is fixed at ${n} tokens in the export ('${maskSpec.name}' [${maskSpec.declared.join(', ')}]), so no text can run at another length`;
       const cure = `re-export with a dynamic sequence axis (dynamic_axes={'${maskSpec.name}': {${fixed}: 'sequence'}, ...}) or give samples with your own pads (--inputs)`;
+      if (option !== 'auto') throw new BadInputError(`padding asked for, but ${why}; ${cure}, or leave padding off`);
+      return { reason: `${why}; synthesized masks are all 1s (no pads); ${cure}` };
+    }
+    // A decoder's mask over its KV cache and the new tokens ('past_sequence_length + sequence_length'): its axis is not the tokens'.
+    for (const symbol of symbols) {
+      const terms = sumTerms(symbol) ?? [];
+      const tokens = batched.find((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositions(s) && terms.some((t) => typeof t !== 'number' && sequenceSymbols(s).includes(t.symbol)));
+      if (!tokens) continue;
+      const why = `the mask '${maskSpec.name}' spans '${symbol}' (a KV cache's past tokens and the new ones), not the axis of the token input '${tokens.name}' [${tokens.declared.join(', ')}], and batchproof pads a mask and its tokens along one axis`;
+      const cure = `check the export without a cache (optimum's decoder_model.onnx) for padding, or give samples with your own pads (--inputs)`;
       if (option !== 'auto') throw new BadInputError(`padding asked for, but ${why}; ${cure}, or leave padding off`);
       return { reason: `${why}; synthesized masks are all 1s (no pads); ${cure}` };
     }

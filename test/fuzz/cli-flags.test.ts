@@ -145,7 +145,7 @@ test('a value the API refuses is said in the words of the flag the user gave', a
     [['determinism', model, '--batch-size', huge], /^batchproof: --batch-size 99999999999999999999: too large/],
     [['check', model, '--pad-id', huge], /^batchproof: --pad-id 99999999999999999999: too large/],
     [['check', model, '--serve-sizes', `1,${huge}`], /^batchproof: --serve-sizes 1,99999999999999999999: '99999999999999999999' is not a positive integer \(at most 9007199254740991\)/],
-    [['check', model, '--dim', `seq=${huge}`], /^batchproof: --dim seq=99999999999999999999: the size must be a positive integer/],
+    [['check', model, '--dim', `seq=${huge}`], /^batchproof: --dim seq=99999999999999999999: the size must be a whole number/],
     // The thread cap, for the flag given: compare's second side is --against-threads, not "threads".
     [['check', model, '--threads', '100000'], /^batchproof: --threads 100000: more than the \d+ threads allowed here \(4 per core, at least 64; this machine has \d+ cores\); use at most \d+, e.g. --threads \d+\n$/],
     [['compare', model, '--against-threads', '100000'], /^batchproof: --against-threads 100000: more than the \d+ threads allowed here .*e.g. --against-threads \d+\n$/],

@@ -3,7 +3,11 @@
 // past_sequence_length, head_dim], use_cache_branch bool [1], and an attention_mask over the past
 // and the new tokens, its dim named 'past_sequence_length + sequence_length'. Sized as a symbol of
 // its own (16) the mask did not fit the 32 keys and onnxruntime failed on every check.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { checkBatchInvariance, formatReport } from '../../src';
+import { cli } from '../helpers/cli';
 import { buildModel, seededFloats } from '../helpers/models';
 import { DataType } from '../../src/onnx/proto';
 
@@ -75,6 +79,39 @@ describe('a decoder export with a KV cache', () => {
     const r = await checkBatchInvariance(decoderModel(), { ...small, dims: { past_sequence_length: 3, sequence_length: 5 } });
     expect(r.model.dims[T]).toBe(8);
     expect(r.verdict).toBe('invariant');
+  });
+
+  test('padding is untested with a reason that is true and names what to do', async () => {
+    const r = await checkBatchInvariance(decoderModel(), small);
+    expect(r.padding.tested).toBe(false);
+    expect(r.padding.reason).toBe(
+      "the mask 'attention_mask' spans 'past_sequence_length + sequence_length' (a KV cache's past tokens and the new ones), not the axis of the token input 'input_ids' [batch_size, sequence_length], and batchproof pads a mask and its tokens along one axis; synthesized masks are all 1s (no pads); check the export without a cache (optimum's decoder_model.onnx) for padding, or give samples with your own pads (--inputs)",
+    );
+    const error = await checkBatchInvariance(decoderModel(), { ...small, padding: { mask: 'attention_mask' } }).catch((e: unknown) => e);
+    expect((error as Error).name).toBe('BadInputError');
+    expect((error as Error).message).toMatch(/^padding asked for, but the mask 'attention_mask' spans 'past_sequence_length \+ sequence_length' .*, or leave padding off$/);
+  });
+
+  test('a first step (past_sequence_length 0, an empty cache) can be asked for', async () => {
+    const r = await checkBatchInvariance(decoderModel(), { ...small, dims: { past_sequence_length: 0 } });
+    expect(r.model.dims).toMatchObject({ past_sequence_length: 0, [T]: 16 });
+    expect(r.verdict).toBe('invariant');
+    const leaky = await checkBatchInvariance(decoderModel({ leaky: true }), { ...small, dims: { past_sequence_length: 0 } });
+    expect(leaky.verdict).toBe('violated');
+  });
+
+  test('CLI: --dim past_sequence_length=0 runs the first step', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-kv-'));
+    try {
+      const file = path.join(dir, 'decoder_model_merged.onnx');
+      fs.writeFileSync(file, decoderModel());
+      const r = await cli('check', file, '--batch-sizes', '1,2,3', '--dim', 'past_sequence_length=0', '--json', '-');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).model.dims).toMatchObject({ past_sequence_length: 0, [T]: 16 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('negative control: a leak through it is still found', async () => {
