@@ -230,6 +230,14 @@ export function resolveInputs(
             ' (onnxruntime refuses other sizes for a fixed dim, so --shape cannot make one)',
     );
   }
+  // A dim of 0 (an empty KV cache) on every batched input leaves nothing to feed: every check would pass on nothing.
+  const batchedSpecs = specs.filter((s) => s.batchAxis !== null);
+  if (batchedSpecs.length > 0 && batchedSpecs.every((s) => s.sampleDims.includes(0))) {
+    const zero = [...new Set(batchedSpecs.flatMap((s) => s.declared.flatMap((d, axis) => (s.sampleDims[axis] === 0 && isSymbolic(d) ? [symbolName(s.name, axis, d)] : []))))];
+    throw new BadInputError(
+      `every batched input is empty (${batchedSpecs.map((s) => `'${s.name}' [${s.sampleDims.map((d, a) => (a === s.batchAxis ? 'N' : d)).join(', ')}]`).join(', ')}${zero.length ? `: ${zero.map((z) => `${z}=0`).join(', ')}` : ''}), so no sample holds a value and nothing could differ; give the dims sizes of 1 or more (--dim)`,
+    );
+  }
   return { specs, dims, defaultedDims: [...defaulted] };
 }
 

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkBatchInvariance, formatReport } from '../../src';
+import { checkBatchInvariance, checkDeterminism, formatReport } from '../../src';
 import { cli } from '../helpers/cli';
 import { buildModel, seededFloats } from '../helpers/models';
 import { DataType } from '../../src/onnx/proto';
@@ -98,6 +98,13 @@ describe('a decoder export with a KV cache', () => {
     expect(r.verdict).toBe('invariant');
     const leaky = await checkBatchInvariance(decoderModel({ leaky: true }), { ...small, dims: { past_sequence_length: 0 } });
     expect(leaky.verdict).toBe('violated');
+  });
+
+  test('dims of 0 that empty every input are refused, never a pass on nothing', async () => {
+    const dims = { past_sequence_length: 0, sequence_length: 0 };
+    const empty = /^every batched input is empty \('input_ids' \[N, 0\], .*sequence_length=0.*\), so no sample holds a value and nothing could differ; give the dims sizes of 1 or more \(--dim\)$/;
+    await expect(checkBatchInvariance(decoderModel(), { ...small, dims })).rejects.toThrow(empty);
+    await expect(checkDeterminism(decoderModel(), { dims })).rejects.toThrow(empty);
   });
 
   test('CLI: --dim past_sequence_length=0 runs the first step', async () => {
