@@ -118,6 +118,13 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     }
     const { prepared, count, probes, plan, poolIndex, padding, hooks } = await prepareCheck(handle, outputs, options);
     const notes: string[] = [];
+    // Another mask on another axis (encoder_attention_mask) is synthesized all 1s: its padding goes untested.
+    if (padding.tested && prepared.source !== 'user') {
+      const others = prepared.specs.filter((s) => s.batchAxis !== null && s.name !== padding.mask && prepared.synthesis[s.name]?.kind === 'mask' && !(prepared.synthesis[s.name] as { pads?: true }).pads && !s.declared.includes(padding.axis as string));
+      if (others.length > 0) {
+        notes.push(`sequence padding: ${others.map((s) => `'${s.name}' [${s.declared.join(', ')}]`).join(', ')} held all 1s (no pads): only '${padding.axis}' ('${padding.mask}') was padded, so a model that ignores ${others.length > 1 ? 'those masks' : 'that mask'} was not tested; give samples with your own pads in ${others.length > 1 ? 'them' : 'it'} (--inputs)`);
+      }
+    }
     if (count !== null && count < Math.max(...plan.sizes)) {
       notes.push(`${count} samples for batches of up to ${Math.max(...plan.sizes)}: larger batches repeat samples`);
     }

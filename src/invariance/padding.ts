@@ -168,7 +168,9 @@ export function resolvePadding(
     return null;
   };
   const named = batched.filter((s) => isMaskName(s.name));
-  const maskSpec = explicit.mask !== undefined ? specs.find((s) => s.name === explicit.mask) : named.find((s) => !notMask(s));
+  // Of several masks (a decoder's attention_mask and encoder_attention_mask), the one on a token input's axis, whatever the input order.
+  const onTokenAxis = (m: InputSpec) => sequenceSymbols(m).some((sym) => batched.some((s) => s !== m && INTEGER.has(s.dtype) && !isPositions(s) && !isMaskName(s.name) && sequenceSymbols(s).includes(sym)));
+  const maskSpec = explicit.mask !== undefined ? specs.find((s) => s.name === explicit.mask) : (named.find((s) => !notMask(s) && onTokenAxis(s)) ?? named.find((s) => !notMask(s)));
   if (maskSpec && explicit.mask !== undefined) {
     const why = notMask(maskSpec);
     if (why) {
