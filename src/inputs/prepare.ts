@@ -117,6 +117,11 @@ export async function prepareInputs(handle: ModelHandle, options: InputOptions):
   for (const spec of resolved.specs) {
     const fact = planned[spec.name] as SynthesizedFact;
     synthesis[spec.name] = spec.name in consts ? { kind: 'const' } : given && spec.batchAxis !== null ? userFact(fact, label) : fact;
+    // One seeded flag for the whole batch (use_cache_branch) picks one branch of the model: say which.
+    const flag = shared[spec.name];
+    if (fact.kind === 'bool' && spec.batchAxis === null && !(spec.name in consts) && flag && flag.data.length <= 8) {
+      synthesis[spec.name] = { kind: 'bool', shared: Array.from(flag.data as ArrayLike<number | boolean>, (v) => Boolean(v)) };
+    }
   }
   return {
     specs: resolved.specs,

@@ -50,7 +50,8 @@ export type SynthesisFact =
   /** `pads`: True marks pads (PyTorch's key_padding_mask), the other way round from attention_mask. */
   | { kind: 'mask'; pads?: true }
   | { kind: 'positions'; axis: number; table: TableRef | null }
-  | { kind: 'bool' }
+  /** `shared`: the values of an input shared by the batch (a flag such as use_cache_branch), so the report says which branch ran. */
+  | { kind: 'bool'; shared?: boolean[] }
   | { kind: 'const' }
   | UserFact;
 

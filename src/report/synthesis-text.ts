@@ -23,7 +23,7 @@ function ids(low: number, high: number, t: TableRef | null | undefined, note?: s
 }
 
 /** How one input's samples are made, in a few words. */
-export function describeSynthesis(fact: SynthesisFact): string {
+export function describeSynthesis(fact: SynthesisFact, name = 'NAME'): string {
   switch (fact.kind) {
     case 'floats':
       return `floats in [${fact.range[0]}, ${fact.range[1]})`;
@@ -34,7 +34,10 @@ export function describeSynthesis(fact: SynthesisFact): string {
     case 'positions':
       return `positions 0..len-1${fact.table ? ` (${table(fact.table)})` : ''}`;
     case 'bool':
-      return 'bool (random bits, seeded)';
+      // --const takes numbers: 1 for true, 0 for false.
+      return fact.shared
+        ? `bool shared by the batch: ${fact.shared.length === 1 ? String(fact.shared[0]) : `[${fact.shared.join(', ')}]`} (seeded at random, so only that branch of the model runs; choose with --const ${name}=1 or ${name}=0)`
+        : 'bool (random bits, seeded)';
     case 'const':
       return 'shared by the batch (const)';
     case 'user': {
@@ -48,5 +51,5 @@ export function describeSynthesis(fact: SynthesisFact): string {
 /** `inputs: <name> <how>, ...`; an empty string when there are no inputs. */
 export function synthesisLine(inputs: readonly { name: string; synthesis: SynthesisFact }[]): string {
   if (inputs.length === 0) return '';
-  return `inputs: ${inputs.map((i) => `${i.name} ${describeSynthesis(i.synthesis)}`).join(', ')}`;
+  return `inputs: ${inputs.map((i) => `${i.name} ${describeSynthesis(i.synthesis, i.name)}`).join(', ')}`;
 }

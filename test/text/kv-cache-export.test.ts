@@ -121,6 +121,20 @@ describe('a decoder export with a KV cache', () => {
     }
   });
 
+  test('the one seeded use_cache_branch flag is named, with its value and how to choose the other branch', async () => {
+    const r = await checkBatchInvariance(decoderModel(), small);
+    const flag = r.model.inputs.find((i) => i.name === 'use_cache_branch')?.synthesis as { kind: string; shared?: boolean[] };
+    expect(flag.kind).toBe('bool');
+    expect(flag.shared).toHaveLength(1);
+    expect(formatReport(r, { color: false })).toContain(
+      `use_cache_branch bool shared by the batch: ${flag.shared?.[0]} (seeded at random, so only that branch of the model runs; choose with --const use_cache_branch=1 or use_cache_branch=0)`,
+    );
+    for (const value of [0, 1]) {
+      const chosen = await checkBatchInvariance(decoderModel(), { ...small, consts: { use_cache_branch: value } });
+      expect(chosen.model.inputs.find((i) => i.name === 'use_cache_branch')?.synthesis).toEqual({ kind: 'const' });
+    }
+  });
+
   test('negative control: a leak through it is still found', async () => {
     const r = await checkBatchInvariance(decoderModel({ leaky: true }), small);
     expect(r.verdict).toBe('violated');
