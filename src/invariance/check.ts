@@ -164,7 +164,10 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       notes.push(`batch-mates ${OUTLIER_SCALE} times larger (the outlier run) moved the first probe by ${approx(outlierMaxAbs)}, more than any batch of the table: the worst element and the minimum tolerance include that run`);
     }
     const sidePad = paddingComparisons.find((c) => c.run === 'other-side');
-    if (sidePad && !sidePad.bitExact) {
+    if (sidePad && !sidePad.bitExact && sidePad.pass) {
+      // Within the tolerance, the move can be float drift from the pads' other place: no claim about positions.
+      notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${approx(sidePad.maxAbs)}, within the tolerance: float drift from where the pads sit (or a small effect of it), so the padding side does not matter here`);
+    } else if (sidePad && !sidePad.bitExact) {
       notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${approx(sidePad.maxAbs)}: this is a ${padding.side}-padding model (its positions do not follow the mask); serve it ${padding.side}-padded`);
     }
     if (analysis.nonFinite.length > 0) {
