@@ -75,7 +75,7 @@ describe('batchproof check: bad input is exit 2 and one line on stderr', () => {
     ['unknown const input', ['check', invariant, '--const', 'sr=16000'], /consts names 'sr' \(CLI --const sr=\.\.\.\), which is not an input/],
     ['unknown symbolic dim', ['check', invariant, '--dim', 'seq=4'], /dims names 'seq' \(CLI --dim seq=N\), but the model has no symbolic dim 'seq'/],
     ['bad shape', ['check', invariant, '--shape', 'x=N,9'], /contradicts the model: axis 1 is fixed at 8/],
-    ['bad dim', ['check', invariant, '--dim', 'seq=0'], /positive integer/],
+    ['bad dim', ['check', invariant, '--dim', 'seq=1.5'], /--dim seq=1.5: the size must be a whole number \(0 for an empty dim\)/],
     ['missing inputs file', ['check', invariant, '--inputs', path.join(tmp, 'none.npz')], /none\.npz/],
     ['bad budget', ['check', invariant, '--budget', 'soon'], /--budget soon: expected a duration/],
     ['--json into a missing directory', ['check', invariant, '--batch-sizes', '1,2', '--json', path.join(tmp, 'no', 'such', 'r.json')], /the directory .* does not exist; create it first/],
