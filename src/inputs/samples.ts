@@ -4,6 +4,7 @@ import { allocate, blockAllocator, floatToHalf, product, stackRows, takeRows, Ty
 import type { InputSpec } from './spec';
 import type { IdBound, TableRef } from '../onnx/tables';
 import { fillUniform } from '../kernels';
+import { WHOLE_RANGE_NOTE } from '../report/synthesis-text';
 
 /** An array with its dtype and dims, as the io readers return and onnxruntime tensors carry. */
 export interface ArrayWithDims {
@@ -110,6 +111,11 @@ export function isPositionName(name: string): boolean {
   return /position/i.test(name) || /(^|[^a-z])pos(_?ids?)?([^a-z]|$)/i.test(name);
 }
 
+/** Inputs named as token ids (`input_ids`, `token_ids`, `ids`, `tokens`): ids even in 8 bits. */
+function isIdName(name: string): boolean {
+  return /(^|[^a-z])ids?$|token|word|vocab/i.test(name);
+}
+
 /** Where the ids' bounds come from: the tables found in the graph, or why there are none. */
 export type TableSource = { bounds: Record<string, IdBound> } | { reason: string };
 
@@ -176,6 +182,11 @@ export function planSynthesis(
           );
         }
         facts[spec.name] = { kind: 'ids', low: bound.low, high, table: bound.table };
+      } else if ((spec.dtype === 'uint8' || spec.dtype === 'int8') && options.vocab === undefined && !isIdName(spec.name)) {
+        // 8-bit data with no table is pixels or quantized values (NHWC uint8 images), not token ids:
+        // the dtype's whole range, so the samples reach the values a real image holds.
+        const low = spec.dtype === 'int8' ? -128 : 0;
+        facts[spec.name] = { kind: 'ids', low, high: low + 256, table: null, note: `${WHOLE_RANGE_NOTE} ${spec.dtype}, no table found in the graph; set vocab for token ids, CLI --vocab N` };
       } else {
         const vocab = Math.min(options.vocab ?? DEFAULT_VOCAB, limit);
         const why = 'reason' in tables ? tables.reason : 'no table found in the graph';

@@ -6,6 +6,9 @@
 import type { SynthesisFact } from '../inputs/samples';
 import type { TableRef } from '../onnx/tables';
 
+/** The note of 8-bit inputs synthesized over their dtype's whole range (pixels, not ids). */
+export const WHOLE_RANGE_NOTE = 'values over the whole range of';
+
 function table(t: TableRef): string {
   return `table ${t.initializer}, ${t.rows} rows, ${t.node}`;
 }
@@ -28,6 +31,7 @@ export function describeSynthesis(fact: SynthesisFact, name = 'NAME'): string {
     case 'floats':
       return `floats in [${fact.range[0]}, ${fact.range[1]})`;
     case 'ids':
+      if (fact.note?.startsWith(WHOLE_RANGE_NOTE)) return `values in [${fact.low}, ${fact.high}) (${fact.note})`;
       return ids(fact.low, fact.high, fact.table, fact.note);
     case 'mask':
       return fact.pads ? 'padding mask (True on pads), all False: no pads' : 'mask (1 on tokens, 0 on pads)';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { checkBatchInvariance, checkDeterminism } from '../../src';
+import { checkBatchInvariance, checkDeterminism, formatReport } from '../../src';
 import { encodeNpy, encodeNpz } from '../../src/io';
 import { synthesisLine } from '../../src/report/synthesis-text';
 import { buildModel, constInputModel, invariantModel, leakyModel, seededFloats } from '../helpers/models';
@@ -272,5 +272,46 @@ describe('a bool input that is not a mask is synthesized as varied bits', () => 
     const r = await checkBatchInvariance(boolModel(true), sizes);
     expect(r.verdict).toBe('violated');
     expect(r.causes).toContain('leakage');
+  });
+});
+
+describe('8-bit image inputs (NHWC uint8, as TF and quantized exports take them)', () => {
+  /** image uint8 [N, height, width, 3] -> y = pixels + the batch's mean of (pixels - 200)+: a leak only bright pixels show. */
+  function brightLeakModel(dtype: 'uint8' | 'int8', threshold: number): Uint8Array {
+    return buildModel({
+      opset: 13,
+      inputs: [{ name: 'image', dtype, shape: ['N', 'height', 'width', 3] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 'height', 'width', 3] }],
+      initializers: [{ name: 't', dtype: 'float32', dims: [], data: [threshold] }],
+      nodes: [
+        { op: 'Cast', inputs: ['image'], outputs: ['f'], attrs: { to: 1 } },
+        { op: 'Sub', inputs: ['f', 't'], outputs: ['d'] },
+        { op: 'Relu', inputs: ['d'], outputs: ['r'] },
+        { op: 'ReduceMean', inputs: ['r'], outputs: ['m'], attrs: { axes: [0], keepdims: 1 } },
+        { op: 'Add', inputs: ['f', 'm'], outputs: ['y'] },
+      ],
+    });
+  }
+
+  test('uint8 pixels are synthesized over 0..255, so a leak only bright pixels show is found', async () => {
+    const report = await checkBatchInvariance(brightLeakModel('uint8', 200), { ...sizes, dims: { height: 4, width: 4 } });
+    expect(report.model.inputs[0].synthesis).toMatchObject({ kind: 'ids', low: 0, high: 256, table: null });
+    expect(report.verdict).toBe('violated');
+    expect(report.causes).toContain('leakage');
+    expect(formatReport(report)).toContain('inputs: image values in [0, 256) (values over the whole range of uint8, no table found in the graph; set vocab for token ids, CLI --vocab N)');
+  });
+
+  test('int8 values span -128..127; vocab still sets the range; an 8-bit input named as ids keeps the vocab default', async () => {
+    const report = await checkBatchInvariance(brightLeakModel('int8', 100), { ...sizes, dims: { height: 4, width: 4 } });
+    expect(report.model.inputs[0].synthesis).toMatchObject({ kind: 'ids', low: -128, high: 128 });
+    expect(report.verdict).toBe('violated');
+    const narrowed = await checkBatchInvariance(brightLeakModel('uint8', 200), { ...sizes, dims: { height: 4, width: 4 }, vocab: 50 });
+    expect(narrowed.model.inputs[0].synthesis).toMatchObject({ kind: 'ids', low: 0, high: 50 });
+    const ids = buildModel({
+      inputs: [{ name: 'input_ids', dtype: 'uint8', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+      nodes: [{ op: 'Cast', inputs: ['input_ids'], outputs: ['y'], attrs: { to: 1 } }],
+    });
+    expect((await checkBatchInvariance(ids, sizes)).model.inputs[0].synthesis).toMatchObject({ kind: 'ids', low: 0, high: 100 });
   });
 });
