@@ -108,7 +108,13 @@ export async function executePlan(
     const feeds = (run.tokens || run.outlier) && options.specialFeeds ? options.specialFeeds(run, ids) : feedsFor(specs, shared, pool, ids);
     const rowCount = run.rows.length;
     const before = log.inferenceMs;
-    const result = await handle.run(feeds, outputNames, { rows: rowCount, purpose: run.purpose, log });
+    const ran = log.entries().map((e) => e.batchSize);
+    // The first batch above batch 1, after only batch 1 ran, failing: the graph fixed the batch at 1 (a trace
+    // without dynamic axes, x.view(1, -1)); onnxruntime's reason alone points at the inputs.
+    const failure = handle.runtime !== 'function' && ran.length === 1 && ran[0] === 1 && rowCount > 1
+      ? (reason: string) => fixedBatchFailure(handle, specs, rowCount, reason)
+      : undefined;
+    const result = await handle.run(feeds, outputNames, { rows: rowCount, purpose: run.purpose, log, failure });
     perRowMs = (log.inferenceMs - before) / rowCount;
     if (!layouts) {
       const first = pending[0];
@@ -218,13 +224,23 @@ function sameDims(a: ort.Tensor | undefined, b: ort.Tensor | undefined): boolean
   return a !== undefined && b !== undefined && a.dims.length === b.dims.length && a.dims.every((d, i) => d === b.dims[i]);
 }
 
-function noBatchAxis(name: string, a: readonly number[], b: readonly number[], seen: string, compared: readonly string[], all: readonly string[], unbatched: (output: string) => boolean): string {
+function noBatchAxis(name: string, a: readonly number[], b: readonly number[], seen: string, compared: readonly string[], all: readonly string[], unbatched: (output: string) => boolean, declared: readonly (number | string)[]): string {
   if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
     return `output '${name}' does not scale with the batch (${seen}), so its rows cannot be matched to samples; mark its batch axis with --shape ${name}=N,... or leave it out with --outputs`;
   }
   const others = (compared.length > 1 ? compared : all).filter((n) => n !== name && !unbatched(n));
   const cure = others.length > 0 ? `leave it out with --outputs ${others.join(',')} (API: outputs: [${others.map((n) => `'${n}'`).join(', ')}])` : 'no other output has a batch axis to compare: export one that has';
-  return `output '${name}' has no batch axis (${seen}): it is computed over the whole batch (a scalar, or pooled over the batch), so it changes with the batch-mates by design and no sample's part of it can be compared; ${cure}`;
+  const fixed = declared.length > 0 && declared[0] === 1 ? `, or a batch fixed at export: declared [${declared.join(', ')}]` : '';
+  return `output '${name}' has no batch axis (${seen}): it is computed over the whole batch (a scalar, or pooled over the batch${fixed}), so it changes with the batch-mates by design and no sample's part of it can be compared (no axis of it grows with the batch); ${cure}${fixed ? `, or re-export it with one row per sample (torch.onnx.export(..., dynamic_axes={'${name}': {0: 'batch'}}))` : ''}`;
+}
+
+/** One line for a graph that runs at the reference size and fails above it: the batch is baked in. */
+function fixedBatchFailure(handle: Runner, specs: readonly InputSpec[], rows: number, reason: string): string {
+  const ran = 1;
+  const fixed = handle.outputs.filter((o) => o.shape.length > 0 && o.shape[0] === ran);
+  const declared = fixed.length > 0 ? ` (output${fixed.length > 1 ? 's' : ''} ${fixed.map((o) => `'${o.name}' declared [${o.shape.join(', ')}]`).join(', ')})` : '';
+  const axes = [...specs.filter((i) => i.batchAxis !== null).map((i) => `'${i.name}': {${i.batchAxis}: 'batch'}`), ...handle.outputs.map((o) => `'${o.name}': {0: 'batch'}`)].join(', ');
+  return `${handle.source}: onnxruntime ran batch ${ran} but failed on a batch of ${rows} (${reason}): the graph fixes the batch size${declared}, as an export traced at batch ${ran} without dynamic axes, or with a shape taken at trace time (x.view(${ran}, -1)), does; re-export it with torch.onnx.export(..., dynamic_axes={${axes}}) and shapes from the input (x.view(x.size(0), -1)), or check --shape/--dim/--const if an input is shaped wrong`;
 }
 
 /** Finds each output's batch axis: the one axis whose length scales with the batch size. */
@@ -253,7 +269,7 @@ export function detectLayouts(
         const seen = `[${a.dims.join(', ')}] at batch ${sizeA} and [${b.dims.join(', ')}] at batch ${sizeB}`;
         throw new BadInputError(
           scaling.length === 0
-            ? noBatchAxis(name, a.dims, b.dims, seen, names, handle.outputs.map((o) => o.name), (n) => sameDims(resultA[n] as ort.Tensor | undefined, resultB[n] as ort.Tensor | undefined) || fixedDims(handle.outputs.find((o) => o.name === n)?.shape))
+            ? noBatchAxis(name, a.dims, b.dims, seen, names, handle.outputs.map((o) => o.name), (n) => sameDims(resultA[n] as ort.Tensor | undefined, resultB[n] as ort.Tensor | undefined) || fixedDims(handle.outputs.find((o) => o.name === n)?.shape), declared)
             : `output '${name}' has several axes that scale with the batch (${seen}); mark the batch axis with --shape ${name}=${a.dims.map((d, i) => (i === scaling[0] ? 'N' : String(d))).join(',')}`,
         );
       }

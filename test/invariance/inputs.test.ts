@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { checkBatchInvariance, checkDeterminism, formatReport } from '../../src';
+import { BadInputError, checkBatchInvariance, checkDeterminism, formatReport } from '../../src';
 import { encodeNpy, encodeNpz } from '../../src/io';
 import { synthesisLine } from '../../src/report/synthesis-text';
 import { buildModel, constInputModel, invariantModel, leakyModel, seededFloats } from '../helpers/models';
@@ -114,6 +114,49 @@ describe('batch axes, symbolic dims and shared inputs', () => {
     // Not a dead end: --shape cannot mark a fixed dim (it is refused), so it is not offered.
     await expect(checkBatchInvariance(fixedBatchModel())).rejects.toThrow(/so --shape cannot make one\)$/);
     await expect(checkBatchInvariance(fixedBatchModel(), { shapes: { x: ['N', 8] } })).rejects.toThrow(/contradicts the model/);
+  });
+
+  test('inputs dynamic but the graph fixed at batch 1 (x.view(1, -1) at trace time): one line naming the re-export, not --shape', async () => {
+    // y = Reshape(x, [1, 8]), declared [1, 8]: batch 1 runs, batch 2 fails inside onnxruntime.
+    const baked = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1, 8] }],
+      initializers: [{ name: 'to', dtype: 'int64', dims: [2], data: [1, 8] }],
+      nodes: [{ op: 'Reshape', inputs: ['x', 'to'], outputs: ['y'] }],
+    });
+    const e = await checkBatchInvariance(baked, sizes).then(() => null, (x: Error) => x);
+    expect(e).toBeInstanceOf(BadInputError);
+    expect(e?.message).toMatch(/^<bytes>: onnxruntime ran batch 1 but failed on a batch of 2 \(.*requested shape:\{1,8\}\): the graph fixes the batch size \(output 'y' declared \[1, 8\]\), .*re-export it with torch\.onnx\.export\(\.\.\., dynamic_axes=\{'x': \{0: 'batch'\}, 'y': \{0: 'batch'\}\}\) and shapes from the input \(x\.view\(x\.size\(0\), -1\)\)/);
+    expect(e?.message).not.toMatch(/\n/);
+    // Where batch 2 ran (the reference) and 3 fails, the batch is not fixed at 1: the generic line.
+    const atFour = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['M', 16] }],
+      initializers: [{ name: 'to', dtype: 'int64', dims: [2], data: [-1, 16] }],
+      nodes: [{ op: 'Reshape', inputs: ['x', 'to'], outputs: ['y'] }],
+    });
+    await expect(checkBatchInvariance(atFour, { batchSizes: [2, 3], reference: 2 })).rejects.toThrow(/onnxruntime failed on a batch of 3 .*check --shape/);
+  });
+
+  test('an output with the same dims at every batch size (a batch fixed at export, a scalar over the batch): no --shape offered, the cure named', async () => {
+    // y = x[0:1], declared [1, 8]; total = sum of the whole batch, a scalar.
+    const firstRow = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1, 8] }],
+      initializers: [{ name: 'st', dtype: 'int64', dims: [1], data: [0] }, { name: 'en', dtype: 'int64', dims: [1], data: [1] }, { name: 'ax', dtype: 'int64', dims: [1], data: [0] }],
+      nodes: [{ op: 'Slice', inputs: ['x', 'st', 'en', 'ax'], outputs: ['y'] }],
+    });
+    await expect(checkBatchInvariance(firstRow, sizes)).rejects.toThrow(
+      "output 'y' has no batch axis ([1, 8] at batch 1 and [1, 8] at batch 2): it is computed over the whole batch (a scalar, or pooled over the batch, or a batch fixed at export: declared [1, 8]), so it changes with the batch-mates by design and no sample's part of it can be compared (no axis of it grows with the batch); no other output has a batch axis to compare: export one that has, or re-export it with one row per sample (torch.onnx.export(..., dynamic_axes={'y': {0: 'batch'}}))",
+    );
+    const withTotal = buildModel({
+      opset: 13,
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'emb', dtype: 'float32', shape: ['N', 8] }, { name: 'total', dtype: 'float32', shape: [] }],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['emb'] }, { op: 'ReduceSum', inputs: ['x'], outputs: ['total'], attrs: { keepdims: 0 } }],
+    });
+    await expect(checkBatchInvariance(withTotal, sizes)).rejects.toThrow(/^output 'total' has no batch axis \(\[\] at batch 1 and \[\] at batch 2\): .*; leave it out with --outputs emb \(API: outputs: \['emb'\]\)$/);
+    expect((await checkBatchInvariance(withTotal, { ...sizes, outputs: ['emb'] })).verdict).toBe('invariant');
   });
 
   test('an output that grows with the batch by less than a row a sample: the message names what was given', async () => {
