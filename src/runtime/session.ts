@@ -85,5 +85,9 @@ export function sessionError(e: unknown, provider: ProviderName, label: string):
   if (/OrtValue indexes should have been populated/i.test(reason)) {
     return new BadInputError(`${label}: the model's graph computes nothing (no outputs, or no nodes that produce them), so onnxruntime cannot load it; re-export it with its outputs`);
   }
+  // onnxruntime-node has no JavaScript tensor for bfloat16 (ONNX type 16): its inputs and outputs cannot cross.
+  if (/Unsupported data type: 16\b/.test(reason)) {
+    return new BadInputError(`${label}: onnxruntime-node cannot pass bfloat16 tensors to or from JavaScript (${reason}; type 16 is bfloat16), so the model's bfloat16 inputs or outputs cannot be fed or read; re-export it with float32 or float16 inputs and outputs (a Cast at each end keeps bfloat16 inside the graph)`);
+  }
   return new BadInputError(`${label}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
 }

@@ -72,7 +72,7 @@ const ELEM_TYPES: Record<string, number> = {
   float32: DataType.FLOAT, uint8: DataType.UINT8, int8: DataType.INT8, uint16: DataType.UINT16,
   int16: DataType.INT16, int32: DataType.INT32, int64: DataType.INT64, string: DataType.STRING,
   bool: DataType.BOOL, float16: DataType.FLOAT16, float64: DataType.DOUBLE, uint32: DataType.UINT32,
-  uint64: DataType.UINT64,
+  uint64: DataType.UINT64, bfloat16: DataType.BFLOAT16,
 };
 
 function elemType(dtype: string): number {

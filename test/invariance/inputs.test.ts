@@ -185,6 +185,17 @@ describe('bad models and options are one clear line, never a crash', () => {
     ['random bytes', () => checkBatchInvariance(Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)), /not (a valid |an )ONNX model|could not load/],
     ['truncated model', () => checkBatchInvariance(invariantModel().subarray(0, 100)), /not a valid ONNX model|could not load/],
     ['empty file', () => checkBatchInvariance(new Uint8Array(0)), /empty/],
+    // onnxruntime-node has no bfloat16 tensor: its words alone ('Unsupported data type: 16') name neither dtype nor cure.
+    ['bfloat16 output', () => checkBatchInvariance(buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'bfloat16', shape: ['N', 8] }],
+      nodes: [{ op: 'Cast', inputs: ['x'], outputs: ['y'], attrs: { to: 16 } }],
+    })), /^<bytes>: onnxruntime-node cannot pass bfloat16 tensors to or from JavaScript .*; re-export it with float32 or float16 inputs and outputs \(a Cast at each end keeps bfloat16 inside the graph\)$/],
+    ['bfloat16 input', () => checkDeterminism(buildModel({
+      inputs: [{ name: 'x', dtype: 'bfloat16', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+      nodes: [{ op: 'Cast', inputs: ['x'], outputs: ['y'], attrs: { to: 1 } }],
+    })), /^<bytes>: onnxruntime-node cannot pass bfloat16 tensors .*re-export it with float32 or float16 inputs and outputs/],
     ['batch size 0', () => checkBatchInvariance(invariantModel(), { batchSizes: [0, 2] }), /batchSizes must be a list of positive integers, and batch size 0 is not/],
     ['batch size 2.5', () => checkBatchInvariance(invariantModel(), { batchSizes: [2.5] }), /batch size 2.5 is not/],
     ['unknown tolerance', () => checkBatchInvariance(invariantModel(), { tolerance: { foo: 1 } as never }), /unknown tolerance .* use 'exact'/],
