@@ -53,7 +53,17 @@ export function describeSynthesis(fact: SynthesisFact, name = 'NAME'): string {
 }
 
 /** `inputs: <name> <how>, ...`; an empty string when there are no inputs. */
-export function synthesisLine(inputs: readonly { name: string; synthesis: SynthesisFact }[]): string {
+export function synthesisLine(inputs: readonly { name: string; synthesis: SynthesisFact; batchAxis?: number | null }[]): string {
   if (inputs.length === 0) return '';
-  return `inputs: ${inputs.map((i) => `${i.name} ${describeSynthesis(i.synthesis, i.name)}`).join(', ')}`;
+  return `inputs: ${inputs.map((i) => `${i.name} ${describeSynthesis(i.synthesis, i.name)}${sharedGuess(i)}`).join(', ')}`;
+}
+
+/**
+ * An input without a batch axis that nobody gave a value for (an audio model's `sr`) got one
+ * made-up value for the whole check: say so, and how to give the value the model is served with.
+ */
+function sharedGuess(input: { name: string; synthesis: SynthesisFact; batchAxis?: number | null }): string {
+  // A shared bool flag already says which value it got and how to choose (describeSynthesis).
+  if (input.batchAxis !== null || input.synthesis.kind === 'const' || input.synthesis.kind === 'user' || (input.synthesis.kind === 'bool' && input.synthesis.shared)) return '';
+  return ` (no batch axis: one synthesized value shared by the whole check; give the one you serve with consts, CLI --const ${input.name}=VALUE)`;
 }

@@ -108,6 +108,15 @@ describe('batch axes, symbolic dims and shared inputs', () => {
     );
   });
 
+  test("an input without a batch axis and no const (an audio model's sr) is said to be one made-up value, with the flag to set it", async () => {
+    const guessed = formatReport(await checkBatchInvariance(constInputModel(), sizes));
+    expect(guessed).toContain('scale floats in [-1, 1) (no batch axis: one synthesized value shared by the whole check; give the one you serve with consts, CLI --const scale=VALUE)');
+    expect(guessed).not.toMatch(/x floats in \[-1, 1\) \(no batch axis/);
+    const given = formatReport(await checkBatchInvariance(constInputModel(), { ...sizes, consts: { scale: 3 } }));
+    expect(given).toContain('scale shared by the batch (const)');
+    expect(given).not.toContain('no batch axis');
+  });
+
   test('a fixed batch dimension says how to export a dynamic one', async () => {
     const { fixedBatchModel } = await import('../helpers/models');
     await expect(checkBatchInvariance(fixedBatchModel())).rejects.toThrow(/no dynamic batch axis .*dynamic_axes=\{'x': \{0: 'batch'\}\}/);
