@@ -260,6 +260,13 @@ export function detectLayouts(
     const marked = shapes[name]?.indexOf(BATCH_MARK);
     if (marked !== undefined && marked >= 0) {
       axis = marked;
+      const b = resultB?.[name] as ort.Tensor | undefined;
+      // A marked axis that does not grow with the batch would read rows that are not there.
+      if (sizeB !== null && b && axis < a.dims.length && a.dims[axis] * sizeB !== b.dims[axis] * sizeA) {
+        throw new BadInputError(
+          `shapes (CLI --shape ${name}): axis ${axis} of output '${name}' does not grow with the batch ([${a.dims.join(', ')}] at batch ${sizeA} and [${b.dims.join(', ')}] at batch ${sizeB}), so it cannot be the batch axis; mark the axis that holds one row per sample, or leave the output out with outputs (CLI --outputs)`,
+        );
+      }
     } else if (sizeB !== null && resultB) {
       const b = resultB[name] as ort.Tensor;
       const scaling = a.dims

@@ -158,6 +158,10 @@ describe('batch axes, symbolic dims and shared inputs', () => {
     await expect(checkBatchInvariance(firstRow, sizes)).rejects.toThrow(
       "output 'y' has no batch axis ([1, 8] at batch 1 and [1, 8] at batch 2): it is computed over the whole batch (a scalar, or pooled over the batch, or a batch fixed at export: declared [1, 8]), so it changes with the batch-mates by design and no sample's part of it can be compared (no axis of it grows with the batch); no other output has a batch axis to compare: export one that has, or re-export it with one row per sample (torch.onnx.export(..., dynamic_axes={'y': {0: 'batch'}}))",
     );
+    // Marking the fixed axis anyway read rows that are not there: 'violated (position)' for an output with no rows per sample.
+    await expect(checkBatchInvariance(firstRow, { ...sizes, shapes: { y: ['N', 8] } })).rejects.toThrow(
+      "shapes (CLI --shape y): axis 0 of output 'y' does not grow with the batch ([1, 8] at batch 1 and [1, 8] at batch 2), so it cannot be the batch axis; mark the axis that holds one row per sample, or leave the output out with outputs (CLI --outputs)",
+    );
     const withTotal = buildModel({
       opset: 13,
       inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
