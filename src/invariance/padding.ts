@@ -12,7 +12,7 @@
 import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
 import { allocate, blockAllocator, floatToHalf, halfToFloat, product, TypedArray } from '../inputs/arrays';
-import { batchTensor, isPadMaskName, SampleCache, SamplePool } from '../inputs/samples';
+import { batchTensor, isMaskName, isPadMaskName, SampleCache, SamplePool } from '../inputs/samples';
 import { sumTerms, type InputSpec } from '../inputs/spec';
 import type { TableRef } from '../onnx/tables';
 import type { ValueInfo } from '../runtime/session';
@@ -98,7 +98,6 @@ export function untested(reason: string): PaddingReport {
 
 const INTEGER = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool']);
 const FLOATS = new Set(['float32', 'float64', 'float16']);
-const isMaskName = (name: string) => /mask/i.test(name);
 const isPositionName = (name: string) => /position/i.test(name);
 
 /** Checks the `padding` option's form (the option table checks only that it is given). */
