@@ -43,7 +43,8 @@ test('with injectGlobals: false the matchers, embedding baselines and describePr
       testTimeout: 60000,
     };
     const results = path.join(dir, 'results.json');
-    const r = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--config', JSON.stringify(config), '--json', '--outputFile', results], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    // --ci=false: the baseline below is written whether or not CI is set where this suite runs.
+    const r = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--ci=false', '--config', JSON.stringify(config), '--json', '--outputFile', results], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
     const output = `${r.stdout}\n${r.stderr}`;
     expect({ code: r.status, output }).toMatchObject({ code: 0 });
     const json = JSON.parse(fs.readFileSync(results, 'utf8'));
