@@ -121,6 +121,36 @@ function batchAxesByName(inputs: readonly ValueInfo[]): Map<string, number> {
 }
 
 /**
+ * Inputs whose batch axis was a guess: taken by position (the first dynamic dim) from several
+ * dynamic dims, none named like batch (`[unk__1, unk__2, 4]`, torch's export without
+ * dynamic_axes names), with no --shape for it. A time-major input is then batched on its time
+ * axis; the report names the guess and how to mark the batch axis (one line: see guessedBatchLine).
+ */
+export function guessedBatchAxes(specs: readonly InputSpec[], options: ShapeOptions): InputSpec[] {
+  return specs.filter(
+    (s) => s.batchAxis !== null && !options.shapes?.[s.name] && batchNamedAxes(s.declared).length === 0 && s.declared.filter(isSymbolic).length >= 2,
+  );
+}
+
+/** One line: which axis was taken as the batch, and the --shape (API: shapes) that marks another. */
+export function guessedBatchLine(guessed: readonly InputSpec[]): string | null {
+  if (guessed.length === 0) return null;
+  const which = guessed.map((s) => `axis ${s.batchAxis} of '${s.name}' [${s.declared.join(', ')}]`).join(', ');
+  // A dim's name where --shape takes it as one (it keeps its --dim), else its size.
+  const dim = (s: InputSpec, d: number | string, a: number) =>
+    typeof d === 'string' && /^[A-Za-z_][\w.]*$/.test(d) ? d : !isSymbolic(d) ? d : a === s.batchAxis ? DEFAULT_SYMBOLIC_DIM : s.sampleDims[a];
+  // The example marks the next dynamic dim: a time-major input's batch.
+  const other = (s: InputSpec) => {
+    const next = s.declared.findIndex((d, a) => a > (s.batchAxis as number) && isSymbolic(d));
+    const alt = next >= 0 ? next : s.declared.findIndex((d, a) => a !== s.batchAxis && isSymbolic(d));
+    return s.declared.map((d, a) => (a === alt ? BATCH_MARK : dim(s, d, a)));
+  };
+  const flags = guessed.map((s) => `--shape ${s.name}=${other(s).join(',')}`).join(' ');
+  const api = guessed.map((s) => `${/^[A-Za-z_$][\w$]*$/.test(s.name) ? s.name : `'${s.name}'`}: [${other(s).map((d) => (typeof d === 'number' ? d : `'${d}'`)).join(', ')}]`).join(', ');
+  return `batch axis guessed: ${which}, the first dynamic dim, as no dim name says batch; if the batch is another axis, mark it with N: ${flags} (API: shapes: { ${api} })`;
+}
+
+/**
  * Decides, per input, its batch axis and the concrete dims of one sample.
  * `known` carries dims read from user samples (they fix the symbols they cover).
  */

@@ -4,7 +4,7 @@ import { BadInputError, formatValue } from '../errors';
 import { FUNCTION_OPTION_KEYS, INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor, functionFingerprint } from '../runtime/fingerprint';
 import { InputOptions, PreparedInputs, prepareInputs, userSampleIndex } from '../inputs/prepare';
-import { BATCH_MARK, InputSpec } from '../inputs/spec';
+import { BATCH_MARK, guessedBatchAxes, guessedBatchLine, InputSpec } from '../inputs/spec';
 import { assertBatchFits, DeclaredOutput, planFootprint } from '../inputs/memory';
 import { assertSamplesCanShowFailure } from '../inputs/degenerate';
 import { graphOf, ModelHandle, modelBytesOf, ModelSource, openModel } from '../runtime/handle';
@@ -118,6 +118,9 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     }
     const { prepared, count, probes, plan, poolIndex, padding, hooks } = await prepareCheck(handle, outputs, options);
     const notes: string[] = [];
+    // Which axis is the batch was guessed from generic dims (a time-major input's time axis would be taken): say which, and how to mark another.
+    const guessed = guessedBatchLine(guessedBatchAxes(prepared.specs, options));
+    if (guessed) notes.push(guessed);
     // Another mask on another axis (encoder_attention_mask) is synthesized all 1s: its padding goes untested.
     if (padding.tested && prepared.source !== 'user') {
       const others = prepared.specs.filter((s) => s.batchAxis !== null && s.name !== padding.mask && prepared.synthesis[s.name]?.kind === 'mask' && !(prepared.synthesis[s.name] as { pads?: true }).pads && !s.declared.includes(padding.axis as string));

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { checkBatchInvariance } from '../../src';
+import { checkBatchInvariance, formatReport } from '../../src';
 import { encodeNpz } from '../../src/io';
 import { prepareInputs } from '../../src/inputs/prepare';
 import { inputRole, type SynthesisFact } from '../../src/inputs/samples';
@@ -324,13 +324,13 @@ describe('the line for people', () => {
 
 describe('the batch axis is the dim named batch', () => {
   /** A time-major GRU: x [time, batch, 24] -> Y [time, 1, batch, 8] (layout 0, onnxruntime's default). */
-  function timeMajorGru(): Uint8Array {
+  function timeMajorGru(dims: [string, string] = ['time', 'batch']): Uint8Array {
     const H = 8;
     const I = 24;
     return buildModel({
       opset: 14,
-      inputs: [{ name: 'x', dtype: 'float32', shape: ['time', 'batch', I] }],
-      outputs: [{ name: 'y', dtype: 'float32', shape: ['time', 1, 'batch', H] }],
+      inputs: [{ name: 'x', dtype: 'float32', shape: [dims[0], dims[1], I] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [dims[0], 1, dims[1], H] }],
       initializers: [
         f32('W', [1, 3 * H, I], seededFloats(3 * H * I, 11).map((v) => v * 0.3)),
         f32('R', [1, 3 * H, H], seededFloats(3 * H * H, 12).map((v) => v * 0.3)),
@@ -345,6 +345,23 @@ describe('the batch axis is the dim named batch', () => {
     expect(report.model.inputs[0].batchAxis).toBe(1);
     expect(report.model.outputs[0].batchAxis).toBe(2);
     expect(['invariant', 'within-tolerance']).toContain(report.verdict);
+  });
+
+  test("generic dims (torch's export without dynamic_axes names): the report names the guessed batch axis and the --shape that marks another", async () => {
+    const guessed = "batch axis guessed: axis 0 of 'x' [unk__1, unk__2, 24], the first dynamic dim, as no dim name says batch; if the batch is another axis, mark it with N: --shape x=unk__1,N,24 (API: shapes: { x: ['unk__1', 'N', 24] })";
+    const report = await checkBatchInvariance(timeMajorGru(['unk__1', 'unk__2']), sizes);
+    // Batched on its time axis, the recurrence carries one 'sample' into the next: a false leak.
+    expect(report.model.inputs[0].batchAxis).toBe(0);
+    expect(report.causes).toContain('leakage');
+    expect(report.notes).toContain(guessed);
+    expect(formatReport(report, { color: false })).toContain(`note: ${guessed}`);
+    // The cure the line gives works; with it, or with a dim named batch, nothing was guessed.
+    const marked = await checkBatchInvariance(timeMajorGru(['unk__1', 'unk__2']), { ...sizes, shapes: { x: ['unk__1', 'N', 24] } });
+    expect(marked.model.inputs[0].batchAxis).toBe(1);
+    expect(['invariant', 'within-tolerance']).toContain(marked.verdict);
+    for (const r of [marked, await checkBatchInvariance(timeMajorGru(), sizes)]) expect(r.notes.filter((n) => n.startsWith('batch axis guessed'))).toEqual([]);
+    // One dynamic dim leaves nothing to guess.
+    expect((await checkBatchInvariance(invariantModel(), sizes)).notes.filter((n) => n.startsWith('batch axis guessed'))).toEqual([]);
   });
 
   test('names win over position; ambiguous names are one line with the --shape cure', async () => {
