@@ -25,8 +25,11 @@ function ids(low: number, high: number, t: TableRef | null | undefined, note?: s
   return `ids in [${low}, ${high})${t ? ` (${table(t)})` : untabled(note)}`;
 }
 
-/** How one input's samples are made, in a few words. */
-export function describeSynthesis(fact: SynthesisFact, name = 'NAME'): string {
+/**
+ * How one input's samples are made, in a few words. `padded`: false for a mask the check did not
+ * pad (another mask was padded, or padding went untested), which then held 1 on every token.
+ */
+export function describeSynthesis(fact: SynthesisFact, name = 'NAME', padded = true): string {
   switch (fact.kind) {
     case 'floats':
       return `floats in [${fact.range[0]}, ${fact.range[1]})`;
@@ -34,7 +37,8 @@ export function describeSynthesis(fact: SynthesisFact, name = 'NAME'): string {
       if (fact.note?.startsWith(WHOLE_RANGE_NOTE)) return `values in [${fact.low}, ${fact.high}) (${fact.note})`;
       return ids(fact.low, fact.high, fact.table, fact.note);
     case 'mask':
-      return fact.pads ? 'padding mask (True on pads), all False: no pads' : 'mask (1 on tokens, 0 on pads)';
+      if (fact.pads) return 'padding mask (True on pads), all False: no pads';
+      return padded ? 'mask (1 on tokens, 0 on pads)' : 'mask, all 1s (no pads)';
     case 'positions':
       return `positions 0..len-1${fact.table ? ` (${table(fact.table)})` : ''}`;
     case 'bool':
@@ -52,10 +56,14 @@ export function describeSynthesis(fact: SynthesisFact, name = 'NAME'): string {
   }
 }
 
-/** `inputs: <name> <how>, ...`; an empty string when there are no inputs. */
-export function synthesisLine(inputs: readonly { name: string; synthesis: SynthesisFact; batchAxis?: number | null }[]): string {
+/**
+ * `inputs: <name> <how>, ...`; an empty string when there are no inputs. `paddedMask`, where
+ * given, is the mask the check padded (the report's padding.mask; null when none was): any other
+ * mask was fed all 1s, and the line says so.
+ */
+export function synthesisLine(inputs: readonly { name: string; synthesis: SynthesisFact; batchAxis?: number | null }[], paddedMask?: string | null): string {
   if (inputs.length === 0) return '';
-  return `inputs: ${inputs.map((i) => `${i.name} ${describeSynthesis(i.synthesis, i.name)}${sharedGuess(i)}`).join(', ')}`;
+  return `inputs: ${inputs.map((i) => `${i.name} ${describeSynthesis(i.synthesis, i.name, paddedMask === undefined || i.name === paddedMask)}${sharedGuess(i)}`).join(', ')}`;
 }
 
 /**

@@ -100,7 +100,9 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
     `; ${report.samples.source} samples${report.samples.source === 'synthesized' ? ` (seed ${report.samples.seed})` : ` (${report.samples.count})`}` +
     (dims.length ? `; dims ${dims.join(', ')}` : '');
   lines.push(c.dim(plan));
-  if (report.model.inputs.some((i) => i.synthesis)) lines.push(c.dim(synthesisLine(report.model.inputs.filter((i) => i.synthesis))));
+  // A mask the check did not pad held 1 on every token: the line says which mask was padded.
+  const paddedMask = report.padding?.tested ? report.padding.mask : null;
+  if (report.model.inputs.some((i) => i.synthesis)) lines.push(c.dim(synthesisLine(report.model.inputs.filter((i) => i.synthesis), paddedMask)));
   for (const note of report.notes) lines.push(c.yellow(`note: ${note}`));
   const calls = report.runs.reduce((n, r) => n + r.calls, 0);
   // A batch function's report counts its calls and the time spent in them (its own tokenizer included).

@@ -2,7 +2,7 @@
 // attention_mask on the decoder's sequence, encoder_hidden_states and encoder_attention_mask on the
 // encoder's. Padding is tested on the mask that shares the token input's axis, whatever the input
 // order (optimum lists encoder_attention_mask first), and the report says the other mask held no pads.
-import { checkBatchInvariance } from '../../src';
+import { checkBatchInvariance, formatReport } from '../../src';
 import { buildModel, seededFloats } from '../helpers/models';
 import { DataType } from '../../src/onnx/proto';
 
@@ -46,6 +46,11 @@ describe('a decoder with cross-attention and two masks', () => {
   test('the encoder mask, never padded, is named in a note rather than implied tested', async () => {
     const r = await checkBatchInvariance(crossModel(), small);
     expect(r.notes).toContain(untestedNote);
+    // The inputs line says what each mask was fed: pads in the padded one, 1s throughout the other.
+    const text = formatReport(r, { color: false });
+    expect(text).toContain('attention_mask mask (1 on tokens, 0 on pads),');
+    expect(text).toContain('encoder_attention_mask mask, all 1s (no pads)');
+    expect(text).not.toContain('encoder_attention_mask mask (1 on tokens');
   });
 
   test('negative control: self-attention pooling that ignores attention_mask fails with padding, encoder mask first', async () => {
