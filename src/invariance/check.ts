@@ -17,7 +17,7 @@ import { Filler, makePlan, Plan, PlannedRun, PlanOptions } from './plan';
 import { compareServed, recipeFor, Recipe, ServedAnswer } from './recipe';
 import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
-import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, tokenFeeds, untested } from './padding';
+import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, spansAxis, tokenFeeds, untested } from './padding';
 import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
 import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, FunctionCallOptions, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES, sampleChangeNote } from '../runtime/function';
 import { DEFAULT_VOCAB, inputRole } from '../inputs/samples';
@@ -123,7 +123,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     if (guessed) notes.push(guessed);
     // Another mask on another axis (encoder_attention_mask) is synthesized all 1s: its padding goes untested.
     if (padding.tested && prepared.source !== 'user') {
-      const others = prepared.specs.filter((s) => s.batchAxis !== null && s.name !== padding.mask && prepared.synthesis[s.name]?.kind === 'mask' && !(prepared.synthesis[s.name] as { pads?: true }).pads && !s.declared.includes(padding.axis as string));
+      const others = prepared.specs.filter((s) => s.batchAxis !== null && s.name !== padding.mask && prepared.synthesis[s.name]?.kind === 'mask' && !(prepared.synthesis[s.name] as { pads?: true }).pads && !s.declared.some((d) => spansAxis(d, padding.axis as string, prepared.dims)));
       if (others.length > 0) {
         notes.push(`sequence padding: ${others.map((s) => `'${s.name}' [${s.declared.join(', ')}]`).join(', ')} held all 1s (no pads): only '${padding.axis}' ('${padding.mask}') was padded, so a model that ignores ${others.length > 1 ? 'those masks' : 'that mask'} was not tested; give samples with your own pads in ${others.length > 1 ? 'them' : 'it'} (--inputs)`);
       }
@@ -374,7 +374,7 @@ async function diagnosisFor(
 /** Where the mask's sequence axis is, for the diagnosis (which reads the mask's dims). */
 function maskSeqAxis(prepared: PreparedInputs, padding: PaddingReport): number | undefined {
   const mask = prepared.specs.find((s) => s.name === padding.mask);
-  const at = mask && padding.axis !== null ? mask.declared.indexOf(padding.axis) : -1;
+  const at = mask && padding.axis !== null ? mask.declared.findIndex((d, a) => a !== mask.batchAxis && spansAxis(d, padding.axis as string, prepared.dims)) : -1;
   return at >= 0 ? at : undefined;
 }
 

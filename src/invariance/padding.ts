@@ -60,6 +60,8 @@ export interface PaddingSetup {
   lengthOf: (index: number) => number;
   /** Lengths of the probes (pool indices 0..probes-1), as the report shows them. */
   probeLengths: number[];
+  /** Every symbolic dim's size: which dims span the axis (spansAxis). */
+  dims: Record<string, number>;
 }
 
 export interface PaddingComparison {
@@ -124,6 +126,21 @@ export function checkPaddingOption(option: unknown): PaddingOption {
     }
   }
   return o as PaddingOptions;
+}
+
+/**
+ * Whether the dim `d` spans exactly the tokens of the sequence axis `axis`: it is `axis`, or a sum
+ * of `axis` and terms that are all 0 with these dims (a decoder's `past_sequence_length +
+ * sequence_length` on a first step, `--dim past_sequence_length=0`).
+ */
+export function spansAxis(d: number | string, axis: string, dims: Record<string, number>): boolean {
+  if (d === axis) return true;
+  if (typeof d !== 'string') return false;
+  const terms = sumTerms(d);
+  if (!terms) return false;
+  const own = terms.filter((t) => typeof t !== 'number' && t.symbol === axis);
+  const rest = terms.filter((t) => typeof t === 'number' || t.symbol !== axis);
+  return own.length === 1 && (own[0] as { sign: number }).sign === 1 && rest.every((t) => (typeof t === 'number' ? t === 0 : dims[t.symbol] === 0));
 }
 
 /** The sequence symbols of an input: its symbolic dims other than the batch axis. */
@@ -206,12 +223,16 @@ export function resolvePadding(
   }
   if (maskSpec.batchAxis === null) throw new BadInputError(`--mask ${maskSpec.name}: the mask has no batch axis; every sample needs its own mask`);
   const symbols = sequenceSymbols(maskSpec);
-  if (explicit.axis !== undefined && !symbols.includes(explicit.axis)) {
+  if (explicit.axis !== undefined && !symbols.some((sym) => spansAxis(sym, explicit.axis as string, dims))) {
     const all = [...new Set(specs.flatMap(sequenceSymbols))];
     throw new BadInputError(`--pad-axis ${explicit.axis}: the mask '${maskSpec.name}' has no dim '${explicit.axis}'; its sequence dims are: ${symbols.join(', ') || 'none'} (the model's: ${all.join(', ') || 'none'})`);
   }
   const tokenInputs = (symbol: string) => batched.filter((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositions(s) && sequenceSymbols(s).includes(symbol));
-  const axis = explicit.axis ?? symbols.find((s) => tokenInputs(s).length > 0);
+  let axis = explicit.axis ?? symbols.find((s) => tokenInputs(s).length > 0);
+  if (explicit.axis !== undefined && tokenInputs(explicit.axis).length === 0) {
+    const tokenDims = [...new Set(batched.filter((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositions(s)).flatMap(sequenceSymbols))];
+    throw new BadInputError(`--pad-axis ${explicit.axis}: no token input (integer ids) has the dim '${explicit.axis}', so there are no tokens to pad along it; the token inputs' sequence dims are: ${tokenDims.join(', ') || 'none'}; name one of them, or leave padding off (--padding off)`);
+  }
   if (axis === undefined) {
     // A fixed length (an export without dynamic_axes for the sequence): no text can take another length.
     const fixed = maskSpec.declared.findIndex((d, a) => a !== maskSpec.batchAxis && typeof d === 'number' && d > 1 && batched.some((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositions(s) && s.declared[a] === d));
@@ -222,16 +243,26 @@ export function resolvePadding(
       if (option !== 'auto') throw new BadInputError(`padding asked for, but ${why}; ${cure}, or leave padding off`);
       return { reason: `${why}; synthesized masks are all 1s (no pads); ${cure}` };
     }
-    // A decoder's mask over its KV cache and the new tokens ('past_sequence_length + sequence_length'): its axis is not the tokens'.
+    // A decoder's mask over its KV cache and the new tokens ('past_sequence_length + sequence_length'): its axis is the
+    // tokens' only when the cache is empty (past_sequence_length 0, a first step); then they are padded together.
     for (const symbol of symbols) {
       const terms = sumTerms(symbol) ?? [];
       const tokens = batched.find((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositions(s) && terms.some((t) => typeof t !== 'number' && sequenceSymbols(s).includes(t.symbol)));
       if (!tokens) continue;
+      const own = sequenceSymbols(tokens).find((sym) => spansAxis(symbol, sym, dims));
+      if (own !== undefined) {
+        axis = own;
+        break;
+      }
+      const past = terms.flatMap((t) => (typeof t !== 'number' && !sequenceSymbols(tokens).includes(t.symbol) ? [t.symbol] : []));
       const why = `the mask '${maskSpec.name}' spans '${symbol}' (a KV cache's past tokens and the new ones), not the axis of the token input '${tokens.name}' [${tokens.declared.join(', ')}], and batchproof pads a mask and its tokens along one axis`;
-      const cure = `check the export without a cache (optimum's decoder_model.onnx) for padding, or give samples with your own pads (--inputs)`;
+      const first = past.length ? `run a first step, the cache empty, where the mask spans the new tokens only and padding is tested (${past.map((p) => `--dim ${p}=0`).join(' ')}; API: dims: { ${past.map((p) => `${p}: 0`).join(', ')} }), ` : '';
+      const cure = `${first}check the export without a cache (optimum's decoder_model.onnx) for padding, or give samples with your own pads (--inputs)`;
       if (option !== 'auto') throw new BadInputError(`padding asked for, but ${why}; ${cure}, or leave padding off`);
       return { reason: `${why}; synthesized masks are all 1s (no pads); ${cure}` };
     }
+  }
+  if (axis === undefined) {
     if (option !== 'auto') throw new BadInputError(`padding asked for, but no token input shares a sequence axis with the mask '${maskSpec.name}'; name the axis with --pad-axis or leave padding off`);
     return { reason: `the mask '${maskSpec.name}' shares no sequence axis with a token input` };
   }
@@ -240,8 +271,8 @@ export function resolvePadding(
 
   const roles: PaddingSetup['roles'] = {};
   for (const s of batched) {
-    const at = s.declared.indexOf(axis);
-    if (at < 0 || at === s.batchAxis) continue;
+    const at = s.declared.findIndex((d, a) => a !== s.batchAxis && spansAxis(d, axis as string, dims));
+    if (at < 0) continue;
     const role = s === maskSpec ? 'mask' : isPositions(s) && INTEGER.has(s.dtype) ? 'positions' : tokenInputs(axis).includes(s) ? 'tokens' : 'other';
     roles[s.name] = { role, axis: at, high: role === 'tokens' ? context.highOf(s.name) : 0 };
   }
@@ -283,7 +314,7 @@ export function resolvePadding(
   if (probeLengths.every((n) => n >= limit)) {
     return { reason: `every probe fills the sequence limit of ${limit} tokens, so no probe can be padded; give shorter samples or padding.lengths` };
   }
-  return { axis, limit, mask: maskSpec.name, roles, padId, side, lengthOf, probeLengths };
+  return { axis, limit, mask: maskSpec.name, roles, padId, side, lengthOf, probeLengths, dims };
 }
 
 function probeLength(p: number, probes: number, limit: number): number {
@@ -439,7 +470,8 @@ export function paddingRuns(setup: PaddingSetup, probes: number, reference: numb
 export function outputSequenceAxes(outputs: readonly ValueInfo[], setup: PaddingSetup): Record<string, number> {
   const axes: Record<string, number> = {};
   for (const o of outputs) {
-    const at = o.shape.indexOf(setup.axis);
+    // present.N.key's 'past_sequence_length + sequence_length' holds the new tokens only with an empty cache.
+    const at = o.shape.findIndex((d) => spansAxis(d, setup.axis, setup.dims));
     if (at >= 0) axes[o.name] = at;
   }
   return axes;

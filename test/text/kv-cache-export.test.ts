@@ -12,7 +12,7 @@ import { buildModel, seededFloats } from '../helpers/models';
 import { DataType } from '../../src/onnx/proto';
 
 const T = 'past_sequence_length + sequence_length';
-function decoderModel(o: { leaky?: boolean } = {}): Uint8Array {
+function decoderModel(o: { leaky?: boolean; unmasked?: boolean } = {}): Uint8Array {
   const f32 = (name: string, dims: number[], data: ArrayLike<number>) => ({ name, dtype: 'float32', dims, data });
   const i64 = (name: string, dims: number[], data: number[]) => ({ name, dtype: 'int64', dims, data: BigInt64Array.from(data.map(BigInt)) });
   return buildModel({
@@ -33,7 +33,7 @@ function decoderModel(o: { leaky?: boolean } = {}): Uint8Array {
     initializers: [
       f32('wte', [50, 8], seededFloats(400, 1)), f32('wpe', [64, 8], seededFloats(512, 2)),
       i64('split', [4], [0, 0, 2, 4]), i64('merge', [3], [0, 0, 8]), i64('ax12', [2], [1, 2]),
-      f32('one', [], [1]), f32('neg', [], [-10000]),
+      f32('one', [], [1]), f32('neg', [], [-10000]), f32('zero', [], [0]),
     ],
     nodes: [
       { op: 'Gather', inputs: ['wte', 'input_ids'], outputs: ['tok'], attrs: { axis: 0 } },
@@ -49,7 +49,8 @@ function decoderModel(o: { leaky?: boolean } = {}): Uint8Array {
       { op: 'Sub', inputs: ['one', 'mf'], outputs: ['inv'] },
       { op: 'Mul', inputs: ['inv', 'neg'], outputs: ['addm'] },
       { op: 'Unsqueeze', inputs: ['addm', 'ax12'], outputs: ['addm4'] },
-      { op: 'Add', inputs: ['scores', 'addm4'], outputs: ['scores2'] },
+      // unmasked: the mask is read and dropped (scores + 0 * mask), so pads get attention.
+      ...(o.unmasked ? [{ op: 'Mul', inputs: ['addm4', 'zero'], outputs: ['addm0'] }, { op: 'Add', inputs: ['scores', 'addm0'], outputs: ['scores2'] }] : [{ op: 'Add', inputs: ['scores', 'addm4'], outputs: ['scores2'] }]),
       { op: 'Softmax', inputs: ['scores2'], outputs: ['probs'], attrs: { axis: -1 } },
       { op: 'MatMul', inputs: ['probs', 'present.0.value'], outputs: ['ctx'] },
       { op: 'Transpose', inputs: ['ctx'], outputs: ['ctxt'], attrs: { perm: [0, 2, 1, 3] } },
@@ -85,11 +86,37 @@ describe('a decoder export with a KV cache', () => {
     const r = await checkBatchInvariance(decoderModel(), small);
     expect(r.padding.tested).toBe(false);
     expect(r.padding.reason).toBe(
-      "the mask 'attention_mask' spans 'past_sequence_length + sequence_length' (a KV cache's past tokens and the new ones), not the axis of the token input 'input_ids' [batch_size, sequence_length], and batchproof pads a mask and its tokens along one axis; synthesized masks are all 1s (no pads); check the export without a cache (optimum's decoder_model.onnx) for padding, or give samples with your own pads (--inputs)",
+      "the mask 'attention_mask' spans 'past_sequence_length + sequence_length' (a KV cache's past tokens and the new ones), not the axis of the token input 'input_ids' [batch_size, sequence_length], and batchproof pads a mask and its tokens along one axis; synthesized masks are all 1s (no pads); run a first step, the cache empty, where the mask spans the new tokens only and padding is tested (--dim past_sequence_length=0; API: dims: { past_sequence_length: 0 }), check the export without a cache (optimum's decoder_model.onnx) for padding, or give samples with your own pads (--inputs)",
     );
     const error = await checkBatchInvariance(decoderModel(), { ...small, padding: { mask: 'attention_mask' } }).catch((e: unknown) => e);
     expect((error as Error).name).toBe('BadInputError');
-    expect((error as Error).message).toMatch(/^padding asked for, but the mask 'attention_mask' spans 'past_sequence_length \+ sequence_length' .*, or leave padding off$/);
+    expect((error as Error).message).toMatch(/^padding asked for, but the mask 'attention_mask' spans 'past_sequence_length \+ sequence_length' .*--dim past_sequence_length=0.*, or leave padding off$/);
+    // What was fed, in the inputs line: the mask held no pads.
+    expect(formatReport(r, { color: false })).toContain('attention_mask mask, all 1s (no pads)');
+    // So a decoder that ignores its mask is not caught here: the reason's cure is what catches it (next test).
+    expect((await checkBatchInvariance(decoderModel({ unmasked: true }), small)).causes).not.toContain('padding');
+  });
+
+  test('on a first step (past_sequence_length 0) the mask spans the new tokens only, and padding is tested', async () => {
+    const first = { ...small, dims: { past_sequence_length: 0 } };
+    const r = await checkBatchInvariance(decoderModel(), first);
+    expect(r.padding).toMatchObject({ tested: true, axis: 'sequence_length', mask: 'attention_mask', limit: 16 });
+    expect(r.padding.comparisons.map((c) => c.run)).toEqual(['unpadded', 'pad-ids', 'other-side', 'served']);
+    for (const run of ['unpadded', 'pad-ids']) expect(r.padding.comparisons.find((c) => c.run === run)).toMatchObject({ bitExact: true, skipped: [] });
+    // present.N.key/value ('past_sequence_length + sequence_length') are compared on the real tokens, not left out.
+    expect(r.notes.filter((n) => /left out of the padding runs/.test(n))).toEqual([]);
+    expect(r.causes).not.toContain('padding');
+    expect(formatReport(r, { color: false })).toContain('attention_mask mask (1 on tokens, 0 on pads)');
+    // Negative control: attention that drops the mask lets the pads in.
+    const unmasked = await checkBatchInvariance(decoderModel({ unmasked: true }), first);
+    expect(unmasked.verdict).toBe('violated');
+    expect(unmasked.causes).toContain('padding');
+    expect(unmasked.padding.comparisons.find((c) => c.run === 'pad-ids')?.pass).toBe(false);
+    // --pad-axis names the tokens' axis; the mask's own dim holds no tokens to pad, one line (never a TypeError).
+    expect((await checkBatchInvariance(decoderModel(), { ...first, padding: { axis: 'sequence_length' } })).padding.tested).toBe(true);
+    await expect(checkBatchInvariance(decoderModel(), { ...first, padding: { axis: T } })).rejects.toThrow(
+      /^--pad-axis past_sequence_length \+ sequence_length: no token input \(integer ids\) has the dim 'past_sequence_length \+ sequence_length', so there are no tokens to pad along it; the token inputs' sequence dims are: sequence_length; name one of them, or leave padding off \(--padding off\)$/,
+    );
   });
 
   test('a first step (past_sequence_length 0, an empty cache) can be asked for', async () => {
@@ -116,6 +143,7 @@ describe('a decoder export with a KV cache', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout).model.dims).toMatchObject({ past_sequence_length: 0, [T]: 16 });
+      expect(JSON.parse(r.stdout).padding).toMatchObject({ tested: true, axis: 'sequence_length', mask: 'attention_mask' });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
