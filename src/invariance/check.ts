@@ -320,6 +320,9 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
     const setup = resolved;
     padding = { tested: true, axis: setup.axis, mask: setup.mask, padId: setup.padId, side: setup.side, limit: setup.limit, lengths: setup.probeLengths, reason: null, comparisons: [] };
     prepared.pool = paddedPool(base, setup);
+    // A mask named with --mask that its name did not reveal (`attn`) was planned as ids; the padded pool feeds it 1s and 0s.
+    const fact = prepared.synthesis[setup.mask];
+    if (fact && inputRole(fact) !== 'mask') prepared.synthesis[setup.mask] = fact.kind === 'user' ? { kind: 'user', source: fact.source, role: 'mask' } : { kind: 'mask' };
     plan.runs.push(...paddingRuns(setup, probes, plan.reference));
     const seqAxes = outputSequenceAxes(handle.outputs, setup);
     hooks = {

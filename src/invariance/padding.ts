@@ -203,7 +203,12 @@ export function resolvePadding(
       const flag = { axis: ' (CLI --pad-axis)', padId: ' (CLI --pad-id)', side: ' (CLI --pad-side)', lengths: '' }[asked];
       throw new BadInputError(`padding.${asked}${flag} ${formatValue(explicit[asked])} asks for sequence padding, but the model has no mask input (an input named *mask*${ids.length ? `; ${ids.join(', ')}` : ''}); name it with padding.mask (CLI --mask NAME), or leave it out`);
     }
-    if (ids.length > 0) return { reason: `the inputs named *mask* are not masks: ${ids.join(', ')}; name the mask with --mask NAME` };
+    const cure = "if the model takes a mask, name it with --mask NAME (API: padding: { mask: 'NAME' })";
+    if (ids.length > 0) return { reason: `the inputs named *mask* are not masks: ${ids.join(', ')}; ${cure}` };
+    // Token ids on a sequence axis and no input named as a mask: a text model whose mask (`attn`, `am`) the name does not reveal.
+    const idsOnSequence = batched.filter((s) => INTEGER.has(s.dtype) && s.dtype !== 'bool' && !isPositions(s) && sequenceSymbols(s).length > 0 && (context.tableOf?.(s.name) || !/^u?int8$/.test(s.dtype)));
+    const tokens = idsOnSequence.find((s) => context.tableOf?.(s.name)) ?? idsOnSequence[0];
+    if (tokens) return { reason: `no input is named as a mask (*mask*), so padding of the token input '${tokens.name}' [${tokens.declared.join(', ')}] is untested; ${cure}` };
     return { reason: 'no mask input (a batched input named *mask*): not a padded text model' };
   }
   // PyTorch's key padding mask: True on pads, the other way round from the 1s on tokens batchproof pads with.

@@ -96,9 +96,47 @@ describe('--mask naming what is evidently not a mask is refused in one line', ()
   test('when the only input named like a mask holds ids, the report says so and names --mask', async () => {
     const r = await checkBatchInvariance(exportedTextModel({ ids: { name: 'masked_input_ids' }, mask: { name: 'attn' } }), sweep);
     expect(r.padding.tested).toBe(false);
-    expect(r.padding.reason).toMatch(/the inputs named \*mask\* are not masks: 'masked_input_ids' indexes the embedding table .*; name the mask with --mask NAME/);
+    expect(r.padding.reason).toMatch(/the inputs named \*mask\* are not masks: 'masked_input_ids' indexes the embedding table .*; if the model takes a mask, name it with --mask NAME \(API: padding: \{ mask: 'NAME' \}\)$/);
     expect(formatReport(r)).toMatch(/sequence padding \(pad tokens\): not tested: the inputs named \*mask\* are not masks/);
     paddingClean(await checkBatchInvariance(exportedTextModel({ ids: { name: 'masked_input_ids' }, mask: { name: 'attn' } }), { ...sweep, padding: { mask: 'attn' } }));
+  });
+});
+
+describe("a mask whose name does not say mask ('attn', 'am')", () => {
+  const untested =
+    "sequence padding (pad tokens): not tested: no input is named as a mask (*mask*), so padding of the token input 'input_ids' [batch, sequence] is untested; if the model takes a mask, name it with --mask NAME (API: padding: { mask: 'NAME' })";
+
+  test.each(['attn', 'am'])("'%s': the report and the matcher's message say padding is untested and that --mask names the mask; no guess", async (name) => {
+    const r = await checkBatchInvariance(exportedTextModel({ mask: { name } }), sweep);
+    expect(r.padding.tested).toBe(false);
+    expect(r.padding.comparisons).toEqual([]);
+    const text = formatReport(r, { color: false });
+    expect(text).toContain(untested);
+    expect(text).not.toMatch(/padded to \d+ tokens/);
+    // The matcher's message carries the same line.
+    const { toBeBatchInvariant } = await import('../../matchers');
+    const result = await toBeBatchInvariant.call({ isNot: true, promise: '' }, exportedTextModel({ mask: { name } }), sweep);
+    expect(result.message()).toContain(untested);
+  });
+
+  test("--mask attn tests padding, and the inputs line says 'attn' was fed as a mask, not ids", async () => {
+    const r = await checkBatchInvariance(exportedTextModel({ mask: { name: 'attn' } }), { ...sweep, padding: { mask: 'attn' } });
+    paddingClean(r);
+    expect(r.model.inputs.find((i) => i.name === 'attn')?.synthesis).toEqual({ kind: 'mask' });
+    expect(formatReport(r, { color: false })).toContain('attn mask (1 on tokens, 0 on pads)');
+    // Negative control: pooling that ignores the mask fails with padding once the mask is named, and is only reported untested before.
+    const unmasked = exportedTextModel({ mask: { name: 'attn' }, masked: false });
+    expect((await checkBatchInvariance(unmasked, { ...sweep, padding: { mask: 'attn' } })).causes).toContain('padding');
+    const silent = await checkBatchInvariance(unmasked, sweep);
+    expect(silent.causes).not.toContain('padding');
+    expect(formatReport(silent, { color: false })).toContain(untested);
+  });
+
+  test('a model with no token input says nothing of padding', async () => {
+    const { invariantModel } = await import('../helpers/models');
+    const r = await checkBatchInvariance(invariantModel(), sweep);
+    expect(r.padding.reason).toMatch(/^no mask input/);
+    expect(formatReport(r, { color: false })).not.toMatch(/sequence padding/);
   });
 });
 
