@@ -55,6 +55,8 @@ export interface SuspectOptions {
   mask?: string | null;
   /** The mask's sequence axis (default 1 for a rank-2 mask, else its last axis). */
   seqAxis?: number;
+  /** The outputs the check compared (default: every graph output): culprits must reach one of them. */
+  outputs?: readonly string[];
 }
 
 /** What the check saw. */
@@ -76,7 +78,7 @@ export interface GraphContext {
   /** Values whose contents depend on a batched input. */
   batched: Set<string>;
   producers: Map<string, NodeFacts>;
-  /** Values some graph output depends on. */
+  /** Values some compared output (options.outputs, else any graph output) depends on. */
   needed: Set<string>;
   options: SuspectOptions;
 }
@@ -135,7 +137,8 @@ export const CATALOGUE: CatalogueEntry[] = [
     kind: 'batchnorm-training',
     find(ctx) {
       const found = ctx.allNodes
-        .filter((n) => n.opType === 'BatchNormalization' && n.domain === '')
+        // Inside a subgraph its outputs are not the graph's values: kept (reaching unknown).
+        .filter((n) => n.opType === 'BatchNormalization' && n.domain === '' && (!ctx.graph.nodes.includes(n) || reaches(n, ctx)))
         .map((n) => ({ n, mode: batchNormTrainingMode(n, ctx.graph.opset) }))
         .filter((x) => x.mode.trainingMode);
       if (found.length === 0) return [];
@@ -246,12 +249,17 @@ export const CATALOGUE: CatalogueEntry[] = [
 
 // ---------------------------------------------------------------------------------------
 
+/** Whether a compared output depends on one of the node's outputs. */
+function reaches(n: NodeFacts, ctx: GraphContext): boolean {
+  return n.outputs.some((o) => o && ctx.needed.has(o));
+}
+
 /** Scales computed at run time from a batched value: one scale for the whole batch. */
 function dynamicQuantization(ctx: GraphContext): Suspect[] {
-  const roots = ctx.graph.nodes.filter((n) => DQ_ROOTS.has(n.opType) && n.inputs[0] && ctx.batched.has(n.inputs[0]));
+  const roots = ctx.graph.nodes.filter((n) => DQ_ROOTS.has(n.opType) && n.inputs[0] && ctx.batched.has(n.inputs[0]) && reaches(n, ctx));
   if (roots.length === 0) return [];
   const downstream = derivedFrom(ctx.graph, roots.flatMap((n) => n.outputs.filter((o) => o)));
-  const consumers = ctx.graph.nodes.filter((n) => DQ_CONSUMERS.has(n.opType) && n.inputs.some((i) => i && downstream.has(i)));
+  const consumers = ctx.graph.nodes.filter((n) => DQ_CONSUMERS.has(n.opType) && n.inputs.some((i) => i && downstream.has(i)) && reaches(n, ctx));
   const nodes = ctx.graph.nodes.filter((n) => roots.includes(n) || consumers.includes(n));
   return [{
     kind: 'dynamic-quantization',
@@ -324,7 +332,7 @@ export function graphContext(graph: GraphFacts, options: SuspectOptions = {}): G
     batch: trackAxis(graph, seeds, constants),
     batched: derivedFrom(graph, seeds.keys()),
     producers: producersOf(graph),
-    needed: reachingOutputs(graph),
+    needed: reachingOutputs(graph, options.outputs),
     options,
   };
 }

@@ -17,9 +17,12 @@ export function derivedFrom(graph: GraphFacts, sources: Iterable<string>): Set<s
   return live;
 }
 
-/** Values some graph output depends on (by content or by shape). */
-export function reachingOutputs(graph: GraphFacts): Set<string> {
-  const needed = new Set(graph.outputs.map((o) => o.name));
+/**
+ * Values some graph output depends on (by content or by shape); with `outputs`, only those
+ * outputs count (the ones a check compares: a node feeding only another output cannot explain them).
+ */
+export function reachingOutputs(graph: GraphFacts, outputs?: readonly string[]): Set<string> {
+  const needed = new Set(outputs ?? graph.outputs.map((o) => o.name));
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
     const n = graph.nodes[i] as NodeFacts;
     if (!n.outputs.some((o) => o && needed.has(o))) continue;

@@ -14,7 +14,7 @@ import { type SessionSettings } from '../runtime/settings';
 import { readModel } from '../onnx/graph';
 import { instrumentModel } from '../onnx/instrument';
 import type { ModelStore } from '../onnx/wire';
-import { derivedFrom } from './flow';
+import { derivedFrom, reachingOutputs } from './flow';
 import { sameTensor } from '../compare/metrics';
 
 export interface PaddingNodeOptions {
@@ -32,6 +32,8 @@ export interface PaddingNodeOptions {
   externalDir?: string;
   /** modelBytes' store, so the instrumented model is appended in place (no copy). */
   store?: ModelStore;
+  /** The outputs compared (default: every graph output): only values that reach one are searched. */
+  outputs?: readonly string[];
 }
 
 export interface PaddingDivergence {
@@ -84,7 +86,9 @@ export async function firstPaddingNode(
     notes.push('the two feeds are equal: nothing can differ');
     return empty;
   }
-  const live = derivedFrom(graph, changed);
+  // A value no compared output depends on cannot be where the pads reach it.
+  const reaching = reachingOutputs(graph, options.outputs);
+  const live = new Set([...derivedFrom(graph, changed)].filter((v) => reaching.has(v)));
   const finalOutputs = new Set(graph.outputs.map((o) => o.name));
   const watched = graph.nodes.flatMap((n) => n.outputs.filter((o) => o && live.has(o)).map((o) => ({ node: n.name, op: n.opType, output: o })));
   const instrumented = instrumentModel(modelBytes, { outputs: watched.map((w) => w.output).filter((o) => !finalOutputs.has(o)) }, { source, store: options.store });

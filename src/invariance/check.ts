@@ -200,7 +200,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       { padTo: options.padTo, filler: fn ? undefined : (options.filler as Filler | undefined) },
     );
     const recipe = withPadLength(rowRecipe, padding, paddingComparisons, servedAnswer, analysis.causes);
-    const diagnosis = await diagnosisFor(handle, { causes: analysis.causes, verdict: analysis.verdict, padding, paddingComparisons }, prepared, hooks);
+    const diagnosis = await diagnosisFor(handle, { causes: analysis.causes, verdict: analysis.verdict, padding, paddingComparisons, outputs: layouts.map((l) => l.name) }, prepared, hooks);
     const settings = handle.settings;
     const layoutOf = (name: string) => layouts.find((l) => l.name === name);
     return {
@@ -346,7 +346,7 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
  */
 async function diagnosisFor(
   handle: ModelHandle,
-  seen: { causes: readonly Cause[]; verdict: string; padding: PaddingReport; paddingComparisons: readonly PaddingComparison[] },
+  seen: { causes: readonly Cause[]; verdict: string; padding: PaddingReport; paddingComparisons: readonly PaddingComparison[]; outputs: readonly string[] },
   prepared: PreparedInputs,
   hooks: CheckSetup['hooks'],
 ): Promise<Diagnosis[]> {
@@ -367,11 +367,12 @@ async function diagnosisFor(
       side: p.side,
       settings: handle.settings,
       source: handle.source,
+      outputs: seen.outputs,
     }).catch(() => null);
     firstNode = found?.first?.node ?? found?.firstBitwise?.node ?? null;
   }
   const batchAxes = Object.fromEntries(prepared.specs.filter((s) => s.batchAxis !== null).map((s) => [s.name, s.batchAxis as number]));
-  return diagnose(graph, { causes: seen.causes, padding: { tested: p.tested, failed: paddingFailed, mask: p.mask, firstNode }, firstDivergence: null, batchAxes }, { modelBytes: bytes ?? undefined, seqAxis: maskSeqAxis(prepared, p) });
+  return diagnose(graph, { causes: seen.causes, padding: { tested: p.tested, failed: paddingFailed, mask: p.mask, firstNode }, firstDivergence: null, batchAxes }, { modelBytes: bytes ?? undefined, seqAxis: maskSeqAxis(prepared, p), outputs: seen.outputs });
 }
 
 /** Where the mask's sequence axis is, for the diagnosis (which reads the mask's dims). */

@@ -15,7 +15,8 @@ import { describeTolerance, resolveTolerance, type ResolvedTolerance } from '../
 import { BadInputError } from '../errors';
 import { fingerprintFor, type Fingerprint } from '../runtime/fingerprint';
 import { takeRows, type TypedArray } from '../inputs/arrays';
-import { checkBatchInvariance, prepareCheck, type CheckOptions } from '../invariance/check';
+import { checkBatchInvariance, prepareCheck, selectOutputs, type CheckOptions } from '../invariance/check';
+import { reachingOutputs } from '../diagnosis/flow';
 import type { Plan, PlannedRun, RunPurpose } from '../invariance/plan';
 import type { Cause, InvarianceReport } from '../invariance/report';
 import { feedsFor } from '../invariance/run';
@@ -276,7 +277,10 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     const reference = plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === choice.probe) as PlannedRun;
     const runs: PlannedRun[] = choice.a === reference ? [reference, choice.b] : [reference, choice.a, choice.b];
     const finalOutputs = handle.outputs.map((o) => o.name);
-    const candidates = inputDependent(graph);
+    // Only values a compared output depends on: a node feeding only an output left out
+    // (options.outputs) cannot be where the compared outputs diverge.
+    const reaching = reachingOutputs(graph, selectOutputs(handle.outputs, options.outputs, 'model').map((o) => o.name));
+    const candidates = inputDependent(graph).filter((c) => reaching.has(c.output));
     const exposed = candidates.filter((v) => !finalOutputs.includes(v.output)).map((c) => c.output);
     // The guard: the instrumented model must compute what the plain one does.
     const instrumented = instrumentModel(mb.bytes, { outputs: exposed }, { source: mb.source, store: mb.store });

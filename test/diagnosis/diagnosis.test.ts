@@ -411,3 +411,85 @@ test('dynamic quantization inside a masked encoder: the pads enter the scale, so
   const plain = readGraph(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'models', 'text_embedder.onnx')));
   expect(kinds(diagnose(plain, { causes: ['padding'], padding: { ...padding, firstNode: null } }))).toEqual(['unmasked-padding']);
 });
+
+describe('outputs left out (outputs / --outputs): the layer named reaches a compared output', () => {
+  // y = x - max(x over the batch) is compared; z = x - mean(x over the batch) comes first in the graph.
+  const twoLeaks = () => buildModel({
+    opset: 17,
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }, { name: 'z', dtype: 'float32', shape: ['N', 8] }],
+    nodes: [
+      { op: 'ReduceMean', inputs: ['x'], outputs: ['zm'], attrs: { axes: [0], keepdims: 1 }, name: 'z_batch_mean' },
+      { op: 'Sub', inputs: ['x', 'zm'], outputs: ['z'], name: 'z_centre' },
+      { op: 'ReduceMax', inputs: ['x'], outputs: ['ym'], attrs: { axes: [0], keepdims: 1 }, name: 'y_batch_max' },
+      { op: 'Sub', inputs: ['x', 'ym'], outputs: ['y'], name: 'y_centre' },
+    ],
+  });
+
+  test('check and locate name the reduction behind the compared output, not the one behind the output left out (real onnxruntime)', async () => {
+    const bytes = twoLeaks();
+    const options = { batchSizes: [1, 2, 4], outputs: ['y'] };
+    const report = await checkBatchInvariance(bytes, options);
+    expect(report.causes).toContain('leakage');
+    expect(report.diagnosis.map((d) => [d.kind, d.nodes])).toEqual([['batch-reduction', ['y_batch_max']]]);
+    const located = await locateDivergence(bytes, options);
+    expect(located.firstDivergence).toMatchObject({ node: 'y_batch_max', op: 'ReduceMax' });
+    expect(located.profile.map((p) => p.node)).not.toContain('z_batch_mean');
+    // The control: compare z only, and its own reduction is the one named.
+    const other = await checkBatchInvariance(bytes, { ...options, outputs: ['z'] });
+    expect(other.diagnosis.map((d) => d.nodes)).toEqual([['z_batch_mean']]);
+    expect((await locateDivergence(bytes, { ...options, outputs: ['z'], report: other })).firstDivergence?.node).toBe('z_batch_mean');
+  });
+
+  test('a training-mode BatchNorm and a dynamic quantization that feed only an output left out are not named', () => {
+    const bytes = buildModel({
+      opset: 15,
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 4, 6, 6] }],
+      outputs: [{ name: 'y', dtype: 'float32' }, { name: 'z', dtype: 'float32' }, { name: 'q', dtype: 'uint8' }],
+      initializers: [f32('scale', [4], [1, 1, 1, 1]), f32('bias', [4], [0, 0, 0, 0]), f32('mean', [4], [0, 0, 0, 0]), f32('var', [4], [1, 1, 1, 1])],
+      nodes: [
+        { op: 'BatchNormalization', inputs: ['x', 'scale', 'bias', 'mean', 'var'], outputs: ['z', 'rm', 'rv'], attrs: { training_mode: 1 }, name: 'bn' },
+        { op: 'DynamicQuantizeLinear', inputs: ['x'], outputs: ['q', 'q_scale', 'q_zero'], name: 'dq' },
+        { op: 'ReduceMean', inputs: ['x'], outputs: ['m'], attrs: { axes: [0], keepdims: 1 }, name: 'batch_mean' },
+        { op: 'Sub', inputs: ['x', 'm'], outputs: ['y'], name: 'centre' },
+      ],
+    });
+    const g = readGraph(bytes);
+    expect(kinds(diagnose(g, { causes: ['leakage'] }))).toEqual(['dynamic-quantization', 'batchnorm-training', 'batch-reduction']);
+    expect(diagnose(g, { causes: ['leakage'] }, { outputs: ['y'] }).map((d) => [d.kind, d.nodes])).toEqual([['batch-reduction', ['batch_mean']]]);
+    expect(kinds(diagnose(g, { causes: ['leakage'] }, { outputs: ['z'] }))).toEqual(['batchnorm-training']);
+    expect(kinds(diagnose(g, { causes: ['leakage'] }, { outputs: ['q'] }))).toEqual(['dynamic-quantization']);
+  });
+
+  test('firstPaddingNode searches only values a compared output depends on', async () => {
+    // y: masked pooling (compared); z: a mean over the sequence that ignores the mask, earlier in the graph.
+    const bytes = buildModel({
+      opset: 17,
+      inputs: [{ name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] }, { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 4] }, { name: 'z', dtype: 'float32', shape: ['batch', 4] }],
+      initializers: [f32('table', [50, 4], seededFloats(200, 3)), i64('axes1', [1], [1]), i64('axes2', [1], [2])],
+      nodes: [
+        { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['emb'], attrs: { axis: 0 }, name: 'embeddings' },
+        { op: 'ReduceMean', inputs: ['emb'], outputs: ['z'], attrs: { axes: [1], keepdims: 0 }, name: 'z_unmasked_mean' },
+        { op: 'Unsqueeze', inputs: ['attention_mask', 'axes2'], outputs: ['m3'], name: 'mask_unsqueeze' },
+        { op: 'Cast', inputs: ['m3'], outputs: ['mf'], attrs: { to: DataType.FLOAT }, name: 'mask_cast' },
+        { op: 'Mul', inputs: ['emb', 'mf'], outputs: ['masked'], name: 'mask_mul' },
+        { op: 'ReduceSum', inputs: ['masked', 'axes1'], outputs: ['s'], attrs: { keepdims: 0 }, name: 'pool_sum' },
+        { op: 'ReduceSum', inputs: ['mf', 'axes1'], outputs: ['c'], attrs: { keepdims: 0 }, name: 'pool_count' },
+        { op: 'Div', inputs: ['s', 'c'], outputs: ['y'], name: 'pool_div' },
+      ],
+    });
+    const [a, b] = padFeeds(['input_ids', 'attention_mask'], [3, 5], 6);
+    const all = await firstPaddingNode(bytes, a, b, { lengths: [3, 5], paddedLength: 6 });
+    expect(all.first?.node).toBe('z_unmasked_mean');
+    const compared = await firstPaddingNode(bytes, a, b, { lengths: [3, 5], paddedLength: 6, outputs: ['y'] });
+    expect(compared.first).toBeNull();
+    expect(compared.compared).toBeGreaterThan(3);
+    expect((await firstPaddingNode(bytes, a, b, { lengths: [3, 5], paddedLength: 6, outputs: ['z'] })).first?.node).toBe('z_unmasked_mean');
+    // And the check on y alone: padding holds, nothing diagnosed; on z: the unmasked mean, named.
+    const onY = await checkBatchInvariance(bytes, { batchSizes: [1, 2], outputs: ['y'] });
+    expect(onY.diagnosis).toEqual([]);
+    const onZ = await checkBatchInvariance(bytes, { batchSizes: [1, 2], outputs: ['z'] });
+    expect(onZ.diagnosis.map((d) => [d.kind, d.nodes[0]])).toEqual([['unmasked-padding', 'z_unmasked_mean']]);
+  });
+});
