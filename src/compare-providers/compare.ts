@@ -15,8 +15,8 @@ import { sessionOptions, settingsLabel } from '../runtime/settings';
 import { wasmThreads } from '../runtime/wasm';
 import { takeRows, TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
-import { resolveTolerances, sampleLabel, selectOutputs, ToleranceOptions } from '../invariance/check';
-import { detectLayouts, feedsFor, OutputLayout } from '../invariance/run';
+import { guessedIds, resolveTolerances, sampleLabel, selectOutputs, ToleranceOptions } from '../invariance/check';
+import { detectLayouts, feedsFor, OutputLayout, runOrExplainFixedBatch } from '../invariance/run';
 import { RunLogBook } from '../runtime/runner';
 import { describeValue } from '../errors';
 import { isModelHandle, ModelHandle, ModelSource, openModel } from '../runtime/handle';
@@ -180,7 +180,8 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
         const part = ids.slice(start, start + sizes[i]);
         const partFeeds = part.length === batchSize ? feeds : feedsFor(prepared.specs, prepared.shared, prepared.pool, part);
         const call = { rows: part.length, purpose: 'compare', log };
-        const first = (await handles[i].run(partFeeds, names, call)) as Record<string, ort.Tensor>;
+        // Ids beyond a table the graph hides, a batch fixed at 1: the line that names the cure.
+        const first = (await guessedIds(prepared, () => runOrExplainFixedBatch(handles[i], prepared, part, partFeeds, names, call, ', or compare at batch 1 (batchSize: 1, CLI --batch-size 1)'))) as Record<string, ort.Tensor>;
         const again = (await handles[i].run(partFeeds, names, call)) as Record<string, ort.Tensor>;
         repeatable &&= outputs.every((o) => sameTensor(first[o.name], again[o.name]));
         chunks.push({ start, size: part.length, outputs: first });

@@ -386,7 +386,7 @@ function maskSeqAxis(prepared: PreparedInputs, padding: PaddingReport): number |
  * A Gather out of bounds on ids batchproof synthesized without finding their table: the range was
  * a guess (the vocab default), so the cure is the vocab, not the shapes the generic line names.
  */
-async function guessedIds<T>(prepared: PreparedInputs, run: () => Promise<T>): Promise<T> {
+export async function guessedIds<T>(prepared: PreparedInputs, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (e) {

@@ -12,8 +12,8 @@ import { tool } from '../version';
 import { assertSamplesCanShowFailure, samplesDiffer } from '../inputs/degenerate';
 import { assertBatchFits } from '../inputs/memory';
 import { assertFunctionOptions, distinctFunctionSamples, assertModelOptions, BatchFunction, sampleChangeNote, FunctionCallOptions, functionHandle, functionInputs, isBatchFunction, isFunctionHandle } from '../runtime/function';
-import { ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
-import { detectLayouts, feedsFor, type OutputLayout } from './run';
+import { guessedIds, ToleranceOptions, resolveTolerances, sampleLabel, selectOutputs } from './check';
+import { detectLayouts, feedsFor, runOrExplainFixedBatch, type OutputLayout } from './run';
 import { RunLogBook, type Runner } from '../runtime/runner';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 import { now } from '../runtime/clock';
@@ -95,7 +95,8 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     // samples outweigh the one whose output changed. The batch axis of each output, for that.
     let layouts: Record<string, OutputLayout | null> = {};
     for (let run = 1; run <= repeats; run++) {
-      const result = await handle.run(feeds, names, { rows: batchSize, purpose: 'repeat', log });
+      // Ids beyond a table the graph hides, a batch fixed at 1: the line that names the cure.
+      const result = await guessedIds(prepared, () => runOrExplainFixedBatch(handle, prepared, ids, feeds, names, { rows: batchSize, purpose: 'repeat', log }, ', or check determinism at batch 1 (batchSize: 1, CLI --batch-size 1)'));
       const data = Object.fromEntries(names.map((n) => [n, (result[n] as ort.Tensor).data as TypedArray]));
       if (!first) {
         first = data;

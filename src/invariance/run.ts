@@ -4,7 +4,7 @@ import { takeRows, TypedArray } from '../inputs/arrays';
 import { assertBatchFits } from '../inputs/memory';
 import { batchTensor, SamplePool } from '../inputs/samples';
 import { BATCH_MARK, batchNamedAxes, InputSpec } from '../inputs/spec';
-import { RunLogBook, type RunOutputs, type Runner } from '../runtime/runner';
+import { RunLogBook, runFailure, type RunCall, type RunOutputs, type Runner } from '../runtime/runner';
 import { SAMPLE_VALUES } from '../runtime/function';
 import type { Plan, PlannedRun, RunPurpose } from './plan';
 import { sameOutput } from './row-identity';
@@ -234,13 +234,44 @@ function noBatchAxis(name: string, a: readonly number[], b: readonly number[], s
   return `output '${name}' has no batch axis (${seen}): it is computed over the whole batch (a scalar, or pooled over the batch${fixed}), so it changes with the batch-mates by design and no sample's part of it can be compared (no axis of it grows with the batch); ${cure}${fixed ? `, or re-export it with one row per sample (torch.onnx.export(..., dynamic_axes={'${name}': {0: 'batch'}}))` : ''}`;
 }
 
+/**
+ * Runs a batch of the samples `ids` (determinism's, compare's: no batch 1 ran before it). Where a
+ * batch above 1 fails and the first sample alone runs, the graph fixed the batch at 1:
+ * fixedBatchFailure's line (the re-export) instead of onnxruntime's reason alone, which points at
+ * the inputs. `otherwise` is the command's own way round it (determinism at batch 1).
+ */
+export async function runOrExplainFixedBatch(
+  handle: Runner,
+  prepared: { specs: readonly InputSpec[]; shared: Record<string, ort.Tensor>; pool: SamplePool },
+  ids: readonly number[],
+  feeds: Record<string, ort.Tensor>,
+  outputs: readonly string[],
+  call: RunCall,
+  otherwise = '',
+): Promise<RunOutputs> {
+  let reason: string | null = null;
+  const worded = call.failure ?? ((r: string) => runFailure(handle.source, call.rows, r));
+  try {
+    return await handle.run(feeds, outputs, { ...call, failure: (r) => ((reason = r), worded(r)) });
+  } catch (e) {
+    // Ids beyond a table fail at any batch size: that line (the vocab) is the caller's to word.
+    if (reason === null || handle.runtime === 'function' || call.rows <= 1 || /out of data bounds/.test(reason)) throw e;
+    try {
+      await handle.run(feedsFor(prepared.specs, prepared.shared, prepared.pool, ids.slice(0, 1)), outputs, { rows: 1, purpose: 'batch 1 (why the batch failed)' });
+    } catch {
+      throw e;
+    }
+    throw new BadInputError(fixedBatchFailure(handle, prepared.specs, call.rows, reason, otherwise));
+  }
+}
+
 /** One line for a graph that runs at the reference size and fails above it: the batch is baked in. */
-function fixedBatchFailure(handle: Runner, specs: readonly InputSpec[], rows: number, reason: string): string {
+function fixedBatchFailure(handle: Runner, specs: readonly InputSpec[], rows: number, reason: string, otherwise = ''): string {
   const ran = 1;
   const fixed = handle.outputs.filter((o) => o.shape.length > 0 && o.shape[0] === ran);
   const declared = fixed.length > 0 ? ` (output${fixed.length > 1 ? 's' : ''} ${fixed.map((o) => `'${o.name}' declared [${o.shape.join(', ')}]`).join(', ')})` : '';
   const axes = [...specs.filter((i) => i.batchAxis !== null).map((i) => `'${i.name}': {${i.batchAxis}: 'batch'}`), ...handle.outputs.map((o) => `'${o.name}': {0: 'batch'}`)].join(', ');
-  return `${handle.source}: onnxruntime ran batch ${ran} but failed on a batch of ${rows} (${reason}): the graph fixes the batch size${declared}, as an export traced at batch ${ran} without dynamic axes, or with a shape taken at trace time (x.view(${ran}, -1)), does; re-export it with torch.onnx.export(..., dynamic_axes={${axes}}) and shapes from the input (x.view(x.size(0), -1)), or check --shape/--dim/--const if an input is shaped wrong`;
+  return `${handle.source}: onnxruntime ran batch ${ran} but failed on a batch of ${rows} (${reason}): the graph fixes the batch size${declared}, as an export traced at batch ${ran} without dynamic axes, or with a shape taken at trace time (x.view(${ran}, -1)), does; re-export it with torch.onnx.export(..., dynamic_axes={${axes}}) and shapes from the input (x.view(x.size(0), -1))${otherwise}, or check --shape/--dim/--const if an input is shaped wrong`;
 }
 
 /** Finds each output's batch axis: the one axis whose length scales with the batch size. */

@@ -80,6 +80,11 @@ export class RunLogBook {
   }
 }
 
+/** The default line for a failed batch: its rows, onnxruntime's reason, the flags that shape the inputs. */
+export function runFailure(source: string, rows: number, reason: string): string {
+  return `${source}: onnxruntime failed on a batch of ${rows} (${reason}); check --shape/--dim/--const and the samples' dtype and shape`;
+}
+
 /**
  * A runner's `run` around a raw call: times it, counts it and turns a failure into one line that
  * names the batch. `raw` failures already worded by batchproof (BadInputError) pass as they are.
@@ -92,7 +97,7 @@ export async function timedRun(source: string, call: RunCall, raw: () => Promise
   } catch (e) {
     if (e instanceof BadInputError) throw e;
     const reason = oneLine(String((e as Error)?.message ?? e));
-    throw new BadInputError(call.failure ? call.failure(reason) : `${source}: onnxruntime failed on a batch of ${call.rows} (${reason}); check --shape/--dim/--const and the samples' dtype and shape`);
+    throw new BadInputError(call.failure ? call.failure(reason) : runFailure(source, call.rows, reason));
   }
   call.log?.add(call.rows, call.purpose, now() - t0);
   return result;

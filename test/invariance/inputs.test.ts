@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { BadInputError, checkBatchInvariance, checkDeterminism, formatReport } from '../../src';
+import { BadInputError, checkBatchInvariance, checkDeterminism, compareProviders, formatReport } from '../../src';
 import { encodeNpy, encodeNpz } from '../../src/io';
 import { synthesisLine } from '../../src/report/synthesis-text';
 import { buildModel, constInputModel, invariantModel, leakyModel, seededFloats } from '../helpers/models';
@@ -145,6 +145,35 @@ describe('batch axes, symbolic dims and shared inputs', () => {
       nodes: [{ op: 'Reshape', inputs: ['x', 'to'], outputs: ['y'] }],
     });
     await expect(checkBatchInvariance(atFour, { batchSizes: [2, 3], reference: 2 })).rejects.toThrow(/onnxruntime failed on a batch of 3 .*check --shape/);
+  });
+
+  test('determinism and compare on a graph fixed at batch 1 (x.view(1, -1) then a Linear): the re-export line, and batch 1 runs', async () => {
+    // Reshape(x, [1, -1]) @ W[8, 4]: batch 1 gives [1, 4]; batch 2 makes [1, 16], which the MatMul refuses.
+    const baked = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1, 4] }],
+      initializers: [{ name: 'to', dtype: 'int64', dims: [2], data: [1, -1] }, { name: 'W', dtype: 'float32', dims: [8, 4], data: seededFloats(32, 5) }],
+      nodes: [{ op: 'Reshape', inputs: ['x', 'to'], outputs: ['flat'] }, { op: 'MatMul', inputs: ['flat', 'W'], outputs: ['y'] }],
+    });
+    const fixed = (batch: number, cure: string) => new RegExp(`^<bytes>: onnxruntime ran batch 1 but failed on a batch of ${batch} \\(.*MatMul.*\\): the graph fixes the batch size \\(output 'y' declared \\[1, 4\\]\\), .*re-export it with torch\\.onnx\\.export\\(\\.\\.\\., dynamic_axes=\\{'x': \\{0: 'batch'\\}, 'y': \\{0: 'batch'\\}\\}\\) and shapes from the input \\(x\\.view\\(x\\.size\\(0\\), -1\\)\\), or ${cure} \\(batchSize: 1, CLI --batch-size 1\\)`);
+    const e = await checkDeterminism(baked).then(() => null, (x: Error) => x);
+    expect(e).toBeInstanceOf(BadInputError);
+    expect(e?.message).toMatch(fixed(16, 'check determinism at batch 1'));
+    expect(e?.message).not.toMatch(/\n/);
+    expect((await checkDeterminism(baked, { batchSize: 1 })).verdict).toBe('deterministic');
+    const threads = [{ provider: 'cpu' as const, threads: 1 }, { provider: 'cpu' as const, threads: 2 }];
+    await expect(compareProviders(baked, threads)).rejects.toThrow(fixed(8, 'compare at batch 1'));
+    // A side batching 1 runs; the other, batching all 4, is the one named.
+    await expect(compareProviders(baked, [{ provider: 'cpu', threads: 1, batchSize: 1 }, { provider: 'cpu', threads: 2 }], { batchSize: 4 })).rejects.toThrow(fixed(4, 'compare at batch 1'));
+    expect((await compareProviders(baked, threads, { batchSize: 1 })).verdict).toBe('identical');
+    // Where batch 1 fails too, the input is wrong, not the batch: the generic line.
+    const wrong = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 'F'] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4] }],
+      initializers: [{ name: 'W', dtype: 'float32', dims: [8, 4], data: seededFloats(32, 5) }],
+      nodes: [{ op: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] }],
+    });
+    await expect(checkDeterminism(wrong)).rejects.toThrow(/^<bytes>: onnxruntime failed on a batch of 16 \(.*\); check --shape\/--dim\/--const/);
   });
 
   test('an output with the same dims at every batch size (a batch fixed at export, a scalar over the batch): no --shape offered, the cure named', async () => {

@@ -312,6 +312,17 @@ describe('ids whose table the graph does not show', () => {
       expect(bad.code).toBe(2);
       expect(bad.stderr.trim().split('\n')).toHaveLength(1);
       expect(bad.stderr).toMatch(/indices element out of data bounds.*batchproof found no table for the ids in the graph and synthesized 'input_ids' below 100, more than a table of 50 rows takes; set the vocabulary \(API: vocab: 50, CLI --vocab 50\)/);
+      // Every command that synthesizes ids says the same (locate, determinism, compare).
+      const hint = /indices element out of data bounds.*batchproof found no table for the ids in the graph and synthesized 'input_ids' below 100, more than a table of 50 rows takes; set the vocabulary \(API: vocab: 50, CLI --vocab 50\)/;
+      for (const args of [['locate', file, '--batch-sizes', '1,4'], ['determinism', file], ['compare', file, '--against-threads', '2']]) {
+        const other = await cli(...args);
+        expect([args[0], other.code]).toEqual([args[0], 2]);
+        expect(other.stderr.trim().split('\n')).toHaveLength(1);
+        expect(other.stderr).toMatch(hint);
+      }
+      for (const args of [['determinism', file, '--vocab', '50'], ['compare', file, '--against-threads', '2', '--vocab', '50']]) {
+        expect([args[0], (await cli(...args)).code]).toEqual([args[0], 0]);
+      }
       const good = await cli('check', file, '--batch-sizes', '1,4', '--vocab', '50', '--json', '-');
       expect(good.code).toBe(0);
       const report = JSON.parse(good.stdout);
