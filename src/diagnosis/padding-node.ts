@@ -10,6 +10,7 @@ import { compareArrays, type Comparison } from '../compare/metrics';
 import { resolveTolerance, type ResolvedTolerance, type Tolerance } from '../compare/tolerance';
 import { allocate, type TypedArray } from '../inputs/arrays';
 import { openModelBytes, type ModelHandle } from '../runtime/handle';
+import type { RunLogBook } from '../runtime/runner';
 import { type SessionSettings } from '../runtime/settings';
 import { readModel } from '../onnx/graph';
 import { instrumentModel } from '../onnx/instrument';
@@ -34,6 +35,8 @@ export interface PaddingNodeOptions {
   store?: ModelStore;
   /** The outputs compared (default: every graph output): only values that reach one are searched. */
   outputs?: readonly string[];
+  /** Where the two runs are counted and timed. */
+  log?: RunLogBook;
 }
 
 export interface PaddingDivergence {
@@ -53,6 +56,8 @@ export interface PaddingNodeReport {
   /** Values compared, and values skipped (not tensors, or shapes that differ between the two runs). */
   compared: number;
   skipped: number;
+  /** Each compared node's largest difference at the real positions, in topological order (locate's profile). */
+  profile: { node: string; op: string; maxAbs: number }[];
   notes: string[];
 }
 
@@ -81,7 +86,7 @@ export async function firstPaddingNode(
     return !b || !sameTensor(feedsA[name] as ort.Tensor, b);
   });
   const notes: string[] = [];
-  const empty: PaddingNodeReport = { first: null, firstBitwise: null, compared: 0, skipped: 0, notes };
+  const empty: PaddingNodeReport = { first: null, firstBitwise: null, compared: 0, skipped: 0, profile: [], notes };
   if (changed.length === 0) {
     notes.push('the two feeds are equal: nothing can differ');
     return empty;
@@ -107,6 +112,7 @@ export async function firstPaddingNode(
       runner.run(feeds, fetch.map((w) => w.output), {
         rows,
         purpose: 'pad-ids',
+        log: options.log,
         failure: (reason) => `${source}: onnxruntime failed on the instrumented model (${reason}); check the inputs`,
       });
     const a = await run(feedsA);
@@ -118,6 +124,7 @@ export async function firstPaddingNode(
     let skipped = 0;
     let first: PaddingDivergence | null = null;
     let firstBitwise: PaddingDivergence | null = null;
+    const profile: PaddingNodeReport['profile'] = [];
     for (const w of fetch) {
       const ta = a[w.output] as ort.Tensor | undefined;
       const tb = b[w.output] as ort.Tensor | undefined;
@@ -147,13 +154,17 @@ export async function firstPaddingNode(
       if (!tolerances.has(ta.type)) tolerances.set(ta.type, resolveTolerance(options.tolerance, ta.type));
       const c: Comparison = compareArrays(cut(ta), cut(tb), ta.type, tolerances.get(ta.type) as ResolvedTolerance);
       const at = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, axes };
+      // A node's outputs are consecutive: one entry per node, their largest.
+      const last = profile[profile.length - 1];
+      if (last && last.node === w.node) last.maxAbs = Math.max(last.maxAbs, c.maxAbs);
+      else profile.push({ node: w.node, op: w.op, maxAbs: c.maxAbs });
       if (!c.bitExact && !firstBitwise) firstBitwise = at;
       if (!c.pass && !first) first = at;
     }
     if (fixedSizes.has(L)) {
       notes.push(`the padded length ${L} is also a fixed size in the model (a hidden size, say): every axis of length ${L} was cut to the real positions, so some values were compared on fewer features than they have; pad to another length for a full comparison`);
     }
-    return { first, firstBitwise, compared, skipped, notes };
+    return { first, firstBitwise, compared, skipped, profile, notes };
   } finally {
     await runner.close();
   }

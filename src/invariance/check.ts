@@ -358,13 +358,12 @@ async function diagnosisFor(
   const { diagnose, firstPaddingNode } = await import('../diagnosis');
   let firstNode: string | null = null;
   const p = seen.padding;
-  if (paddingFailed && bytes && hooks.specialFeeds && p.limit !== null && p.side !== null) {
-    // Probe 0 alone at the limit, with the pad id and with other ids in its pads (mask 0 there).
-    const run = (pads: 'pad-id' | 'other-ids'): PlannedRun => ({ purpose: 'pad-ids', size: 1, rows: [0], probes: [{ probe: 0, position: 0 }], tokens: { length: p.limit as number, side: p.side as PaddingSide, pads } });
-    const found = await firstPaddingNode(bytes, hooks.specialFeeds(run('pad-id'), [0]), hooks.specialFeeds(run('other-ids'), [0]), {
+  const feeds = paddingFailed && bytes ? padIdFeeds(p, hooks) : null;
+  if (feeds && bytes) {
+    const found = await firstPaddingNode(bytes, feeds[0], feeds[1], {
       lengths: p.lengths[0],
-      paddedLength: p.limit,
-      side: p.side,
+      paddedLength: p.limit as number,
+      side: p.side as PaddingSide,
       settings: handle.settings,
       source: handle.source,
       outputs: seen.outputs,
@@ -373,6 +372,18 @@ async function diagnosisFor(
   }
   const batchAxes = Object.fromEntries(prepared.specs.filter((s) => s.batchAxis !== null).map((s) => [s.name, s.batchAxis as number]));
   return diagnose(graph, { causes: seen.causes, padding: { tested: p.tested, failed: paddingFailed, mask: p.mask, firstNode }, firstDivergence: null, batchAxes }, { modelBytes: bytes ?? undefined, seqAxis: maskSeqAxis(prepared, p), outputs: seen.outputs });
+}
+
+type PadFeeds = ReturnType<NonNullable<ExecuteOptions['specialFeeds']>>;
+
+/**
+ * Probe 0 alone at the padding limit, with the pad id and with other ids in its pads (mask 0
+ * there): the two feeds firstPaddingNode compares. Null where padding was not tested.
+ */
+export function padIdFeeds(p: PaddingReport, hooks: CheckSetup['hooks']): [PadFeeds, PadFeeds] | null {
+  if (!p.tested || !hooks.specialFeeds || p.limit === null || p.side === null) return null;
+  const run = (pads: 'pad-id' | 'other-ids'): PlannedRun => ({ purpose: 'pad-ids', size: 1, rows: [0], probes: [{ probe: 0, position: 0 }], tokens: { length: p.limit as number, side: p.side as PaddingSide, pads } });
+  return [hooks.specialFeeds(run('pad-id'), [0]), hooks.specialFeeds(run('other-ids'), [0])];
 }
 
 /** Where the mask's sequence axis is, for the diagnosis (which reads the mask's dims). */

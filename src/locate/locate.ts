@@ -15,7 +15,7 @@ import { describeTolerance, resolveTolerance, type ResolvedTolerance } from '../
 import { BadInputError } from '../errors';
 import { fingerprintFor, type Fingerprint } from '../runtime/fingerprint';
 import { takeRows, type TypedArray } from '../inputs/arrays';
-import { checkBatchInvariance, prepareCheck, selectOutputs, type CheckOptions } from '../invariance/check';
+import { checkBatchInvariance, padIdFeeds, prepareCheck, selectOutputs, type CheckOptions } from '../invariance/check';
 import { reachingOutputs } from '../diagnosis/flow';
 import type { Plan, PlannedRun, RunPurpose } from '../invariance/plan';
 import type { Cause, InvarianceReport } from '../invariance/report';
@@ -176,6 +176,32 @@ function choose(report: InvarianceReport, plan: Plan): Choice | null {
   return null;
 }
 
+/**
+ * The probe of `batch` whose compared outputs differ most from its reference run, on the plain
+ * model (one run each); null when none differs.
+ */
+async function driftingProbe(handle: ModelHandle, plan: Plan, batch: PlannedRun, feeds: (run: PlannedRun) => Record<string, ort.Tensor>, outputs: readonly string[]): Promise<number | null> {
+  const inBatch = await handle.run(feeds(batch), outputs, { rows: batch.rows.length, purpose: 'choose probe' });
+  let best: { probe: number; maxAbs: number } | null = null;
+  for (const { probe, position } of batch.probes) {
+    const ref = plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === probe);
+    if (!ref) continue;
+    const alone = await handle.run(feeds(ref), outputs, { rows: ref.rows.length, purpose: 'choose probe' });
+    let maxAbs = 0;
+    for (const name of outputs) {
+      const a = alone[name] as ort.Tensor, b = inBatch[name] as ort.Tensor;
+      const layout = layoutOf(a.dims, ref.rows.length, b.dims, batch.rows.length);
+      if (!layout || a.type === 'string') continue;
+      const expected = rowsOf(a, layout.axis, layout.per, positionOf(ref, probe), ref.rows.length);
+      const actual = rowsOf(b, layout.axis, layout.per, position, batch.rows.length);
+      const c = compareArrays(expected.blocked, actual.blocked, a.type, resolveTolerance('exact', a.type));
+      if (!c.bitExact) maxAbs = Math.max(maxAbs, Number.isNaN(c.maxAbs) ? Infinity : c.maxAbs);
+    }
+    if (maxAbs > 0 && (!best || maxAbs > best.maxAbs)) best = { probe, maxAbs };
+  }
+  return best?.probe ?? null;
+}
+
 /** Names of node outputs that depend on a model input, in topological order, with their node. */
 function inputDependent(graph: GraphFacts): { node: string; op: string; output: string }[] {
   const live = new Set(graph.inputs.map((v) => v.name));
@@ -248,6 +274,15 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     const { prepared, plan, poolIndex: index, hooks } = await prepareCheck(handle, handle.outputs, options);
     const feeds = (run: PlannedRun) => ((run.tokens || run.outlier) && hooks.specialFeeds ? hooks.specialFeeds(run, run.rows.map(index)) : feedsFor(prepared.specs, prepared.shared, prepared.pool, run.rows.map(index)));
     const choice = choose(report, plan);
+    // Drift whose worst element is not in this size's batch run: the probe that moves most there,
+    // since a probe bitwise equal at this size would show nothing.
+    if (choice && choice.cause === 'batch-size' && !(report.worst?.batchSize === choice.size && report.worst.run === 'batch')) {
+      const probe = await driftingProbe(handle, plan, choice.b, feeds, selectOutputs(handle.outputs, options.outputs, 'model').map((o) => o.name));
+      if (probe !== null && probe !== choice.probe) {
+        choice.probe = probe;
+        choice.a = plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === probe) as PlannedRun;
+      }
+    }
     const base = {
       schema: 1 as const,
       kind: 'locate' as const,
@@ -257,6 +292,46 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       check: { verdict: report.verdict, causes: report.causes },
       tolerance: describeTolerance(resolveTolerance(options.tolerance, 'float32')),
     };
+    // Only values a compared output depends on: a node feeding only an output left out
+    // (options.outputs) cannot be where the compared outputs diverge.
+    const comparedOutputs = selectOutputs(handle.outputs, options.outputs, 'model').map((o) => o.name);
+    // Pad tokens that reach the output fail the check where no batch run does: searched as the
+    // diagnosis searches them, the probe padded with the pad id against other ids in its pads.
+    const driftFails = report.batches.some((b) => b.causes.includes('batch-size') && !b.pass);
+    const padFails = report.padding.tested && report.padding.comparisons.some((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.pass);
+    const padFeeds = padFails && (!choice || (choice.cause === 'batch-size' && !driftFails)) ? padIdFeeds(report.padding, hooks) : null;
+    if (padFeeds) {
+      const p = report.padding;
+      const { firstPaddingNode } = await import('../diagnosis/padding-node');
+      const found = await firstPaddingNode(mb.bytes, padFeeds[0], padFeeds[1], {
+        lengths: p.lengths[0] as number,
+        paddedLength: p.limit as number,
+        side: p.side ?? 'right',
+        tolerance: options.tolerance,
+        settings,
+        source: mb.source,
+        externalDir: external,
+        store: mb.store,
+        outputs: comparedOutputs,
+        log,
+      });
+      const strip = (d: typeof found.first) => (d ? { node: d.node, op: d.op, output: d.output, maxAbs: d.maxAbs } : null);
+      const firstDivergence = found.first ? { ...(strip(found.first) as Omit<Divergence, 'cause'>), cause: 'padding' as const } : null;
+      const compared: NonNullable<LocateReport['compared']> = { cause: 'padding', batchSize: 1, probe: 0, runs: ['padded', 'pad-ids'], positions: [0, 0] };
+      return {
+        ...base,
+        firstDivergence,
+        firstBitwise: strip(found.firstBitwise),
+        compared,
+        guard: { equal: true, optimization: settings.optimization ?? 'all', detail: null },
+        values: { compared: found.compared, skipped: found.skipped },
+        profile: capProfile(found.profile, PROFILE_LIMIT, (found.first ?? found.firstBitwise)?.node ?? null),
+        profileTruncated: found.profile.length > PROFILE_LIMIT,
+        summary: summarize(firstDivergence, strip(found.firstBitwise), compared),
+        notes: [...notes, ...found.notes, ...(found.profile.length > PROFILE_LIMIT ? [`profile: ${found.profile.length} compared nodes shown as ${PROFILE_LIMIT}, each the largest difference of ${Math.ceil(found.profile.length / PROFILE_LIMIT)} or fewer consecutive nodes (the first divergence kept)`] : [])],
+        timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(log.inferenceMs) },
+      };
+    }
     if (!choice) {
       return {
         ...base,
@@ -277,9 +352,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     const reference = plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === choice.probe) as PlannedRun;
     const runs: PlannedRun[] = choice.a === reference ? [reference, choice.b] : [reference, choice.a, choice.b];
     const finalOutputs = handle.outputs.map((o) => o.name);
-    // Only values a compared output depends on: a node feeding only an output left out
-    // (options.outputs) cannot be where the compared outputs diverge.
-    const reaching = reachingOutputs(graph, selectOutputs(handle.outputs, options.outputs, 'model').map((o) => o.name));
+    const reaching = reachingOutputs(graph, comparedOutputs);
     const candidates = inputDependent(graph).filter((c) => reaching.has(c.output));
     const exposed = candidates.filter((v) => !finalOutputs.includes(v.output)).map((c) => c.output);
     // The guard: the instrumented model must compute what the plain one does.

@@ -13,6 +13,7 @@ import {
   nondeterministicModel,
   positionModel,
 } from '../helpers/models';
+import { maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
 const examples = path.join(__dirname, '..', '..', 'examples', 'models');
 const small = { batchSizes: [1, 2, 3] };
@@ -175,5 +176,39 @@ describe('toBeBatchInvariant names the diverging node when it fails', () => {
     const s = await ort.InferenceSession.create(leakyModel());
     await expect(expect(s).toBeBatchInvariant(small)).rejects.toThrow(/violated[\s\S]*could not locate the diverging node: locate needs the model's graph/);
     await s.release();
+  });
+});
+
+describe('text models: pad tokens that reach the output, and drift at a probe other than the first', () => {
+  test('padding alone fails the check: locate names where the pads get in, not "no diverging node"', async () => {
+    const unmasked = await locateDivergence(unmaskedPoolingModel(), small);
+    expect(unmasked.check.causes).toContain('padding');
+    expect(unmasked.firstDivergence).toEqual({ node: '/pooling/ReduceMean', op: 'ReduceMean', output: 'y', maxAbs: expect.any(Number), cause: 'padding' });
+    expect(unmasked.firstDivergence?.maxAbs).toBeGreaterThan(1e-3);
+    expect(unmasked.compared).toEqual({ cause: 'padding', batchSize: 1, probe: 0, runs: ['padded', 'pad-ids'], positions: [0, 0] });
+    expect(unmasked.summary).toMatch(/^first divergence at node '\/pooling\/ReduceMean' \(ReduceMean\).*: padding, comparing the probe alone, with other pad tokens/);
+    expect(unmasked.profile.map((p) => p.node)).toContain('/pooling/ReduceMean');
+    const attention = await locateDivergence(maskedAttentionModel(false), small);
+    expect(attention.firstDivergence).toMatchObject({ node: '/attention/Softmax', cause: 'padding' });
+    // The controls: a masked model's padding holds, so the batch runs are searched as before.
+    for (const ok of [maskedPoolingModel(), maskedAttentionModel(true)]) {
+      const r = await locateDivergence(ok, small);
+      expect(r.check.causes).not.toContain('padding');
+      expect(r.firstDivergence).toBeNull();
+      expect(r.compared?.cause ?? null).not.toBe('padding');
+    }
+  });
+
+  test("drift whose worst element is in a padding run: the probe that drifts at that size is searched, not one bitwise equal there", async () => {
+    const model = path.join(examples, 'text_embedder.onnx');
+    const report = await checkBatchInvariance(model, { batchSizes: [1, 2] });
+    const at2 = report.batches.find((b) => b.size === 2);
+    expect(at2?.causes).toEqual(['batch-size']);
+    expect(report.worst?.run).not.toBe('batch');
+    const r = await locateDivergence(model, { batchSizes: [1, 2], report });
+    expect(r.compared).toMatchObject({ cause: 'batch-size', batchSize: 2 });
+    // Some node differs bitwise between the probe alone and in the batch: the drift the check saw.
+    expect(r.firstBitwise).not.toBeNull();
+    expect(r.summary).not.toMatch(/no node differs between the compared runs/);
   });
 });
