@@ -185,10 +185,11 @@ function scanAny(expected: TypedArray, actual: TypedArray, reference: ArrayLike<
     } else {
       abs = Math.abs(a - e);
       if (Number.isNaN(abs)) abs = Infinity;
-      ulp = ordE && ordA ? Math.abs(ordA[i] - ordE[i]) : 0;
+      ulp = abs === Infinity ? Infinity : ordE && ordA ? Math.abs(ordA[i] - ordE[i]) : 0;
     }
     if (abs > 0 || ulp > 0) bitExact = false;
-    const rel = abs === 0 ? 0 : e === 0 ? Infinity : abs / Math.abs(e);
+    // As scanFloat32's: an infinity against another value is infinitely far, beyond any tolerance.
+    const rel = abs === 0 ? 0 : e === 0 || abs === Infinity ? Infinity : abs / Math.abs(e);
     if (abs > maxAbs) maxAbs = abs;
     if (rel > maxRel) maxRel = rel;
     if (ulp > maxUlp) maxUlp = ulp;
@@ -196,7 +197,7 @@ function scanAny(expected: TypedArray, actual: TypedArray, reference: ArrayLike<
       worstAbs = abs;
       worstIndex = i;
     }
-    if (abs > atol + rtol * Math.abs(e)) allcloseOk = false;
+    if (abs === Infinity || abs > atol + rtol * Math.abs(e)) allcloseOk = false;
     if (Number.isFinite(abs)) {
       l1 += abs;
       dot += a * e;

@@ -119,13 +119,18 @@
               (if (f64.ne (local.get $x) (local.get $y))
                 (then
                   (local.set $abs (f64.abs (f64.sub (local.get $y) (local.get $x))))
-                  (local.set $ulp (f64.abs (f64.sub (call $ordered (local.get $ba)) (call $ordered (local.get $be)))))))))
+                  ;; An infinity against another value is no number of steps apart.
+                  (local.set $ulp
+                    (if (result f64) (f64.eq (local.get $abs) (f64.const inf))
+                      (then (f64.const inf))
+                      (else (f64.abs (f64.sub (call $ordered (local.get $ba)) (call $ordered (local.get $be)))))))))))
           (if (i32.ne (local.get $be) (local.get $ba)) (then (local.set $bitExact (i32.const 0))))
           (local.set $rel
             (if (result f64) (f64.eq (local.get $abs) (f64.const 0))
               (then (f64.const 0))
               (else
-                (if (result f64) (f64.eq (local.get $x) (f64.const 0))
+                ;; An infinity against another value: infinitely far, relatively too (inf / inf is NaN).
+                (if (result f64) (i32.or (f64.eq (local.get $x) (f64.const 0)) (f64.eq (local.get $abs) (f64.const inf)))
                   (then (f64.const inf))
                   (else (f64.div (local.get $abs) (f64.abs (local.get $x))))))))
           (if (f64.gt (local.get $abs) (local.get $maxAbs)) (then (local.set $maxAbs (local.get $abs))))
@@ -135,7 +140,8 @@
             (then
               (local.set $worstAbs (local.get $abs))
               (local.set $worstIndex (local.get $i))))
-          (if (f64.gt (local.get $abs) (f64.add (local.get $atol) (f64.mul (local.get $rtol) (f64.abs (local.get $x)))))
+          ;; Beyond any tolerance: atol + rtol * inf (or 0 * inf, NaN) would let an infinite difference pass.
+          (if (i32.or (f64.eq (local.get $abs) (f64.const inf)) (f64.gt (local.get $abs) (f64.add (local.get $atol) (f64.mul (local.get $rtol) (f64.abs (local.get $x))))))
             (then (local.set $allcloseOk (i32.const 0))))
           (if (f64.ne (local.get $abs) (f64.const inf))
             (then

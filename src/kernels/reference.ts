@@ -67,11 +67,14 @@ export function scanFloat32Js(e: Float32Array, a: Float32Array, atol: number, rt
       abs = Math.abs(y - x);
       const oe = be[i] < 0 ? -(be[i] & 0x7fffffff) : be[i];
       const oa = ba[i] < 0 ? -(ba[i] & 0x7fffffff) : ba[i];
-      ulp = Math.abs(oa - oe);
+      // An infinity against another value is no number of steps apart: no ulp tolerance passes it.
+      ulp = abs === Infinity ? Infinity : Math.abs(oa - oe);
     }
     // Equal values differ in bits only as +0 and -0.
     if (be[i] !== ba[i]) bitExact = false;
-    const rel = abs === 0 ? 0 : x === 0 ? Infinity : abs / Math.abs(x);
+    // An infinite difference (an infinity against another value) is infinitely far, relatively
+    // too (inf / inf is NaN), and beyond any tolerance (atol + rtol * inf would let it pass).
+    const rel = abs === 0 ? 0 : x === 0 || abs === Infinity ? Infinity : abs / Math.abs(x);
     if (abs > maxAbs) maxAbs = abs;
     if (rel > maxRel) maxRel = rel;
     if (ulp > maxUlp) maxUlp = ulp;
@@ -79,7 +82,7 @@ export function scanFloat32Js(e: Float32Array, a: Float32Array, atol: number, rt
       worstAbs = abs;
       worstIndex = i;
     }
-    if (abs > atol + rtol * Math.abs(x)) allcloseOk = false;
+    if (abs === Infinity || abs > atol + rtol * Math.abs(x)) allcloseOk = false;
     if (abs !== Infinity) {
       l1 += abs;
       dot += y * x;

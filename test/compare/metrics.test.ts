@@ -2,6 +2,7 @@ import { BadInputError, parseTolerance } from '../../src';
 import { compareArrays } from '../../src/compare/metrics';
 import { resolveTolerance } from '../../src/compare/tolerance';
 import { floatToHalf } from '../../src/inputs/arrays';
+import { scanFloat32Js } from '../../src/kernels/reference';
 
 const exact = resolveTolerance('exact', 'float32');
 const next = (x: number) => {
@@ -36,6 +37,27 @@ describe('compareArrays', () => {
     const tol = resolveTolerance('default', 'float32');
     expect(compareArrays(new Float32Array([100]), new Float32Array([100.0001]), 'float32', tol).pass).toBe(true); // 1e-4 <= 1e-5 + 1.3e-4
     expect(compareArrays(new Float32Array([1]), new Float32Array([1.0001]), 'float32', tol).pass).toBe(false); // 1e-4 > 1e-5 + 1.3e-6
+  });
+
+  test('an infinity against another value passes no tolerance: rel and ULP infinite too (inf / inf and atol + rtol * inf are NaN and inf)', () => {
+    const pairs: [number, number][] = [[-Infinity, -1.88], [Infinity, 3], [Infinity, -Infinity], [2, Infinity]];
+    const tolerances = [resolveTolerance('default', 'float32'), resolveTolerance(1e-3, 'float32'), resolveTolerance({ atol: 0, rtol: 0.5 }, 'float32'), resolveTolerance({ ulp: 4e9 }, 'float32')];
+    for (const [e, a] of pairs) {
+      for (const tol of tolerances) {
+        const runs = [
+          compareArrays(Float32Array.of(1, e), Float32Array.of(1, a), 'float32', tol), // the wasm kernel
+          compareArrays(Float64Array.of(1, e), Float64Array.of(1, a), 'float64', tol), // the generic scan
+          { ...scanFloat32Js(Float32Array.of(1, e), Float32Array.of(1, a), tol.kind === 'allclose' ? tol.atol : 0, tol.kind === 'allclose' ? tol.rtol : 0), pass: undefined },
+        ];
+        for (const c of runs) {
+          expect([e, a, tol, c.maxAbs, c.maxRel, c.maxUlp]).toEqual([e, a, tol, Infinity, Infinity, Infinity]);
+          if (c.pass !== undefined) expect([e, a, tol, c.pass]).toEqual([e, a, tol, false]);
+          else expect([e, a, tol, (c as { allcloseOk: boolean }).allcloseOk]).toEqual([e, a, tol, false]);
+        }
+      }
+    }
+    // The same infinity on both sides is equal.
+    expect(compareArrays(Float32Array.of(-Infinity), Float32Array.of(-Infinity), 'float32', resolveTolerance('default', 'float32')).pass).toBe(true);
   });
 
   test('float16 compares through its bits', () => {
