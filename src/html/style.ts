@@ -21,6 +21,13 @@ td:empty::after { content: "-"; color: var(--muted); }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 /* A rows table names its numeric columns once (class="n2 n5": the 2nd and 5th), not every cell. */
 ${Array.from({ length: 12 }, (_v, i) => `table.n${i + 1} td:nth-child(${i + 1})`).join(', ')} { text-align: right; font-variant-numeric: tabular-nums; }
+/*
+ * A long name (an output, a node, a path) must not widen its section: the section clips it
+ * (content-visibility contains its paint), so what lay past it could be neither seen nor scrolled
+ * to. In text it breaks anywhere; a table too wide scrolls on its own (its words kept whole).
+ */
+body { overflow-wrap: anywhere; }
+table { display: block; max-width: 100%; overflow-x: auto; overflow-wrap: normal; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .bp-status { display: inline-block; min-width: 3.4rem; padding: 0 .4rem; border-radius: 3px; font-weight: 600; text-align: center; color: var(--on-status); }
 /* --on-status: the badge text, 4.5:1 or more on each badge colour (WCAG AA): white on the light theme's, near-black on the dark theme's bright ones. */
@@ -46,6 +53,8 @@ details > summary { cursor: pointer; color: var(--muted); }
   .bp-report { border: none; padding: 0; break-before: page; content-visibility: visible; contain-intrinsic-size: none; }
   .bp-report:first-of-type { break-before: auto; }
   figure.bp-chart { break-inside: avoid; }
+  /* Paper does not scroll: a table too wide breaks its long names instead. */
+  table { display: table; overflow-wrap: anywhere; }
   .bp-status { color: #000; border: 1px solid #000; background: none !important; }
   details { display: block; }
   details > summary { display: none; }

@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import type { BrowserContext, Page } from 'playwright-core';
+import { buildModel } from '../helpers/models';
 
 // The report pages in a real browser: Debian's headless Chromium through playwright-core, each
 // page opened from file:// as a CI artifact is. The examples' page (every chart kind, from
@@ -33,6 +34,7 @@ describe('the report pages in headless Chromium', () => {
   let dir: string;
   let examples: string;
   let reporterPage: string;
+  let longNames: string;
 
   beforeAll(async () => {
     // No browser is a failure with the cure, never a silent pass.
@@ -43,6 +45,12 @@ describe('the report pages in headless Chromium', () => {
     makePage([examples]);
     reporterPage = path.join(dir, 'reporter.html');
     makePage(['--reporter', reporterPage]);
+    // A check of a model whose output and file have long names (a path-like node name, as exporters write them).
+    const long = `/encoder/${'layer.11/attention/output/'.repeat(12)}LayerNorm_output_0`;
+    const model = path.join(dir, `${'a_model_with_a_long_file_name_'.repeat(8)}.onnx`);
+    fs.writeFileSync(model, buildModel({ inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }], outputs: [{ name: long, dtype: 'float32', shape: ['N', 8] }, { name: 'y', dtype: 'float32', shape: ['N', 8] }], nodes: [{ op: 'Relu', inputs: ['x'], outputs: [long] }, { op: 'Neg', inputs: ['x'], outputs: ['y'] }] }));
+    longNames = path.join(dir, 'long.html');
+    execFileSync(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'bin.js'), 'check', model, '--batch-sizes', '1,2', '--html', longNames], { stdio: 'pipe', timeout: 120_000, env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') } });
     browser = await launchChromium();
   }, 180_000);
   afterAll(async () => {
@@ -237,6 +245,48 @@ describe('the report pages in headless Chromium', () => {
     expect(named.filter((n: any) => !(n.role === 'img' && n.own && n.text))).toEqual([]);
     // As the accessibility tree names it: the caption's title and sentences.
     expect(await page.getByRole('img', { name: /^Drift per batch size against the reference: .*(fails|Bitwise equal)/ }).count()).toBeGreaterThan(0);
+    await page.close();
+  }, 60_000);
+
+  test('long names never widen a section past its edge, which clips them: text wraps, a wide table scrolls to its last column', async () => {
+    const { page, problems } = await open(longNames);
+    /** What sticks out of its section (clipped by its content-visibility) and whether each wide table scrolls to its last column. */
+    const layout = () => page.evaluate(() => {
+      const out: string[] = [];
+      for (const section of [...document.querySelectorAll('section')]) {
+        const edge = section.getBoundingClientRect().right + 1;
+        for (const el of [...section.querySelectorAll('*')]) {
+          // Inside a table that scrolls, cells lie past its edge until scrolled to.
+          if (el.closest('table') && el.tagName !== 'TABLE') continue;
+          if (el.closest('svg') && el.tagName !== 'svg') continue;
+          if (el.getBoundingClientRect().right > edge) out.push(`${el.tagName} ${(el.textContent ?? '').slice(0, 40)}`);
+        }
+      }
+      const wide = [...document.querySelectorAll('table')].filter((t: any) => t.scrollWidth > t.clientWidth + 1);
+      const unreachable = wide.filter((t: any) => {
+        t.scrollLeft = t.scrollWidth;
+        const cells = t.querySelectorAll('tr:first-child > *');
+        const last = cells[cells.length - 1].getBoundingClientRect();
+        const box = t.getBoundingClientRect();
+        t.scrollLeft = 0;
+        return last.right > box.right + 1;
+      });
+      return { out, wide: wide.length, unreachable: unreachable.length };
+    });
+    const text = await page.evaluate(() => document.body.innerText);
+    expect(text).toContain('LayerNorm_output_0');
+    const screen = await layout();
+    expect(screen.out).toEqual([]);
+    expect(screen.wide).toBeGreaterThan(0);
+    expect(screen.unreachable).toBe(0);
+    // Print: nothing scrolls on paper, so nothing sticks out and no table is wider than its page.
+    await page.emulateMedia({ media: 'print' });
+    expect(await layout()).toEqual({ out: [], wide: 0, unreachable: 0 });
+    // Negative control: tables laid out as they were, the wide ones stick out of the section.
+    await page.emulateMedia({ media: 'screen' });
+    await page.addStyleTag({ content: 'body { overflow-wrap: normal; } table { display: table; }' });
+    expect((await layout()).out.some((o) => o.startsWith('TABLE'))).toBe(true);
+    expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
 
