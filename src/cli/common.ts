@@ -3,7 +3,7 @@ import { parseTolerance } from '../compare/tolerance';
 import { BadInputError } from '../errors';
 import type { CheckOptions } from '../invariance/check';
 import type { BatchFunction } from '../runtime/function';
-import { checkOutputPath } from '../io/paths';
+import { checkOutputPath, isStdout } from '../io/paths';
 import { assertReplaceablePage } from '../html/target';
 import os = require('os');
 import { maxThreads, OPTIMIZATION_LEVELS, OptimizationLevel } from '../runtime/settings';
@@ -170,12 +170,20 @@ export function checkOutputPaths(command: Command): void {
     ...Object.entries(INPUT_FLAGS).map(([key, what]) => ({ file: opts[key], what })),
   ].filter((input): input is { file: string; what: string } => typeof input.file === 'string');
   const outputs: { file: string; flag: string }[] = [];
+  // Standard output takes one thing: the JSON, the page or the report for people, never two run together.
+  let stdout: string | null = opts.json === true ? '--json' : null;
   for (const [key, flag, what] of OUTPUT_FLAGS) {
     const file = opts[key];
     if (typeof file !== 'string') continue;
-    const kind = checkOutputPath(file, { flag, what, inputs, outputs, jsonOnly: key === 'json' });
+    checkOutputPath(file, { flag, what, inputs, outputs, jsonOnly: key === 'json' });
     if (key === 'html') assertReplaceablePage(file, flag);
-    if (kind === 'stdout' && key === 'json') command.setOptionValue('json', true);
+    if (isStdout(file)) {
+      if (stdout !== null) throw new BadInputError(`${flag} ${file}: ${stdout === '--json' ? 'the JSON report (--json)' : `${stdout}'s output`} is printed on standard output already, and the two would run together; write one of them to a file, e.g. ${flag} ${key === 'html' ? 'report.html' : 'report.json'}`);
+      stdout = flag;
+      // /dev/stdout as `-`: the JSON alone (the report for people is not printed after it), the page alone (the report for people goes to stderr).
+      if (key === 'json') command.setOptionValue('json', true);
+      if (key === 'html') command.setOptionValue('html', '-');
+    }
     outputs.push({ file, flag });
   }
 }

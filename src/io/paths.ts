@@ -89,6 +89,11 @@ export function resolveWriteTarget(file: string): WriteTarget {
   throw new BadInputError(`${file}: too many symbolic links (a loop?); give the path of a file`);
 }
 
+/** Whether a write to `file` lands on this process's standard output: `-`, /dev/stdout, /dev/fd/1, /proc/self/fd/1 (or a link to one). */
+export function isStdout(file: string): boolean {
+  return file === '-' || resolveWriteTarget(file).fd === 1;
+}
+
 /** A file as the same-file test sees it: device and inode when it exists, else its resolved path. */
 function identity(file: string): { dev: number; ino: number } | { path: string } {
   try {

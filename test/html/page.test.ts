@@ -243,6 +243,26 @@ describe('merging pages, bad input, --keep-going, outputs', () => {
     expect(page).toMatch(/Failures: <a href="#report-1">/);
   });
 
+  test('standard output takes one thing: the page (its report for people on stderr), the JSON, never two run together', () => {
+    const page = run('check', at('invariant.onnx'), ...sweep, '--html', '-');
+    expect(page.code).toBe(0);
+    expect(page.stdout).toMatch(/^<!doctype html>[\s\S]*<\/html>\n$/);
+    expect(page.stderr).toMatch(/^\S*invariant\.onnx: invariant\n/);
+    // /dev/stdout is stdout too: the page alone there, the JSON alone there.
+    const both = run('check', at('invariant.onnx'), ...sweep, '--html', '/dev/stdout', '--json', at('beside.json'));
+    expect([both.code, both.stdout.startsWith('<!doctype html>'), both.stderr]).toEqual([0, true, expect.stringMatching(/: invariant\n/)]);
+    expect(JSON.parse(fs.readFileSync(at('beside.json'), 'utf8')).kind).toBe('batch-invariance');
+    const json = run('check', at('invariant.onnx'), ...sweep, '--json', '/dev/stdout');
+    expect([json.code, JSON.parse(json.stdout).kind]).toEqual([0, 'batch-invariance']);
+    const merged = run('report', at('invariant.json'), '-o', '/dev/stdout');
+    expect([merged.code, merged.stdout.startsWith('<!doctype html>'), merged.stdout.includes('wrote'), merged.stderr]).toEqual([0, true, false, expect.stringMatching(/^wrote \/dev\/stdout: 1 report/)]);
+    // JSON and the page both on stdout: refused before any work, one line.
+    for (const args of [['--json', '--html', '-'], ['--json', '-', '--html', '/dev/stdout'], ['--json', '/dev/stdout', '--html', '-']]) {
+      const r = run('check', at('invariant.onnx'), ...sweep, ...args);
+      expect([args, r.code, r.stdout, r.stderr]).toEqual([args, 2, '', expect.stringMatching(/^batchproof: --html \S+: the JSON report \(--json\) is printed on standard output already.*write one of them to a file, e\.g\. --html report\.html\n$/)]);
+    }
+  });
+
   test('sections off screen skip layout (content-visibility), and print shows them all', () => {
     expect(CSS).toMatch(/\.bp-report \{ content-visibility: auto; contain-intrinsic-size: auto 900px; \}/);
     const print = CSS.slice(CSS.indexOf('@media print'));

@@ -3,7 +3,7 @@ import type { CheckOptions } from '../../invariance/check';
 import { BadInputError } from '../../errors';
 import { FILLERS, type Filler } from '../../invariance/plan';
 import { addFunctionFlags, addModelFlags, addPlanFlags, batchFunctionOf, CommandContext, CommonFlags, commonOptions, emit, EXIT, FunctionFlags, PlanFlags, planOptions } from '../common';
-import { HTML_HELP, htmlOf, writeReportPage } from './report';
+import { HTML_HELP, htmlOf, textOut, writeReportPage } from './report';
 import { noteCodePath } from '../compile-cache';
 import type { InvarianceReport } from '../../invariance/report';
 import { progressBar } from '../output';
@@ -17,7 +17,7 @@ interface CheckFlags extends CommonFlags, PlanFlags, FunctionFlags {
 }
 
 /** `batchproof check <model>`: exit 0 invariant or within tolerance, 1 violated, 2 bad input. */
-export function registerCheck(program: Command, { out, setExit, runsUserCode }: CommandContext): void {
+export function registerCheck(program: Command, { out, err, setExit, runsUserCode }: CommandContext): void {
   addModelFlags(
     addFunctionFlags(
       addPlanFlags(
@@ -65,7 +65,7 @@ export function registerCheck(program: Command, { out, setExit, runsUserCode }: 
       }
       const report = await checkBatchInvariance(fn ?? model, options);
       bar.stop();
-      emit(report, () => formatReport(report, { color: flags.color }), flags.json, out);
+      emit(report, () => formatReport(report, { color: flags.color }), flags.json, textOut(flags, { out, err }));
       await writeReportPage(report, htmlOf(flags), model);
       for (const name of codePaths(report, fn !== null, flags)) noteCodePath(name);
       setExit(report.verdict === 'violated' ? EXIT.fail : EXIT.pass);

@@ -5,7 +5,7 @@ import { FixtureOptions } from '../../runtime/fixture';
 import { OPTIMIZATION_LEVELS, OptimizationLevel } from '../../runtime/settings';
 import { PROVIDERS, ProviderName } from '../../runtime/providers';
 import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, threadCount } from '../common';
-import { HTML_HELP, htmlOf, writeReportPage } from './report';
+import { HTML_HELP, htmlOf, textOut, writeReportPage } from './report';
 import { positiveInteger } from '../parse';
 
 interface CompareFlags extends CommonFlags {
@@ -22,7 +22,7 @@ interface CompareFlags extends CommonFlags {
  * compared as `check` compares. The --against side takes the first side's settings unless an
  * --against-* flag changes one. Exit 0 within tolerance, 1 beyond, 2 bad input.
  */
-export function registerCompare(program: Command, { out, setExit }: CommandContext): void {
+export function registerCompare(program: Command, { out, err, setExit }: CommandContext): void {
   addModelFlags(
     program
       .command('compare')
@@ -63,7 +63,7 @@ export function registerCompare(program: Command, { out, setExit }: CommandConte
       ...rest,
       ...(flags.batchSize && { batchSize: flags.batchSize }),
     });
-    emit(report, () => formatProviderComparison(report, { color: flags.color }), flags.json, out);
+    emit(report, () => formatProviderComparison(report, { color: flags.color }), flags.json, textOut(flags, { out, err }));
     await writeReportPage(report, htmlOf(flags), model);
     setExit(report.verdict === 'different' ? EXIT.fail : EXIT.pass);
   });

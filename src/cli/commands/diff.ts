@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseTolerance } from '../../compare/tolerance';
 import { addReportFlags, CommandContext, emit, EXIT } from '../common';
-import { HTML_HELP, htmlOf, writeReportPage } from './report';
+import { HTML_HELP, htmlOf, textOut, writeReportPage } from './report';
 import { positiveInteger } from '../parse';
 
 interface DiffFlags {
@@ -12,7 +12,7 @@ interface DiffFlags {
 }
 
 /** `batchproof diff <a> <b>`: two embedding baselines; exit 0 within tolerance, 1 beyond, 2 bad input. */
-export function registerDiff(program: Command, { out, setExit }: CommandContext): void {
+export function registerDiff(program: Command, { out, err, setExit }: CommandContext): void {
   addReportFlags(
     program
       .command('diff')
@@ -30,7 +30,7 @@ export function registerDiff(program: Command, { out, setExit }: CommandContext)
       ...(flags.tolerance !== undefined && { tolerance: parseTolerance(flags.tolerance) }),
       ...(flags.neighbors !== undefined && { neighbors: { k: flags.neighbors } }),
     });
-    emit(report, () => formatEmbeddingReport(report, { color: flags.color }), flags.json, out);
+    emit(report, () => formatEmbeddingReport(report, { color: flags.color }), flags.json, textOut(flags, { out, err }));
     await writeReportPage(report, htmlOf(flags), a);
     setExit(report.pass ? EXIT.pass : EXIT.fail);
   });

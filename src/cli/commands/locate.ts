@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { LocateOptions } from '../../locate/locate';
 import { addModelFlags, addPlanFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, PlanFlags, planOptions } from '../common';
-import { HTML_HELP, htmlOf, writeReportPage } from './report';
+import { HTML_HELP, htmlOf, textOut, writeReportPage } from './report';
 
 type LocateFlags = CommonFlags & PlanFlags;
 
 /** `batchproof locate <model>`: exit 0 nothing diverges, 1 a node is found, 2 bad input. */
-export function registerLocate(program: Command, { out, setExit }: CommandContext): void {
+export function registerLocate(program: Command, { out, err, setExit }: CommandContext): void {
   addModelFlags(
     addPlanFlags(
       program
@@ -23,7 +23,7 @@ export function registerLocate(program: Command, { out, setExit }: CommandContex
     const { locateDivergence } = await import('../../locate/locate');
     const { formatLocateReport } = await import('../../locate/text');
     const report = await locateDivergence(model, options);
-    emit(report, () => formatLocateReport(report, { color: flags.color }), flags.json, out);
+    emit(report, () => formatLocateReport(report, { color: flags.color }), flags.json, textOut(flags, { out, err }));
     await writeReportPage(report, htmlOf(flags), model);
     setExit(report.firstDivergence ? EXIT.fail : EXIT.pass);
   });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { BadInputError } from '../../errors';
-import { checkOutputPath } from '../../io/paths';
+import { checkOutputPath, isStdout } from '../../io/paths';
 import { CommandContext, EXIT } from '../common';
 import { writeFileAtomic } from '../output';
 import { writeStdout } from '../../io/terminal';
@@ -29,7 +29,7 @@ export function registerReport(program: Command, { out, err, setExit }: CommandC
     .action(async (files: string[], flags: ReportFlags) => {
       if (files.length === 0) throw new BadInputError('report: no input files; give the JSON reports (--json FILE) or pages, e.g. batchproof report reports/*.json -o report.html');
       if (flags.output === undefined) throw new BadInputError('report: where should the page go? add -o report.html');
-      const kind = checkOutputPath(flags.output, { flag: '-o', what: 'the page', inputs: files.map((file) => ({ file, what: 'input report' })) });
+      const kind = checkOutputPath(flags.output, { flag: '-o', what: 'the page', inputs: files.map((file) => ({ file, what: 'input report' })) }) === 'stdout' || isStdout(flags.output) ? 'stdout' : 'file';
       assertReplaceablePage(flags.output, '-o');
       const { readReportFiles, renderPage } = await import('../../html');
       const { entries, problems } = readReportFiles(files, { keepGoing: flags.keepGoing });
@@ -57,3 +57,6 @@ export const HTML_HELP = 'also write the report as an HTML page (charts, tables)
 
 /** The --html value of a command's flags. */
 export const htmlOf = (flags: object): string | undefined => (flags as { html?: string }).html;
+
+/** Where the report for people goes: stdout, or stderr when the page is printed there (`--html -`). */
+export const textOut = (flags: object, ctx: Pick<CommandContext, 'out' | 'err'>): ((s: string) => void) => (htmlOf(flags) === '-' ? ctx.err : ctx.out);

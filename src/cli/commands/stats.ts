@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { BadInputError } from '../../errors';
 import type { RunningStatsOptions } from '../../stats/check';
 import { addReportFlags, addSessionFlags, addShapeFlags, CommandContext, emit, EXIT, sessionAndShapeOptions, type SessionFlags, type ShapeFlags } from '../common';
-import { HTML_HELP, htmlOf, writeReportPage } from './report';
+import { HTML_HELP, htmlOf, textOut, writeReportPage } from './report';
 import { positiveInteger } from '../parse';
 
 export interface StatsFlags extends SessionFlags, ShapeFlags {
@@ -31,7 +31,7 @@ export async function statsOptions(flags: StatsFlags): Promise<RunningStatsOptio
 }
 
 /** `batchproof stats <model>`: exit 0 healthy, 1 problems found, 2 bad input. */
-export function registerStats(program: Command, { out, setExit }: CommandContext): void {
+export function registerStats(program: Command, { out, err, setExit }: CommandContext): void {
   addStatsFlags(
     program
       .command('stats')
@@ -57,7 +57,7 @@ export function registerStats(program: Command, { out, setExit }: CommandContext
         `${model}: ${report.model.batchNorms} BatchNorm layer${report.model.batchNorms === 1 ? '' : 's'}, none in training mode or without statistics, but nothing to check the statistics against; give --data calibration.npz (samples the model sees) or --checkpoint ckpt.safetensors`,
       );
     }
-    emit(report, () => formatStatsReport(report, { color: flags.color }), flags.json, out);
+    emit(report, () => formatStatsReport(report, { color: flags.color }), flags.json, textOut(flags, { out, err }));
     await writeReportPage(report, htmlOf(flags), model);
     setExit(report.problems.length === 0 ? EXIT.pass : EXIT.fail);
   });
