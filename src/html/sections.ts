@@ -163,8 +163,11 @@ export function statements(r: Obj): string {
     parts.push(paragraph('answer', r.answer));
     const recipe = obj(r.recipe);
     if (recipe) {
-      const how = recipe.padLength !== undefined ? `pad every text to ${fmt(recipe.padLength)} tokens` : recipe.padTo === null ? 'none needed' : `pad every batch to ${fmt(recipe.padTo)} rows${recipe.filler ? ` with ${String(recipe.filler)} filler` : ''}`;
-      parts.push(paragraph('recipe', `${how}${arr(recipe.covers).length ? `; makes sizes ${arr(recipe.covers).join(', ')} bitwise equal` : ''}${recipe.verified ? ' (verified)' : ''}${recipe.reason ? `; ${String(recipe.reason)}` : ''}`));
+      // As the answer says it: only batches smaller than padTo are padded (a batch of 512 is not cut to 2).
+      const filler = recipe.filler === 'sample' ? ' with your filler sample' : recipe.filler ? ` with ${String(recipe.filler)} filler rows` : '';
+      const how = recipe.padLength !== undefined ? `pad every text to ${fmt(recipe.padLength)} tokens` : recipe.padTo === null ? 'none needed' : `pad batches smaller than ${fmt(recipe.padTo)} up to ${fmt(recipe.padTo)} rows${filler}`;
+      const reason = recipe.reason && !(recipe.padTo === null && recipe.reason === 'not needed') ? `; ${String(recipe.reason)}` : '';
+      parts.push(paragraph('recipe', `${how}${arr(recipe.covers).length ? `; makes sizes ${arr(recipe.covers).join(', ')} bitwise equal` : ''}${recipe.verified ? ' (verified)' : ''}${reason}`));
     } else parts.push(paragraph('recipe', r.recipeReason ? `none: ${String(r.recipeReason)}` : undefined));
     parts.push(paragraph('stable classes', r.classesText));
   }

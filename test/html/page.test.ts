@@ -328,6 +328,17 @@ describe('what a report page shows', () => {
     expect(html).toEqual(text);
   }, 60_000);
 
+  test('the recipe says what the answer says: only batches smaller than padTo are padded; an invariant model needs none', () => {
+    const r = run('check', at('drift.onnx'), '--batch-sizes', '1,2,4', '--serve-sizes', '1,4', '--no-color', '--html', at('recipe.html'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/answer: batch 1 and batch 4 differ by at most \S+; pad batches smaller than 2 up to 2 and they are bitwise equal \(verified\)/);
+    const page = section(fs.readFileSync(at('recipe.html'), 'utf8'), 1);
+    expect(page).toContain('<p><strong>recipe:</strong> pad batches smaller than 2 up to 2 rows with zeros filler rows; makes sizes 1, 4 bitwise equal (verified)</p>');
+    expect(page).not.toMatch(/pad every batch/);
+    expect(run('report', at('invariant.json'), '-o', at('none.html')).code).toBe(0);
+    expect(section(fs.readFileSync(at('none.html'), 'utf8'), 1)).toContain('<p><strong>recipe:</strong> none needed</p>');
+  });
+
   test('check of a text model: the padding table says each run\'s length of the texts, none blank', () => {
     expect(run('report', at('quantized.json'), '-o', at('padding.html')).code).toBe(0);
     const page = section(fs.readFileSync(at('padding.html'), 'utf8'), 1);
