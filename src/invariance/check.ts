@@ -160,7 +160,8 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       const none = paddingNotCompared.map((c) => c.run);
       notes.push(`sequence padding: ${untrimmed.map((o) => `'${o}'`).join(', ')} left out of the padding runs, their sequence axis unknown (their dims do not name '${padding.axis}')${none.length ? `, so nothing was compared in the ${none.join(', ')} runs` : ''}; name the axis in the export (dynamic_axes) or compare other outputs`);
     }
-    if (outlierMaxAbs !== null && outlierMaxAbs > 0 && !analysis.batches.some((b) => b.causes.includes('leakage'))) {
+    // Where the same batch differs run to run, the outlier run differs for that reason alone: no claim about magnitudes.
+    if (outlierMaxAbs !== null && outlierMaxAbs > 0 && !analysis.batches.some((b) => b.causes.includes('leakage')) && !analysis.causes.includes('nondeterminism')) {
       notes.push(`batch-mates ${OUTLIER_SCALE} times larger moved the first probe by ${approx(outlierMaxAbs)} (ordinary batch-mates did not): the output depends on the batch-mates' magnitude, as with dynamic quantization's one scale per tensor`);
     } else if (outlierMaxAbs !== null && outlierMaxAbs > Math.max(0, ...analysis.batches.map((b) => b.maxAbs))) {
       // Not a row of the table: say why the worst element and the minimum tolerance exceed it.
