@@ -345,7 +345,7 @@ function cosineChart(report: Obj): Chart[] {
     {
       kind: 'cosine',
       title: 'Per-row cosine distance (1 − cos) against the baseline',
-      caption: `${h.zero} row${h.zero === 1 ? '' : 's'} bitwise equal${h.zero ? ' (green, drawn a decade below: a log scale cannot show 0)' : ''}; ${h.counts.reduce((a, b) => a + b, 0)} with a distance above 0. ${Number.isFinite(cosine) ? `Tolerance: cosine distance ${fmt(cosine)} (dashed line).` : `Tolerance: ${String(report.tolerance ?? '')}.`}`,
+      caption: `${h.zero} row${h.zero === 1 ? '' : 's'} bitwise equal${h.zero ? ' (green, drawn a decade below: a log scale cannot show 0)' : ''}; ${h.counts.reduce((a, b) => a + b, 0)} with a distance above 0${h.nonFinite ? `; ${h.nonFinite} with NaN or ±Inf, whose distance is undefined (not drawn)` : ''}. ${Number.isFinite(cosine) ? `Tolerance: cosine distance ${fmt(cosine)} (dashed line).` : `Tolerance: ${String(report.tolerance ?? '')}.`}`,
       spec: histogramSpec(h, 'cosine distance (log)', 'rows', Number.isFinite(cosine) ? { value: cosine, label: 'tolerance' } : null),
     },
   ];

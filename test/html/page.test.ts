@@ -364,5 +364,13 @@ describe('what a report page shows', () => {
     const page = section(fs.readFileSync(at('diff.html'), 'utf8'), 1);
     expect(page).toContain(`<h2>#1 diff: <code>${at('a.emb')} [rows] against ${at('b.emb')} [rows]</code></h2>`);
     expect(page).toContain(`<p><strong>summary:</strong> ${why.replace(/</g, '&lt;').replace(/>/g, '&gt;')}</p>`);
+    // Rows with NaN or ±Inf have no distance to draw: the cosine chart's caption still counts them, so its rows add up.
+    const broken = { ...base, data: base.data.slice() };
+    broken.data[7 * 16] = Infinity;
+    broken.data[9 * 16 + 1] = NaN;
+    write('c.emb', broken);
+    expect(run('diff', at('a.emb'), at('c.emb'), '--html', at('diff-nan.html')).code).toBe(1);
+    const cosine = figures(fs.readFileSync(at('diff-nan.html'), 'utf8')).find((f) => f.kind === 'cosine')!;
+    expect(cosine.caption).toMatch(/48 rows bitwise equal .*; 0 with a distance above 0; 2 with NaN or ±Inf, whose distance is undefined \(not drawn\)\./);
   });
 });
