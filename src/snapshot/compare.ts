@@ -9,6 +9,7 @@ import type { EmbeddingDType } from './format';
 import { checkNeighborOption, compareNeighbors, NeighborReport } from './neighbors';
 import { checkSnapshotOptions } from './options';
 import type { ReportEnvelope } from '../report/envelope';
+import { now } from '../runtime/clock';
 
 /** The matcher's default: per-row cosine distance (1 - cos) at most 1e-6. */
 export const DEFAULT_EMBEDDING_TOLERANCE: Tolerance = { cosine: 1e-6 };
@@ -152,6 +153,7 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
   checkSnapshotOptions(options, COMPARE_KEYS, 'compareEmbeddings');
   checkSource(baseline, 'baseline');
   checkSource(current, 'current');
+  const started = now();
   const tol = resolveTolerance(options.tolerance ?? DEFAULT_EMBEDDING_TOLERANCE, baseline.dtype);
   const side = (s: RowSource): EmbeddingSide => ({
     dtype: s.dtype,
@@ -184,12 +186,16 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
     minimumTolerance: { cosine: 0, atol: 0, ulp: 0 },
     neighbors: null,
     fingerprint: null,
+    notes: [],
+    timing: { totalMs: 0, inferenceMs: 0 },
   };
+  // Nothing here runs a model: the time is reading and comparing.
+  const finish = (): EmbeddingReport => ((report.timing = { totalMs: Math.round(now() - started), inferenceMs: 0 }), report);
   describeSides(report, options.baselineFingerprint, options.currentFingerprint);
   if (report.shapeMismatch) {
     report.verdict = 'changed';
     report.pass = false;
-    return report;
+    return finish();
   }
   const k = options.neighbors !== undefined ? checkNeighborOption(options.neighbors, baseline.rows) : 0;
   const { rows, dim, dtype } = baseline;
@@ -273,7 +279,7 @@ export function compareEmbeddings(baseline: RowSource, current: RowSource, optio
   }
   report.pass = report.movedRows === 0 && (report.neighbors?.changedRows ?? 0) === 0;
   report.verdict = !report.pass ? 'changed' : report.changedRows > 0 ? 'within-tolerance' : 'identical';
-  return report;
+  return finish();
 }
 
 /** A RowSource as compareEmbeddings reads it; a wrong one is bad input, not a TypeError inside the loop. */

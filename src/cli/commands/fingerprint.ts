@@ -4,6 +4,7 @@ import { describeFingerprint, Fingerprint, fingerprintFor } from '../../runtime/
 import { fixtureSettings } from '../../runtime/fixture';
 import type { ProviderAvailability } from '../../runtime/providers';
 import { providerFailure } from '../../runtime/providers';
+import { now } from '../../runtime/clock';
 import { tool } from '../../version';
 import { addSessionFlags, CommandContext, emit, EXIT, type SessionFlags } from '../common';
 import type { ReportEnvelope } from '../../report/envelope';
@@ -35,9 +36,12 @@ export function registerFingerprint(program: Command, { out, setExit }: CommandC
         ...(flags.optimization !== undefined && { optimization: flags.optimization }),
         ...(flags.deterministic && { deterministic: true }),
       });
+      const started = now();
       const { availableProviders } = await import('../../runtime/providers');
       const providers = await availableProviders();
-      const report: FingerprintReport = { schema: 1, kind: 'fingerprint', tool, fingerprint: fingerprintFor(settings), providers };
+      // The time is probing the providers: loading their runtimes, no model run.
+      const timing = { totalMs: Math.round(now() - started), inferenceMs: 0 };
+      const report: FingerprintReport = { schema: 1, kind: 'fingerprint', tool, fingerprint: fingerprintFor(settings), providers, notes: [], timing };
       emit(report, () => formatFingerprint(report), flags.json, out);
       const pinned = providers.find((p) => p.name === settings.provider);
       if (pinned && !pinned.available) {
