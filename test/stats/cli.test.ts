@@ -51,6 +51,14 @@ describe('batchproof stats', () => {
     expect(r.out).toMatch(/first mismatch: \/bn2\/BatchNormalization\. Layers after it inherit its shift/);
   });
 
+  test('the data line counts its batches in words that fit the count (1 batch, 2 batches)', async () => {
+    // 64 samples: one batch of 64, or two of 32.
+    const one = await cli(['stats', healthy, '--data', npy, '--batch-size', '64', '--no-color']);
+    expect(one.out).toContain('(64 samples in 1 batch)');
+    const two = await cli(['stats', healthy, '--data', npy, '--batch-size', '32', '--no-color']);
+    expect(two.out).toContain('(64 samples in 2 batches)');
+  });
+
   test('--tolerance z=Z,ratio=R', async () => {
     expect((await cli(['stats', stale, '--data', npy, '--tolerance', 'z=10,ratio=5'])).code).toBe(0);
     const bad = await cli(['stats', stale, '--data', npy, '--tolerance', 'atol=1']);
