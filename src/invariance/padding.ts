@@ -229,6 +229,17 @@ export function resolvePadding(
   if (maskSpec.batchAxis === null) throw new BadInputError(`--mask ${maskSpec.name}: the mask has no batch axis; every sample needs its own mask`);
   const symbols = sequenceSymbols(maskSpec);
   if (explicit.axis !== undefined && !symbols.some((sym) => spansAxis(sym, explicit.axis as string, dims))) {
+    // A decoder's mask over its KV cache and the new tokens ('past_sequence_length + sequence_length'):
+    // the axis is one of its terms, and the mask spans it alone once the cache is empty.
+    for (const symbol of symbols) {
+      const terms = sumTerms(symbol) ?? [];
+      if (!terms.some((t) => typeof t !== 'number' && t.symbol === explicit.axis && t.sign === 1)) continue;
+      const past = [...new Set(terms.flatMap((t) => (typeof t !== 'number' && t.symbol !== explicit.axis && dims[t.symbol] !== 0 ? [t.symbol] : [])))];
+      if (past.length === 0) continue;
+      throw new BadInputError(
+        `--pad-axis ${explicit.axis}: the mask '${maskSpec.name}' spans '${symbol}' (a KV cache's past tokens and the new ones), not '${explicit.axis}' alone, and batchproof pads a mask and its tokens along one axis; run a first step, the cache empty, where the mask spans the new tokens only and padding is tested (${past.map((p) => `--dim ${p}=0`).join(' ')}; API: dims: { ${past.map((p) => `${p}: 0`).join(', ')} }), or leave padding off (--padding off)`,
+      );
+    }
     const all = [...new Set(specs.flatMap(sequenceSymbols))];
     throw new BadInputError(`--pad-axis ${explicit.axis}: the mask '${maskSpec.name}' has no dim '${explicit.axis}'; its sequence dims are: ${symbols.join(', ') || 'none'} (the model's: ${all.join(', ') || 'none'})`);
   }

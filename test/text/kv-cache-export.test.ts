@@ -119,6 +119,33 @@ describe('a decoder export with a KV cache', () => {
     );
   });
 
+  test('--pad-axis sequence_length with a cache (past_sequence_length 4): the same cure as the automatic path, one line', async () => {
+    const cure = '--dim past_sequence_length=0; API: dims: { past_sequence_length: 0 }';
+    const withCache = { ...small, dims: { past_sequence_length: 4 } };
+    // The automatic path says it in its reason; the explicit axis must say it too, not "no dim".
+    expect((await checkBatchInvariance(decoderModel(), withCache)).padding.reason).toContain(cure);
+    const error = (await checkBatchInvariance(decoderModel(), { ...withCache, padding: { axis: 'sequence_length' } }).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe('BadInputError');
+    expect(error.message).toBe(
+      `--pad-axis sequence_length: the mask 'attention_mask' spans '${T}' (a KV cache's past tokens and the new ones), not 'sequence_length' alone, and batchproof pads a mask and its tokens along one axis; run a first step, the cache empty, where the mask spans the new tokens only and padding is tested (${cure}), or leave padding off (--padding off)`,
+    );
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-kv-'));
+    try {
+      const file = path.join(dir, 'decoder_model_merged.onnx');
+      fs.writeFileSync(file, decoderModel());
+      const r = await cli('check', file, '--batch-sizes', '1,2,3', '--dim', 'past_sequence_length=4', '--pad-axis', 'sequence_length');
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(cure);
+      // The cure works: the same flags on a first step test padding.
+      const first = await cli('check', file, '--batch-sizes', '1,2,3', '--dim', 'past_sequence_length=0', '--pad-axis', 'sequence_length', '--json', '-');
+      expect([first.code, first.stderr]).toEqual([0, '']);
+      expect(JSON.parse(first.stdout).padding).toMatchObject({ tested: true, axis: 'sequence_length' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a first step (past_sequence_length 0, an empty cache) can be asked for', async () => {
     const r = await checkBatchInvariance(decoderModel(), { ...small, dims: { past_sequence_length: 0 } });
     expect(r.model.dims).toMatchObject({ past_sequence_length: 0, [T]: 16 });
