@@ -138,8 +138,11 @@ function driftCharts(report: Obj): Chart[] {
     const tol = toleranceLines(report, output);
     const failing = rows.filter((r) => !r.pass).map((r) => r.size);
     const equal = rows.filter((r) => r.maxAbs === 0 && r.maxUlp === 0).map((r) => r.size);
+    // The outlier run is no batch size of the chart: where it fails, say so beside "no batch size fails".
+    const outlier = obj(report.outlier);
     const caption = [
       failing.length ? `Fails at batch sizes ${list(failing)} (red diamonds).` : 'No batch size fails.',
+      outlier && outlier.pass === false ? `The outlier run (batch ${fmt(outlier.size)}, batch-mates 100 times larger) fails, by at most ${fmt(outlier.maxAbs)} over the outputs: it is not drawn here.` : '',
       equal.length ? `Bitwise equal at ${equal.length === rows.length ? 'every size' : `sizes ${list(equal)}`}: a log scale cannot show 0, so those are drawn at the floor (green squares).` : '',
       tol.words ? `Tolerance: ${tol.words}${tol.abs !== undefined || tol.ulp !== undefined ? ', the dashed line' : ''}.` : '',
     ].filter(Boolean).join(' ');

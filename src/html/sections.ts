@@ -170,6 +170,8 @@ export function statements(r: Obj): string {
       parts.push(paragraph('recipe', `${how}${arr(recipe.covers).length ? `; makes sizes ${arr(recipe.covers).join(', ')} bitwise equal` : ''}${recipe.verified ? ' (verified)' : ''}${reason}`));
     } else parts.push(paragraph('recipe', r.recipeReason ? `none: ${String(r.recipeReason)}` : undefined));
     parts.push(paragraph('stable classes', r.classesText));
+    const outlier = obj(r.outlier);
+    if (outlier && outlier.bitExact === false) parts.push(paragraph('outlier run', `batch ${fmt(outlier.size)} with batch-mates 100 times larger, against the same batch with ordinary ones: differs by at most ${fmt(outlier.maxAbs)}, ${outlier.pass ? 'within' : 'beyond'} the tolerance`));
   }
   const min = obj(r.minimumTolerance);
   if (min) parts.push(paragraph('minimum tolerance that passes', minimumToleranceWords(r, min)));

@@ -7,13 +7,16 @@ import type { PaddingComparison } from './padding';
 import type { OutputLayout, ProbeRow } from './run';
 import { sameOutput } from './row-identity';
 
-type Analysis = Pick<InvarianceReport, 'verdict' | 'causes' | 'batches' | 'reruns' | 'minimumTolerance' | 'worst' | 'nonFinite' | 'toleranceSpec'> & {
+type Analysis = Pick<InvarianceReport, 'verdict' | 'causes' | 'batches' | 'reruns' | 'minimumTolerance' | 'worst' | 'nonFinite' | 'toleranceSpec' | 'outlier'> & {
   /** Sequence padding's runs against their baselines (empty when padding is not tested). */
   paddingComparisons: PaddingComparison[];
   /** Padding runs that compared nothing (every output's sequence axis unknown): said in a note. */
   paddingNotCompared: { run: PaddingComparison['run']; outputs: string[] }[];
-  /** How far an outlier batch-mate moved the first probe (null when not run). */
-  outlierMaxAbs: number | null;
+  /**
+   * Comparisons beyond the tolerance that no table row shows: two runs of one size (batch-mates
+   * or places changed) and the same batch twice. The summary names them where they fail.
+   */
+  unseenFailures: { pairs: { size: number; maxAbs: number }[]; reruns: { size: number; maxAbs: number }[] };
 };
 
 /** What the analysis reads of one output's comparison. */
@@ -104,19 +107,23 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
   };
 
   const reruns: Analysis['reruns'] = [];
+  const unseenFailures: Analysis['unseenFailures'] = { pairs: [], reruns: [] };
   const rerunOf = (purpose: 'reference-rerun' | 'rerun', basePurpose: 'reference' | 'batch') => {
     const pairs = rows.filter((r) => r.purpose === purpose);
     if (pairs.length === 0) return;
     let bitExact = true;
+    let pass = true;
     let maxAbs = 0;
     for (const again of pairs) {
       const first = find(basePurpose, again.size, again.probe) as ProbeRow;
       const c = compareRows(first, again, layouts, tolerances);
       account(c, again);
       bitExact &&= c.bitExact;
+      pass &&= c.pass;
       maxAbs = Math.max(maxAbs, ...Object.values(c.byOutput).map((m) => m.maxAbs));
     }
     if (!bitExact) causes.add('nondeterminism');
+    if (!pass) unseenFailures.reruns.push({ size: pairs[0].size, maxAbs });
     reruns.push({ run: purpose === 'rerun' ? 'largest batch' : 'reference', size: pairs[0].size, bitExact, maxAbs });
   };
   rerunOf('reference-rerun', 'reference');
@@ -132,6 +139,7 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     const explained = new Set<number>();
     const leaked = new Set<number>();
     const moved = new Set<number>();
+    let pairFailure = -1;
     const ofSize = bySize.get(size) ?? [];
     for (const row of ofSize.filter((r) => SWEEP_PURPOSES.has(r.purpose))) {
       const ref = reference.get(row.probe) as ProbeRow;
@@ -170,6 +178,9 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
         if (!a || !b) return false;
         const pair = compareRows(a, b, layouts, tolerances);
         allPass &&= pair.pass;
+        // Passing this pair is part of the verdict, so the minimum tolerance must pass it too.
+        if (!pair.bitExact) for (const l of layouts) summary.bound(l, pair.byOutput[l.name]);
+        if (!pair.pass) pairFailure = Math.max(pairFailure, ...Object.values(pair.byOutput).map((m) => m.maxAbs));
         return !pair.bitExact;
       };
       const matesMoved = differs(batch, mates);
@@ -178,6 +189,7 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
       if (placeMoved) moved.add(probe);
       if (matesMoved || placeMoved) explained.add(probe);
     }
+    if (pairFailure >= 0) unseenFailures.pairs.push({ size, maxAbs: pairFailure });
     // Swapping rows also reorders any reduction across the batch, so where samples leak a
     // permuted batch differs for that reason alone: position counts only without leakage.
     if (leaked.size > 0) sizeCauses.add('leakage');
@@ -255,13 +267,19 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
   }
 
   // An outlier batch-mate (outlier.ts) against the same batch with ordinary batch-mates.
-  let outlierMaxAbs: number | null = null;
+  let outlier = null as Analysis['outlier'];
   for (const row of rows.filter((r) => r.purpose === 'outlier')) {
     const base = find('batch', row.size, row.probe);
     if (!base) continue;
     const c = compareRows(base, row, layouts, tolerances);
     account(c, row);
-    outlierMaxAbs = Math.max(outlierMaxAbs ?? 0, ...Object.values(c.byOutput).map((m) => m.maxAbs));
+    outlier = {
+      size: row.size,
+      probe: row.probe,
+      maxAbs: Math.max(outlier?.maxAbs ?? 0, ...Object.values(c.byOutput).map((m) => m.maxAbs)),
+      bitExact: (outlier?.bitExact ?? true) && c.bitExact,
+      pass: (outlier?.pass ?? true) && c.pass,
+    };
     if (!c.bitExact) causes.add('leakage');
   }
 
@@ -290,7 +308,8 @@ export function analyse(rows: readonly ProbeRow[], layouts: readonly OutputLayou
     nonFinite,
     paddingComparisons,
     paddingNotCompared,
-    outlierMaxAbs,
+    outlier,
+    unseenFailures,
     toleranceSpec: { ...tolerances },
   };
 }

@@ -154,7 +154,8 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     // A sample the function changed in place: refused where outputs failed (it may be why), else a note.
     const changed = fn ? sampleChangeNote(handle, analysis.verdict === 'violated') : null;
     if (changed) notes.push(changed);
-    const { paddingComparisons, paddingNotCompared, outlierMaxAbs, ...analysisFields } = analysis;
+    const { paddingComparisons, paddingNotCompared, unseenFailures, ...analysisFields } = analysis;
+    const outlierMaxAbs = analysis.outlier?.maxAbs ?? null;
     const untrimmed = [...new Set([...paddingComparisons, ...paddingNotCompared].flatMap((c) => ('skipped' in c ? c.skipped : c.outputs)))];
     if (untrimmed.length > 0) {
       const none = paddingNotCompared.map((c) => c.run);
@@ -230,7 +231,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       ...analysisFields,
       padding: { ...padding, comparisons: paddingComparisons },
       diagnosis,
-      summary: summarize(analysis.verdict, analysis.causes, analysis.batches, plan.reference, paddingComparisons, padding.side),
+      summary: summarize(analysis, plan.reference, paddingComparisons, padding.side),
       answer: answerLine(servedAnswer, recipe, recipeReason),
       classes: classes.map(({ sizes, positions }) => ({ sizes, positions })),
       classesText: unstable ? `none (${unstable}: outputs are not a function of batch size and position)` : describeClasses(classes, tested, formatSizes),
@@ -490,21 +491,42 @@ function paddingWords(comparisons: readonly PaddingComparison[], side: string | 
   return `pad tokens reach the output: a text alone and padded differ by ${most} (the mask is not applied in attention or pooling, or a layer mixes the whole tensor: see the diagnosis)`;
 }
 
-function summarize(verdict: string, causes: readonly Cause[], batches: readonly BatchReport[], reference: number, padding: readonly PaddingComparison[], side: string | null): string {
+/**
+ * The verdict in one line. Where the verdict is violated, the runs named and their magnitude are
+ * those that fail: the table's sizes, and the runs no row of it shows (the outlier run, two
+ * batches of one size, the same batch twice); sizes that differ within the tolerance follow.
+ */
+function summarize(analysis: Pick<InvarianceReport, 'verdict' | 'causes' | 'batches' | 'outlier'> & { unseenFailures: { pairs: { size: number; maxAbs: number }[]; reruns: { size: number; maxAbs: number }[] } }, reference: number, padding: readonly PaddingComparison[], side: string | null): string {
+  const { verdict, causes, batches, outlier, unseenFailures } = analysis;
   const sweep = batches.map((b) => b.size);
   if (verdict === 'invariant') return `bitwise equal to batch ${reference} at every batch size and position tested (${formatSizes(sweep, sweep)})`;
-  const differing = batches.filter((b) => !b.bitExact);
-  const worst = Math.max(0, ...batches.map((b) => b.maxAbs));
-  const head = verdict === 'violated' ? 'outputs differ beyond the tolerance' : 'outputs differ, within the tolerance';
-  const where = differing.length > 0 ? ` at batch size${differing.length === 1 ? '' : 's'} ${formatSizes(differing.map((b) => b.size), sweep)} vs batch ${reference}` : '';
+  const violated = verdict === 'violated';
+  const head = violated ? 'outputs differ beyond the tolerance' : 'outputs differ, within the tolerance';
+  const sizesWord = (sizes: readonly number[]) => `batch size${sizes.length === 1 ? '' : 's'} ${formatSizes(sizes, sweep)}`;
+  // Within the tolerance everything that differs is named; violated, what fails (the rest after).
+  const named = batches.filter((b) => (violated ? !b.pass : !b.bitExact));
+  const parts: string[] = [];
+  if (named.length > 0) parts.push(`at ${sizesWord(named.map((b) => b.size))} vs batch ${reference}, by at most ${approx(Math.max(...named.map((b) => b.maxAbs)))}`);
+  if (violated) {
+    const pairs = unseenFailures.pairs.filter((p) => !named.some((b) => b.size === p.size));
+    if (pairs.length > 0) parts.push(`between batches of the same size with other batch-mates or positions (${sizesWord(pairs.map((p) => p.size))}), by at most ${approx(Math.max(...pairs.map((p) => p.maxAbs)))}`);
+    for (const r of unseenFailures.reruns) parts.push(`when the same batch runs twice (batch ${r.size}), by at most ${approx(r.maxAbs)}`);
+  }
+  if (outlier && (violated ? !outlier.pass : !outlier.bitExact)) {
+    parts.push(`with batch-mates ${OUTLIER_SCALE} times larger (the outlier run, batch ${outlier.size}), by at most ${approx(outlier.maxAbs)}`);
+  }
   // Float drift is small by nature: a batch size that moves outputs beyond the tolerance is named plainly.
   const drifts = batches.every((b) => b.pass || !b.causes.includes('batch-size'));
   const others = causes.filter((c) => c !== 'padding').map((c) => (c === 'batch-size' && !drifts ? 'the output changes with the batch size' : CAUSE_WORDS[c]));
-  const batchPart = others.length > 0 ? `${where}, by at most ${approx(worst)}: ${others.join('; ')}` : '';
-  if (!causes.includes('padding')) return `${head}${batchPart}`;
+  const within = violated ? batches.filter((b) => b.pass && !b.bitExact) : [];
+  const withinPart = within.length > 0 ? `within the tolerance at ${sizesWord(within.map((b) => b.size))} vs batch ${reference}, by at most ${approx(Math.max(...within.map((b) => b.maxAbs)))}` : '';
+  const failing = others.length > 0 && parts.length > 0 ? ` ${parts.join(', and ')}: ${others.join('; ')}${withinPart ? `; ${withinPart}` : ''}` : '';
+  // Nothing of the batches fails (the pads do): what they moved, within the tolerance.
+  const withinOnly = others.length > 0 && parts.length === 0 && withinPart ? `; ${withinPart}: ${others.join('; ')}` : '';
+  if (!causes.includes('padding')) return `${head}${failing || withinOnly}`;
   // Padding first: it is what the user acts on, and its magnitude is its own.
   const padded = `${head}: ${paddingWords(padding, side)}`;
-  return batchPart ? `${padded}; and${batchPart.startsWith(',') ? batchPart.slice(1) : batchPart}` : padded;
+  return failing ? `${padded}; and${failing}` : `${padded}${withinOnly}`;
 }
 
 export { BATCH_MARK };

@@ -108,6 +108,12 @@ export interface InvarianceReport extends ReportEnvelope<'batch-invariance'> {
   batches: BatchReport[];
   /** Same batch twice: the reference and the largest batch. */
   reruns: { run: 'reference' | 'largest batch'; size: number; bitExact: boolean; maxAbs: number }[];
+  /**
+   * The outlier run (the smallest batch again, its other rows 100 times larger) against that
+   * batch with ordinary batch-mates: the first probe's comparison, which no row of `batches`
+   * shows. Null when it was not run (no float input, or no batch has batch-mates).
+   */
+  outlier: { size: number; probe: number; maxAbs: number; bitExact: boolean; pass: boolean } | null;
   /** The smallest tolerance of each kind that would have passed (floats only). */
   minimumTolerance: { atol: number; rtol: number; ulp: number; cosine: number };
   worst: WorstElement | null;

@@ -83,6 +83,34 @@ describe('verdicts and causes', () => {
   });
 });
 
+test('two batches of one size that differ beyond the tolerance where each row is within it: the summary says so, and the minimum tolerance passes them', async () => {
+  // y = the batch mean of x on every row (int input: no outlier run). Alone a probe gets itself
+  // back; among batch-mates of +100 it moves by about 50, among -100 by about 50 the other way, so
+  // the two batches of one size differ by about 100 while each row is about 50 from its reference.
+  const model = buildModel({
+    opset: 17,
+    inputs: [{ name: 'x', dtype: 'int32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    nodes: [
+      { op: 'Cast', inputs: ['x'], outputs: ['xf'], attrs: { to: 1 } },
+      { op: 'ReduceMean', inputs: ['xf'], outputs: ['mean'], attrs: { axes: [0], keepdims: 1 } },
+      { op: 'Sub', inputs: ['xf', 'xf'], outputs: ['zero'] },
+      { op: 'Add', inputs: ['zero', 'mean'], outputs: ['y'] },
+    ],
+  });
+  const data = new Int32Array(64);
+  for (let r = 0; r < 8; r++) for (let c = 0; c < 8; c++) data[r * 8 + c] = r < 3 ? r + c : (r % 2 ? 100 : -100) + c;
+  const options = { batchSizes: [1, 2, 3], samples: { dtype: 'int32', dims: [8, 8], data } };
+  const r = await checkBatchInvariance(model, { ...options, tolerance: 50 });
+  expect(r.verdict).toBe('violated');
+  expect(r.batches.every((b) => b.pass)).toBe(true);
+  expect(r.summary).toMatch(/^outputs differ beyond the tolerance between batches of the same size with other batch-mates or positions \(batch size 2\), by at most [\d.]+: samples leak into each other \(output changes with the batch-mates\); within the tolerance at batch sizes 2, 3 vs batch 1, by at most 50$/);
+  // The reported minimum passes every comparison the verdict rests on, not only the table's rows.
+  const { atol } = r.minimumTolerance;
+  expect(atol).toBeGreaterThan(50);
+  expect((await checkBatchInvariance(model, { ...options, tolerance: atol })).verdict).toBe('within-tolerance');
+});
+
 describe('the bundled examples', () => {
   test('the eval-mode CNN is invariant, the training-mode export leaks, the encoder drifts', async () => {
     const cnn = await checkBatchInvariance(path.join(examples, 'embedding_cnn.onnx'), small);
