@@ -26,7 +26,17 @@ export interface PaddingNodeOptions {
   /** Where the pads are (default 'right': real tokens are [0, length)). */
   side?: 'left' | 'right';
   tolerance?: Tolerance;
+  /**
+   * Per-output tolerances (check's outputTolerances): an output fails under its own; values are
+   * searched only where they reach an output that fails, under that output's tolerance.
+   */
+  outputTolerances?: Record<string, Tolerance>;
   settings?: SessionSettings;
+  /**
+   * The plain model's session, for the guard (the instrumented model must compute the same final
+   * outputs); without it one is opened from `modelBytes`.
+   */
+  plain?: ModelHandle;
   /** The model, as named in messages. */
   source?: string;
   /** Where external data files live. */
@@ -58,6 +68,11 @@ export interface PaddingNodeReport {
   skipped: number;
   /** Each compared node's largest difference at the real positions, in topological order (locate's profile). */
   profile: { node: string; op: string; maxAbs: number }[];
+  /**
+   * Whether the instrumented model's final outputs equal the plain model's on both feeds, and the
+   * optimization level the search ran with ('disabled' when they did not), as locate's guard.
+   */
+  guard: { equal: boolean; optimization: string; detail: string | null };
   notes: string[];
 }
 
@@ -86,7 +101,9 @@ export async function firstPaddingNode(
     return !b || !sameTensor(feedsA[name] as ort.Tensor, b);
   });
   const notes: string[] = [];
-  const empty: PaddingNodeReport = { first: null, firstBitwise: null, compared: 0, skipped: 0, profile: [], notes };
+  const settings = options.settings ?? {};
+  let optimization = settings.optimization ?? 'all';
+  const empty: PaddingNodeReport = { first: null, firstBitwise: null, compared: 0, skipped: 0, profile: [], guard: { equal: true, optimization, detail: null }, notes };
   if (changed.length === 0) {
     notes.push('the two feeds are equal: nothing can differ');
     return empty;
@@ -96,13 +113,44 @@ export async function firstPaddingNode(
   const live = new Set([...derivedFrom(graph, changed)].filter((v) => reaching.has(v)));
   const finalOutputs = new Set(graph.outputs.map((o) => o.name));
   const watched = graph.nodes.flatMap((n) => n.outputs.filter((o) => o && live.has(o)).map((o) => ({ node: n.name, op: n.opType, output: o })));
+  // The plain session first: with a store, instrumenting appends to the model's own buffer.
+  const ownPlain = options.plain ? null : await openModelBytes(modelBytes, settings, { label: source, externalDir: options.externalDir, graphFrom: null });
+  const plain = (options.plain ?? ownPlain) as ModelHandle;
   const instrumented = instrumentModel(modelBytes, { outputs: watched.map((w) => w.output).filter((o) => !finalOutputs.has(o)) }, { source, store: options.store });
-  let runner: ModelHandle;
+  let runner: ModelHandle | null = null;
+  const guard: PaddingNodeReport['guard'] = { equal: true, optimization, detail: null };
   try {
     // The rewritten bytes change back once onnxruntime has read them: no graph read from them.
-    runner = await openModelBytes(instrumented.bytes, options.settings ?? {}, { label: source, externalDir: options.externalDir, graphFrom: null });
+    const open = (s: SessionSettings) => openModelBytes(instrumented.bytes, s, { label: source, externalDir: options.externalDir, graphFrom: null });
+    runner = await open(settings);
+    // The guard: exposing values can change which kernels onnxruntime fuses, and then the
+    // search would compare values the plain model never computes.
+    const names = [...finalOutputs];
+    for (const feeds of [feedsA, feedsB]) {
+      const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
+      const want = await plain.run(feeds, names, { rows, purpose: 'guard' });
+      const got = await runner.run(feeds, names, { rows, purpose: 'guard' });
+      const differs = names.filter((n) => !sameTensor(want[n] as ort.Tensor, got[n] as ort.Tensor));
+      if (differs.length > 0) {
+        guard.equal = false;
+        guard.detail = `with every intermediate exposed, the final output${differs.length > 1 ? 's' : ''} ${differs.map((d) => `'${d}'`).join(', ')} ${differs.length > 1 ? 'differ' : 'differs'} from the plain model's on the same inputs (exposing values changes which kernels onnxruntime fuses), so the search ran with graph optimization disabled`;
+        break;
+      }
+    }
+    if (!guard.equal && optimization !== 'disabled') {
+      await runner.close();
+      runner = null;
+      optimization = 'disabled';
+      guard.optimization = optimization;
+      runner = await open({ ...settings, optimization });
+      notes.push(guard.detail as string);
+    }
+  } catch (e) {
+    await runner?.close();
+    throw e;
   } finally {
     instrumented.release();
+    await ownPlain?.close();
   }
   try {
     const isTensor = new Set(runner.outputs.filter((m) => m.dtype !== 'non-tensor').map((m) => m.name));
@@ -120,18 +168,23 @@ export async function firstPaddingNode(
     const lengths = typeof options.lengths === 'number' ? Array.from({ length: rows }, () => options.lengths as number) : [...options.lengths];
     const side = options.side ?? 'right';
     const tolerances = new Map<string, ResolvedTolerance>();
+    const toleranceOf = (spec: Tolerance | undefined, dtype: string): ResolvedTolerance => {
+      const key = `${JSON.stringify(spec ?? null)} ${dtype}`;
+      if (!tolerances.has(key)) tolerances.set(key, resolveTolerance(spec, dtype));
+      return tolerances.get(key) as ResolvedTolerance;
+    };
+    const specOf = (output: string) => options.outputTolerances?.[output] ?? options.tolerance;
     let compared = 0;
     let skipped = 0;
     let first: PaddingDivergence | null = null;
     let firstBitwise: PaddingDivergence | null = null;
     const profile: PaddingNodeReport['profile'] = [];
-    for (const w of fetch) {
+    type Watched = (typeof fetch)[number];
+    /** The value at the real positions in both runs, or null where it cannot be compared. */
+    const cutPair = (w: Watched): { a: TypedArray; b: TypedArray; dtype: string; axes: number[] } | null => {
       const ta = a[w.output] as ort.Tensor | undefined;
       const tb = b[w.output] as ort.Tensor | undefined;
-      if (!ta || !tb || ta.type !== tb.type || ta.type === 'string' || ta.dims.join() !== tb.dims.join()) {
-        skipped++;
-        continue;
-      }
+      if (!ta || !tb || ta.type !== tb.type || ta.type === 'string' || ta.dims.join() !== tb.dims.join()) return null;
       const dims = ta.dims as readonly number[];
       // Every axis of the padded length is cut (not axis 0 when it holds the batch rows); a
       // second one is usually attention's key axis, but it may be a feature axis of the same
@@ -150,23 +203,39 @@ export async function firstPaddingNode(
         const parts = perRow ? lengths.map((_, r) => pick(t.data as TypedArray, dims, keep(r), t.type)) : [pick(t.data as TypedArray, dims, keep(null), t.type)];
         return concat(parts, t.type);
       };
+      return { a: cut(ta), b: cut(tb), dtype: ta.type, axes };
+    };
+    // The compared outputs that fail under their own tolerance (as the check compares them); a
+    // value diverges only where it reaches one of them, beyond the tolerance of each it reaches.
+    const comparedOutputs = options.outputs ?? [...finalOutputs];
+    const failing = fetch.filter((w) => comparedOutputs.includes(w.output)).filter((w) => {
+      const x = cutPair(w);
+      return x !== null && !compareArrays(x.a, x.b, x.dtype, toleranceOf(specOf(w.output), x.dtype)).pass;
+    }).map((w) => w.output);
+    const reachesFailing = new Map(failing.map((o) => [o, reachingOutputs(graph, [o])]));
+    for (const w of fetch) {
+      const x = cutPair(w);
+      if (!x) {
+        skipped++;
+        continue;
+      }
       compared++;
-      if (!tolerances.has(ta.type)) tolerances.set(ta.type, resolveTolerance(options.tolerance, ta.type));
-      const c: Comparison = compareArrays(cut(ta), cut(tb), ta.type, tolerances.get(ta.type) as ResolvedTolerance);
-      const at = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, axes };
+      const specs = failing.filter((o) => reachesFailing.get(o)?.has(w.output)).map(specOf);
+      const c: Comparison = compareArrays(x.a, x.b, x.dtype, toleranceOf(specs[0] ?? options.tolerance, x.dtype));
+      const at = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, axes: x.axes };
       // A node's outputs are consecutive: one entry per node, their largest.
       const last = profile[profile.length - 1];
       if (last && last.node === w.node) last.maxAbs = Math.max(last.maxAbs, c.maxAbs);
       else profile.push({ node: w.node, op: w.op, maxAbs: c.maxAbs });
       if (!c.bitExact && !firstBitwise) firstBitwise = at;
-      if (!c.pass && !first) first = at;
+      if (!first && specs.length > 0 && !c.pass && specs.slice(1).every((spec) => !compareArrays(x.a, x.b, x.dtype, toleranceOf(spec, x.dtype)).pass)) first = at;
     }
     if (fixedSizes.has(L)) {
       notes.push(`the padded length ${L} is also a fixed size in the model (a hidden size, say): every axis of length ${L} was cut to the real positions, so some values were compared on fewer features than they have; pad to another length for a full comparison`);
     }
-    return { first, firstBitwise, compared, skipped, profile, notes };
+    return { first, firstBitwise, compared, skipped, profile, guard, notes };
   } finally {
-    await runner.close();
+    await (runner as ModelHandle).close();
   }
 }
 

@@ -202,7 +202,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       { padTo: options.padTo, filler: fn ? undefined : (options.filler as Filler | undefined) },
     );
     const recipe = withPadLength(rowRecipe, padding, paddingComparisons, servedAnswer, analysis.causes);
-    const diagnosis = await diagnosisFor(handle, { causes: analysis.causes, verdict: analysis.verdict, padding, paddingComparisons, outputs: layouts.map((l) => l.name) }, prepared, hooks);
+    const diagnosis = await diagnosisFor(handle, { causes: analysis.causes, verdict: analysis.verdict, padding, paddingComparisons, outputs: layouts.map((l) => l.name) }, prepared, hooks, options);
     const settings = handle.settings;
     const layoutOf = (name: string) => layouts.find((l) => l.name === name);
     return {
@@ -351,6 +351,7 @@ async function diagnosisFor(
   seen: { causes: readonly Cause[]; verdict: string; padding: PaddingReport; paddingComparisons: readonly PaddingComparison[]; outputs: readonly string[] },
   prepared: PreparedInputs,
   hooks: CheckSetup['hooks'],
+  tolerance: ToleranceOptions,
 ): Promise<Diagnosis[]> {
   const paddingFailed = seen.paddingComparisons.some((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.pass);
   if (!seen.causes.includes('leakage') && !paddingFailed && seen.verdict !== 'violated') return [];
@@ -369,6 +370,9 @@ async function diagnosisFor(
       settings: handle.settings,
       source: handle.source,
       outputs: seen.outputs,
+      tolerance: tolerance.tolerance,
+      outputTolerances: tolerance.outputTolerances,
+      plain: handle,
     }).catch(() => null);
     firstNode = found?.first?.node ?? found?.firstBitwise?.node ?? null;
   }

@@ -15,7 +15,9 @@ import { describeTolerance, resolveTolerance, type ResolvedTolerance } from '../
 import { BadInputError } from '../errors';
 import { fingerprintFor, type Fingerprint } from '../runtime/fingerprint';
 import { takeRows, type TypedArray } from '../inputs/arrays';
-import { checkBatchInvariance, padIdFeeds, prepareCheck, selectOutputs, type CheckOptions } from '../invariance/check';
+import { checkBatchInvariance, padIdFeeds, prepareCheck, resolveTolerances, selectOutputs, type CheckOptions } from '../invariance/check';
+import type { Tolerance } from '../compare/tolerance';
+import { OUTLIER_SCALE } from '../invariance/outlier';
 import { reachingOutputs } from '../diagnosis/flow';
 import type { Plan, PlannedRun, RunPurpose } from '../invariance/plan';
 import type { Cause, InvarianceReport } from '../invariance/report';
@@ -148,6 +150,13 @@ function choose(report: InvarianceReport, plan: Plan): Choice | null {
   const runsOf = (size: number) => plan.bySize.get(size) ?? [];
   const reference = (probe: number) => plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === probe) as PlannedRun;
   const withCause = (cause: Cause) => report.batches.filter((b) => b.causes.includes(cause) && plan.bySize.has(b.size));
+  // Only the outlier run fails (batch-mates 100 times larger): that is the run to search.
+  const outlierRun = plan.runs.find((r) => r.purpose === 'outlier');
+  if (report.outlier && !report.outlier.pass && report.batches.every((b) => b.pass) && outlierRun) {
+    const batch = runsOf(outlierRun.size).find((r) => r.purpose === 'batch');
+    const probe = (outlierRun.probes[0] as { probe: number }).probe;
+    if (batch) return { cause: 'leakage', size: outlierRun.size, a: batch, b: outlierRun, probe };
+  }
   const leak = withCause('leakage')[0];
   if (leak) {
     // permuted and mates hold the probes at the same places: only the batch-mates differ.
@@ -269,6 +278,10 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
 
   const handle = await openModelBytes(mb.bytes, settings, { label: mb.source, externalDir: external });
   try {
+    // Per-output tolerances as the check takes them (names checked before any run).
+    const comparedOutputs = selectOutputs(handle.outputs, options.outputs, 'model').map((o) => o.name);
+    resolveTolerances(handle.outputs.filter((o) => comparedOutputs.includes(o.name)), options);
+    const specOf = (output: string): Tolerance | undefined => options.outputTolerances?.[output] ?? options.tolerance;
     const report = options.report ?? (await checkBatchInvariance(handle, { ...options, onProgress: undefined }));
     // The same samples, plan and padding as the check, so the runs compared are the check's.
     const { prepared, plan, poolIndex: index, hooks } = await prepareCheck(handle, handle.outputs, options);
@@ -277,7 +290,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     // Drift whose worst element is not in this size's batch run: the probe that moves most there,
     // since a probe bitwise equal at this size would show nothing.
     if (choice && choice.cause === 'batch-size' && !(report.worst?.batchSize === choice.size && report.worst.run === 'batch')) {
-      const probe = await driftingProbe(handle, plan, choice.b, feeds, selectOutputs(handle.outputs, options.outputs, 'model').map((o) => o.name));
+      const probe = await driftingProbe(handle, plan, choice.b, feeds, comparedOutputs);
       if (probe !== null && probe !== choice.probe) {
         choice.probe = probe;
         choice.a = plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === probe) as PlannedRun;
@@ -290,11 +303,10 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       model: { path: mb.source },
       fingerprint: fingerprintFor(settings),
       check: { verdict: report.verdict, causes: report.causes },
-      tolerance: describeTolerance(resolveTolerance(options.tolerance, 'float32')),
+      tolerance: [describeTolerance(resolveTolerance(options.tolerance, 'float32')), ...Object.entries(options.outputTolerances ?? {}).filter(([o]) => comparedOutputs.includes(o)).map(([o, t]) => `${o}: ${describeTolerance(resolveTolerance(t, handle.outputs.find((x) => x.name === o)?.dtype ?? 'float32'))}`)].join('; '),
     };
     // Only values a compared output depends on: a node feeding only an output left out
     // (options.outputs) cannot be where the compared outputs diverge.
-    const comparedOutputs = selectOutputs(handle.outputs, options.outputs, 'model').map((o) => o.name);
     // Pad tokens that reach the output fail the check where no batch run does: searched as the
     // diagnosis searches them, the probe padded with the pad id against other ids in its pads.
     const driftFails = report.batches.some((b) => b.causes.includes('batch-size') && !b.pass);
@@ -308,6 +320,8 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         paddedLength: p.limit as number,
         side: p.side ?? 'right',
         tolerance: options.tolerance,
+        outputTolerances: options.outputTolerances,
+        plain: handle,
         settings,
         source: mb.source,
         externalDir: external,
@@ -323,7 +337,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         firstDivergence,
         firstBitwise: strip(found.firstBitwise),
         compared,
-        guard: { equal: true, optimization: settings.optimization ?? 'all', detail: null },
+        guard: found.guard,
         values: { compared: found.compared, skipped: found.skipped },
         profile: capProfile(found.profile, PROFILE_LIMIT, (found.first ?? found.firstBitwise)?.node ?? null),
         profileTruncated: found.profile.length > PROFILE_LIMIT,
@@ -451,31 +465,61 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       let skipped = 0;
       const profile: ProfileEntry[] = [];
       const tolerances = new Map<string, ResolvedTolerance>();
-      for (const w of watched) {
-        const dtype = dtypes.get(w.output);
-        const expected = probeRows(ia, w.output);
-        const actual = probeRows(ib, w.output);
-        if (!dtype || !expected || !actual) {
-          skipped++;
-          continue;
-        }
-        compared++;
-        if (!tolerances.has(dtype)) tolerances.set(dtype, resolveTolerance(options.tolerance, dtype));
-        const tol = tolerances.get(dtype) as ResolvedTolerance;
+      const toleranceOf = (spec: Tolerance | undefined, dtype: string): ResolvedTolerance => {
+        const key = `${JSON.stringify(spec ?? null)} ${dtype}`;
+        if (!tolerances.has(key)) tolerances.set(key, resolveTolerance(spec, dtype));
+        return tolerances.get(key) as ResolvedTolerance;
+      };
+      // The probe's rows of one value in both runs, compared (blocked or strided, the closer).
+      const compareValue = (output: string, tol: ResolvedTolerance) => {
+        const dtype = dtypes.get(output);
+        const expected = probeRows(ia, output);
+        const actual = probeRows(ib, output);
+        if (!dtype || !expected || !actual) return null;
         let c = compareArrays(expected.blocked, actual.blocked, dtype, tol);
         if (!c.bitExact && (expected.strided || actual.strided)) {
           const other = compareArrays(expected.strided ?? expected.blocked, actual.strided ?? actual.blocked, dtype, tol);
           if (other.bitExact || other.maxAbs < c.maxAbs) c = other;
         }
+        return c;
+      };
+      // The compared outputs that fail between the two runs under their own tolerance, as the
+      // check compares them: a value diverges only where it reaches one of them, beyond the
+      // tolerance of each failing output it reaches. None failing: nothing diverges, so locate
+      // never reports a node where the check passes.
+      const failing = comparedOutputs.filter((o) => {
+        const dtype = dtypes.get(o);
+        const c = dtype ? compareValue(o, toleranceOf(specOf(o), dtype)) : null;
+        return c !== null && !c.pass;
+      });
+      const reachesFailing = new Map(failing.map((o) => [o, reachingOutputs(graph, [o])]));
+      // The first value beyond the tolerance, failing output or not (said where none fails).
+      let firstBeyond: LocateReport['firstBitwise'] = null;
+      for (const w of watched) {
+        const dtype = dtypes.get(w.output);
+        const specs = failing.filter((o) => reachesFailing.get(o)?.has(w.output)).map(specOf);
+        // A compared output is held to its own tolerance; an inner value to the global one.
+        const own = comparedOutputs.includes(w.output) ? specOf(w.output) : options.tolerance;
+        const c = dtype ? compareValue(w.output, toleranceOf(specs[0] ?? own, dtype)) : null;
+        if (!dtype || !c) {
+          skipped++;
+          continue;
+        }
+        compared++;
         // A node's outputs are consecutive in `watched`: one entry per node, their largest.
         const last = profile[profile.length - 1];
         if (last && last.node === w.node) last.maxAbs = Math.max(last.maxAbs, c.maxAbs);
         else profile.push({ node: w.node, op: w.op, maxAbs: c.maxAbs });
         if (!c.bitExact && !firstBitwise) firstBitwise = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs };
-        if (!c.pass && !firstDivergence) firstDivergence = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, cause: choice.cause };
+        if (!c.pass && !firstBeyond) firstBeyond = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs };
+        const beyondEach = () => specs.slice(1).every((spec) => !(compareValue(w.output, toleranceOf(spec, dtype)) as NonNullable<typeof c>).pass);
+        if (!c.pass && !firstDivergence && specs.length > 0 && beyondEach()) firstDivergence = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, cause: choice.cause };
       }
       if (!firstDivergence && optimization === 'disabled' && !equal && report.verdict === 'violated') {
         notes.push('with graph optimization disabled nothing diverges beyond the tolerance: the difference comes from an optimized (fused) kernel');
+      }
+      if (failing.length === 0 && firstBeyond) {
+        notes.push(`'${firstBeyond.node}' (${firstBeyond.op}) differs by ${num(firstBeyond.maxAbs)}, beyond the tolerance, but every compared output stays within its own (the check's comparison): no node is named`);
       }
       const profileTruncated = profile.length > PROFILE_LIMIT;
       if (profileTruncated) {
@@ -497,7 +541,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         values: { compared, skipped },
         profile: capProfile(profile, PROFILE_LIMIT, (firstDivergence ?? firstBitwise)?.node ?? null),
         profileTruncated,
-        summary: summarize(firstDivergence, firstBitwise, compared2),
+        summary: summarize(firstDivergence, firstBitwise, compared2, failing.length === 0 && firstBeyond !== null),
         notes,
         timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(log.inferenceMs) },
       };
@@ -517,12 +561,15 @@ const CAUSE_RUNS: Record<Cause, string> = {
   padding: 'the probe alone, with other pad tokens',
 };
 
-function summarize(first: Divergence | null, bitwise: LocateReport['firstBitwise'], compared: NonNullable<LocateReport['compared']>): string {
+function summarize(first: Divergence | null, bitwise: LocateReport['firstBitwise'], compared: NonNullable<LocateReport['compared']>, outputsWithin = false): string {
+  const runs = compared.runs[1] === 'outlier'
+    ? `a batch with ordinary batch-mates and with batch-mates ${OUTLIER_SCALE} times larger (the outlier run, batch ${compared.batchSize})`
+    : `${CAUSE_RUNS[compared.cause]} (batch ${compared.batchSize})`;
   if (first) {
-    return `first divergence at node '${first.node}' (${first.op}), output '${first.output}', max abs ${num(first.maxAbs)}: ${compared.cause}, comparing ${CAUSE_RUNS[compared.cause]} (batch ${compared.batchSize})`;
+    return `first divergence at node '${first.node}' (${first.op}), output '${first.output}', max abs ${num(first.maxAbs)}: ${compared.cause}, comparing ${runs}`;
   }
   // Scoped to the runs compared: the check may fail elsewhere (pad tokens, an outlier batch-mate).
-  if (bitwise) return `no node differs beyond the tolerance between ${CAUSE_RUNS[compared.cause]} (batch ${compared.batchSize}); the first bitwise difference is at '${bitwise.node}' (${bitwise.op}), max abs ${num(bitwise.maxAbs)}`;
+  const none = outputsWithin ? `no compared output differs beyond its tolerance between ${runs}` : `no node differs beyond the tolerance between ${runs}`;
+  if (bitwise) return `${none}; the first bitwise difference is at '${bitwise.node}' (${bitwise.op}), max abs ${num(bitwise.maxAbs)}`;
   return 'no node differs between the compared runs';
 }
-

@@ -1,6 +1,6 @@
 // Dynamic quantization takes one scale over the whole tensor: batch-mates of the same range give
 // bitwise the same scale, so only a large batch-mate shows the leak (issue 10).
-import { checkBatchInvariance, type InvarianceReport } from '../../src';
+import { checkBatchInvariance, locateDivergence, type InvarianceReport } from '../../src';
 import { chartsFor } from '../../src/html/charts';
 import { escText } from '../../src/html/escape';
 import { statements } from '../../src/html/sections';
@@ -76,6 +76,14 @@ describe('where only the outlier run fails, every statement names it (y = x - me
     expect(html).toMatch(/outlier run[\s\S]*batch 2 with batch-mates 100 times larger, against the same batch with ordinary ones: differs by at most [\d.]+, beyond the tolerance/);
     const drift = chartsFor(r as never).find((c) => c.kind === 'drift')!;
     expect(drift.caption).toMatch(/^No batch size fails\. The outlier run \(batch 2, batch-mates 100 times larger\) fails, by at most [\d.]+ over the outputs: it is not drawn here\./);
+  });
+
+  test('locate searches the outlier run, the one that fails, and names the batch mean', async () => {
+    const l = await locateDivergence(leakyModel(), { ...options, report: r });
+    expect(l.compared).toEqual({ cause: 'leakage', batchSize: 2, probe: 0, runs: ['batch', 'outlier'], positions: [0, 0] });
+    expect(l.firstDivergence).toMatchObject({ node: 'ReduceMean_0', op: 'ReduceMean', cause: 'leakage' });
+    expect(l.firstDivergence!.maxAbs).toBeGreaterThan(10);
+    expect(l.summary).toMatch(/comparing a batch with ordinary batch-mates and with batch-mates 100 times larger \(the outlier run, batch 2\)$/);
   });
 });
 

@@ -6,6 +6,8 @@ import { main } from '../../src/cli/main';
 import {
   batchNormTrainingModel,
   bnModel,
+  buildModel,
+  seededFloats,
   driftModel,
   invariantModel,
   layerNormLeakyModel,
@@ -210,5 +212,113 @@ describe('text models: pad tokens that reach the output, and drift at a probe ot
     // Some node differs bitwise between the probe alone and in the batch: the drift the check saw.
     expect(r.firstBitwise).not.toBeNull();
     expect(r.summary).not.toMatch(/no node differs between the compared runs/);
+  });
+});
+
+describe('per-output tolerances (--output-tolerance): locate agrees with check', () => {
+  /** driftModel's y (batch-size drift of a few 1e-6), and z = 1000 y, which drifts by a few 1e-3. */
+  function twoOutputDrift(): Uint8Array {
+    const f32 = (name: string, dims: number[], data: ArrayLike<number>) => ({ name, dtype: 'float32', dims, data });
+    const i64 = (name: string, dims: number[], data: number[]) => ({ name, dtype: 'int64', dims, data });
+    const k = 256;
+    return buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', k] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 16] }, { name: 'z', dtype: 'float32', shape: ['N', 16] }],
+      initializers: [f32('W', [k * 16], seededFloats(k * 16, 11)), i64('one_i', [1], [1]), i64('two_i', [1], [2]), i64('minus_one', [1], [-1]), f32('thousand', [], [1000])],
+      nodes: [
+        { op: 'Shape', inputs: ['x'], outputs: ['x_shape'] },
+        { op: 'Slice', inputs: ['x_shape', 'one_i', 'two_i'], outputs: ['k_dim'] },
+        { op: 'Concat', inputs: ['k_dim', 'minus_one'], outputs: ['w_shape'], attrs: { axis: 0 } },
+        { op: 'Reshape', inputs: ['W', 'w_shape'], outputs: ['W_runtime'] },
+        { op: 'MatMul', inputs: ['x', 'W_runtime'], outputs: ['y'], name: 'matmul' },
+        { op: 'Mul', inputs: ['y', 'thousand'], outputs: ['z'], name: 'scale_up' },
+      ],
+    });
+  }
+
+  test('check passes with a loose tolerance on the drifting output: locate names no node and exits 0', async () => {
+    const options = { ...small, tolerance: 'exact' as const, outputTolerances: { y: { atol: 1e-3 } } };
+    const check = await checkBatchInvariance(driftModel(), options);
+    expect(check.verdict).toBe('within-tolerance');
+    const r = await locateDivergence(driftModel(), options);
+    expect(r.firstDivergence).toBeNull();
+    expect(r.firstBitwise).toMatchObject({ op: 'MatMul', output: 'y' });
+    expect(r.tolerance).toBe('exact (bitwise); y: atol=1e-3, rtol=0');
+    // The CLI with the same flags: both exit 0.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-locate-tol-'));
+    try {
+      const file = path.join(dir, 'drift.onnx');
+      fs.writeFileSync(file, driftModel());
+      const flags = [file, '--batch-sizes', '1,2,3', '--tolerance', 'exact', '--output-tolerance', 'y:atol=1e-3'];
+      expect(await main(['check', ...flags, '--json', path.join(dir, 'c.json')], () => {}, () => {})).toBe(0);
+      expect(await main(['locate', ...flags, '--json', path.join(dir, 'l.json')], () => {}, () => {})).toBe(0);
+      // Negative control: without the per-output tolerance both fail.
+      expect(await main(['check', ...flags.slice(0, 5), '--json', path.join(dir, 'c2.json')], () => {}, () => {})).toBe(1);
+      expect(await main(['locate', ...flags.slice(0, 5), '--json', path.join(dir, 'l2.json')], () => {}, () => {})).toBe(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('only the outputs that fail under their own tolerance are searched, under that tolerance', async () => {
+    // y within its loose tolerance; z (1000 y) beyond its atol=1e-4; the global tolerance is exact.
+    const options = { ...small, tolerance: 'exact' as const, outputTolerances: { y: { atol: 1e-3 }, z: { atol: 1e-4 } } };
+    const check = await checkBatchInvariance(twoOutputDrift(), options);
+    expect(check.verdict).toBe('violated');
+    expect(check.batches.flatMap((b) => b.outputs.filter((o) => !o.pass).map((o) => o.output))).not.toContain('y');
+    const r = await locateDivergence(twoOutputDrift(), options);
+    // The MatMul drifts by a few 1e-6: beyond exact, within z's 1e-4; the first value beyond z's own tolerance is the Mul.
+    expect(r.firstBitwise).toMatchObject({ node: 'matmul' });
+    expect(r.firstDivergence).toMatchObject({ node: 'scale_up', op: 'Mul', output: 'z', cause: 'batch-size' });
+  });
+
+  test('an --output-tolerance naming no output is refused in one line, as check refuses it', async () => {
+    await expect(locateDivergence(driftModel(), { ...small, outputTolerances: { nope: 'exact' } })).rejects.toThrow(/^outputTolerances \(CLI --output-tolerance\) names output 'nope', which the model does not have; its outputs are: y$/);
+  });
+});
+
+describe("locate's padding search runs the guard it reports", () => {
+  /** Token embeddings through a LayerNorm written out op by op (fused in the plain model only), then a mean over the sequence that ignores the mask. */
+  function unmaskedLayerNormText(): Uint8Array {
+    const d = 64;
+    const f32 = (name: string, dims: number[], data: ArrayLike<number>) => ({ name, dtype: 'float32', dims, data });
+    return buildModel({
+      opset: 17,
+      inputs: [
+        { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+        { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+      ],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', d] }],
+      initializers: [f32('table', [50, d], seededFloats(50 * d, 3)), f32('two', [], [2]), f32('eps', [], [1e-5]), f32('gamma', [d], seededFloats(d, 5)), f32('beta', [d], seededFloats(d, 6))],
+      nodes: [
+        { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['x'], attrs: { axis: 0 }, name: 'embeddings' },
+        { op: 'ReduceMean', inputs: ['x'], outputs: ['mu'], attrs: { axes: [-1] } },
+        { op: 'Sub', inputs: ['x', 'mu'], outputs: ['centred'] },
+        { op: 'Pow', inputs: ['centred', 'two'], outputs: ['sq'] },
+        { op: 'ReduceMean', inputs: ['sq'], outputs: ['var'], attrs: { axes: [-1] } },
+        { op: 'Add', inputs: ['var', 'eps'], outputs: ['var_eps'] },
+        { op: 'Sqrt', inputs: ['var_eps'], outputs: ['std'] },
+        { op: 'Div', inputs: ['centred', 'std'], outputs: ['normed'] },
+        { op: 'Mul', inputs: ['normed', 'gamma'], outputs: ['scaled'] },
+        { op: 'Add', inputs: ['scaled', 'beta'], outputs: ['ln'] },
+        { op: 'ReduceMean', inputs: ['ln'], outputs: ['y'], attrs: { axes: [1], keepdims: 0 }, name: 'unmasked_pool' },
+      ],
+    });
+  }
+
+  test('exposing values stops a fusion: the guard says so and the search runs unoptimized', async () => {
+    const r = await locateDivergence(unmaskedLayerNormText(), small);
+    expect(r.compared?.cause).toBe('padding');
+    expect(r.guard.equal).toBe(false);
+    expect(r.guard.optimization).toBe('disabled');
+    expect(r.guard.detail).toMatch(/the final output 'y' differs from the plain model's on the same inputs .* so the search ran with graph optimization disabled/);
+    expect(r.notes).toContain(r.guard.detail);
+    expect(r.firstDivergence).toMatchObject({ node: 'unmasked_pool', cause: 'padding' });
+  });
+
+  test('control: where nothing is fused, the guard passes', async () => {
+    const r = await locateDivergence(unmaskedPoolingModel(), small);
+    expect(r.compared?.cause).toBe('padding');
+    expect(r.guard).toEqual({ equal: true, optimization: 'all', detail: null });
   });
 });
