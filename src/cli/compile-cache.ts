@@ -80,12 +80,22 @@ export function shortTag(text: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-/** The user's cache directory (XDG), private to the user: code is read back from it. */
-export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  // os.homedir() is $HOME where there is one: os is not loaded for it (every run asks).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const home = process.platform !== 'win32' && env.HOME ? env.HOME : (require('os') as typeof os).homedir();
-  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'batchproof');
+/**
+ * The user's cache directory (XDG), private to the user: code is read back from it. Null where
+ * the user has none: no $HOME and no home in the user database (a container run as a uid that
+ * has no passwd entry), where os.homedir() throws; the CLI then runs without its caches.
+ */
+export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'batchproof');
+  let home: string;
+  try {
+    // os.homedir() is $HOME where there is one: os is not loaded for it (every run asks).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    home = process.platform !== 'win32' && env.HOME ? env.HOME : (require('os') as typeof os).homedir();
+  } catch {
+    return null;
+  }
+  return home ? path.join(home, '.cache', 'batchproof') : null;
 }
 
 /**
@@ -114,7 +124,7 @@ export function cacheNameFor(args: readonly string[]): string {
 }
 
 /** Runs `file` as a CommonJS module compiled through the cache; false when there is no such file. */
-export function runFromCodeCache(file: string, command = '', dir = compileCacheDir()): boolean {
+export function runFromCodeCache(file: string, command = '', dir: string | null = compileCacheDir()): boolean {
   let source: string;
   try {
     // The bundle is ASCII (scripts/bundle-cli.js makes it so): latin1 reads it as UTF-8 would, faster.
@@ -125,7 +135,7 @@ export function runFromCodeCache(file: string, command = '', dir = compileCacheD
   const hash = /^\/\/ batchproof cli sha1:([0-9a-f]{40})\n/.exec(source)?.[1];
   // import() inside the bundle behaves as usual only with this (Node 20.12+).
   const importDynamically = (vm as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: unknown } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof importDynamically !== 'symbol' || !hash) {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof importDynamically !== 'symbol' || !hash || dir === null) {
     require(file);
     return true;
   }

@@ -50,8 +50,12 @@ export interface FactsStoreOptions {
 
 /** The CLI's store of graph facts; null when turned off. */
 export function diskFactsStore(options: FactsStoreOptions = {}): GraphFactsStore | null {
-  const { dir = path.join(compileCacheDir(), 'facts'), code = __filename, env = process.env, settledMs = SETTLED_MS } = options;
+  const { code = __filename, env = process.env, settledMs = SETTLED_MS } = options;
   if (env.NODE_DISABLE_COMPILE_CACHE) return null;
+  const cache = options.dir === undefined ? compileCacheDir(env) : undefined;
+  const dir = options.dir ?? (cache ? path.join(cache, 'facts') : null);
+  // No home to keep them in: decoded every run.
+  if (dir === null) return null;
   let codeIdentity: string | null = null;
   return {
     lookup(file) {

@@ -239,6 +239,18 @@ test('a cache directory that cannot be written changes nothing but speed', () =>
   expect(check(blocked)).toMatchObject({ status: 0, stderr: '', verdict: 'invariant' });
 });
 
+// A container run as a uid with no passwd entry and no HOME (docker run --user 1234, env -i):
+// os.homedir() throws. The check runs, without its caches. The uid is made with a user
+// namespace, where the system allows one.
+const homeless = spawnSync('unshare', ['--user', '--map-user=54321', 'true']).status === 0;
+(homeless ? test : test.skip)('a user without a home directory: the check runs as usual, uncached', () => {
+  const { HOME: _home, XDG_CACHE_HOME: _xdg, NODE_DISABLE_COMPILE_CACHE: _off, ...env } = process.env;
+  for (const debug of [{}, { BATCHPROOF_DEBUG: '1' }]) {
+    const r = spawnSync('unshare', ['--user', '--map-user=54321', process.execPath, bin, 'check', model, '--batch-sizes', '1,2', '--json'], { encoding: 'utf8', env: { ...env, ...debug } });
+    expect({ status: r.status, stderr: r.stderr, verdict: r.status === 0 ? JSON.parse(r.stdout).verdict : null }).toEqual({ status: 0, stderr: '', verdict: 'invariant' });
+  }
+});
+
 test('NODE_DISABLE_COMPILE_CACHE turns it off', () => {
   const home = path.join(tmp, 'off');
   expect(check(home, { NODE_DISABLE_COMPILE_CACHE: '1' })).toMatchObject({ status: 0, stderr: '', verdict: 'invariant' });
