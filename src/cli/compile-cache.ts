@@ -12,6 +12,15 @@
  * is the content hash that scripts/bundle-cli.js writes on the bundle's first line (hashing a
  * megabyte here would cost more than the cache saves); a file without one runs uncached.
  *
+ * That line stays as it was when the bundle is edited after the build (patch-package, a fix
+ * tried by hand in node_modules), and an edit of the same length (a digit, a word) then ran the
+ * old code from the cache, run after run. So a cache also records the bundle file it was made
+ * from: its identity (device, inode, size, modification and change times, as the facts cache
+ * keeps a model's) and the checksum of its bytes. A bundle of the same identity is the same
+ * file (one fstat a run); one of another identity (an edit, a reinstall) is checksummed (about
+ * 0.3 ms) and runs from the cache only when its bytes are the same, which then records the new
+ * identity at exit.
+ *
  * V8 does not verify cached code: a cache with a few bits flipped (a bad disk, a stray write)
  * is run as it is and crashes the process (a V8 check failure, exit 133, or a segfault), on every
  * run until the file goes. So each file starts with a checksum of its bytes (64 bits, by a
@@ -34,22 +43,49 @@ import { checksum } from '../kernels/checksum';
 const REFRESHES = 3;
 
 /**
- * A cache file: this magic, the checksum of the V8 data (8 bytes), the V8 data. Files of the
- * formats before it (bpc1, SHA-256; bpc2, CRC-32) are not trusted: they go, and are written anew.
+ * A cache file: this magic, the checksum of the rest (8 bytes), the checksum of the bundle it was
+ * made from (8 bytes), the length of the bundle file's identity (1 byte) and the identity, the V8
+ * data. Files of the formats before it (bpc1, SHA-256; bpc2, CRC-32; bpc3, which did not record
+ * the bundle) are not trusted: they go, and are written anew.
  */
-const MAGIC = Buffer.from('bpc3');
+const MAGIC = Buffer.from('bpc4');
 const HEAD = MAGIC.length + 8;
 
-/** The V8 data with its checksum in front, as a cache file holds it. */
-export function sealCache(data: Uint8Array): Buffer {
-  return Buffer.concat([MAGIC, checksum(data), data]);
+/** The bundle a cache was made from: the checksum of its bytes, and its file's identity ('' for none). */
+export interface BundleStamp {
+  sum: Buffer;
+  identity: string;
 }
 
-/** The V8 data of a cache file, or null when its checksum does not match (then V8 must never see it). */
-export function verifiedCache(file: Buffer): Buffer | null {
-  if (file.length <= HEAD || !file.subarray(0, MAGIC.length).equals(MAGIC)) return null;
-  const data = file.subarray(HEAD);
-  return checksum(data).equals(file.subarray(MAGIC.length, HEAD)) ? data : null;
+/** The V8 data with its checksum and the bundle's stamp in front, as a cache file holds it. */
+export function sealCache(data: Uint8Array, bundle: BundleStamp): Buffer {
+  const identity = Buffer.from(bundle.identity.length <= 255 ? bundle.identity : '', 'latin1');
+  const rest = Buffer.concat([bundle.sum, Buffer.from([identity.length]), identity, data]);
+  return Buffer.concat([MAGIC, checksum(rest), rest]);
+}
+
+/** The V8 data of a cache file and the bundle's stamp, or null when its checksum does not match (then V8 must never see it). */
+export function verifiedCache(file: Buffer): { data: Buffer; bundle: BundleStamp } | null {
+  if (file.length <= HEAD + 9 || !file.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+  const rest = file.subarray(HEAD);
+  if (!checksum(rest).equals(file.subarray(MAGIC.length, HEAD))) return null;
+  const start = 9 + rest[8];
+  if (rest.length <= start) return null;
+  return { data: rest.subarray(start), bundle: { sum: rest.subarray(0, 8), identity: rest.subarray(9, start).toString('latin1') } };
+}
+
+/**
+ * A bundle's identity is recorded only once it has been unchanged this long: a file system stamps
+ * times from a coarse clock (a second on some), so an edit of the same size within one tick
+ * would keep it. Until then each run checksums the bundle.
+ */
+const SETTLED_MS = 2000;
+
+/** The identity of the open bundle file, '' while it may still change within a clock tick. */
+function identityOf(fd: number): string {
+  const s = fs.fstatSync(fd, { bigint: true });
+  const changed = s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs;
+  return Date.now() - Number(changed / 1_000_000n) >= SETTLED_MS ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : '';
 }
 
 /** Where noteCodePath records, shared by the copy of this module in the bundle and the one outside it. */
@@ -126,9 +162,19 @@ export function cacheNameFor(args: readonly string[]): string {
 /** Runs `file` as a CommonJS module compiled through the cache; false when there is no such file. */
 export function runFromCodeCache(file: string, command = '', dir: string | null = compileCacheDir()): boolean {
   let source: string;
+  let bytes: Buffer;
+  let identity = '';
   try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      // The identity of the file read (a rename over the path in between cannot mix two files).
+      identity = identityOf(fd);
+      bytes = fs.readFileSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     // The bundle is ASCII (scripts/bundle-cli.js makes it so): latin1 reads it as UTF-8 would, faster.
-    source = fs.readFileSync(file, 'latin1');
+    source = bytes.toString('latin1');
   } catch {
     return false;
   }
@@ -140,7 +186,7 @@ export function runFromCodeCache(file: string, command = '', dir: string | null 
     return true;
   }
   const wrapped = source.startsWith(BUNDLE_HEAD, source.indexOf('\n') + 1);
-  const script = cachedScript(file, wrapped ? source : Module.wrap(source), command, hash, dir, importDynamically);
+  const script = cachedScript(file, wrapped ? source : Module.wrap(source), { bytes, identity }, command, hash, dir, importDynamically);
   const mod = { exports: {}, filename: file, id: file };
   const wrapper = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
   wrapper.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
@@ -148,7 +194,7 @@ export function runFromCodeCache(file: string, command = '', dir: string | null 
 }
 
 /** The script compiled from the command's cache where there is a good one, and cached at exit. */
-function cachedScript(file: string, code: string, command: string, hash: string, dir: string, importDynamically: symbol): vm.Script {
+function cachedScript(file: string, code: string, bundle: { bytes: Buffer; identity: string }, command: string, hash: string, dir: string, importDynamically: symbol): vm.Script {
   // One cache per install too (a tag of the bundle's path): an install replaces only its own
   // older caches, so two installs (two projects, two checkouts) run side by side keep theirs
   // instead of evicting each other's on every run, which left every run compiling cold.
@@ -159,14 +205,26 @@ function cachedScript(file: string, code: string, command: string, hash: string,
   let generation = 0;
   // The code paths the cache has seen, in its name: KEY.GENERATION[.PATH+PATH].v8
   let seen: string[] = [];
+  // The checksum of the bundle's bytes, made only when needed: where the cache's identity is not
+  // the bundle's, or when a cache is written.
+  let sum: Buffer | undefined;
+  const bundleSum = () => (sum ??= checksum(bundle.bytes));
+  // Made from this bundle as it is now, under another identity (reinstalled): recorded at exit.
+  let restamp = false;
   try {
     const found = fs.readdirSync(dir).find((f) => f.startsWith(`${key}.`) && f.endsWith('.v8'));
     if (found) {
       const [count, paths] = found.slice(key.length + 1, -'.v8'.length).split('.');
       generation = Number(count) || 0;
       seen = paths ? paths.split('+') : [];
-      cachedData = verifiedCache(fs.readFileSync(path.join(dir, found))) ?? undefined;
-      // A corrupt cache goes now, so no later run reads it even if this one is killed.
+      const cache = verifiedCache(fs.readFileSync(path.join(dir, found)));
+      const same = cache !== null && bundle.identity !== '' && cache.bundle.identity === bundle.identity;
+      if (cache && (same || cache.bundle.sum.equals(bundleSum()))) {
+        cachedData = cache.data;
+        if (same) sum = Buffer.from(cache.bundle.sum);
+        else restamp = bundle.identity !== '';
+      }
+      // A corrupt cache, or one of another bundle, goes now, so no later run reads it even if this one is killed.
       if (!cachedData) fs.rmSync(path.join(dir, found), { force: true });
     }
   } catch {
@@ -180,8 +238,8 @@ function cachedScript(file: string, code: string, command: string, hash: string,
   process.once('exit', () => {
     const paths = [...new Set([...(fresh ? [] : seen), ...notedCodePaths()])].sort().slice(0, MAX_CODE_PATHS);
     const novel = seen.length < MAX_CODE_PATHS && notedCodePaths().some((p) => !seen.includes(p));
-    if (!fresh && !novel && generation > REFRESHES) return;
-    saveQuietly(dir, prefix, path.join(dir, `${key}.${fresh ? 1 : generation + 1}${paths.length > 0 ? `.${paths.join('+')}` : ''}.v8`), script);
+    if (!fresh && !novel && !restamp && generation > REFRESHES) return;
+    saveQuietly(dir, prefix, path.join(dir, `${key}.${fresh ? 1 : generation + 1}${paths.length > 0 ? `.${paths.join('+')}` : ''}.v8`), script, { sum: bundleSum(), identity: bundle.identity });
   });
   return script;
 }
@@ -190,14 +248,14 @@ function cachedScript(file: string, code: string, command: string, hash: string,
  * Written with its checksum to a temporary file and renamed (parallel runs never read half a
  * cache); older caches of the same command go, and temporaries of runs that were killed.
  */
-function saveQuietly(dir: string, prefix: string, cacheFile: string, script: vm.Script): void {
+function saveQuietly(dir: string, prefix: string, cacheFile: string, script: vm.Script, bundle: BundleStamp): void {
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const data = script.createCachedData();
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {
-      fs.writeSync(fd, sealCache(data));
+      fs.writeSync(fd, sealCache(data, bundle));
     } finally {
       fs.closeSync(fd);
     }

@@ -180,6 +180,37 @@ test('a bundle of the same length but other content never runs the old code', ()
   expect(fs.existsSync(path.join(dir, 'cache'))).toBe(false);
 });
 
+// The hash line says what the build wrote; an edit after it (patch-package, a fix tried by hand
+// in node_modules) leaves it as it was. An edit of the same length ran the old code from the cache.
+test('a bundle edited after the build, at the same length and with its hash line, runs as edited; a reinstall of the same bytes keeps the cache', () => {
+  const dir = path.join(tmp, 'edited');
+  fs.mkdirSync(dir);
+  const file = path.join(dir, 'cli.js');
+  const cache = path.join(dir, 'cache');
+  const write = (word: string) => fs.writeFileSync(file, `// batchproof cli sha1:${'d'.repeat(40)}\nconsole.log('${word}');\n`);
+  const loader = `require(${JSON.stringify(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js'))}).runFromCodeCache(${JSON.stringify(file)}, 'x', ${JSON.stringify(cache)})`;
+  const run = () => spawnSync(process.execPath, ['-e', loader], { encoding: 'utf8' }).stdout.trim();
+  const generation = () => fs.readdirSync(cache).map((f) => Number(/\.(\d+)\.v8$/.exec(f)?.[1]));
+  write('AAAA');
+  // Edited at once (a bundle changed within the file system's clock tick is checksummed)...
+  expect([run(), run()]).toEqual(['AAAA', 'AAAA']);
+  write('BBBB');
+  expect(run()).toBe('BBBB');
+  // ...and once the bundle has settled, when its identity is recorded in the cache.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2100);
+  expect([run(), run()]).toEqual(['BBBB', 'BBBB']);
+  const settled = fs.statSync(file);
+  write('CCCC');
+  fs.utimesSync(file, settled.atime, settled.mtime);
+  expect([run(), run()]).toEqual(['CCCC', 'CCCC']);
+  // The same bytes at the same path, another file (npm ci): the cache is used, not compiled anew.
+  const before = generation();
+  fs.copyFileSync(file, `${file}.new`);
+  fs.renameSync(`${file}.new`, file);
+  expect(run()).toBe('CCCC');
+  expect(generation()).toEqual([before[0] + 1]);
+});
+
 test('a corrupt cache is rejected by V8 and replaced, never an error', () => {
   const home = path.join(tmp, 'corrupt');
   check(home);
@@ -216,9 +247,11 @@ test('verifiedCache: the data when the checksum matches, null otherwise (and for
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { checksum } = require(path.join(root, 'dist', 'src', 'kernels', 'checksum.js')) as typeof import('../../src/kernels/checksum');
   const data = Buffer.from('some v8 bytes');
-  const sealed = sealCache(data);
-  expect(sealed.equals(Buffer.concat([Buffer.from('bpc3'), checksum(data), data]))).toBe(true);
-  expect(verifiedCache(sealed)?.equals(data)).toBe(true);
+  const bundle = { sum: checksum(Buffer.from('the bundle')), identity: '2049:1234:56:78:90' };
+  const sealed = sealCache(data, bundle);
+  const rest = Buffer.concat([bundle.sum, Buffer.from([bundle.identity.length]), Buffer.from(bundle.identity), data]);
+  expect(sealed.equals(Buffer.concat([Buffer.from('bpc4'), checksum(rest), rest]))).toBe(true);
+  expect(verifiedCache(sealed)).toEqual({ data, bundle });
   for (let i = 0; i < sealed.length; i++) {
     const bad = Buffer.from(sealed);
     bad[i] ^= 0x10;
@@ -226,7 +259,8 @@ test('verifiedCache: the data when the checksum matches, null otherwise (and for
   }
   expect(verifiedCache(sealed.subarray(0, sealed.length - data.length))).toBeNull();
   expect(verifiedCache(Buffer.alloc(0))).toBeNull();
-  // A cache of an earlier format (CRC-32, SHA-256) is replaced, not trusted.
+  // A cache of an earlier format (no bundle recorded, CRC-32, SHA-256) is replaced, not trusted.
+  expect(verifiedCache(Buffer.concat([Buffer.from('bpc3'), checksum(data), data]))).toBeNull();
   const crc = Buffer.alloc(4);
   crc.writeUInt32BE(zlib.crc32(data));
   expect(verifiedCache(Buffer.concat([Buffer.from('bpc2'), crc, data]))).toBeNull();
