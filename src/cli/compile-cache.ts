@@ -255,7 +255,9 @@ function saveQuietly(dir: string, prefix: string, cacheFile: string, script: vm.
     const data = script.createCachedData();
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {
-      fs.writeSync(fd, sealCache(data, bundle));
+      // A full disk takes what fits and says so (the next write fails): never rename a cut-short cache.
+      const sealed = sealCache(data, bundle);
+      for (let at = 0; at < sealed.length; ) at += fs.writeSync(fd, sealed, at);
     } finally {
       fs.closeSync(fd);
     }
