@@ -135,6 +135,24 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
 }
 
 /**
+ * Whether someone else could write in `dir`: not the user's own, or open to the group or to all
+ * (an XDG_CACHE_HOME on a shared volume, a folder made by another user under /tmp). Code is run
+ * from the caches, and temporaries named by pid are opened there: such a folder is neither read
+ * nor written (another user could plant code that the checksum, which only catches a bad disk,
+ * would pass, or a link that the write would follow). A folder not there yet is made private.
+ */
+export function writableByOthers(dir: string): boolean {
+  if (typeof process.getuid !== 'function') return false;
+  let s: fs.Stats;
+  try {
+    s = fs.statSync(dir);
+  } catch {
+    return false;
+  }
+  return s.uid !== process.getuid() || (s.mode & 0o022) !== 0;
+}
+
+/**
  * How scripts/bundle-cli.js wraps the bundle: compiled as a script (top-level `this` is the
  * global object), its value is the CommonJS module function, compiled as read (wrapping the
  * source here, Module.wrap, made V8 flatten a second copy of 0.9 MB, about 0.7 ms a run);
@@ -212,6 +230,7 @@ function cachedScript(file: string, code: string, bundle: { bytes: Buffer; ident
   // Made from this bundle as it is now, under another identity (reinstalled): recorded at exit.
   let restamp = false;
   try {
+    if (writableByOthers(dir)) throw new Error('not private');
     const found = fs.readdirSync(dir).find((f) => f.startsWith(`${key}.`) && f.endsWith('.v8'));
     if (found) {
       const [count, paths] = found.slice(key.length + 1, -'.v8'.length).split('.');
@@ -252,6 +271,7 @@ function saveQuietly(dir: string, prefix: string, cacheFile: string, script: vm.
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (writableByOthers(dir)) return;
     const data = script.createCachedData();
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {

@@ -20,7 +20,7 @@ import path = require('path');
 import type * as util from 'util';
 import type { GraphFactsStore, KeptFacts } from '../runtime/handle';
 import { checksum } from '../kernels/checksum';
-import { compileCacheDir, shortTag } from './compile-cache';
+import { compileCacheDir, shortTag, writableByOthers } from './compile-cache';
 
 /** Model paths whose facts are kept at most; the oldest go first. */
 const KEEP = 32;
@@ -64,7 +64,8 @@ export function diskFactsStore(options: FactsStoreOptions = {}): GraphFactsStore
       const { id, changed } = identityOf(model);
       const identity = `${id} ${codeIdentity}`;
       const kept = path.join(dir, `${shortTag(model)}.json`);
-      const facts = readKept(kept, model, identity);
+      // Facts another user could have written are not read (nor written: compile-cache.ts).
+      const facts = writableByOthers(dir) ? null : readKept(kept, model, identity);
       if (facts) return { facts };
       return { keep: (decoded) => Date.now() - changed >= settledMs && keepQuietly(dir, kept, model, identity, decoded) };
     },
@@ -135,6 +136,7 @@ function keepQuietly(dir: string, kept: string, model: string, identity: string,
   const tmp = `${kept}.${process.pid}.tmp`;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (writableByOthers(dir)) return false;
     fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), bytes]), { mode: 0o600 });
     // Renamed into place: a parallel run reads the old file or the new one, never half of one.
     fs.renameSync(tmp, kept);

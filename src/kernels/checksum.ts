@@ -3,8 +3,9 @@
  * WebAssembly (checksum.wat, compiled in well under a millisecond), with its JavaScript twin
  * (reference.ts checksumJs) where WebAssembly is not available. It runs before anything else on
  * every CLI run, so it loads nothing: zlib's CRC-32 cost 3 ms to load, crypto's hashes more.
- * Not a defence against someone who can write the cache (they could write the CLI): it catches a
- * bad disk or a stray write, which V8 would run as code and crash on.
+ * Not a defence against someone who can write the cache (a folder others can write is not used:
+ * compile-cache.ts writableByOthers): it catches a bad disk or a stray write, which V8 would run
+ * as code and crash on.
  */
 import type * as reference from './reference';
 import { CHECKSUM_WASM } from './wasm-bytes';

@@ -211,6 +211,36 @@ test('a bundle edited after the build, at the same length and with its hash line
   expect(generation()).toEqual([before[0] + 1]);
 });
 
+// The checksum catches a bad disk, not a person: whoever can write the cache folder can seal
+// code of their own for the bundle (V8 checks only the source's length). A folder others can write
+// (a shared XDG_CACHE_HOME) is neither read nor written.
+test('a cache folder other users can write is not used: code planted there never runs', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { verifiedCache, sealCache } = require(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js')) as typeof import('../../src/cli/compile-cache');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { checksum } = require(path.join(root, 'dist', 'src', 'kernels', 'checksum.js')) as typeof import('../../src/kernels/checksum');
+  const dir = path.join(tmp, 'shared');
+  const file = path.join(dir, 'cli.js');
+  const [own, shared] = [path.join(dir, 'own'), path.join(dir, 'shared')];
+  fs.mkdirSync(shared, { recursive: true });
+  fs.chmodSync(shared, 0o777);
+  const write = (word: string) => fs.writeFileSync(file, `// batchproof cli sha1:${'e'.repeat(40)}\nconsole.log('${word}');\n`);
+  const run = (cache: string) => spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(root, 'dist', 'src', 'cli', 'compile-cache.js'))}).runFromCodeCache(${JSON.stringify(file)}, 'x', ${JSON.stringify(cache)})`], { encoding: 'utf8' }).stdout.trim();
+  // Someone compiles code of their own at the bundle's length and seals it for the real bundle.
+  write('EVIL');
+  expect(run(own)).toBe('EVIL');
+  write('GOOD');
+  const [name] = fs.readdirSync(own);
+  const planted = sealCache((verifiedCache(fs.readFileSync(path.join(own, name))) as { data: Buffer }).data, { sum: checksum(fs.readFileSync(file)), identity: '' });
+  fs.writeFileSync(path.join(own, name), planted);
+  fs.writeFileSync(path.join(shared, name), planted);
+  // In the user's own folder it would run (what the test guards against)...
+  expect(run(own)).toBe('EVIL');
+  // ...in one others can write, never; nothing is written there either.
+  expect(run(shared)).toBe('GOOD');
+  expect(fs.readdirSync(shared)).toEqual([name]);
+});
+
 test('a corrupt cache is rejected by V8 and replaced, never an error', () => {
   const home = path.join(tmp, 'corrupt');
   check(home);

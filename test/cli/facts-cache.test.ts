@@ -187,6 +187,19 @@ test('at most 32 model paths are kept; a cache folder that cannot be written cha
   expect(diskFactsStore({ dir: path.join(dir, 'x'), code: path.join(dir, 'cli.js'), env: { NODE_DISABLE_COMPILE_CACHE: '1' } })).toBeNull();
 });
 
+test('facts in a folder other users can write are neither read nor written', () => {
+  const { file, store, cache } = setup();
+  const facts = decoded(file);
+  keep(store, file, facts);
+  expect('facts' in store.lookup(file)).toBe(true);
+  fs.chmodSync(cache, 0o777);
+  const found = store.lookup(file);
+  expect('keep' in found).toBe(true);
+  const before = fs.readdirSync(cache).map((f) => fs.statSync(path.join(cache, f)).mtimeMs);
+  if ('keep' in found) found.keep(facts);
+  expect(fs.readdirSync(cache).map((f) => fs.statSync(path.join(cache, f)).mtimeMs)).toEqual(before);
+});
+
 describe('the CLI', () => {
   const home = path.join(tmp, 'home');
   const dir = path.join(tmp, 'cli');
