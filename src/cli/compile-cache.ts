@@ -122,7 +122,9 @@ export function shortTag(text: string): string {
  * has no passwd entry), where os.homedir() throws; the CLI then runs without its caches.
  */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'batchproof');
+  // A relative XDG_CACHE_HOME is invalid and to be ignored (XDG base directory spec): taken, it
+  // would make a cache folder in whatever directory each run starts in.
+  if (env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)) return path.join(env.XDG_CACHE_HOME, 'batchproof');
   let home: string;
   try {
     // os.homedir() is $HOME where there is one: os is not loaded for it (every run asks).

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
+import { compileCacheDir } from '../../src/cli/compile-cache';
 
 // The bin as installed: dist/src/cli/bin.js runs the bundle dist/cli.js through a V8 code cache.
 const root = path.join(__dirname, '..', '..');
@@ -332,6 +333,12 @@ const mountable = spawnSync('unshare', ['-Urm', 'sh', '-c', `mount -t tmpfs -o s
   expect(r.status).toBe(0);
   // The cache (about 400 KB) does not fit: none is left, rather than its first 256 KB.
   expect(JSON.parse(r.stdout)).toEqual([]);
+});
+
+test('compileCacheDir: XDG_CACHE_HOME when absolute; a relative one is ignored, as the XDG spec says, for ~/.cache', () => {
+  expect(compileCacheDir({ XDG_CACHE_HOME: '/var/cache/me', HOME: '/home/me' })).toBe(path.join('/var/cache/me', 'batchproof'));
+  expect(compileCacheDir({ XDG_CACHE_HOME: 'cache', HOME: '/home/me' })).toBe(path.join('/home/me', '.cache', 'batchproof'));
+  expect(compileCacheDir({ XDG_CACHE_HOME: '', HOME: '/home/me' })).toBe(path.join('/home/me', '.cache', 'batchproof'));
 });
 
 test('NODE_DISABLE_COMPILE_CACHE turns it off', () => {
