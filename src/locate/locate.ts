@@ -1,7 +1,8 @@
 /**
  * locateDivergence: the first node, in topological order, whose output for a probe sample
  * differs between two runs that should agree: the reference (the probe alone) and a batch, or,
- * for leakage, two batches of the same size that differ only in the batch-mates.
+ * for leakage, two batches of the same size that differ only in the batch-mates (or, where
+ * those agree within the tolerance, another pair that fails in the check: see failingChoice).
  *
  * Every intermediate value is exposed as a graph output by splicing the model's bytes (the
  * weights are not decoded or copied, see onnx/instrument.ts). Runs are made one at a time and
@@ -185,6 +186,118 @@ function choose(report: InvarianceReport, plan: Plan): Choice | null {
   return null;
 }
 
+/** How a probe's compared outputs differ between two runs on the plain model: failing under their own tolerances, and by how much. */
+type PairOutcome = { fails: boolean; maxAbs: number };
+
+/**
+ * Compares, on the plain model, one probe's rows of the compared outputs between runs `a` and
+ * `b` (each run made once and kept), under each output's own tolerance, as the check compares
+ * them. A value's batch axis is learnt from the reference run (`refRun`, another batch size);
+ * null when no output's rows can be cut out (then nothing is claimed about the pair).
+ */
+function pairComparer(handle: ModelHandle, refRun: PlannedRun, feeds: (run: PlannedRun) => Record<string, ort.Tensor>, outputs: readonly string[], specOf: (output: string) => Tolerance | undefined) {
+  const made = new Map<PlannedRun, Promise<Record<string, ort.Tensor>>>();
+  const outputsOf = (run: PlannedRun) => {
+    if (!made.has(run)) made.set(run, handle.run(feeds(run), outputs, { rows: run.rows.length, purpose: 'choose runs' }) as Promise<Record<string, ort.Tensor>>);
+    return made.get(run) as Promise<Record<string, ort.Tensor>>;
+  };
+  return async (a: PlannedRun, b: PlannedRun, probe: number): Promise<PairOutcome | null> => {
+    const [ra, rb, rr] = [await outputsOf(a), await outputsOf(b), await outputsOf(refRun)];
+    let fails = false;
+    let maxAbs = 0;
+    let compared = false;
+    for (const name of outputs) {
+      const ta = ra[name], tb = rb[name], tr = rr[name];
+      if (!ta || !tb || !tr || tb.type === 'string') continue;
+      // `a` may be a reference run: it has the batched run's rows per sample.
+      const layout = layoutOf(tr.dims, refRun.rows.length, tb.dims, b.rows.length);
+      if (!layout) continue;
+      const expected = rowsOf(ta, layout.axis, layout.per, positionOf(a, probe), a.rows.length);
+      const actual = rowsOf(tb, layout.axis, layout.per, positionOf(b, probe), b.rows.length);
+      const tol = resolveTolerance(specOf(name), tb.type);
+      let c = compareArrays(expected.blocked, actual.blocked, tb.type, tol);
+      if (!c.bitExact && (expected.strided || actual.strided)) {
+        const other = compareArrays(expected.strided ?? expected.blocked, actual.strided ?? actual.blocked, tb.type, tol);
+        if (other.bitExact || other.maxAbs < c.maxAbs) c = other;
+      }
+      compared = true;
+      fails ||= !c.pass;
+      maxAbs = Math.max(maxAbs, Number.isNaN(c.maxAbs) ? Infinity : c.maxAbs);
+    }
+    return compared ? { fails, maxAbs } : null;
+  };
+}
+
+/**
+ * Leakage and position are isolated by two batches of one size (batch-mates, or places,
+ * changed), but that pair can stay within the tolerance where the rows fail against the probe
+ * alone (a statistic over the batch that other batch-mates barely move, yet far from the
+ * probe's own). Then a pair that fails in the check is searched: that pair at another size or
+ * probe, the outlier run, else the probe alone against the run that fails at the smallest
+ * failing size. `fails` false: no pair could be shown failing (the first choice is kept).
+ */
+async function failingChoice(choice: Choice, report: InvarianceReport, plan: Plan, compare: ReturnType<typeof pairComparer>): Promise<{ choice: Choice; fails: boolean | null; note: string | null }> {
+  const runsOf = (size: number) => plan.bySize.get(size) ?? [];
+  const reference = (probe: number) => plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === probe);
+  const pairOf = (size: number): [PlannedRun, PlannedRun] | null => {
+    const runs = runsOf(size);
+    const find = (p: RunPurpose) => runs.find((r) => r.purpose === p);
+    const pair = choice.cause === 'leakage' ? [find('permuted') ?? find('batch'), find('mates')] : [find('batch'), find('permuted')];
+    return pair[0] && pair[1] ? (pair as [PlannedRun, PlannedRun]) : null;
+  };
+  // The probe of a pair that fails (the first choice's probe first), with its difference.
+  const failingProbe = async (a: PlannedRun, b: PlannedRun, first?: number) => {
+    const probes = b.probes.map((p) => p.probe).filter((p) => a.probes.some((q) => q.probe === p));
+    let unknown = true;
+    for (const probe of first !== undefined && probes.includes(first) ? [first, ...probes.filter((p) => p !== first)] : probes) {
+      const o = await compare(a, b, probe);
+      if (!o) continue;
+      unknown = false;
+      if (o.fails) return { probe, maxAbs: o.maxAbs };
+    }
+    return unknown ? null : false;
+  };
+  const first = await failingProbe(choice.a, choice.b, choice.probe);
+  if (first === null) return { choice, fails: null, note: null };
+  if (first) return { choice: { ...choice, probe: first.probe }, fails: true, note: null };
+  const within = `two batches of ${choice.size} that differ only in ${choice.cause === 'leakage' ? 'the batch-mates' : "the probe's position"} stay within the tolerance`;
+  const sizes = report.batches.filter((b) => b.causes.includes(choice.cause) && plan.bySize.has(b.size)).map((b) => b.size);
+  for (const size of sizes.filter((s) => s !== choice.size)) {
+    const pair = pairOf(size);
+    const found = pair ? await failingProbe(pair[0], pair[1]) : null;
+    if (found) return { choice: { ...choice, size, a: pair?.[0] as PlannedRun, b: pair?.[1] as PlannedRun, probe: found.probe }, fails: true, note: `${within}; at batch ${size} they do not, so that pair is searched` };
+  }
+  const outlierRun = plan.runs.find((r) => r.purpose === 'outlier');
+  const batch = outlierRun ? runsOf(outlierRun.size).find((r) => r.purpose === 'batch') : undefined;
+  if (choice.cause === 'leakage' && report.outlier && !report.outlier.pass && outlierRun && batch) {
+    const probe = (outlierRun.probes[0] as { probe: number }).probe;
+    return {
+      choice: { cause: 'leakage', size: outlierRun.size, a: batch, b: outlierRun, probe },
+      fails: true,
+      note: `${within}, so the outlier run, which fails, is searched (batch ${outlierRun.size} against itself with batch-mates ${OUTLIER_SCALE} times larger)`,
+    };
+  }
+  // The check's own failing comparison: the probe alone against a run of the smallest failing size.
+  for (const b of report.batches.filter((x) => !x.pass && x.causes.includes(choice.cause) && plan.bySize.has(x.size))) {
+    let best: { run: PlannedRun; probe: number; maxAbs: number } | null = null;
+    for (const run of runsOf(b.size).filter((r) => r.purpose === 'batch' || r.purpose === 'mates' || r.purpose === 'permuted')) {
+      for (const { probe } of run.probes) {
+        const ref = reference(probe);
+        const o = ref ? await compare(ref, run, probe) : null;
+        if (o?.fails && (!best || o.maxAbs > best.maxAbs)) best = { run, probe, maxAbs: o.maxAbs };
+      }
+    }
+    if (best) {
+      return {
+        choice: { cause: choice.cause, size: b.size, a: reference(best.probe) as PlannedRun, b: best.run, probe: best.probe },
+        fails: true,
+        note: `${within}, but the probe in a batch of ${b.size} differs beyond it from the probe alone (the check's failing comparison), so those two runs are searched: what the node shows is the ${choice.cause === 'leakage' ? 'batch-mates' : 'position'} and the batch size together`,
+      };
+    }
+  }
+  return { choice, fails: false, note: null };
+}
+
 /**
  * The probe of `batch` whose compared outputs differ most from its reference run, on the plain
  * model (one run each); null when none differs.
@@ -286,7 +399,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     // The same samples, plan and padding as the check, so the runs compared are the check's.
     const { prepared, plan, poolIndex: index, hooks } = await prepareCheck(handle, handle.outputs, options);
     const feeds = (run: PlannedRun) => ((run.tokens || run.outlier) && hooks.specialFeeds ? hooks.specialFeeds(run, run.rows.map(index)) : feedsFor(prepared.specs, prepared.shared, prepared.pool, run.rows.map(index)));
-    const choice = choose(report, plan);
+    let choice = choose(report, plan);
     // Drift whose worst element is not in this size's batch run: the probe that moves most there,
     // since a probe bitwise equal at this size would show nothing.
     if (choice && choice.cause === 'batch-size' && !(report.worst?.batchSize === choice.size && report.worst.run === 'batch')) {
@@ -295,6 +408,16 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         choice.probe = probe;
         choice.a = plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === probe) as PlannedRun;
       }
+    }
+    // Leakage or position: the pair searched must fail in the check, or no node could be named.
+    let pairFails: boolean | null = null;
+    // (A check that is not violated has no failing pair: nothing to run.)
+    if (choice && report.verdict === 'violated' && (choice.cause === 'leakage' || choice.cause === 'position') && choice.b.purpose !== 'outlier') {
+      const refRun = plan.runs.find((r) => r.purpose === 'reference') as PlannedRun;
+      const picked = await failingChoice(choice, report, plan, pairComparer(handle, refRun, feeds, comparedOutputs, specOf));
+      choice = picked.choice;
+      pairFails = picked.fails;
+      if (picked.note) notes.push(picked.note);
     }
     const base = {
       schema: 1 as const,
@@ -311,7 +434,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     // diagnosis searches them, the probe padded with the pad id against other ids in its pads.
     const driftFails = report.batches.some((b) => b.causes.includes('batch-size') && !b.pass);
     const padFails = report.padding.tested && report.padding.comparisons.some((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.pass);
-    const padFeeds = padFails && (!choice || (choice.cause === 'batch-size' && !driftFails)) ? padIdFeeds(report.padding, hooks) : null;
+    const padFeeds = padFails && (!choice || (choice.cause === 'batch-size' && !driftFails) || pairFails === false) ? padIdFeeds(report.padding, hooks) : null;
     if (padFeeds) {
       const p = report.padding;
       const { firstPaddingNode } = await import('../diagnosis/padding-node');
@@ -562,9 +685,10 @@ const CAUSE_RUNS: Record<Cause, string> = {
 };
 
 function summarize(first: Divergence | null, bitwise: LocateReport['firstBitwise'], compared: NonNullable<LocateReport['compared']>, outputsWithin = false): string {
+  // Leakage or position searched where the check fails, the probe alone against a batch (failingChoice).
   const runs = compared.runs[1] === 'outlier'
     ? `a batch with ordinary batch-mates and with batch-mates ${OUTLIER_SCALE} times larger (the outlier run, batch ${compared.batchSize})`
-    : `${CAUSE_RUNS[compared.cause]} (batch ${compared.batchSize})`;
+    : `${compared.runs[0] === 'reference' && compared.cause !== 'nondeterminism' ? CAUSE_RUNS['batch-size'] : CAUSE_RUNS[compared.cause]} (batch ${compared.batchSize})`;
   if (first) {
     return `first divergence at node '${first.node}' (${first.op}), output '${first.output}', max abs ${num(first.maxAbs)}: ${compared.cause}, comparing ${runs}`;
   }

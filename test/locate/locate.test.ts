@@ -322,3 +322,81 @@ describe("locate's padding search runs the guard it reports", () => {
     expect(r.guard).toEqual({ equal: true, optimization: 'all', detail: null });
   });
 });
+
+describe('leakage where two batches of one size agree within the tolerance but the rows fail against the probe alone', () => {
+  const f32 = (name: string, dims: number[], data: ArrayLike<number>) => ({ name, dtype: 'float32', dims, data });
+  /** y = x - mean over the batch of clip(x, -1, 1): batch-mates 100 times larger are clipped, so the outlier run passes too. */
+  function clippedCentring(): Uint8Array {
+    return buildModel({
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+      initializers: [f32('lo', [], [-1]), f32('hi', [], [1])],
+      nodes: [
+        { op: 'Clip', inputs: ['x', 'lo', 'hi'], outputs: ['xc'], name: 'clip' },
+        { op: 'ReduceMean', inputs: ['xc'], outputs: ['mean'], attrs: { axes: [0], keepdims: 1 }, name: 'batch_mean' },
+        { op: 'Sub', inputs: ['x', 'mean'], outputs: ['y'], name: 'centre' },
+      ],
+    });
+  }
+  // At 64 the means of two sets of batch-mates differ by about 0.2; the probe's row moves by about 0.95 from its own.
+  const options = { batchSizes: [1, 64], tolerance: { atol: 0.3 } };
+
+  test('the mean over the batch: the outlier run, which fails, is searched, not the pair that passes', async () => {
+    const check = await checkBatchInvariance(leakyModel(), options);
+    expect(check).toMatchObject({ verdict: 'violated', causes: ['leakage'], outlier: { pass: false } });
+    const r = await locateDivergence(leakyModel(), { ...options, report: check });
+    expect(r.firstDivergence).toMatchObject({ node: 'ReduceMean_0', op: 'ReduceMean', cause: 'leakage' });
+    expect(r.compared).toMatchObject({ cause: 'leakage', batchSize: 64, runs: ['batch', 'outlier'] });
+    expect(r.notes.join('\n')).toMatch(/two batches of 64 that differ only in the batch-mates stay within the tolerance, so the outlier run, which fails, is searched/);
+  });
+
+  test('the outlier run passes too: the probe alone against the failing batch, and the CLI exits 1 as check does', async () => {
+    const check = await checkBatchInvariance(clippedCentring(), options);
+    expect(check).toMatchObject({ verdict: 'violated', causes: ['leakage'], outlier: { pass: true } });
+    const r = await locateDivergence(clippedCentring(), { ...options, report: check });
+    // The mean is not per-sample, so across sizes the first value compared is the Sub.
+    expect(r.firstDivergence).toMatchObject({ node: 'centre', op: 'Sub', output: 'y', cause: 'leakage' });
+    expect(r.firstDivergence?.maxAbs).toBeGreaterThan(0.3);
+    expect(r.compared).toMatchObject({ cause: 'leakage', batchSize: 64, runs: ['reference', expect.stringMatching(/^(batch|mates|permuted)$/)] });
+    expect(r.summary).toMatch(/^first divergence at node 'centre' \(Sub\).*: leakage, comparing the probe alone and in a batch \(batch 64\)$/);
+    expect(r.notes.join('\n')).toMatch(/stay within the tolerance, but the probe in a batch of 64 differs beyond it from the probe alone \(the check's failing comparison\)/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-locate-leak-'));
+    try {
+      const file = path.join(dir, 'clipped.onnx');
+      fs.writeFileSync(file, clippedCentring());
+      const flags = [file, '--batch-sizes', '1,64', '--tolerance', 'atol=0.3'];
+      expect(await main(['check', ...flags, '--json', path.join(dir, 'c.json')], () => {}, () => {})).toBe(1);
+      expect(await main(['locate', ...flags, '--json', path.join(dir, 'l.json')], () => {}, () => {})).toBe(1);
+      // Control: a tolerance the rows stay within passes both.
+      const loose = [file, '--batch-sizes', '1,64', '--tolerance', 'atol=1'];
+      expect(await main(['check', ...loose, '--json', path.join(dir, 'c2.json')], () => {}, () => {})).toBe(0);
+      expect(await main(['locate', ...loose, '--json', path.join(dir, 'l2.json')], () => {}, () => {})).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a leak within the tolerance beside pad tokens that fail: the pads are searched, not the leak', async () => {
+    // Unmasked mean pooling, plus 1e-6 of the batch mean: leakage far within the default tolerance.
+    const model = buildModel({
+      opset: 17,
+      inputs: [{ name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] }, { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 8] }],
+      initializers: [f32('table', [50, 8], seededFloats(400, 21)), f32('tiny', [], [1e-6])],
+      nodes: [
+        { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['emb'], attrs: { axis: 0 }, name: 'embeddings' },
+        { op: 'ReduceMean', inputs: ['emb'], outputs: ['pooled'], attrs: { axes: [1], keepdims: 0 }, name: 'unmasked_pool' },
+        { op: 'ReduceMean', inputs: ['pooled'], outputs: ['bm'], attrs: { axes: [0], keepdims: 1 }, name: 'batch_mean' },
+        { op: 'Mul', inputs: ['bm', 'tiny'], outputs: ['leak'], name: 'leak' },
+        { op: 'Add', inputs: ['pooled', 'leak'], outputs: ['y'], name: 'out' },
+      ],
+    });
+    const check = await checkBatchInvariance(model, small);
+    expect(check).toMatchObject({ verdict: 'violated', causes: ['leakage', 'padding'] });
+    expect(check.batches.every((b) => b.pass)).toBe(true);
+    const r = await locateDivergence(model, { ...small, report: check });
+    expect(r.firstDivergence).toMatchObject({ node: 'unmasked_pool', op: 'ReduceMean', cause: 'padding' });
+    expect(r.compared).toMatchObject({ cause: 'padding', runs: ['padded', 'pad-ids'] });
+  });
+});
