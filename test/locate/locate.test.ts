@@ -377,6 +377,35 @@ describe('leakage where two batches of one size agree within the tolerance but t
     }
   });
 
+  test('position within the tolerance beside a large batch-size effect: the probe alone against the batch', async () => {
+    const i64 = (name: string, dims: number[], data: number[]) => ({ name, dtype: 'int64', dims, data });
+    // y = x * (1 + 1e-7 * row) + 0.1 * N: moving a probe changes it by about 1e-7, the batch size by 0.1 a row.
+    const model = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+      initializers: [i64('zero_i', [], [0]), f32('zero', [], [0]), f32('one', [], [1]), f32('step', [], [1e-7]), f32('tenth', [], [0.1]), i64('axes1', [1], [1])],
+      nodes: [
+        { op: 'Shape', inputs: ['x'], outputs: ['shape'] },
+        { op: 'Gather', inputs: ['shape', 'zero_i'], outputs: ['n_i'], attrs: { axis: 0 } },
+        { op: 'Cast', inputs: ['n_i'], outputs: ['n'], attrs: { to: 1 } },
+        { op: 'Range', inputs: ['zero', 'n', 'one'], outputs: ['rows'] },
+        { op: 'Unsqueeze', inputs: ['rows', 'axes1'], outputs: ['rows2'] },
+        { op: 'Mul', inputs: ['rows2', 'step'], outputs: ['scaled'] },
+        { op: 'Add', inputs: ['scaled', 'one'], outputs: ['factor'] },
+        { op: 'Mul', inputs: ['x', 'factor'], outputs: ['xf'] },
+        { op: 'Mul', inputs: ['n', 'tenth'], outputs: ['offset'] },
+        { op: 'Add', inputs: ['xf', 'offset'], outputs: ['y'], name: 'add_offset' },
+      ],
+    });
+    const check = await checkBatchInvariance(model, small);
+    expect(check).toMatchObject({ verdict: 'violated', causes: ['position'] });
+    const r = await locateDivergence(model, { ...small, report: check });
+    // The row index differs between the probe alone (row 0) and in the batch: the Range, as in positionModel.
+    expect(r.firstDivergence).toMatchObject({ op: 'Range', cause: 'position' });
+    expect(r.compared).toMatchObject({ cause: 'position', runs: ['reference', expect.any(String)] });
+    expect(r.notes.join('\n')).toMatch(/differ only in the probe's position stay within the tolerance, but the probe in a batch of \d+ differs beyond it from the probe alone/);
+  });
+
   test('a leak within the tolerance beside pad tokens that fail: the pads are searched, not the leak', async () => {
     // Unmasked mean pooling, plus 1e-6 of the batch mean: leakage far within the default tolerance.
     const model = buildModel({
