@@ -519,12 +519,18 @@ function summarize(analysis: Pick<InvarianceReport, 'verdict' | 'causes' | 'batc
   if (outlier && (violated ? !outlier.pass : !outlier.bitExact)) {
     parts.push(`with batch-mates ${OUTLIER_SCALE} times larger (the outlier run, batch ${outlier.size}), by at most ${approx(outlier.maxAbs)}`);
   }
+  // The probes padded together: a batch (of their count, at their longest) no other run makes;
+  // where the pads themselves fail, the padding words below say it.
+  const padsFail = padding.some((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.pass);
+  const served = violated && !padsFail ? padding.find((c) => c.run === 'served' && !c.pass) : undefined;
+  if (served) parts.push(`when the texts are padded together as a server pads a batch (against each alone, unpadded), by at most ${approx(served.maxAbs)}`);
   // Float drift is small by nature: a batch size that moves outputs beyond the tolerance is named plainly.
   const drifts = batches.every((b) => b.pass || !b.causes.includes('batch-size'));
   const others = causes.filter((c) => c !== 'padding').map((c) => (c === 'batch-size' && !drifts ? 'the output changes with the batch size' : CAUSE_WORDS[c]));
   const within = violated ? batches.filter((b) => b.pass && !b.bitExact) : [];
   const withinPart = within.length > 0 ? `within the tolerance at ${sizesWord(within.map((b) => b.size))} vs batch ${reference}, by at most ${approx(Math.max(...within.map((b) => b.maxAbs)))}` : '';
-  const failing = others.length > 0 && parts.length > 0 ? ` ${parts.join(', and ')}: ${others.join('; ')}${withinPart ? `; ${withinPart}` : ''}` : '';
+  // A failing run is named with its magnitude even where no cause but the pads is named.
+  const failing = parts.length > 0 ? ` ${parts.join(', and ')}${others.length > 0 ? `: ${others.join('; ')}` : ''}${withinPart ? `; ${withinPart}` : ''}` : '';
   // Nothing of the batches fails (the pads do): what they moved, within the tolerance.
   const withinOnly = others.length > 0 && parts.length === 0 && withinPart ? `; ${withinPart}: ${others.join('; ')}` : '';
   if (!causes.includes('padding')) return `${head}${failing || withinOnly}`;

@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { BadInputError, checkBatchInvariance, formatReport } from '../../src';
 import { buildModel, seededFloats } from '../helpers/models';
-import { batchMeanCentringModel, dynamicQuantizedTextModel, maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
+import { batchMeanCentringModel, dynamicQuantizedTextModel, exportedTextModel, maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
 const cnn = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
 const sweep = { batchSizes: [1, 4] };
@@ -88,6 +88,26 @@ describe('sequence padding is tested with no flags', () => {
     expect(image.padding.tested).toBe(false);
     expect(image.verdict).toBe('invariant');
     expect(image.runs.flatMap((x) => x.purposes)).not.toContain('unpadded');
+  });
+});
+
+describe('the texts padded together are the only run that fails', () => {
+  test('the summary names that run and its magnitude, not a bare "beyond the tolerance"', async () => {
+    // The probes together, padded to the longest of them rather than to the limit every other
+    // batch has: their float drift exceeds the most ulps any batch of the sweep drifts by.
+    const exact = await checkBatchInvariance(exportedTextModel(), { batchSizes: [1, 2], tolerance: 'exact' });
+    const tolerance = { ulp: Math.max(...exact.batches.map((b) => b.maxUlp)) };
+    const r = await checkBatchInvariance(exportedTextModel(), { batchSizes: [1, 2], tolerance });
+    const byRun = Object.fromEntries(r.padding.comparisons.map((c) => [c.run, c]));
+    expect(r.verdict).toBe('violated');
+    expect(r.batches.every((b) => b.pass)).toBe(true);
+    expect([byRun.unpadded.pass, byRun['pad-ids'].pass, byRun.served.pass]).toEqual([true, true, false]);
+    expect(byRun.served.maxAbs).toBeGreaterThan(0);
+    expect(r.summary).toMatch(/^outputs differ beyond the tolerance when the texts are padded together as a server pads a batch \(against each alone, unpadded\), by at most [\d.]+e-\d+/);
+    // Control: where the pads themselves fail, the padding words say it, not this run again.
+    const bad = await checkBatchInvariance(unmaskedPoolingModel(), sweep);
+    expect(bad.padding.comparisons.find((c) => c.run === 'served')?.pass).toBe(false);
+    expect(bad.summary).not.toMatch(/padded together/);
   });
 });
 
