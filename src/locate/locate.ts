@@ -638,6 +638,14 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         const beyondEach = () => specs.slice(1).every((spec) => !(compareValue(w.output, toleranceOf(spec, dtype)) as NonNullable<typeof c>).pass);
         if (!c.pass && !firstDivergence && specs.length > 0 && beyondEach()) firstDivergence = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, cause: choice.cause };
       }
+      // The texts padded together (a batch of the probes at their longest) fail where nothing
+      // locate searches does: said plainly, not left as a search that found nothing.
+      const served = report.padding.comparisons.find((c) => c.run === 'served' && !c.pass);
+      const searchable = report.batches.some((b) => !b.pass) || (report.outlier !== null && !report.outlier.pass) || report.padding.comparisons.some((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.pass);
+      if (!firstDivergence && served && !searchable) {
+        const longest = Math.max(...report.padding.lengths);
+        notes.push(`the check fails only where the texts are padded together as a server pads a batch (by at most ${num(served.maxAbs)}), a run locate does not search (its texts are padded to the longest of them, ${longest} tokens, not to the ${report.padding.limit} every searched run has): no node is named`);
+      }
       if (!firstDivergence && optimization === 'disabled' && !equal && report.verdict === 'violated') {
         notes.push('with graph optimization disabled nothing diverges beyond the tolerance: the difference comes from an optimized (fused) kernel');
       }

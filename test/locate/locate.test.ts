@@ -15,7 +15,7 @@ import {
   nondeterministicModel,
   positionModel,
 } from '../helpers/models';
-import { maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
+import { exportedTextModel, maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
 const examples = path.join(__dirname, '..', '..', 'examples', 'models');
 const small = { batchSizes: [1, 2, 3] };
@@ -428,4 +428,20 @@ describe('leakage where two batches of one size agree within the tolerance but t
     expect(r.firstDivergence).toMatchObject({ node: 'unmasked_pool', op: 'ReduceMean', cause: 'padding' });
     expect(r.compared).toMatchObject({ cause: 'padding', runs: ['padded', 'pad-ids'] });
   });
+});
+
+test('the check fails only where the texts are padded together: locate says plainly that it does not search that run', async () => {
+  // As in test/text/padding.test.ts: the probes padded to the longest of them drift more ulps than any batch of the sweep.
+  const exact = await checkBatchInvariance(exportedTextModel(), { batchSizes: [1, 2], tolerance: 'exact' });
+  const options = { batchSizes: [1, 2], tolerance: { ulp: Math.max(...exact.batches.map((b) => b.maxUlp)) } };
+  const check = await checkBatchInvariance(exportedTextModel(), options);
+  expect(check.verdict).toBe('violated');
+  expect(check.batches.every((b) => b.pass)).toBe(true);
+  expect(check.padding.comparisons.filter((c) => !c.pass).map((c) => c.run)).toEqual(['served']);
+  const r = await locateDivergence(exportedTextModel(), { ...options, report: check });
+  expect(r.firstDivergence).toBeNull();
+  expect(r.notes.join('\n')).toMatch(/^the check fails only where the texts are padded together as a server pads a batch \(by at most [\d.e-]+\), a run locate does not search \(its texts are padded to the longest of them, \d+ tokens, not to the 16 every searched run has\): no node is named$/m);
+  // Control: where a searched run fails, no such note.
+  const leak = await locateDivergence(leakyModel(), small);
+  expect(leak.notes.join('\n')).not.toMatch(/padded together/);
 });
