@@ -277,8 +277,11 @@ async function failingChoice(choice: Choice, report: InvarianceReport, plan: Pla
       note: `${within}, so the outlier run, which fails, is searched (batch ${outlierRun.size} against itself with batch-mates ${OUTLIER_SCALE} times larger)`,
     };
   }
-  // The check's own failing comparison: the probe alone against a run of the smallest failing size.
-  for (const b of report.batches.filter((x) => !x.pass && x.causes.includes(choice.cause) && plan.bySize.has(x.size))) {
+  // The check's own failing comparison: the probe alone against a run of the smallest failing
+  // size with this cause, else of one that fails by the batch size alone.
+  const failingSizes = report.batches.filter((x) => !x.pass && plan.bySize.has(x.size));
+  for (const b of [...failingSizes.filter((x) => x.causes.includes(choice.cause)), ...failingSizes.filter((x) => !x.causes.includes(choice.cause) && x.causes.includes('batch-size'))]) {
+    const drift = !b.causes.includes(choice.cause);
     let best: { run: PlannedRun; probe: number; maxAbs: number } | null = null;
     for (const run of runsOf(b.size).filter((r) => r.purpose === 'batch' || r.purpose === 'mates' || r.purpose === 'permuted')) {
       for (const { probe } of run.probes) {
@@ -289,9 +292,11 @@ async function failingChoice(choice: Choice, report: InvarianceReport, plan: Pla
     }
     if (best) {
       return {
-        choice: { cause: choice.cause, size: b.size, a: reference(best.probe) as PlannedRun, b: best.run, probe: best.probe },
+        choice: { cause: drift ? 'batch-size' : choice.cause, size: b.size, a: reference(best.probe) as PlannedRun, b: best.run, probe: best.probe },
         fails: true,
-        note: `${within}, but the probe in a batch of ${b.size} differs beyond it from the probe alone (the check's failing comparison), so those two runs are searched: what the node shows is the ${choice.cause === 'leakage' ? 'batch-mates' : 'position'} and the batch size together`,
+        note: drift
+          ? `${within}; the batch of ${b.size} fails against the probe alone with the batch size as its cause, so those two runs are searched`
+          : `${within}, but the probe in a batch of ${b.size} differs beyond it from the probe alone (the check's failing comparison), so those two runs are searched: what the node shows is the ${choice.cause === 'leakage' ? 'batch-mates' : 'position'} and the batch size together`,
       };
     }
   }

@@ -406,6 +406,37 @@ describe('leakage where two batches of one size agree within the tolerance but t
     expect(r.notes.join('\n')).toMatch(/differ only in the probe's position stay within the tolerance, but the probe in a batch of \d+ differs beyond it from the probe alone/);
   });
 
+  test('a leak within the tolerance at one size, the batch size failing at another: that size is searched', async () => {
+    const i64 = (name: string, dims: number[], data: number[]) => ({ name, dtype: 'int64', dims, data });
+    // y = x + 1e-7 * mean over the batch + 0.1 * min(N, 2), against a reference batch of 2:
+    // at 4 the leak stays far within the tolerance; at 1 the offset moves every row by 0.1.
+    const model = buildModel({
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+      initializers: [i64('zero_i', [], [0]), f32('tiny', [], [1e-7]), f32('two', [], [2]), f32('tenth', [], [0.1])],
+      nodes: [
+        { op: 'ReduceMean', inputs: ['x'], outputs: ['mean'], attrs: { axes: [0], keepdims: 1 }, name: 'batch_mean' },
+        { op: 'Mul', inputs: ['mean', 'tiny'], outputs: ['leak'] },
+        { op: 'Add', inputs: ['x', 'leak'], outputs: ['xl'] },
+        { op: 'Shape', inputs: ['x'], outputs: ['shape'] },
+        { op: 'Gather', inputs: ['shape', 'zero_i'], outputs: ['n_i'], attrs: { axis: 0 } },
+        { op: 'Cast', inputs: ['n_i'], outputs: ['n'], attrs: { to: 1 } },
+        { op: 'Min', inputs: ['n', 'two'], outputs: ['n2'] },
+        { op: 'Mul', inputs: ['n2', 'tenth'], outputs: ['offset'] },
+        { op: 'Add', inputs: ['xl', 'offset'], outputs: ['y'], name: 'add_offset' },
+      ],
+    });
+    const options = { batchSizes: [1, 4], reference: 2 };
+    const check = await checkBatchInvariance(model, options);
+    expect(check.verdict).toBe('violated');
+    expect(check.batches.map((b) => [b.size, b.pass, b.causes])).toEqual([[1, false, ['batch-size']], [4, true, ['leakage']]]);
+    const r = await locateDivergence(model, { ...options, report: check });
+    expect(r.firstDivergence).toMatchObject({ node: 'add_offset', cause: 'batch-size' });
+    expect(r.compared).toMatchObject({ cause: 'batch-size', batchSize: 1, runs: ['reference', 'batch'] });
+    expect(r.notes.join('\n')).toMatch(/the batch of 1 fails against the probe alone with the batch size as its cause, so those two runs are searched/);
+  });
+
   test('a leak within the tolerance beside pad tokens that fail: the pads are searched, not the leak', async () => {
     // Unmasked mean pooling, plus 1e-6 of the batch mean: leakage far within the default tolerance.
     const model = buildModel({
