@@ -19,5 +19,8 @@ export { describeProviders } from './describeProviders';
 export type { DescribeProvidersOptions } from './describeProviders';
 export type { BatchInvariantOptions } from './toBeBatchInvariant';
 export type { BatchproofMatchers } from './types';
-/** The matchers, as the default export: expect.extend(matchers). */
+/**
+ * The matchers, as the default export: expect.extend(matchers). From an ES module, import
+ * `{ matchers }`: Node makes a CommonJS module's default import its whole exports.
+ */
 export default matchers;

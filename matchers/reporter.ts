@@ -162,7 +162,7 @@ function replaceable(file: string): boolean {
 }
 
 /** The Jest reporter: one HTML page of every batchproof matcher's report in the run (see the top of this file). */
-export default class BatchproofReporter {
+export class BatchproofReporter {
   private readonly rootDir: string;
   private readonly file: string | null;
   private readonly title: string;
@@ -261,3 +261,10 @@ export default class BatchproofReporter {
     else process.env[REPORT_DIR_ENV] = this.inherited;
   }
 }
+
+/**
+ * The reporter class, as Jest loads it (`reporters: [['batchproof/reporter', options]]`). From an
+ * ES module, `import { BatchproofReporter }`: Node makes a CommonJS module's default import its
+ * whole exports, so there the default import is not the class.
+ */
+export default BatchproofReporter;

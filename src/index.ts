@@ -34,7 +34,7 @@ export { parseTolerance, describeTolerance } from './compare/tolerance';
 export type { Tolerance } from './compare/tolerance';
 
 export { fingerprintFor, describeFingerprint } from './runtime/fingerprint';
-export type { Fingerprint } from './runtime/fingerprint';
+export type { Fingerprint, FingerprintReport } from './runtime/fingerprint';
 export { fixture, fixtureSettings } from './runtime/fixture';
 export type { Fixture, FixtureOptions } from './runtime/fixture';
 export { availableProviders, availableProvidersSync } from './runtime/providers';

@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { makeConsumer } from '../helpers/consumer';
@@ -42,6 +43,67 @@ describe('the packed package in a consumer project', () => {
     expect(r.output).toMatch(/A float32 tensor's data must be type of function Float32Array/);
     expect(r.code).toBe(1);
   }, 120_000);
+
+  test('from an ES module every entry gives its named exports (as cjs-module-lexer finds them) and the reporter class by name', () => {
+    const r = spawnSync(process.execPath, [path.join('types', 'entries.mjs')], { cwd: consumer.dir, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    // Every entry but the setup ones was imported, and each had names to find.
+    expect(Object.keys(out.entries).sort()).toEqual(['batchproof', 'batchproof/io', 'batchproof/matchers', 'batchproof/onnx', 'batchproof/reporter', 'batchproof/snapshot']);
+    for (const [entry, { names, notNamed }] of Object.entries(out.entries as Record<string, { names: number; notNamed: string[] }>)) {
+      expect({ entry, notNamed }).toEqual({ entry, notNamed: [] });
+      expect(names).toBeGreaterThan(1);
+    }
+    expect(out.values).toEqual(['function', 'function', 'function', 'function', 'function']);
+    expect(out.reporterIsDefault).toBe(true);
+  });
+
+  test('every entry type-checks from ES and CommonJS modules under node16 and bundler resolution (strict, no skipLibCheck), with no any', () => {
+    // types/entries.mts, and the same source as a .cts: the CommonJS side of node16.
+    fs.copyFileSync(path.join(consumer.dir, 'types', 'entries.mts'), path.join(consumer.dir, 'types', 'entries.cts'));
+    for (const resolution of ['node16', 'bundler']) {
+      const r = consumer.run('tsc', ['-p', `types/tsconfig.${resolution}.json`]);
+      expect({ resolution, output: r.output }).toEqual({ resolution, output: '' });
+      expect(r.code).toBe(0);
+    }
+  }, 60_000);
+
+  test("the README's TypeScript snippets compile against the package with the README's tsconfig", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const tsconfig = [...readme.matchAll(/^```json\n([\s\S]*?)^```/gm)].map((m) => m[1]).find((b) => b.includes('"batchproof/jest"'));
+    expect(tsconfig).toBeDefined();
+    const blocks = [...readme.matchAll(/^( *)```ts\n([\s\S]*?)^\1```/gm)].map((m) => m[2].split('\n').map((l) => l.slice(m[1].length)).join('\n'));
+    // Vitest's config and transformers.js are not installed here: their projects check those.
+    const snippets = blocks.filter((b) => !/from '(vitest\/config|@huggingface\/transformers)'/.test(b));
+    expect(snippets.length).toBeGreaterThan(8);
+    const dir = path.join(consumer.dir, 'readme');
+    fs.mkdirSync(dir);
+    // The names the snippets take as given.
+    fs.writeFileSync(path.join(dir, 'given.d.ts'), `import type { Tensor } from 'onnxruntime-node';
+declare global {
+  const myImages: Float32Array;
+  const texts: string[];
+  const extractor: (texts: string[], options: { pooling: 'mean'; normalize: boolean }) => Promise<Tensor>;
+  const embeddings: { data: Float32Array; dims: number[] };
+  const tensor: Tensor;
+  const vectors: number[][];
+  const embed: (texts: string[]) => Promise<Tensor>;
+}
+export {};
+`);
+    snippets.forEach((b, i) => {
+      const lines = b.split('\n');
+      const imports = lines.filter((l) => l.startsWith('import '));
+      if (/\bcheckBatchInvariance\(/.test(b) && !imports.some((l) => /\bcheckBatchInvariance\b/.test(l))) imports.push("import { checkBatchInvariance } from 'batchproof';");
+      const body = lines.filter((l) => !l.startsWith('import ')).join('\n');
+      fs.writeFileSync(path.join(dir, `snippet-${i}.ts`), `${imports.join('\n')}\nexport async function snippet(): Promise<void> {\n${body}\n}\n`);
+    });
+    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ ...JSON.parse(tsconfig as string), include: ['.'] }));
+    const r = consumer.run('tsc', ['--noEmit', '-p', 'readme']);
+    expect(r.output).toBe('');
+    expect(r.code).toBe(0);
+  }, 60_000);
 
   test('the bin runs from the package', () => {
     const r = consumer.run('batchproof', ['check', 'models/embedding_cnn.onnx', '--batch-sizes', '1,2', '--json']);

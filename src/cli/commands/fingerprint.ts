@@ -1,22 +1,17 @@
 import type { Command } from 'commander';
 import { BadInputError } from '../../errors';
-import { describeFingerprint, Fingerprint, fingerprintFor } from '../../runtime/fingerprint';
+import { describeFingerprint, fingerprintFor, type FingerprintReport } from '../../runtime/fingerprint';
 import { fixtureSettings } from '../../runtime/fixture';
-import type { ProviderAvailability } from '../../runtime/providers';
 import { providerFailure } from '../../runtime/providers';
 import { now } from '../../runtime/clock';
 import { tool } from '../../version';
 import { addSessionFlags, CommandContext, emit, EXIT, type SessionFlags } from '../common';
-import type { ReportEnvelope } from '../../report/envelope';
 
 interface FingerprintFlags extends SessionFlags {
   json?: string | boolean;
 }
 
-export interface FingerprintReport extends ReportEnvelope<'fingerprint'> {
-  fingerprint: Fingerprint;
-  providers: ProviderAvailability[];
-}
+export type { FingerprintReport };
 
 /**
  * `batchproof fingerprint [--provider P] [--json]`: what a session with these settings runs on,
