@@ -20,6 +20,7 @@ import { checkBatchInvariance, padIdFeeds, prepareCheck, resolveTolerances, sele
 import type { Tolerance } from '../compare/tolerance';
 import { OUTLIER_SCALE } from '../invariance/outlier';
 import { reachingOutputs } from '../diagnosis/flow';
+import { outerReads } from '../diagnosis/axes';
 import type { Plan, PlannedRun, RunPurpose } from '../invariance/plan';
 import type { Cause, InvarianceReport } from '../invariance/report';
 import { feedsFor } from '../invariance/run';
@@ -57,7 +58,10 @@ export const LOCATE_OPTION_KEYS = [
   'report',
 ] as const;
 
-/** The first node whose output for the probe differs beyond the tolerance. */
+/**
+ * The first node whose output for the probe differs beyond the tolerance; for nondeterminism
+ * (the same batch run twice), the node where the noise starts (its inputs equal in both runs).
+ */
 export interface Divergence {
   node: string;
   op: string;
@@ -82,7 +86,8 @@ export interface LocateReport extends ReportEnvelope<'locate'> {
   check: { verdict: InvarianceReport['verdict']; causes: Cause[] };
   /**
    * Whether the instrumented model's final outputs equal the plain model's on the same inputs,
-   * and the optimization level the search ran with ('disabled' when the guard failed).
+   * and the optimization level the search ran with ('disabled' when the guard failed; kept where
+   * the plain model differs from itself run to run, which `detail` then says).
    */
   guard: { equal: boolean; optimization: string; detail: string | null };
   /** Values compared, and values skipped because they are not per-sample (shapes, constants, statistics over the batch). */
@@ -151,6 +156,13 @@ function choose(report: InvarianceReport, plan: Plan): Choice | null {
   const runsOf = (size: number) => plan.bySize.get(size) ?? [];
   const reference = (probe: number) => plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === probe) as PlannedRun;
   const withCause = (cause: Cause) => report.batches.filter((b) => b.causes.includes(cause) && plan.bySize.has(b.size));
+  // Noise run to run makes every other comparison noisy too (the check reports it alone): the
+  // probe alone run twice first; nondeterministicChoice looks for a pair that fails.
+  if (report.causes.includes('nondeterminism')) {
+    const again = plan.runs.find((r) => r.purpose === 'reference-rerun') as PlannedRun;
+    const probe = (again.probes[0] as { probe: number }).probe;
+    return { cause: 'nondeterminism', size: again.size, a: reference(probe), b: again, probe };
+  }
   // Only the outlier run fails (batch-mates 100 times larger): that is the run to search.
   const outlierRun = plan.runs.find((r) => r.purpose === 'outlier');
   if (report.outlier && !report.outlier.pass && report.batches.every((b) => b.pass) && outlierRun) {
@@ -179,11 +191,69 @@ function choose(report: InvarianceReport, plan: Plan): Choice | null {
     const probe = report.worst && report.worst.batchSize === drift.size && batch.probes.some((p) => p.probe === report.worst?.probe) ? report.worst.probe : (batch.probes[0] as { probe: number }).probe;
     return { cause: 'batch-size', size: drift.size, a: reference(probe), b: batch, probe };
   }
-  if (report.causes.includes('nondeterminism')) {
-    const first = reference(0);
-    return { cause: 'nondeterminism', size: first.size, a: first, b: { ...first, purpose: 'reference-rerun' }, probe: 0 };
-  }
   return null;
+}
+
+/** Rounds of the same batch run twice tried before nondeterminism is said not to recur. */
+const NOISE_TRIES = 3;
+
+/**
+ * Nondeterminism: the check ran the probe alone twice and the largest batch twice, and each
+ * batch against the probe alone (noisy too). Where the probe alone stays within the tolerance
+ * run to run (noise that grows with the batch), that pair shows nothing. The pair searched must
+ * fail: the same batch run twice (alone, then the largest batch), each round on fresh runs since
+ * the noise is drawn anew; else the probe alone against a batch that fails (the noise and the
+ * batch size together), else the outlier run. `fails` false: none failed in the runs made.
+ */
+async function nondeterministicChoice(choice: Choice, report: InvarianceReport, plan: Plan, comparer: () => ReturnType<typeof pairComparer>): Promise<{ choice: Choice; fails: boolean; note: string | null }> {
+  const runsOf = (size: number) => plan.bySize.get(size) ?? [];
+  const reference = (probe: number) => plan.runs.find((r) => r.purpose === 'reference' && r.probes[0]?.probe === probe);
+  const twice: [PlannedRun, PlannedRun][] = [];
+  for (const again of plan.runs) {
+    const first = again.purpose === 'reference-rerun' ? reference((again.probes[0] as { probe: number }).probe) : again.purpose === 'rerun' ? runsOf(again.size).find((r) => r.purpose === 'batch') : undefined;
+    if (first) twice.push([first, again]);
+  }
+  const alone = `the probe alone run twice stays within the tolerance`;
+  let compare = comparer();
+  for (let round = 0; round < NOISE_TRIES; round++) {
+    if (round > 0) compare = comparer();
+    for (const [a, b] of twice) {
+      for (const { probe } of b.probes) {
+        if (!a.probes.some((p) => p.probe === probe)) continue;
+        const o = await compare(a, b, probe);
+        if (!o?.fails) continue;
+        const note = b.purpose === 'rerun' ? `${alone}; the largest batch (${b.size}) run twice does not, so that pair is searched` : null;
+        return { choice: { cause: 'nondeterminism', size: b.size, a, b, probe }, fails: true, note };
+      }
+    }
+  }
+  const within = `the same batch run twice stayed within the tolerance in the ${NOISE_TRIES} tries locate made`;
+  // The check's failing comparisons against the probe alone (the last round's runs).
+  for (const b of report.batches.filter((x) => !x.pass && plan.bySize.has(x.size))) {
+    for (const run of runsOf(b.size).filter((r) => r.purpose === 'batch' || r.purpose === 'mates' || r.purpose === 'permuted')) {
+      for (const { probe } of run.probes) {
+        const ref = reference(probe);
+        const o = ref ? await compare(ref, run, probe) : null;
+        if (o?.fails) {
+          return {
+            choice: { cause: 'nondeterminism', size: b.size, a: ref as PlannedRun, b: run, probe },
+            fails: true,
+            note: `${within}; the probe in a batch of ${b.size} differs beyond it from the probe alone (the check's failing comparison), so those two runs are searched: what the node shows is the run-to-run noise and the batch size together`,
+          };
+        }
+      }
+    }
+  }
+  const outlierRun = plan.runs.find((r) => r.purpose === 'outlier');
+  const batch = outlierRun ? runsOf(outlierRun.size).find((r) => r.purpose === 'batch') : undefined;
+  if (report.outlier && !report.outlier.pass && outlierRun && batch) {
+    const probe = (outlierRun.probes[0] as { probe: number }).probe;
+    const o = await compare(batch, outlierRun, probe);
+    if (o?.fails) {
+      return { choice: { cause: 'nondeterminism', size: outlierRun.size, a: batch, b: outlierRun, probe }, fails: true, note: `${within}; the outlier run (batch ${outlierRun.size} with batch-mates ${OUTLIER_SCALE} times larger) fails, so it is searched` };
+    }
+  }
+  return { choice, fails: false, note: null };
 }
 
 /** How a probe's compared outputs differ between two runs on the plain model: failing under their own tolerances, and by how much. */
@@ -211,9 +281,11 @@ function pairComparer(handle: ModelHandle, refRun: PlannedRun, feeds: (run: Plan
       if (!ta || !tb || !tr || tb.type === 'string') continue;
       // `a` may be a reference run: it has the batched run's rows per sample.
       const layout = layoutOf(tr.dims, refRun.rows.length, tb.dims, b.rows.length);
-      if (!layout) continue;
-      const expected = rowsOf(ta, layout.axis, layout.per, positionOf(a, probe), a.rows.length);
-      const actual = rowsOf(tb, layout.axis, layout.per, positionOf(b, probe), b.rows.length);
+      // The probe alone run twice (the reference's size, so no layout to learn): compared whole.
+      const whole = !layout && a.rows.length === b.rows.length && b.rows.length === refRun.rows.length && ta.dims.length === tb.dims.length;
+      if (!layout && !whole) continue;
+      const expected = layout ? rowsOf(ta, layout.axis, layout.per, positionOf(a, probe), a.rows.length) : { blocked: ta.data as TypedArray, strided: null };
+      const actual = layout ? rowsOf(tb, layout.axis, layout.per, positionOf(b, probe), b.rows.length) : { blocked: tb.data as TypedArray, strided: null };
       const tol = resolveTolerance(specOf(name), tb.type);
       let c = compareArrays(expected.blocked, actual.blocked, tb.type, tol);
       if (!c.bitExact && (expected.strided || actual.strided)) {
@@ -329,12 +401,17 @@ async function driftingProbe(handle: ModelHandle, plan: Plan, batch: PlannedRun,
   return best?.probe ?? null;
 }
 
+/** ONNX ops that draw random numbers at each run (Dropout only in training mode, and it reads its input). */
+const RANDOM_OPS = new Set(['RandomUniform', 'RandomNormal', 'RandomUniformLike', 'RandomNormalLike', 'Multinomial', 'Bernoulli']);
+
 /** Names of node outputs that depend on a model input, in topological order, with their node. */
-function inputDependent(graph: GraphFacts): { node: string; op: string; output: string }[] {
+function inputDependent(graph: GraphFacts, random = false): { node: string; op: string; output: string }[] {
   const live = new Set(graph.inputs.map((v) => v.name));
   const out: { node: string; op: string; output: string }[] = [];
   for (const n of graph.nodes) {
-    if (!n.inputs.some((i) => live.has(i)) && !(n.opType === 'If' || n.opType === 'Loop' || n.opType === 'Scan')) continue;
+    // `random`: a random op reading no input (RandomUniform, RandomNormal) differs run to run
+    // too, and is where such noise starts.
+    if (!n.inputs.some((i) => live.has(i)) && !(n.opType === 'If' || n.opType === 'Loop' || n.opType === 'Scan') && !(random && RANDOM_OPS.has(n.opType))) continue;
     for (const o of n.outputs) {
       if (!o) continue;
       live.add(o);
@@ -424,6 +501,15 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       pairFails = picked.fails;
       if (picked.note) notes.push(picked.note);
     }
+    // Nondeterminism: the pair searched must differ beyond the tolerance in the runs made.
+    let noiseFails: boolean | null = null;
+    if (choice && choice.cause === 'nondeterminism' && report.verdict === 'violated') {
+      const refRun = plan.runs.find((r) => r.purpose === 'reference') as PlannedRun;
+      const picked = await nondeterministicChoice(choice, report, plan, () => pairComparer(handle, refRun, feeds, comparedOutputs, specOf));
+      choice = picked.choice;
+      noiseFails = picked.fails;
+      if (picked.note) notes.push(picked.note);
+    }
     const base = {
       schema: 1 as const,
       kind: 'locate' as const,
@@ -495,7 +581,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     const runs: PlannedRun[] = choice.a === reference ? [reference, choice.b] : [reference, choice.a, choice.b];
     const finalOutputs = handle.outputs.map((o) => o.name);
     const reaching = reachingOutputs(graph, comparedOutputs);
-    const candidates = inputDependent(graph).filter((c) => reaching.has(c.output));
+    const candidates = inputDependent(graph, choice.cause === 'nondeterminism').filter((c) => reaching.has(c.output));
     const exposed = candidates.filter((v) => !finalOutputs.includes(v.output)).map((c) => c.output);
     // The guard: the instrumented model must compute what the plain one does.
     const instrumented = instrumentModel(mb.bytes, { outputs: exposed }, { source: mb.source, store: mb.store });
@@ -507,18 +593,30 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     let search: ModelHandle | null = null;
     try {
       search = await open(settings);
+      // Outputs of the plain model that differ from themselves on the same inputs: the
+      // instrumented model cannot be held to them bitwise (a fusion is not what changed them).
+      const noisy = new Set<string>();
       for (const run of runs) {
         const f = feeds(run);
         const plainOut = await handle.run(f, finalOutputs, { rows: run.size, purpose: 'guard' });
         const instOut = await search.run(f, finalOutputs, { rows: run.size, purpose: 'guard' });
         const differs = finalOutputs.filter((n) => !sameTensor(plainOut[n] as ort.Tensor, instOut[n] as ort.Tensor));
-        if (differs.length > 0) {
+        if (differs.length === 0) continue;
+        const again = await handle.run(f, differs, { rows: run.size, purpose: 'guard' });
+        const selfDiffers = differs.filter((n) => !sameTensor(plainOut[n] as ort.Tensor, again[n] as ort.Tensor));
+        for (const n of selfDiffers) noisy.add(n);
+        if (selfDiffers.length < differs.length) {
           equal = false;
-          guardDetail = `with every intermediate exposed, the final output${differs.length > 1 ? 's' : ''} ${differs.map((d) => `'${d}'`).join(', ')} ${differs.length > 1 ? 'differ' : 'differs'} from the plain model's on the same inputs (exposing values changes which kernels onnxruntime fuses), so the search ran with graph optimization disabled`;
+          guardDetail = `with every intermediate exposed, the final output${quotedNames(differs.filter((n) => !selfDiffers.includes(n)))} from the plain model's on the same inputs (exposing values changes which kernels onnxruntime fuses), so the search ran with graph optimization disabled`;
           break;
         }
       }
-      if (!equal && optimization !== 'disabled') {
+      if (equal && noisy.size > 0) {
+        // Disabling fusions would not make the noise go: the search runs as the check did.
+        equal = false;
+        guardDetail = `the plain model's final output${quotedNames([...noisy])} from itself on the same inputs run to run, so the instrumented model cannot be held to it bitwise: the guard shows nothing here, and the search ran with graph optimization '${optimization}' as the check did`;
+        notes.push(guardDetail);
+      } else if (!equal && optimization !== 'disabled') {
         await search.close();
         search = null;
         optimization = 'disabled';
@@ -544,7 +642,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       const kept: Map<string, ProbeRows>[] = [];
       const layouts = new Map<string, { axis: number; per: number } | null>();
       const dtypes = new Map<string, string>();
-      for (const run of runs) {
+      const collect = async (run: PlannedRun): Promise<Map<string, ProbeRows>> => {
         const result = await searchRunner.run(feeds(run), fetch, {
           rows: run.size,
           purpose: run.purpose,
@@ -572,15 +670,17 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
           }
           rows.set(name, rowsOf(t, layout.axis, layout.per, positionOf(run, choice.probe), run.size));
         }
-        kept.push(rows);
-      }
+        return rows;
+      };
+      for (const run of runs) kept.push(await collect(run));
       const probeRows = (k: number, name: string): ProbeRows | undefined => {
         const run = runs[k] as PlannedRun;
         if (run !== reference) return kept[k]?.get(name);
         const t = refTensors.get(name);
         const layout = layouts.get(name);
         if (!t) return undefined;
-        if (choice.cause === 'nondeterminism') return { blocked: t.data as TypedArray, strided: null };
+        // The probe alone run twice: the reference's size, so compared whole.
+        if (sameSize) return { blocked: t.data as TypedArray, strided: null };
         if (!layout) return undefined;
         // The reference batch has the same rows per sample as the batched run.
         return rowsOf(t, layout.axis, layout.per, positionOf(reference, choice.probe), reference.size);
@@ -615,14 +715,45 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       // check compares them: a value diverges only where it reaches one of them, beyond the
       // tolerance of each failing output it reaches. None failing: nothing diverges, so locate
       // never reports a node where the check passes.
-      const failing = comparedOutputs.filter((o) => {
+      const failingNow = () => comparedOutputs.filter((o) => {
         const dtype = dtypes.get(o);
         const c = dtype ? compareValue(o, toleranceOf(specOf(o), dtype)) : null;
         return c !== null && !c.pass;
       });
+      let failing = failingNow();
+      // The same batch run twice: the noise is drawn anew at each run, so a pair that agrees
+      // this time is run again before the search gives up.
+      const sameBatch = choice.cause === 'nondeterminism' && sameSize && choice.a.rows.length === choice.b.rows.length && choice.a.rows.every((r, i) => r === choice.b.rows[i]);
+      let tries = 1;
+      for (; failing.length === 0 && sameBatch && report.verdict === 'violated' && tries < NOISE_TRIES; tries++) {
+        kept[ib] = await collect(choice.b);
+        failing = failingNow();
+      }
+      if (choice.cause === 'nondeterminism' && report.verdict === 'violated' && failing.length === 0) {
+        notes.push(`the check saw outputs differ beyond the tolerance run to run, but ${noiseFails === false ? `none of the pairs locate ran on the plain model did (the same batch twice, ${NOISE_TRIES} times), nor ` : ''}the ${sameBatch ? `same batch run twice on the instrumented model (${tries} times)` : 'two runs searched on the instrumented model'}: the nondeterminism did not recur, so no node is named; run locate again`);
+      }
+      if (choice.cause === 'nondeterminism' && report.verdict !== 'violated' && failing.length > 0) {
+        // The check passed: noise drawn beyond the tolerance this time names nothing.
+        notes.push(`the output${quotedNames(failing)} beyond the tolerance in this run, though the check's runs stayed within it (noise drawn anew each run): the check passed, so no node is named`);
+        failing = [];
+      }
       const reachesFailing = new Map(failing.map((o) => [o, reachingOutputs(graph, [o])]));
       // The first value beyond the tolerance, failing output or not (said where none fails).
       let firstBeyond: LocateReport['firstBitwise'] = null;
+      // The same batch run twice: noise starts at a node whose inputs are bitwise equal in both
+      // runs and whose output is not (a random op, a kernel whose reduction order varies); every
+      // node after it merely carries the noise, so the source is named, not the first value
+      // beyond the tolerance (a deterministic Mul that scales it up is no culprit).
+      const exact = new Map<string, boolean>();
+      const inputDependentValues = new Set(candidates.map((c) => c.output));
+      const producer = new Map<string, GraphFacts['nodes'][number]>();
+      for (const n of graph.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+      const isSource = (output: string): boolean => {
+        const n = producer.get(output);
+        // A value not compared (not a tensor) may differ: then no node after it is a source.
+        return !!n && [...n.inputs, ...outerReads(n)].every((i) => !i || !inputDependentValues.has(i) || exact.get(i) === true);
+      };
+      let source: { d: Divergence; within: boolean } | null = null;
       for (const w of watched) {
         const dtype = dtypes.get(w.output);
         const specs = failing.filter((o) => reachesFailing.get(o)?.has(w.output)).map(specOf);
@@ -641,7 +772,25 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         if (!c.bitExact && !firstBitwise) firstBitwise = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs };
         if (!c.pass && !firstBeyond) firstBeyond = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs };
         const beyondEach = () => specs.slice(1).every((spec) => !(compareValue(w.output, toleranceOf(spec, dtype)) as NonNullable<typeof c>).pass);
+        exact.set(w.output, c.bitExact);
+        if (sameBatch) {
+          // Sources that reach a failing output: the first beyond its tolerance, else the first.
+          if (!c.bitExact && specs.length > 0 && (!source || source.within) && isSource(w.output)) {
+            const within = c.pass || !beyondEach();
+            if (!source || !within) source = { d: { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, cause: choice.cause }, within };
+          }
+          continue;
+        }
         if (!c.pass && !firstDivergence && specs.length > 0 && beyondEach()) firstDivergence = { node: w.node, op: w.op, output: w.output, maxAbs: c.maxAbs, cause: choice.cause };
+      }
+      if (sameBatch && failing.length > 0) {
+        if (source) {
+          firstDivergence = source.d;
+          if (source.within && firstBeyond) notes.push(`the noise starts at '${source.d.node}' (${source.d.op}), which differs by ${num(source.d.maxAbs)}, within the tolerance; the nodes after it carry it beyond ('${firstBeyond.node}' (${firstBeyond.op}), by ${num(firstBeyond.maxAbs)})`);
+        } else {
+          // Every node that differs reads a value that differs: the start was not compared.
+          notes.push('the compared outputs differ run to run, but no compared node differs with inputs equal in both runs (the noise starts in a value that could not be compared): no node is named');
+        }
       }
       // The texts padded together (a batch of the probes at their longest) fail where nothing
       // locate searches does: said plainly, not left as a search that found nothing.
@@ -689,6 +838,11 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
   }
 }
 
+/** ` 'a', 'b' differ` / ` 'a' differs`, after "the output(s)". */
+function quotedNames(names: readonly string[]): string {
+  return `${names.length > 1 ? 's' : ''} ${names.map((d) => `'${d}'`).join(', ')} ${names.length > 1 ? 'differ' : 'differs'}`;
+}
+
 const CAUSE_RUNS: Record<Cause, string> = {
   leakage: 'two batches that differ only in the batch-mates',
   position: 'the same batch with the probe at another position',
@@ -701,7 +855,7 @@ function summarize(first: Divergence | null, bitwise: LocateReport['firstBitwise
   // Leakage or position searched where the check fails, the probe alone against a batch (failingChoice).
   const runs = compared.runs[1] === 'outlier'
     ? `a batch with ordinary batch-mates and with batch-mates ${OUTLIER_SCALE} times larger (the outlier run, batch ${compared.batchSize})`
-    : `${compared.runs[0] === 'reference' && compared.cause !== 'nondeterminism' ? CAUSE_RUNS['batch-size'] : CAUSE_RUNS[compared.cause]} (batch ${compared.batchSize})`;
+    : `${compared.runs[0] === 'reference' && compared.runs[1] !== 'reference-rerun' ? CAUSE_RUNS['batch-size'] : CAUSE_RUNS[compared.cause]} (batch ${compared.batchSize})`;
   if (first) {
     return `first divergence at node '${first.node}' (${first.op}), output '${first.output}', max abs ${num(first.maxAbs)}: ${compared.cause}, comparing ${runs}`;
   }

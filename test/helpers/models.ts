@@ -271,6 +271,71 @@ export function nondeterministicModel(): Uint8Array {
   });
 }
 
+/**
+ * y = x + RandomUniformLike(x) * eps * (N - 1): no noise at all alone (the probe alone run twice
+ * is bitwise equal), noise growing with the batch: with eps 2e-6, within the default tolerance
+ * at batch 3 (at most 4e-6), beyond it at 16 (up to 3e-5), the same batch run twice included.
+ */
+export function batchScaledNoiseModel(eps = 2e-6): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    initializers: [f32('eps', [], [eps]), f32('one', [], [1]), { name: 'zero', dtype: 'int64', dims: [], data: [0] }],
+    nodes: [
+      { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+      { op: 'Gather', inputs: ['s', 'zero'], outputs: ['n'], attrs: { axis: 0 } },
+      { op: 'Cast', inputs: ['n'], outputs: ['nf'], attrs: { to: 1 } },
+      { op: 'Sub', inputs: ['nf', 'one'], outputs: ['k'] },
+      { op: 'RandomUniformLike', inputs: ['x'], outputs: ['r'] },
+      { op: 'Mul', inputs: ['r', 'eps'], outputs: ['r1'] },
+      { op: 'Mul', inputs: ['r1', 'k'], outputs: ['noise'] },
+      { op: 'Add', inputs: ['x', 'noise'], outputs: ['y'] },
+    ],
+  });
+}
+
+/** y = x + RandomUniform(shape [1, 8]) * 1e-3: a random op that reads no input. */
+export function inputlessRandomModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    initializers: [f32('eps', [], [1e-3])],
+    nodes: [
+      { op: 'RandomUniform', inputs: [], outputs: ['r'], attrs: { shape: [1, 8] } },
+      { op: 'Mul', inputs: ['r', 'eps'], outputs: ['noise'] },
+      { op: 'Add', inputs: ['x', 'noise'], outputs: ['y'] },
+    ],
+  });
+}
+
+/** y = x + RandomUniformLike(x, high 1e-7) * 1e3: noise within the tolerance at its source, beyond it after the Mul. */
+export function amplifiedNoiseModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    initializers: [f32('k', [], [1e3])],
+    nodes: [
+      { op: 'RandomUniformLike', inputs: ['x'], outputs: ['r'], attrs: { low: { f: 0 }, high: { f: 1e-7 } } },
+      { op: 'Mul', inputs: ['r', 'k'], outputs: ['noise'] },
+      { op: 'Add', inputs: ['x', 'noise'], outputs: ['y'] },
+    ],
+  });
+}
+
+/** y = Relu(Dropout(2x, ratio 0.5, training_mode true)): random in training mode (onnxruntime drops it when it optimizes the graph). */
+export function trainingDropoutModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    initializers: [f32('two', [], [2]), f32('ratio', [], [0.5]), { name: 'train', dtype: 'bool', dims: [], data: [1] }],
+    nodes: [
+      { op: 'Mul', inputs: ['x', 'two'], outputs: ['x2'] },
+      { op: 'Dropout', inputs: ['x2', 'ratio', 'train'], outputs: ['d'] },
+      { op: 'Relu', inputs: ['d'], outputs: ['y'] },
+    ],
+  });
+}
+
 /** Two inputs: x [N,8] and a scalar `scale` [] with no batch axis; y = x * scale. */
 export function constInputModel(): Uint8Array {
   return buildModel({

@@ -14,6 +14,10 @@ import {
   leakyModel,
   nondeterministicModel,
   positionModel,
+  amplifiedNoiseModel,
+  batchScaledNoiseModel,
+  inputlessRandomModel,
+  trainingDropoutModel,
 } from '../helpers/models';
 import { exportedTextModel, maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
@@ -475,4 +479,83 @@ test('the check fails only where the texts are padded together: locate says plai
   // Control: where a searched run fails, no such note.
   const leak = await locateDivergence(leakyModel(), small);
   expect(leak.notes.join('\n')).not.toMatch(/padded together/);
+});
+
+describe('nondeterminism: the pair searched fails in the check, and the node where the noise starts is named', () => {
+  test('noise only in a large batch (the probe alone is bitwise repeatable): the largest batch run twice is searched', async () => {
+    const options = { batchSizes: [1, 2, 3, 16] };
+    const check = await checkBatchInvariance(batchScaledNoiseModel(), options);
+    expect(check).toMatchObject({ verdict: 'violated', causes: ['nondeterminism'] });
+    expect(check.reruns.find((r) => r.run === 'reference')?.bitExact).toBe(true);
+    const r = await locateDivergence(batchScaledNoiseModel(), { ...options, report: check });
+    // Was: the probe alone against its rerun (bitwise equal), 'no diverging node', exit 0.
+    expect(r.compared).toMatchObject({ cause: 'nondeterminism', batchSize: 16, runs: ['batch', 'rerun'] });
+    expect(r.firstDivergence).toMatchObject({ node: 'RandomUniformLike_4', op: 'RandomUniformLike', cause: 'nondeterminism' });
+    expect(r.summary).toMatch(/comparing the same batch run twice \(batch 16\)/);
+    expect(r.notes.join('\n')).toMatch(/the largest batch \(16\) run twice does not, so that pair is searched/);
+  });
+
+  test('the CLI: check fails, locate names the node (exit 1 both)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-noise-'));
+    try {
+      const file = path.join(dir, 'noise.onnx');
+      fs.writeFileSync(file, batchScaledNoiseModel());
+      const flags = [file, '--batch-sizes', '1,2,3,16'];
+      expect(await main(['check', ...flags, '--json', path.join(dir, 'c.json')], () => {}, () => {})).toBe(1);
+      expect(await main(['locate', ...flags, '--json', path.join(dir, 'l.json')], () => {}, () => {})).toBe(1);
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 'l.json'), 'utf8')).firstDivergence.op).toBe('RandomUniformLike');
+      // Control: at sizes where the noise stays within the tolerance, both pass.
+      const small3 = [file, '--batch-sizes', '1,2,3'];
+      expect(await main(['check', ...small3, '--json', path.join(dir, 'c2.json')], () => {}, () => {})).toBe(0);
+      expect(await main(['locate', ...small3, '--json', path.join(dir, 'l2.json')], () => {}, () => {})).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a random op that reads no input is named, not the Add after it', async () => {
+    const r = await locateDivergence(inputlessRandomModel(), small);
+    expect(r.firstDivergence).toMatchObject({ node: 'RandomUniform_0', op: 'RandomUniform', cause: 'nondeterminism' });
+  });
+
+  test('noise within the tolerance at its source, scaled beyond it downstream: the source is named, not the Mul', async () => {
+    const r = await locateDivergence(amplifiedNoiseModel(), small);
+    expect(r.check.verdict).toBe('violated');
+    expect(r.firstDivergence).toMatchObject({ node: 'RandomUniformLike_0', op: 'RandomUniformLike', cause: 'nondeterminism' });
+    expect(r.notes.join('\n')).toMatch(/the noise starts at 'RandomUniformLike_0' \(RandomUniformLike\), which differs by .*, within the tolerance; the nodes after it carry it beyond \('Mul_1' \(Mul\)/);
+  });
+
+  test('the guard does not blame fusions for noise: the plain model differs from itself, the optimization is kept', async () => {
+    const r = await locateDivergence(nondeterministicModel(), small);
+    expect(r.firstDivergence).toMatchObject({ op: 'RandomUniformLike', cause: 'nondeterminism' });
+    // Was: equal false, optimization 'disabled', "exposing values changes which kernels onnxruntime fuses".
+    expect(r.guard.optimization).toBe('all');
+    expect(r.guard.equal).toBe(false);
+    expect(r.guard.detail).toMatch(/^the plain model's final output 'y' differs from itself on the same inputs run to run/);
+    expect(r.notes.join('\n')).not.toMatch(/fuses/);
+  });
+
+  test('Dropout in training mode (graph optimization disabled, or onnxruntime drops it) is named', async () => {
+    const r = await locateDivergence(trainingDropoutModel(), { ...small, optimization: 'disabled' });
+    expect(r.firstDivergence).toMatchObject({ node: 'Dropout_1', op: 'Dropout', cause: 'nondeterminism' });
+    // Optimized, onnxruntime removes the Dropout: nothing differs, nothing is named.
+    const optimized = await locateDivergence(trainingDropoutModel(), small);
+    expect(optimized.check.verdict).toBe('invariant');
+    expect(optimized.firstDivergence).toBeNull();
+  });
+
+  test('noise within the tolerance (the check passes): no node is named', async () => {
+    const r = await locateDivergence(nondeterministicModel(), { ...small, tolerance: 1e-2 });
+    expect(r.check).toEqual({ verdict: 'within-tolerance', causes: ['nondeterminism'] });
+    expect(r.firstDivergence).toBeNull();
+    expect(r.firstBitwise).toMatchObject({ op: 'RandomUniformLike' });
+  });
+
+  test('nondeterminism the runs locate makes do not show: no node, and a note says why', async () => {
+    // The check's report is of the noisy model; the runs searched are of a deterministic one.
+    const report = await checkBatchInvariance(nondeterministicModel(), small);
+    const r = await locateDivergence(invariantModel(), { ...small, report });
+    expect(r.firstDivergence).toBeNull();
+    expect(r.notes.join('\n')).toMatch(/the check saw outputs differ beyond the tolerance run to run, but none of the pairs locate ran on the plain model did .*: the nondeterminism did not recur, so no node is named; run locate again/);
+  });
 });
