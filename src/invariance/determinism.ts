@@ -47,6 +47,14 @@ export interface DeterminismReport extends ReportEnvelope<'determinism'> {
   maxAbs: number;
   maxUlp: number;
   worst: { output: string; run: number; index: number; expected: number; actual: number; absDiff: number } | null;
+  /**
+   * A batch function only (null for a model, and at batch size 1, where the first call is run 1):
+   * its first call, sample 0 alone, which learns the outputs, against sample 0 alone called again.
+   * A first answer unlike the later ones (a warm-up, a cache filled on the first call) is
+   * nondeterminism, though every run of the batch after it agrees. Counted in the verdict,
+   * `causes`, `maxAbs` and `maxUlp`.
+   */
+  firstCall: { bitExact: boolean; pass: boolean; maxAbs: number; maxUlp: number; worst: { output: string; index: number; expected: number; actual: number; absDiff: number } | null } | null;
   /** What the outputs could not show: NaN or Infinity in some values, one value throughout the batch. */
   notes: string[];
   runs: { batchSize: number; calls: number }[];
@@ -94,6 +102,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     // A cosine tolerance is per sample, as check's: one batch-wide cosine would let the other
     // samples outweigh the one whose output changed. The batch axis of each output, for that.
     let layouts: Record<string, OutputLayout | null> = {};
+    let firstCall: DeterminismReport['firstCall'] = null;
     for (let run = 1; run <= repeats; run++) {
       // Ids beyond a table the graph hides, a batch fixed at 1: the line that names the cure.
       const result = await guessedIds(prepared, () => runOrExplainFixedBatch(handle, prepared, ids, feeds, names, { rows: batchSize, purpose: 'repeat', log }, ', or check determinism at batch 1 (batchSize: 1, CLI --batch-size 1)'));
@@ -123,9 +132,30 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       }
       if (!exactRun) differingRuns.push(run);
     }
+    // A function's first call (sample 0 alone) learnt its outputs and is no run of this batch:
+    // sample 0 alone once more (after the runs, so their calls come as they did), against it, so
+    // a first answer unlike the later ones is seen.
+    if (isFunctionHandle(handle) && batchSize > 1) {
+      const alone = feedsFor(prepared.specs, prepared.shared, prepared.pool, [0]);
+      const learnt = await handle.run(alone, names, { rows: 1, purpose: 'first call', log });
+      const again = await handle.run(alone, names, { rows: 1, purpose: 'first call again', log });
+      firstCall = { bitExact: true, pass: true, maxAbs: 0, maxUlp: 0, worst: null };
+      for (const o of outputs) {
+        const c = compareRun((learnt[o.name] as ort.Tensor).data as TypedArray, (again[o.name] as ort.Tensor).data as TypedArray, o.dtype, tolerances[o.name], null, (again[o.name] as ort.Tensor).dims, 1);
+        firstCall.bitExact &&= c.bitExact;
+        firstCall.pass &&= c.pass;
+        firstCall.maxUlp = Math.max(firstCall.maxUlp, c.maxUlp);
+        if (!c.bitExact && (!firstCall.worst || c.maxAbs > firstCall.worst.absDiff)) firstCall.worst = { output: o.name, index: c.worstIndex, expected: c.expected, actual: c.actual, absDiff: c.maxAbs };
+        firstCall.maxAbs = Math.max(firstCall.maxAbs, c.maxAbs);
+      }
+      allPass &&= firstCall.pass;
+      maxAbs = Math.max(maxAbs, firstCall.maxAbs);
+      maxUlp = Math.max(maxUlp, firstCall.maxUlp);
+    }
     // Runs all NaN, all alike, prove nothing; a later run that differs is nondeterminism all the same.
     if (firstNothingFinite && differingRuns.length === 0) throw nothingFiniteError(names);
-    const verdict = differingRuns.length === 0 ? 'deterministic' : allPass ? 'within-tolerance' : 'nondeterministic';
+    const differs = differingRuns.length > 0 || (firstCall !== null && !firstCall.bitExact);
+    const verdict = !differs ? 'deterministic' : allPass ? 'within-tolerance' : 'nondeterministic';
     // A sample the function changed in place: refused where runs failed (it may be why), else a note.
     const changed = isFunctionHandle(handle) ? sampleChangeNote(handle, verdict === 'nondeterministic') : null;
     if (changed) notes.push(changed);
@@ -136,7 +166,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       model: { path: handle.source },
       fingerprint: isFunctionHandle(handle) ? functionFingerprint() : fingerprintFor(handle.settings),
       verdict,
-      causes: differingRuns.length ? ['nondeterminism'] : [],
+      causes: differs ? ['nondeterminism'] : [],
       tolerance: Object.fromEntries(Object.entries(tolerances).map(([k, t]) => [k, describeTolerance(t)])),
       repeats,
       batchSize,
@@ -144,8 +174,9 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       maxAbs,
       maxUlp,
       worst,
+      firstCall,
       notes,
-      runs: [{ batchSize, calls: repeats }],
+      runs: [...(firstCall ? [{ batchSize: 1, calls: 2 }] : []), { batchSize, calls: repeats }],
       timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(log.inferenceMs) },
     };
   } finally {

@@ -13,6 +13,15 @@ export function formatDeterminism(report: DeterminismReport, options: { color?: 
       ? `  the same batch of ${report.batchSize} run ${report.repeats} times: every output bitwise equal`
       : `  the same batch of ${report.batchSize} run ${report.repeats} times: runs ${report.differingRuns.join(', ')} differ from run 1 by up to ${num(report.maxAbs)} (${num(report.maxUlp)} ULP)`,
   );
+  const f = report.firstCall;
+  if (f) {
+    lines.push(
+      f.bitExact
+        ? `  the first call (sample 0 alone, which learnt the outputs) and sample 0 alone again: bitwise equal`
+        : `  the first call (sample 0 alone, which learnt the outputs) and sample 0 alone again differ by up to ${num(f.maxAbs)} (${num(f.maxUlp)} ULP)${report.differingRuns.length === 0 ? ': the first answer is not the later ones (a warm-up: a cache or state filled on the first call)' : ''}${f.pass ? ', within the tolerance' : ''}`,
+    );
+    if (f.worst) lines.push(`worst element of the first call: output '${f.worst.output}' flat index ${f.worst.index}: expected ${exact(f.worst.expected)}, got ${exact(f.worst.actual)}`);
+  }
   if (report.worst) {
     const w = report.worst;
     lines.push(`worst element: output '${w.output}' flat index ${w.index}, run ${w.run}: expected ${exact(w.expected)}, got ${exact(w.actual)}`);

@@ -1,7 +1,7 @@
 // The user's own batch function as the thing checked: the same plan, causes and report as a
 // model (issue 11). The functions here run a real onnxruntime session on the texts they get.
 import * as ort from 'onnxruntime-node';
-import { BadInputError, checkBatchInvariance, checkDeterminism, checkRunningStats, compareProviders, describeFingerprint, formatReport, locateDivergence } from '../../src';
+import { BadInputError, checkBatchInvariance, checkDeterminism, checkRunningStats, compareProviders, describeFingerprint, formatDeterminism, formatReport, locateDivergence } from '../../src';
 import { maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
 const texts = ['a cat', 'the dog barks', 'hello', 'batch invariance matters', 'one two three four', 'x', 'quiet night', 'embedding search'];
@@ -126,6 +126,34 @@ test('the first call is taken once: a first sample whose answer changes every ca
   };
   const d = await checkDeterminism(warming, { samples: [1, 2, 3, 4], repeats: 2, batchSize: 1 });
   expect(d.verdict).toBe('nondeterministic');
+});
+
+// Determinism of a batch larger than 1: the call that learns the outputs (sample 0 alone) is no
+// run of that batch, so a warm-up was never compared: 'deterministic' for a function whose first
+// answer differs. Sample 0 alone is now called again and compared with it.
+test('determinism sees a first call unlike the later ones at the default batch size, and lists every call', async () => {
+  const calls: number[] = [];
+  let first = true;
+  const warming = (batch: unknown[]) => {
+    calls.push(batch.length);
+    const out = (batch as number[]).map((x) => [x + (first ? 1e-3 : 0), 2 * x]);
+    first = false;
+    return out;
+  };
+  const d = await checkDeterminism(warming, { samples: [1, 2, 3, 4], repeats: 3 });
+  expect([d.verdict, d.batchSize, d.differingRuns, d.causes]).toEqual(['nondeterministic', 4, [], ['nondeterminism']]);
+  expect(d.firstCall).toMatchObject({ bitExact: false, pass: false, worst: { output: 'output', index: 0, expected: 1.001, actual: 1 } });
+  expect(d.maxAbs).toBeCloseTo(1e-3, 9);
+  expect(calls).toEqual([1, 4, 4, 4, 1]);
+  expect(d.runs).toEqual([{ batchSize: 1, calls: 2 }, { batchSize: 4, calls: 3 }]);
+  expect(formatDeterminism(d, { color: false })).toMatch(/^ {2}the first call \(sample 0 alone, which learnt the outputs\) and sample 0 alone again differ by up to 1\.00e-3 .*: the first answer is not the later ones \(a warm-up/m);
+  // Within a tolerance it allows: within-tolerance, not a failure.
+  expect((await checkDeterminism(warming, { samples: [1, 2, 3, 4], repeats: 2, tolerance: 1e-2 })).verdict).toBe('deterministic');
+  first = true;
+  expect((await checkDeterminism(warming, { samples: [1, 2, 3, 4], repeats: 2, tolerance: 1e-2 })).verdict).toBe('within-tolerance');
+  // Control: a function with no warm-up stays deterministic, the first call compared and equal.
+  const steady = await checkDeterminism((b: unknown[]) => (b as number[]).map((x) => [x]), { samples: [1, 2, 3, 4], repeats: 2 });
+  expect([steady.verdict, steady.firstCall?.bitExact]).toEqual(['deterministic', true]);
 });
 
 describe('bad functions and samples are one clear line', () => {
