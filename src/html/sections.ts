@@ -118,8 +118,8 @@ export function kvTable(o: Obj | null, keys?: readonly string[], caption?: strin
 type Format = (x: number) => string;
 
 /** A worst element: expected and actual in full, as the text report prints them (3 digits would read equal). */
-function worstTable(w: Obj | null): string {
-  return kvRowsTable(kvRows(w).map((row) => (['expected', 'actual'].includes(row.key) && numeric(w![row.key]) ? { ...row, html: escText(exact(num(w![row.key]))) } : row)), 'Worst element');
+function worstTable(w: Obj | null, caption = 'Worst element'): string {
+  return kvRowsTable(kvRows(w).map((row) => (['expected', 'actual'].includes(row.key) && numeric(w![row.key]) ? { ...row, html: escText(exact(num(w![row.key]))) } : row)), caption);
 }
 
 /**
@@ -172,6 +172,13 @@ export function statements(r: Obj): string {
     parts.push(paragraph('stable classes', r.classesText));
     const outlier = obj(r.outlier);
     if (outlier && outlier.bitExact === false) parts.push(paragraph('outlier run', `batch ${fmt(outlier.size)} with batch-mates 100 times larger, against the same batch with ordinary ones: differs by at most ${fmt(outlier.maxAbs)}, ${outlier.pass ? 'within' : 'beyond'} the tolerance`));
+  }
+  if (r.kind === 'determinism') {
+    const first = obj(r.firstCall);
+    if (first) {
+      const how = first.bitExact ? 'bitwise equal' : `differ by up to ${fmt(first.maxAbs)} (${fmt(first.maxUlp)} ULP), ${first.pass ? 'within' : 'beyond'} the tolerance`;
+      parts.push(paragraph('first call', `sample 0 alone, the call that learnt the outputs, against sample 0 alone called again after the runs: ${how}`));
+    }
   }
   const min = obj(r.minimumTolerance);
   if (min) parts.push(paragraph('minimum tolerance that passes', minimumToleranceWords(r, min)));
@@ -276,6 +283,13 @@ export function tables(r: Obj, shared?: SharedTables): string {
     case 'determinism':
       out.push(kvTable(r, ['repeats', 'batchSize', 'differingRuns', 'maxAbs', 'maxUlp'], 'Runs'));
       if (obj(r.worst)) out.push(worstTable(obj(r.worst)));
+      if (obj(r.firstCall)) {
+        const first = obj(r.firstCall)!;
+        out.push(kvTable(first, ['bitExact', 'pass', 'maxAbs', 'maxUlp'], 'First call (sample 0 alone, which learnt the outputs) against sample 0 alone again'));
+        if (obj(first.worst)) out.push(worstTable(obj(first.worst), 'Worst element of the first call'));
+      }
+      // Each output's minimum tolerance, for a tolerance per output (outputTolerances).
+      out.push(rowsTable(arr(r.outputs).map((o) => ({ ...(obj(o) ?? {}), ...(obj(obj(o)?.minimumTolerance) ?? {}) })), [['output', 'output'], ['dtype', 'dtype'], ['maxAbs', 'max abs'], ['maxUlp', 'max ULP'], ['bitExact', 'bitwise equal'], ['pass', 'pass'], ['atol', 'minimum atol'], ['rtol', 'minimum rtol'], ['ulp', 'minimum ulp'], ['cosine', 'minimum cosine distance']], 'Per output, over every comparison (the minimum tolerance that passes)'));
       break;
     case 'provider-comparison':
       out.push(rowsTable(arr(r.sides), [['label', 'side'], ['repeatable', 'repeatable'], ['inferenceMs', 'inference ms'], ['batchSize', 'batch size'], ['settings', 'settings']], 'Sides (the first is the reference)'));
@@ -329,6 +343,13 @@ export function tables(r: Obj, shared?: SharedTables): string {
 function minimumToleranceWords(r: Obj, min: Obj): string {
   const m = { atol: num(min.atol), rtol: num(min.rtol), ulp: num(min.ulp), cosine: num(min.cosine) };
   if (!Object.values(m).every((v) => v === Infinity)) return Object.entries(min).map(([k, v]) => `${k}=${fmt(v)}`).join(', ');
+  // A determinism report lists its outputs, with their dtypes and differences, in `outputs`.
+  if (r.kind === 'determinism') {
+    const rows = arr(r.outputs).map(obj);
+    const outputs = rows.map((o) => ({ name: String(o?.output), dtype: String(o?.dtype) }));
+    const compared = rows.map((o) => ({ output: String(o?.output), maxAbs: num(o?.maxAbs), shapeMismatch: o?.shapeMismatch || undefined }));
+    return minimumToleranceLine(m, outputs, compared).replace(/^minimum tolerance that passes: /, '');
+  }
   const outputs = arr(obj(r.model)?.outputs).map(obj).map((o) => ({ name: String(o?.name), dtype: String(o?.dtype) }));
   const compared = arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs)).map(obj).map((o) => ({ output: String(o?.output), maxAbs: num(o?.maxAbs), shapeMismatch: o?.shapeMismatch ?? undefined }));
   return minimumToleranceLine(m, outputs, compared).replace(/^minimum tolerance that passes: /, '');

@@ -1,10 +1,11 @@
 import ort = require('onnxruntime-node');
 import { compareArrays } from '../compare/metrics';
+import { ComparisonSummary, type MinimumTolerance } from '../compare/summary';
 import { describeTolerance, type ResolvedTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
 import { FUNCTION_OPTION_KEYS, INPUT_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { Fingerprint, fingerprintFor, functionFingerprint } from '../runtime/fingerprint';
-import { takeRows, type TypedArray } from '../inputs/arrays';
+import { isFloatDtype, takeRows, type TypedArray } from '../inputs/arrays';
 import { InputOptions, prepareInputs } from '../inputs/prepare';
 import { ModelSource, openModel } from '../runtime/handle';
 import { SessionSettings } from '../runtime/settings';
@@ -55,6 +56,16 @@ export interface DeterminismReport extends ReportEnvelope<'determinism'> {
    * `causes`, `maxAbs` and `maxUlp`.
    */
   firstCall: { bitExact: boolean; pass: boolean; maxAbs: number; maxUlp: number; worst: { output: string; index: number; expected: number; actual: number; absDiff: number } | null } | null;
+  /**
+   * The smallest tolerance of each kind that passes every comparison the verdict rests on (every
+   * run against run 1, and `firstCall`), as check's: atol with rtol 0, rtol with atol 0, ulp, and
+   * the cosine distance of each sample (of the whole output where no batch axis is known). All 0
+   * when every run is bitwise equal; Infinity throughout when none passes (an integer or bool
+   * output differs, dims differ, or NaN or Infinity on one side meets another value).
+   */
+  minimumTolerance: MinimumTolerance;
+  /** Per compared output, over the same comparisons: its dtype, difference and minimum tolerance. */
+  outputs: { output: string; dtype: string; bitExact: boolean; pass: boolean; maxAbs: number; maxUlp: number; shapeMismatch: boolean; minimumTolerance: MinimumTolerance }[];
   /** What the outputs could not show: NaN or Infinity in some values, one value throughout the batch. */
   notes: string[];
   runs: { batchSize: number; calls: number }[];
@@ -103,13 +114,31 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     // samples outweigh the one whose output changed. The batch axis of each output, for that.
     let layouts: Record<string, OutputLayout | null> = {};
     let firstCall: DeterminismReport['firstCall'] = null;
+    let firstDims: Record<string, string> = {};
+    // Per output, the minimum tolerance that passes each comparison made (check's accounting).
+    const perOutput = Object.fromEntries(outputs.map((o) => [o.name, { summary: new ComparisonSummary<null>(), bitExact: true, pass: true, maxAbs: 0, maxUlp: 0, shapeMismatch: false }]));
+    const account = (o: { name: string; dtype: string }, c: ReturnType<typeof compareRun>, sameDims: boolean) => {
+      const acc = perOutput[o.name];
+      const layout = { name: o.name, dtype: o.dtype, batchAxis: -1, sampleDims: [] };
+      if (sameDims) acc.summary.bound(layout, c);
+      else {
+        acc.summary.unpassable();
+        acc.shapeMismatch = true;
+      }
+      acc.bitExact &&= c.bitExact && sameDims;
+      acc.pass &&= c.pass && sameDims;
+      acc.maxAbs = Math.max(acc.maxAbs, c.maxAbs);
+      acc.maxUlp = Math.max(acc.maxUlp, c.maxUlp);
+    };
     for (let run = 1; run <= repeats; run++) {
       // Ids beyond a table the graph hides, a batch fixed at 1: the line that names the cure.
       const result = await guessedIds(prepared, () => runOrExplainFixedBatch(handle, prepared, ids, feeds, names, { rows: batchSize, purpose: 'repeat', log }, ', or check determinism at batch 1 (batchSize: 1, CLI --batch-size 1)'));
       const data = Object.fromEntries(names.map((n) => [n, (result[n] as ort.Tensor).data as TypedArray]));
       if (!first) {
         first = data;
-        layouts = Object.fromEntries(outputs.map((o) => [o.name, tolerances[o.name].kind === 'cosine' ? sampleLayout(handle, o.name, batchSize, result as Record<string, ort.Tensor>, options.shapes) : null]));
+        firstDims = Object.fromEntries(names.map((n) => [n, (result[n] as ort.Tensor).dims.join()]));
+        // Every output's batch axis, not only a cosine tolerance's: the minimum cosine is per sample too.
+        layouts = Object.fromEntries(outputs.map((o) => [o.name, sampleLayout(handle, o.name, batchSize, result as Record<string, ort.Tensor>, options.shapes)]));
         const whole = outputs.filter((o) => tolerances[o.name].kind === 'cosine' && layouts[o.name] === null).map((o) => `'${o.name}'`);
         if (whole.length) notes.push(`${whole.join(', ')}: no batch axis known, so the cosine tolerance is over the whole batch, not per sample; mark it with shapes (CLI --shape NAME=N,...)`);
         const values = outputs.map((o) => ({ name: o.name, dtype: o.dtype, parts: [data[o.name]] }));
@@ -121,9 +150,12 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       }
       let exactRun = true;
       for (const o of outputs) {
-        const c = compareRun(first[o.name], data[o.name], o.dtype, tolerances[o.name], layouts[o.name], (result[o.name] as ort.Tensor).dims, batchSize);
-        exactRun &&= c.bitExact;
-        allPass &&= c.pass;
+        const dims = (result[o.name] as ort.Tensor).dims;
+        const c = compareRun(first[o.name], data[o.name], o.dtype, tolerances[o.name], layouts[o.name], dims, batchSize);
+        const sameDims = dims.join() === firstDims[o.name];
+        account(o, c, sameDims);
+        exactRun &&= c.bitExact && sameDims;
+        allPass &&= c.pass && sameDims;
         maxUlp = Math.max(maxUlp, c.maxUlp);
         if (!c.bitExact && (!worst || c.maxAbs > worst.absDiff)) {
           worst = { output: o.name, run, index: c.worstIndex, expected: c.expected, actual: c.actual, absDiff: c.maxAbs };
@@ -142,8 +174,10 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       firstCall = { bitExact: true, pass: true, maxAbs: 0, maxUlp: 0, worst: null };
       for (const o of outputs) {
         const c = compareRun((learnt[o.name] as ort.Tensor).data as TypedArray, (again[o.name] as ort.Tensor).data as TypedArray, o.dtype, tolerances[o.name], null, (again[o.name] as ort.Tensor).dims, 1);
-        firstCall.bitExact &&= c.bitExact;
-        firstCall.pass &&= c.pass;
+        const sameDims = (learnt[o.name] as ort.Tensor).dims.join() === (again[o.name] as ort.Tensor).dims.join();
+        account(o, c, sameDims);
+        firstCall.bitExact &&= c.bitExact && sameDims;
+        firstCall.pass &&= c.pass && sameDims;
         firstCall.maxUlp = Math.max(firstCall.maxUlp, c.maxUlp);
         if (!c.bitExact && (!firstCall.worst || c.maxAbs > firstCall.worst.absDiff)) firstCall.worst = { output: o.name, index: c.worstIndex, expected: c.expected, actual: c.actual, absDiff: c.maxAbs };
         firstCall.maxAbs = Math.max(firstCall.maxAbs, c.maxAbs);
@@ -159,6 +193,14 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     // A sample the function changed in place: refused where runs failed (it may be why), else a note.
     const changed = isFunctionHandle(handle) ? sampleChangeNote(handle, verdict === 'nondeterministic') : null;
     if (changed) notes.push(changed);
+    const byOutput = outputs.map((o) => {
+      const { summary, ...acc } = perOutput[o.name];
+      return { output: o.name, dtype: o.dtype, ...acc, minimumTolerance: { ...summary.minimum } };
+    });
+    const minimumTolerance: MinimumTolerance = { atol: 0, rtol: 0, ulp: 0, cosine: 0 };
+    for (const o of byOutput) for (const k of ['atol', 'rtol', 'ulp', 'cosine'] as const) minimumTolerance[k] = Math.max(minimumTolerance[k], o.minimumTolerance[k]);
+    // An output no tolerance passes makes every kind fail (check's Infinity throughout).
+    if (byOutput.some((o) => Object.values(o.minimumTolerance).every((v) => v === Infinity))) Object.assign(minimumTolerance, { atol: Infinity, rtol: Infinity, ulp: Infinity, cosine: Infinity });
     return {
       schema: 1,
       kind: 'determinism',
@@ -175,6 +217,8 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       maxUlp,
       worst,
       firstCall,
+      minimumTolerance,
+      outputs: byOutput,
       notes,
       runs: [...(firstCall ? [{ batchSize: 1, calls: 2 }] : []), { batchSize, calls: repeats }],
       timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(log.inferenceMs) },
@@ -196,18 +240,23 @@ function sampleLayout(handle: Runner, name: string, batchSize: number, result: R
 
 /**
  * One run against the first: the metrics over the whole output (maxAbs, ULP and allclose are
- * element by element), and, for a cosine tolerance with a known batch axis, pass only when every
- * sample's own cosine distance is within it.
+ * element by element), and, with a known batch axis, `cosine` the smallest of the samples' own
+ * (what a cosine tolerance must pass): a cosine tolerance passes only when every sample's cosine
+ * distance is within it.
  */
 function compareRun(expected: TypedArray, actual: TypedArray, dtype: string, tolerance: ResolvedTolerance, layout: OutputLayout | null, dims: readonly number[], batchSize: number) {
   const whole = compareArrays(expected, actual, dtype, tolerance);
-  if (tolerance.kind !== 'cosine' || layout === null || whole.bitExact) return whole;
+  if (layout === null || whole.bitExact || !isFloatDtype(dtype) || expected.length !== actual.length) return whole;
   const per = dims[layout.batchAxis] / batchSize;
   let pass = true;
-  for (let s = 0; s < batchSize && pass; s++) {
+  let cosine = 1;
+  for (let s = 0; s < batchSize; s++) {
     const rows = Array.from({ length: per }, (_, j) => s * per + j);
     const row = (data: TypedArray) => takeRows(data, dims, layout.batchAxis, rows, dtype);
-    pass = compareArrays(row(expected), row(actual), dtype, tolerance).pass;
+    const c = compareArrays(row(expected), row(actual), dtype, tolerance);
+    pass &&= c.pass;
+    // NaN (a NaN against a number) stays NaN: no cosine passes it.
+    cosine = Number.isNaN(c.cosine) || Number.isNaN(cosine) ? NaN : Math.min(cosine, c.cosine);
   }
-  return { ...whole, pass };
+  return { ...whole, cosine, pass: tolerance.kind === 'cosine' ? pass : whole.pass };
 }

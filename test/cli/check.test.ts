@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { cli } from '../helpers/cli';
 import { encodeNpy } from '../../src/io';
-import { bnModel, invariantModel, int64Model, leakyModel, driftModel } from '../helpers/models';
+import { bnModel, invariantModel, int64Model, leakyModel, driftModel, seededNoiseModel } from '../helpers/models';
 
 const root = path.join(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-cli-'));
@@ -61,6 +61,23 @@ describe('batchproof check: exit codes are a contract', () => {
     const r = await cli('determinism', invariant, '--repeats', '3', '--json');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(expect.objectContaining({ verdict: 'deterministic', repeats: 3, differingRuns: [] }));
+  });
+
+  test('determinism: the minimum tolerance in the JSON, given back with --tolerance, passes (exit 0)', async () => {
+    // Seeded noise: every run of one session differs, every new session runs the same sequence.
+    const noisy = write('seeded-noise.onnx', seededNoiseModel());
+    const r = await cli('determinism', noisy, '--repeats', '3', '--json');
+    expect(r.code).toBe(1);
+    const { minimumTolerance: m, verdict } = JSON.parse(r.stdout);
+    expect(verdict).toBe('nondeterministic');
+    for (const [passes, fails] of [[`atol=${m.atol},rtol=0`, `atol=${m.atol * 0.999},rtol=0`], [`ulp=${m.ulp}`, `ulp=${m.ulp - 1}`], [`cosine=${m.cosine}`, `cosine=${m.cosine * 0.999}`]]) {
+      const ok = await cli('determinism', noisy, '--repeats', '3', '--tolerance', passes, '--no-color');
+      expect([passes, ok.code]).toEqual([passes, 0]);
+      expect(ok.stdout).toMatch(/: within-tolerance\n/);
+      expect(ok.stdout).toMatch(/^minimum tolerance that passes: atol=/m);
+      expect(ok.stdout).toMatch(new RegExp(`^tolerance: ${passes.split('=')[0]}`, 'm'));
+      expect([fails, (await cli('determinism', noisy, '--repeats', '3', '--tolerance', fails)).code]).toEqual([fails, 1]);
+    }
   });
 });
 

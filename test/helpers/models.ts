@@ -272,6 +272,40 @@ export function nondeterministicModel(): Uint8Array {
 }
 
 /**
+ * y = x + RandomUniformLike(x, seed 7) * 1e-3: differs from run to run of one session (the
+ * generator moves on), but every new session runs the same sequence: a report's minimum
+ * tolerance, given back to a fresh check, meets the very same differences.
+ */
+export function seededNoiseModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }],
+    initializers: [f32('eps', [], [1e-3])],
+    nodes: [
+      { op: 'RandomUniformLike', inputs: ['x'], outputs: ['r'], attrs: { seed: { f: 7 } } },
+      { op: 'Mul', inputs: ['r', 'eps'], outputs: ['noise'] },
+      { op: 'Add', inputs: ['x', 'noise'], outputs: ['y'] },
+    ],
+  });
+}
+
+/** seededNoiseModel's y, and k = Cast(RandomUniformLike(x, seed 7) * 1000) to int64: an integer output that differs run to run. */
+export function integerNoiseModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }, { name: 'k', dtype: 'int64', shape: ['N', 8] }],
+    initializers: [f32('eps', [], [1e-3]), f32('thousand', [], [1e3])],
+    nodes: [
+      { op: 'RandomUniformLike', inputs: ['x'], outputs: ['r'], attrs: { seed: { f: 7 } } },
+      { op: 'Mul', inputs: ['r', 'eps'], outputs: ['noise'] },
+      { op: 'Add', inputs: ['x', 'noise'], outputs: ['y'] },
+      { op: 'Mul', inputs: ['r', 'thousand'], outputs: ['big'] },
+      { op: 'Cast', inputs: ['big'], outputs: ['k'], attrs: { to: 7 } },
+    ],
+  });
+}
+
+/**
  * y = x + RandomUniformLike(x) * eps * (N - 1): no noise at all alone (the probe alone run twice
  * is bitwise equal), noise growing with the batch: with eps 2e-6, within the default tolerance
  * at batch 3 (at most 4e-6), beyond it at 16 (up to 3e-5), the same batch run twice included.
