@@ -60,6 +60,23 @@ describe('compareArrays', () => {
     expect(compareArrays(Float32Array.of(-Infinity), Float32Array.of(-Infinity), 'float32', resolveTolerance('default', 'float32')).pass).toBe(true);
   });
 
+  test('an infinity against another value has no cosine: a cosine tolerance fails it (not the cosine of the other elements)', () => {
+    const tol = resolveTolerance({ cosine: 1.5 }, 'float32');
+    const rows: [Float32Array | Float64Array | Uint16Array, Float32Array | Float64Array | Uint16Array, string][] = [
+      [Float32Array.of(1, Infinity), Float32Array.of(1, 5), 'float32'], // the wasm kernel
+      [Float32Array.of(3.4028234663852886e38, 0), Float32Array.of(3.4028234663852886e38, -Infinity), 'float32'],
+      [Float64Array.of(1, 0), Float64Array.of(1, Infinity), 'float64'], // the generic scan
+      [Uint16Array.of(0, 1), Uint16Array.of(0x7c00, 1), 'float16'],
+    ];
+    // (The JavaScript twin of the kernel: test/fuzz/comparator.property.test.ts.)
+    for (const [e, a, dtype] of rows) {
+      for (const [x, y] of [[e, a], [a, e]]) {
+        const c = compareArrays(x, y, dtype, tol);
+        expect([dtype, c.cosine, c.pass]).toEqual([dtype, NaN, false]);
+      }
+    }
+  });
+
   test('float16 compares through its bits', () => {
     const a = Uint16Array.from([floatToHalf(1), floatToHalf(2)]);
     const b = Uint16Array.from([floatToHalf(1) + 2, floatToHalf(2)]);
