@@ -27,11 +27,17 @@ export interface Comparison {
   pass: boolean;
 }
 
+/** Which 32-bit word of a float64 holds its sign and exponent: the machine's byte order. */
+const HIGH_WORD = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 1 : 0;
+
 /**
- * IEEE bits mapped to integers that increase with the value, so ULP distance is a subtraction.
+ * IEEE bits mapped to integers that increase with the value, so ULP distance is a subtraction:
+ * `hi[i] + lo[i]`. float64's 64-bit patterns do not fit a double's 53 bits (1 and the next
+ * double would read 0 ULP apart), so they are kept as a high half times 2^32 and a low half,
+ * each exact, as are their differences: the distance rounds only past 2^53 ULP.
  * Computed once per array: one tight loop, instead of a call per element.
  */
-function orderedBits(data: TypedArray, dtype: string): Float64Array | null {
+function orderedBits(data: TypedArray, dtype: string): { hi: Float64Array; lo: Float64Array | null } | null {
   const out = new Float64Array(data.length);
   if (dtype === 'float16') {
     const bits = data as Uint16Array;
@@ -40,12 +46,20 @@ function orderedBits(data: TypedArray, dtype: string): Float64Array | null {
     const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
     for (let i = 0; i < bits.length; i++) out[i] = bits[i] < 0 ? -(bits[i] & 0x7fffffff) : bits[i];
   } else if (dtype === 'float64') {
-    const bits = new BigInt64Array(data.buffer, data.byteOffset, data.length);
-    for (let i = 0; i < bits.length; i++) out[i] = Number(bits[i] < 0n ? -(bits[i] & 0x7fffffffffffffffn) : bits[i]);
+    const words = new Uint32Array(data.buffer, data.byteOffset, 2 * data.length);
+    const lo = new Float64Array(data.length);
+    for (let i = 0; i < data.length; i++) {
+      const high = words[2 * i + HIGH_WORD];
+      const low = words[2 * i + 1 - HIGH_WORD];
+      const negative = high >= 0x80000000;
+      out[i] = (negative ? -(high - 0x80000000) : high) * 4294967296;
+      lo[i] = negative ? -low : low;
+    }
+    return { hi: out, lo };
   } else {
     return null;
   }
-  return out;
+  return { hi: out, lo: null };
 }
 
 /** Values as JS numbers: float32/float64 as they are, the rest decoded once. */
@@ -187,7 +201,7 @@ function scanAny(expected: TypedArray, actual: TypedArray, reference: ArrayLike<
     } else {
       abs = Math.abs(a - e);
       if (Number.isNaN(abs)) abs = Infinity;
-      ulp = abs === Infinity ? Infinity : ordE && ordA ? Math.abs(ordA[i] - ordE[i]) : 0;
+      ulp = abs === Infinity ? Infinity : ordE && ordA ? Math.abs(ordA.hi[i] - ordE.hi[i] + (ordA.lo && ordE.lo ? ordA.lo[i] - ordE.lo[i] : 0)) : 0;
     }
     if (abs > 0 || ulp > 0) bitExact = false;
     // As scanFloat32's: an infinity against another value is infinitely far, beyond any tolerance.

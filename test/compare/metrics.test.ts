@@ -20,6 +20,23 @@ describe('compareArrays', () => {
     expect(acrossZero.maxUlp).toBe(2);
   });
 
+  test('float64 ULP distance is exact: its 64-bit patterns do not fit a double (1 and the next double read 0 ULP apart)', () => {
+    const ulp0 = resolveTolerance({ ulp: 0 }, 'float64');
+    const cases: [number, number, number][] = [
+      [1, 1 + 2 ** -52, 1],
+      [1, 1 + 600 * 2 ** -52, 600],
+      [-1, -(1 + 3 * 2 ** -52), 3],
+      [2 ** 1000, 2 ** 1000 * (1 + 4 * 2 ** -52), 4],
+      [-5e-324, 5e-324, 2],
+      [2, 1, 2 ** 52],
+    ];
+    for (const [e, a, ulps] of cases) {
+      const c = compareArrays(Float64Array.of(e, 0.5), Float64Array.of(a, 0.5), 'float64', ulp0);
+      expect([e, a, c.maxUlp, c.pass]).toEqual([e, a, ulps, false]);
+      expect(compareArrays(Float64Array.of(e), Float64Array.of(a), 'float64', resolveTolerance({ ulp: ulps }, 'float64')).pass).toBe(true);
+    }
+  });
+
   test('+0 and -0 are equal values but not bitwise equal', () => {
     const c = compareArrays(new Float32Array([0]), new Float32Array([-0]), 'float32', exact);
     expect(c.maxAbs).toBe(0);
