@@ -113,7 +113,10 @@ export function compareDiffering(expected: TypedArray, actual: TypedArray, dtype
     dtype === 'float32' && expected.length === actual.length
       ? scanFloat32(expected as Float32Array, actual as Float32Array, atol, rtol)
       : scanAny(expected, actual, reference, values, dtype, atol, rtol);
-  const cosine = s.nanMismatches > 0 ? NaN : cosineOf(s, reference, values);
+  // Equal as the scan reads them (NaN equals NaN whatever its payload): the same direction, as
+  // compareArrays's shortcut for equal bytes says, even where an infinity leaves no cosine to compute.
+  const same = s.bitExact && expected.length === actual.length;
+  const cosine = same ? 1 : s.nanMismatches > 0 ? NaN : cosineOf(s, reference, values);
   let pass: boolean;
   switch (tolerance.kind) {
     case 'exact': pass = s.bitExact; break;

@@ -50,6 +50,23 @@ describe('compareArrays', () => {
     expect(c.pass).toBe(false);
   });
 
+  test('NaN against a NaN of other bits is equal (bitwise, as every scan reads it): every tolerance passes, cosine too where an infinity is present', () => {
+    const f32 = (...bits: number[]) => new Float32Array(Uint32Array.from(bits).buffer);
+    const f64 = (...bits: bigint[]) => new Float64Array(BigUint64Array.from(bits).buffer);
+    const pairs: [Float32Array | Float64Array | Uint16Array, Float32Array | Float64Array | Uint16Array, string][] = [
+      [f32(0x7f800000, 0x7fc00000), f32(0x7f800000, 0x7fc00001), 'float32'], // Infinity, NaN against Infinity, another NaN
+      [f32(0x3f800000, 0x7fc00000), f32(0x3f800000, 0xffc00000), 'float32'],
+      [f64(0x7ff0000000000000n, 0x7ff8000000000000n), f64(0x7ff0000000000000n, 0xfff8000000000000n), 'float64'],
+      [Uint16Array.of(0xfc00, 0x7e00), Uint16Array.of(0xfc00, 0xfe00), 'float16'],
+    ];
+    for (const [e, a, dtype] of pairs) {
+      for (const t of ['exact', { cosine: 1e-6 }, { atol: 0 }, { ulp: 0 }] as const) {
+        const c = compareArrays(e, a, dtype, resolveTolerance(t, dtype));
+        expect([dtype, t, c.bitExact, c.pass, c.cosine]).toEqual([dtype, t, true, true, 1]);
+      }
+    }
+  });
+
   test('allclose follows torch.testing.assert_close: |a - e| <= atol + rtol * |e|', () => {
     const tol = resolveTolerance('default', 'float32');
     expect(compareArrays(new Float32Array([100]), new Float32Array([100.0001]), 'float32', tol).pass).toBe(true); // 1e-4 <= 1e-5 + 1.3e-4
