@@ -192,6 +192,8 @@ function scanAny(expected: TypedArray, actual: TypedArray, reference: ArrayLike<
     const a = values[i];
     let abs: number;
     let ulp = 0;
+    // Two finite float64 values more than the largest double apart: their difference overflows.
+    let overflow = false;
     if (Number.isNaN(e) || Number.isNaN(a)) {
       if (Number.isNaN(e) && Number.isNaN(a)) continue;
       nanMismatches++;
@@ -204,11 +206,13 @@ function scanAny(expected: TypedArray, actual: TypedArray, reference: ArrayLike<
     } else {
       abs = Math.abs(a - e);
       if (Number.isNaN(abs)) abs = Infinity;
-      ulp = abs === Infinity ? Infinity : ordE && ordA ? Math.abs(ordA.hi[i] - ordE.hi[i] + (ordA.lo && ordE.lo ? ordA.lo[i] - ordE.lo[i] : 0)) : 0;
+      overflow = abs === Infinity && Number.isFinite(a) && Number.isFinite(e);
+      ulp = abs === Infinity && !overflow ? Infinity : ordE && ordA ? Math.abs(ordA.hi[i] - ordE.hi[i] + (ordA.lo && ordE.lo ? ordA.lo[i] - ordE.lo[i] : 0)) : 0;
     }
     if (abs > 0 || ulp > 0) bitExact = false;
     // As scanFloat32's: an infinity against another value is infinitely far, beyond any tolerance.
-    const rel = abs === 0 ? 0 : e === 0 || abs === Infinity ? Infinity : abs / Math.abs(e);
+    // An overflowed difference is finite at half scale, where rel and allclose are worked out.
+    const rel = abs === 0 ? 0 : e === 0 ? Infinity : overflow ? Math.abs(a / 2 - e / 2) / Math.abs(e / 2) : abs === Infinity ? Infinity : abs / Math.abs(e);
     if (abs > maxAbs) maxAbs = abs;
     if (rel > maxRel) maxRel = rel;
     if (ulp > maxUlp) maxUlp = ulp;
@@ -216,7 +220,7 @@ function scanAny(expected: TypedArray, actual: TypedArray, reference: ArrayLike<
       worstAbs = abs;
       worstIndex = i;
     }
-    if (abs === Infinity || abs > atol + rtol * Math.abs(e)) allcloseOk = false;
+    if (overflow ? Math.abs(a / 2 - e / 2) > atol / 2 + rtol * (Math.abs(e) / 2) : abs === Infinity || abs > atol + rtol * Math.abs(e)) allcloseOk = false;
     if (Number.isFinite(abs)) {
       l1 += abs;
       dot += a * e;

@@ -134,7 +134,7 @@ describe('compareArrays', () => {
     expect(compareArrays(new Float32Array([1, 0]), new Float32Array([0, 1]), 'float32', tol).pass).toBe(false);
   });
 
-  test('float64 cosine at any magnitude: squares past 1e154 overflow, below 1e-154 vanish', () => {
+  test('float64 at any magnitude: squares past 1e154 overflow, below 1e-154 vanish, differences past the largest double overflow', () => {
     const tol = resolveTolerance({ cosine: 1e-6 }, 'float64');
     for (const scale of [1e200, 1e-200, 1e300, 1e-300, 1]) {
       const e = Float64Array.from([0.6, -0.8, 0.25, 0.1], (x) => x * scale);
@@ -147,6 +147,14 @@ describe('compareArrays', () => {
       expect(o.cosine).toBeCloseTo(0, 12); // 0.48 - 0.48 - 0.025 + 0.025
       expect(o.pass).toBe(false);
     }
+    // Finite values whose difference overflows: the largest double against its negative is
+    // 2^64 - 2^53 ULP apart and twice its magnitude relatively, opposite, not infinitely far.
+    const max = Number.MAX_VALUE;
+    const opposite = compareArrays(Float64Array.of(max, 1), Float64Array.of(-max, 1), 'float64', tol);
+    expect([opposite.maxAbs, opposite.maxRel, opposite.maxUlp, opposite.pass]).toEqual([Infinity, 2, 2 ** 64 - 2 ** 53, false]);
+    expect(opposite.cosine).toBeCloseTo(-1, 12);
+    for (const t of [{ atol: 0, rtol: 2 }, { ulp: 2 ** 64 }]) expect([t, compareArrays(Float64Array.of(max, 1), Float64Array.of(-max, 1), 'float64', resolveTolerance(t, 'float64')).pass]).toEqual([t, true]);
+    for (const t of [{ atol: 0, rtol: 1.5 }, { atol: max, rtol: 0 }, { ulp: 2 ** 63 }]) expect([t, compareArrays(Float64Array.of(max, 1), Float64Array.of(-max, 1), 'float64', resolveTolerance(t, 'float64')).pass]).toEqual([t, false]);
     // Both zero still reads as the same direction; one zero side as none in common.
     expect(compareArrays(new Float64Array([0, -0]), new Float64Array([-0, 0]), 'float64', tol).cosine).toBe(1);
     expect(compareArrays(new Float64Array([0, 0]), new Float64Array([1e-300, 0]), 'float64', tol).cosine).toBe(0);
