@@ -183,6 +183,7 @@ function scanAny(expected: TypedArray, actual: TypedArray, reference: ArrayLike<
   const float = isFloatDtype(dtype);
   const ordE = float ? orderedBits(expected, dtype) : null;
   const ordA = float ? orderedBits(actual, dtype) : null;
+  const big = dtype === 'int64' || dtype === 'uint64';
   let bitExact = expected.length === actual.length;
   let maxAbs = 0, maxRel = 0, maxUlp = 0, l1 = 0, dot = 0, normE = 0, normA = 0;
   let nanMismatches = 0, worstIndex = -1, worstAbs = -1, allcloseOk = true;
@@ -199,6 +200,10 @@ function scanAny(expected: TypedArray, actual: TypedArray, reference: ArrayLike<
       nanMismatches++;
       abs = Infinity;
       ulp = Infinity;
+    } else if (big) {
+      // Past 2^53 the doubles round: the integers' own difference (2^60 and 2^60 + 1 are 1 apart, not 0).
+      const d = (actual[i] as bigint) - (expected[i] as bigint);
+      abs = Number(d < 0n ? -d : d);
     } else if (e === a) {
       // Equal floats differ in bits only as +0 and -0 (NaN is handled above).
       if (float ? !Object.is(e, a) : expected[i] !== actual[i]) bitExact = false;

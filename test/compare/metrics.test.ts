@@ -126,6 +126,10 @@ describe('compareArrays', () => {
     const c = compareArrays(BigInt64Array.from([1n, 2n]), BigInt64Array.from([1n, 3n]), 'int64', resolveTolerance(10, 'int64'));
     expect(c.pass).toBe(false);
     expect(c.maxAbs).toBe(1);
+    // Past 2^53, the integers' own difference, not their rounded doubles' (0 for 2^60 and 2^60 + 1).
+    const big = compareArrays(BigInt64Array.of(2n ** 60n, 5n), BigInt64Array.of(2n ** 60n + 1n, 5n), 'int64', resolveTolerance(10, 'int64'));
+    expect([big.maxAbs, big.bitExact, big.pass, big.worstIndex]).toEqual([1, false, false, 0]);
+    expect(compareArrays(BigUint64Array.of(1n), BigUint64Array.of(2n ** 53n + 1n), 'uint64', resolveTolerance('exact', 'uint64')).maxAbs).toBe(2 ** 53);
   });
 
   test('cosine tolerance is per-sample cosine distance', () => {
