@@ -146,36 +146,38 @@ export function compareDiffering(expected: TypedArray, actual: TypedArray, dtype
 /**
  * The cosine from the scan's sums. float64 values past about 1e154 overflow their squares (a
  * NaN cosine for rows a hair apart) and below about 1e-154 vanish (orthogonal rows read as
- * both zero, cosine 1): such rows are summed again scaled by their largest value. float32
- * values never leave the safe range, so their cosine is the plain one.
+ * both zero, cosine 1): such rows are summed again, each side scaled by its own largest value
+ * (scaled by the larger of the two, a side far smaller than the other vanished: [1e-200, 2e-200]
+ * against [1, 2] read cosine 0). float32 values never leave the safe range, so their cosine is
+ * the plain one.
  */
 function cosineOf(s: Scan, reference: ArrayLike<number>, values: ArrayLike<number>): number {
   const product = s.normE * s.normA;
   // The scan's sums leave out elements infinitely apart (an infinity against another value): such
   // rows take the loop below, which finds the infinity (no cosine) instead of the rest's cosine.
-  if (product > 1e-290 && product < Infinity && Number.isFinite(s.dot) && s.maxAbs < Infinity) return s.dot / Math.sqrt(product);
+  if (product > 1e-290 && s.normE > 1e-290 && s.normA > 1e-290 && product < Infinity && Number.isFinite(s.dot) && s.maxAbs < Infinity) return s.dot / Math.sqrt(product);
   if (s.normE === 0 && s.normA === 0 && s.maxAbs === 0) return 1;
   const n = Math.min(reference.length, values.length);
-  let max = 0;
+  let maxE = 0, maxA = 0;
   for (let i = 0; i < n; i++) {
     const e = reference[i];
     const a = values[i];
     if (Number.isNaN(e) && Number.isNaN(a)) continue; // left out by the scan too
     if (!Number.isFinite(e) || !Number.isFinite(a)) return NaN; // an infinity: no cosine, as before
-    max = Math.max(max, Math.abs(e), Math.abs(a));
+    maxE = Math.max(maxE, Math.abs(e));
+    maxA = Math.max(maxA, Math.abs(a));
   }
-  if (max === 0) return 1;
+  if (maxE === 0 || maxA === 0) return maxE === maxA ? 1 : 0;
   let dot = 0, normE = 0, normA = 0;
   for (let i = 0; i < n; i++) {
-    const e = reference[i] / max;
-    const a = values[i] / max;
+    const e = reference[i] / maxE;
+    const a = values[i] / maxA;
     if (Number.isNaN(e)) continue;
     dot += a * e;
     normE += e * e;
     normA += a * a;
   }
-  const norms = Math.sqrt(normE) * Math.sqrt(normA);
-  return norms > 0 ? Math.min(1, Math.max(-1, dot / norms)) : 0;
+  return Math.min(1, Math.max(-1, dot / (Math.sqrt(normE) * Math.sqrt(normA))));
 }
 
 /** Every other dtype (and arrays of different lengths): values as numbers, ULP from ordered bits. */

@@ -159,6 +159,13 @@ describe('compareArrays', () => {
     expect(opposite.cosine).toBeCloseTo(-1, 12);
     for (const t of [{ atol: 0, rtol: 2 }, { ulp: 2 ** 64 }]) expect([t, compareArrays(Float64Array.of(max, 1), Float64Array.of(-max, 1), 'float64', resolveTolerance(t, 'float64')).pass]).toEqual([t, true]);
     for (const t of [{ atol: 0, rtol: 1.5 }, { atol: max, rtol: 0 }, { ulp: 2 ** 63 }]) expect([t, compareArrays(Float64Array.of(max, 1), Float64Array.of(-max, 1), 'float64', resolveTolerance(t, 'float64')).pass]).toEqual([t, false]);
+    // One side far smaller than the other: its squares vanish at the other's scale (cosine 0, or 0.707 for parallel rows).
+    for (const [e, a] of [[[1e-200, 2e-200], [1, 2]], [[1.5717277847026288e-162], [44989137945431970]], [[-6155406.87560113], [-1.6245879764078817e-152]], [[3, 4], [4e-170, -3e-170]]]) {
+      const c = compareArrays(Float64Array.from(e), Float64Array.from(a), 'float64', tol);
+      const want = e.length === 2 && e[0] === 3 ? 0 : 1;
+      expect([e, a, Math.abs(c.cosine - want) < 1e-15]).toEqual([e, a, true]);
+      expect(compareArrays(Float64Array.from(a), Float64Array.from(e), 'float64', tol).cosine).toBeCloseTo(want, 15);
+    }
     // Both zero still reads as the same direction; one zero side as none in common.
     expect(compareArrays(new Float64Array([0, -0]), new Float64Array([-0, 0]), 'float64', tol).cosine).toBe(1);
     expect(compareArrays(new Float64Array([0, 0]), new Float64Array([1e-300, 0]), 'float64', tol).cosine).toBe(0);
