@@ -56,5 +56,14 @@ export function minimumToleranceLine(
     }
     return `minimum tolerance that passes: none: ${why.join('; ')}`;
   }
-  return `minimum tolerance that passes: atol=${num(m.atol)} (rtol=0), or rtol=${num(m.rtol)} (atol=0), or ulp=${num(m.ulp)}, or cosine=${num(m.cosine)}`;
+  return `minimum tolerance that passes: atol=${num(m.atol)} (rtol=0), or rtol=${num(m.rtol)} (atol=0), or ulp=${num(m.ulp)}, ${cosineMinimum(m.cosine)}`;
+}
+
+/**
+ * The cosine part of a minimum-tolerance line. A distance of 2 or more (a sample's output pointing
+ * the opposite way) is one no cosine tolerance can pass: such tolerances are refused, as they pass
+ * anything, so the line says so instead of offering one.
+ */
+export function cosineMinimum(distance: number, prefix = 'or '): string {
+  return distance >= 2 ? 'no cosine tolerance (a sample points the opposite way: cosine distance 2)' : `${prefix}cosine=${num(distance)}`;
 }

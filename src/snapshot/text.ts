@@ -1,4 +1,4 @@
-import { num } from '../report/format';
+import { cosineMinimum, num } from '../report/format';
 import type { EmbeddingReport, EmbeddingSide, NonFiniteCounts } from './compare';
 import { colorsFor, verdictColor } from '../report/colors';
 
@@ -72,7 +72,7 @@ export function formatEmbeddingReport(report: EmbeddingReport, options: Embeddin
     lines.push(`no tolerance passes: ${report.nonFiniteRows} row${report.nonFiniteRows === 1 ? '' : 's'} fail${report.nonFiniteRows === 1 ? 's' : ''} for NaN or ±Inf; find what produces them`);
   } else if (report.changedRows > 0 && !report.shapeMismatch) {
     const m = report.minimumTolerance;
-    lines.push(`smallest tolerance that passes: cosine=${num(m.cosine)} | atol=${num(m.atol)} | ulp=${num(m.ulp)}`);
+    lines.push(`smallest tolerance that passes: ${cosineMinimum(m.cosine, '')} | atol=${num(m.atol)} | ulp=${num(m.ulp)}`);
   }
   const describe = (name: string, s: EmbeddingSide) =>
     `${name}: ${[s.file, s.key && `key ${JSON.stringify(s.key)}`, s.created && `written ${s.created}`].filter(Boolean).join(', ')}`;

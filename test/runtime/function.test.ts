@@ -862,3 +862,17 @@ test("a batch function's handle, titled by its module's path, is never read as a
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// A cosine distance of 2 (an output pointing the other way) no cosine tolerance passes, and
+// cosine=2 is refused: the minimum line must not offer it.
+test('an output that flips sign in a batch: the minimum line offers no cosine tolerance, and the others it offers pass', async () => {
+  const fn = (batch: unknown[]) => (batch as number[]).map((x) => (batch.length === 1 ? [x, 2 * x] : [-x, -2 * x]));
+  const r = await checkBatchInvariance(fn, { samples: [1, 2, 3, 4, 5, 6, 7], ...sweep });
+  expect(r.verdict).toBe('violated');
+  expect(r.minimumTolerance.cosine).toBeGreaterThanOrEqual(2);
+  const text = formatReport(r);
+  expect(text).toMatch(/minimum tolerance that passes: atol=\S+ \(rtol=0\), or rtol=\S+ \(atol=0\), or ulp=\S+, no cosine tolerance \(a sample points the opposite way: cosine distance 2\)/);
+  expect(text).not.toMatch(/cosine=2/);
+  const again = await checkBatchInvariance(fn, { samples: [1, 2, 3, 4, 5, 6, 7], ...sweep, tolerance: { atol: r.minimumTolerance.atol, rtol: 0 } });
+  expect(again.verdict).toBe('within-tolerance');
+});

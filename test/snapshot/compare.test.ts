@@ -34,6 +34,14 @@ describe('compareEmbeddings', () => {
     expect(text).toMatch(/smallest tolerance that passes: cosine=/);
   });
 
+  test('a row pointing the opposite way: the smallest tolerance line offers no cosine one (cosine=2 is refused)', () => {
+    const flipped = { ...base, data: base.data.slice() };
+    for (let i = 0; i < 32; i++) flipped.data[5 * 32 + i] = -flipped.data[5 * 32 + i];
+    const r = compare(base, flipped);
+    expect(r.minimumTolerance.cosine).toBeGreaterThanOrEqual(2);
+    expect(formatEmbeddingReport(r, { color: false })).toMatch(/smallest tolerance that passes: no cosine tolerance \(a sample points the opposite way: cosine distance 2\) \| atol=/);
+  });
+
   test('at most five worst rows, failing rows before passing ones', () => {
     const many = nudged(nudged(base, [1, 2, 3, 4, 5, 6, 7, 8], 1e-7), [100], 0.01);
     const r = compare(base, many);
