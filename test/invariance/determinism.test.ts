@@ -60,6 +60,11 @@ describe('determinism: the minimum tolerance that passes', () => {
     const text = formatDeterminism(r, { color: false });
     expect(text).toMatch(/^minimum tolerance that passes: none: integer and bool outputs \('k' int64\) compare exactly, whatever the tolerance, and it differs$/m);
     expect(text).toMatch(/^ {2}output 'y': atol=9\.\d\de-4 \(rtol=0\), or /m);
+    // The worst element is y's, as check's: k's difference (hundreds) is in its row and the reason.
+    expect(r.worst?.output).toBe('y');
+    expect(r.worst?.absDiff).toBe(y.maxAbs);
+    expect(k.maxAbs).toBeGreaterThan(1);
+    expect(text).toMatch(/^worst element: output 'y' /m);
     // y's own minimum, given to y alone with k left out, passes.
     const yOnly = await checkDeterminism(integerNoiseModel(), { ...options, outputs: ['y'], tolerance: { ulp: y.minimumTolerance.ulp } });
     expect(yOnly.verdict).toBe('within-tolerance');
