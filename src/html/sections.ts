@@ -351,6 +351,8 @@ function minimumToleranceWords(r: Obj, min: Obj): string {
     return minimumToleranceLine(m, outputs, compared).replace(/^minimum tolerance that passes: /, '');
   }
   const outputs = arr(obj(r.model)?.outputs).map(obj).map((o) => ({ name: String(o?.name), dtype: String(o?.dtype) }));
-  const compared = arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs)).map(obj).map((o) => ({ output: String(o?.output), maxAbs: num(o?.maxAbs), shapeMismatch: o?.shapeMismatch ?? undefined }));
+  // check's per-output rows are in its batches (as the text report reads them), compare's in its comparisons.
+  const rows = r.kind === 'batch-invariance' ? arr(r.batches).flatMap((b) => arr(obj(b)?.outputs)) : arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs));
+  const compared = rows.map(obj).map((o) => ({ output: String(o?.output), maxAbs: num(o?.maxAbs), shapeMismatch: o?.shapeMismatch ?? undefined }));
   return minimumToleranceLine(m, outputs, compared).replace(/^minimum tolerance that passes: /, '');
 }

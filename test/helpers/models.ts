@@ -306,6 +306,28 @@ export function integerNoiseModel(): Uint8Array {
 }
 
 /**
+ * y = x (float32, invariant), k = Cast(x * 1000 + N) to int64 (an integer output that changes
+ * with the batch size N) and j = Cast(x * 1000) to int64 (an integer output that does not).
+ */
+export function batchIntegerModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 8] }, { name: 'k', dtype: 'int64', shape: ['N', 8] }, { name: 'j', dtype: 'int64', shape: ['N', 8] }],
+    initializers: [f32('thousand', [], [1e3]), { name: 'zero', dtype: 'int64', dims: [], data: [0] }],
+    nodes: [
+      { op: 'Identity', inputs: ['x'], outputs: ['y'] },
+      { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+      { op: 'Gather', inputs: ['s', 'zero'], outputs: ['n'], attrs: { axis: 0 } },
+      { op: 'Cast', inputs: ['n'], outputs: ['nf'], attrs: { to: 1 } },
+      { op: 'Mul', inputs: ['x', 'thousand'], outputs: ['big'] },
+      { op: 'Add', inputs: ['big', 'nf'], outputs: ['shifted'] },
+      { op: 'Cast', inputs: ['shifted'], outputs: ['k'], attrs: { to: 7 } },
+      { op: 'Cast', inputs: ['big'], outputs: ['j'], attrs: { to: 7 } },
+    ],
+  });
+}
+
+/**
  * y = x + RandomUniformLike(x) * eps * (N - 1): no noise at all alone (the probe alone run twice
  * is bitwise equal), noise growing with the batch: with eps 2e-6, within the default tolerance
  * at batch 3 (at most 4e-6), beyond it at 16 (up to 3e-5), the same batch run twice included.

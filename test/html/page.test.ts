@@ -10,7 +10,9 @@ import { encodeNpy } from '../../src/io/npy';
 import { readReportFiles } from '../../src/html/read';
 import { slimSvg } from '../../src/html/page';
 import { CSS } from '../../src/html/style';
-import { bnCalibrationData, bnModel, driftModel, invariantModel, leakyModel } from '../helpers/models';
+import { batchIntegerModel, bnCalibrationData, bnModel, driftModel, invariantModel, leakyModel } from '../helpers/models';
+import { checkBatchInvariance, formatReport } from '../../src';
+import { renderPage } from '../../src/html';
 import { writeBaseline } from '../../src/snapshot/store';
 import { fingerprintFor } from '../../src/runtime/fingerprint';
 import { embeddings, nudged } from '../snapshot/support';
@@ -326,6 +328,16 @@ describe('what a report page shows', () => {
     const table = page.slice(page.indexOf('<h3>Per batch size</h3>'));
     const html = [...table.slice(0, table.indexOf('</table>')).matchAll(/<tr><td>(\d+)(?:<td>[^<]*){5}<td>([^<]*)/g)].map((m) => [m[1], m[2]]);
     expect(html).toEqual(text);
+  }, 60_000);
+
+  test('check where nothing passes (an integer output changes with the batch): the page gives the text report\'s reason', async () => {
+    const report = await checkBatchInvariance(batchIntegerModel(), { batchSizes: [1, 2, 4] });
+    expect(report.minimumTolerance).toEqual({ atol: Infinity, rtol: Infinity, ulp: Infinity, cosine: Infinity });
+    const line = /^minimum tolerance that passes: (.*)$/m.exec(formatReport(report, { color: false }))![1];
+    // Only k, which differs: j is an integer output too, but equal at every batch size.
+    expect(line).toBe("none: integer and bool outputs ('k' int64) compare exactly, whatever the tolerance, and it differs");
+    const page = section(await renderPage([{ report, source: 'ints' }]), 1);
+    expect(page).toContain(`<strong>minimum tolerance that passes:</strong> ${line.replace(/'/g, '&#39;')}`);
   }, 60_000);
 
   test('the recipe says what the answer says: only batches smaller than padTo are padded; an invariant model needs none', () => {
