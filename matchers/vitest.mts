@@ -6,13 +6,33 @@
  */
 // First, before onnxruntime is required anywhere (vmThreads/vmForks pools run each file in its own realm): see share-realm.ts.
 import './share-realm.js';
-// @ts-ignore -- vitest is the user's dependency, absent when batchproof itself is type-checked.
-import { afterEach, beforeEach, expect } from 'vitest';
+import { BadInputError } from '../src/errors.js';
 import { matchers } from './index.js';
 import { installEmbeddingSnapshotHooks } from './toMatchEmbeddingSnapshot.js';
 import type { BatchproofMatchers } from './types.js';
 
-(expect as { extend(m: object): void }).extend(matchers);
+const VITEST_MISSING =
+  "batchproof/vitest registers batchproof's matchers on Vitest's expect, and Vitest is not installed here: npm install --save-dev vitest (3 or later); under Jest use batchproof/jest (setupFilesAfterEnv: ['batchproof/jest']) instead";
+
+/** The error of importing 'vitest' where it is not installed (Node's, or Vite's when batchproof is inlined). */
+function vitestMissing(e: unknown): boolean {
+  const message = String((e as Error)?.message ?? '');
+  return /Cannot find (package|module) ['"]vitest['"]|Failed to (load|resolve) (url|import) ['"]?vitest['"]?(\s|$)/.test(message);
+}
+
+// Imported here, not statically: a static import of a package that is not installed fails
+// before any of this module runs, with Node's stack trace of its resolver and no word of the fix.
+let vitest: { afterEach(fn: (context: { task: { result?: { state?: string } } }) => void): void; beforeEach(fn: () => void): void; expect: Parameters<typeof installEmbeddingSnapshotHooks>[0] & { extend(m: object): void; getState(): unknown } };
+try {
+  // @ts-ignore -- vitest is the user's dependency, absent when batchproof itself is type-checked.
+  vitest = await import('vitest');
+} catch (e) {
+  if (!vitestMissing(e)) throw e;
+  throw new BadInputError(VITEST_MISSING);
+}
+const { afterEach, beforeEach, expect } = vitest;
+
+expect.extend(matchers);
 
 // Obsolete embedding baselines in Vitest's own summary, removed by -u, as under Jest. Vitest makes
 // a file's snapshot state before its first test and asks it for unchecked keys after its last

@@ -44,6 +44,30 @@ describe('the packed package in a consumer project', () => {
     expect(r.code).toBe(1);
   }, 120_000);
 
+  // This project has Jest and no Vitest: what a user who takes the wrong entry, or has not
+  // installed Vitest, sees. Before, Node's ERR_MODULE_NOT_FOUND and its resolver's stack trace
+  // about 'vitest', or Jest's "Must use import to load ES Module".
+  test('batchproof/vitest without Vitest installed is one line naming the fix: imported, required, or in Jest\'s setup files', () => {
+    const missing = "BadInputError: batchproof/vitest registers batchproof's matchers on Vitest's expect, and Vitest is not installed here: npm install --save-dev vitest (3 or later); under Jest use batchproof/jest (setupFilesAfterEnv: ['batchproof/jest']) instead";
+    const required = "BadInputError: batchproof/vitest is Vitest's setup file (setupFiles: ['batchproof/vitest']) and cannot be required; under Jest use batchproof/jest (setupFilesAfterEnv: ['batchproof/jest']), and for another runner expect.extend(matchers) with matchers from batchproof/matchers";
+    const node = (...args: string[]) => spawnSync(process.execPath, args, { cwd: consumer.dir, encoding: 'utf8' });
+    // The negative control: vitest cannot be found from the installed package.
+    expect(node('-e', "try { require.resolve('vitest', { paths: ['node_modules/batchproof'] }); console.log('found'); } catch (e) { console.log(e.code); }").stdout.trim()).toBe('MODULE_NOT_FOUND');
+    const caught = node('--input-type=module', '-e', "try { await import('batchproof/vitest'); } catch (e) { console.log(e.name + ': ' + e.message); }");
+    expect(caught.stdout.trim()).toBe(missing);
+    expect(node('-e', "try { require('batchproof/vitest'); } catch (e) { console.log(e.name + ': ' + e.message); }").stdout.trim()).toBe(required);
+    // Uncaught, as a script that imports it: the message, not the resolver's trace.
+    const uncaught = node('--input-type=module', '-e', "import 'batchproof/vitest';");
+    expect(uncaught.status).toBe(1);
+    expect(uncaught.stderr).toContain(missing);
+    expect(uncaught.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find package/);
+    fs.writeFileSync(path.join(consumer.dir, 'jest.vitest-entry.config.js'), "module.exports = { ...require('./jest.config.js'), setupFilesAfterEnv: ['batchproof/vitest'] };\n");
+    const jest = consumer.run('jest', ['--ci', '-c', 'jest.vitest-entry.config.js', 'test/globals.test.ts']);
+    expect(jest.output).toContain(required);
+    expect(jest.output).not.toMatch(/Must use import/);
+    expect(jest.code).toBe(1);
+  }, 60_000);
+
   test('from an ES module every entry gives its named exports (as cjs-module-lexer finds them) and the reporter class by name', () => {
     const r = spawnSync(process.execPath, [path.join('types', 'entries.mjs')], { cwd: consumer.dir, encoding: 'utf8' });
     expect(r.stderr).toBe('');
