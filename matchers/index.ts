@@ -20,7 +20,7 @@ export type { DescribeProvidersOptions } from './describeProviders';
 export type { BatchInvariantOptions } from './toBeBatchInvariant';
 export type { BatchproofMatchers } from './types';
 /**
- * The matchers, as the default export: expect.extend(matchers). From an ES module, import
- * `{ matchers }`: Node makes a CommonJS module's default import its whole exports.
+ * The matchers, as the default export: expect.extend(matchers). An ES module imports it through
+ * index.mts (package.json's import condition), where it is this object too.
  */
 export default matchers;

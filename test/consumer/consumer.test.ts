@@ -81,6 +81,7 @@ describe('the packed package in a consumer project', () => {
     }
     expect(out.values).toEqual(['function', 'function', 'function', 'function', 'function']);
     expect(out.reporterIsDefault).toBe(true);
+    expect(out.defaultMatchers).toBe(true);
   });
 
   test('every entry type-checks from ES and CommonJS modules under node16 and bundler resolution (strict, no skipLibCheck), with no any', () => {

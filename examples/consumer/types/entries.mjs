@@ -4,6 +4,7 @@
 import { createRequire } from 'module';
 import { checkBatchInvariance, fixture, BadInputError } from 'batchproof';
 import { matchers } from 'batchproof/matchers';
+import defaultMatchers from 'batchproof/matchers';
 import { BatchproofReporter } from 'batchproof/reporter';
 import Reporter from 'batchproof/reporter';
 
@@ -25,4 +26,6 @@ console.log(JSON.stringify({
   reporterIsDefault: BatchproofReporter === require('batchproof/reporter').default,
   // Node's default import of a CommonJS module is its whole exports, not `default`.
   defaultImport: typeof Reporter,
+  // batchproof/matchers has an ES module entry of its own: its default import is the matcher object, as under require().
+  defaultMatchers: defaultMatchers === require('batchproof/matchers').matchers && defaultMatchers === matchers,
 }));

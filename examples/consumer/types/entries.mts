@@ -6,6 +6,7 @@ import { expect } from '@jest/globals';
 import { checkBatchInvariance, checkDeterminism, compareProviders, checkRunningStats, recalibrate, locateDivergence, diffBaselines, fixture, availableProviders, BadInputError } from 'batchproof';
 import type { InvarianceReport, DeterminismReport, ProviderComparisonReport, StatsReport, RecalibrationReport, LocateReport, EmbeddingReport, FingerprintReport, ReportEnvelope, CheckOptions, ModelHandle, Fingerprint } from 'batchproof';
 import { matchers, describeProviders } from 'batchproof/matchers';
+import defaultMatchers from 'batchproof/matchers';
 import type { BatchproofMatchers } from 'batchproof/matchers';
 import { parseNpy, readArrayFile, type NumericArray } from 'batchproof/io';
 import { readGraph, type GraphFacts } from 'batchproof/onnx';
@@ -52,6 +53,11 @@ export async function esm(model: string): Promise<void> {
   await expect(model).toBeBatchInvariant({ batchSizes: ['eight'] });
   const m: BatchproofMatchers<void> = typed(expect(model));
   typed(matchers.toBeBatchInvariant);
+  // The default import is the matcher object, from an ES module as from CommonJS.
+  const sameMatchers: typeof matchers = typed(defaultMatchers);
+  typed(sameMatchers.toMatchEmbeddingSnapshot);
+  // @ts-expect-error describeProviders is no matcher, and not in the default export
+  typed(defaultMatchers.describeProviders);
   typed(describeProviders);
   const arr: NumericArray = typed(parseNpy(new Uint8Array(), 'a.npy'));
   typed(await readArrayFile('a.npz'));
