@@ -28,6 +28,14 @@
  * V8 sees them: a mismatch deletes the file and the run compiles as usual, writing a good cache
  * at exit. Neither zlib's CRC-32 nor crypto's hashes: loading either costs every run 3 ms.
  *
+ * Pruned when a cache is written (rare: a new install, bundle, Node or command, a new code path),
+ * never on a run that only reads: another install's caches go once their bundle file is gone (a
+ * removed checkout, an npx or CI install deleted, a project moved), or once no run has used them
+ * for STALE_MS (an older Node, an install left alone). A run that uses a cache renews its
+ * modification time, at most once a day, so that time says when it was last used (access times
+ * are not kept on every file system, and reading a cache's head to prune updates them). Only
+ * files named and headed as caches are: a parallel run reading one that goes runs uncached.
+ *
  * An optimisation only: whatever fails, the CLI runs as it would without it, and nothing is
  * printed. NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
  */
@@ -44,24 +52,42 @@ const REFRESHES = 3;
 
 /**
  * A cache file: this magic, the checksum of the rest (8 bytes), the checksum of the bundle it was
- * made from (8 bytes), the length of the bundle file's identity (1 byte) and the identity, the V8
- * data. Files of the formats before it (bpc1, SHA-256; bpc2, CRC-32; bpc3, which did not record
- * the bundle) are not trusted: they go, and are written anew.
+ * made from (8 bytes), the length of the bundle file's identity (1 byte) and the identity, the
+ * length of the bundle's path (2 bytes) and the path (UTF-8, for pruning), the V8 data. Files of
+ * the formats before it (bpc1, SHA-256; bpc2, CRC-32; bpc3, which did not record the bundle;
+ * bpc4, nor its path) are not trusted: they go, and are written anew.
  */
-const MAGIC = Buffer.from('bpc4');
+const MAGIC = Buffer.from('bpc5');
 const HEAD = MAGIC.length + 8;
+/** The longest bundle path recorded (Linux's PATH_MAX); a longer one is recorded as none. */
+const MAX_PATH = 4096;
+/** The most a cache's head can take before its V8 data: what pruning reads to find the bundle's path. */
+const MAX_STAMP = HEAD + 8 + 1 + 255 + 2 + MAX_PATH;
 
-/** The bundle a cache was made from: the checksum of its bytes, and its file's identity ('' for none). */
+/** The bundle a cache was made from: the checksum of its bytes, its file's identity ('' for none) and its path ('' for none). */
 export interface BundleStamp {
   sum: Buffer;
   identity: string;
+  file: string;
 }
 
 /** The V8 data with its checksum and the bundle's stamp in front, as a cache file holds it. */
 export function sealCache(data: Uint8Array, bundle: BundleStamp): Buffer {
   const identity = Buffer.from(bundle.identity.length <= 255 ? bundle.identity : '', 'latin1');
-  const rest = Buffer.concat([bundle.sum, Buffer.from([identity.length]), identity, data]);
+  let file = Buffer.from(bundle.file, 'utf8');
+  if (file.length > MAX_PATH) file = Buffer.alloc(0);
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(file.length);
+  const rest = Buffer.concat([bundle.sum, Buffer.from([identity.length]), identity, length, file, data]);
   return Buffer.concat([MAGIC, checksum(rest), rest]);
+}
+
+/** Where the V8 data starts in a cache file's rest (after HEAD), or -1 where the stamp runs past its end. */
+function stampEnd(rest: Buffer): number {
+  const pathAt = 9 + rest[8];
+  if (rest.length < pathAt + 2) return -1;
+  const end = pathAt + 2 + rest.readUInt16BE(pathAt);
+  return rest.length < end ? -1 : end;
 }
 
 /** The V8 data of a cache file and the bundle's stamp, or null when its checksum does not match (then V8 must never see it). */
@@ -69,9 +95,10 @@ export function verifiedCache(file: Buffer): { data: Buffer; bundle: BundleStamp
   if (file.length <= HEAD + 9 || !file.subarray(0, MAGIC.length).equals(MAGIC)) return null;
   const rest = file.subarray(HEAD);
   if (!checksum(rest).equals(file.subarray(MAGIC.length, HEAD))) return null;
-  const start = 9 + rest[8];
-  if (rest.length <= start) return null;
-  return { data: rest.subarray(start), bundle: { sum: rest.subarray(0, 8), identity: rest.subarray(9, start).toString('latin1') } };
+  const start = stampEnd(rest);
+  if (start < 0 || rest.length <= start) return null;
+  const pathAt = 9 + rest[8];
+  return { data: rest.subarray(start), bundle: { sum: rest.subarray(0, 8), identity: rest.subarray(9, pathAt).toString('latin1'), file: rest.subarray(pathAt + 2, start).toString('utf8') } };
 }
 
 /**
@@ -218,7 +245,8 @@ function cachedScript(file: string, code: string, bundle: { bytes: Buffer; ident
   // One cache per install too (a tag of the bundle's path): an install replaces only its own
   // older caches, so two installs (two projects, two checkouts) run side by side keep theirs
   // instead of evicting each other's on every run, which left every run compiling cold.
-  const install = shortTag(path.resolve(file));
+  const resolved = path.resolve(file);
+  const install = shortTag(resolved);
   const prefix = `${path.basename(file)}-${/^[a-z][a-z-]*$/.test(command) ? command : 'other'}-${process.version}-${process.arch}-${install}-`;
   const key = `${prefix}${hash.slice(0, 16)}`;
   let cachedData: Buffer | undefined;
@@ -238,12 +266,14 @@ function cachedScript(file: string, code: string, bundle: { bytes: Buffer; ident
       const [count, paths] = found.slice(key.length + 1, -'.v8'.length).split('.');
       generation = Number(count) || 0;
       seen = paths ? paths.split('+') : [];
-      const cache = verifiedCache(fs.readFileSync(path.join(dir, found)));
+      const { bytes: kept, mtimeMs } = readWithTime(path.join(dir, found));
+      const cache = verifiedCache(kept);
       const same = cache !== null && bundle.identity !== '' && cache.bundle.identity === bundle.identity;
       if (cache && (same || cache.bundle.sum.equals(bundleSum()))) {
         cachedData = cache.data;
         if (same) sum = Buffer.from(cache.bundle.sum);
         else restamp = bundle.identity !== '';
+        markUsed(path.join(dir, found), mtimeMs);
       }
       // A corrupt cache, or one of another bundle, goes now, so no later run reads it even if this one is killed.
       if (!cachedData) fs.rmSync(path.join(dir, found), { force: true });
@@ -260,7 +290,7 @@ function cachedScript(file: string, code: string, bundle: { bytes: Buffer; ident
     const paths = [...new Set([...(fresh ? [] : seen), ...notedCodePaths()])].sort().slice(0, MAX_CODE_PATHS);
     const novel = seen.length < MAX_CODE_PATHS && notedCodePaths().some((p) => !seen.includes(p));
     if (!fresh && !novel && !restamp && generation > REFRESHES) return;
-    saveQuietly(dir, prefix, path.join(dir, `${key}.${fresh ? 1 : generation + 1}${paths.length > 0 ? `.${paths.join('+')}` : ''}.v8`), script, { sum: bundleSum(), identity: bundle.identity });
+    saveQuietly(dir, prefix, path.join(dir, `${key}.${fresh ? 1 : generation + 1}${paths.length > 0 ? `.${paths.join('+')}` : ''}.v8`), script, { sum: bundleSum(), identity: bundle.identity, file: resolved });
   });
   return script;
 }
@@ -287,8 +317,12 @@ function saveQuietly(dir: string, prefix: string, cacheFile: string, script: vm.
     // Loaded only when a cache is written (io/pid is also what writes of reports use).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { isAlive } = require('../io/pid') as typeof pidModule;
+    const now = Date.now();
     for (const old of fs.readdirSync(dir)) {
-      if (!old.startsWith(prefix)) continue;
+      if (!old.startsWith(prefix)) {
+        pruneOther(dir, old, now);
+        continue;
+      }
       const pid = Number(/\.(\d+)\.tmp$/.exec(old)?.[1]);
       if ((old.endsWith('.v8') && path.join(dir, old) !== cacheFile) || (pid && !isAlive(pid))) fs.rmSync(path.join(dir, old), { force: true });
     }
@@ -302,3 +336,90 @@ function saveQuietly(dir: string, prefix: string, cacheFile: string, script: vm.
   }
 }
 
+/** Another install's (or Node's, or command's) cache that no run has used for this long goes when a cache is written. */
+const STALE_MS = 30 * 24 * 3600 * 1000;
+/** A run that uses a cache renews its modification time when it is older than this: one write a day at most. */
+const MARK_USED_MS = 24 * 3600 * 1000;
+/** A temporary of another cache is left alone this long (a run writing it may be alive in another pid namespace). */
+const STALE_TMP_MS = 3600 * 1000;
+/** A cache file's name, of any command, Node, arch, install, generation and code paths: KEY.GENERATION[.PATHS].v8, then .PID.tmp for a temporary. */
+const CACHE_NAME = /^[\w.-]+-v\d+\.\d+\.\d+[\w.-]*-[0-9a-f]{8}-[0-9a-f]{16}\.\d+(\.[a-z+-]+)?\.v8(\.\d+\.tmp)?$/;
+
+/** A file's bytes and modification time, from one open file (a rename over the path in between cannot mix two files). */
+function readWithTime(file: string): { bytes: Buffer; mtimeMs: number } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const { mtimeMs } = fs.fstatSync(fd);
+    return { bytes: fs.readFileSync(fd), mtimeMs };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Renews a used cache's modification time, at most once a day: pruning reads it as the last use. */
+function markUsed(file: string, mtimeMs: number): void {
+  const now = Date.now();
+  if (now - mtimeMs < MARK_USED_MS) return;
+  try {
+    fs.utimesSync(file, now / 1000, now / 1000);
+  } catch {
+    // A read-only folder: the cache is used all the same, and may be pruned as unused.
+  }
+}
+
+/**
+ * Removes `name` from the cache folder when it is a cache (named as one, a plain file, headed by a
+ * cache format's magic) whose bundle file is gone or that no run has used for STALE_MS, or a
+ * temporary of a cache left for STALE_TMP_MS. Anything else is left as it is; a file another run
+ * removed or replaced meanwhile is skipped.
+ */
+function pruneOther(dir: string, name: string, now: number): void {
+  const match = CACHE_NAME.exec(name);
+  if (!match) return;
+  const file = path.join(dir, name);
+  try {
+    const s = fs.lstatSync(file);
+    if (!s.isFile()) return;
+    if (match[2]) {
+      if (now - s.mtimeMs > STALE_TMP_MS) fs.rmSync(file, { force: true });
+      return;
+    }
+    const head = readHead(file, MAX_STAMP);
+    if (!/^bpc\d$/.test(head.subarray(0, 4).toString('latin1'))) return;
+    if (now - s.mtimeMs > STALE_MS || bundleGone(head)) fs.rmSync(file, { force: true });
+  } catch {
+    // Gone already, or unreadable: left for another write to look at.
+  }
+}
+
+function readHead(file: string, length: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(length, fs.fstatSync(fd).size));
+    let at = 0;
+    while (at < head.length) {
+      const n = fs.readSync(fd, head, at, head.length - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return head.subarray(0, at);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Whether the bundle a cache's head names is no longer there (false for a format that names none, or for any doubt). */
+function bundleGone(head: Buffer): boolean {
+  if (!head.subarray(0, MAGIC.length).equals(MAGIC) || head.length < HEAD + 9) return false;
+  const rest = head.subarray(HEAD);
+  const end = stampEnd(rest);
+  if (end < 0) return false;
+  const bundle = rest.subarray(9 + rest[8] + 2, end).toString('utf8');
+  if (!path.isAbsolute(bundle)) return false;
+  try {
+    fs.statSync(bundle);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR';
+  }
+}

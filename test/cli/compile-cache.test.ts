@@ -232,7 +232,7 @@ test('a cache folder other users can write is not used: code planted there never
   expect(run(own)).toBe('EVIL');
   write('GOOD');
   const [name] = fs.readdirSync(own);
-  const planted = sealCache((verifiedCache(fs.readFileSync(path.join(own, name))) as { data: Buffer }).data, { sum: checksum(fs.readFileSync(file)), identity: '' });
+  const planted = sealCache((verifiedCache(fs.readFileSync(path.join(own, name))) as { data: Buffer }).data, { sum: checksum(fs.readFileSync(file)), identity: '', file });
   fs.writeFileSync(path.join(own, name), planted);
   fs.writeFileSync(path.join(shared, name), planted);
   // In the user's own folder it would run (what the test guards against)...
@@ -278,10 +278,10 @@ test('verifiedCache: the data when the checksum matches, null otherwise (and for
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { checksum } = require(path.join(root, 'dist', 'src', 'kernels', 'checksum.js')) as typeof import('../../src/kernels/checksum');
   const data = Buffer.from('some v8 bytes');
-  const bundle = { sum: checksum(Buffer.from('the bundle')), identity: '2049:1234:56:78:90' };
+  const bundle = { sum: checksum(Buffer.from('the bundle')), identity: '2049:1234:56:78:90', file: '/home/me/project/node_modules/batchproof/dist/cli.js' };
   const sealed = sealCache(data, bundle);
-  const rest = Buffer.concat([bundle.sum, Buffer.from([bundle.identity.length]), Buffer.from(bundle.identity), data]);
-  expect(sealed.equals(Buffer.concat([Buffer.from('bpc4'), checksum(rest), rest]))).toBe(true);
+  const rest = Buffer.concat([bundle.sum, Buffer.from([bundle.identity.length]), Buffer.from(bundle.identity), Buffer.from([0, bundle.file.length]), Buffer.from(bundle.file), data]);
+  expect(sealed.equals(Buffer.concat([Buffer.from('bpc5'), checksum(rest), rest]))).toBe(true);
   expect(verifiedCache(sealed)).toEqual({ data, bundle });
   for (let i = 0; i < sealed.length; i++) {
     const bad = Buffer.from(sealed);
@@ -290,7 +290,9 @@ test('verifiedCache: the data when the checksum matches, null otherwise (and for
   }
   expect(verifiedCache(sealed.subarray(0, sealed.length - data.length))).toBeNull();
   expect(verifiedCache(Buffer.alloc(0))).toBeNull();
-  // A cache of an earlier format (no bundle recorded, CRC-32, SHA-256) is replaced, not trusted.
+  // A cache of an earlier format (no bundle path, no bundle recorded, CRC-32, SHA-256) is replaced, not trusted.
+  const bpc4 = Buffer.concat([bundle.sum, Buffer.from([bundle.identity.length]), Buffer.from(bundle.identity), data]);
+  expect(verifiedCache(Buffer.concat([Buffer.from('bpc4'), checksum(bpc4), bpc4]))).toBeNull();
   expect(verifiedCache(Buffer.concat([Buffer.from('bpc3'), checksum(data), data]))).toBeNull();
   const crc = Buffer.alloc(4);
   crc.writeUInt32BE(zlib.crc32(data));
