@@ -52,7 +52,7 @@ function compareRows(expected: ProbeRow, actual: ProbeRow, layouts: readonly Out
       throw new Error(`rows of output '${l.name}' differ in size (${e.length} and ${a.length}) in ${expected.purpose} and ${actual.purpose} runs`);
     }
     // Most rows equal what they are compared with; the others get the full metrics.
-    const c = sameOutput(e, a) ? EXACT : compareDiffering(e, a, l.dtype, tolerances[l.name]);
+    const c = sameOutput(e, a, l.dtype) ? EXACT : compareDiffering(e, a, l.dtype, tolerances[l.name]);
     byOutput[l.name] = c;
     pass &&= c.pass;
     bitExact &&= c.bitExact;

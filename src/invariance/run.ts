@@ -147,7 +147,7 @@ export async function executePlan(
       continue;
     }
     for (const run of group) {
-      if (run.conditional && layouts && !matesDiffer(rows, size)) {
+      if (run.conditional && layouts && !matesDiffer(rows, size, layouts)) {
         done++;
         continue;
       }
@@ -185,14 +185,14 @@ function assertPlanFits(handle: Runner, specs: readonly InputSpec[], plan: Plan,
   assertBatchFits({ specs, outputs, batchSize: rows, maxBytes, what });
 }
 
-/** Did any probe's output in the `mates` run of this size differ, in any bit, from the `batch` run? */
-function matesDiffer(rows: readonly ProbeRow[], size: number): boolean {
+/** Did any probe's output in the `mates` run of this size differ, in any bit (NaN equal to NaN), from the `batch` run? */
+function matesDiffer(rows: readonly ProbeRow[], size: number, layouts: readonly OutputLayout[]): boolean {
   const batch = rows.filter((r) => r.size === size && r.purpose === 'batch');
   return rows
     .filter((r) => r.size === size && r.purpose === 'mates')
     .some((m) => {
       const b = batch.find((r) => r.probe === m.probe);
-      return !b || Object.keys(m.outputs).some((name) => !sameOutput(b.outputs[name], m.outputs[name]));
+      return !b || layouts.some((l) => !sameOutput(b.outputs[l.name], m.outputs[l.name], l.dtype));
     });
 }
 

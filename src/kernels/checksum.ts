@@ -13,6 +13,7 @@ import { CHECKSUM_WASM } from './wasm-bytes';
 interface ChecksumExports {
   memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   checksum(p: number, n: number, out: number): void;
+  canon_nan(p: number, n: number, width: number): number;
 }
 
 let loaded: ChecksumExports | null | undefined;
@@ -44,14 +45,29 @@ function wasm(): ChecksumExports | null {
 let view: Uint8Array | undefined;
 let words: DataView | undefined;
 
-/** The two 32-bit lanes of `data`'s checksum. */
-function lanes(data: Uint8Array): [number, number] {
+/** WebAssembly reads floats little-endian: on a big-endian machine NaNs are found by the twin. */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The bytes with NaNs as one pattern (lanes given a NaN width), or null where they are the data's own. */
+let canonical: Uint8Array | null = null;
+
+// Loaded only where needed: the JavaScript twins are most of the kernels' code.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const twins = (): typeof reference => require('./reference') as typeof reference;
+
+/**
+ * The two 32-bit lanes of `data`'s checksum; with `nanWidth` (the float size: 2, 4 or 8), of
+ * its bytes with every NaN as one pattern, those bytes left in `canonical` when they differ.
+ */
+function lanes(data: Uint8Array, nanWidth: 0 | 2 | 4 | 8 = 0): [number, number] {
+  canonical = null;
   const k = data.length <= 1 << 30 ? wasm() : null;
-  if (!k) {
-    // Loaded only here: the JavaScript twins are most of the kernels' code.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('./reference') as typeof reference).checksumJs(data);
+  if (nanWidth && (!k || !LITTLE_ENDIAN)) {
+    canonical = twins().canonicalNaNsJs(data, nanWidth);
+    if (canonical) data = canonical;
+    nanWidth = 0;
   }
+  if (!k) return twins().checksumJs(data);
   // The bytes, zeros up to a multiple of 16 (the kernel reads whole blocks), then the sum.
   const out = (data.length + 15) & ~15;
   const need = out + 8;
@@ -64,6 +80,7 @@ function lanes(data: Uint8Array): [number, number] {
   }
   view.set(data);
   view.fill(0, data.length, out);
+  if (nanWidth && k.canon_nan(0, data.length, nanWidth)) canonical = view.slice(0, data.length);
   k.checksum(0, data.length, out);
   // WebAssembly memory is little-endian on every machine; a typed array is the machine's order.
   return [(words as DataView).getUint32(out, true), (words as DataView).getUint32(out + 4, true)];
@@ -86,4 +103,15 @@ export function checksum(data: Uint8Array): Buffer {
 export function checksumNumber(data: Uint8Array): number {
   const [hi, lo] = lanes(data);
   return hi * 2 ** 21 + (lo >>> 11);
+}
+
+/**
+ * checksumNumber of float bytes (`width` bytes a value: 2 float16, 4 float32, 8 float64) read
+ * as the comparison scans read them, every NaN equal to every other (its sign and payload set
+ * to one pattern); `canonical` holds those bytes, or is null where they are `data`'s own.
+ * Costs one more SIMD pass over bytes the checksum copies anyway.
+ */
+export function floatsChecksumNumber(data: Uint8Array, width: 2 | 4 | 8): { sum: number; canonical: Uint8Array | null } {
+  const [hi, lo] = lanes(data, width);
+  return { sum: hi * 2 ** 21 + (lo >>> 11), canonical };
 }

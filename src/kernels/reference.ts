@@ -127,3 +127,47 @@ export function checksumJs(data: Uint8Array): [number, number] {
   }
   return [fmix(h[0] ^ rotl(h[1], 16) ^ n), fmix(h[2] ^ rotl(h[3], 16) ^ n)];
 }
+
+/**
+ * The bytes of `data` read as floats of `width` bytes (2: float16, 4: float32, 8: float64, in
+ * the machine's byte order) with every NaN as one pattern (0x7e00, 0x7fc00000,
+ * 0x7ff8000000000000), as the comparison scans read NaN: equal to NaN whatever its sign and
+ * payload. A copy when a NaN had other bits, else null (`data`'s own bytes are those). The
+ * WebAssembly twin: checksum.wat canon_nan.
+ */
+export function canonicalNaNsJs(data: Uint8Array, width: 2 | 4 | 8): Uint8Array | null {
+  const n = Math.floor(data.length / width);
+  const aligned = data.byteOffset % width === 0;
+  // A view at an odd offset cannot be read as floats in place: a copy, which is aligned.
+  const source = aligned ? data : data.slice();
+  let out: Uint8Array | null = null;
+  if (width === 2) {
+    const h = new Uint16Array(source.buffer, source.byteOffset, n);
+    for (let i = 0; i < n; i++) {
+      if ((h[i] & 0x7fff) > 0x7c00 && h[i] !== 0x7e00) {
+        out ??= data.slice();
+        new Uint16Array(out.buffer, 0, n)[i] = 0x7e00;
+      }
+    }
+  } else if (width === 4) {
+    const f = new Float32Array(source.buffer, source.byteOffset, n);
+    const bits = new Uint32Array(source.buffer, source.byteOffset, n);
+    for (let i = 0; i < n; i++) {
+      if (f[i] !== f[i] && bits[i] !== 0x7fc00000) {
+        out ??= data.slice();
+        new Uint32Array(out.buffer, 0, n)[i] = 0x7fc00000;
+      }
+    }
+  } else {
+    // As 64-bit integers: a NaN read into a JavaScript number and written back may change its bits.
+    const bits = new BigUint64Array(source.buffer, source.byteOffset, n);
+    for (let i = 0; i < n; i++) {
+      const b = bits[i];
+      if ((b & 0x7fffffffffffffffn) > 0x7ff0000000000000n && b !== 0x7ff8000000000000n) {
+        out ??= data.slice();
+        new BigUint64Array(out.buffer, 0, n)[i] = 0x7ff8000000000000n;
+      }
+    }
+  }
+  return out;
+}

@@ -1,8 +1,8 @@
 import * as fc from 'fast-check';
 import * as path from 'path';
 import { countNonFiniteFloats, fillUniform, kernelsBackend, scanFloat32 } from '../../src/kernels';
-import { checksum, checksumNumber } from '../../src/kernels/checksum';
-import { checksumJs, countNonFiniteJs, fillUniformJs, scanFloat32Js } from '../../src/kernels/reference';
+import { checksum, checksumNumber, floatsChecksumNumber } from '../../src/kernels/checksum';
+import { canonicalNaNsJs, checksumJs, countNonFiniteJs, fillUniformJs, scanFloat32Js } from '../../src/kernels/reference';
 import * as fs from 'fs';
 
 // The WebAssembly kernels against their JavaScript twins (the definition), bit for bit: a kernel
@@ -63,6 +63,46 @@ test('checksum: the same 64 bits as the JavaScript twin, any bytes, any length, 
   expect(checksum(big).equals(twin(big))).toBe(true);
   expect(checksum(new Uint8Array(0)).toString('hex')).toBe(twin(new Uint8Array(0)).toString('hex'));
   expect(checksum(Buffer.from('batchproof')).toString('hex')).toMatchInlineSnapshot(`"ee22bbc4f282e835"`);
+});
+
+test('floatsChecksumNumber (probe rows\' keys): canon_nan gives the twin\'s bytes with every NaN as one pattern, and their checksum', () => {
+  const nans: Record<2 | 4 | 8, number[]> = { 2: [0x7e00, 0xfe00, 0x7c01, 0xffff], 4: [0x7fc00000, 0xffc00000, 0x7f800001, 0xffffffff], 8: [0x7ff80000, 0xfff80000, 0x7ff00000, 0xffffffff] };
+  const canon = { 2: 0x7e00, 4: 0x7fc00000, 8: 0x7ff80000 } as const;
+  fc.assert(
+    fc.property(fc.constantFrom(2, 4, 8), fc.nat(70), fc.nat(1 << 30), fc.nat(7), (width: 2 | 4 | 8, n, seed, offset) => {
+      // Floats (as bit patterns in the machine's order) where about one in four is some NaN.
+      const bytes = new Uint8Array(offset * width + n * width);
+      const view = bytes.subarray(offset * width);
+      const words = width === 2 ? new Uint16Array(view.buffer, view.byteOffset, n) : new Uint32Array(view.buffer, view.byteOffset, (n * width) / 4);
+      for (let i = 0; i < words.length; i++) words[i] = (seed * (i + 1) * 2654435761) >>> (width === 2 ? 16 : 0);
+      for (let i = 0; i < n; i++) {
+        if ((seed >> i % 30) % 4) continue;
+        const bits = nans[width][(seed + i) % 4];
+        if (width === 8) new DataView(view.buffer, view.byteOffset).setUint32(8 * i + 4, bits, true);
+        else words[i] = bits;
+      }
+      const twin = canonicalNaNsJs(view, width);
+      const got = floatsChecksumNumber(view, width);
+      const want = twin ?? view;
+      const [hi, lo] = checksumJs(want);
+      expect(got.sum).toBe(hi * 2 ** 21 + (lo >>> 11));
+      expect(Buffer.from(got.canonical ?? view).equals(Buffer.from(want))).toBe(true);
+      // Every NaN reads as the one pattern; every other value keeps its bits.
+      const out = got.canonical ?? view;
+      for (let i = 0; i < n; i++) {
+        const dv = new DataView(out.buffer, out.byteOffset);
+        const v = width === 2 ? dv.getUint16(2 * i, true) : width === 4 ? dv.getUint32(4 * i, true) : dv.getUint32(8 * i + 4, true);
+        const was = width === 2 ? new DataView(view.buffer, view.byteOffset).getUint16(2 * i, true) : new DataView(view.buffer, view.byteOffset).getUint32(width === 4 ? 4 * i : 8 * i + 4, true);
+        const isNaN = width === 2 ? (was & 0x7fff) > 0x7c00 : width === 4 ? (was & 0x7fffffff) > 0x7f800000 : (was & 0x7fffffff) > 0x7ff00000 || ((was & 0x7fffffff) === 0x7ff00000 && new DataView(view.buffer, view.byteOffset).getUint32(8 * i, true) !== 0);
+        expect(v).toBe(isNaN ? canon[width] : was);
+      }
+    }),
+    { numRuns: 400 },
+  );
+  // The input is never changed, and bytes with no NaN are their own.
+  const plain = new Uint8Array(Float32Array.of(1, -0, Infinity).buffer);
+  expect(floatsChecksumNumber(plain, 4).canonical).toBeNull();
+  expect(floatsChecksumNumber(plain, 4).sum).toBe(checksumNumber(plain));
 });
 
 test('checksum: any one flipped bit, any changed word, and a byte added or cut change it', () => {
