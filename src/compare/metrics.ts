@@ -78,11 +78,18 @@ export function sameBytes(a: TypedArray, b: TypedArray): boolean {
   );
 }
 
-/** Two tensors bitwise equal: the same type, dims and bytes (strings compared as strings). */
+/**
+ * Two tensors bitwise equal: the same type, dims and bytes (strings compared as strings), as the
+ * comparison scans read bits: a NaN equals any NaN at the same place, whatever its sign and
+ * payload (only where the bytes differ is that looked at). Otherwise a batch whose NaNs change
+ * sign run to run read "not bitwise repeatable" beside a comparison that found it identical.
+ */
 export function sameTensor(a: { type: string; dims: readonly number[]; data: unknown }, b: { type: string; dims: readonly number[]; data: unknown }): boolean {
   if (a.type !== b.type || a.dims.join() !== b.dims.join()) return false;
   if (a.type === 'string') return (a.data as string[]).every((v, i) => v === (b.data as string[])[i]);
-  return sameBytes(a.data as TypedArray, b.data as TypedArray);
+  const x = a.data as TypedArray, y = b.data as TypedArray;
+  if (sameBytes(x, y)) return true;
+  return isFloatDtype(a.type) && x.length === y.length && compareDiffering(x, y, a.type, { kind: 'exact' }).bitExact;
 }
 
 /** Compares one output slice with its reference, element by element, in one pass. */
