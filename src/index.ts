@@ -21,7 +21,7 @@ export type { InputOptions } from './inputs/prepare';
 export type { ShapeOptions } from './inputs/spec';
 
 export { checkBatchInvariance } from './invariance/check';
-export type { BatchFunction, BatchOutput } from './runtime/function';
+export type { BatchFunction, BatchOutput, BatchRows } from './runtime/function';
 export type { CheckOptions, ToleranceOptions } from './invariance/check';
 export { checkDeterminism } from './invariance/determinism';
 export type { DeterminismOptions, DeterminismReport } from './invariance/determinism';

@@ -21,8 +21,13 @@ import { INPUT_OPTION_KEYS } from '../options';
 import { SESSION_OPTION_KEYS, type SessionSettings } from './settings';
 import type { ValueInfo } from './session';
 
+/**
+ * An array with a row per sample, as fromRows reads it: a number per sample, rows of numbers,
+ * rows that are typed arrays (`embeddings.map((e) => e.data)`), or deeper (number[][][]).
+ */
+export type BatchRows = readonly (number | ArrayLike<number> | BatchRows)[];
 /** What a batch function returns for one batch (a transformers.js Tensor's data may be a BigInt64Array). */
-export type BatchOutput = ort.Tensor | number[][] | { dims: readonly number[]; data: ArrayLike<number> | ArrayLike<bigint> } | Record<string, unknown>;
+export type BatchOutput = ort.Tensor | number[][] | BatchRows | { dims: readonly number[]; data: ArrayLike<number> | ArrayLike<bigint> } | Record<string, unknown>;
 /**
  * The user's batch function: an array of samples in, the batch's outputs (batch first) out. Its
  * parameter may be typed as its samples are (`async (texts: string[]) => ...`): declared as a

@@ -69,6 +69,19 @@ test('number[][] and several outputs; determinism', async () => {
   expect(d.verdict).toBe('deterministic');
 });
 
+// The README's row shapes, typed as a user writes them and passed with no cast (ts-jest
+// type-checks this file): BatchOutput named number[][] alone, so each was a compile error.
+test('a number per sample, typed-array rows and deeper rows type-check as a batch function', async () => {
+  const perSample = (batch: number[]) => batch.map((x) => x * 2);
+  const typedRows = (batch: number[]) => batch.map((x) => Float32Array.of(x, x * 2));
+  const deeper = async (batch: number[]) => batch.map((x) => [[x, 1], [2, x]]);
+  const samples = [1, 2, 3, 4, 5];
+  expect((await checkBatchInvariance(perSample, { samples, ...sweep })).verdict).toBe('invariant');
+  expect((await checkBatchInvariance(typedRows, { samples, ...sweep })).model.outputs[0].dtype).toBe('float32');
+  expect((await checkBatchInvariance(deeper, { samples, ...sweep })).model.outputs[0].shape).toEqual(['batch', 2, 2]);
+  await expect(samples).toBeBatchInvariant(typedRows, sweep);
+});
+
 test('rows as typed arrays, deeper nesting, a number per sample; plain numbers compared as the doubles they are', async () => {
   const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'];
   const check = (fn: (b: unknown[]) => unknown, extra = {}) => checkBatchInvariance(fn as never, { samples: words, ...sweep, ...extra });
