@@ -42,7 +42,9 @@ export interface EmbeddingSnapshotOptions {
   dims?: readonly number[];
   /**
    * Where baselines live: a folder relative to the test file's folder (default
-   * `__embeddings__`) or an absolute one. Each test file gets its own subfolder.
+   * `__embeddings__`) or an absolute one. Each test file gets its own subfolder: its name, or,
+   * in a folder outside the test file's (absolute, `../baselines`), its path from the working
+   * directory.
    */
   directory?: string;
   /**

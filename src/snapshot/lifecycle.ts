@@ -163,14 +163,19 @@ export function createSession(testPath: string): EmbeddingSession {
 
 /**
  * The folder of a test file's baselines: `<directory>/<test file name>/` beside the test file,
- * or, for an absolute directory, `<directory>/<test file path from the working directory>/`.
+ * or, for a directory outside the test file's folder (absolute, or relative climbing out of it:
+ * `../baselines`), `<directory>/<test file path from the working directory>/`.
  */
 export function baselineFolder(testPath: string, directory: string = DEFAULT_DIRECTORY): string {
   if (typeof directory !== 'string' || directory.trim() === '') throw new BadInputError(`directory must be a folder path (a non-empty string), got ${formatValue(directory)}; for example directory: 'baselines'`);
-  if (path.isAbsolute(directory)) {
+  const inside = path.normalize(directory);
+  // `../baselines` from test/unit/ and from test/e2e/ is one folder: named by the test file's
+  // name alone, two embed.test.ts would share (and -u delete) each other's baselines.
+  if (path.isAbsolute(directory) || inside === '..' || inside.startsWith(`..${path.sep}`)) {
+    const root = path.resolve(path.dirname(testPath), directory);
     // A test file outside the working directory keeps its absolute path, never climbs out.
     const rel = path.relative(process.cwd(), testPath);
-    return path.join(directory, rel.startsWith('..') || path.isAbsolute(rel) ? testPath.replace(/^([A-Za-z]:)?[\\/]+/, '') : rel);
+    return path.join(root, rel.startsWith('..') || path.isAbsolute(rel) ? testPath.replace(/^([A-Za-z]:)?[\\/]+/, '') : rel);
   }
   return path.join(path.dirname(testPath), directory, path.basename(testPath));
 }

@@ -150,6 +150,11 @@ describe('keys', () => {
     expect(baselineFolder('/p/test/a.test.ts')).toBe('/p/test/__embeddings__/a.test.ts');
     expect(baselineFolder('/p/test/a.test.ts', 'baselines')).toBe('/p/test/baselines/a.test.ts');
     expect(baselineFolder(path.join(process.cwd(), 'test', 'a.test.ts'), '/store')).toBe('/store/test/a.test.ts');
+    // Outside the test file's folder, relative or absolute: the test file's path, so two a.test.ts never share one.
+    const cwd = process.cwd();
+    expect(baselineFolder(path.join(cwd, 'test', 'unit', 'a.test.ts'), '../baselines')).toBe(path.join(cwd, 'test', 'baselines', 'test', 'unit', 'a.test.ts'));
+    expect(baselineFolder(path.join(cwd, 'test', 'e2e', 'a.test.ts'), '../baselines')).toBe(path.join(cwd, 'test', 'baselines', 'test', 'e2e', 'a.test.ts'));
+    expect(baselineFolder('/p/test/a.test.ts', 'x/../baselines')).toBe('/p/test/baselines/a.test.ts');
   });
 });
 

@@ -224,6 +224,27 @@ describe("obsolete baselines through Jest's own obsolete-snapshot calls", () => 
     expect(fs.readdirSync(folder).sort()).toEqual([baselineFileName('kept 1'), baselineFileName('skipped 1')].sort());
   });
 
+  test("a shared folder outside the test files' folders (directory '../baselines'): two embed.test.ts never share or remove each other's baselines", () => {
+    const root = path.join(dir, `shared-${++n}`);
+    const unit = path.join(root, 'unit', 'embed.test.ts');
+    const e2e = path.join(root, 'e2e', 'embed.test.ts');
+    const directory = '../baselines';
+    const writer = jestState('new');
+    run(writer, unit, 'embeds', input, { directory });
+    run(writer, unit, 'unit only', input, { directory });
+    const other = embeddings(64, 16, 7);
+    const state = jestState('all');
+    installEmbeddingSnapshotHooks({ getState: () => ({ snapshotState: state, testPath: e2e }) });
+    // Its own baseline, not the unit test's: added, not compared with other embeddings.
+    expect(run(state, e2e, 'embeds', { data: other.data, dims: [64, 16] }, { directory }).pass).toBe(true);
+    expect(counts(state)).toMatchObject({ added: 1, updated: 0 });
+    expect(endOfFile(state, []).count).toBe(0);
+    expect(baselineFolder(unit, directory)).not.toBe(baselineFolder(e2e, directory));
+    const unitFiles = fs.readdirSync(baselineFolder(unit, directory)).sort();
+    expect(unitFiles).toEqual([baselineFileName('embeds 1'), baselineFileName('unit only 1')].sort());
+    expect(readBaseline(path.join(baselineFolder(unit, directory), baselineFileName('embeds 1'))).embeddings.data).toEqual(input.data);
+  });
+
   test('with no embedding calls at all in the file, all its baselines are obsolete', () => {
     const { state } = setup('none');
     expect(endOfFile(state, []).count).toBe(3);
