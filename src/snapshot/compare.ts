@@ -2,7 +2,7 @@ import { DecadeHistogram, emptyHistogram, type LogHistogram } from '../compare/h
 import { compareArrays, Comparison } from '../compare/metrics';
 import { BadInputError, formatValue } from '../errors';
 import { describeTolerance, resolveTolerance, ResolvedTolerance, Tolerance } from '../compare/tolerance';
-import { describeFingerprint, Fingerprint } from '../runtime/fingerprint';
+import { describeFingerprint, Fingerprint, fingerprintFromJson } from '../runtime/fingerprint';
 import { tool } from '../version';
 import type { Embeddings } from './embeddings';
 import type { EmbeddingDType } from './format';
@@ -402,7 +402,10 @@ export function fingerprintDifference(baseline?: Fingerprint | null, current?: F
  * Records what produced each side (describeFingerprint's line) and the parts that differ, so
  * every failure message can say where the embeddings came from.
  */
-export function describeSides(report: EmbeddingReport, baseline?: Fingerprint | null, current?: Fingerprint | null): void {
+export function describeSides(report: EmbeddingReport, baselineGiven?: Fingerprint | null, currentGiven?: Fingerprint | null): void {
+  // A `fingerprint` option is any object: one with fields of the wrong type reads as partly unknown.
+  const baseline = fingerprintFromJson(baselineGiven);
+  const current = fingerprintFromJson(currentGiven);
   if (baseline) report.baseline.fingerprint = describeFingerprint(baseline);
   if (current) report.current.fingerprint = describeFingerprint(current);
   report.fingerprint = fingerprintDifference(baseline, current);

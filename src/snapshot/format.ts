@@ -1,6 +1,6 @@
 import { BadInputError, formatValue } from '../errors';
 import type { ResolvedTolerance } from '../compare/tolerance';
-import type { Fingerprint } from '../runtime/fingerprint';
+import { fingerprintFromJson, type Fingerprint } from '../runtime/fingerprint';
 
 /**
  * The embedding baseline file:
@@ -139,7 +139,9 @@ export function decodeHeader(json: Uint8Array, dataOffset: number, fileSize: num
     throw corrupt(label, `truncated: ${shape[0]} x ${shape[1]} ${header.dtype} needs ${expected} bytes but the file has ${fileSize}`, 'truncated');
   }
   if (fileSize > expected) throw corrupt(label, `${fileSize - expected} unexpected bytes after the values`, 'corrupt');
-  return { ...header, tolerance: header.tolerance ?? null, fingerprint: header.fingerprint ?? null };
+  // The fingerprint only describes the file: a hand-edited one (cpu.flags a string) is read as
+  // partly unknown, never a crash later when a message describes it.
+  return { ...header, tolerance: header.tolerance ?? null, fingerprint: fingerprintFromJson(header.fingerprint) };
 }
 
 /** What a file that is not a baseline looks like, by its first bytes: the files people pass by mistake. */

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { cli } from '../helpers/cli';
 import { diffBaselines } from '../../src/snapshot/diff';
 import { writeBaseline } from '../../src/snapshot/store';
-import { fingerprintFor } from '../../src/runtime/fingerprint';
+import { fingerprintFor, fingerprintFromJson } from '../../src/runtime/fingerprint';
 import { Embeddings } from '../../src/snapshot/embeddings';
 import { tool } from '../../src/version';
 import { embeddings, nudged, tempDir } from './support';
@@ -133,6 +133,23 @@ describe('batchproof diff A B', () => {
       const r = await cli('diff', file, a);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`^batchproof: .*${path.basename(file).replace('.', '\\.')} is not a usable embedding baseline: ${what}.*, not an embedding baseline; give a \\.emb file that toMatchEmbeddingSnapshot wrote \\(check the path\\)`));
+    }
+  });
+
+  test('a hand-edited fingerprint in a header (wrong types, not an object) reads as partly unknown: the report, never a crash', async () => {
+    const edited = baseline('edited-fp.emb', nudged(base, [4, 40], 0.3), { fingerprint: { ...here, cpu: { model: 'Xeon', flags: 'avx avx2' }, numericsEnv: null, os: 5, threads: '16' } });
+    const text = baseline('text-fp.emb', nudged(base, [4, 40], 0.3), { fingerprint: 'cpu, 16 threads' });
+    for (const [x, y] of [[edited, a], [a, edited], [text, a], [a, text]]) {
+      const r = await cli('diff', x, y, '--no-color');
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: '' });
+      expect(r.stdout).toMatch(/^changed: 2 of 100 rows moved/);
+    }
+    const r = await cli('diff', edited, a, '--no-color');
+    expect(r.stdout).toMatch(/^fingerprint differs: baseline: threads unknown, Xeon, unknown x64; now: default threads \(\d+ cores\), AMD|Intel|\w/m);
+    expect(r.stdout).toMatch(/^fingerprint \(baseline\): onnxruntime 1\.30\.\d+, cpu, threads unknown, Xeon, unknown x64, node /m);
+    // A whole fingerprint, of every provider, reads back as it was written.
+    for (const f of [here, fingerprintFor({ provider: 'wasm', threads: 2 }), fingerprintFor({ provider: 'cuda', extra: { 'session.x': '1' } }, 'H100')]) {
+      expect(fingerprintFromJson(JSON.parse(JSON.stringify(f)))).toEqual(f);
     }
   });
 

@@ -140,6 +140,19 @@ describe('toMatchEmbeddingSnapshot with a real Jest snapshot state', () => {
     expect(fs.statSync(file).size).toBe(size);
   });
 
+  test('a baseline whose header fingerprint was hand-edited (wrong types): a failure message, never a TypeError', () => {
+    const { directory, testPath, folder } = testFile();
+    const file = path.join(folder, baselineFileName('embeds 1'));
+    writeBaseline(file, base, { format: 1, tolerance: null, fingerprint: { ...here, cpu: { model: 'Xeon', flags: 'avx' }, numericsEnv: null } as never, created: '' });
+    const moved = nudged(base, [2], 0.2);
+    const r = run(jestState('none'), testPath, 'embeds', { data: moved.data, dims: [64, 16] }, { directory });
+    expect(r.pass).toBe(false);
+    expect(messageText(r)).toMatch(/changed: 1 of 64 rows moved[\s\S]*^fingerprint \(baseline\): onnxruntime 1\.30\.\d+, cpu, default threads \(\d+ cores\), Xeon, linux /m);
+    // The same for a `fingerprint` option of the wrong shape.
+    const option = run(jestState('none'), testPath, 'embeds', { data: moved.data, dims: [64, 16] }, { directory, fingerprint: { provider: 'wasm', cpu: { flags: 3 } } });
+    expect(messageText(option)).toMatch(/^fingerprint \(now\): onnxruntime unknown, wasm, threads unknown, unknown cpu, /m);
+  });
+
   test('keys: one per call, numbered per test; name pins one', () => {
     const { directory, testPath, folder } = testFile();
     const state = jestState('new');
