@@ -375,10 +375,16 @@ function fingerprintParts(f: Partial<Fingerprint>): [string, string][] {
   const simd = (f.cpu?.flags ?? []).filter((x) => /avx|neon|sve|amx/.test(x));
   const threads = f.threads === undefined ? 'threads unknown' : f.threads === 'default' ? `default threads (${f.cores} cores)` : `${f.threads} threads`;
   const env = Object.entries(f.numericsEnv ?? {}).map(([k, v]) => `${k}=${v}`);
+  // Session config entries and provider options change kernels too (mlas.enable_gemm_fastmath_*,
+  // a device id): two baselines apart only there do not "agree".
+  const config = Object.entries(f.sessionConfig ?? {}).filter(([k]) => k !== 'session.use_deterministic_compute').map(([k, v]) => `${k}=${v}`);
+  const options = Object.entries(f.providerOptions ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  const wasm = f.wasm ? ` (${f.wasm.simd === false ? 'no SIMD check' : `SIMD${typeof f.wasm.simd === 'string' ? ` ${f.wasm.simd}` : ''}`})` : '';
   return [
-    ['onnxruntime', `onnxruntime ${f.onnxruntime ?? 'unknown'}`],
-    ['provider', `${f.provider ?? 'unknown provider'}${f.gpu ? ` (${f.gpu})` : ''}`],
+    ['onnxruntime', `${f.wasm ? 'onnxruntime-web' : 'onnxruntime'} ${f.onnxruntime ?? 'unknown'}`],
+    ['provider', `${f.provider ?? 'unknown provider'}${wasm}${options.length ? ` {${options.join(', ')}}` : ''}${f.gpu ? ` (${f.gpu})` : ''}`],
     ['threads', threads],
+    ['session config', config.length ? config.join(' ') : 'no session config'],
     ['optimization', `optimization ${f.optimization ?? 'unknown'}`],
     ['deterministic', f.deterministic ? 'deterministic compute' : 'default compute'],
     ['cpu', `${f.cpu?.model ?? 'unknown cpu'}${simd.length ? ` [${simd.join(' ')}]` : ''}`],

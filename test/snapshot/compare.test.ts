@@ -179,6 +179,17 @@ describe('fingerprint difference', () => {
     });
   });
 
+  test('session config, provider options and wasm SIMD count: sessions apart only there do not agree', () => {
+    const fast = fingerprintFor({ extra: { mlas: { enable_gemm_fastmath_arm64_bfloat16: '1' } } });
+    expect(fingerprintDifference(here, fast)).toEqual({ baseline: 'no session config', current: 'mlas.enable_gemm_fastmath_arm64_bfloat16=1' });
+    const gpu = (deviceId: number) => fingerprintFor({ provider: 'cuda', providerOptions: { deviceId } }, 'NVIDIA H100');
+    expect(fingerprintDifference(gpu(0), gpu(1))).toEqual({ baseline: 'cuda {deviceId=0} (NVIDIA H100)', current: 'cuda {deviceId=1} (NVIDIA H100)' });
+    const wasm = fingerprintFor({ provider: 'wasm' });
+    expect(fingerprintDifference(wasm, { ...wasm, wasm: { ...wasm.wasm!, simd: 'relaxed' } })).toEqual({ baseline: 'wasm (SIMD)', current: 'wasm (SIMD relaxed)' });
+    // Deterministic compute is its own part, not repeated as a session config entry.
+    expect(fingerprintDifference(here, fingerprintFor({ deterministic: true }))).toEqual({ baseline: 'default compute', current: 'deterministic compute' });
+  });
+
   test('unknown on either side: no difference to show', () => {
     expect(fingerprintDifference(null, here)).toBeNull();
   });
