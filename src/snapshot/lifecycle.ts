@@ -4,6 +4,7 @@ import { BadInputError, formatValue } from '../errors';
 import { resolveTolerance, Tolerance } from '../compare/tolerance';
 import type { Fingerprint } from '../runtime/fingerprint';
 import { tool } from '../version';
+import { describeKind } from '../io/paths';
 import { compareEmbeddings, DEFAULT_EMBEDDING_TOLERANCE, describeSides, EmbeddingReport, memorySource } from './compare';
 import type { Embeddings } from './embeddings';
 import { BaselineFileError, FORMAT_VERSION } from './format';
@@ -91,7 +92,7 @@ export function checkEmbeddingSnapshot(args: SnapshotCheckArgs): SnapshotOutcome
       write();
       return { status: 'updated', file, report: null, problem: null };
     }
-    return failed(file, e.message);
+    return failed(file, e.reason === 'unreadable' ? inTheWay(file, label) ?? e.message : e.message);
   }
   let report: EmbeddingReport;
   try {
@@ -114,6 +115,21 @@ export function checkEmbeddingSnapshot(args: SnapshotCheckArgs): SnapshotOutcome
     return { status: 'updated', file, report, problem: null };
   }
   return { status: 'failed', file, report, problem: null };
+}
+
+/**
+ * The matcher chose the path, so openBaseline's cure ("point at a file inside it") is none: say
+ * what is in the way. Null for a regular file (a permission problem: its own message says so).
+ */
+function inTheWay(file: string, label: string): string | null {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return null;
+  }
+  if (stat.isFile()) return null;
+  return `${label}: is ${describeKind(stat)}, where this test's embedding baseline goes; move or rename it (batchproof never writes over it, not even with -u) and run the test again`;
 }
 
 function failed(file: string, problem: string): SnapshotOutcome {

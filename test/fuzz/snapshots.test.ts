@@ -166,7 +166,7 @@ test('NaN embeddings', () => { const d = data.slice(); d[5] = NaN; expect({ data
     expect(r.tests['kept'].status).toBe('passed');
     expect(r.tests['inf in the baseline'].status).toBe('failed');
     expect(r.tests['inf in the baseline'].message).toMatch(/rows with NaN or ±Inf .*: baseline 1 row \(row 2; 1 \+Inf\); now none/);
-    expect(r.tests['a directory as the baseline'].message).toMatch(/__embeddings__\/zz-bad\.test\.js\/a-folder\.[0-9a-f]{8}\.emb: is a directory, not a baseline file; point at a file inside it/);
+    expect(r.tests['a directory as the baseline'].message).toMatch(/__embeddings__\/zz-bad\.test\.js\/a-folder\.[0-9a-f]{8}\.emb: is a directory, where this test's embedding baseline goes; move or rename it \(batchproof never writes over it, not even with -u\)/);
     expect(r.tests['a BigInt k'].message).toMatch(/BadInputError: toMatchEmbeddingSnapshot: neighbors must be \{ k \} with k a positive whole number, got \{"k":3n\}/);
     expect(r.tests['a NaN tolerance'].message).toMatch(/BadInputError: toMatchEmbeddingSnapshot: tolerance cosine must be a non-negative number, got NaN/);
     expect(r.code).toBe(1);
@@ -320,7 +320,7 @@ describe('a directory, FIFO or other non-regular file as a baseline: one line, n
       const state = new SnapshotState(path.join(dir, 'x.snap'), { updateSnapshot: mode, snapshotFormat: {}, rootDir: dir });
       const r = toMatchEmbeddingSnapshot.call({ testPath, currentTestName: 'emb', snapshotState: state as never }, { data: base.data, dims: [16, 8] });
       expect(r.pass).toBe(false);
-      expect(messageText(r)).toMatch(/emb-1\.[0-9a-f]{8}\.emb: is a directory, not a baseline file; point at a file inside it/);
+      expect(messageText(r)).toMatch(/emb-1\.[0-9a-f]{8}\.emb: is a directory, where this test's embedding baseline goes; move or rename it/);
       expect(fs.statSync(target).isDirectory()).toBe(true);
     }
   });

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { execFileSync } from 'child_process';
 import {
   baselineFolder,
   checkEmbeddingSnapshot,
@@ -144,6 +145,24 @@ describe('keys', () => {
     undoAttempt(s, first);
     expect(nextKey(s, 't', undefined, first)).toBe('t 1');
     expect(nextKey(s, 't', 'named', first)).toBe('named');
+  });
+
+  test('a directory or FIFO where the baseline goes: fails in every mode naming what is in the way (the path is the matcher\'s, not the user\'s to point elsewhere), never written over', () => {
+    const folder = fresh();
+    fs.mkdirSync(folder, { recursive: true });
+    const fifo = fresh();
+    fs.mkdirSync(path.dirname(fifo), { recursive: true });
+    execFileSync('mkfifo', [fifo]);
+    for (const [file, kind] of [[folder, 'a directory'], [fifo, 'a pipe \\(a FIFO']] as const) {
+      for (const mode of ['none', 'new', 'all'] as const) {
+        const o = check(file, base, mode);
+        expect(o.status).toBe('failed');
+        expect(o.problem).toMatch(new RegExp(`^k\\.emb: is ${kind}.*, where this test's embedding baseline goes; move or rename it \\(batchproof never writes over it, not even with -u\\) and run the test again$`));
+        expect(o.problem).not.toMatch(/point at|pass its path/);
+      }
+    }
+    expect(fs.statSync(folder).isDirectory()).toBe(true);
+    expect(fs.statSync(fifo).isFIFO()).toBe(true);
   });
 
   test('baseline folders: beside the test file, one per test file; or under an absolute directory', () => {
