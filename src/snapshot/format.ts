@@ -94,6 +94,14 @@ export function decodePrefix(prefix: Uint8Array, fileSize: number, label: string
   // What the bytes are, before how many there are: `{}` is a JSON file, not a short baseline.
   for (let i = 0; i < Math.min(MAGIC.length, prefix.length); i++) {
     if (prefix[i] !== MAGIC[i]) {
+      const filtered = rewrittenAsText(Buffer.from(prefix).toString('latin1'));
+      if (filtered) {
+        throw new BaselineFileError(
+          `${label} is an embedding baseline that a text filter rewrote (${filtered}: git's autocrlf or eol, a .gitattributes text rule?), so its values cannot be trusted; mark baselines binary (*.emb binary in .gitattributes), then restore it from version control or rewrite it with -u (jest -u)`,
+          label,
+          'corrupt',
+        );
+      }
       throw new BaselineFileError(
         `${label} is not a usable embedding baseline: ${foreign(Buffer.from(prefix).toString('latin1'))}; give a .emb file that toMatchEmbeddingSnapshot wrote (check the path), or rewrite it with -u (jest -u) or restore it from version control`,
         label,
@@ -142,6 +150,17 @@ export function decodeHeader(json: Uint8Array, dataOffset: number, fileSize: num
   // The fingerprint only describes the file: a hand-edited one (cpu.flags a string) is read as
   // partly unknown, never a crash later when a message describes it.
   return { ...header, tolerance: header.tolerance ?? null, fingerprint: fingerprintFromJson(header.fingerprint) };
+}
+
+/**
+ * How a text filter changed a baseline's signature, or null: the 0x89 and CR LF are there to
+ * catch exactly this, and "not a baseline" would send the user to check a path that is right.
+ */
+function rewrittenAsText(head: string): string | null {
+  if (/^\x89BPEMB\n/.test(head)) return 'its line endings were converted, CR LF to LF';
+  if (/^\x09BPEMB\r\n/.test(head)) return 'its eighth bits were stripped';
+  if (/^(\xc2\x89|\xef\xbf\xbd)BPEMB/.test(head)) return 'it was re-encoded as UTF-8 text';
+  return null;
 }
 
 /** What a file that is not a baseline looks like, by its first bytes: the files people pass by mistake. */

@@ -146,6 +146,18 @@ describe('a bad baseline fails with one line naming the file and the cure', () =
     expect(oneLine(() => openBaseline(file))).toMatch(/wrong magic bytes/);
   });
 
+  test('a baseline a text filter rewrote (CR LF to LF, 8th bit stripped, UTF-8 re-encoded): named as such, with the .gitattributes cure', () => {
+    const bytes = fs.readFileSync(written('filtered.emb'));
+    const file = path.join(dir, 'filtered-copy.emb');
+    const lf = Buffer.from(bytes.toString('latin1').split('\r\n').join('\n'), 'latin1');
+    for (const mangled of [lf, Buffer.from(bytes.map((b) => b & 0x7f)), Buffer.from(bytes.toString('latin1'), 'utf8'), Buffer.from(bytes.toString('utf8'), 'utf8')]) {
+      fs.writeFileSync(file, mangled);
+      const line = oneLine(() => openBaseline(file));
+      expect(line).toMatch(/filtered-copy\.emb is an embedding baseline that a text filter rewrote \((its line endings were converted, CR LF to LF|its eighth bits were stripped|it was re-encoded as UTF-8 text): git's autocrlf or eol, a \.gitattributes text rule\?\), so its values cannot be trusted; mark baselines binary \(\*\.emb binary in \.gitattributes\)/);
+      expect(line).not.toMatch(/check the path|wrong magic/);
+    }
+  });
+
   test('trailing bytes, a broken header', () => {
     const file = written('trailing.emb');
     fs.appendFileSync(file, Buffer.alloc(3));
