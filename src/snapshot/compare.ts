@@ -373,7 +373,7 @@ function offerWorst(list: RowComparison[], row: RowComparison): void {
 /** The fingerprint as labelled parts, so a difference can name only what changed. */
 function fingerprintParts(f: Partial<Fingerprint>): [string, string][] {
   const simd = (f.cpu?.flags ?? []).filter((x) => /avx|neon|sve|amx/.test(x));
-  const threads = f.threads === undefined ? 'threads unknown' : f.threads === 'default' ? `default threads (${f.cores} cores)` : `${f.threads} threads`;
+  const threads = f.threads === undefined ? 'threads unknown' : f.threads === 'default' ? `default threads (${f.cores} cores)` : `${f.threads} thread${f.threads === 1 ? '' : 's'}`;
   const env = Object.entries(f.numericsEnv ?? {}).map(([k, v]) => `${k}=${v}`);
   // Session config entries and provider options change kernels too (mlas.enable_gemm_fastmath_*,
   // a device id): two baselines apart only there do not "agree".

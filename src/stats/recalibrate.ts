@@ -146,6 +146,13 @@ export async function recalibrate(model: ModelSource, data: CalibrationData, opt
     if (bn.trainingMode) notes.push(`${bn.node} runs in training mode: it ignores the new statistics until it is exported in inference mode`);
   }
   if (targets.length === 0) throw new BadInputError(`${mb.source}: no BatchNorm layer can be recalibrated (${skipped.map((s) => `${s.node}: ${s.reason}`).join('; ')})`);
+  // A copy in which every layer still normalises with each batch's own statistics computes what the
+  // input does: writing it and saying 'recalibrated' would be a success that fixes nothing.
+  if (targets.every((bn) => bn.trainingMode)) {
+    throw new BadInputError(
+      `${mb.source}: every BatchNorm layer runs in training mode (${targets.length === 1 ? targets[0]?.node : `${targets.length} layers`}): it normalises with each batch's statistics and ignores stored ones, so recalibrating changes nothing; re-export with model.eval() (training=torch.onnx.TrainingMode.EVAL), then recalibrate that model if its statistics are stale`,
+    );
+  }
 
   const plan = waves(scan, targets);
   const { data: source, note } = await replayable(data, plan.length);

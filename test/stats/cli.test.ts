@@ -269,6 +269,15 @@ describe('batchproof stats: training mode in the exported CNN', () => {
 });
 
 describe('recalibrate', () => {
+  test('a model whose every BatchNorm runs in training mode is refused: the copy would compute what the input does', async () => {
+    for (const opset of [9, 15]) {
+      await expect(recalibrate(bnModel({ trainingMode: true, opset }).bytes, calib)).rejects.toThrow(/every BatchNorm layer runs in training mode \(2 layers\).*changes nothing; re-export with model\.eval\(\)/);
+    }
+    const out = path.join(dir, 'train-recalibrated.onnx');
+    const r = await cli(['recalibrate', training, '--data', npy, '-o', out]);
+    expect([r.code, r.err.trimEnd().split('\n').length, fs.existsSync(out)]).toEqual([2, 1, false]);
+  });
+
   test('the copy stores the data\'s statistics: checking it on the same data is healthy', async () => {
     const result = await recalibrate(stale, calib);
     expect(result.report.layers.map((l) => [l.node, l.wave])).toEqual([
