@@ -14,7 +14,7 @@ import { tool } from '../version';
 import { analyse } from './analyse';
 import { describeClasses, sameAnswerForEveryProbe, stableClasses } from './classes';
 import { Filler, makePlan, Plan, PlannedRun, PlanOptions } from './plan';
-import { compareServed, recipeFor, Recipe, ServedAnswer } from './recipe';
+import { compareServed, findPadSize, recipeFor, Recipe, ServedAnswer } from './recipe';
 import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
 import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, spansAxis, tokenFeeds, untested } from './padding';
@@ -194,8 +194,9 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     const servedAnswer = compareServed(execution.rows, layouts, served);
     const index = poolIndex;
     const fnFiller = fn ? functionFiller(handle) : null;
-    // A function without a filler gets no recipe, unless none is needed (recipeFor says so first).
-    const needsFiller = fnFiller && !fnFiller.given && !(analysis.verdict === 'invariant' || servedAnswer.equal);
+    // A function without a filler gets no recipe, unless none is needed (recipeFor says so first);
+    // it is told to give one only where padding could help: leakage or noise is its own reason.
+    const needsFiller = fnFiller && !fnFiller.given && !(analysis.verdict === 'invariant' || servedAnswer.equal) && findPadSize(classes, served, analysis.causes).padTo !== null;
     const { recipe: rowRecipe, recipeReason } = needsFiller ? { recipe: null, recipeReason: "a batch function: a padding recipe pads batches with filler rows; give filler (CLI --filler), the sample your system pads a batch with, e.g. filler: '' (CLI --filler '')" } : await recipeFor(
       { handle, log: execution.log, filler: fnFiller ? 'sample' : 'zeros', specs: prepared.specs, shared: prepared.shared, pool: prepared.pool, layouts, index, probes, pool1Base: probes, pool2Base: plan.pool2Base, trimRow: hooks.trimRow },
       { verdict: analysis.verdict, causes: analysis.causes, classes, served, servedAnswer, rows: execution.rows, finite: analysis.nonFinite.length === 0 },

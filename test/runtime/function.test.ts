@@ -494,6 +494,21 @@ describe('filler: a batch function pads with the sample it is given', () => {
     expect(r.recipeReason).toMatch(/give filler \(CLI --filler\), the sample your system pads a batch with, e\.g\. filler: '' \(CLI --filler ''\)$/);
   });
 
+  // Leakage is the reason there is no recipe, with a filler or without: telling the user to give
+  // one would send them to a cure that cannot work.
+  test('without a filler, a leaking function is told of the leakage, not to give a filler', async () => {
+    const leaky = (batch: unknown[]) => {
+      const rows = drifting(batch);
+      const mean = rows.reduce((a, row) => a + row[0], 0) / rows.length;
+      return rows.map((row) => [row[0] - mean, row[1]]);
+    };
+    const r = await checkBatchInvariance(leaky, { samples: texts, ...served });
+    expect(r.causes).toContain('leakage');
+    expect(r.recipe).toBeNull();
+    expect(r.recipeReason).toMatch(/^leakage: /);
+    expect(r.recipeReason).not.toMatch(/filler \(CLI/);
+  });
+
   test('negative control: a filler cannot cure leakage (a batch-mean centring function)', async () => {
     const leaky = (batch: unknown[]) => {
       const rows = drifting(batch);
