@@ -292,12 +292,14 @@ export async function prepareCheck(handle: ModelHandle, outputs: readonly Declar
   }
   const prepared = fn ? functionInputs(handle) : await prepareInputs(handle, options);
   const count = prepared.pool.count;
-  const probes = Math.min(options.probes ?? 3, count ?? Infinity);
   // Before the plan's row lists or any sample exist: an absurd size is one line, not an abort.
   // A function's filler rows are FILLER_ZEROS ids, which its runner maps to the user's filler sample.
-  const planOptions: PlanOptions = { ...options, probes, filler: fn ? undefined : (options.filler as Filler | undefined) };
+  const planOptions: PlanOptions = { ...options, probes: Math.min(options.probes ?? 3, count ?? Infinity), filler: fn ? undefined : (options.filler as Filler | undefined) };
   assertPlanFits(prepared.specs.filter((s) => s.dtype !== SAMPLE_VALUES), fn ? [] : outputs, planOptions);
   const plan = makePlan(planOptions);
+  // The plan places no more probes than its largest batch has rows: the padding runs, the sample
+  // ids and the recipe's batch-mates follow it (3 probes at --batch-sizes 1,2 ran a batch of 3).
+  const probes = plan.probes;
   const poolIndex = count !== null ? userSampleIndex(count, probes, plan.pool2Base) : (id: number) => id;
   const base = prepared.pool;
   const synthesis = prepared.synthesis as Record<string, { high?: number; table?: TableRef | null }>;

@@ -91,13 +91,26 @@ describe('sequence padding is tested with no flags', () => {
   });
 });
 
+// The plan places at most as many probes as its largest batch has rows; the padding runs follow
+// it: at batch sizes 1 and 2, two probes, and no batch of 3 the sweep never asked for.
+test('a sweep of batch 1 and 2: the padding runs use the plan\'s 2 probes, and no batch is larger than 2', async () => {
+  const r = await checkBatchInvariance(maskedPoolingModel(), { batchSizes: [1, 2] });
+  expect(r.plan.probes).toBe(2);
+  expect(r.padding.tested).toBe(true);
+  expect(r.padding.lengths).toHaveLength(2);
+  expect(Math.max(...r.runs.map((x) => x.batchSize))).toBe(2);
+  expect(r.runs.flatMap((x) => x.purposes)).toContain('served-padded');
+});
+
 describe('the texts padded together are the only run that fails', () => {
   test('the summary names that run and its magnitude, not a bare "beyond the tolerance"', async () => {
     // The probes together, padded to the longest of them rather than to the limit every other
-    // batch has: their float drift exceeds the most ulps any batch of the sweep drifts by.
-    const exact = await checkBatchInvariance(exportedTextModel(), { batchSizes: [1, 2], tolerance: 'exact' });
+    // batch has: their float drift exceeds the most ulps any batch of the sweep drifts by (two
+    // probes of 1 and 7 tokens: 14 rows of tokens, where every batch of the sweep has 16 or 32).
+    const together = { batchSizes: [1, 2], padding: { lengths: [1, 7] } };
+    const exact = await checkBatchInvariance(exportedTextModel(), { ...together, tolerance: 'exact' });
     const tolerance = { ulp: Math.max(...exact.batches.map((b) => b.maxUlp)) };
-    const r = await checkBatchInvariance(exportedTextModel(), { batchSizes: [1, 2], tolerance });
+    const r = await checkBatchInvariance(exportedTextModel(), { ...together, tolerance });
     const byRun = Object.fromEntries(r.padding.comparisons.map((c) => [c.run, c]));
     expect(r.verdict).toBe('violated');
     expect(r.batches.every((b) => b.pass)).toBe(true);
