@@ -23,6 +23,8 @@ export interface CommandContext {
   setExit: (code: number) => void;
   /** Names the user's code a command is about to run (a batch function's module), for the line said if it ends the process. */
   runsUserCode: (what: string) => void;
+  /** Said before the command runs when standard output holds the JSON or the page (--json -, --html -). */
+  machineStdout?: () => void;
 }
 
 export interface CommonFlags extends SessionFlags, ShapeFlags {
@@ -163,7 +165,7 @@ const OUTPUT_FLAGS: [key: string, flag: string, what: string][] = [
  * another of its outputs, a directory, unwritable, or (for --json) a file that is not JSON.
  * `--json -` is stdout, as a bare --json.
  */
-export function checkOutputPaths(command: Command): void {
+export function checkOutputPaths(command: Command): boolean {
   const opts = command.opts() as Record<string, unknown>;
   const inputs = [
     ...command.registeredArguments.map((arg, i) => ({ file: command.processedArgs[i] as unknown, what: ARGUMENT_NAMES[arg.name()] ?? `input <${arg.name()}>` })),
@@ -186,6 +188,7 @@ export function checkOutputPaths(command: Command): void {
     }
     outputs.push({ file, flag });
   }
+  return stdout !== null;
 }
 
 /** Prints a report: JSON on stdout, or JSON to a file and the text on stdout. */

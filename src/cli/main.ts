@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { writeStderr, writeStdout } from '../io/terminal';
+import { divertStdoutToStderr, writeStderr, writeStdout } from '../io/terminal';
 import { BadInputError } from '../errors';
 import { tool } from '../version';
 import { checkOutputPaths, CommandContext, EXIT } from './common';
@@ -43,7 +43,9 @@ export function buildProgram(ctx: CommandContext, only?: string): Command {
   const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
   for (const name of names) COMMANDS[name]()(program, ctx);
   // Output paths are checked before any command runs: a bad one costs no work and loses no file.
-  program.hook('preAction', (_program, command) => checkOutputPaths(command));
+  program.hook('preAction', (_program, command) => {
+    if (checkOutputPaths(command)) ctx.machineStdout?.();
+  });
   // Subcommands inherit the exit override so their usage errors also exit 2.
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.out(s.replace(/\n$/, '')), writeErr: (s) => usageErrors.push(s), outputError: (s) => usageErrors.push(s) });
@@ -99,11 +101,15 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
   };
   process.on('exit', ended);
   // Only once the user's code is in: batchproof's own errors (and a test runner's) crash as they would.
+  // Where standard output holds the JSON or the page, the user's code prints to stderr.
+  let machineStdout = false;
+  let undivert: (() => void) | null = null;
   const runsUserCode = (what: string) => {
     userCode = what;
     if (!process.listeners('uncaughtException').includes(crashed)) process.on('uncaughtException', crashed);
+    if (machineStdout && undivert === null) undivert = divertStdoutToStderr();
   };
-  const program = buildProgram({ out, err, setExit: (c) => (code = c), runsUserCode }, argv[0]);
+  const program = buildProgram({ out, err, setExit: (c) => (code = c), runsUserCode, machineStdout: () => (machineStdout = true) }, argv[0]);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
@@ -128,6 +134,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
   } finally {
     process.off('exit', ended);
     process.off('uncaughtException', crashed);
+    (undivert as (() => void) | null)?.();
   }
 }
 

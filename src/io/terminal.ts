@@ -38,6 +38,28 @@ const state = { 1: { closed: false, viaStream: false }, 2: { closed: false, viaS
 
 const streamOf = (fd: 1 | 2): NodeJS.WriteStream => (fd === 1 ? process.stdout : process.stderr);
 
+/** process.stdout's own write while the user's code has it diverted to stderr (divertStdoutToStderr). */
+let stdoutWrite: ((text: string | Uint8Array) => boolean) | null = null;
+const streamWrite = (fd: 1 | 2, text: string | Uint8Array): boolean => (fd === 1 && stdoutWrite ? stdoutWrite(text) : streamOf(fd).write(text));
+
+/**
+ * While standard output holds the JSON or the page (--json -, --html -), what the user's code
+ * prints there (console.log in a batch function's module, a library's progress) goes to standard
+ * error instead: mixed into the JSON it would make the report unreadable. batchproof's own
+ * output still goes to descriptor 1. Returns the undo.
+ */
+export function divertStdoutToStderr(): () => void {
+  const stdout = process.stdout;
+  const own = Object.getOwnPropertyDescriptor(stdout, 'write');
+  stdoutWrite = stdout.write.bind(stdout) as (text: string | Uint8Array) => boolean;
+  stdout.write = ((...args: unknown[]) => (process.stderr.write as (...a: unknown[]) => boolean)(...args)) as typeof stdout.write;
+  return () => {
+    if (own) Object.defineProperty(stdout, 'write', own);
+    else delete (stdout as { write?: unknown }).write;
+    stdoutWrite = null;
+  };
+}
+
 /**
  * Writes all of `text` to descriptor 1 or 2, synchronously. A reader that went away (`| head`)
  * ends the output quietly (EPIPE); a descriptor that would block (a non-blocking pipe that is
@@ -48,7 +70,7 @@ function writeFd(fd: 1 | 2, text: string): void {
   const s = state[fd];
   if (s.closed) return;
   if (s.viaStream) {
-    streamOf(fd).write(text);
+    streamWrite(fd, text);
     return;
   }
   const bytes = Buffer.from(text);
@@ -66,7 +88,7 @@ function writeFd(fd: 1 | 2, text: string): void {
     streamOf(fd).on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
     });
-    streamOf(fd).write(bytes.subarray(at));
+    streamWrite(fd, bytes.subarray(at));
   }
 }
 

@@ -592,6 +592,27 @@ describe('the CLI: batchproof check ./embed.mjs --samples texts.txt', () => {
     expect([r.status, r.stdout.split('\n')[0], r.stderr]).toEqual([0, `${target}: invariant`, '']);
   });
 
+  // Standard output takes one thing: a module that logs (a pipeline saying it loads) must not
+  // break the JSON or the page printed there; its lines go to stderr. Without --json they stay.
+  test('--json - and --html -: what the module prints goes to stderr, the JSON and the page stay whole', () => {
+    const noisy = path.join(dir, 'noisy.mjs');
+    fs.writeFileSync(noisy, `console.log('loading the model');
+export default async (batch) => { console.log('batch of', batch.length); process.stdout.write('raw write\\n'); return batch.map((t) => [t.length, t.charCodeAt(0)]); };\n`);
+    for (const [command, flags] of [['check', ['--batch-sizes', '1,2', '--json', '-']], ['check', ['--batch-sizes', '1,2', '--json', '/dev/stdout']], ['determinism', ['--json']]] as const) {
+      const r = spawnSync(process.execPath, [bin, command, noisy, '--samples', texts, ...flags], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ model: { path: noisy } });
+      expect(r.stderr).toMatch(/^loading the model\nbatch of 1\nraw write\n/);
+    }
+    const page = spawnSync(process.execPath, [bin, 'check', noisy, '--samples', texts, '--batch-sizes', '1,2', '--html', '-'], { encoding: 'utf8' });
+    expect([page.status, page.stdout.startsWith('<!doctype html>')]).toEqual([0, true]);
+    expect(page.stderr).toMatch(/loading the model/);
+    // Control: the report for people shares stdout with the module's lines, as before.
+    const text = spawnSync(process.execPath, [bin, 'check', noisy, '--samples', texts, '--batch-sizes', '1,2'], { encoding: 'utf8' });
+    expect(text.stdout).toMatch(/^loading the model\n[^]*: invariant$/m);
+    expect(text.stderr).toBe('');
+  });
+
   // Named as the user gave them, relative paths included: not <function embed>, not 'floats'.
   test('a report names the module and the samples file as given', () => {
     const here = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir });
