@@ -59,6 +59,8 @@ onnx/model.onnx, a BERT-like encoder (hidden 32, 2 layers, 2 heads) with inputs
 input_ids, attention_mask, token_type_ids and output last_hidden_state
 [batch, sequence, 32] (the pipeline pools). The unmasked variant has the same
 weights but its attention ignores the mask, so pads leak into every text.
+tiny-bert also gets onnx/model_quantized.onnx (what transformers.js loads for
+dtype 'q8'): quantize_dynamic_matmuls' rewrite of its MatMuls.
 
 The image and transformer models: input named ``input`` with a dynamic first
 (batch) axis, one output with a dynamic first axis. All models: opset 14.
@@ -775,6 +777,13 @@ def export_transformers_js_models(paths):
         export_tiny_bert(model, vocab, p)
         check(p)
         paths.append(p)
+        if honour:
+            # dtype 'q8' loads onnx/model_quantized.onnx: transformers.js' 8-bit models.
+            q = os.path.join(folder, "onnx", "model_quantized.onnx")
+            print("quantizing %s" % q)
+            quantize_dynamic_matmuls(p, q)
+            check(q)
+            paths.append(q)
 
 
 if __name__ == "__main__":

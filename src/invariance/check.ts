@@ -204,6 +204,8 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     );
     const recipe = withPadLength(rowRecipe, padding, paddingComparisons, servedAnswer, analysis.causes);
     const diagnosis = await diagnosisFor(handle, { causes: analysis.causes, verdict: analysis.verdict, padding, paddingComparisons, outputs: layouts.map((l) => l.name) }, prepared, hooks, options);
+    // A function's graph is out of sight, so no diagnosis names the culprit: say where to look.
+    if (fn && analysis.causes.includes('leakage')) notes.push(FUNCTION_LEAKAGE_NOTE);
     const settings = handle.settings;
     const layoutOf = (name: string) => layouts.find((l) => l.name === name);
     return {
@@ -247,6 +249,15 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     if (handle !== model) await handle.close();
   }
 }
+
+/**
+ * What makes samples leak inside a batch function, most likely first (the model it runs is not
+ * seen, so the diagnosis is empty). transformers.js' 8-bit models (q8, its default on wasm;
+ * int8, uint8) are onnxruntime's quantize_dynamic: one activation scale over the whole batch,
+ * pads included, which moves an embedding by about 1e-3 with its batch-mates.
+ */
+export const FUNCTION_LEAKAGE_NOTE =
+  "a batch function: the model it runs is out of batchproof's sight, so no diagnosis names the nodes; what usually makes samples leak: dynamic quantization (DynamicQuantizeLinear, one scale over the whole batch, pads included: transformers.js' 8-bit models, dtype 'q8' (its default on wasm), 'int8' or 'uint8'; load dtype: 'fp32' (or 'fp16'), or quantize statically), attention or pooling that ignores the attention mask (the pads a longer batch-mate adds get in), BatchNorm in training mode; check the ONNX file it loads (npx batchproof check model.onnx) for a diagnosis";
 
 /**
  * The outputs that hold something to compare. An output with no values per sample ([N, 0]) is

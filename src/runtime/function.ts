@@ -166,6 +166,37 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
   return new ort.Tensor(Object.prototype.toString.call(data) === '[object Float64Array]' ? 'float64' : 'float32', data as Float32Array | Float64Array, dims);
 }
 
+/**
+ * A transformers.js pipeline passed as the function itself: a callable object with its task
+ * (`pipeline('feature-extraction', ...)` is a FeatureExtractionPipeline whose name is 'closure').
+ */
+function pipelineTask(fn: unknown): string | null {
+  const task = (fn as { task?: unknown; tokenizer?: unknown } | null)?.task;
+  return typeof task === 'string' && typeof fn === 'function' && 'model' in fn ? task : null;
+}
+
+/**
+ * An output whose dims after the batch differ from those sample 0 alone gave. The usual case is
+ * per-token outputs ([batch, tokens, hidden]: a feature-extraction pipeline without pooling)
+ * padded to each batch's longest text: the line says so, and how to pool.
+ */
+function shapeChangeLine(fn: BatchFunction, learned: ValueInfo, dims: readonly number[], ids: readonly number[], count: number): string {
+  const shown = (d: readonly (number | string | null)[]) => `[${d.join(', ')}]`;
+  const first = [1, ...learned.shape.slice(1)];
+  const where = ids.length === 1 ? (ids[0] < 0 ? 'the filler alone' : `sample ${ids[0] % count} alone`) : `a batch of ${ids.length}`;
+  const head = `the batch function's output '${learned.name}' is ${shown(dims)} on ${where} but ${shown(first)} on sample 0 alone: only the first axis may follow the batch`;
+  const task = pipelineTask(fn);
+  if (task === 'feature-extraction') {
+    return `${head}; a transformers.js feature-extraction pipeline called with no options returns token embeddings [batch, tokens, hidden], as many tokens as the batch's longest text: check a function that pools, (texts) => extractor(texts, { pooling: 'mean', normalize: true })`;
+  }
+  // The same rank with an inner axis that moved: a sequence axis following the batch's longest sample.
+  const sequence = dims.length === first.length && dims.length >= 3;
+  if (sequence) {
+    return `${head}; per-token outputs ([batch, tokens, hidden]) have as many tokens as the batch's longest sample: pool inside the function (transformers.js: extractor(texts, { pooling: 'mean' }), or 'cls'), or pad every batch to one fixed length`;
+  }
+  return `${head}; return the same dims after the batch for every batch (pad or pool inside the function)`;
+}
+
 class StalledError extends BadInputError {}
 
 /**
@@ -278,7 +309,9 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
     watch.firstCall[0] = 0;
   }
   const outputs: ValueInfo[] = Object.entries(first).map(([name, t]) => ({ name, dtype: t.type, shape: ['batch', ...t.dims.slice(1)] }));
-  const source = loadedFrom.get(fn) ?? `<function ${fn.name || 'anonymous'}>`;
+  // A pipeline's own name is 'closure' (transformers.js' Callable): named by its task instead.
+  const task = pipelineTask(fn);
+  const source = loadedFrom.get(fn) ?? (task ? `<${task} pipeline>` : `<function ${fn.name || 'anonymous'}>`);
   // That first call is a real run of the first sample alone: the first run of that batch (the
   // reference of the probe on sample 0) takes its result, once, instead of calling again, so
   // every call made is one the report lists (its data are copies, as every call's: toTensor).
@@ -314,7 +347,7 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
       const t = result[o.name];
       if (!t) throw new BadInputError(`the batch function returned no '${o.name}' on a batch of ${ids.length}, though it did on one sample; return the same outputs for every batch`);
       if (t.dims.length !== o.shape.length || t.dims.some((d, i) => i > 0 && d !== o.shape[i])) {
-        throw new BadInputError(`the batch function's output '${o.name}' is [N, ${t.dims.slice(1).join(', ')}] on a batch of ${ids.length} but [N, ${o.shape.slice(1).join(', ')}] on one sample; only the first axis may follow the batch (pad or pool inside the function)`);
+        throw new BadInputError(shapeChangeLine(fn, o, t.dims, ids, list.length));
       }
       // Rows are kept in the dtype learned on one sample: float64 rows kept as float32 would be
       // rounded, and differences below float32's precision would read as bitwise equal.

@@ -2,7 +2,8 @@
 // model (issue 11). The functions here run a real onnxruntime session on the texts they get.
 import * as ort from 'onnxruntime-node';
 import { BadInputError, checkBatchInvariance, checkDeterminism, checkRunningStats, compareProviders, describeFingerprint, formatDeterminism, formatReport, locateDivergence } from '../../src';
-import { maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
+import { dynamicQuantizedTextModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
+import { FUNCTION_LEAKAGE_NOTE } from '../../src/invariance/check';
 
 const texts = ['a cat', 'the dog barks', 'hello', 'batch invariance matters', 'one two three four', 'x', 'quiet night', 'embedding search'];
 const sweep = { batchSizes: [1, 2, 4] };
@@ -44,6 +45,22 @@ test('negative control: pooling that ignores the mask leaks the batch-mates thro
   expect(r.verdict).toBe('violated');
   expect(r.causes).toContain('leakage');
   await expect(expect(texts).toBeBatchInvariant(embed, sweep)).rejects.toThrow(/violated \(leakage/);
+  expect(r.notes).toContain(FUNCTION_LEAKAGE_NOTE);
+});
+
+// The model a function runs is out of sight (no diagnosis): where samples leak, the report
+// names the usual culprits, dynamic quantization (transformers.js' 8-bit models) first, and the cure.
+test("a function running a dynamically quantized model: leakage, and a note naming dynamic quantization and dtype 'fp32'", async () => {
+  const embed = await pipeline(dynamicQuantizedTextModel());
+  const r = await checkBatchInvariance(embed, { samples: texts, ...sweep });
+  expect([r.verdict, r.causes, r.diagnosis]).toEqual(['violated', expect.arrayContaining(['leakage']), []]);
+  const text = formatReport(r, { color: false });
+  expect(text).toMatch(/^note: a batch function: the model it runs is out of batchproof's sight, so no diagnosis names the nodes; what usually makes samples leak: dynamic quantization \(DynamicQuantizeLinear, one scale over the whole batch, pads included: transformers\.js' 8-bit models, dtype 'q8' .*load dtype: 'fp32' \(or 'fp16'\), or quantize statically\), attention or pooling that ignores the attention mask.*npx batchproof check model\.onnx/m);
+  const message = await expect(texts).toBeBatchInvariant(embed, sweep).then(() => '', (e: Error) => e.message);
+  expect(message).toMatch(/dynamic quantization \(DynamicQuantizeLinear/);
+  // Control: a clean function gets no such note.
+  const clean = await checkBatchInvariance(await pipeline(maskedPoolingModel()), { samples: texts, ...sweep });
+  expect(clean.notes.some((n) => /dynamic quantization/.test(n))).toBe(false);
 });
 
 // The README's own example: a function whose parameter is typed as the samples are
@@ -197,6 +214,19 @@ describe('bad functions and samples are one clear line', () => {
     ['data that cannot be read', (b: unknown[]) => ({ dims: [b.length, 1], get data(): never { throw new Error('The data is not on CPU. Use `getData()` to download GPU data to CPU'); } }), /outputs on a batch of 1 could not be read: The data is not on CPU.*; return values on the CPU/],
   ])('%s', async (_name, fn, message) => {
     expect(await run(fn as never)).toMatch(message);
+  });
+  // Token embeddings ([batch, tokens, hidden], a feature-extraction pipeline without pooling)
+  // have as many tokens as the batch's longest text: the line names the sample and says to pool.
+  test('per-token outputs padded to the longest text: the shapes and the sample named, and the cure (pool)', async () => {
+    const tokens = (b: unknown[]) => {
+      const longest = Math.max(...(b as string[]).map((t) => t.length));
+      return (b as string[]).map((t) => Array.from({ length: longest }, (_, i) => [i < t.length ? t.charCodeAt(i) : 0, 1]));
+    };
+    const message = await run(tokens, texts);
+    expect(message).toMatch(/^the batch function's output 'output' is \[1, 13, 2\] on sample 1 alone but \[1, 5, 2\] on sample 0 alone: only the first axis may follow the batch; per-token outputs \(\[batch, tokens, hidden\]\) have as many tokens as the batch's longest sample: pool inside the function \(transformers\.js: extractor\(texts, \{ pooling: 'mean' \}\), or 'cls'\), or pad every batch to one fixed length$/);
+    // Determinism's batch: its size named, not a batch of 1.
+    const e = await checkDeterminism(tokens, { samples: texts, repeats: 2, batchSize: 4 }).then(() => null, (x: Error) => x);
+    expect(e?.message).toMatch(/^the batch function's output 'output' is \[4, 24, 2\] on a batch of 4 but \[1, 5, 2\] on sample 0 alone: only the first axis/);
   });
   test('samples missing, empty, identical; padTo', async () => {
     const fn = (b: unknown[]) => b.map(() => [1]);
