@@ -6,7 +6,7 @@ import { fingerprintFor, functionFingerprint } from '../runtime/fingerprint';
 import { InputOptions, PreparedInputs, prepareInputs, userSampleIndex } from '../inputs/prepare';
 import { BATCH_MARK, guessedBatchAxes, guessedBatchLine, InputSpec } from '../inputs/spec';
 import { assertBatchFits, DeclaredOutput, planFootprint } from '../inputs/memory';
-import { assertSamplesCanShowFailure } from '../inputs/degenerate';
+import { assertSamplesCanShowFailure, samplesDiffer } from '../inputs/degenerate';
 import { graphOf, ModelHandle, modelBytesOf, ModelSource, openModel } from '../runtime/handle';
 import { SessionSettings } from '../runtime/settings';
 import type { Diagnosis } from '../diagnosis';
@@ -19,7 +19,7 @@ import type { Cause, InvarianceReport, BatchReport } from './report';
 import { ExecuteOptions, executePlan, OutputLayout, ProbeRow } from './run';
 import { checkPaddingOption, outputSequenceAxes, paddedPool, PaddingComparison, PaddingOption, PaddingSide, PaddingReport, paddingRuns, realTokensOnly, resolvePadding, spansAxis, tokenFeeds, untested } from './padding';
 import { OUTLIER_SCALE, outlierFeeds, outlierRun } from './outlier';
-import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, FunctionCallOptions, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES, sampleChangeNote } from '../runtime/function';
+import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions, BatchFunction, distinctFunctionSamples, FunctionCallOptions, functionFiller, functionHandle, functionInputs, isBatchFunction, isFunctionHandle, SAMPLE_VALUES, sampleChangeNote } from '../runtime/function';
 import { DEFAULT_VOCAB, inputRole } from '../inputs/samples';
 import type { TableRef } from '../onnx/tables';
 import { everyNonFinite } from '../inputs/arrays';
@@ -180,7 +180,14 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       notes.push(nonFiniteNote(held));
     }
     if (sameAnswerForEveryProbe(execution.rows, layouts, plan.reference)) {
-      notes.push(`the ${plan.probes} probes, though their samples differ, get the same outputs: the output does not depend on the sample here, so a row given another sample's answer (rows swapped or mixed in the batch) cannot show; check with samples that change the output`);
+      // Probes that are copies of one sample (a samples file that starts with a repeated line) get one answer by right.
+      const probeIds = Array.from({ length: plan.probes }, (_, i) => poolIndex(i));
+      const differ = fn ? distinctFunctionSamples(handle, probeIds) > 1 : samplesDiffer(prepared.specs, prepared.pool, probeIds);
+      notes.push(
+        differ
+          ? `the ${plan.probes} probes, though their samples differ, get the same outputs: the output does not depend on the sample here, so a row given another sample's answer (rows swapped or mixed in the batch) cannot show; check with samples that change the output`
+          : `the ${plan.probes} probes are one sample given ${plan.probes} times (samples ${probeIds.join(', ')} are equal): sizes and positions were tested on that one sample, and a row given another probe's answer cannot show; put ${plan.probes} different samples first`,
+      );
     }
     if (analysis.causes.includes('nondeterminism')) {
       notes.push('the same batch gave different outputs run to run, so leakage, position and batch-size effects cannot be told apart; make the model deterministic first (e.g. deterministic: true, or remove random ops)');

@@ -241,6 +241,17 @@ describe('an output that ignores the sample is named, not passed in silence', ()
     expect(two.notes.join('\n')).toMatch(/the 2 probes, though/);
   });
 
+  // User samples whose first rows repeat: the probes are copies, and the note must not say they differ.
+  test('probes that are copies of one user sample: the note says so', async () => {
+    const rows = seededFloats(8 * 3, 5);
+    // Rows A, A, A, B, C, B (A, B, C distinct).
+    const order = [0, 0, 0, 1, 2, 1];
+    const data = Float32Array.from({ length: 6 * 8 }, (_, i) => rows[order[Math.floor(i / 8)] * 8 + (i % 8)]);
+    const r = await checkBatchInvariance(invariantModel(), { ...small, samples: { dtype: 'float32', dims: [6, 8], data } });
+    expect(r.notes.join('\n')).not.toMatch(/though their samples differ/);
+    expect(r.notes.join('\n')).toMatch(/the 3 probes are one sample given 3 times \(samples 0, 1, 2 are equal\)/);
+  });
+
   test('negative control: the same graph with a real weight gets no such note', async () => {
     const r = await checkBatchInvariance(zerosOfEitherSign(1), small);
     expect(r.notes.join('\n')).not.toMatch(/get the same outputs/);

@@ -427,6 +427,19 @@ describe('a pass says what it could not see', () => {
     expect(await notesOf(perSample)).not.toMatch(/get the same outputs/);
   });
 
+  // A samples file that starts with a repeated line: the probes are copies, so one answer is no
+  // finding about the output; the note said 'though their samples differ'.
+  test('probes that are copies of one sample: the note says so, not that their samples differ', async () => {
+    const embed = await pipeline(maskedPoolingModel());
+    const r = await checkBatchInvariance(embed, { samples: ['hello', 'hello', 'hello', ...texts], ...sweep });
+    expect(r.verdict).not.toBe('violated');
+    const notes = r.notes.join('\n');
+    expect(notes).not.toMatch(/though their samples differ/);
+    expect(notes).toMatch(/the 3 probes are one sample given 3 times \(samples 0, 1, 2 are equal\): sizes and positions were tested on that one sample, .*; put 3 different samples first/);
+    // Control: distinct probes, real outputs: neither note.
+    expect((await checkBatchInvariance(embed, { samples: texts, ...sweep })).notes.join('\n')).not.toMatch(/probes/);
+  });
+
   test('NaN in the outputs: only the finite values could show a difference', async () => {
     const halfNaN = await checkBatchInvariance((b) => (b as string[]).map((t) => [t.length, NaN]), { samples: words, ...sweep });
     expect(halfNaN.nonFinite).toEqual([{ output: 'output', count: expect.any(Number) }]);
