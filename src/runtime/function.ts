@@ -260,9 +260,11 @@ function pending(stall: () => void, add: boolean): void {
 const NOTHING_TO_WAIT_ON = 'it was waiting on nothing (no timer, file or socket) that could settle it';
 
 /** The function's result for a batch, as named tensors. */
-async function callFunction(fn: BatchFunction, batch: unknown[], timeoutMs: number): Promise<Record<string, ort.Tensor>> {
+async function callFunction(fn: BatchFunction, batch: unknown[], timeoutMs: number, index?: number): Promise<Record<string, ort.Tensor>> {
   // Taken before the call: a function may empty or reorder the array it is given.
   const size = batch.length;
+  // A throw on one sample alone is that sample's: named, so one bad entry of a long samples file (a null, a number) is found.
+  const thrownOn = size === 1 && index !== undefined ? (index < 0 ? `the filler alone (${formatValue(batch[0])})` : `sample ${index} alone (${formatValue(batch[0])})`) : `a batch of ${size}`;
   let result: unknown;
   try {
     result = await unlessStalled(
@@ -274,7 +276,7 @@ async function callFunction(fn: BatchFunction, batch: unknown[], timeoutMs: numb
   } catch (e) {
     if (e instanceof StalledError) throw e;
     const why = String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim();
-    throw new BadInputError(`the batch function threw on a batch of ${size}: ${why || `${e instanceof Error ? e.name : formatValue(e)} with no message`}`);
+    throw new BadInputError(`the batch function threw on ${thrownOn}: ${why || `${e instanceof Error ? e.name : formatValue(e)} with no message`}`);
   }
   const named = isPlainObject(result) && !('dims' in result && 'data' in result) ? result : { output: result };
   if (Object.keys(named).length === 0) throw new BadInputError('the batch function returned an empty object: nothing to compare');
@@ -300,7 +302,7 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
   const entry: FunctionEntry = { samples: list, from: loadedFrom.get(samples) ?? 'samples', filler, refs: new Map(), watch: null };
   entry.watch = watchSamples(entry);
   const watch = entry.watch;
-  const first = await callFunction(fn, [list[0]], callTimeoutMs);
+  const first = await callFunction(fn, [list[0]], callTimeoutMs, 0);
   // The first call is the one sample alone: a change to it is seen at once, for one key.
   if (watch) {
     watch.seen([0], 1);
@@ -330,7 +332,7 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
       // Only where samples are objects: strings and numbers cannot be changed, and cost nothing here.
       if (watch) watch.seen(ids, batch.length);
       try {
-        result = await callFunction(fn, batch, callTimeoutMs);
+        result = await callFunction(fn, batch, callTimeoutMs, ids.length === 1 ? (ids[0] < 0 ? -1 : ids[0] % list.length) : undefined);
       } catch (e) {
         // A sample the function changed in place is the likelier cause (tokens pushed until too long).
         const changed = watch && !(e instanceof StalledError) ? samplesChanged(handle) : null;

@@ -194,7 +194,7 @@ describe('bad functions and samples are one clear line', () => {
     return (e as Error).message;
   };
   test.each([
-    ['throws', () => { throw new Error('tokenizer not loaded'); }, /the batch function threw on a batch of 1: tokenizer not loaded/],
+    ['throws', () => { throw new Error('tokenizer not loaded'); }, /the batch function threw on sample 0 alone \(1\): tokenizer not loaded/],
     ['wrong row count', (b: unknown[]) => [[1], ...b.map(() => [1])], /returned 2 rows for 'output' on a batch of 1 sample/],
     ['not numeric', (b: unknown[]) => b.map(() => ['x']), /is not numeric/],
     ['shapes change with the batch', (b: unknown[]) => b.map(() => Array(b.length).fill(1)), /only the first axis may follow the batch/],
@@ -206,7 +206,7 @@ describe('bad functions and samples are one clear line', () => {
     ['an output missing on a batch', (b: unknown[]) => (b.length === 1 ? { a: b.map(() => [1]) } : { z: b.map(() => [1]) }), /returned no 'a' on a batch of 2, though it did on one sample/],
     ['dims with no batch axis', () => ({ dims: [], data: [5] }), /output 'output' has dims \[\]: give whole numbers with the batch first/],
     ['dims that are not whole numbers', (b: unknown[]) => ({ dims: [String(b.length), 1], data: b.map(() => 1) }), /output 'output' has dims \["1",1\]: give whole numbers/],
-    ['rejects with an empty message', () => Promise.reject(new Error('')), /the batch function threw on a batch of 1: Error with no message$/],
+    ['rejects with an empty message', () => Promise.reject(new Error('')), /the batch function threw on sample 0 alone \(1\): Error with no message$/],
     ['empties the batch it is given', (b: unknown[]) => { const out = b.map(() => [1, 2]); b.length = 0; return [...out, [3, 4]]; }, /returned 2 rows for 'output' on a batch of 1 sample/],
     // Emptied, then another type on a batch than on one sample: the batch it was given is named, not 0.
     ['empties the batch, then returns another type', (b: unknown[]) => { const n = b.length; b.length = 0; return Array.from({ length: n }, () => (n === 1 ? Float32Array : Float64Array).of(1, 2)); }, /output 'output' is float64 on a batch of 2 but float32 on one sample/],
@@ -227,6 +227,14 @@ describe('bad functions and samples are one clear line', () => {
     // Determinism's batch: its size named, not a batch of 1.
     const e = await checkDeterminism(tokens, { samples: texts, repeats: 2, batchSize: 4 }).then(() => null, (x: Error) => x);
     expect(e?.message).toMatch(/^the batch function's output 'output' is \[4, 24, 2\] on a batch of 4 but \[1, 5, 2\] on sample 0 alone: only the first axis/);
+  });
+  // One bad entry in a long samples file (a null among texts): the line names it, not 'a batch of 1'.
+  test('a sample the function cannot take: the throw names the sample', async () => {
+    const embed = await pipeline(maskedPoolingModel());
+    expect(await run(embed as never, ['a cat', 'the dog barks', null, 'hello', 'quiet night'])).toMatch(/^the batch function threw on sample 2 alone \(null\): t is not iterable$/);
+    // In a larger batch the culprit is not known: the batch is named.
+    const picky = (b: unknown[]) => (b.length > 2 ? Promise.reject(new Error('batch too large')) : b.map(() => [1, 2]));
+    expect(await run(picky)).toMatch(/^the batch function threw on a batch of 4: batch too large$/);
   });
   test('samples missing, empty, identical; padTo', async () => {
     const fn = (b: unknown[]) => b.map(() => [1]);
