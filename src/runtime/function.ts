@@ -102,31 +102,40 @@ function fromRows(rows: unknown[], name: string): { dims: number[]; data: Float3
     throw notNumeric();
   };
   const dims = shapeOf(rows);
-  const values: number[] = [];
+  // Written in place, the size known from the dims: a growing number[] of every value (25M for
+  // [512, 128, 384] rows) and a call per number took six times the function's own time.
+  const values = new Float64Array(dims.reduce((a, b) => a * b, 1));
+  let at = 0;
   let allFloat32 = dims.length > 1;
+  const last = dims.length - 1;
   const walk = (v: unknown, depth: number): void => {
-    if (depth === dims.length) {
-      if (typeof v !== 'number') throw notNumeric();
-      values.push(v);
-      return;
-    }
     const typed = isTypedRow(v);
     const length = typed || Array.isArray(v) ? (v as ArrayLike<unknown>).length : -1;
     if (length !== dims[depth]) {
       throw new BadInputError(`the batch function's output '${name}' has rows of different lengths or depths; return one row of the same shape per sample`);
     }
     if (typed) {
-      if (depth !== dims.length - 1) throw notNumeric();
-      for (let i = 0; i < length; i++) values.push(Number((v as unknown as ArrayLike<number | bigint>)[i]));
+      if (depth !== last) throw notNumeric();
+      const row = v as unknown as ArrayLike<number | bigint>;
+      for (let i = 0; i < length; i++) values[at++] = Number(row[i]);
       allFloat32 &&= Object.prototype.toString.call(v) === '[object Float32Array]';
       return;
     }
-    // Plain numbers (the leaves of this array) are doubles.
-    if (depth === dims.length - 1) allFloat32 = false;
-    for (const x of v as unknown[]) walk(x, depth + 1);
+    const items = v as unknown[];
+    if (depth === last) {
+      // Plain numbers (the leaves of this array) are doubles.
+      allFloat32 = false;
+      for (let i = 0; i < length; i++) {
+        const x = items[i];
+        if (typeof x !== 'number') throw notNumeric();
+        values[at++] = x;
+      }
+      return;
+    }
+    for (let i = 0; i < length; i++) walk(items[i], depth + 1);
   };
   walk(rows, 0);
-  return { dims, data: allFloat32 ? Float32Array.from(values) : Float64Array.from(values) };
+  return { dims, data: allFloat32 ? Float32Array.from(values) : values };
 }
 
 /** One output as a float tensor, checked: numeric, the batch first with one row per sample. */

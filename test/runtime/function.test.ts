@@ -120,6 +120,21 @@ test('rows as typed arrays, deeper nesting, a number per sample; plain numbers c
   expect(ragged).toMatch(/has rows of different lengths or depths; return one row of the same shape per sample/);
 });
 
+// Deep rows are flattened in place (no growing list of every value): each value lands at its
+// own index, typed rows beside plain ones, and a value that is not a number is still one line.
+test('deep rows keep every value at its index; float32 rows stay float32 at depth', async () => {
+  const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee'];
+  const deep = (b: unknown[]) => (b as string[]).map((t) => [[t.length, 1, 0], [2, t.length + (b.length > 1 ? 0.5 : 0), 3]]);
+  const r = await checkBatchInvariance(deep as never, { samples: words, ...sweep });
+  expect(r.worst && [r.worst.index, r.worst.expected, r.worst.actual - r.worst.expected]).toEqual([[1, 1], r.worst?.expected, 0.5]);
+  expect(r.model.outputs[0]).toMatchObject({ dtype: 'float64', shape: ['batch', 2, 3] });
+  const typed = (b: unknown[]) => (b as string[]).map((t) => [Float32Array.of(t.length, 1), Float32Array.of(2, t.length / 3)]);
+  const rt = await checkBatchInvariance(typed as never, { samples: words, ...sweep });
+  expect([rt.verdict, rt.model.outputs[0].dtype, rt.model.outputs[0].shape]).toEqual(['invariant', 'float32', ['batch', 2, 2]]);
+  const hole = (b: unknown[]) => (b as string[]).map((t) => [[t.length, 1], [2, b.length > 1 ? 'x' : 3]]);
+  await expect(checkBatchInvariance(hole as never, { samples: words, ...sweep })).rejects.toThrow(/output 'output' is not numeric/);
+});
+
 // The function gets the user's samples as they are: the report says so, not 'floats'.
 test("the report's inputs are the samples as given; a named function is titled by its name", async () => {
   const r = await checkBatchInvariance(async function embed(b: unknown[]) { return (b as string[]).map((t) => [t.length, t.charCodeAt(0)]); }, { samples: texts, ...sweep });
