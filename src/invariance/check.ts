@@ -1,5 +1,5 @@
 import { resolveTolerance, describeTolerance, Tolerance, ResolvedTolerance } from '../compare/tolerance';
-import { approx } from '../report/format';
+import { approx, sizeList } from '../report/format';
 import { BadInputError, formatValue } from '../errors';
 import { FUNCTION_OPTION_KEYS, INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor, functionFingerprint } from '../runtime/fingerprint';
@@ -147,7 +147,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       ...hooks,
     }));
     if (execution.skipped.length > 0) {
-      notes.push(`the budget of ${options.budget?.seconds}s skipped batch sizes ${execution.skipped.join(', ')}`);
+      notes.push(`the budget of ${options.budget?.seconds}s skipped batch sizes ${sizeList(execution.skipped)}`);
     }
     const layouts = comparedLayouts(execution.rows, execution.layouts, notes);
     const analysis = analyse(execution.rows, layouts, tolerances);

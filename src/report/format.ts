@@ -17,6 +17,26 @@ export function approx(x: number): string {
   return Number.isFinite(x) && x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential(1) : x.toPrecision(2);
 }
 
+/** Entries past which sizeList writes runs of consecutive sizes as ranges. */
+const LONG_LIST = 20;
+
+/**
+ * A list of batch sizes for people: as given while short; past 20 entries, runs of three or more
+ * consecutive integers as a..b ("1..347, 512"). A sweep of every size up to 512 otherwise printed
+ * 2,000 characters of numbers on one line. Exact: a range stands only for sizes that are listed.
+ */
+export function sizeList(sizes: readonly number[], separator = ', '): string {
+  if (sizes.length <= LONG_LIST) return sizes.join(separator);
+  const parts: string[] = [];
+  for (let i = 0; i < sizes.length; ) {
+    let j = i;
+    while (j + 1 < sizes.length && sizes[j + 1] === sizes[j] + 1) j++;
+    parts.push(j >= i + 2 ? `${sizes[i]}..${sizes[j]}` : sizes.slice(i, j + 1).join(separator));
+    i = j + 1;
+  }
+  return parts.join(separator);
+}
+
 /** A value with full float32 precision, for "expected vs actual" lines. */
 export function exact(x: number): string {
   return Number.isFinite(x) ? String(Math.fround(x) === x ? x : x) : num(x);

@@ -1,7 +1,7 @@
 import type TableType from 'cli-table3';
 import { describeFingerprint } from '../runtime/fingerprint';
 import type { InvarianceReport } from '../invariance/report';
-import { cosine, exact, minimumToleranceLine, num } from './format';
+import { cosine, exact, minimumToleranceLine, num, sizeList } from './format';
 import { synthesisLine } from './synthesis-text';
 import { colorsFor, verdictColor, plain, type Colors } from './colors';
 
@@ -95,8 +95,8 @@ export function formatReport(report: InvarianceReport, options: TextOptions = {}
   const tolerances = [...new Set(Object.values(report.tolerance))];
   lines.push(`tolerance: ${tolerances.length === 1 ? tolerances[0] : Object.entries(report.tolerance).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
   const dims = Object.entries(report.model.dims).map(([k, v]) => `${k}=${v}${report.model.defaultedDims.includes(k) ? ' (default)' : ''}`);
-  const plan = `plan: reference batch ${report.plan.reference}, ${report.plan.probes} probes, sizes ${report.plan.sizes.join(',')}` +
-    (report.plan.skipped.length ? `; skipped ${report.plan.skipped.join(',')} (budget)` : '') +
+  const plan = `plan: reference batch ${report.plan.reference}, ${report.plan.probes} probes, sizes ${sizeList(report.plan.sizes, ',')}` +
+    (report.plan.skipped.length ? `; skipped ${sizeList(report.plan.skipped, ',')} (budget)` : '') +
     `; ${report.samples.source} samples${report.samples.source === 'synthesized' ? ` (seed ${report.samples.seed})` : ` (${report.samples.count})`}` +
     (dims.length ? `; dims ${dims.join(', ')}` : '');
   lines.push(c.dim(plan));

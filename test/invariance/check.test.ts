@@ -179,6 +179,19 @@ describe('the report', () => {
     expect(r.notes.join(' ')).toMatch(/skipped batch sizes/);
   });
 
+  // `--batch-sizes 1,2,...,512` printed every size on the plan line and in the budget's note.
+  test('a long sweep is written as ranges in the plan line and the budget note; short lists as given', async () => {
+    const sizes = [...Array.from({ length: 30 }, (_, i) => i + 1), 40, 41, 64];
+    const r = await checkBatchInvariance(invariantModel(), { batchSizes: sizes });
+    expect(formatReport(r, { color: false })).toMatch(/^plan: reference batch 1, 3 probes, sizes 1\.\.30,40,41,64; /m);
+    const cut = await checkBatchInvariance(invariantModel(), { batchSizes: sizes, budget: { seconds: 1e-9 } });
+    const skipped = cut.plan.skipped;
+    expect(skipped.length).toBeGreaterThan(20);
+    expect(cut.notes.join('\n')).toMatch(new RegExp(`skipped batch sizes ${skipped[0]}\\.\\.30, 40, 41, 64$`, 'm'));
+    expect(formatReport(cut, { color: false })).toMatch(new RegExp(`; skipped ${skipped[0]}\\.\\.30,40,41,64 \\(budget\\)`));
+    expect(formatReport(await checkBatchInvariance(invariantModel(), small), { color: false })).toMatch(/sizes 1,2,3,8; /);
+  });
+
   test('integer outputs compare exactly beside float ones', async () => {
     const r = await checkBatchInvariance(multiOutputModel(), small);
     expect(r.verdict).toBe('invariant');
