@@ -278,6 +278,23 @@ export function assertBatchFits(options: FitOptions): BatchEstimate {
   return estimate;
 }
 
+/**
+ * locate's instrumented runs: every intermediate value is a graph output, so onnxruntime holds
+ * them all at once and copies each into a JS tensor (2 copies, as for outputs). Their bytes are
+ * measured on the reference run (`referenceSize` rows); a run of `batchSize` rows needs them
+ * scaled. The check before it counts only the model's own outputs: at batch 512 the bundled
+ * training-mode CNN's values took 4.9 GB where its check took 1.1 GB.
+ */
+export function assertExposedFits(options: { referenceBytes: number; referenceSize: number; batchSize: number; values: number; maxBytes?: number; source: string }): void {
+  const limit = limitOf(options.maxBytes);
+  if (limit < 0n) return;
+  const need = (BigInt(Math.ceil(options.referenceBytes)) * BigInt(options.batchSize) * OUTPUT_COPIES) / BigInt(Math.max(1, options.referenceSize));
+  if (need <= limit) return;
+  throw new BadInputError(
+    `${options.source}: locate exposes ${options.values} intermediate value${options.values === 1 ? '' : 's'} as outputs, all held at once: at batch ${options.batchSize} they need about ${formatBytes(need)} (limit ${formatBytes(limit)}); search at a smaller size that fails (batchSizes, CLI --batch-sizes, with sizes below ${options.batchSize}) or raise maxBytes (CLI --max-memory)`,
+  );
+}
+
 /** What a plan will run at most, computed from the plan's options without building it. */
 export interface PlanFootprint {
   /** Rows of the largest run (padding included). */

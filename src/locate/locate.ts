@@ -33,6 +33,7 @@ import { hasExternalData, modelBytes } from '../runtime/model-bytes';
 import { checkExternalFiles } from '../onnx/tensor';
 import { INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOptions, SESSION_OPTION_KEYS, TOLERANCE_OPTION_KEYS } from '../options';
 import { num } from '../report/format';
+import { assertExposedFits } from '../inputs/memory';
 import { sessionSettings } from '../stats/check';
 import { tool } from '../version';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
@@ -599,7 +600,16 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       for (const run of runs) {
         const f = feeds(run);
         const plainOut = await handle.run(f, finalOutputs, { rows: run.size, purpose: 'guard' });
-        const instOut = await search.run(f, finalOutputs, { rows: run.size, purpose: 'guard' });
+        // The reference run (first; the probe alone) fetches every value: their bytes, scaled to
+        // the largest run, are refused in one line before any run that cannot fit. Where the
+        // values are outputs, onnxruntime holds them all even when fewer are fetched.
+        const measure = run === reference ? search.outputs.filter((m) => m.dtype !== 'non-tensor').map((m) => m.name) : finalOutputs;
+        const instOut = await search.run(f, measure, { rows: run.size, purpose: 'guard' });
+        if (run === reference) {
+          const referenceBytes = measure.reduce((n, name) => n + ((((instOut[name] as ort.Tensor | undefined)?.data as TypedArray | undefined)?.byteLength) ?? 0), 0);
+          const batchSize = Math.max(...runs.map((r) => r.size));
+          assertExposedFits({ referenceBytes, referenceSize: run.size, batchSize, values: measure.length - finalOutputs.length, maxBytes: options.maxBytes, source: mb.source });
+        }
         const differs = finalOutputs.filter((n) => !sameTensor(plainOut[n] as ort.Tensor, instOut[n] as ort.Tensor));
         if (differs.length === 0) continue;
         const again = await handle.run(f, differs, { rows: run.size, purpose: 'guard' });
