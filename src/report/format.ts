@@ -21,9 +21,10 @@ export function approx(x: number): string {
 const LONG_LIST = 20;
 
 /**
- * A list of batch sizes for people: as given while short; past 20 entries, runs of three or more
- * consecutive integers as a..b ("1..347, 512"). A sweep of every size up to 512 otherwise printed
- * 2,000 characters of numbers on one line. Exact: a range stands only for sizes that are listed.
+ * A list of batch sizes (or a batch's probe positions) for people: as given while short; past 20
+ * entries, runs of three or more consecutive integers as a..b ("1..347, 512"). A sweep of every
+ * size up to 512 otherwise printed 2,000 characters of numbers on one line, and 512 probes made
+ * every row of the table as wide. Exact: a range stands only for values that are listed.
  */
 export function sizeList(sizes: readonly number[], separator = ', '): string {
   if (sizes.length <= LONG_LIST) return sizes.join(separator);

@@ -24,7 +24,7 @@ export function batchTable(report: InvarianceReport, c: Colors = plain): string 
     const paint = b.pass ? (b.bitExact ? String : c.yellow) : c.red;
     table.push([
       b.size,
-      b.positions.join(','),
+      sizeList(b.positions, ','),
       num(b.maxAbs),
       num(b.maxRel),
       num(b.maxUlp),

@@ -190,6 +190,9 @@ describe('the report', () => {
     expect(cut.notes.join('\n')).toMatch(new RegExp(`skipped batch sizes ${skipped[0]}\\.\\.30, 40, 41, 64$`, 'm'));
     expect(formatReport(cut, { color: false })).toMatch(new RegExp(`; skipped ${skipped[0]}\\.\\.30,40,41,64 \\(budget\\)`));
     expect(formatReport(await checkBatchInvariance(invariantModel(), small), { color: false })).toMatch(/sizes 1,2,3,8; /);
+    // Every row of a batch of 32 a probe: the positions column as a range, not 32 numbers.
+    const every = formatReport(await checkBatchInvariance(invariantModel(), { batchSizes: [1, 32], probes: 32 }), { color: false });
+    expect(every).toMatch(/^│ +32 │ 0\.\.31 +│/m);
   });
 
   test('integer outputs compare exactly beside float ones', async () => {
