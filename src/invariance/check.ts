@@ -463,7 +463,6 @@ export function formatSizes(sizes: readonly number[], sweep: readonly number[]):
   return parts.join(', ');
 }
 
-/** The forum's question answered in one line, for the served sizes. */
 /**
  * The recipe for sequence padding: where a text alone unpadded differs from itself padded, but
  * everything padded to the limit is bitwise equal across the served sizes and other pad ids
@@ -478,6 +477,7 @@ function withPadLength(recipe: Recipe | null, padding: PaddingReport, comparison
   return { ...(recipe ?? { padTo: null }), padLength: padding.limit as number, verified: recipe?.padTo ? recipe.verified : true };
 }
 
+/** The forum's question answered in one line, for the served sizes. */
 function answerLine(served: ServedAnswer, recipe: Recipe | null, reason: string | null): string {
   const line = rowsAnswer(served, recipe, reason);
   return recipe?.padLength ? `${line}; pad every text to ${recipe.padLength} tokens and a text alone matches itself in any batch bitwise (verified: the sweep ran at ${recipe.padLength} tokens and other pad ids changed nothing), where alone and unpadded it does not` : line;
