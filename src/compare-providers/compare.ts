@@ -162,7 +162,7 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const batched = new Set(sizes).size > 1;
     labels = uniqueLabels(settings.map((s, i) => (batched ? `${settingsLabel(s)}, batch ${sizes[i]}` : settingsLabel(s))));
     if (count !== null && batchSize > count) notes.push(`batch of ${batchSize} from ${count} samples: samples repeat in the batch`);
-    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `batchSize ${batchSize}` });
+    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `a batch of ${batchSize} (batchSize, CLI --batch-size)` });
     const ids = Array.from({ length: batchSize }, (_, i) => (count ? i % count : i));
     assertSamplesCanShowFailure(prepared.specs, prepared.pool, ids, 'varied', sampleLabel(prepared.source, options));
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);

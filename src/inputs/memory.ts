@@ -232,7 +232,7 @@ function limitOf(maxBytes: unknown): bigint {
  * bytes above `maxBytes`, a tensor longer than a typed array can be, or the JS heap it needs
  * above what V8 has left. Returns the estimate otherwise. Allocates nothing.
  *
- *   assertBatchFits({ specs, outputs: handle.outputs, batchSize: 1e9, what: 'batchSize 1000000000' })
+ *   assertBatchFits({ specs, outputs: handle.outputs, batchSize: 1e9, what: 'a batch of 1000000000 (batchSize, CLI --batch-size)' })
  */
 export function assertBatchFits(options: FitOptions): BatchEstimate {
   const { specs, outputs = [], batchSize } = options;
@@ -242,7 +242,9 @@ export function assertBatchFits(options: FitOptions): BatchEstimate {
   const estimate = batchBytes(specs, outputs, batchSize);
   const counted = estimate.tensors.filter((t) => t.bytes !== null);
   const biggest = counted.reduce<TensorEstimate | null>((a, t) => (a === null || (t.bytes as bigint) > (a.bytes as bigint) ? t : a), null);
-  const naming = biggest ? ` of ${biggest.kind} '${biggest.name}' ${biggest.shown}` : '';
+  // The total is every tensor's; the largest is named with its own share, never as if it were all of it.
+  const share = (b: bigint) => (b === estimate.bytes ? 'all of it' : formatBytes(b) === formatBytes(estimate.bytes) ? 'almost all of it' : `${formatBytes(b)} of it`);
+  const naming = biggest ? `, ${share(biggest.bytes as bigint)} for ${biggest.kind} '${biggest.name}' ${biggest.shown}` : '';
   const notCounted = estimate.unknownOutputs.length > 0
     ? ` (not counting output${estimate.unknownOutputs.length > 1 ? 's' : ''} ${estimate.unknownOutputs.map((n) => `'${n}'`).join(', ')}, whose size the graph does not declare)`
     : '';
@@ -254,7 +256,7 @@ export function assertBatchFits(options: FitOptions): BatchEstimate {
       ? 'use smaller dims (--dim/--shape, or smaller samples) or raise maxBytes (CLI --max-memory)'
       : cure;
     throw new BadInputError(
-      `${what}${naming} needs about ${formatBytes(estimate.bytes)}${notCounted} (limit ${formatBytes(limit)}); ${fix}`,
+      `${what} needs about ${formatBytes(estimate.bytes)}${notCounted} (limit ${formatBytes(limit)})${naming}; ${fix}`,
     );
   }
   for (const t of estimate.tensors) {
@@ -330,7 +332,7 @@ export function planFootprint(options: {
   const largestSize = sizes.reduce((a, b) => Math.max(a, b), 0);
   const runs = 2 * probes + 3 * sizes.length + 1;
   if (padTo >= Math.max(largestSize, reference)) {
-    return { batchSize: padTo, plannedRows: runs * padTo, what: `batches padded to ${padTo} (padTo)` };
+    return { batchSize: padTo, plannedRows: runs * padTo, what: `batches padded to ${padTo} (padTo, CLI --pad-to)` };
   }
   // Reference runs share one row list with their reruns; each size has up to three lists.
   const plannedRows = probes * Math.max(reference, padTo) + sizes.reduce((n, s) => n + 3 * Math.max(s, padTo), 0);

@@ -93,7 +93,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     }
     // A function's outputs count as a model's (their dims learned from its first call), as check
     // counts them; its one input, the sample indices, gives the batch axis its size.
-    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `batchSize ${batchSize}` });
+    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `a batch of ${batchSize} (batchSize, CLI --batch-size)` });
     const ids = Array.from({ length: batchSize }, (_, i) => i % (prepared.pool.count ?? Infinity));
     // The same batch again: repeated samples, or one, can show a run that differs (as for a model);
     // a function's samples are taken as they are (assertFunctionSamplesDiffer is batch invariance's).

@@ -124,7 +124,7 @@ export function makePlan(options: PlanOptions = {}): Plan {
   if (!FILLERS.includes(filler)) throw new BadInputError(`unknown filler '${filler}'; use ${FILLERS.join(' or ')}`);
   const sizes = [...new Set([...requested, ...(options.servedSizes ?? [])])].sort((a, b) => a - b);
   if (sizes.every((s) => s === reference)) {
-    throw new BadInputError(`batch sizes ${sizes.join(', ')} only repeat the reference batch size ${reference}: nothing about the batch would be tested; add other sizes, e.g. batchSizes: [${reference}, ${reference * 2}, ${reference * 8}] (CLI --batch-sizes)`);
+    throw new BadInputError(`batch sizes ${sizes.join(', ')} only repeat the reference batch size ${reference}: nothing about the batch would be tested; add other sizes, e.g. batchSizes: [${reference}, ${reference * 2}, ${reference * 8}] (CLI --batch-sizes ${reference},${reference * 2},${reference * 8})`);
   }
   const maxSize = Math.max(reference, ...sizes);
   // More probes than the largest batch has rows would never be placed: say what really ran.

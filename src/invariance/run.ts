@@ -179,7 +179,7 @@ function assertPlanFits(handle: Runner, specs: readonly InputSpec[], plan: Plan,
   if (!largest) return;
   const rows = largest.rows.length;
   const what = rows > largest.size
-    ? `batches padded to ${rows} (padTo)`
+    ? `batches padded to ${rows} (padTo, CLI --pad-to)`
     : largest.purpose.startsWith('reference') ? `the reference batch of ${rows}` : `batch ${rows}`;
   const outputs = handle.outputs.filter((o) => outputNames.includes(o.name));
   assertBatchFits({ specs, outputs, batchSize: rows, maxBytes, what });

@@ -199,3 +199,15 @@ test('--max-memory on every command that runs a model: a bad size is one line; a
     expectOneLine(await cli(...args, '--max-memory', '4GB'), /unknown option '--max-memory'/);
   }
 });
+
+
+test("a memory refusal names the flag that set the batch (compare's and determinism's --batch-size, check's --pad-to)", async () => {
+  for (const [args, message] of [
+    [['determinism', model, '--batch-size', '512', '--max-memory', '1KB'], /^batchproof: a batch of 512 \(batchSize, CLI --batch-size\) needs about [\d.]+ KB \(limit 1\.0 KB\), [\d.]+ KB of it for input 'x' \[N, 8\]; /],
+    [['compare', model, '--against-threads', '1', '--batch-size', '512', '--max-memory', '1KB'], /^batchproof: a batch of 512 \(batchSize, CLI --batch-size\) needs about/],
+    [['check', model, '--batch-sizes', '1,2', '--pad-to', '512', '--max-memory', '1KB'], /^batchproof: batches padded to 512 \(padTo, CLI --pad-to\) needs about/],
+    [['check', model, '--batch-sizes', '2', '--reference', '2'], /e\.g\. batchSizes: \[2, 4, 16\] \(CLI --batch-sizes 2,4,16\)\n$/],
+  ] as [string[], RegExp][]) {
+    expectOneLine(await cli(...args), message);
+  }
+});

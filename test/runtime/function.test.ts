@@ -486,8 +486,8 @@ describe("a function's own session: batchproof sets none of it up, and says so",
   // What batchproof holds of a function's answers is bounded as a model's outputs are: never ignored.
   test('maxBytes (--max-memory) bounds the outputs it returns, in check and in determinism', async () => {
     const refused = async (call: Promise<unknown>) => ((await call.then(() => null, (e: unknown) => e)) as Error | null)?.message ?? 'resolved';
-    expect(await refused(checkBatchInvariance(fn, { samples, batchSizes: [1, 4], maxBytes: 100 }))).toMatch(/^batch 4 of output 'output' \[N, 2\] needs about \d+ B \(limit 100 B\); use smaller batch sizes or raise maxBytes \(CLI --max-memory\)$/);
-    expect(await refused(checkDeterminism(fn, { samples, batchSize: 4, maxBytes: 100 }))).toMatch(/^batchSize 4 of output 'output' \[N, 2\] needs about \d+ B \(limit 100 B\); use smaller batch sizes or raise maxBytes/);
+    expect(await refused(checkBatchInvariance(fn, { samples, batchSizes: [1, 4], maxBytes: 100 }))).toMatch(/^batch 4 needs about \d+ B \(limit 100 B\), \d+ B of it for output 'output' \[N, 2\]; use smaller batch sizes or raise maxBytes \(CLI --max-memory\)$/);
+    expect(await refused(checkDeterminism(fn, { samples, batchSize: 4, maxBytes: 100 }))).toMatch(/^a batch of 4 \(batchSize, CLI --batch-size\) needs about \d+ B \(limit 100 B\), \d+ B of it for output 'output' \[N, 2\]; use smaller batch sizes or raise maxBytes/);
     expect((await checkDeterminism(fn, { samples, batchSize: 4, maxBytes: 1e6 })).verdict).toBe('deterministic');
   });
 
