@@ -106,9 +106,13 @@ function checkedText(tol: Tolerance, given: string): Tolerance {
   return tol;
 }
 
-/** Short text for reports: "exact", "atol=1e-05, rtol=1.3e-06", "ulp<=4", "cosine<=1e-06". */
+/**
+ * Short text for reports: "exact (bitwise)", "atol=1e-5, rtol=1.3e-6", "ulp<=4", "cosine distance<=1e-6".
+ * Numbers as a user writes them in --tolerance, exactly as given: 1, 0.5 and 100 plainly (not
+ * 1e+0), small and large ones as 1e-5 and 1e6.
+ */
 export function describeTolerance(t: ResolvedTolerance): string {
-  const short = (x: number) => (x === 0 ? '0' : Number(x.toPrecision(3)).toExponential().replace('e-', 'e-').replace(/\.?0+e/, 'e'));
+  const short = (x: number) => (x === 0 || (x >= 0.01 && x < 1e5) ? String(x) : x.toExponential().replace('e+', 'e'));
   switch (t.kind) {
     case 'exact': return 'exact (bitwise)';
     case 'allclose': return `atol=${short(t.atol)}, rtol=${short(t.rtol)}`;

@@ -211,3 +211,12 @@ test("a memory refusal names the flag that set the batch (compare's and determin
     expectOneLine(await cli(...args), message);
   }
 });
+
+test('--tolerance and --output-tolerance are echoed as written (atol=1, not atol=1e+0)', async () => {
+  const check = JSON.parse((await cli('check', model, '--batch-sizes', '1,2', '--tolerance', 'atol=1', '--json')).stdout);
+  expect(check.tolerance).toEqual({ y: 'atol=1, rtol=0' });
+  const text = (await cli('check', model, '--batch-sizes', '1,2', '--output-tolerance', 'y:atol=0.5,rtol=100')).stdout;
+  expect(text).toMatch(/^tolerance: atol=0\.5, rtol=100$/m);
+  expect((await cli('determinism', model, '--repeats', '2', '--batch-size', '2', '--tolerance', 'cosine=0.25')).stdout).toMatch(/^tolerance: cosine distance<=0\.25$/m);
+  expect((await cli('compare', model, '--against-threads', '1', '--batch-size', '2', '--tolerance', '2e-7')).stdout).toMatch(/^tolerance: atol=2e-7, rtol=0$/m);
+});
