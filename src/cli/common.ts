@@ -260,12 +260,13 @@ export function addFunctionFlags(cmd: Command): Command {
 export async function batchFunctionOf(model: string, flags: FunctionFlags, options: { samples?: unknown; callTimeoutMs?: number }, ctx: Pick<CommandContext, 'runsUserCode'>): Promise<BatchFunction | null> {
   const { FUNCTION_MODULE, loadBatchFunction, readSamplesFile } = await import('../runtime/function');
   const { samples } = flags;
-  // Refused for a model by the check itself, as callTimeoutMs is.
-  if (flags.callTimeout) options.callTimeoutMs = flags.callTimeout.seconds * 1000;
   if (!FUNCTION_MODULE.test(model)) {
     if (samples !== undefined) throw new BadInputError(`--samples is for a batch function module (.js, .mjs, .cjs, .ts); for a model give samples with --inputs FILE.npz`);
+    // The check refuses callTimeoutMs for a model too, in the API's words.
+    if (flags.callTimeout) throw new BadInputError(`--call-timeout limits a batch function's calls, and ${model} is a model, run by onnxruntime; leave it out`);
     return null;
   }
+  if (flags.callTimeout) options.callTimeoutMs = flags.callTimeout.seconds * 1000;
   if (samples === undefined) throw new BadInputError(`${model}: a batch function needs samples: add --samples texts.json (a JSON array) or --samples texts.txt (one a line)`);
   options.samples = await readSamplesFile(samples);
   ctx.runsUserCode(model);

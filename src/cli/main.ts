@@ -124,7 +124,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
       return EXIT.badInput;
     }
     if (e instanceof BadInputError) {
-      err(`batchproof: ${e.message}`);
+      err(`batchproof: ${e.message.replace(API_CALLER, '')}`);
       return EXIT.badInput;
     }
     const failure = e as Error;
@@ -137,6 +137,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => wri
     (undivert as (() => void) | null)?.();
   }
 }
+
+/**
+ * The API's lines start with the function that refused the input (`checkBatchInvariance: ...`,
+ * `diffBaselines: ...`); a CLI user ran a command, not that function, so its name is left off.
+ */
+const API_CALLER = /^(?:checkBatchInvariance|checkDeterminism|compareProviders|locateDivergence|checkRunningStats|recalibrate|diffBaselines|compareEmbeddings): /;
 
 /** The commands that need an ONNX model and refuse a batch function's module (their own line says so). */
 const MODEL_ONLY_COMMANDS = ['compare', 'locate', 'stats', 'recalibrate'];

@@ -132,7 +132,7 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
       const other = unbatched === first ? twin : first;
       const batching = unbatched === undefined ? '' : `: side ${unbatched + 1} runs all ${sizes[unbatched]} samples compared in one batch, as side ${other + 1} does`;
       const cure = unbatched === undefined ? '' : `compare more samples than side ${other + 1} batches (batchSize, CLI --batch-size), or `;
-      throw new BadInputError(`sides ${first + 1} and ${twin + 1} have the same settings (${what}${batching}): comparing a configuration with itself proves nothing; ${cure}change the provider, threads, optimization, deterministic or batch size of one side`);
+      throw new BadInputError(`sides ${first + 1} and ${twin + 1} have the same settings (${what}${batching}): comparing a configuration with itself proves nothing; ${cure}change the provider, threads, optimization, deterministic or batch size of one side (CLI --against, --against-threads, --against-optimization, --against-deterministic, --against-batch-size)`);
     }
   };
   refuseTwins(ownSizes);

@@ -526,6 +526,7 @@ const FLAGS: Record<string, string> = {
   consts: '--const',
   shapes: '--shape',
   seed: '--seed',
+  vocab: '--vocab',
   padding: '--padding, --pad-axis, --mask, --pad-id, --pad-side',
 };
 

@@ -220,3 +220,25 @@ test('--tolerance and --output-tolerance are echoed as written (atol=1, not atol
   expect((await cli('determinism', model, '--repeats', '2', '--batch-size', '2', '--tolerance', 'cosine=0.25')).stdout).toMatch(/^tolerance: cosine distance<=0\.25$/m);
   expect((await cli('compare', model, '--against-threads', '1', '--batch-size', '2', '--tolerance', '2e-7')).stdout).toMatch(/^tolerance: atol=2e-7, rtol=0$/m);
 });
+
+
+// The API's lines start with the function that refused the input (`checkBatchInvariance: ...`);
+// a CLI user ran a command and never called it.
+test('a CLI line never starts with an API function name: function module flags, --call-timeout on a model', async () => {
+  const embed = path.join(dir, 'embed-api.js');
+  fs.writeFileSync(embed, 'module.exports = async (batch) => batch.map((s) => [s.length, 1]);\n');
+  const texts = path.join(dir, 'api-texts.json');
+  fs.writeFileSync(texts, JSON.stringify(['a', 'bb', 'ccc']));
+  for (const [args, message] of [
+    [['determinism', embed, '--samples', texts, '--threads', '2'], /^batchproof: threads \(--threads\) sets up a model's session or input tensors/],
+    [['check', embed, '--samples', texts, '--vocab', '5'], /^batchproof: vocab \(--vocab\) sets up a model's session or input tensors/],
+    [['check', model, '--call-timeout', '5s'], /^batchproof: --call-timeout limits a batch function's calls, and \S+m\.onnx is a model, run by onnxruntime; leave it out\n$/],
+    [['determinism', model, '--call-timeout', '5s'], /^batchproof: --call-timeout limits a batch function's calls/],
+    // The API's twin-sides line: its settings' flags too, here the side the user set to a default.
+    [['compare', model, '--no-against-deterministic'], /^batchproof: sides 1 and 2 have the same settings .*change the provider, threads, optimization, deterministic or batch size of one side \(CLI --against, --against-threads, --against-optimization, --against-deterministic, --against-batch-size\)\n$/],
+  ] as [string[], RegExp][]) {
+    const r = await cli(...args);
+    expectOneLine(r, message);
+    expect(r.stderr).not.toMatch(/checkBatchInvariance|checkDeterminism/);
+  }
+});

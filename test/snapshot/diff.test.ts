@@ -113,7 +113,7 @@ describe('batchproof diff A B', () => {
     for (const other of [a, link, hard]) {
       const r = await cli('diff', a, other);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^batchproof: diffBaselines: .*a\.emb and .*\.emb are the same file, so they would read as identical whatever it holds; give the baseline and another file/);
+      expect(r.stderr).toMatch(/^batchproof: \/.*a\.emb and .*\.emb are the same file, so they would read as identical whatever it holds; give the baseline and another file/);
       expect(r.stdout).toBe('');
     }
     // A copy is another file: bitwise equal, and said so.
