@@ -181,7 +181,7 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
         const partFeeds = part.length === batchSize ? feeds : feedsFor(prepared.specs, prepared.shared, prepared.pool, part);
         const call = { rows: part.length, purpose: 'compare', log };
         // Ids beyond a table the graph hides, a batch fixed at 1: the line that names the cure.
-        const first = (await guessedIds(prepared, () => runOrExplainFixedBatch(handles[i], prepared, part, partFeeds, names, call, ', or compare at batch 1 (batchSize: 1, CLI --batch-size 1)'))) as Record<string, ort.Tensor>;
+        const first = (await guessedIds(prepared, () => runOrExplainFixedBatch(handles[i], prepared, part, partFeeds, names, call, ', or compare at batch 1 (batchSize: 1, CLI --batch-size 1)'), { handle: handles[i], dims: options.dims })) as Record<string, ort.Tensor>;
         const again = (await handles[i].run(partFeeds, names, call)) as Record<string, ort.Tensor>;
         repeatable &&= outputs.every((o) => sameTensor(first[o.name], again[o.name]));
         chunks.push({ start, size: part.length, outputs: first });

@@ -7,7 +7,9 @@ import { InputOptions, PreparedInputs, prepareInputs, userSampleIndex } from '..
 import { BATCH_MARK, guessedBatchAxes, guessedBatchLine, InputSpec } from '../inputs/spec';
 import { assertBatchFits, DeclaredOutput, planFootprint } from '../inputs/memory';
 import { assertSamplesCanShowFailure, samplesDiffer } from '../inputs/degenerate';
-import { graphOf, ModelHandle, modelBytesOf, ModelSource, openModel } from '../runtime/handle';
+import { graphOf, ModelHandle, modelBytesOf, ModelSource, openModel, readHandleGraph } from '../runtime/handle';
+import { RunFailure, runFailure } from '../runtime/runner';
+import { positionTables } from '../onnx/tables';
 import { SessionSettings } from '../runtime/settings';
 import type { Diagnosis } from '../diagnosis';
 import { tool } from '../version';
@@ -145,7 +147,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
       maxBytes: options.maxBytes,
       onProgress: options.onProgress,
       ...hooks,
-    }));
+    }), { handle, dims: options.dims });
     if (execution.skipped.length > 0) {
       notes.push(`the budget of ${options.budget?.seconds}s skipped batch sizes ${sizeList(execution.skipped)}`);
     }
@@ -424,10 +426,12 @@ function maskSeqAxis(prepared: PreparedInputs, padding: PaddingReport): number |
  * A Gather out of bounds on ids batchproof synthesized without finding their table: the range was
  * a guess (the vocab default), so the cure is the vocab, not the shapes the generic line names.
  */
-export async function guessedIds<T>(prepared: PreparedInputs, run: () => Promise<T>): Promise<T> {
+export async function guessedIds<T>(prepared: PreparedInputs, run: () => Promise<T>, given?: { handle: ModelHandle; dims?: Record<string, number> }): Promise<T> {
   try {
     return await run();
   } catch (e) {
+    const dims = e instanceof RunFailure && given ? dimFailure(e, given.handle, given.dims) : null;
+    if (dims) throw new BadInputError(dims);
     const guessed = Object.entries(prepared.synthesis).filter(([, f]) => f.kind === 'ids' && f.table === null) as [string, { high: number }][];
     if (!(e instanceof BadInputError) || !/indices element out of data bounds/.test(e.message) || guessed.length === 0) throw e;
     const range = /inclusive range \[-?\d+,\s*(\d+)\]/.exec(e.message);
@@ -437,6 +441,33 @@ export async function guessedIds<T>(prepared: PreparedInputs, run: () => Promise
       `${e.message.replace(/; check --shape.*$/, '')}: batchproof found no table for the ids in the graph and synthesized ${ids}, more than a table${rows ? ` of ${rows} rows` : ''} takes; set the vocabulary (API: vocab: ${rows ?? 'N'}, CLI --vocab ${rows ?? 'N'}) or give samples (--inputs)`,
     );
   }
+}
+
+/** onnxruntime's words for an input shaped wrong: a broadcast, a reshape, a rank or a dim. */
+const SHAPE_ERROR = /broadcast|shape|dimension|rank/i;
+
+/**
+ * A run that failed on a shape where the user set a dim (--dim sequence=512): the likely cause
+ * is that size, which the generic line ("check --shape/--dim/--const") leaves the user to guess.
+ * Where the graph indexes a table with positions it makes itself (a position embedding: a
+ * sliced arange, not ids from an input) and onnxruntime's reason names both the table's rows
+ * and the dim's size, the line names the table and its rows as the size to stay within. Null
+ * when no dim was set, the error is another, or the caller worded the failure itself.
+ */
+function dimFailure(e: RunFailure, handle: ModelHandle, dims: Record<string, number> | undefined): string | null {
+  const set = Object.entries(dims ?? {});
+  if (set.length === 0 || !SHAPE_ERROR.test(e.reason) || /out of data bounds/.test(e.reason) || e.message !== runFailure(handle.source, e.rows, e.reason)) return null;
+  const read = readHandleGraph(handle);
+  const tables = read.reason === null ? positionTables(read.graph, read.constants) : [];
+  const numbers = new Set(e.reason.match(/\d+/g) ?? []);
+  for (const [symbol, size] of set) {
+    const table = tables.find((t) => t.rows < size && numbers.has(String(t.rows)) && numbers.has(String(size)));
+    if (table) {
+      return `${handle.source}: the model fails at ${symbol}=${size} (onnxruntime: ${e.reason}): its graph indexes '${table.initializer}' (${table.rows} rows, ${table.node}) with positions it makes itself, not with an input's ids, so ${symbol} is likely limited to ${table.rows} (a position embedding of ${table.rows} rows?); give a smaller size, dims: { ${symbol}: ${table.rows} } (CLI --dim ${symbol}=${table.rows}) or less`;
+    }
+  }
+  const shown = set.map(([k, v]) => `${k}=${v}`);
+  return `${handle.source}: the model fails at ${shown.join(', ')} (onnxruntime, on a batch of ${e.rows}: ${e.reason}): a shape error with ${set.length === 1 ? 'that size' : 'those sizes'} set by dims (CLI ${shown.map((d) => `--dim ${d}`).join(' ')}), so the model likely does not take ${set.length === 1 ? 'it' : 'them'} (a fixed-size table or reshape in its graph for that axis); try a smaller size, such as the one it was exported at, or check --shape/--const and the samples' shape`;
 }
 
 /** The plan's largest batch and row lists, estimated from its options alone, must fit in memory. */

@@ -132,7 +132,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     };
     for (let run = 1; run <= repeats; run++) {
       // Ids beyond a table the graph hides, a batch fixed at 1: the line that names the cure.
-      const result = await guessedIds(prepared, () => runOrExplainFixedBatch(handle, prepared, ids, feeds, names, { rows: batchSize, purpose: 'repeat', log }, ', or check determinism at batch 1 (batchSize: 1, CLI --batch-size 1)'));
+      const result = await guessedIds(prepared, () => runOrExplainFixedBatch(handle, prepared, ids, feeds, names, { rows: batchSize, purpose: 'repeat', log }, ', or check determinism at batch 1 (batchSize: 1, CLI --batch-size 1)'), { handle, dims: options.dims });
       const data = Object.fromEntries(names.map((n) => [n, (result[n] as ort.Tensor).data as TypedArray]));
       if (!first) {
         first = data;

@@ -61,31 +61,7 @@ const INDEXERS: { op: string; domain: string; pairs: { indices: number; data: nu
  * tables. Inputs that reach no table are absent.
  */
 export function tableBounds(graph: GraphFacts, constants: Record<string, ConstantFacts>): Record<string, IdBound> {
-  const consumers = new Map<string, { node: NodeFacts; index: number }[]>();
-  const producer = new Map<string, NodeFacts>();
-  for (const node of graph.nodes) {
-    node.inputs.forEach((name, index) => {
-      if (!name) return;
-      const list = consumers.get(name) ?? [];
-      list.push({ node, index });
-      consumers.set(name, list);
-    });
-    for (const out of node.outputs) if (out) producer.set(out, node);
-  }
-  const constant = (name: string): ConstantFacts | undefined => constants[name] ?? constantNodeFacts(producer.get(name));
-
-  /** Rows of a table value: a constant, or one seen through Identity/Cast/DequantizeLinear. */
-  const tableOf = (name: string, axis: number, depth = 0): { initializer: string; rows: number } | null => {
-    const c = constant(name);
-    if (c) {
-      const a = axis < 0 ? axis + c.dims.length : axis;
-      const rows = c.dims[a];
-      return rows !== undefined && rows > 0 ? { initializer: name, rows } : null;
-    }
-    const p = producer.get(name);
-    if (p && depth < 4 && p.domain === '' && TABLE_PASS.has(p.opType) && p.inputs[0]) return tableOf(p.inputs[0], axis, depth + 1);
-    return null;
-  };
+  const { consumers, constant, tableOf } = lookups(graph, constants);
 
   const bounds: Record<string, IdBound> = {};
   for (const input of graph.inputs) {
@@ -136,6 +112,70 @@ export function tableBounds(graph: GraphFacts, constants: Record<string, Constan
     if (found) bounds[input.name] = found;
   }
   return bounds;
+}
+
+/** Who consumes and produces each value, constants by name, and the rows of a table value. */
+function lookups(graph: GraphFacts, constants: Record<string, ConstantFacts>) {
+  const consumers = new Map<string, { node: NodeFacts; index: number }[]>();
+  const producer = new Map<string, NodeFacts>();
+  for (const node of graph.nodes) {
+    node.inputs.forEach((name, index) => {
+      if (!name) return;
+      const list = consumers.get(name) ?? [];
+      list.push({ node, index });
+      consumers.set(name, list);
+    });
+    for (const out of node.outputs) if (out) producer.set(out, node);
+  }
+  const constant = (name: string): ConstantFacts | undefined => constants[name] ?? constantNodeFacts(producer.get(name));
+
+  /** Rows of a table value: a constant, or one seen through Identity/Cast/DequantizeLinear. */
+  const tableOf = (name: string, axis: number, depth = 0): { initializer: string; rows: number } | null => {
+    const c = constant(name);
+    if (c) {
+      const a = axis < 0 ? axis + c.dims.length : axis;
+      const rows = c.dims[a];
+      return rows !== undefined && rows > 0 ? { initializer: name, rows } : null;
+    }
+    const p = producer.get(name);
+    if (p && depth < 4 && p.domain === '' && TABLE_PASS.has(p.opType) && p.inputs[0]) return tableOf(p.inputs[0], axis, depth + 1);
+    return null;
+  };
+
+  return { consumers, producer, constant, tableOf };
+}
+
+/**
+ * Tables the graph indexes with positions it makes itself (a Range or a sliced constant arange
+ * over the sequence length, as a position embedding is), not with ids from an input's values:
+ * a sequence longer than the table's rows fails the run, whatever the ids. Values computed from
+ * an input's shape alone (Shape, Size) carry no ids.
+ */
+export function positionTables(graph: GraphFacts, constants: Record<string, ConstantFacts>): TableRef[] {
+  const { consumers, tableOf } = lookups(graph, constants);
+  const fromInputs = new Set<string>();
+  const work = graph.inputs.map((i) => i.name);
+  while (work.length > 0) {
+    const value = work.pop() as string;
+    if (fromInputs.has(value) || fromInputs.size > 100_000) continue;
+    fromInputs.add(value);
+    for (const { node } of consumers.get(value) ?? []) {
+      if (node.domain === '' && (node.opType === 'Shape' || node.opType === 'Size')) continue;
+      for (const out of node.outputs) if (out) work.push(out);
+    }
+  }
+  const tables: TableRef[] = [];
+  for (const node of graph.nodes) {
+    const indexer = INDEXERS.find((x) => x.op === node.opType && x.domain === node.domain);
+    for (const pair of indexer?.pairs ?? []) {
+      const indices = node.inputs[pair.indices];
+      const data = node.inputs[pair.data];
+      if (!indices || !data || fromInputs.has(indices)) continue;
+      const table = tableOf(data, (indexer as (typeof INDEXERS)[number]).axis(node));
+      if (table) tables.push({ node: node.name, initializer: table.initializer, rows: table.rows });
+    }
+  }
+  return tables;
 }
 
 /** A Constant node's facts as GraphFacts knows them (dims, and value_int(s)); values of `value` tensors come from constantFacts. */

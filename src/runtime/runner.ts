@@ -86,6 +86,16 @@ export function runFailure(source: string, rows: number, reason: string): string
 }
 
 /**
+ * A failed batch, in one line as BadInputError is, with onnxruntime's reason and the batch's rows
+ * kept apart for a caller that knows more of the cause (a dim the user set: invariance/check.ts).
+ */
+export class RunFailure extends BadInputError {
+  constructor(message: string, readonly reason: string, readonly rows: number) {
+    super(message);
+  }
+}
+
+/**
  * A runner's `run` around a raw call: times it, counts it and turns a failure into one line that
  * names the batch. `raw` failures already worded by batchproof (BadInputError) pass as they are.
  */
@@ -97,7 +107,7 @@ export async function timedRun(source: string, call: RunCall, raw: () => Promise
   } catch (e) {
     if (e instanceof BadInputError) throw e;
     const reason = oneLine(String((e as Error)?.message ?? e));
-    throw new BadInputError(call.failure ? call.failure(reason) : runFailure(source, call.rows, reason));
+    throw new RunFailure(call.failure ? call.failure(reason) : runFailure(source, call.rows, reason), reason, call.rows);
   }
   call.log?.add(call.rows, call.purpose, now() - t0);
   return result;

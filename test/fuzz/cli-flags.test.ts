@@ -242,3 +242,30 @@ test('a CLI line never starts with an API function name: function module flags, 
     expect(r.stderr).not.toMatch(/checkBatchInvariance|checkDeterminism/);
   }
 });
+
+// onnxruntime's broadcast error alone ("64 by 512") left the user to guess that their --dim was the cause.
+test('--dim at a size the model does not take: the line names the dim set, and a position table that limits it', async () => {
+  const text = path.join(__dirname, '..', '..', 'examples', 'models', 'text_embedder.onnx');
+  for (const args of [['check', text], ['determinism', text], ['compare', text, '--against-threads', '1'], ['locate', text]]) {
+    expectOneLine(
+      await cli(...args, '--dim', 'sequence=512'),
+      /^batchproof: \S+text_embedder\.onnx: the model fails at sequence=512 \(onnxruntime: .*64 by 512\): its graph indexes 'position_embeddings\.weight' \(64 rows, \/position_embeddings\/Gather\) with positions it makes itself, not with an input's ids, so sequence is likely limited to 64 .*\(CLI --dim sequence=64\) or less\n$/,
+    );
+  }
+  expect((await cli('check', text, '--dim', 'sequence=64', '--batch-sizes', '1,2')).code).toBe(0);
+  // No table to blame (a bias of 4 added along the axis): the dim set is still named as the likely cause.
+  const bias = path.join(dir, 'bias4.onnx');
+  fs.writeFileSync(
+    bias,
+    buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 'S'] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 'S'] }],
+      initializers: [{ name: 'b', dtype: 'float32', dims: [4], data: [1, 2, 3, 4] }],
+      nodes: [{ op: 'Add', inputs: ['x', 'b'], outputs: ['y'] }],
+    }),
+  );
+  expect((await cli('check', bias, '--dim', 'S=4', '--batch-sizes', '1,2')).code).toBe(0);
+  expectOneLine(await cli('check', bias, '--dim', 'S=8'), /^batchproof: \S+bias4\.onnx: the model fails at S=8 \(onnxruntime, on a batch of 1: .*\): a shape error with that size set by dims \(CLI --dim S=8\), so the model likely does not take it .*try a smaller size/);
+  // Not set by --dim: the generic line, which names the flags to check.
+  expectOneLine(await cli('check', bias, '--shape', 'x=N,8', '--shape', 'y=N,8'), /onnxruntime failed on a batch of 1 .*check --shape\/--dim\/--const/);
+});
