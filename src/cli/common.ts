@@ -224,7 +224,7 @@ export function addPlanFlags(cmd: Command): Command {
     .addOption(new Option('--padding <mode>', 'sequence padding (pad tokens): test it when a token input shares a sequence axis with a mask (auto), or not (off)').choices(['auto', 'off']))
     .option('--pad-axis <name>', 'the sequence axis to pad (a symbolic dim, e.g. sequence)')
     .option('--mask <name>', 'the mask input (1 on tokens, 0 on pads)')
-    .option('--pad-id <n>', 'the token id in pad positions (default 0)', integer('--pad-id'))
+    .option('--pad-id <n>', 'the token id in pad positions (default 0)', padId)
     .addOption(new Option('--pad-side <side>', 'where pad tokens go (default right)').choices(['left', 'right']));
 }
 
@@ -237,6 +237,13 @@ export function planOptions(flags: PlanFlags): Pick<CheckOptions, 'batchSizes' |
     return { ...picked, padding: false };
   }
   return Object.keys(details).length > 0 ? { ...picked, padding: details } : picked;
+}
+
+/** --pad-id: a token id, 0 or more, refused here in the flag's words (the API's line names padding.padId). */
+function padId(value: string): number {
+  const n = integer('--pad-id')(value);
+  if (n < 0) throw new BadInputError(`--pad-id ${value}: a token id is 0 or more; give the id your tokenizer pads with, e.g. --pad-id 0`);
+  return n;
 }
 
 const PADDING_FLAGS: Record<string, string> = { axis: '--pad-axis', mask: '--mask', padId: '--pad-id', side: '--pad-side' };

@@ -144,6 +144,8 @@ test('a value the API refuses is said in the words of the flag the user gave', a
     [['check', model, '--vocab', huge], /^batchproof: --vocab 99999999999999999999: too large; expected a positive integer, at most 9007199254740991\n$/],
     [['determinism', model, '--batch-size', huge], /^batchproof: --batch-size 99999999999999999999: too large/],
     [['check', model, '--pad-id', huge], /^batchproof: --pad-id 99999999999999999999: too large/],
+    // A negative id: the API would say "padding.padId must be a token id".
+    [['check', model, '--pad-id', '-1'], /^batchproof: --pad-id -1: a token id is 0 or more; give the id your tokenizer pads with, e.g. --pad-id 0\n$/],
     [['check', model, '--serve-sizes', `1,${huge}`], /^batchproof: --serve-sizes 1,99999999999999999999: '99999999999999999999' is not a positive integer \(at most 9007199254740991\)/],
     [['check', model, '--dim', `seq=${huge}`], /^batchproof: --dim seq=99999999999999999999: the size must be a whole number/],
     // The thread cap, for the flag given: compare's second side is --against-threads, not "threads".
