@@ -150,6 +150,17 @@ export function guessedBatchLine(guessed: readonly InputSpec[]): string | null {
   return `batch axis guessed: ${which}, the first dynamic dim, as no dim name says batch; if the batch is another axis, mark it with N: ${flags} (API: shapes: { ${api} })`;
 }
 
+/** A size given for a dim the model does not have would be ignored without a word: a typo, or the wrong model. */
+export function checkDimNames(inputs: readonly ValueInfo[], dims: Record<string, number> | undefined): void {
+  const symbols = new Set<string>();
+  for (const input of inputs) input.shape.forEach((d, axis) => isSymbolic(d) && symbols.add(symbolName(input.name, axis, d)));
+  for (const symbol of Object.keys(dims ?? {})) {
+    if (!symbols.has(symbol)) {
+      throw new BadInputError(`dims names '${symbol}' (CLI --dim ${symbol}=N), but the model has no symbolic dim '${symbol}'; its symbolic dims are: ${[...symbols].join(', ') || 'none'}`);
+    }
+  }
+}
+
 /**
  * Decides, per input, its batch axis and the concrete dims of one sample.
  * `known` carries dims read from user samples (they fix the symbols they cover).
@@ -242,13 +253,7 @@ export function resolveInputs(
     specs.push({ name: input.name, dtype: input.dtype, declared: [...input.shape], batchAxis, sampleDims });
   }
 
-  const symbols = new Set<string>();
-  for (const input of inputs) input.shape.forEach((d, axis) => isSymbolic(d) && symbols.add(symbolName(input.name, axis, d)));
-  for (const symbol of Object.keys(options.dims ?? {})) {
-    if (!symbols.has(symbol)) {
-      throw new BadInputError(`dims names '${symbol}' (CLI --dim ${symbol}=N), but the model has no symbolic dim '${symbol}'; its symbolic dims are: ${[...symbols].join(', ') || 'none'}`);
-    }
-  }
+  checkDimNames(inputs, options.dims);
   if (!specs.some((s) => s.batchAxis !== null)) {
     const first = inputs[0];
     throw new BadInputError(

@@ -8,7 +8,7 @@ import ort = require('onnxruntime-node');
 import { BadInputError, formatValue } from '../errors';
 import { takeRows, type TypedArray } from '../inputs/arrays';
 import { checkSamples, constTensor, normalizeArray, type NormalizedArray, type SampleArray, type Samples } from '../inputs/samples';
-import { BATCH_MARK, type InputSpec } from '../inputs/spec';
+import { BATCH_MARK, checkDimNames, type InputSpec } from '../inputs/spec';
 import { readArrayFile } from '../io';
 import type { ValueInfo } from '../runtime/session';
 import { sameBytes } from '../compare/metrics';
@@ -56,6 +56,7 @@ export function isBatchSequence(data: unknown): data is Iterable<Samples> | Asyn
 }
 
 function specsFor(inputs: readonly ValueInfo[], options: DataOptions): Spec[] {
+  checkDimNames(inputs, options.dims);
   return inputs.map((input) => {
     if (input.dtype === 'non-tensor') throw new BadInputError(`input '${input.name}' is not a tensor; batchproof feeds tensor inputs only`);
     const override = options.shapes?.[input.name];

@@ -247,6 +247,13 @@ describe('bad input: one clear line, exit 2', () => {
     }
   });
 
+  test('a --dim the model does not have is refused, as check refuses it, not ignored', async () => {
+    for (const command of ['stats', 'recalibrate']) {
+      const args = [command, healthy, '--data', npy, '--dim', 'seqq=3', ...(command === 'recalibrate' ? ['-o', path.join(dir, 'never-dim.onnx')] : [])];
+      expectOneLine(await cli(args), /no symbolic dim 'seqq'; its symbolic dims are: N/);
+    }
+  });
+
   test('a model that is not ONNX, and a checkpoint that is a pickle', async () => {
     expectOneLine(await cli(['stats', file('text.onnx', '{"not": "onnx"}')]), /text\.onnx: this is a text file/);
     expectOneLine(await cli(['stats', healthy, '--checkpoint', file('model.pt', 'PK\u0003\u0004')]), /convert it with safetensors\.torch\.save_file/);
