@@ -7,7 +7,7 @@ import { ComparisonSummary } from '../compare/summary';
 import { describeTolerance } from '../compare/tolerance';
 import { BadInputError, formatValue } from '../errors';
 import { assertSamplesCanShowFailure, samplesDiffer } from '../inputs/degenerate';
-import { assertBatchFits } from '../inputs/memory';
+import { assertBatchFits, compareOutputCopies } from '../inputs/memory';
 import { INPUT_OPTION_KEYS, validateOptions, TOLERANCE_OPTION_KEYS } from '../options';
 import { fingerprintFor } from '../runtime/fingerprint';
 import { Fixture, FixtureOptions, fixtureSettings } from '../runtime/fixture';
@@ -162,7 +162,8 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const batched = new Set(sizes).size > 1;
     labels = uniqueLabels(settings.map((s, i) => (batched ? `${settingsLabel(s)}, batch ${sizes[i]}` : settingsLabel(s))));
     if (count !== null && batchSize > count) notes.push(`batch of ${batchSize} from ${count} samples: samples repeat in the batch`);
-    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `a batch of ${batchSize} (batchSize, CLI --batch-size)` });
+    // Every side's outputs are kept to compare, each side's runtime keeps its own: not one batch's.
+    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `a batch of ${batchSize} (batchSize, CLI --batch-size)`, outputCopies: compareOutputCopies(batchSize, sizes) });
     const ids = Array.from({ length: batchSize }, (_, i) => (count ? i % count : i));
     assertSamplesCanShowFailure(prepared.specs, prepared.pool, ids, 'varied', sampleLabel(prepared.source, options));
     const feeds = feedsFor(prepared.specs, prepared.shared, prepared.pool, ids);

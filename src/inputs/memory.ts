@@ -12,7 +12,9 @@
  *   of mates for the largest size) and the stacked batch tensor holds them again;
  * - shared inputs, once;
  * - outputs whose dims the graph declares, 2 copies: onnxruntime's buffer and the JS tensor
- *   onnxruntime-node copies it into. Outputs with an undeclared dim are listed, not counted;
+ *   onnxruntime-node copies it into; a command that keeps more (compare keeps every side's,
+ *   determinism its first run's) says how many with `outputCopies` (compareOutputCopies,
+ *   determinismOutputCopies). Outputs with an undeclared dim are listed, not counted;
  * - apart from memory, the JS heap (see heapBytes): row lists of the plan and one typed-array
  *   object per synthesized sample live inside V8's heap, whose limit is far below the
  *   machine's memory (4 GB by default), and running past it aborts the process.
@@ -40,6 +42,11 @@ const DTYPE_BYTES: Record<string, number> = {
 
 const INPUT_COPIES = 3n;
 const OUTPUT_COPIES = 2n;
+/**
+ * The comparison kernels' WebAssembly memory (src/kernels MAX_WASM_BYTES): it grows to the
+ * largest array scanned there (one output, or two compared) up to this, and never shrinks.
+ */
+const KERNEL_BYTES = 64n << 20n;
 /**
  * JS heap per row of the largest batch and batched input, measured on Node 20: a synthesized
  * sample is a typed-array object plus a cache entry (about 285 bytes), held for two pools of
@@ -85,7 +92,7 @@ export interface TensorEstimate {
 
 export interface BatchEstimate {
   batchSize: number;
-  /** Every counted byte: inputs (3 copies), shared inputs, declared outputs (2 copies). */
+  /** Every counted byte: inputs (3 copies), shared inputs, declared outputs (2 copies, or outputCopies). */
   bytes: bigint;
   /** JS heap the batch needs beyond what is already allocated. */
   heapBytes: bigint;
@@ -122,11 +129,42 @@ function symbolSizes(specs: readonly InputSpec[], batchSize: bigint): { sizes: M
   return { sizes, batchSymbols };
 }
 
+/** `copies` of the outputs of a run of `rows` rows, held at once. */
+export interface OutputCopies {
+  rows: number;
+  copies: number;
+}
+
+/**
+ * What compareProviders holds at its peak (the last side's last run), in copies of a run's
+ * outputs, as measured (max RSS of a [N, 30522] logits head at N 512 and 2048, cpu and wasm
+ * sides, each alone or batched): every side's outputs over the `batchSize` samples compared,
+ * kept to compare; the last side's second run of its batch, in flight; per side, the runtime's
+ * own buffer for its batch (onnxruntime's memory arena, the wasm heap), kept while the sessions
+ * are open; and one more copy of the samples for outputs dropped (an earlier second run, the
+ * rows compared) that V8 has not freed yet.
+ */
+export function compareOutputCopies(batchSize: number, sideSizes: readonly number[]): OutputCopies[] {
+  const last = sideSizes[sideSizes.length - 1] ?? batchSize;
+  return [{ rows: batchSize, copies: sideSizes.length + 1 }, { rows: last, copies: 1 }, ...sideSizes.map((rows) => ({ rows, copies: 1 }))];
+}
+
+/**
+ * What checkDeterminism holds at its peak, measured as compareOutputCopies is: the first run's
+ * outputs, every later run's compared with them; the runtime's buffer (a model's); and the later
+ * runs: the one in flight and those dropped that V8 has not freed yet, up to 3 (not every repeat:
+ * 10 and 50 repeats peak alike).
+ */
+export function determinismOutputCopies(batchSize: number, repeats: number, isFunction: boolean): OutputCopies[] {
+  return [{ rows: batchSize, copies: 1 + (isFunction ? 0 : 1) + Math.min(Math.max(1, repeats - 1), 3) }];
+}
+
 /**
  * Estimates the bytes one batch of `batchSize` rows needs, from the resolved input specs and
- * the outputs the graph declares (pass only the outputs that will be fetched).
+ * the outputs the graph declares (pass only the outputs that will be fetched); `outputCopies`
+ * says how many copies of which run's outputs are held at once (default: 2 of the batch's).
  */
-export function batchBytes(specs: readonly InputSpec[], outputs: readonly DeclaredOutput[], batchSize: number): BatchEstimate {
+export function batchBytes(specs: readonly InputSpec[], outputs: readonly DeclaredOutput[], batchSize: number, outputCopies?: readonly OutputCopies[]): BatchEstimate {
   if (!(typeof batchSize === 'number' && Number.isInteger(batchSize) && batchSize > 0)) {
     throw new BadInputError(`a batch size must be a positive integer, got ${formatValue(batchSize)}; for example batchSizes: [1, 8, 64]`);
   }
@@ -151,13 +189,20 @@ export function batchBytes(specs: readonly InputSpec[], outputs: readonly Declar
     tensors.push({ kind: isBatched ? 'input' : 'shared input', name: spec.name, shown, elements, bytes: share });
   }
   const { sizes, batchSymbols } = symbolSizes(specs, B);
+  // Each run's own symbol sizes (its rows on the batch axis); a run is at most the batch.
+  const copies = (outputCopies ?? [{ rows: batchSize, copies: 2 }]).map((c) => ({
+    copies: BigInt(c.copies),
+    sizes: c.rows === batchSize ? sizes : symbolSizes(specs, BigInt(Math.min(c.rows, batchSize))).sizes,
+  }));
   const unknownOutputs: string[] = [];
+  let largestOutput = 0n;
   for (const out of outputs) {
     const size = DTYPE_BYTES[out.dtype];
     // Without declared dims (a caller passing names only), the output is unknown, not empty.
     const declared = Array.isArray(out.shape) ? out.shape : [];
     // Rank 0 from onnxruntime may also mean "no shape declared": treat it as unknown.
-    const dims = declared.length === 0 ? [null] : declared.map((d) => (typeof d === 'number' ? bigDim(d) : sizes.get(d) ?? null));
+    const dimsAt = (at: Map<string, bigint>) => (declared.length === 0 ? [null] : declared.map((d) => (typeof d === 'number' ? bigDim(d) : at.get(d) ?? null)));
+    const dims = dimsAt(sizes);
     const shown = `[${declared.map((d) => (typeof d === 'string' && batchSymbols.has(d) ? BATCH_MARK : d === '' ? '?' : String(d))).join(', ')}]`;
     if (size === undefined || dims.some((d) => d === null)) {
       unknownOutputs.push(out.name);
@@ -165,10 +210,14 @@ export function batchBytes(specs: readonly InputSpec[], outputs: readonly Declar
       continue;
     }
     const elements = productOf(dims as bigint[]);
-    const share = elements * BigInt(size) * OUTPUT_COPIES;
+    const share = copies.reduce((sum, c) => sum + c.copies * productOf(dimsAt(c.sizes) as bigint[]), 0n) * BigInt(size);
     bytes += share;
+    if (elements * BigInt(size) > largestOutput) largestOutput = elements * BigInt(size);
     tensors.push({ kind: 'output', name: out.name, shown, elements, bytes: share });
   }
+  // A command that scans its outputs whole (outputCopies given) grows the kernels' memory too:
+  // to two outputs compared where they fit, else one scanned for NaN, else none (JavaScript).
+  if (outputCopies) bytes += [2n * largestOutput, largestOutput].find((b) => b <= KERNEL_BYTES) ?? 0n;
   const heapBytes = B * (HEAP_PER_ROW_ID + batched * (2n * HEAP_PER_SAMPLE + HEAP_PER_ROW_ID));
   return { batchSize, bytes, heapBytes, tensors, unknownOutputs };
 }
@@ -215,6 +264,11 @@ export interface FitOptions {
   what?: string;
   /** Entries of row lists the plan will still allocate (see planFootprint); default 0. */
   plannedRows?: number;
+  /**
+   * Copies of the outputs held at once by a command that compares them whole (compareOutputCopies,
+   * determinismOutputCopies), the kernels' memory with them; default 2 of the batch's.
+   */
+  outputCopies?: readonly OutputCopies[];
 }
 
 /** The limit actually applied; a bad value is one line (the option table checks it first, normally). */
@@ -239,7 +293,7 @@ export function assertBatchFits(options: FitOptions): BatchEstimate {
   const limit = limitOf(options.maxBytes);
   const what = options.what ?? `batch ${batchSize}`;
   const cure = 'use smaller batch sizes or raise maxBytes (CLI --max-memory)';
-  const estimate = batchBytes(specs, outputs, batchSize);
+  const estimate = batchBytes(specs, outputs, batchSize, options.outputCopies);
   const counted = estimate.tensors.filter((t) => t.bytes !== null);
   const biggest = counted.reduce<TensorEstimate | null>((a, t) => (a === null || (t.bytes as bigint) > (a.bytes as bigint) ? t : a), null);
   // The total is every tensor's; the largest is named with its own share, never as if it were all of it.
@@ -251,7 +305,7 @@ export function assertBatchFits(options: FitOptions): BatchEstimate {
 
   if (limit >= 0n && estimate.bytes > limit) {
     // When one sample alone is too much, smaller batches cannot help: the dims must shrink.
-    const one = batchBytes(specs, outputs, 1);
+    const one = batchBytes(specs, outputs, 1, options.outputCopies?.map((c) => ({ rows: 1, copies: c.copies })));
     const fix = one.bytes > limit
       ? 'use smaller dims (--dim/--shape, or smaller samples) or raise maxBytes (CLI --max-memory)'
       : cure;

@@ -25,7 +25,9 @@ import { maxThreads, validateSettings } from '../../src/runtime/settings';
 import { openModel } from '../../src/runtime/handle';
 import { modelBytes } from '../../src/runtime/model-bytes';
 import { BadInputError } from '../../src/errors';
-import { buildModel, invariantModel } from '../helpers/models';
+import { buildModel, invariantModel, seededFloats } from '../helpers/models';
+import { compareProviders } from '../../src/compare-providers/compare';
+import { cli } from '../helpers/cli';
 
 const CNN = path.join(__dirname, '../../examples/models/embedding_cnn.onnx');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-memory-'));
@@ -257,6 +259,49 @@ describe('checkBatchInvariance still runs what fits', () => {
     await refuses(() => checkBatchInvariance(CNN, { batchSizes: [1, 2], maxBytes: 1000 }), /^batch 2 needs about [\d.]+ KB \(limit 1\.0 KB\), [\d.]+ KB of it for input 'input' \[N, 3, 32, 32\]; use smaller dims/);
     const r = await checkBatchInvariance(CNN, { batchSizes: [1, 2], maxBytes: 1e9 });
     expect(r.runs.length).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * x [N, 16] · W -> y [N, 30522]: a logits head, tiny weights and wide outputs (7.8 MB at batch 64).
+ * compare keeps every side's outputs and runs each batch twice, determinism keeps its first run
+ * while later ones come and go: at batch 64 their RSS rose 57 MB (compare cpu against cpu at 2
+ * threads) and 46 MB (determinism, 5 repeats), where one batch's two copies are 15.6 MB.
+ */
+function logitsModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 16] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 30522] }],
+    initializers: [{ name: 'W', dtype: 'float32', dims: [16, 30522], data: seededFloats(16 * 30522, 3) }],
+    nodes: [{ op: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] }],
+  });
+}
+
+describe('compare and determinism count the outputs they hold, not one batch', () => {
+  const logits = path.join(tmp, 'logits.onnx');
+  beforeAll(() => fs.writeFileSync(logits, logitsModel()));
+  const oneLine = (r: { code: number; stdout: string; stderr: string }, pattern: RegExp) => {
+    expect({ code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split('\n').length }).toEqual({ code: 2, stdout: '', lines: 1 });
+    expect(r.stderr).toMatch(pattern);
+  };
+
+  test('a limit one batch fits but every side\'s outputs do not is refused before running; a normal run passes', async () => {
+    const compare = [logits, '--batch-size', '64', '--against-threads', '2'];
+    oneLine(await cli('compare', ...compare, '--max-memory', '40MB'), /^batchproof: a batch of 64 \(batchSize, CLI --batch-size\) needs about 62\.5 MB \(limit 40\.0 MB\), [^;]* for output 'y' \[N, 30522\]; use smaller batch sizes or raise maxBytes \(CLI --max-memory\)$/m);
+    await refuses(() => compareProviders(logits, ['cpu', { provider: 'cpu', threads: 2 }], { batchSize: 64, maxBytes: 40e6 }), /needs about 62\.5 MB \(limit 40\.0 MB\)/);
+    // A side in batches of 1 keeps its outputs too, and its runtime a buffer of one row only.
+    await refuses(() => compareProviders(logits, ['cpu', { provider: 'cpu', batchSize: 1 }], { batchSize: 64, maxBytes: 40e6 }), /needs about 47\.1 MB \(limit 40\.0 MB\)/);
+    expect((await cli('compare', ...compare, '--max-memory', '100MB')).code).toBe(0);
+    expect((await cli('compare', ...compare)).code).toBe(0);
+  });
+
+  test('determinism counts the runs in flight and not yet freed, not every repeat', async () => {
+    const determinism = [logits, '--batch-size', '64', '--repeats', '5'];
+    oneLine(await cli('determinism', ...determinism, '--max-memory', '40MB'), /^batchproof: a batch of 64 \(batchSize, CLI --batch-size\) needs about 54\.7 MB \(limit 40\.0 MB\), [^;]* for output 'y' \[N, 30522\]; use smaller batch sizes/m);
+    // 50 repeats peak as 5 do (V8 frees the dropped runs), so they need no more.
+    await refuses(() => checkDeterminism(logits, { batchSize: 64, repeats: 50, maxBytes: 40e6 }), /needs about 54\.7 MB/);
+    expect((await checkDeterminism(logits, { batchSize: 64, repeats: 50, maxBytes: 60e6 })).verdict).toBe('deterministic');
+    expect((await cli('determinism', ...determinism)).code).toBe(0);
   });
 });
 
