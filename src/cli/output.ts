@@ -15,10 +15,11 @@ export function toJson(value: unknown): string {
 
 /**
  * A progress bar on stderr, only on a terminal and only once the work has run for a second,
- * so quick checks and CI logs stay clean.
+ * so quick checks and CI logs stay clean. Never under a test runner (the CLI run in-process by
+ * a test, whose terminal is the developer's): its lines would land in the captured stderr.
  */
 export function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
-  if (!isTerminal(2)) return { update() {}, stop() {} };
+  if (process.env.JEST_WORKER_ID !== undefined || process.env.VITEST !== undefined || !isTerminal(2)) return { update() {}, stop() {} };
   const started = Date.now();
   let bar: SingleBar | null = null;
   return {

@@ -42,12 +42,14 @@ export interface CompareProvidersOptions extends InputOptions, ToleranceOptions 
   batchSize?: number;
   /** The most memory the batch may need, estimated before it is built; default from the machine. */
   maxBytes?: number;
+  /** Called after each session.run, every side's (the CLI draws a progress bar with it). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export const DEFAULT_COMPARE_BATCH = 8;
 
 /** Every option compareProviders takes; the sides carry the session settings. */
-export const COMPARE_OPTION_KEYS: readonly string[] = [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, 'batchSize', 'maxBytes'];
+export const COMPARE_OPTION_KEYS: readonly string[] = [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, 'batchSize', 'maxBytes', 'onProgress'];
 
 function isFixture(x: unknown): x is Fixture {
   return typeof x === 'object' && x !== null && typeof (x as Fixture).load === 'function' && 'settings' in x;
@@ -173,6 +175,9 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const results: Chunk[][] = [];
     const sideReports: SideReport[] = [];
     let inferenceMs = 0;
+    // Each side runs each of its batches twice.
+    const total = sizes.reduce((n, b) => n + 2 * Math.ceil(batchSize / b), 0);
+    let done = 0;
     for (let i = 0; i < handles.length; i++) {
       const log = new RunLogBook();
       const chunks: Chunk[] = [];
@@ -183,7 +188,9 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
         const call = { rows: part.length, purpose: 'compare', log };
         // Ids beyond a table the graph hides, a batch fixed at 1: the line that names the cure.
         const first = (await guessedIds(prepared, () => runOrExplainFixedBatch(handles[i], prepared, part, partFeeds, names, call, ', or compare at batch 1 (batchSize: 1, CLI --batch-size 1)'), { handle: handles[i], dims: options.dims })) as Record<string, ort.Tensor>;
+        options.onProgress?.(++done, total);
         const again = (await handles[i].run(partFeeds, names, call)) as Record<string, ort.Tensor>;
+        options.onProgress?.(++done, total);
         repeatable &&= outputs.every((o) => sameTensor(first[o.name], again[o.name]));
         chunks.push({ start, size: part.length, outputs: first });
       }

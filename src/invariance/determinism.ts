@@ -31,6 +31,8 @@ export interface DeterminismOptions extends InputOptions, ToleranceOptions, Sess
   batchSize?: number;
   /** The most memory the batch may need, estimated before it is built; default from the machine. */
   maxBytes?: number;
+  /** Called after each run of the batch (and a function's two first calls): the CLI draws a progress bar with it. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** What checkDeterminism returns and `batchproof determinism --json` prints: one batch run again and again. */
@@ -75,7 +77,7 @@ export interface DeterminismReport extends ReportEnvelope<'determinism'> {
 /** Runs one batch `repeats` times with one session and compares every output to the first run. */
 export async function checkDeterminism(model: ModelSource | BatchFunction, options: DeterminismOptions = {}): Promise<DeterminismReport> {
   const started = now();
-  validateOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, ...FUNCTION_OPTION_KEYS, 'repeats', 'batchSize', 'maxBytes'], 'checkDeterminism');
+  validateOptions(options, [...INPUT_OPTION_KEYS, ...TOLERANCE_OPTION_KEYS, ...SESSION_OPTION_KEYS, ...FUNCTION_OPTION_KEYS, 'repeats', 'batchSize', 'maxBytes', 'onProgress'], 'checkDeterminism');
   if (isBatchFunction(model)) assertFunctionOptions(options, 'checkDeterminism');
   else assertModelOptions(options, 'checkDeterminism');
   const repeats = options.repeats ?? DEFAULT_REPEATS;
@@ -131,9 +133,11 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
       acc.maxAbs = Math.max(acc.maxAbs, c.maxAbs);
       acc.maxUlp = Math.max(acc.maxUlp, c.maxUlp);
     };
+    const total = repeats + (isFunctionHandle(handle) && batchSize > 1 ? 2 : 0);
     for (let run = 1; run <= repeats; run++) {
       // Ids beyond a table the graph hides, a batch fixed at 1: the line that names the cure.
       const result = await guessedIds(prepared, () => runOrExplainFixedBatch(handle, prepared, ids, feeds, names, { rows: batchSize, purpose: 'repeat', log }, ', or check determinism at batch 1 (batchSize: 1, CLI --batch-size 1)'), { handle, dims: options.dims });
+      options.onProgress?.(run, total);
       const data = Object.fromEntries(names.map((n) => [n, (result[n] as ort.Tensor).data as TypedArray]));
       if (!first) {
         first = data;
@@ -173,7 +177,9 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     if (isFunctionHandle(handle) && batchSize > 1) {
       const alone = feedsFor(prepared.specs, prepared.shared, prepared.pool, [0]);
       const learnt = await handle.run(alone, names, { rows: 1, purpose: 'first call', log });
+      options.onProgress?.(repeats + 1, total);
       const again = await handle.run(alone, names, { rows: 1, purpose: 'first call again', log });
+      options.onProgress?.(total, total);
       firstCall = { bitExact: true, pass: true, maxAbs: 0, maxUlp: 0, worst: null };
       for (const o of outputs) {
         const c = compareRun((learnt[o.name] as ort.Tensor).data as TypedArray, (again[o.name] as ort.Tensor).data as TypedArray, o.dtype, tolerances[o.name], null, (again[o.name] as ort.Tensor).dims, 1);

@@ -6,6 +6,7 @@ import { OPTIMIZATION_LEVELS, OptimizationLevel } from '../../runtime/settings';
 import { PROVIDERS, ProviderName } from '../../runtime/providers';
 import { addModelFlags, CommandContext, CommonFlags, commonOptions, emit, EXIT, threadCount } from '../common';
 import { HTML_HELP, htmlOf, textOut, writeReportPage } from './report';
+import { progressBar } from '../output';
 import { positiveInteger } from '../parse';
 
 interface CompareFlags extends CommonFlags {
@@ -55,16 +56,24 @@ export function registerCompare(program: Command, { out, err, setExit }: Command
     if (JSON.stringify(clean(first)) === JSON.stringify(clean(second)) && sameBatch) {
       throw new BadInputError('both sides of the comparison are the same; change the second side with --against PROVIDER, --against-threads, --against-optimization, --against-deterministic or --against-batch-size');
     }
-    const { compareProviders } = await import('../../compare-providers/compare');
-    const { formatProviderComparison } = await import('../../compare-providers/text');
-    // The second side's own batch size; the first side runs all the samples in one batch.
-    const sides = sameBatch ? [clean(first), clean(second)] : [clean(first), { ...clean(second), batchSize: flags.againstBatchSize }];
-    const report = await compareProviders(model, sides, {
-      ...rest,
-      ...(flags.batchSize && { batchSize: flags.batchSize }),
-    });
-    emit(report, () => formatProviderComparison(report, { color: flags.color }), flags.json, textOut(flags, { out, err }));
-    await writeReportPage(report, htmlOf(flags), model);
-    setExit(report.verdict === 'different' ? EXIT.fail : EXIT.pass);
+    // From here, as check's: loading the engine and the sessions is part of the wait.
+    const bar = progressBar('comparing');
+    try {
+      const { compareProviders } = await import('../../compare-providers/compare');
+      const { formatProviderComparison } = await import('../../compare-providers/text');
+      // The second side's own batch size; the first side runs all the samples in one batch.
+      const sides = sameBatch ? [clean(first), clean(second)] : [clean(first), { ...clean(second), batchSize: flags.againstBatchSize }];
+      const report = await compareProviders(model, sides, {
+        ...rest,
+        ...(flags.batchSize && { batchSize: flags.batchSize }),
+        onProgress: (done, total) => bar.update(done, total),
+      });
+      bar.stop();
+      emit(report, () => formatProviderComparison(report, { color: flags.color }), flags.json, textOut(flags, { out, err }));
+      await writeReportPage(report, htmlOf(flags), model);
+      setExit(report.verdict === 'different' ? EXIT.fail : EXIT.pass);
+    } finally {
+      bar.stop();
+    }
   });
 }
