@@ -269,6 +269,8 @@ export interface FitOptions {
    * determinismOutputCopies), the kernels' memory with them; default 2 of the batch's.
    */
   outputCopies?: readonly OutputCopies[];
+  /** A user's batch function: its dims are its own, so --dim/--shape cannot shrink them. */
+  batchFunction?: boolean;
 }
 
 /** The limit actually applied; a bad value is one line (the option table checks it first, normally). */
@@ -307,7 +309,9 @@ export function assertBatchFits(options: FitOptions): BatchEstimate {
     // When one sample alone is too much, smaller batches cannot help: the dims must shrink.
     const one = batchBytes(specs, outputs, 1, options.outputCopies?.map((c) => ({ rows: 1, copies: c.copies })));
     const fix = one.bytes > limit
-      ? 'use smaller dims (--dim/--shape, or smaller samples) or raise maxBytes (CLI --max-memory)'
+      ? options.batchFunction
+        ? 'one sample alone is over the limit: return less per sample (e.g. pooled embeddings, not per-token ones) or raise maxBytes (CLI --max-memory)'
+        : 'use smaller dims (--dim/--shape, or smaller samples) or raise maxBytes (CLI --max-memory)'
       : cure;
     throw new BadInputError(
       `${what} needs about ${formatBytes(estimate.bytes)}${notCounted} (limit ${formatBytes(limit)})${naming}; ${fix}`,

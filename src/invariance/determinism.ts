@@ -96,7 +96,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
     // A function's outputs count as a model's (their dims learned from its first call), as check
     // counts them; its one input, the sample indices, gives the batch axis its size.
     // The first run's outputs are kept while later runs come and go: several copies at once.
-    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `a batch of ${batchSize} (batchSize, CLI --batch-size)`, outputCopies: determinismOutputCopies(batchSize, repeats, isFunctionHandle(handle)) });
+    assertBatchFits({ specs: prepared.specs, outputs, batchSize, maxBytes: options.maxBytes, what: `a batch of ${batchSize} (batchSize, CLI --batch-size)`, outputCopies: determinismOutputCopies(batchSize, repeats, isFunctionHandle(handle)), batchFunction: isFunctionHandle(handle) });
     const ids = Array.from({ length: batchSize }, (_, i) => i % (prepared.pool.count ?? Infinity));
     // The same batch again: repeated samples, or one, can show a run that differs (as for a model);
     // a function's samples are taken as they are (assertFunctionSamplesDiffer is batch invariance's).

@@ -182,7 +182,7 @@ function assertPlanFits(handle: Runner, specs: readonly InputSpec[], plan: Plan,
     ? `batches padded to ${rows} (padTo, CLI --pad-to)`
     : largest.purpose.startsWith('reference') ? `the reference batch of ${rows}` : `batch ${rows}`;
   const outputs = handle.outputs.filter((o) => outputNames.includes(o.name));
-  assertBatchFits({ specs, outputs, batchSize: rows, maxBytes, what });
+  assertBatchFits({ specs, outputs, batchSize: rows, maxBytes, what, batchFunction: handle.runtime === 'function' });
 }
 
 /** Did any probe's output in the `mates` run of this size differ, in any bit (NaN equal to NaN), from the `batch` run? */

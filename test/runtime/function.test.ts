@@ -490,6 +490,10 @@ describe("a function's own session: batchproof sets none of it up, and says so",
     // determinism holds its first run's outputs and the later ones V8 has not freed: 200 B, not 100, fits one sample.
     expect(await refused(checkDeterminism(fn, { samples, batchSize: 4, maxBytes: 200 }))).toMatch(/^a batch of 4 \(batchSize, CLI --batch-size\) needs about \d+ B \(limit 200 B\), \d+ B of it for output 'output' \[N, 2\]; use smaller batch sizes or raise maxBytes/);
     expect((await checkDeterminism(fn, { samples, batchSize: 4, maxBytes: 1e6 })).verdict).toBe('deterministic');
+    // One sample over the limit: --dim/--shape are refused for a function, so the cure is what it returns.
+    for (const call of [checkBatchInvariance(fn, { samples, batchSizes: [1, 4], maxBytes: 10 }), checkDeterminism(fn, { samples, batchSize: 4, maxBytes: 10 })]) {
+      expect(await refused(call)).toMatch(/one sample alone is over the limit: return less per sample .* or raise maxBytes \(CLI --max-memory\)$/);
+    }
   });
 
   test('its fingerprint names no session settings: provider "function", and the machine', async () => {
