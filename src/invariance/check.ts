@@ -58,10 +58,11 @@ export interface CheckOptions extends Omit<PlanOptions, 'filler'>, InputOptions,
 }
 
 /** Resolves the tolerance of every compared output, checking names and values. */
-export function resolveTolerances(outputs: { name: string; dtype: string }[], options: ToleranceOptions): Record<string, ResolvedTolerance> {
+export function resolveTolerances(outputs: { name: string; dtype: string }[], options: ToleranceOptions, of: 'model' | 'function' = 'model'): Record<string, ResolvedTolerance> {
   for (const name of Object.keys(options.outputTolerances ?? {})) {
     if (!outputs.some((o) => o.name === name)) {
-      throw new BadInputError(`outputTolerances (CLI --output-tolerance) names output '${name}', which the model does not have; its outputs are: ${outputs.map((o) => o.name).join(', ')}`);
+      const has = of === 'model' ? 'which the model does not have; its outputs are' : 'which the function does not return; it returns';
+      throw new BadInputError(`outputTolerances (CLI --output-tolerance) names output '${name}', ${has}: ${outputs.map((o) => o.name).join(', ')}`);
     }
   }
   return Object.fromEntries(outputs.map((o) => [o.name, resolveTolerance(options.outputTolerances?.[o.name] ?? options.tolerance, o.dtype)]));
@@ -112,7 +113,7 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
   const handle = fn ? await functionHandle(model, options.samples, { filler: options.filler, callTimeoutMs: options.callTimeoutMs }) : await openModel(model, options);
   try {
     const outputs = selectOutputs(handle.outputs, options.outputs, fn ? 'function' : 'model');
-    const tolerances = resolveTolerances(outputs, options);
+    const tolerances = resolveTolerances(outputs, options, fn ? 'function' : 'model');
     for (const name of Object.keys(options.shapes ?? {})) {
       if (!handle.inputs.some((i) => i.name === name) && !handle.outputs.some((o) => o.name === name)) {
         throw new BadInputError(`shapes names '${name}' (CLI --shape ${name}=...), which is neither an input nor an output of the model; its inputs are: ${handle.inputs.map((i) => i.name).join(', ')}`);

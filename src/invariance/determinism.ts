@@ -87,7 +87,7 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
   const handle = isBatchFunction(model) ? await functionHandle(model, options.samples, { callTimeoutMs: options.callTimeoutMs }) : await openModel(model, options);
   try {
     const outputs = selectOutputs(handle.outputs, options.outputs, isFunctionHandle(handle) ? 'function' : 'model');
-    const tolerances = resolveTolerances(outputs, { tolerance: 'exact', ...options });
+    const tolerances = resolveTolerances(outputs, { tolerance: 'exact', ...options }, isFunctionHandle(handle) ? 'function' : 'model');
     const prepared = isFunctionHandle(handle) ? functionInputs(handle) : await prepareInputs(handle, options);
     const batchSize = options.batchSize ?? Math.min(DEFAULT_DETERMINISM_BATCH, prepared.pool.count ?? Infinity);
     if (!(Number.isInteger(batchSize) && batchSize > 0)) {

@@ -84,5 +84,8 @@ describe('an outputs option that names nothing', () => {
     await expect(checkDeterminism(invariantModel(), { outputs: ['nope'] })).rejects.toThrow(/^outputs \(CLI --outputs\) names 'nope'/);
     const fn = async (b: unknown[]) => ({ a: b.map((t) => [String(t).length, 1]) });
     await expect(checkBatchInvariance(fn, { samples: ['a', 'bb', 'ccc', 'dddd'], outputs: ['b'] })).rejects.toThrow(/^outputs \(CLI --outputs\) names 'b', which the function does not return; it returns: a$/);
+    for (const call of [checkBatchInvariance(fn, { samples: ['a', 'bb', 'ccc', 'dddd'], outputTolerances: { b: 'exact' } }), checkDeterminism(fn, { samples: ['a', 'bb', 'ccc', 'dddd'], outputTolerances: { b: 'exact' } })]) {
+      await expect(call).rejects.toThrow(/^outputTolerances \(CLI --output-tolerance\) names output 'b', which the function does not return; it returns: a$/);
+    }
   });
 });
