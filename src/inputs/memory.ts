@@ -160,6 +160,17 @@ export function determinismOutputCopies(batchSize: number, repeats: number, isFu
 }
 
 /**
+ * What checkBatchInvariance holds at its largest batch, in copies of that run's outputs, as
+ * measured (max RSS above a batch-1 check, a [N, 30522] logits head at N 64, 512 and 2048: 41,
+ * 252 and 752 MB): the outputs the runtime hands back, its own buffer for them (onnxruntime's
+ * arena), and the same batch's earlier run, compared with it and not yet freed; with the
+ * kernels' memory grown to the rows they scan. Two copies counted half of it at N 512.
+ */
+export function checkOutputCopies(rows: number): OutputCopies[] {
+  return [{ rows, copies: 3 }];
+}
+
+/**
  * Estimates the bytes one batch of `batchSize` rows needs, from the resolved input specs and
  * the outputs the graph declares (pass only the outputs that will be fetched); `outputCopies`
  * says how many copies of which run's outputs are held at once (default: 2 of the batch's).

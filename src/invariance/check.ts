@@ -5,7 +5,7 @@ import { FUNCTION_OPTION_KEYS, INPUT_OPTION_KEYS, PLAN_OPTION_KEYS, validateOpti
 import { fingerprintFor, functionFingerprint } from '../runtime/fingerprint';
 import { InputOptions, PreparedInputs, prepareInputs, userSampleIndex } from '../inputs/prepare';
 import { BATCH_MARK, guessedBatchAxes, guessedBatchLine, InputSpec } from '../inputs/spec';
-import { assertBatchFits, DeclaredOutput, planFootprint } from '../inputs/memory';
+import { assertBatchFits, checkOutputCopies, DeclaredOutput, planFootprint } from '../inputs/memory';
 import { assertSamplesCanShowFailure, samplesDiffer } from '../inputs/degenerate';
 import { graphOf, ModelHandle, modelBytesOf, ModelSource, openModel, readHandleGraph } from '../runtime/handle';
 import { RunFailure, runFailure } from '../runtime/runner';
@@ -474,7 +474,7 @@ function dimFailure(e: RunFailure, handle: ModelHandle, dims: Record<string, num
 /** The plan's largest batch and row lists, estimated from its options alone, must fit in memory. */
 export function assertPlanFits(specs: readonly InputSpec[], outputs: readonly DeclaredOutput[], options: PlanOptions): void {
   const footprint = planFootprint(options);
-  assertBatchFits({ specs, outputs, batchSize: footprint.batchSize, maxBytes: options.maxBytes, what: footprint.what, plannedRows: footprint.plannedRows });
+  assertBatchFits({ specs, outputs, batchSize: footprint.batchSize, maxBytes: options.maxBytes, what: footprint.what, plannedRows: footprint.plannedRows, outputCopies: checkOutputCopies(footprint.batchSize) });
 }
 
 /** Where the samples came from, as messages name them. */

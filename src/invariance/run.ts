@@ -1,7 +1,7 @@
 import ort = require('onnxruntime-node');
 import { BadInputError } from '../errors';
 import { takeRows, TypedArray } from '../inputs/arrays';
-import { assertBatchFits } from '../inputs/memory';
+import { assertBatchFits, checkOutputCopies } from '../inputs/memory';
 import { batchTensor, SamplePool } from '../inputs/samples';
 import { BATCH_MARK, batchNamedAxes, InputSpec } from '../inputs/spec';
 import { RunLogBook, runFailure, type RunCall, type RunOutputs, type Runner } from '../runtime/runner';
@@ -182,7 +182,7 @@ function assertPlanFits(handle: Runner, specs: readonly InputSpec[], plan: Plan,
     ? `batches padded to ${rows} (padTo, CLI --pad-to)`
     : largest.purpose.startsWith('reference') ? `the reference batch of ${rows}` : `batch ${rows}`;
   const outputs = handle.outputs.filter((o) => outputNames.includes(o.name));
-  assertBatchFits({ specs, outputs, batchSize: rows, maxBytes, what, batchFunction: handle.runtime === 'function' });
+  assertBatchFits({ specs, outputs, batchSize: rows, maxBytes, what, batchFunction: handle.runtime === 'function', outputCopies: checkOutputCopies(rows) });
 }
 
 /** Did any probe's output in the `mates` run of this size differ, in any bit (NaN equal to NaN), from the `batch` run? */

@@ -486,7 +486,7 @@ describe("a function's own session: batchproof sets none of it up, and says so",
   // What batchproof holds of a function's answers is bounded as a model's outputs are: never ignored.
   test('maxBytes (--max-memory) bounds the outputs it returns, in check and in determinism', async () => {
     const refused = async (call: Promise<unknown>) => ((await call.then(() => null, (e: unknown) => e)) as Error | null)?.message ?? 'resolved';
-    expect(await refused(checkBatchInvariance(fn, { samples, batchSizes: [1, 4], maxBytes: 100 }))).toMatch(/^batch 4 needs about \d+ B \(limit 100 B\), \d+ B of it for output 'output' \[N, 2\]; use smaller batch sizes or raise maxBytes \(CLI --max-memory\)$/);
+    expect(await refused(checkBatchInvariance(fn, { samples, batchSizes: [1, 4], maxBytes: 300 }))).toMatch(/^batch 4 needs about \d+ B \(limit 300 B\), \d+ B of it for output 'output' \[N, 2\]; use smaller batch sizes or raise maxBytes \(CLI --max-memory\)$/);
     // determinism holds its first run's outputs and the later ones V8 has not freed: 200 B, not 100, fits one sample.
     expect(await refused(checkDeterminism(fn, { samples, batchSize: 4, maxBytes: 200 }))).toMatch(/^a batch of 4 \(batchSize, CLI --batch-size\) needs about \d+ B \(limit 200 B\), \d+ B of it for output 'output' \[N, 2\]; use smaller batch sizes or raise maxBytes/);
     expect((await checkDeterminism(fn, { samples, batchSize: 4, maxBytes: 1e6 })).verdict).toBe('deterministic');
