@@ -108,10 +108,13 @@ export async function executePlan(
     const feeds = (run.tokens || run.outlier) && options.specialFeeds ? options.specialFeeds(run, ids) : feedsFor(specs, shared, pool, ids);
     const rowCount = run.rows.length;
     const before = log.inferenceMs;
-    const ran = log.entries().map((e) => e.batchSize);
     // The first batch above batch 1, after only batch 1 ran, failing: the graph fixed the batch at 1 (a trace
     // without dynamic axes, x.view(1, -1)); onnxruntime's reason alone points at the inputs.
-    const failure = handle.runtime !== 'function' && ran.length === 1 && ran[0] === 1 && rowCount > 1
+    const onlyBatch1 = () => {
+      const ran = log.entries();
+      return ran.length === 1 && ran[0].batchSize === 1;
+    };
+    const failure = handle.runtime !== 'function' && rowCount > 1 && onlyBatch1()
       ? (reason: string) => fixedBatchFailure(handle, specs, rowCount, reason)
       : undefined;
     const result = await handle.run(feeds, outputNames, { rows: rowCount, purpose: run.purpose, log, failure });

@@ -228,7 +228,8 @@ function formatMs(ms: number): string {
  * `value` once it settles; a StalledError saying `stalled` when Node runs out of work while it
  * is pending: a promise that nothing can settle any more (it waits on no timer, socket or file),
  * which would otherwise end the process with exit 0 and no report, a silent pass. Node says so
- * with 'beforeExit', emitted when its event loop is empty; a function still working (a pending
+ * with 'beforeExit', emitted when its event loop is empty (heard while a function runner is
+ * open, openRunner, or else while the promise is pending); a function still working (a pending
  * timer, a socket, a worker) keeps the loop alive and is waited for, up to `timeoutMs`, then a
  * StalledError saying `late`. The timer is made only for a promise, never keeps the process
  * alive, and is cleared when the promise settles.
@@ -237,12 +238,15 @@ function unlessStalled<T>(value: T | Promise<T>, stalled: () => string, timeoutM
   if (typeof (value as { then?: unknown } | null)?.then !== 'function') return Promise.resolve(value);
   return new Promise<T>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // Outside a runner (loading the function's module), heard for this promise alone.
+    const alone = openRunners === 0;
     const end = () => {
-      pending(stall, false);
+      if (stalledCalls.delete(stall) && alone) openRunner(false);
       if (timer !== undefined) clearTimeout(timer);
     };
     const stall = () => (end(), reject(new StalledError(stalled())));
-    pending(stall, true);
+    if (alone) openRunner(true);
+    stalledCalls.add(stall);
     // setTimeout takes at most 2^31 - 1 ms (about 24 days; a longer delay fires at once): beyond is no limit.
     if (timeoutMs <= 2 ** 31 - 1) timer = setTimeout(() => (end(), reject(new StalledError(late()))), timeoutMs).unref();
     Promise.resolve(value).then(
@@ -255,15 +259,18 @@ function unlessStalled<T>(value: T | Promise<T>, stalled: () => string, timeoutM
 /** The calls pending now, each rejected if Node's event loop empties before it settles. */
 const stalledCalls = new Set<() => void>();
 const onEmptyLoop = () => [...stalledCalls].forEach((stall) => stall());
+let openRunners = 0;
 
-/** One 'beforeExit' listener while any call is pending, none otherwise (nothing left on a user's process). */
-function pending(stall: () => void, add: boolean): void {
-  if (add) {
-    if (stalledCalls.size === 0) process.on('beforeExit', onEmptyLoop);
-    stalledCalls.add(stall);
-    return;
-  }
-  if (stalledCalls.delete(stall) && stalledCalls.size === 0) process.off('beforeExit', onEmptyLoop);
+/**
+ * One 'beforeExit' listener while any function runner is open, none otherwise (nothing left on a
+ * user's process once its checks end: they close their runners). Per runner, not per call: adding
+ * and removing it around each call cost a check of 40 calls about 0.3 ms (Node tells its signal
+ * handling of every listener added to process).
+ */
+function openRunner(open: boolean): void {
+  openRunners += open ? 1 : -1;
+  if (open && openRunners === 1) process.on('beforeExit', onEmptyLoop);
+  if (!open && openRunners === 0) process.off('beforeExit', onEmptyLoop);
 }
 
 const NOTHING_TO_WAIT_ON = 'it was waiting on nothing (no timer, file or socket) that could settle it';
@@ -311,7 +318,15 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
   const entry: FunctionEntry = { samples: list, from: loadedFrom.get(samples) ?? 'samples', filler, refs: new Map(), watch: null };
   entry.watch = watchSamples(entry);
   const watch = entry.watch;
-  const first = await callFunction(fn, [list[0]], callTimeoutMs, 0);
+  openRunner(true);
+  let first: Record<string, ort.Tensor>;
+  try {
+    first = await callFunction(fn, [list[0]], callTimeoutMs, 0);
+  } catch (e) {
+    // No handle to close: the runner ends here.
+    openRunner(false);
+    throw e;
+  }
   // The first call is the one sample alone: a change to it is seen at once, for one key.
   if (watch) {
     watch.seen([0], 1);
@@ -397,6 +412,7 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
       return closed;
     },
     async close() {
+      if (!closed) openRunner(false);
       closed = true;
     },
   };
