@@ -105,6 +105,7 @@ export interface LocateReport extends ReportEnvelope<'locate'> {
   tolerance: string;
   summary: string;
   notes: string[];
+  /** The whole search, the check it starts from included (unless its report was given: `report`); the rewritten graph's guard runs are not counted as inference. */
   timing: ReportTiming;
 }
 
@@ -479,6 +480,8 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
     resolveTolerances(handle.outputs.filter((o) => comparedOutputs.includes(o.name)), options);
     const specOf = (output: string): Tolerance | undefined => options.outputTolerances?.[output] ?? options.tolerance;
     const report = options.report ?? (await checkBatchInvariance(handle, { ...options, onProgress: undefined }));
+    // The report's inference time counts the check's runs too, when it ran here (a report given has its own).
+    const timing = () => ({ totalMs: Math.round(now() - started), inferenceMs: Math.round(log.inferenceMs + (options.report ? 0 : report.timing.inferenceMs)) });
     // The same samples, plan and padding as the check, so the runs compared are the check's.
     const { prepared, plan, poolIndex: index, hooks } = await prepareCheck(handle, handle.outputs, options);
     const feeds = (run: PlannedRun) => ((run.tokens || run.outlier) && hooks.specialFeeds ? hooks.specialFeeds(run, run.rows.map(index)) : feedsFor(prepared.specs, prepared.shared, prepared.pool, run.rows.map(index)));
@@ -558,7 +561,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         profileTruncated: found.profile.length > PROFILE_LIMIT,
         summary: summarize(firstDivergence, strip(found.firstBitwise), compared),
         notes: [...notes, ...found.notes, ...(found.profile.length > PROFILE_LIMIT ? [`profile: ${found.profile.length} compared nodes shown as ${PROFILE_LIMIT}, each the largest difference of ${Math.ceil(found.profile.length / PROFILE_LIMIT)} or fewer consecutive nodes (the first divergence kept)`] : [])],
-        timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(log.inferenceMs) },
+        timing: timing(),
       };
     }
     if (!choice) {
@@ -573,7 +576,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         profileTruncated: false,
         summary: 'nothing diverges: every probe is bitwise equal whatever the batch',
         notes,
-        timing: { totalMs: Math.round(now() - started), inferenceMs: 0 },
+        timing: timing(),
       };
     }
 
@@ -838,7 +841,7 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
         profileTruncated,
         summary: summarize(firstDivergence, firstBitwise, compared2, failing.length === 0 && firstBeyond !== null),
         notes,
-        timing: { totalMs: Math.round(now() - started), inferenceMs: Math.round(log.inferenceMs) },
+        timing: timing(),
       };
     } finally {
       await searchRunner.close();

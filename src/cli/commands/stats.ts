@@ -40,7 +40,7 @@ export function registerStats(program: Command, { out, err, setExit }: CommandCo
       .option('--html <file>', HTML_HELP)
       .option('--data <file>', 'calibration samples: .npy (one input) or .npz/.safetensors keyed by input name')
       .option('--checkpoint <file>', 'training checkpoint in state_dict names (bn2.running_mean): .safetensors or .npz')
-      .option('--tolerance <tol>', 'when a layer fails against data: z=Z,ratio=R (default z=0.5,ratio=2: var/running_var in [0.5, 2])'),
+      .option('--tolerance <tol>', 'when a layer fails against data: z=Z,ratio=R or ratio=LO:HI (default z=0.5,ratio=2: var/running_var in [0.5, 2])'),
   ).action(async (model: string, flags: StatsFlags) => {
     const options = await statsOptions(flags);
     const { checkRunningStats } = await import('../../stats/check');
