@@ -68,7 +68,7 @@ describe('the packed package in a consumer project', () => {
     expect(jest.code).toBe(1);
   }, 60_000);
 
-  test('from an ES module every entry gives its named exports (as cjs-module-lexer finds them) and the reporter class by name', () => {
+  test('from an ES module every entry gives its named exports (as cjs-module-lexer finds them), and the reporter class by name and as its default', () => {
     const r = spawnSync(process.execPath, [path.join('types', 'entries.mjs')], { cwd: consumer.dir, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -81,6 +81,7 @@ describe('the packed package in a consumer project', () => {
     }
     expect(out.values).toEqual(['function', 'function', 'function', 'function', 'function']);
     expect(out.reporterIsDefault).toBe(true);
+    expect(out.defaultReporter).toBe(true);
     expect(out.defaultMatchers).toBe(true);
   });
 

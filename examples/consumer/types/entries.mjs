@@ -24,8 +24,8 @@ console.log(JSON.stringify({
   entries,
   values: [typeof checkBatchInvariance, typeof fixture, typeof BadInputError, typeof matchers.toBeBatchInvariant, typeof BatchproofReporter],
   reporterIsDefault: BatchproofReporter === require('batchproof/reporter').default,
-  // Node's default import of a CommonJS module is its whole exports, not `default`.
-  defaultImport: typeof Reporter,
+  // batchproof/reporter has an ES module entry of its own: its default import is the class, as under require().
+  defaultReporter: Reporter === BatchproofReporter,
   // batchproof/matchers has an ES module entry of its own: its default import is the matcher object, as under require().
   defaultMatchers: defaultMatchers === require('batchproof/matchers').matchers && defaultMatchers === matchers,
 }));

@@ -12,6 +12,7 @@ import { parseNpy, readArrayFile, type NumericArray } from 'batchproof/io';
 import { readGraph, type GraphFacts } from 'batchproof/onnx';
 import { memorySource, embeddingsFrom, type RowSource } from 'batchproof/snapshot';
 import { BatchproofReporter, pagePath, type BatchproofReporterOptions } from 'batchproof/reporter';
+import DefaultReporter from 'batchproof/reporter';
 
 type IsAny<T> = 0 extends 1 & T ? true : false;
 /** Compiles only when T is not `any`. */
@@ -65,6 +66,8 @@ export async function esm(model: string): Promise<void> {
   const rows: RowSource = typed(memorySource(embeddingsFrom([[1, 0]])));
   const options2: BatchproofReporterOptions = { outputFile: 'page.html' };
   typed(new BatchproofReporter({ rootDir: '.' }, options2));
+  // The default import is the class itself, under ES and CommonJS modules alike.
+  typed<BatchproofReporter>(new DefaultReporter({ rootDir: '.' }, options2));
   typed(pagePath('page.html', '.'));
   void [verdict, fingerprint, m, arr, graph, rows];
 }
