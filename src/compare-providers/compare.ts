@@ -347,7 +347,7 @@ function sampleRow(chunks: readonly Chunk[], layout: OutputLayout, s: number): T
   const data = t.data as TypedArray;
   // The batch first (the usual case): the sample's rows lie together in the batch's data, read
   // in place (a copy a sample cost a [512, 30522] logits head 125 MB of copying, both sides).
-  if (layout.batchAxis === 0) {
+  if (layout.batchAxis === 0 && ArrayBuffer.isView(data)) {
     const inner = data.length / t.dims[0];
     return data.subarray(k * per * inner, (k + 1) * per * inner) as TypedArray;
   }
