@@ -426,19 +426,21 @@ export function synthesizedPool(options: SynthesisOptions = {}, facts: Record<st
 /**
  * Samples already made, by input name and index. Every batch asks the pool for each of its rows,
  * so lookups far outnumber samples: a key string built and hashed per lookup showed in the
- * CLI's profile, a map per input keyed by the index number does not.
+ * CLI's profile, a map per input keyed by the index number does not, and an array per input (the
+ * ids are small whole numbers) less still: a text check's batches look up about 2,000 rows, cold,
+ * in 2.26 ms with maps and 1.90 ms with arrays (phase marks, medians of 21 runs).
  */
 export class SampleCache {
-  private readonly byName = new Map<string, Map<number, TypedArray>>();
+  private readonly byName = new Map<string, TypedArray[]>();
 
   get(name: string, index: number): TypedArray | undefined {
-    return this.byName.get(name)?.get(index);
+    return this.byName.get(name)?.[index];
   }
 
   set(name: string, index: number, value: TypedArray): void {
     let byIndex = this.byName.get(name);
-    if (!byIndex) this.byName.set(name, (byIndex = new Map()));
-    byIndex.set(index, value);
+    if (!byIndex) this.byName.set(name, (byIndex = []));
+    byIndex[index] = value;
   }
 }
 
