@@ -28,6 +28,7 @@ export type { DeterminismOptions, DeterminismReport } from './invariance/determi
 export { DEFAULT_SWEEP, DEFAULT_MAX_BATCH } from './invariance/plan';
 export type { PlanOptions } from './invariance/plan';
 export type { InvarianceReport, BatchReport, Cause, Verdict, WorstElement } from './invariance/report';
+export type { Recipe, RowPaddingRecipe, NoRowPaddingRecipe, ServedAnswer } from './invariance/recipe';
 export type { ReportEnvelope, ReportTiming } from './report/envelope';
 
 export { parseTolerance, describeTolerance } from './compare/tolerance';

@@ -14,16 +14,27 @@ import { feedsFor, mapIds, OutputLayout, ProbeRow, probeRows } from './run';
 /**
  * The forum's question, answered for this model and machine: pad batches smaller than `padTo`
  * up to it and every served size gives bitwise the same output. `padTo: null` with a reason
- * when no padding is needed or none can work.
+ * when no padding is needed or none can work. Narrowed by `padTo`: a number has the filler,
+ * the sizes it covers and whether padded batches were verified.
  */
-export interface Recipe {
-  padTo: number | null;
+export type Recipe = RowPaddingRecipe | NoRowPaddingRecipe;
+
+/** Batches smaller than `padTo` padded up to it with filler rows. */
+export interface RowPaddingRecipe {
+  padTo: number;
   /** What the padded rows hold: zeros, copies of the last sample, or ('sample') a batch function's filler sample. */
-  filler?: Filler | 'sample';
+  filler: Filler | 'sample';
   /** The served sizes the recipe makes bitwise equal. */
-  covers?: number[];
+  covers: number[];
   /** Padded batches were run with other filler content and the probes stayed bitwise equal. */
-  verified?: boolean;
+  verified: boolean;
+  /** With sequence padding as well: see NoRowPaddingRecipe.padLength. */
+  padLength?: number;
+}
+
+/** No row padding: none needed (`reason: 'not needed'`), or sequence padding alone (`padLength`). */
+export interface NoRowPaddingRecipe {
+  padTo: null;
   reason?: string;
   /**
    * Sequence padding (tokens, not rows): pad every text to this many tokens and the served sizes
@@ -31,6 +42,9 @@ export interface Recipe {
    * this length, and by other pad ids changing nothing).
    */
   padLength?: number;
+  verified?: boolean;
+  filler?: undefined;
+  covers?: undefined;
 }
 
 /** How the served sizes compare before any padding. */

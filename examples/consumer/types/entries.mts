@@ -4,7 +4,7 @@
 /// <reference types="batchproof/jest" />
 import { expect } from '@jest/globals';
 import { checkBatchInvariance, checkDeterminism, compareProviders, checkRunningStats, recalibrate, locateDivergence, diffBaselines, fixture, availableProviders, BadInputError } from 'batchproof';
-import type { InvarianceReport, DeterminismReport, ProviderComparisonReport, StatsReport, RecalibrationReport, LocateReport, EmbeddingReport, FingerprintReport, ReportEnvelope, CheckOptions, ModelHandle, Fingerprint } from 'batchproof';
+import type { Recipe, InvarianceReport, DeterminismReport, ProviderComparisonReport, StatsReport, RecalibrationReport, LocateReport, EmbeddingReport, FingerprintReport, ReportEnvelope, CheckOptions, ModelHandle, Fingerprint } from 'batchproof';
 import { matchers, describeProviders } from 'batchproof/matchers';
 import defaultMatchers from 'batchproof/matchers';
 import type { BatchproofMatchers } from 'batchproof/matchers';
@@ -37,6 +37,13 @@ export async function esm(model: string): Promise<void> {
   const report = typed(await checkBatchInvariance(model, options));
   const verdict: 'invariant' | 'within-tolerance' | 'violated' = typed(report.verdict);
   typed(report.batches[0].maxAbs);
+  // The recipe narrows on padTo: a number has its filler, the sizes it covers and whether it was verified.
+  const recipe: Recipe | null = report.recipe;
+  if (recipe && recipe.padTo !== null) {
+    const covers: number[] = typed(recipe.covers);
+    const verified: boolean = typed(recipe.verified);
+    void [covers, verified];
+  }
   typed((await checkDeterminism(model)).verdict);
   typed((await compareProviders(model, ['cpu', 'wasm'])).comparisons);
   typed((await checkRunningStats(model, 'calibration.npz')).problems);
