@@ -25,7 +25,7 @@ import type { ValueInfo } from './session';
  * An array with a row per sample, as fromRows reads it: a number per sample, rows of numbers,
  * rows that are typed arrays (`embeddings.map((e) => e.data)`), or deeper (number[][][]).
  */
-export type BatchRows = readonly (number | ArrayLike<number> | BatchRows)[];
+export type BatchRows = readonly (number | ArrayLike<number> | ArrayLike<bigint> | BatchRows)[];
 /** What a batch function returns for one batch (a transformers.js Tensor's data may be a BigInt64Array). */
 export type BatchOutput = ort.Tensor | number[][] | BatchRows | { dims: readonly number[]; data: ArrayLike<number> | ArrayLike<bigint> } | Record<string, unknown>;
 /**
@@ -83,14 +83,41 @@ function isTensorLike(v: unknown): v is { dims: readonly number[]; data: ArrayLi
 }
 
 /**
+ * Integer typed arrays by their tag, and the onnxruntime dtype each stays: compared exactly, as a
+ * model's integer outputs are. As doubles, int64 values past 2^53 would round (2^60 + 1 reads as
+ * 2^60) and a float tolerance's rtol would let int32 values near 2^31 differ by hundreds.
+ */
+const INTEGER_DTYPES: Record<string, string> = {
+  '[object Int8Array]': 'int8',
+  '[object Uint8Array]': 'uint8',
+  '[object Uint8ClampedArray]': 'uint8',
+  '[object Int16Array]': 'int16',
+  '[object Uint16Array]': 'uint16',
+  '[object Int32Array]': 'int32',
+  '[object Uint32Array]': 'uint32',
+  '[object BigInt64Array]': 'int64',
+  '[object BigUint64Array]': 'uint64',
+};
+const INTEGER_ARRAYS: Record<string, { from(values: ArrayLike<number | bigint>, map: (v: number | bigint) => number | bigint): TypedArray }> = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array as never,
+  uint64: BigUint64Array as never,
+};
+
+/**
  * An array with a row per sample: number[][] (or deeper, rectangular: [N, S, D] as number[][][]),
  * rows that are typed arrays (`embeddings.map((e) => e.data)`), or a number per sample. Plain
  * numbers are JavaScript doubles and are compared as float64: rounded to float32, two answers
  * that differ below float32's precision would be called bitwise equal. Rows that are all
- * Float32Array stay float32 (a tensor's own data); other typed rows are float64 (exact for
- * integers up to 2^53).
+ * Float32Array stay float32 (a tensor's own data), rows all of one integer type stay that type
+ * (INTEGER_DTYPES); other typed rows are float64.
  */
-function fromRows(rows: unknown[], name: string): { dims: number[]; data: Float32Array | Float64Array } {
+function fromRows(rows: unknown[], name: string): { dims: number[]; data: TypedArray; dtype: string } {
   // By tag, not instanceof: under Jest a row may come from another realm.
   const isTypedRow = (v: unknown): boolean => ArrayBuffer.isView(v) && Object.prototype.toString.call(v) !== '[object DataView]';
   const notNumeric = () =>
@@ -106,7 +133,10 @@ function fromRows(rows: unknown[], name: string): { dims: number[]; data: Float3
   // [512, 128, 384] rows) and a call per number took six times the function's own time.
   const values = new Float64Array(dims.reduce((a, b) => a * b, 1));
   let at = 0;
-  let allFloat32 = dims.length > 1;
+  // The type every row has, while all are typed arrays of one type; null once they are not.
+  let rowTag: string | null | undefined = dims.length > 1 ? undefined : null;
+  // 64-bit integer rows, also kept as they are: as doubles they round past 2^53.
+  let big: BigInt64Array | BigUint64Array | null = null;
   const last = dims.length - 1;
   const walk = (v: unknown, depth: number): void => {
     const typed = isTypedRow(v);
@@ -117,14 +147,19 @@ function fromRows(rows: unknown[], name: string): { dims: number[]; data: Float3
     if (typed) {
       if (depth !== last) throw notNumeric();
       const row = v as unknown as ArrayLike<number | bigint>;
+      const tag = Object.prototype.toString.call(v);
+      rowTag = rowTag === undefined || rowTag === tag ? tag : null;
+      if (rowTag === '[object BigInt64Array]' || rowTag === '[object BigUint64Array]') {
+        big ??= rowTag === '[object BigInt64Array]' ? new BigInt64Array(values.length) : new BigUint64Array(values.length);
+        for (let i = 0; i < length; i++) big[at + i] = row[i] as bigint;
+      }
       for (let i = 0; i < length; i++) values[at++] = Number(row[i]);
-      allFloat32 &&= Object.prototype.toString.call(v) === '[object Float32Array]';
       return;
     }
     const items = v as unknown[];
     if (depth === last) {
       // Plain numbers (the leaves of this array) are doubles.
-      allFloat32 = false;
+      rowTag = null;
       for (let i = 0; i < length; i++) {
         const x = items[i];
         if (typeof x !== 'number') throw notNumeric();
@@ -135,16 +170,21 @@ function fromRows(rows: unknown[], name: string): { dims: number[]; data: Float3
     for (let i = 0; i < length; i++) walk(items[i], depth + 1);
   };
   walk(rows, 0);
-  return { dims, data: allFloat32 ? Float32Array.from(values) : values };
+  // Set inside walk, which TypeScript's narrowing does not follow.
+  const tag = rowTag as string | null | undefined;
+  if (tag === '[object Float32Array]') return { dims, data: Float32Array.from(values), dtype: 'float32' };
+  const integer = tag ? INTEGER_DTYPES[tag] : undefined;
+  if (integer) return { dims, data: (big as BigInt64Array | null) ?? INTEGER_ARRAYS[integer].from(values, (x) => x), dtype: integer };
+  return { dims, data: values, dtype: 'float64' };
 }
 
-/** One output as a float tensor, checked: numeric, the batch first with one row per sample. */
+/** One output as a tensor, checked: numeric, the batch first with one row per sample. */
 function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
   let dims: number[];
-  let data: Float32Array | Float64Array | Uint16Array;
-  let float16 = false;
+  let data: TypedArray;
+  let dtype: string;
   if (Array.isArray(value)) {
-    ({ dims, data } = fromRows(value, name));
+    ({ dims, data, dtype } = fromRows(value, name));
   } else if (isTensorLike(value) || (typeof value === 'object' && value !== null && 'dims' in value && 'data' in value)) {
     const t = value as { dims: readonly number[]; data: ArrayLike<number>; type?: unknown };
     if (!Array.isArray(t.dims) || t.dims.length === 0 || !t.dims.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -152,17 +192,20 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
     }
     dims = [...t.dims];
     const raw = t.data;
+    const tag = Object.prototype.toString.call(raw);
     // Copied: a function may hand back the same buffer every call (a runtime's preallocated
     // output, a pipeline's scratch array), and its next call would rewrite the rows kept from this one.
-    if (Object.prototype.toString.call(raw) === '[object Float64Array]') data = (raw as Float64Array).slice();
-    else if (Object.prototype.toString.call(raw) === '[object Float32Array]') data = (raw as Float32Array).slice();
+    if (tag === '[object Float64Array]') (data = (raw as Float64Array).slice()), (dtype = 'float64');
+    else if (tag === '[object Float32Array]') (data = (raw as Float32Array).slice()), (dtype = 'float32');
     // A float16 tensor (onnxruntime's, transformers.js') holds its values as Uint16 bits: read
     // as integers they would be compared as bit patterns (1.0 as 15360), so they stay float16.
-    else if (t.type === 'float16' && Object.prototype.toString.call(raw) === '[object Uint16Array]') (data = (raw as unknown as Uint16Array).slice()), (float16 = true);
+    else if (t.type === 'float16' && tag === '[object Uint16Array]') (data = (raw as unknown as Uint16Array).slice()), (dtype = 'float16');
+    // A bool tensor's Uint8Array stays bool; other integers their own type (INTEGER_DTYPES).
+    else if (INTEGER_DTYPES[tag]) (dtype = t.type === 'bool' && tag === '[object Uint8Array]' ? 'bool' : INTEGER_DTYPES[tag]), (data = INTEGER_ARRAYS[INTEGER_DTYPES[tag]].from(raw as unknown as TypedArray, (x) => x));
     else if (Array.isArray(raw) || ArrayBuffer.isView(raw)) {
-      // Plain numbers and integer arrays as float64: exact for doubles and for integers up to 2^53.
+      // Plain numbers (and any other view) as float64: exact for doubles.
       if (Array.isArray(raw) && !raw.every((x) => typeof x === 'number')) throw new BadInputError(`the batch function's output '${name}' has data that is not all numbers, got ${formatValue(raw)}`);
-      data = Float64Array.from(raw as ArrayLike<number | bigint>, Number);
+      (data = Float64Array.from(raw as ArrayLike<number | bigint>, Number)), (dtype = 'float64');
     } else throw new BadInputError(`the batch function's output '${name}' has no numeric data, got ${formatValue(raw)}`);
     if (dims.reduce((a, b) => a * b, 1) !== data.length) throw new BadInputError(`the batch function's output '${name}' has dims [${dims.join(', ')}] but ${data.length} values`);
   } else {
@@ -171,8 +214,7 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
   if (dims[0] !== rows) {
     throw new BadInputError(`the batch function returned ${dims[0]} row${dims[0] === 1 ? '' : 's'} for '${name}' on a batch of ${rows} sample${rows === 1 ? '' : 's'}; return one row per sample, the batch first`);
   }
-  if (float16) return new ort.Tensor('float16', data as Uint16Array, dims);
-  return new ort.Tensor(Object.prototype.toString.call(data) === '[object Float64Array]' ? 'float64' : 'float32', data as Float32Array | Float64Array, dims);
+  return new ort.Tensor(dtype as 'float32', data as Float32Array, dims);
 }
 
 /**
@@ -378,7 +420,7 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
       // Rows are kept in the dtype learned on one sample: float64 rows kept as float32 would be
       // rounded, and differences below float32's precision would read as bitwise equal.
       if (t.type !== o.dtype) {
-        throw new BadInputError(`the batch function's output '${o.name}' is ${t.type} on a batch of ${ids.length} but ${o.dtype} on one sample (Float32Array rows and float32 tensors are float32, plain numbers and other typed arrays float64); return the same type for every batch`);
+        throw new BadInputError(`the batch function's output '${o.name}' is ${t.type} on a batch of ${ids.length} but ${o.dtype} on one sample (Float32Array rows and float32 tensors are float32, integer typed arrays their own type, plain numbers float64); return the same type for every batch`);
       }
     }
     const extra = Object.keys(result).filter((name) => !outputs.some((o) => o.name === name));

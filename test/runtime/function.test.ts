@@ -421,6 +421,25 @@ test('a float16 tensor is compared as the float16 values it holds, not as its bi
   expect(r.minimumTolerance.ulp).toBe(1);
 });
 
+// Integer outputs (64-bit hashes, class ids) compare exactly, as a model's do: read as doubles,
+// int64 values past 2^53 round (2^60 + 1 reads as 2^60), and a float tolerance's rtol spans
+// hundreds at 2^31, so a hash whose low bits follow the batch read as equal or within tolerance.
+test('integer outputs keep their type and compare exactly: 64-bit hashes past 2^53, int32 near 2^31', async () => {
+  const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'];
+  const hash = (b: unknown[], base: bigint) => (b as string[]).map((t) => base + BigInt(t.length * 1000 + b.length));
+  const int64 = (b: unknown[]) => new ort.Tensor('int64', BigInt64Array.from(hash(b, 2n ** 60n)), [b.length]);
+  const uint64 = (b: unknown[]) => ({ dims: [b.length, 1], data: BigUint64Array.from(hash(b, 2n ** 63n)) });
+  const int32 = (b: unknown[]) => ({ dims: [b.length, 1], data: Int32Array.from(b as string[], (t) => 2 ** 31 - 10_000 + t.length * 1000 + b.length) });
+  const int64Rows = (b: unknown[]) => hash(b, 2n ** 60n).map((h) => BigInt64Array.of(h, 1n));
+  for (const [fn, dtype] of [[int64, 'int64'], [uint64, 'uint64'], [int32, 'int32'], [int64Rows, 'int64']] as const) {
+    const r = await checkBatchInvariance(fn, { samples: words, ...sweep });
+    expect([r.verdict, r.model.outputs[0].dtype, Math.max(...r.batches.map((b) => b.maxAbs))]).toEqual(['violated', dtype, 3]);
+  }
+  // Negative control: the same hashes without the batch in them pass, bitwise.
+  const steady = (b: unknown[]) => ({ dims: [b.length], data: BigInt64Array.from(b as string[], (t) => 2n ** 60n + BigInt(t.length)) });
+  expect((await checkBatchInvariance(steady, { samples: words, ...sweep })).verdict).toBe('invariant');
+});
+
 test('a function that hands back the same buffer every call is judged on each call\'s own rows', async () => {
   const words = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'];
   const reusing = (leak: boolean) => {
