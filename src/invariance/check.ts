@@ -110,7 +110,11 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
   if (options.budget !== undefined && !(typeof options.budget?.seconds === 'number' && options.budget.seconds > 0)) {
     throw new BadInputError(`budget must be { seconds: N } with N > 0, got ${formatValue(options.budget)}; for example budget: { seconds: 30 } (CLI --budget 30s)`);
   }
-  const handle = fn ? await functionHandle(model, options.samples, { filler: options.filler, callTimeoutMs: options.callTimeoutMs }) : await openModel(model, options);
+  // Before the function's first call, which may load a model.
+  if (fn && options.padTo !== undefined && options.filler === undefined) {
+    throw new BadInputError("padTo (CLI --pad-to) adds filler rows: for a batch function, give filler (CLI --filler) as well, the sample your system pads a batch with, e.g. filler: '' (CLI --filler ''), or leave padTo out");
+  }
+  const handle = fn ? await functionHandle(model, options.samples, { filler: options.filler, callTimeoutMs: options.callTimeoutMs, distinct: true }) : await openModel(model, options);
   try {
     const outputs = selectOutputs(handle.outputs, options.outputs, fn ? 'function' : 'model');
     const tolerances = resolveTolerances(outputs, options, fn ? 'function' : 'model');
@@ -308,9 +312,6 @@ export interface CheckSetup {
  */
 export async function prepareCheck(handle: ModelHandle, outputs: readonly DeclaredOutput[], options: CheckOptions): Promise<CheckSetup> {
   const fn = isFunctionHandle(handle);
-  if (fn && options.padTo !== undefined && !functionFiller(handle).given) {
-    throw new BadInputError("padTo (CLI --pad-to) adds filler rows: for a batch function, give filler (CLI --filler) as well, the sample your system pads a batch with, e.g. filler: '' (CLI --filler ''), or leave padTo out");
-  }
   const prepared = fn ? functionInputs(handle) : await prepareInputs(handle, options);
   const count = prepared.pool.count;
   // Before the plan's row lists or any sample exist: an absurd size is one line, not an abort.

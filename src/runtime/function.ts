@@ -352,7 +352,11 @@ async function callFunction(fn: BatchFunction, batch: unknown[], timeoutMs: numb
  * the dims after the batch), and every later call must keep those dims. Filler rows (padTo, the
  * recipes' padded batches) are `filler`, the user's own padding sample; without one they are refused.
  */
-export async function functionHandle(fn: BatchFunction, samples: unknown, { filler, callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS }: { filler?: unknown; callTimeoutMs?: number } = {}): Promise<ModelHandle> {
+export async function functionHandle(
+  fn: BatchFunction,
+  samples: unknown,
+  { filler, callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS, distinct = false }: { filler?: unknown; callTimeoutMs?: number; distinct?: boolean } = {},
+): Promise<ModelHandle> {
   if (!Array.isArray(samples) || samples.length === 0) {
     throw new BadInputError(`a batch function needs samples: an array of the values it takes (texts, images, objects), got ${formatValue(samples)}; e.g. checkBatchInvariance(embed, { samples: ['a text', 'another'] })`);
   }
@@ -360,6 +364,9 @@ export async function functionHandle(fn: BatchFunction, samples: unknown, { fill
   const entry: FunctionEntry = { samples: list, from: loadedFrom.get(samples) ?? 'samples', filler, refs: new Map(), watch: null };
   entry.watch = watchSamples(entry);
   const watch = entry.watch;
+  // Samples that cannot differ in any batch (one, or all the same), refused before the first
+  // call, which may load a model; the plan's own samples are judged once it is made.
+  if (distinct) assertSamplesDiffer(entry, list.map((_, i) => i));
   openRunner(true);
   let first: Record<string, ort.Tensor>;
   try {
@@ -634,9 +641,13 @@ export function functionInputs(handle: ModelHandle): PreparedInputs {
  * it refuses in a model's tensors, one constant value everywhere, means nothing for a function's).
  */
 export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readonly number[]): void {
-  const samples = (functionHandles.get(handle) as FunctionEntry).samples;
+  assertSamplesDiffer(functionHandles.get(handle) as FunctionEntry, indices);
+}
+
+function assertSamplesDiffer(entry: FunctionEntry, indices: readonly number[]): void {
+  const samples = entry.samples;
   const unique = [...new Set(indices.map((i) => i % samples.length))];
-  if (distinctFunctionSamples(handle, unique) >= 2) return;
+  if (distinctSamples(entry, unique) >= 2) return;
   const why = 'identical batch-mates cannot show leakage between them; give distinct samples';
   if (samples.length === 1) throw new BadInputError(`one sample only: its batch-mates would be copies of it, and ${why}`);
   if (unique.length === samples.length) throw new BadInputError(`the ${samples.length} samples are all the same: ${why}`);
@@ -645,7 +656,10 @@ export function assertFunctionSamplesDiffer(handle: ModelHandle, indices: readon
 
 /** How many different samples (by content) the function's samples at `indices` are. */
 export function distinctFunctionSamples(handle: ModelHandle, indices: readonly number[]): number {
-  const entry = functionHandles.get(handle) as FunctionEntry;
+  return distinctSamples(functionHandles.get(handle) as FunctionEntry, indices);
+}
+
+function distinctSamples(entry: FunctionEntry, indices: readonly number[]): number {
   const samples = entry.samples;
   const keys = (entry.keys ??= samples.map((s) => sampleKey(s, samples, entry.refs)));
   return new Set(indices.map((i) => keys[i % samples.length])).size;

@@ -291,6 +291,18 @@ describe('bad functions and samples are one clear line', () => {
     expect(await run(bytes as never, [1, 1, 1].map(() => Float32Array.of(0.5, -0)))).toMatch(/all the same/);
     expect(await run(fn, [1, 2, 3], { padTo: 4 })).toMatch(/^padTo \(CLI --pad-to\) adds filler rows: for a batch function, give filler \(CLI --filler\) as well, the sample your system pads a batch with, e\.g\. filler: '' \(CLI --filler ''\), or leave padTo out$/);
   });
+  // Refused before any inference: a first call can load a model (a pipeline reading its weights) for minutes.
+  test('samples that are one or all the same, and padTo without a filler, are refused before the function is called', async () => {
+    let calls = 0;
+    const counted = (b: unknown[]) => (calls++, b.map(() => [1]));
+    expect(await run(counted, ['alone'])).toMatch(/^one sample only/);
+    expect(await run(counted, ['same', 'same', 'same'])).toMatch(/^the 3 samples are all the same/);
+    expect(await run(counted, [1, 2, 3], { padTo: 4 })).toMatch(/^padTo \(CLI --pad-to\) adds filler rows/);
+    expect(calls).toBe(0);
+    // Determinism takes them (it runs the same batch again).
+    expect((await checkDeterminism(counted, { samples: ['alone'], repeats: 2 })).verdict).toBe('deterministic');
+    expect(calls).toBeGreaterThan(0);
+  });
   // Determinism runs the same batch again: repeated samples, or one, show a run that differs, as for a model.
   test('determinism takes repeated samples and a single one, and still sees runs that differ', async () => {
     const length = (b: unknown[]) => (b as string[]).map((s) => [s.length, 1]);
