@@ -124,6 +124,10 @@ function fromRows(rows: unknown[], name: string): { dims: number[]; data: TypedA
     new BadInputError(`the batch function's output '${name}' is not numeric: expected number[][] (a row of numbers per sample, or rows that are typed arrays), got ${formatValue(rows)}`);
   const shapeOf = (v: unknown): number[] => {
     if (typeof v === 'number') return [];
+    // `Promise.all(texts.map((t) => extractor(t)))`: a tensor per sample, not rows of numbers.
+    if (v !== rows && (isTensorLike(v) || (typeof v === 'object' && v !== null && 'dims' in v && 'data' in v))) {
+      throw new BadInputError(`the batch function's output '${name}' is an array of tensors, one per sample: return one tensor for the whole batch, or their data as rows (tensors.map((t) => t.data))`);
+    }
     if (isTypedRow(v)) return [(v as unknown as ArrayLike<unknown>).length];
     if (Array.isArray(v)) return v.length === 0 ? [0] : [v.length, ...shapeOf(v[0])];
     throw notNumeric();
@@ -208,6 +212,11 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
       (data = Float64Array.from(raw as ArrayLike<number | bigint>, Number)), (dtype = 'float64');
     } else throw new BadInputError(`the batch function's output '${name}' has no numeric data, got ${formatValue(raw)}`);
     if (dims.reduce((a, b) => a * b, 1) !== data.length) throw new BadInputError(`the batch function's output '${name}' has dims [${dims.join(', ')}] but ${data.length} values`);
+  } else if (ArrayBuffer.isView(value) && 'length' in value) {
+    // A typed array alone has no dims to say where the batch is (formatValue would show it as an object).
+    const kind = Object.prototype.toString.call(value).slice(8, -1);
+    const n = (value as unknown as ArrayLike<unknown>).length;
+    throw new BadInputError(`the batch function returned a ${kind} of ${n} value${n === 1 ? '' : 's'} for '${name}', with no dims: return { dims: [${rows}, ...], data } (the batch first), or an array with a row (or a number) per sample`);
   } else {
     throw new BadInputError(`the batch function returned ${formatValue(value)} for '${name}'; return a tensor with the batch first, number[][], { dims, data } or an object of those`);
   }
@@ -336,6 +345,8 @@ async function callFunction(fn: BatchFunction, batch: unknown[], timeoutMs: numb
     const why = String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim();
     throw new BadInputError(`the batch function threw on ${thrownOn}: ${why || `${e instanceof Error ? e.name : formatValue(e)} with no message`}`);
   }
+  // A Map's outputs are entries, not keys: read as an object it would be empty.
+  if (Object.prototype.toString.call(result) === '[object Map]') throw new BadInputError('the batch function returned a Map; return a plain object of outputs ({ name: tensor }), e.g. Object.fromEntries(map)');
   const named = isPlainObject(result) && !('dims' in result && 'data' in result) ? result : { output: result };
   if (Object.keys(named).length === 0) throw new BadInputError('the batch function returned an empty object: nothing to compare');
   try {

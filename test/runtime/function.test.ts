@@ -227,6 +227,10 @@ describe('bad functions and samples are one clear line', () => {
     ['empties the batch, then returns another type', (b: unknown[]) => { const n = b.length; b.length = 0; return Array.from({ length: n }, () => (n === 1 ? Float32Array : Float64Array).of(1, 2)); }, /output 'output' is float64 on a batch of 2 but float32 on one sample/],
     // A tensor whose data sit on a GPU: its getter throws, which is no internal error.
     ['data that cannot be read', (b: unknown[]) => ({ dims: [b.length, 1], get data(): never { throw new Error('The data is not on CPU. Use `getData()` to download GPU data to CPU'); } }), /outputs on a batch of 1 could not be read: The data is not on CPU.*; return values on the CPU/],
+    // What a user plausibly returns, each named as what it is, with the form to return instead.
+    ['a Map of outputs', (b: unknown[]) => new Map([['a', b.map(() => [1])]]), /^the batch function returned a Map; return a plain object of outputs \(\{ name: tensor \}\), e\.g\. Object\.fromEntries\(map\)$/],
+    ['a typed array with no dims', (b: unknown[]) => Float32Array.from(b as number[]), /^the batch function returned a Float32Array of 1 value for 'output', with no dims: return \{ dims: \[1, \.\.\.\], data \} \(the batch first\), or an array with a row \(or a number\) per sample$/],
+    ['a tensor per sample', (b: unknown[]) => b.map((x) => new ort.Tensor('float32', Float32Array.of(x as number, 1), [1, 2])), /^the batch function's output 'output' is an array of tensors, one per sample: return one tensor for the whole batch, or their data as rows \(tensors\.map\(\(t\) => t\.data\)\)$/],
   ])('%s', async (_name, fn, message) => {
     expect(await run(fn as never)).toMatch(message);
   });
