@@ -98,7 +98,7 @@ const INTEGER_DTYPES: Record<string, string> = {
   '[object BigInt64Array]': 'int64',
   '[object BigUint64Array]': 'uint64',
 };
-const INTEGER_ARRAYS: Record<string, { from(values: ArrayLike<number | bigint>, map: (v: number | bigint) => number | bigint): TypedArray }> = {
+const INTEGER_ARRAYS: Record<string, { from(values: ArrayLike<number>): TypedArray }> = {
   int8: Int8Array,
   uint8: Uint8Array,
   int16: Int16Array,
@@ -178,7 +178,7 @@ function fromRows(rows: unknown[], name: string): { dims: number[]; data: TypedA
   const tag = rowTag as string | null | undefined;
   if (tag === '[object Float32Array]') return { dims, data: Float32Array.from(values), dtype: 'float32' };
   const integer = tag ? INTEGER_DTYPES[tag] : undefined;
-  if (integer) return { dims, data: (big as BigInt64Array | null) ?? INTEGER_ARRAYS[integer].from(values, (x) => x), dtype: integer };
+  if (integer) return { dims, data: (big as BigInt64Array | null) ?? INTEGER_ARRAYS[integer].from(values), dtype: integer };
   return { dims, data: values, dtype: 'float64' };
 }
 
@@ -205,7 +205,7 @@ function toTensor(value: unknown, name: string, rows: number): ort.Tensor {
     // as integers they would be compared as bit patterns (1.0 as 15360), so they stay float16.
     else if (t.type === 'float16' && tag === '[object Uint16Array]') (data = (raw as unknown as Uint16Array).slice()), (dtype = 'float16');
     // A bool tensor's Uint8Array stays bool; other integers their own type (INTEGER_DTYPES).
-    else if (INTEGER_DTYPES[tag]) (dtype = t.type === 'bool' && tag === '[object Uint8Array]' ? 'bool' : INTEGER_DTYPES[tag]), (data = INTEGER_ARRAYS[INTEGER_DTYPES[tag]].from(raw as unknown as TypedArray, (x) => x));
+    else if (INTEGER_DTYPES[tag]) (dtype = t.type === 'bool' && tag === '[object Uint8Array]' ? 'bool' : INTEGER_DTYPES[tag]), (data = tag === '[object Uint8ClampedArray]' ? Uint8Array.from(raw as unknown as Uint8ClampedArray) : (raw as unknown as TypedArray).slice());
     else if (Array.isArray(raw) || ArrayBuffer.isView(raw)) {
       // Plain numbers (and any other view) as float64: exact for doubles.
       if (Array.isArray(raw) && !raw.every((x) => typeof x === 'number')) throw new BadInputError(`the batch function's output '${name}' has data that is not all numbers, got ${formatValue(raw)}`);
