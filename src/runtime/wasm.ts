@@ -116,8 +116,10 @@ export async function createWasmSession(model: string | Uint8Array, settings: Se
   }
   web.env.wasm.numThreads = threads;
   const bytes = typeof model === 'string' ? new Uint8Array(fs.readFileSync(model)) : model;
-  // A fresh options object: onnxruntime-web writes its own config entries into the one it gets.
+  // A fresh options object: onnxruntime-web writes its own config entries into the one it gets,
+  // into `extra.session` too, which is the caller's own object (strings only: validateSettings).
   const options = sessionOptions({ ...settings, provider: 'wasm' }) as Record<string, unknown>;
+  if (options.extra) options.extra = JSON.parse(JSON.stringify(options.extra));
   delete options.intraOpNumThreads; // the wasm backend takes its threads from env.wasm.numThreads
   let session: ort.InferenceSession;
   try {

@@ -102,6 +102,17 @@ describe("provider 'wasm': onnxruntime-web in Node", () => {
     expect(selectEntries([{ provider: 'cpu' }], 'cpu,wasm')).toEqual([{ provider: 'cpu' }, { provider: 'wasm' }]);
   });
 
+  test("onnxruntime-web's own config entry stays out of the caller's extra: the settings, both fingerprints and a side sharing the object read as given", async () => {
+    // onnxruntime-web writes session.use_ort_model_bytes_directly into the options it gets.
+    const extra = { session: { disable_prepacking: '1' } };
+    const report = await compareProviders(cnn, [{ provider: 'cpu', extra }, { provider: 'wasm', extra }]);
+    expect(extra).toEqual({ session: { disable_prepacking: '1' } });
+    for (const side of report.sides) {
+      expect(side.settings.extra).toEqual({ session: { disable_prepacking: '1' } });
+      expect(side.fingerprint.sessionConfig).toEqual({ 'session.disable_prepacking': '1' });
+    }
+  });
+
   test('the fingerprint names onnxruntime-web, its threads and SIMD', async () => {
     const fx = fixture({ provider: 'wasm' });
     const f = await fx.fingerprint();
