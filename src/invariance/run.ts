@@ -4,7 +4,7 @@ import { takeRows, TypedArray } from '../inputs/arrays';
 import { assertBatchFits, checkOutputCopies } from '../inputs/memory';
 import { batchTensor, SamplePool } from '../inputs/samples';
 import { BATCH_MARK, batchNamedAxes, InputSpec } from '../inputs/spec';
-import { RunLogBook, runFailure, type RunCall, type RunOutputs, type Runner } from '../runtime/runner';
+import { outOfMemory, RunLogBook, runFailure, type RunCall, type RunOutputs, type Runner } from '../runtime/runner';
 import { SAMPLE_VALUES } from '../runtime/function';
 import type { Plan, PlannedRun, RunPurpose } from './plan';
 import { sameOutput } from './row-identity';
@@ -253,7 +253,7 @@ export async function runOrExplainFixedBatch(
   otherwise = '',
 ): Promise<RunOutputs> {
   let reason: string | null = null;
-  const worded = call.failure ?? ((r: string) => runFailure(handle.source, call.rows, r));
+  const worded = call.failure ?? ((r: string) => runFailure(handle.source, call.rows, r, handle.runtime));
   try {
     return await handle.run(feeds, outputs, { ...call, failure: (r) => ((reason = r), worded(r)) });
   } catch (e) {
@@ -270,6 +270,8 @@ export async function runOrExplainFixedBatch(
 
 /** One line for a graph that runs at the reference size and fails above it: the batch is baked in. */
 function fixedBatchFailure(handle: Runner, specs: readonly InputSpec[], rows: number, reason: string, otherwise = ''): string {
+  // Batch 1 ran and a larger one did not fit: the memory's limit, not a batch baked in at export.
+  if (outOfMemory(reason)) return runFailure(handle.source, rows, reason, handle.runtime);
   const ran = 1;
   const fixed = handle.outputs.filter((o) => o.shape.length > 0 && o.shape[0] === ran);
   const declared = fixed.length > 0 ? ` (output${fixed.length > 1 ? 's' : ''} ${fixed.map((o) => `'${o.name}' declared [${o.shape.join(', ')}]`).join(', ')})` : '';

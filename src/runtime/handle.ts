@@ -146,7 +146,7 @@ export function makeHandle(
     outputs,
     settings: { provider: 'cpu', ...settings },
     run(feeds, names, call) {
-      return timedRun(source, call, () => session.run(feeds, names as string[]));
+      return timedRun(source, call, () => session.run(feeds, names as string[]), handle.runtime);
     },
     get closed() {
       return closed;

@@ -80,8 +80,27 @@ export class RunLogBook {
   }
 }
 
-/** The default line for a failed batch: its rows, onnxruntime's reason, the flags that shape the inputs. */
-export function runFailure(source: string, rows: number, reason: string): string {
+/**
+ * onnxruntime's words for a batch too large for its memory: an allocation refused (bad_alloc),
+ * or a size past 32 bits (SafeInt's "Integer overflow": onnxruntime-web's size_t is 32 bits).
+ */
+const OUT_OF_MEMORY = /bad_alloc|out of memory|failed to allocate|Integer overflow/i;
+
+export function outOfMemory(reason: string): boolean {
+  return OUT_OF_MEMORY.test(reason);
+}
+
+/**
+ * The default line for a failed batch: its rows, onnxruntime's reason, the flags that shape the
+ * inputs; for a batch that ran out of memory, smaller batches (and wasm's own limit, which
+ * --max-memory, this machine's, does not know).
+ */
+export function runFailure(source: string, rows: number, reason: string, runtime?: RuntimeName): string {
+  if (outOfMemory(reason)) {
+    const web = runtime === 'onnxruntime-web';
+    const heap = web ? ": provider 'wasm' runs in onnxruntime-web's WebAssembly memory, at most 4 GiB whatever this machine has" : '';
+    return `${source}: ${web ? 'onnxruntime-web' : 'onnxruntime'} ran out of memory on a batch of ${rows} (${reason})${heap}; run smaller batches (check: --batch-sizes or --max-batch; compare: --batch-size, or --against-batch-size for that side alone) or smaller dims (--dim/--shape)`;
+  }
   return `${source}: onnxruntime failed on a batch of ${rows} (${reason}); check --shape/--dim/--const and the samples' dtype and shape`;
 }
 
@@ -99,7 +118,7 @@ export class RunFailure extends BadInputError {
  * A runner's `run` around a raw call: times it, counts it and turns a failure into one line that
  * names the batch. `raw` failures already worded by batchproof (BadInputError) pass as they are.
  */
-export async function timedRun(source: string, call: RunCall, raw: () => Promise<RunOutputs>): Promise<RunOutputs> {
+export async function timedRun(source: string, call: RunCall, raw: () => Promise<RunOutputs>, runtime?: RuntimeName): Promise<RunOutputs> {
   const t0 = now();
   let result: RunOutputs;
   try {
@@ -107,7 +126,7 @@ export async function timedRun(source: string, call: RunCall, raw: () => Promise
   } catch (e) {
     if (e instanceof BadInputError) throw e;
     const reason = oneLine(String((e as Error)?.message ?? e));
-    throw new RunFailure(call.failure ? call.failure(reason) : runFailure(source, call.rows, reason), reason, call.rows);
+    throw new RunFailure(call.failure ? call.failure(reason) : runFailure(source, call.rows, reason, runtime), reason, call.rows);
   }
   call.log?.add(call.rows, call.purpose, now() - t0);
   return result;

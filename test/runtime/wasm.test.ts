@@ -11,7 +11,7 @@ import { describeProviders, toMatchAcrossProviders } from '../../matchers';
 import { selectEntries } from '../../matchers/describeProviders';
 import { BadInputError, checkBatchInvariance, compareProviders, describeFingerprint, fixture, fingerprintFor, openModel } from '../../src';
 import { cli } from '../helpers/cli';
-import { invariantModel, leakyModel } from '../helpers/models';
+import { buildModel, invariantModel, leakyModel } from '../helpers/models';
 
 const root = path.join(__dirname, '..', '..');
 const cnn = path.join(root, 'examples', 'models', 'embedding_cnn.onnx');
@@ -111,6 +111,24 @@ describe("provider 'wasm': onnxruntime-web in Node", () => {
       expect(side.settings.extra).toEqual({ session: { disable_prepacking: '1' } });
       expect(side.fingerprint.sessionConfig).toEqual({ 'session.disable_prepacking': '1' });
     }
+  });
+
+  test("a batch past WebAssembly's 4 GiB is out of memory, in one line naming wasm's limit, not a batch fixed at export", async () => {
+    // x [N, 1] broadcast to [N, 2^26] floats inside the graph: 256 MiB a sample, tiny inputs and outputs.
+    const model = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 1] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N'] }],
+      initializers: [{ name: 'wide', dtype: 'int64', dims: [2], data: [1, 2 ** 26] }],
+      nodes: [
+        { op: 'Expand', inputs: ['x', 'wide'], outputs: ['big'] },
+        { op: 'ReduceMax', inputs: ['big'], outputs: ['y'], attrs: { axes: [1], keepdims: 0 } },
+      ],
+    });
+    // Batch 17 is 4.25 GiB in one tensor: onnxruntime-web's 32-bit sizes overflow (a bad_alloc when the sum is over).
+    const memory = /^<bytes>: onnxruntime-web ran out of memory on a batch of 17 \(.*\): provider 'wasm' runs in onnxruntime-web's WebAssembly memory, at most 4 GiB whatever this machine has; run smaller batches/;
+    await expect(checkBatchInvariance(model, { provider: 'wasm', batchSizes: [1, 17] })).rejects.toThrow(memory);
+    await expect(checkBatchInvariance(model, { provider: 'wasm', batchSizes: [1, 2, 17] })).rejects.toThrow(memory);
+    await expect(compareProviders(model, [{ provider: 'wasm' }, { provider: 'cpu', batchSize: 1 }], { batchSize: 17 })).rejects.toThrow(memory);
   });
 
   test('the fingerprint names onnxruntime-web, its threads and SIMD', async () => {
