@@ -57,8 +57,8 @@ export async function createSession(model: string | Uint8Array, settings: Sessio
   assertProviderAvailable(provider);
   try {
     if (provider === 'wasm') {
-      // onnxruntime-web reads no external data files: a model with them fails in its words.
-      return await (require('./wasm') as typeof import('./wasm')).createWasmSession(model, settings);
+      // onnxruntime-web opens no files itself: wasm.ts hands it the external data files.
+      return await (require('./wasm') as typeof import('./wasm')).createWasmSession(model, settings, options.externalDir);
     }
     const ortOptions = sessionOptions(settings) as ort.InferenceSession.SessionOptions & { extra?: Record<string, unknown> };
     if (options.externalDir) {

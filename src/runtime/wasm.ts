@@ -8,9 +8,11 @@
  * converting tensors at the border so the two runtimes' Tensor classes never meet.
  */
 import fs = require('fs');
+import path = require('path');
 import vm = require('vm');
 import ort = require('onnxruntime-node');
 import { BadInputError, oneLine } from '../errors';
+import { FIELD, fieldString, graphFields, locateGraph, readVarint, scanFields, WIRE } from '../onnx/wire';
 import { explainProviderError, providerFailure } from './providers';
 import { sessionOptions, type SessionSettings } from './settings';
 import { locatePackage, nodeRequire, WASM_PACKAGE, wasmUnavailableReason } from './web-package';
@@ -102,7 +104,7 @@ type Fetches = readonly string[] | Record<string, ort.Tensor | null>;
  * pinned to its 'wasm' backend alone. Settings map as onnxruntime-web takes them: threads to
  * env.wasm.numThreads (once per process), optimization to graphOptimizationLevel.
  */
-export async function createWasmSession(model: string | Uint8Array, settings: SessionSettings): Promise<ort.InferenceSession> {
+export async function createWasmSession(model: string | Uint8Array, settings: SessionSettings, externalDir?: string): Promise<ort.InferenceSession> {
   const loaded = loadWasmRuntime();
   const web = loaded.ort;
   const threads = wasmThreads(settings);
@@ -120,6 +122,13 @@ export async function createWasmSession(model: string | Uint8Array, settings: Se
   // into `extra.session` too, which is the caller's own object (strings only: validateSettings).
   const options = sessionOptions({ ...settings, provider: 'wasm' }) as Record<string, unknown>;
   if (options.extra) options.extra = JSON.parse(JSON.stringify(options.extra));
+  // onnxruntime-web opens no files of its own: the external data files are handed to it by path
+  // (it reads them with fs in Node), beside the model file, or where onnxruntime-node would look.
+  const external = externalLocations(bytes);
+  if (external.length) {
+    const dir = typeof model === 'string' ? path.dirname(path.resolve(model)) : externalDir ?? process.cwd();
+    options.externalData = external.map((location) => ({ path: location, data: path.resolve(dir, location) })).filter((e) => fs.existsSync(e.data));
+  }
   delete options.intraOpNumThreads; // the wasm backend takes its threads from env.wasm.numThreads
   let session: ort.InferenceSession;
   try {
@@ -134,6 +143,31 @@ export async function createWasmSession(model: string | Uint8Array, settings: Se
   }
   loaded.threads = threads;
   return wrap(session, web);
+}
+
+/**
+ * The external data files the graph's initializers name (their `location`s), read from the wire
+ * without decoding the weights; none for a model that cannot be scanned (onnxruntime says why).
+ */
+function externalLocations(bytes: Uint8Array): string[] {
+  const found = new Set<string>();
+  try {
+    for (const f of graphFields(bytes, locateGraph(bytes))) {
+      if (f.field !== FIELD.graph.initializer || f.wireType !== WIRE.LEN) continue;
+      const tensor = scanFields(bytes, f.valueStart, f.end);
+      const location = tensor.find((t) => t.field === FIELD.tensor.dataLocation && t.wireType === WIRE.VARINT);
+      if (!location || readVarint(bytes, location.valueStart)[0] !== 1) continue; // 1: EXTERNAL
+      for (const entry of tensor.filter((t) => t.field === FIELD.tensor.externalData && t.wireType === WIRE.LEN)) {
+        const kv = scanFields(bytes, entry.valueStart, entry.end); // StringStringEntryProto: key 1, value 2
+        const key = kv.find((x) => x.field === 1);
+        const value = kv.find((x) => x.field === 2);
+        if (key && value && fieldString(bytes, key) === 'location') found.add(fieldString(bytes, value));
+      }
+    }
+  } catch {
+    return [];
+  }
+  return [...found];
 }
 
 /** onnxruntime-web's session behind onnxruntime-node's surface. */

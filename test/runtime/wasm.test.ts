@@ -9,9 +9,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { describeProviders, toMatchAcrossProviders } from '../../matchers';
 import { selectEntries } from '../../matchers/describeProviders';
-import { BadInputError, checkBatchInvariance, compareProviders, describeFingerprint, fixture, fingerprintFor, openModel } from '../../src';
+import { BadInputError, checkBatchInvariance, checkRunningStats, compareProviders, describeFingerprint, fixture, fingerprintFor, openModel } from '../../src';
 import { cli } from '../helpers/cli';
-import { buildModel, invariantModel, leakyModel } from '../helpers/models';
+import { bnCalibrationData, bnModel, buildModel, invariantModel, leakyModel } from '../helpers/models';
 
 const root = path.join(__dirname, '..', '..');
 const cnn = path.join(root, 'examples', 'models', 'embedding_cnn.onnx');
@@ -129,6 +129,29 @@ describe("provider 'wasm': onnxruntime-web in Node", () => {
     await expect(checkBatchInvariance(model, { provider: 'wasm', batchSizes: [1, 17] })).rejects.toThrow(memory);
     await expect(checkBatchInvariance(model, { provider: 'wasm', batchSizes: [1, 2, 17] })).rejects.toThrow(memory);
     await expect(compareProviders(model, [{ provider: 'wasm' }, { provider: 'cpu', batchSize: 1 }], { batchSize: 17 })).rejects.toThrow(memory);
+  });
+
+  test('a model with external data beside it runs on wasm as on cpu (onnxruntime-web reads no files itself: it is given them)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchproof-wasm-external-'));
+    try {
+      const m = bnModel({ storage: 'external' });
+      const file = path.join(dir, 'model.onnx');
+      fs.writeFileSync(file, m.bytes);
+      fs.writeFileSync(path.join(dir, m.externalFile!.name), m.externalFile!.bytes);
+      const report = await compareProviders(file, ['cpu', 'wasm']);
+      expect(report.verdict).not.toBe('different');
+      expect(report.comparisons[0].outputs[0].comparedRows).toBe(8);
+      // From another working directory, as the CLI is run: the data is found beside the model.
+      const r = await cli('check', file, '--provider', 'wasm', '--batch-sizes', '1,2', '--json');
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout).verdict).toBe('invariant');
+      // stats runs the model's bytes, rewritten, with the data beside the file: on wasm too.
+      const stats = await checkRunningStats(file, bnCalibrationData(64), { provider: 'wasm' });
+      expect(stats.fingerprint.provider).toBe('wasm');
+      expect(stats.verdict).toBe('healthy');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the fingerprint names onnxruntime-web, its threads and SIMD', async () => {
