@@ -89,5 +89,7 @@ export function sessionError(e: unknown, provider: ProviderName, label: string):
   if (/Unsupported data type: 16\b/.test(reason)) {
     return new BadInputError(`${label}: onnxruntime-node cannot pass bfloat16 tensors to or from JavaScript (${reason}; type 16 is bfloat16), so the model's bfloat16 inputs or outputs cannot be fed or read; re-export it with float32 or float16 inputs and outputs (a Cast at each end keeps bfloat16 inside the graph)`);
   }
-  return new BadInputError(`${label}: onnxruntime could not load the model (${reason}); re-export it or check the session options`);
+  // Which runtime refused it: in a comparison of cpu against wasm, the line must say which side.
+  const runtime = provider === 'wasm' ? "onnxruntime-web (provider 'wasm')" : 'onnxruntime';
+  return new BadInputError(`${label}: ${runtime} could not load the model (${reason.replace(/^Can't create a session\. ERROR_CODE: \d+, ERROR_MESSAGE: /, '')}); re-export it or check the session options`);
 }

@@ -154,6 +154,18 @@ describe("provider 'wasm': onnxruntime-web in Node", () => {
     }
   });
 
+  test("a model onnxruntime-web cannot load is one line naming onnxruntime-web and provider 'wasm', not onnxruntime-node's words", async () => {
+    const unknownOp = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4] }],
+      nodes: [{ op: 'NoSuchOp', inputs: ['x'], outputs: ['y'] }],
+    });
+    // The wasm side first, so it is the one that fails: the line must say which runtime did.
+    const failure = compareProviders(unknownOp, ['wasm', 'cpu']);
+    await expect(failure).rejects.toThrow(BadInputError);
+    await expect(failure).rejects.toThrow(/^<bytes>: onnxruntime-web \(provider 'wasm'\) could not load the model \(.*NoSuchOp.*\); re-export it or check the session options$/);
+  });
+
   test('the fingerprint names onnxruntime-web, its threads and SIMD', async () => {
     const fx = fixture({ provider: 'wasm' });
     const f = await fx.fingerprint();
