@@ -209,7 +209,10 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     const layouts = sampleLayouts(reference, names, results[0][0].size, results[0][0].outputs, options.shapes);
     const unbatched = layouts.filter((l) => l.batchAxis < 0).map((l) => l.name);
     if (batched && unbatched.length) {
-      throw new BadInputError(`outputs ${unbatched.join(', ')} have no known batch axis, so sides that batch differently cannot be matched sample by sample; mark it with --shape NAME=N,... or leave them out with --outputs`);
+      const one = unbatched.length === 1;
+      const others = layouts.map((l) => l.name).filter((n) => !unbatched.includes(n));
+      const leaveOut = others.length > 0 ? `leave ${one ? 'it' : 'them'} out with --outputs ${others.join(',')}` : 'compare at one batch size on every side';
+      throw new BadInputError(`output${one ? '' : 's'} ${unbatched.map((n) => `'${n}'`).join(', ')} ${one ? 'has' : 'have'} no known batch axis, so sides that batch differently cannot be matched sample by sample (an output computed over the whole batch, pooled or a loss, changes with it by design); ${leaveOut}, or where ${one ? 'it has' : 'they have'} a batch axis, mark it with --shape ${unbatched[0]}=...,N,... (N where the batch goes)`);
     }
     if (layouts.some((l) => l.batchAxis < 0)) notes.push(`outputs without a known batch axis are compared whole: ${layouts.filter((l) => l.batchAxis < 0).map((l) => l.name).join(', ')}`);
 

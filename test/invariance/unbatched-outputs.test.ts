@@ -57,6 +57,24 @@ describe('outputs with no batch axis', () => {
     expect(scalar).toMatch(/^output 'loss' has no batch axis.*; leave it out with --outputs y \(API/);
   });
 
+  test('compare with sides that batch differently: one line naming the outputs, and the --outputs that runs', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-unbatched-'));
+    try {
+      const file = path.join(dir, 'rnn.onnx');
+      fs.writeFileSync(file, timeMajorModel());
+      const r = await cli('compare', file, '--batch-size', '4', '--against', 'cpu', '--against-batch-size', '1');
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/outputs 'pooled', 'loss' have no known batch axis, so sides that batch differently cannot be matched sample by sample \(an output computed over the whole batch, pooled or a loss, changes with it by design\); leave them out with --outputs y, or where they have a batch axis/);
+      const one = await cli('compare', file, '--batch-size', '4', '--against', 'cpu', '--against-batch-size', '1', '--outputs', 'y,loss');
+      expect(one.stderr).toMatch(/output 'loss' has no known batch axis.*; leave it out with --outputs y, or where it has a batch axis, mark it with --shape loss=/);
+      const again = await cli('compare', file, '--batch-size', '4', '--against', 'cpu', '--against-batch-size', '1', '--outputs', 'y');
+      expect(again.code).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('time-major: the output batched on axis 1 is found and compared', async () => {
     const r = await checkBatchInvariance(timeMajorModel(), { ...small, outputs: ['y'] });
     expect(r.model.outputs).toEqual([expect.objectContaining({ name: 'y', batchAxis: 1 })]);
