@@ -179,6 +179,10 @@ export async function checkBatchInvariance(model: ModelSource | BatchFunction, o
     if (sidePad && !sidePad.bitExact && sidePad.pass) {
       // Within the tolerance, the move can be float drift from the pads' other place: no claim about positions.
       notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${approx(sidePad.maxAbs)}, within the tolerance: float drift from where the pads sit (or a small effect of it), so the padding side does not matter here`);
+    } else if (sidePad && !sidePad.bitExact && wrongSide(paddingComparisons)) {
+      // The side the check padded on is the one that moves it: the model expects the other.
+      const other = padding.side === 'right' ? 'left' : 'right';
+      notes.push(`padded on the ${other} instead, a text matches itself alone and unpadded (padded on the ${padding.side} it moves by ${approx(sidePad.maxAbs)}): this is a ${other}-padding model (its positions do not follow the mask); serve it ${other}-padded`);
     } else if (sidePad && !sidePad.bitExact) {
       notes.push(`padded on the ${padding.side === 'right' ? 'left' : 'right'} instead, outputs move by ${approx(sidePad.maxAbs)}: this is a ${padding.side}-padding model (its positions do not follow the mask); serve it ${padding.side}-padded`);
     }
@@ -378,7 +382,8 @@ async function diagnosisFor(
   hooks: CheckSetup['hooks'],
   tolerance: ToleranceOptions,
 ): Promise<Diagnosis[]> {
-  const paddingFailed = seen.paddingComparisons.some((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.pass);
+  // Padded on the wrong side, the pads do not get in (other ids change nothing): where they sit moves it, and the summary says so.
+  const paddingFailed = seen.paddingComparisons.some((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.pass) && !wrongSide(seen.paddingComparisons);
   if (!seen.causes.includes('leakage') && !paddingFailed && seen.verdict !== 'violated') return [];
   const graph = graphOf(handle);
   const bytes = modelBytesOf(handle);
@@ -535,15 +540,22 @@ const CAUSE_WORDS: Record<Cause, string> = {
   padding: 'the output changes with the pad tokens it gets',
 };
 
+/**
+ * Padded on the side the model does not expect: unpadded moves it, other pad ids do not, and
+ * padded on the other side it matches itself unpadded (absolute positions that assume one side).
+ */
+function wrongSide(comparisons: readonly PaddingComparison[]): boolean {
+  const otherSide = comparisons.find((c) => c.run === 'other-side');
+  return comparisons.some((c) => c.run === 'unpadded' && !c.pass) && !comparisons.some((c) => c.run === 'pad-ids' && !c.pass) && !!otherSide && !otherSide.pass && otherSide.matchesUnpadded === true;
+}
+
 /** Padding in words: beyond the tolerance pads reach the output; within it, drift of the padded shapes. */
 function paddingWords(comparisons: readonly PaddingComparison[], side: string | null): string {
   const moved = comparisons.filter((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.bitExact);
   const most = approx(Math.max(0, ...moved.map((c) => c.maxAbs)));
   if (moved.every((c) => c.pass)) return `float drift from the padded shapes (a text alone and padded differ by ${most}, within the tolerance)`;
   const other = side === 'left' ? 'right' : 'left';
-  const otherSide = comparisons.find((c) => c.run === 'other-side');
-  const idsMoved = comparisons.some((c) => c.run === 'pad-ids' && !c.pass);
-  if (!idsMoved && otherSide && !otherSide.pass && otherSide.matchesUnpadded) {
+  if (wrongSide(comparisons)) {
     return `padding on the ${side} moves the output by ${most}, padding on the ${other} does not: the model's positions do not follow the mask; pad on the ${other}`;
   }
   return `pad tokens reach the output: a text alone and padded differ by ${most} (the mask is not applied in attention or pooling, or a layer mixes the whole tensor: see the diagnosis)`;

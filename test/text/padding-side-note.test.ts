@@ -5,8 +5,12 @@ import { checkBatchInvariance } from '../../src';
 import { DataType } from '../../src/onnx/proto';
 import { buildModel, seededFloats } from '../helpers/models';
 
-/** Masked mean pooling plus `bias` times the first token's mask: padded on the left, a short text moves by exactly `bias`. */
-function sideModel(bias: number): Uint8Array {
+/**
+ * Masked mean pooling plus `bias` times the mask at token `at` (0: the first, -1: the last). At 0,
+ * padded on the left a short text moves by exactly `bias` (a right-padding model); at -1, padded on
+ * the right it does (a left-padding model, as decoders whose positions assume left pads).
+ */
+function sideModel(bias: number, at = 0): Uint8Array {
   return buildModel({
     opset: 17,
     inputs: [
@@ -18,7 +22,7 @@ function sideModel(bias: number): Uint8Array {
       { name: 'table', dtype: 'float32', dims: [50, 8], data: seededFloats(400, 5) },
       { name: 'ax1', dtype: 'int64', dims: [1], data: BigInt64Array.from([1n]) },
       { name: 'ax2', dtype: 'int64', dims: [1], data: BigInt64Array.from([2n]) },
-      { name: 'zero', dtype: 'int64', dims: [1], data: BigInt64Array.from([0n]) },
+      { name: 'zero', dtype: 'int64', dims: [1], data: BigInt64Array.from([BigInt(at)]) },
       { name: 'bias', dtype: 'float32', dims: [], data: new Float32Array([bias]) },
     ],
     nodes: [
@@ -50,5 +54,26 @@ describe('padded on the other side', () => {
   test('beyond the tolerance it still says to serve it right-padded', async () => {
     const r = await checkBatchInvariance(sideModel(0.01), small);
     expect(r.notes).toContainEqual(expect.stringMatching(/this is a right-padding model .*serve it right-padded$/));
+  });
+
+  // A left-padding model checked with the default right padding: the summary said "pad on the left"
+  // while the note said "this is a right-padding model; serve it right-padded", and the diagnosis
+  // said pad tokens reach the output (other pad ids changed nothing: it is where they sit).
+  test('a left-padding model padded on the right is told to serve left-padded, with no unmasked-padding diagnosis', async () => {
+    const r = await checkBatchInvariance(sideModel(0.5, -1), small);
+    expect(r.padding.comparisons.find((c) => c.run === 'pad-ids')).toMatchObject({ bitExact: true });
+    expect(r.padding.comparisons.find((c) => c.run === 'other-side')).toMatchObject({ pass: false, matchesUnpadded: true });
+    expect(r.summary).toMatch(/padding on the right moves the output by 0\.50, padding on the left does not: .*pad on the left/);
+    expect(r.notes.join('\n')).not.toMatch(/right-padding model|serve it right-padded/);
+    expect(r.notes).toContainEqual(expect.stringMatching(/^padded on the left instead, a text matches itself alone and unpadded \(padded on the right it moves by 0\.50\): this is a left-padding model \(its positions do not follow the mask\); serve it left-padded$/));
+    expect(r.diagnosis.map((d) => d.kind)).not.toContain('unmasked-padding');
+  });
+
+  test('the same with --pad-side left on a right-padding model', async () => {
+    const r = await checkBatchInvariance(sideModel(0.5), { ...small, padding: { side: 'left' } });
+    expect(r.summary).toMatch(/pad on the right/);
+    expect(r.notes.join('\n')).not.toMatch(/left-padding model|serve it left-padded/);
+    expect(r.notes).toContainEqual(expect.stringMatching(/this is a right-padding model .*serve it right-padded$/));
+    expect(r.diagnosis.map((d) => d.kind)).not.toContain('unmasked-padding');
   });
 });
