@@ -544,7 +544,7 @@ const CAUSE_WORDS: Record<Cause, string> = {
  * Padded on the side the model does not expect: unpadded moves it, other pad ids do not, and
  * padded on the other side it matches itself unpadded (absolute positions that assume one side).
  */
-function wrongSide(comparisons: readonly PaddingComparison[]): boolean {
+export function wrongSide(comparisons: readonly PaddingComparison[]): boolean {
   const otherSide = comparisons.find((c) => c.run === 'other-side');
   return comparisons.some((c) => c.run === 'unpadded' && !c.pass) && !comparisons.some((c) => c.run === 'pad-ids' && !c.pass) && !!otherSide && !otherSide.pass && otherSide.matchesUnpadded === true;
 }

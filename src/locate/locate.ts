@@ -16,7 +16,7 @@ import { describeTolerance, resolveTolerance, type ResolvedTolerance } from '../
 import { BadInputError } from '../errors';
 import { fingerprintFor, type Fingerprint } from '../runtime/fingerprint';
 import { takeRows, type TypedArray } from '../inputs/arrays';
-import { checkBatchInvariance, padIdFeeds, prepareCheck, resolveTolerances, selectOutputs, type CheckOptions } from '../invariance/check';
+import { checkBatchInvariance, padIdFeeds, prepareCheck, resolveTolerances, selectOutputs, wrongSide, type CheckOptions } from '../invariance/check';
 import type { Tolerance } from '../compare/tolerance';
 import { OUTLIER_SCALE } from '../invariance/outlier';
 import { reachingOutputs } from '../diagnosis/flow';
@@ -550,6 +550,15 @@ export async function locateDivergence(model: ModelSource, options: LocateOption
       const strip = (d: typeof found.first) => (d ? { node: d.node, op: d.op, output: d.output, maxAbs: d.maxAbs } : null);
       const firstDivergence = found.first ? { ...(strip(found.first) as Omit<Divergence, 'cause'>), cause: 'padding' as const } : null;
       const compared: NonNullable<LocateReport['compared']> = { cause: 'padding', batchSize: 1, probe: 0, runs: ['padded', 'pad-ids'], positions: [0, 0] };
+      // Other pad ids change nothing, yet the text alone and unpadded differs: the pair searched cannot show it.
+      const unpadded = p.comparisons.find((c) => c.run === 'unpadded' && !c.pass);
+      if (!firstDivergence && unpadded && !p.comparisons.some((c) => c.run === 'pad-ids' && !c.pass)) {
+        const other = p.side === 'left' ? 'right' : 'left';
+        const why = wrongSide(p.comparisons)
+          ? `padded on the ${other} it matches itself unpadded, so its positions do not follow the mask; serve it ${other}-padded`
+          : 'where the pads sit or how many there are moves it, not what they hold';
+        notes.push(`the check fails where a text alone and unpadded is compared with itself padded on the ${p.side} (by at most ${num(unpadded.maxAbs)}), not with other pad ids (they change nothing): ${why}; locate searches runs of one length (the pad ids), so no node is named`);
+      }
       return {
         ...base,
         firstDivergence,

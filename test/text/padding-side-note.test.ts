@@ -1,7 +1,7 @@
 // The 'other side' run pads a probe on the other side. A move within the tolerance (float drift
 // from the pads' other place) was reported as "this is a right-padding model (its positions do not
 // follow the mask); serve it right-padded", a claim about positions the check had not shown.
-import { checkBatchInvariance } from '../../src';
+import { checkBatchInvariance, locateDivergence } from '../../src';
 import { DataType } from '../../src/onnx/proto';
 import { buildModel, seededFloats } from '../helpers/models';
 
@@ -75,5 +75,14 @@ describe('padded on the other side', () => {
     expect(r.notes.join('\n')).not.toMatch(/left-padding model|serve it left-padded/);
     expect(r.notes).toContainEqual(expect.stringMatching(/this is a right-padding model .*serve it right-padded$/));
     expect(r.diagnosis.map((d) => d.kind)).not.toContain('unmasked-padding');
+  });
+
+  // locate searched the probe with the pad id against other ids in its pads, which agree here,
+  // and said only "no node differs between the compared runs" of a check that fails.
+  test('locate on a padding failure of the side says what fails and that the pad search cannot show it', async () => {
+    const r = await locateDivergence(sideModel(0.5, -1), small);
+    expect(r.check.verdict).toBe('violated');
+    expect(r.firstDivergence).toBeNull();
+    expect(r.notes).toContainEqual(expect.stringMatching(/^the check fails where a text alone and unpadded is compared with itself padded on the right \(by at most 0\.50?\), not with other pad ids \(they change nothing\): padded on the left it matches itself unpadded, so its positions do not follow the mask; serve it left-padded.*no node is named$/));
   });
 });
