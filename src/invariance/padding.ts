@@ -241,7 +241,8 @@ export function resolvePadding(
       );
     }
     const all = [...new Set(specs.flatMap(sequenceSymbols))];
-    throw new BadInputError(`--pad-axis ${explicit.axis}: the mask '${maskSpec.name}' has no dim '${explicit.axis}'; its sequence dims are: ${symbols.join(', ') || 'none'} (the model's: ${all.join(', ') || 'none'})`);
+    const batchDim = maskSpec.declared[maskSpec.batchAxis as number] === explicit.axis;
+    throw new BadInputError(`--pad-axis ${explicit.axis}: ${batchDim ? `'${explicit.axis}' is the batch axis of the mask '${maskSpec.name}', not a sequence axis` : `the mask '${maskSpec.name}' has no dim '${explicit.axis}'`}; its sequence dims are: ${symbols.join(', ') || 'none'} (the model's: ${all.join(', ') || 'none'})`);
   }
   const tokenInputs = (symbol: string) => batched.filter((s) => s !== maskSpec && INTEGER.has(s.dtype) && !isPositions(s) && sequenceSymbols(s).includes(symbol));
   let axis = explicit.axis ?? symbols.find((s) => tokenInputs(s).length > 0);

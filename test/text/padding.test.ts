@@ -128,6 +128,8 @@ describe('bad padding input is one line', () => {
   test.each([
     ['a mask naming nothing', { padding: { mask: 'nope' } }, /--mask nope: the model has no input 'nope'/],
     ['an axis naming nothing', { padding: { axis: 'time' } }, /--pad-axis time: the mask 'attention_mask' has no dim 'time'/],
+    // It said "the mask 'attention_mask' has no dim 'batch'" of the mask's own batch dim.
+    ['the batch axis', { padding: { axis: 'batch' } }, /^--pad-axis batch: 'batch' is the batch axis of the mask 'attention_mask', not a sequence axis; its sequence dims are: sequence /],
     ['a pad id outside the table', { padding: { padId: 50 } }, /--pad-id 50: 'input_ids' takes ids below 50/],
     ['lengths beyond the limit', { padding: { lengths: [4, 40] } }, /padding.lengths: 40 tokens is longer than the sequence limit 16/],
     ['a side that is neither', { padding: { side: 'up' } }, /padding.side must be 'left' or 'right'/],
