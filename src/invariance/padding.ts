@@ -299,7 +299,12 @@ export function resolvePadding(
   for (const n of tokenNames) if (n !== main) roles[n].role = 'other';
   const padId = explicit.padId ?? 0;
   if (padId >= roles[main].high) {
-    throw new BadInputError(`--pad-id ${padId}: '${main}' takes ids below ${roles[main].high} (its table's rows); give a pad id in [0, ${roles[main].high})`);
+    const high = roles[main].high;
+    const table = context.tableOf?.(main) ?? null;
+    // The bound is the table's rows only where a table gives it; else it is batchproof's (100, or --vocab).
+    if (table && table.rows <= high) throw new BadInputError(`--pad-id ${padId}: '${main}' takes ids below ${high} (its table's rows); give a pad id in [0, ${high})`);
+    const why = table ? `--vocab ${high}; its table '${table.initializer}' has ${table.rows} rows` : 'no table found in the graph';
+    throw new BadInputError(`--pad-id ${padId}: '${main}' is synthesized with ids below ${high} (${why}); give a pad id in [0, ${high}), or raise the bound with --vocab N (API: vocab)`);
   }
   const side = explicit.side ?? 'right';
 

@@ -139,6 +139,29 @@ describe('bad padding input is one line', () => {
     expect(await badInput(checkBatchInvariance(maskedPoolingModel(), { ...sweep, ...(options as object) }))).toMatch(message);
   });
 
+  // With no table in the graph the bound is batchproof's own (100, or --vocab), not "its table's rows".
+  test('a pad id beyond the ids synthesized where no table bounds them names --vocab, not a table', async () => {
+    const noTable = buildModel({
+      opset: 17,
+      inputs: [
+        { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+        { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+      ],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['batch'] }],
+      initializers: [{ name: 'ax1', dtype: 'int64', dims: [1], data: BigInt64Array.from([1n]) }],
+      nodes: [
+        { op: 'Mul', inputs: ['input_ids', 'attention_mask'], outputs: ['p'] },
+        { op: 'Cast', inputs: ['p'], outputs: ['pf'], attrs: { to: 1 } },
+        { op: 'ReduceSum', inputs: ['pf', 'ax1'], outputs: ['y'], attrs: { keepdims: 0 } },
+      ],
+    } as never);
+    const message = await badInput(checkBatchInvariance(noTable, { ...sweep, padding: { padId: 150 } }));
+    expect(message).not.toMatch(/table's rows/);
+    expect(message).toMatch(/^--pad-id 150: 'input_ids' is synthesized with ids below 100 \(no table found in the graph\); give a pad id in \[0, 100\), or raise the bound with --vocab N \(API: vocab\)$/);
+    // With a table: its rows, as before.
+    expect(await badInput(checkBatchInvariance(maskedPoolingModel(), { ...sweep, padding: { padId: 50 } }))).toMatch(/--pad-id 50: 'input_ids' takes ids below 50 \(its table's rows\)/);
+  });
+
   test('padding asked for on a model without a mask or sequence axis', async () => {
     expect(await badInput(checkBatchInvariance(cnn, { ...sweep, padding: { axis: 'sequence' } }))).toMatch(/no mask input .* name it with padding.mask \(CLI --mask NAME\)/);
     // Any other detail of how to pad asks for padding too: ignored, it read as a check of the padding.
