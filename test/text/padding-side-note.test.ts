@@ -85,4 +85,31 @@ describe('padded on the other side', () => {
     expect(r.firstDivergence).toBeNull();
     expect(r.notes).toContainEqual(expect.stringMatching(/^the check fails where a text alone and unpadded is compared with itself padded on the right \(by at most 0\.50?\), not with other pad ids \(they change nothing\): padded on the left it matches itself unpadded, so its positions do not follow the mask; serve it left-padded.*no node is named$/));
   });
+
+  test('locate where the number of pads moves it (a mean over every position of masked values): said, not a search that found nothing', async () => {
+    // sum(emb * mask) / sequence length: the pads' ids are masked out, their count is not.
+    const countsPads = buildModel({
+      opset: 17,
+      inputs: [
+        { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+        { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+      ],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 8] }],
+      initializers: [
+        { name: 'table', dtype: 'float32', dims: [50, 8], data: seededFloats(400, 5) },
+        { name: 'ax2', dtype: 'int64', dims: [1], data: BigInt64Array.from([2n]) },
+      ],
+      nodes: [
+        { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['e'], attrs: { axis: 0 } },
+        { op: 'Cast', inputs: ['attention_mask'], outputs: ['mf'], attrs: { to: DataType.FLOAT } },
+        { op: 'Unsqueeze', inputs: ['mf', 'ax2'], outputs: ['m3'] },
+        { op: 'Mul', inputs: ['e', 'm3'], outputs: ['em'] },
+        { op: 'ReduceMean', inputs: ['em'], outputs: ['y'], attrs: { axes: [1], keepdims: 0 } },
+      ],
+    } as never);
+    const r = await locateDivergence(countsPads, small);
+    expect(r.check.causes).toContain('padding');
+    expect(r.firstDivergence).toBeNull();
+    expect(r.notes).toContainEqual(expect.stringMatching(/^the check fails where a text alone and unpadded is compared with itself padded on the right \(by at most [\d.e-]+\), not with other pad ids \(they change nothing\): where the pads sit or how many there are moves it, not what they hold; .*no node is named$/));
+  });
 });
