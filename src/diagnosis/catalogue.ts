@@ -62,7 +62,8 @@ export interface SuspectOptions {
 /** What the check saw. */
 export interface Seen {
   causes: readonly string[];
-  padding?: { tested: boolean; failed: boolean; mask?: string | null; firstNode?: string | null };
+  /** idsChange: false where other ids in the pads changed nothing (their number moved it, not their ids). */
+  padding?: { tested: boolean; failed: boolean; mask?: string | null; firstNode?: string | null; idsChange?: boolean };
   firstDivergence?: { node: string; op: string } | null;
   batchAxes?: Record<string, number>;
 }
@@ -225,7 +226,8 @@ export const CATALOGUE: CatalogueEntry[] = [
       const facts = s?.mask ?? null;
       const first = p.firstNode ? ctx.allNodes.find((n) => n.name === p.firstNode) : undefined;
       const nodes = [...new Set([...(p.firstNode ? [p.firstNode] : []), ...(s?.nodes ?? [])])];
-      const parts = ['pad tokens reach the output: the outputs at real tokens change with the pad tokens'];
+      const counted = p.idsChange === false;
+      const parts = [counted ? "pad tokens reach the output by their number, not their ids: a text's output changes with how many pads it gets (other ids in its pads change nothing)" : 'pad tokens reach the output: the outputs at real tokens change with the pad tokens'];
       if (p.firstNode) parts[0] += `, first at node '${p.firstNode}'${first ? ` (${first.opType})` : ''}`;
       if (!p.mask) parts.push('the model has no mask input, so pad tokens cannot be told from real ones');
       else if (facts) parts.push(describeMask(facts));
@@ -234,6 +236,8 @@ export const CATALOGUE: CatalogueEntry[] = [
       else {
         if (facts?.attention.some((a) => !a.masked)) fixes.push('add the mask to the attention scores before the Softmax (a large negative value where the mask is 0)');
         if (facts?.pooling.some((a) => !a.masked)) fixes.push('pool with the mask (sum(hidden * mask) / sum(mask))');
+        // The mask is applied to the values, but something divides or normalizes by the padded length.
+        if (counted) fixes.unshift('divide by the number of real tokens (sum(hidden * mask) / sum(mask)), not by the padded length (a mean over every position)');
         if (fixes.length === 0) fixes.push('apply the mask wherever the model mixes positions (attention and pooling)');
       }
       return [{

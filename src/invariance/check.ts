@@ -407,7 +407,7 @@ async function diagnosisFor(
     firstNode = found?.first?.node ?? found?.firstBitwise?.node ?? null;
   }
   const batchAxes = Object.fromEntries(prepared.specs.filter((s) => s.batchAxis !== null).map((s) => [s.name, s.batchAxis as number]));
-  return diagnose(graph, { causes: seen.causes, padding: { tested: p.tested, failed: paddingFailed, mask: p.mask, firstNode }, firstDivergence: null, batchAxes }, { modelBytes: bytes ?? undefined, seqAxis: maskSeqAxis(prepared, p), outputs: seen.outputs });
+  return diagnose(graph, { causes: seen.causes, padding: { tested: p.tested, failed: paddingFailed, mask: p.mask, firstNode, idsChange: !seen.paddingComparisons.some((c) => c.run === 'pad-ids' && c.bitExact) }, firstDivergence: null, batchAxes }, { modelBytes: bytes ?? undefined, seqAxis: maskSeqAxis(prepared, p), outputs: seen.outputs });
 }
 
 type PadFeeds = ReturnType<NonNullable<ExecuteOptions['specialFeeds']>>;

@@ -211,6 +211,40 @@ describe('the diagnosis names the culprit', () => {
     expect(formatReport(r)).toContain(`diagnosis: ${kind}`);
   });
 
+  // A mean over the padded length of masked values: other pad ids change nothing, their count does.
+  // The diagnosis said "the outputs at real tokens change with the pad tokens ... applies the mask;
+  // fix: apply the mask", which the model already does.
+  test('pads counted, not read: the diagnosis says the count moves it and how to pool', async () => {
+    const countsPads = buildModel({
+      opset: 17,
+      inputs: [
+        { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+        { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+      ],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 8] }],
+      initializers: [
+        { name: 'table', dtype: 'float32', dims: [50, 8], data: seededFloats(400, 5) },
+        { name: 'ax2', dtype: 'int64', dims: [1], data: BigInt64Array.from([2n]) },
+      ],
+      nodes: [
+        { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['e'], attrs: { axis: 0 } },
+        { op: 'Cast', inputs: ['attention_mask'], outputs: ['mf'], attrs: { to: 1 } },
+        { op: 'Unsqueeze', inputs: ['mf', 'ax2'], outputs: ['m3'] },
+        { op: 'Mul', inputs: ['e', 'm3'], outputs: ['em'] },
+        { op: 'ReduceMean', inputs: ['em'], outputs: ['y'], attrs: { axes: [1], keepdims: 0 } },
+      ],
+    } as never);
+    const r = await checkBatchInvariance(countsPads, sweep);
+    expect(r.padding.comparisons.find((c) => c.run === 'pad-ids')?.bitExact).toBe(true);
+    const d = r.diagnosis.find((x) => x.kind === 'unmasked-padding');
+    expect(d?.detail).toMatch(/^pad tokens reach the output by their number, not their ids: a text's output changes with how many pads it gets \(other ids in its pads change nothing\)/);
+    expect(d?.detail).not.toMatch(/the outputs at real tokens change with the pad tokens/);
+    expect(d?.fix).toMatch(/^divide by the number of real tokens \(sum\(hidden \* mask\) \/ sum\(mask\)\), not by the padded length/);
+    // Control: pooling that ignores the mask still reads the pads' ids.
+    const bad = await checkBatchInvariance(unmaskedPoolingModel(), sweep);
+    expect(bad.diagnosis.find((x) => x.kind === 'unmasked-padding')?.detail).toMatch(/^pad tokens reach the output: the outputs at real tokens change with the pad tokens/);
+  });
+
   test('control: a clean text model and the image model have no diagnosis', async () => {
     expect((await checkBatchInvariance(maskedPoolingModel(), sweep)).diagnosis).toEqual([]);
     expect((await checkBatchInvariance(cnn, sweep)).diagnosis).toEqual([]);
