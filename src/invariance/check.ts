@@ -588,7 +588,8 @@ function summarize(analysis: Pick<InvarianceReport, 'verdict' | 'causes' | 'batc
   // The probes padded together: a batch (of their count, at their longest) no other run makes;
   // where the pads themselves fail, the padding words below say it.
   const padsFail = padding.some((c) => (c.run === 'unpadded' || c.run === 'pad-ids') && !c.pass);
-  const served = violated && !padsFail ? padding.find((c) => c.run === 'served' && !c.pass) : undefined;
+  // Within the tolerance it is named where nothing else differs: else the line said only "outputs differ".
+  const served = violated ? (!padsFail ? padding.find((c) => c.run === 'served' && !c.pass) : undefined) : parts.length === 0 && !causes.includes('padding') ? padding.find((c) => c.run === 'served' && !c.bitExact) : undefined;
   if (served) parts.push(`when the texts are padded together as a server pads a batch (against each alone, unpadded), by at most ${approx(served.maxAbs)}`);
   // Float drift is small by nature: a batch size that moves outputs beyond the tolerance is named plainly.
   const drifts = batches.every((b) => b.pass || !b.causes.includes('batch-size'));
