@@ -60,7 +60,9 @@ export function paddingLine(report: InvarianceReport): string | null {
   const p = report.padding;
   if (!p) return null;
   if (!p.tested) return p.reason && !/no mask input/.test(p.reason) ? `sequence padding (pad tokens): not tested: ${p.reason}` : null;
-  return `sequence padding (pad tokens): '${p.axis}' padded to ${p.limit} tokens on the ${p.side} with pad id ${p.padId}, mask '${p.mask}'; probes of ${p.lengths.join(', ')} tokens also run alone unpadded, with other pad ids, padded on the other side, and padded together`;
+  // One probe has no batch-mates to be padded together with (paddingRuns makes no such run).
+  const runs = p.lengths.length > 1 ? `probes of ${p.lengths.join(', ')} tokens also run alone unpadded, with other pad ids, padded on the other side, and padded together` : `probe of ${p.lengths.join(', ')} tokens also runs alone unpadded, with other pad ids and padded on the other side`;
+  return `sequence padding (pad tokens): '${p.axis}' padded to ${p.limit} tokens on the ${p.side} with pad id ${p.padId}, mask '${p.mask}'; ${runs}`;
 }
 
 /** The whole report for people: verdict first, then the table, worst element, minimum tolerance, fingerprint. */

@@ -122,6 +122,24 @@ describe('the texts padded together are the only run that fails', () => {
     expect(bad.padding.comparisons.find((c) => c.run === 'served')?.pass).toBe(false);
     expect(bad.summary).not.toMatch(/padded together/);
   });
+
+  // With one probe no texts are padded together, yet the padding line said they were.
+  test('one probe: the padding line does not claim texts padded together', async () => {
+    const r = await checkBatchInvariance(maskedPoolingModel(), { batchSizes: [1, 2], probes: 1 });
+    expect(r.runs.flatMap((x) => x.purposes)).not.toContain('served-padded');
+    expect(formatReport(r)).toMatch(/probes? of \d+ tokens? also runs? alone unpadded, with other pad ids and padded on the other side\n/);
+  });
+
+  // Within the tolerance, that run alone differing left the summary a bare "outputs differ, within
+  // the tolerance" (text_embedder.onnx --reference 4 --batch-sizes 1,4,8: every batch bitwise equal).
+  test('within the tolerance, the summary names that run too, not a bare "within the tolerance"', async () => {
+    const model = path.join(__dirname, '..', '..', 'examples', 'models', 'text_embedder.onnx');
+    const r = await checkBatchInvariance(model, { batchSizes: [1, 4, 8], reference: 4 });
+    expect(r.verdict).toBe('within-tolerance');
+    expect(r.batches.every((b) => b.bitExact)).toBe(true);
+    expect(r.padding.comparisons.find((c) => c.run === 'served')).toMatchObject({ bitExact: false, pass: true });
+    expect(r.summary).toMatch(/^outputs differ, within the tolerance when the texts are padded together as a server pads a batch \(against each alone, unpadded\), by at most [\d.]+e-\d+$/);
+  });
 });
 
 describe('bad padding input is one line', () => {
