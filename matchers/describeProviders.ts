@@ -1,6 +1,7 @@
 import { formatValue } from '../src/errors';
 import { availableProvidersSync, BadInputError, fixture, fixtureSettings } from '../src';
 import { PROVIDERS, providerFailure } from '../src/runtime/providers';
+import { rejectUnknownOptions } from '../src/options';
 import { testGlobals } from './globals';
 import type { Fixture, FixtureOptions, ProviderAvailability, ProviderName } from '../src';
 
@@ -57,7 +58,11 @@ export function describeProviders(
   let required: 'all' | ProviderName[];
   try {
     if (!Array.isArray(providers)) throw new BadInputError(`describeProviders: expected a list of providers, e.g. ['cpu', 'webgpu'], got ${formatValue(providers)}`);
+    // A misspelt { require: true } would skip a missing provider where the user asked for a failure.
+    rejectUnknownOptions(options, ['required'], 'describeProviders');
     entries = selectEntries(providers.map((p) => (typeof p === 'string' ? { provider: p } : p)), process.env.BATCHPROOF_PROVIDERS);
+    // No entry, no describe: the file would pass with none of these tests run.
+    if (entries.length === 0) throw new BadInputError("describeProviders: the list of providers is empty, so none of its tests would run; give at least one, e.g. ['cpu', 'webgpu']");
     required = requiredNames(options.required, process.env.BATCHPROOF_REQUIRE);
   } catch (e) {
     // Thrown while Jest collects the file: the line is the whole story, not a code frame of ours.
