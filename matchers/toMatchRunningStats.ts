@@ -30,6 +30,12 @@ export async function toMatchRunningStats(
   if (pass && report.reference.kind === 'none' && report.model.batchNorms > 0) {
     throw new BadInputError("toMatchRunningStats(): without a reference only training mode and missing statistics can be checked (none found), not whether the stored statistics are right; give calibration data or a checkpoint: toMatchRunningStats('calibration.npz') or ({ checkpoint: 'ckpt.safetensors' })");
   }
+  // .not asserts the statistics are wrong; a model with no BatchNorm has none: nothing was compared.
+  if (!pass && this.isNot && report.problems.every((p) => p.kind === 'no-batchnorm')) {
+    throw new BadInputError(
+      'toMatchRunningStats: .not on a model with no BatchNormalization nodes: there are no running statistics to be wrong, so nothing was compared (folded into Conv on export?); check the model is the one you meant, or export it with do_constant_folding=False to keep them',
+    );
+  }
   recordReport(this, report);
   const hint = matcherHint('toMatchRunningStats', 'model', 'reference', { isNot: this.isNot, promise: this.promise });
   const message = pass

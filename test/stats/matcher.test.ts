@@ -36,6 +36,14 @@ describe('toMatchRunningStats', () => {
     await expect(expect(foldedBnModel()).toMatchRunningStats(data)).rejects.toThrow(/no-batchnorm[\s\S]*do_constant_folding=False/);
   });
 
+  test('.not on a model with no BatchNorm is refused: nothing was compared, so it cannot pass as "the statistics are wrong"', async () => {
+    await expect(expect(foldedBnModel()).not.toMatchRunningStats(data)).rejects.toThrow(
+      /^toMatchRunningStats: \.not on a model with no BatchNormalization nodes: there are no running statistics to be wrong, so nothing was compared/,
+    );
+    // A real problem still passes .not.
+    await expect(bnModel({ staleBn2: true }).bytes).not.toMatchRunningStats(data);
+  });
+
   test('without a reference it can fail (training mode) but never pass: stale statistics are not seen', async () => {
     const stale = bnModel({ staleBn2: true }).bytes;
     await expect(expect(stale).toMatchRunningStats()).rejects.toThrow(/^toMatchRunningStats\(\): without a reference only training mode and missing statistics can be checked/);
