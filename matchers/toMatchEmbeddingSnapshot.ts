@@ -159,9 +159,10 @@ export function toMatchEmbeddingSnapshot(this: MatcherThis, received: unknown, o
   if (!testPath || !currentTestName) throw new BadInputError(`${HINT} must run inside a test (it needs the test file and test name)`);
   const state = this.snapshotState;
   const session = sessionFor(state, testPath);
+  // Before a key is taken: a bad directory counts no call.
+  const folder = baselineFolder(testPath, opts.directory ?? DEFAULT_DIRECTORY);
   const attempt = currentAttempt();
   const key = nextKey(session, currentTestName, opts.name, attempt);
-  const folder = baselineFolder(testPath, opts.directory ?? DEFAULT_DIRECTORY);
   session.folders.add(folder);
   const file = path.join(folder, baselineFileName(key));
   session.checked.add(file);

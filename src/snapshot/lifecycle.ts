@@ -184,6 +184,18 @@ export function createSession(testPath: string): EmbeddingSession {
  */
 export function baselineFolder(testPath: string, directory: string = DEFAULT_DIRECTORY): string {
   if (typeof directory !== 'string' || directory.trim() === '') throw new BadInputError(`directory must be a folder path (a non-empty string), got ${formatValue(directory)}; for example directory: 'baselines'`);
+  const folder = folderFor(testPath, directory);
+  // '.' (or the working directory, absolute): the folder named after the test file is the test
+  // file itself; every call would fail with 'no such file', even under -u.
+  if (path.resolve(folder) === path.resolve(testPath)) {
+    throw new BadInputError(
+      `directory ${JSON.stringify(directory)} puts this test file's baselines in a folder at the test file's own path (${path.relative(process.cwd(), testPath) || testPath}); give a folder of their own, e.g. directory: 'baselines' (the default is '${DEFAULT_DIRECTORY}')`,
+    );
+  }
+  return folder;
+}
+
+function folderFor(testPath: string, directory: string): string {
   const inside = path.normalize(directory);
   // `../baselines` from test/unit/ and from test/e2e/ is one folder: named by the test file's
   // name alone, two embed.test.ts would share (and -u delete) each other's baselines.

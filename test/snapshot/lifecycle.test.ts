@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
+import { BadInputError } from '../../src';
 import {
   baselineFolder,
   checkEmbeddingSnapshot,
@@ -174,6 +175,15 @@ describe('keys', () => {
     expect(baselineFolder(path.join(cwd, 'test', 'unit', 'a.test.ts'), '../baselines')).toBe(path.join(cwd, 'test', 'baselines', 'test', 'unit', 'a.test.ts'));
     expect(baselineFolder(path.join(cwd, 'test', 'e2e', 'a.test.ts'), '../baselines')).toBe(path.join(cwd, 'test', 'baselines', 'test', 'e2e', 'a.test.ts'));
     expect(baselineFolder('/p/test/a.test.ts', 'x/../baselines')).toBe('/p/test/baselines/a.test.ts');
+  });
+
+  test("a directory that makes the baseline folder the test file itself ('.', or the working directory) is one line, not 'no such file' in every mode", () => {
+    const cwd = process.cwd();
+    const line = (d: string) =>
+      `directory ${JSON.stringify(d)} puts this test file's baselines in a folder at the test file's own path (${path.join('test', 'a.test.ts')}); give a folder of their own, e.g. directory: 'baselines' (the default is '__embeddings__')`;
+    for (const d of ['.', './', '..', cwd]) {
+      expect(() => baselineFolder(path.join(cwd, 'test', 'a.test.ts'), d)).toThrow(new BadInputError(line(d)));
+    }
   });
 });
 
