@@ -52,7 +52,15 @@ export function embeddingsFrom(input: unknown, dims?: readonly number[]): Embedd
       throw new BadInputError(`embeddings must be float32 or float64, got a ${what}; convert them first (e.g. Float32Array.from)`);
     }
     if (!Array.isArray(t.dims)) throw new BadInputError(`dims must be an array [rows, dim], got ${formatValue(t.dims)}`);
-    return fromFlat(t.data as Float32Array | Float64Array, dims ?? (t.dims as number[]), 'the data');
+    const own = fromFlat(t.data as Float32Array | Float64Array, t.dims as number[], 'the data');
+    // The data carries its shape: dims given beside it must agree, never regroup the rows silently.
+    if (dims !== undefined) {
+      const e = fromFlat(own.data, dims, 'the data');
+      if (e.rows !== own.rows || e.dim !== own.dim) {
+        throw new BadInputError(`dims [${dims.join(', ')}] do not match the data's own dims [${(t.dims as number[]).join(', ')}] (${own.rows} x ${own.dim} rows); leave dims out when the embeddings carry their shape`);
+      }
+    }
+    return own;
   }
   throw new BadInputError(`${ACCEPTED}; got ${input === null ? 'null' : tag(input)}`);
 }

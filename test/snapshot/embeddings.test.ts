@@ -44,6 +44,14 @@ describe('bad input: one clear line', () => {
     expect(message(() => embeddingsFrom(new Float32Array(5), [2, 2]))).toBe('dims [2, 2] hold 4 values but Float32Array has 5');
   });
 
+  test("dims beside a tensor (or { data, dims }) that disagree with its own: refused, as for number[][], never a silent reshape into other rows", () => {
+    const tensor = new ort.Tensor('float32', new Float32Array(24), [4, 6]);
+    expect(message(() => embeddingsFrom(tensor, [8, 3]))).toBe("dims [8, 3] do not match the data's own dims [4, 6] (4 x 6 rows); leave dims out when the embeddings carry their shape");
+    expect(message(() => embeddingsFrom({ data: new Float32Array(24), dims: [2, 3, 4] }, [6, 4]))).toMatch(/^dims \[6, 4\] do not match the data's own dims \[2, 3, 4\] \(2 x 12 rows\)/);
+    // Dims that agree (the same rows and row length) are fine.
+    expect(embeddingsFrom({ data: new Float32Array(24), dims: [2, 3, 4] }, [2, 12])).toMatchObject({ rows: 2, dim: 12 });
+  });
+
   test('ragged number[][]', () => {
     expect(message(() => embeddingsFrom([[1, 2], [3]]))).toBe('ragged embeddings: row 1 has 1 values, row 0 has 2; every row needs the same length');
   });
