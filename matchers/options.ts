@@ -18,8 +18,16 @@ export function isModelSource(x: unknown): x is ModelSource {
 export function toOptions<T extends { tolerance?: Tolerance }>(arg: unknown, matcher: string): T {
   if (arg === undefined) return {} as T;
   if (typeof arg === 'number' || arg === 'exact' || arg === 'default') return { tolerance: arg } as T;
-  if (typeof arg === 'object' && arg !== null && !Array.isArray(arg)) return arg as T;
-  throw new BadInputError(`${matcher}: expected options, a tolerance number or 'exact', got ${formatValue(arg)}`);
+  if (isModelSource(arg)) {
+    throw new BadInputError(
+      `${matcher}: the first argument is a model (bytes, a session or a handle) but so is the received value; give options (an object, a tolerance number or 'exact') there, or the samples as expect(samples); samples that are bytes need the model as a path, a session or an openModel() handle`,
+    );
+  }
+  // A plain object only (tag, not prototype: the test's realm has its own Object): a Map or a
+  // typed array has no option keys, so it would run on the defaults.
+  if (Object.prototype.toString.call(arg) === '[object Object]') return arg as T;
+  const tag = typeof arg === 'object' && arg !== null && !Array.isArray(arg) ? `a ${Object.prototype.toString.call(arg).slice(8, -1)}` : formatValue(arg);
+  throw new BadInputError(`${matcher}: expected options, a tolerance number or 'exact', got ${tag}`);
 }
 
 /**
@@ -28,7 +36,19 @@ export function toOptions<T extends { tolerance?: Tolerance }>(arg: unknown, mat
  */
 export function modelAndOptions<T extends CheckOptions>(received: unknown, first: unknown, second: unknown, matcher: string): { model: ModelSource | BatchFunction; options: T } {
   // expect(fn).matcher({ samples }): as checkBatchInvariance(fn, { samples }).
-  if (typeof received === 'function') return { model: received as BatchFunction, options: toOptions<T>(first, matcher) };
+  // A third argument has no place when the received value is the model: dropped, its
+  // tolerance would be the default one.
+  const noSecond = () => {
+    if (second !== undefined) {
+      throw new BadInputError(
+        `${matcher}: a second argument after the options would be ignored, got ${formatValue(second)}; with expect(model) give one options object: expect(model).${matcher}({ ... }), or the samples as expect(samples).${matcher}(model, options)`,
+      );
+    }
+  };
+  if (typeof received === 'function') {
+    noSecond();
+    return { model: received as BatchFunction, options: toOptions<T>(first, matcher) };
+  }
   // Samples received and samples in the options: one of them would be dropped unseen.
   const withSamples = (options: T): T => {
     if (options.samples !== undefined) throw new BadInputError(`${matcher}: samples given twice, as expect(samples) and as options.samples; give them once`);
@@ -48,5 +68,6 @@ export function modelAndOptions<T extends CheckOptions>(received: unknown, first
       `${matcher}: expected a model (a path to an .onnx file, its bytes, an InferenceSession or a fixture's model) or samples with the model as the first argument`,
     );
   }
+  noSecond();
   return { model: received, options: toOptions<T>(first, matcher) };
 }

@@ -76,4 +76,23 @@ describe('toBeBatchInvariant', () => {
     await expect(expect(42).toBeBatchInvariant()).rejects.toThrow(/expected a model/);
     await expect(expect(invariantModel()).toBeBatchInvariant([1, 2] as never)).rejects.toThrow(/expected options, a tolerance number or 'exact'/);
   });
+
+  test("options after the options are refused, never dropped: expect(model).toBeBatchInvariant(a, { tolerance: 'exact' }) ran on the default tolerance", async () => {
+    // The drift model passes the default tolerance and fails 'exact': ignored, the second argument let it pass.
+    await expect(expect(driftModel()).toBeBatchInvariant(sizes as never, { tolerance: 'exact' } as never)).rejects.toThrow(
+      /^toBeBatchInvariant: a second argument after the options would be ignored, got \{"tolerance":"exact"\}; with expect\(model\) give one options object: expect\(model\)\.toBeBatchInvariant\(\{ \.\.\. \}\)/,
+    );
+    await expect(expect(driftModel()).toBeDeterministic('exact', { repeats: 3 } as never)).rejects.toThrow(/^toBeDeterministic: a second argument after the options would be ignored/);
+    await expect(expect(async (b: number[][]) => b).toBeBatchInvariant({ samples: [[1], [2]] } as never, { tolerance: 'exact' } as never)).rejects.toThrow(
+      /^toBeBatchInvariant: a second argument after the options would be ignored/,
+    );
+  });
+
+  test("a model where the options go is named as such, not 'unknown option '0''; a Map is not options", async () => {
+    const line = /^toBeBatchInvariant: the first argument is a model \(bytes, a session or a handle\) but so is the received value/;
+    await expect(expect(invariantModel()).toBeBatchInvariant(invariantModel() as never)).rejects.toThrow(line);
+    // uint8 samples with the model as bytes: the bytes cannot say which is which.
+    await expect(expect(Uint8Array.from([1, 2, 3, 4])).toBeBatchInvariant(invariantModel())).rejects.toThrow(/samples that are bytes need the model as a path, a session or an openModel\(\) handle/);
+    await expect(expect(invariantModel()).toBeBatchInvariant(new Map() as never)).rejects.toThrow(/^toBeBatchInvariant: expected options, a tolerance number or 'exact', got a Map/);
+  });
 });
