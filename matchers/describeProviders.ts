@@ -58,12 +58,22 @@ export function describeProviders(
   let required: 'all' | ProviderName[];
   try {
     if (!Array.isArray(providers)) throw new BadInputError(`describeProviders: expected a list of providers, e.g. ['cpu', 'webgpu'], got ${formatValue(providers)}`);
+    if (typeof fn !== 'function') throw new BadInputError(`describeProviders: expected a function as the second argument, (fx) => { test(...) }, got ${formatValue(fn)}`);
     // A misspelt { require: true } would skip a missing provider where the user asked for a failure.
     rejectUnknownOptions(options, ['required'], 'describeProviders');
     entries = selectEntries(providers.map((p) => (typeof p === 'string' ? { provider: p } : p)), process.env.BATCHPROOF_PROVIDERS);
     // No entry, no describe: the file would pass with none of these tests run.
     if (entries.length === 0) throw new BadInputError("describeProviders: the list of providers is empty, so none of its tests would run; give at least one, e.g. ['cpu', 'webgpu']");
     required = requiredNames(options.required, process.env.BATCHPROOF_REQUIRE);
+    // A required name the file does not list never runs, so it never fails where it is missing.
+    // (BATCHPROOF_REQUIRE may name others: it is one setting for every file.)
+    const listed = providers.map((p) => (typeof p === 'string' ? p : p.provider));
+    const unlisted = Array.isArray(options.required) ? [...new Set(options.required)].filter((n) => !listed.includes(n)) : [];
+    if (unlisted.length > 0) {
+      throw new BadInputError(
+        `describeProviders: required names ${unlisted.map((n) => `'${n}'`).join(', ')}, which the list [${listed.map((n) => `'${n}'`).join(', ')}] does not: add ${unlisted.length === 1 ? 'it' : 'them'} to the list, or leave ${unlisted.length === 1 ? 'it' : 'them'} out of required`,
+      );
+    }
   } catch (e) {
     // Thrown while Jest collects the file: the line is the whole story, not a code frame of ours.
     if (e instanceof BadInputError) e.stack = `${e.name}: ${e.message}`;
