@@ -60,7 +60,9 @@ export function modelAndOptions<T extends CheckOptions>(received: unknown, first
   // (uint8 images), so received bytes are samples whenever a path, session or handle follows.
   const modelFirst = (typeof first === 'string' && first !== 'exact' && first !== 'default') || isModelHandle(first) || isInferenceSession(first);
   const receivedBytes = isModelSource(received) && typeof received !== 'string' && !isModelHandle(received) && !isInferenceSession(received);
-  if ((isModelSource(first) && !isModelSource(received)) || (modelFirst && receivedBytes)) {
+  // 'exact' and 'default' are tolerances, never a path: samples followed by one lack the model.
+  const tolerance = first === 'exact' || first === 'default';
+  if ((isModelSource(first) && !tolerance && !isModelSource(received)) || (modelFirst && receivedBytes)) {
     return { model: first, options: withSamples(toOptions<T>(second, matcher)) };
   }
   if (!isModelSource(received)) {

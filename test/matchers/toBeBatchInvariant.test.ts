@@ -75,6 +75,9 @@ describe('toBeBatchInvariant', () => {
     await expect(expect('missing.onnx').toBeBatchInvariant()).rejects.toThrow('missing.onnx: no such file; check the path to the .onnx model');
     await expect(expect(42).toBeBatchInvariant()).rejects.toThrow(/expected a model/);
     await expect(expect(invariantModel()).toBeBatchInvariant([1, 2] as never)).rejects.toThrow(/expected options, a tolerance number or 'exact'/);
+    // Samples with a tolerance but no model: the model is missing, not a file named 'exact'.
+    await expect(expect([[1, 2], [3, 4]]).toBeBatchInvariant('exact' as never)).rejects.toThrow(/^toBeBatchInvariant: expected a model .* or samples with the model as the first argument/);
+    await expect(expect([[1, 2], [3, 4]]).toBeDeterministic('default' as never)).rejects.toThrow(/^toBeDeterministic: expected a model/);
   });
 
   test("options after the options are refused, never dropped: expect(model).toBeBatchInvariant(a, { tolerance: 'exact' }) ran on the default tolerance", async () => {
