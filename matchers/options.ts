@@ -20,7 +20,7 @@ export function toOptions<T extends { tolerance?: Tolerance }>(arg: unknown, mat
   if (typeof arg === 'number' || arg === 'exact' || arg === 'default') return { tolerance: arg } as T;
   if (isModelSource(arg)) {
     throw new BadInputError(
-      `${matcher}: the first argument is a model (bytes, a session or a handle) but so is the received value; give options (an object, a tolerance number or 'exact') there, or the samples as expect(samples); samples that are bytes need the model as a path, a session or an openModel() handle`,
+      `${matcher}: a model (bytes, a session or a handle) where the options go, and the received value is a model too; give options there (an object, a tolerance number or 'exact'), or the samples as expect(samples); samples that are bytes need the model as a path, a session or an openModel() handle`,
     );
   }
   // A plain object only (tag, not prototype: the test's realm has its own Object): a Map or a

@@ -92,7 +92,7 @@ describe('toBeBatchInvariant', () => {
   });
 
   test("a model where the options go is named as such, not 'unknown option '0''; a Map is not options", async () => {
-    const line = /^toBeBatchInvariant: the first argument is a model \(bytes, a session or a handle\) but so is the received value/;
+    const line = /^toBeBatchInvariant: a model \(bytes, a session or a handle\) where the options go, and the received value is a model too/;
     await expect(expect(invariantModel()).toBeBatchInvariant(invariantModel() as never)).rejects.toThrow(line);
     // uint8 samples with the model as bytes: the bytes cannot say which is which.
     await expect(expect(Uint8Array.from([1, 2, 3, 4])).toBeBatchInvariant(invariantModel())).rejects.toThrow(/samples that are bytes need the model as a path, a session or an openModel\(\) handle/);
