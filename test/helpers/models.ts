@@ -789,3 +789,30 @@ export function layerNormLeakyModel(): Uint8Array {
     ],
   });
 }
+
+/**
+ * A text embedder whose pooling masks the pads' values but not their count: the mean of
+ * emb * mask over every position (sum / sequence length). Other pad ids change nothing, the
+ * number of pads does: the padding cause with ids that do not matter.
+ */
+export function padCountingModel(): Uint8Array {
+  return buildModel({
+    opset: 17,
+    inputs: [
+      { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
+      { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
+    ],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 8] }],
+    initializers: [
+      { name: 'table', dtype: 'float32', dims: [50, 8], data: seededFloats(400, 5) },
+      { name: 'ax2', dtype: 'int64', dims: [1], data: BigInt64Array.from([2n]) },
+    ],
+    nodes: [
+      { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['e'], attrs: { axis: 0 } },
+      { op: 'Cast', inputs: ['attention_mask'], outputs: ['mf'], attrs: { to: DataType.FLOAT } },
+      { op: 'Unsqueeze', inputs: ['mf', 'ax2'], outputs: ['m3'] },
+      { op: 'Mul', inputs: ['e', 'm3'], outputs: ['em'] },
+      { op: 'ReduceMean', inputs: ['em'], outputs: ['y'], attrs: { axes: [1], keepdims: 0 } },
+    ],
+  } as never);
+}

@@ -3,7 +3,7 @@
 // follow the mask); serve it right-padded", a claim about positions the check had not shown.
 import { checkBatchInvariance, locateDivergence } from '../../src';
 import { DataType } from '../../src/onnx/proto';
-import { buildModel, seededFloats } from '../helpers/models';
+import { buildModel, padCountingModel, seededFloats } from '../helpers/models';
 
 /**
  * Masked mean pooling plus `bias` times the mask at token `at` (0: the first, -1: the last). At 0,
@@ -88,25 +88,7 @@ describe('padded on the other side', () => {
 
   test('locate where the number of pads moves it (a mean over every position of masked values): said, not a search that found nothing', async () => {
     // sum(emb * mask) / sequence length: the pads' ids are masked out, their count is not.
-    const countsPads = buildModel({
-      opset: 17,
-      inputs: [
-        { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
-        { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
-      ],
-      outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 8] }],
-      initializers: [
-        { name: 'table', dtype: 'float32', dims: [50, 8], data: seededFloats(400, 5) },
-        { name: 'ax2', dtype: 'int64', dims: [1], data: BigInt64Array.from([2n]) },
-      ],
-      nodes: [
-        { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['e'], attrs: { axis: 0 } },
-        { op: 'Cast', inputs: ['attention_mask'], outputs: ['mf'], attrs: { to: DataType.FLOAT } },
-        { op: 'Unsqueeze', inputs: ['mf', 'ax2'], outputs: ['m3'] },
-        { op: 'Mul', inputs: ['e', 'm3'], outputs: ['em'] },
-        { op: 'ReduceMean', inputs: ['em'], outputs: ['y'], attrs: { axes: [1], keepdims: 0 } },
-      ],
-    } as never);
+    const countsPads = padCountingModel();
     const r = await locateDivergence(countsPads, small);
     expect(r.check.causes).toContain('padding');
     expect(r.firstDivergence).toBeNull();

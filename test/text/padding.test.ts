@@ -4,7 +4,7 @@
 // ignores the mask must fail with `padding`; an image model is untouched.
 import * as path from 'path';
 import { BadInputError, checkBatchInvariance, formatReport } from '../../src';
-import { buildModel, seededFloats } from '../helpers/models';
+import { buildModel, padCountingModel, seededFloats } from '../helpers/models';
 import { batchMeanCentringModel, dynamicQuantizedTextModel, exportedTextModel, maskedAttentionModel, maskedPoolingModel, unmaskedPoolingModel } from '../helpers/text-models';
 
 const cnn = path.join(__dirname, '..', '..', 'examples', 'models', 'embedding_cnn.onnx');
@@ -233,25 +233,7 @@ describe('the diagnosis names the culprit', () => {
   // The diagnosis said "the outputs at real tokens change with the pad tokens ... applies the mask;
   // fix: apply the mask", which the model already does.
   test('pads counted, not read: the diagnosis says the count moves it and how to pool', async () => {
-    const countsPads = buildModel({
-      opset: 17,
-      inputs: [
-        { name: 'input_ids', dtype: 'int64', shape: ['batch', 'sequence'] },
-        { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'sequence'] },
-      ],
-      outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 8] }],
-      initializers: [
-        { name: 'table', dtype: 'float32', dims: [50, 8], data: seededFloats(400, 5) },
-        { name: 'ax2', dtype: 'int64', dims: [1], data: BigInt64Array.from([2n]) },
-      ],
-      nodes: [
-        { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['e'], attrs: { axis: 0 } },
-        { op: 'Cast', inputs: ['attention_mask'], outputs: ['mf'], attrs: { to: 1 } },
-        { op: 'Unsqueeze', inputs: ['mf', 'ax2'], outputs: ['m3'] },
-        { op: 'Mul', inputs: ['e', 'm3'], outputs: ['em'] },
-        { op: 'ReduceMean', inputs: ['em'], outputs: ['y'], attrs: { axes: [1], keepdims: 0 } },
-      ],
-    } as never);
+    const countsPads = padCountingModel();
     const r = await checkBatchInvariance(countsPads, sweep);
     expect(r.padding.comparisons.find((c) => c.run === 'pad-ids')?.bitExact).toBe(true);
     const d = r.diagnosis.find((x) => x.kind === 'unmasked-padding');
