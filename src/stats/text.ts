@@ -56,7 +56,9 @@ export function formatStatsReport(report: StatsReport, options: StatsTextOptions
   // layers whose statistics fail, the first is told in full (the table has the others).
   const groups = new Map<string, { kind: string; nodes: string[]; detail: string }>();
   const failing = report.problems.filter((p) => p.kind === 'stale-stats' || (p.kind === 'checkpoint-mismatch' && p.node !== null));
-  const later = failing.slice(1);
+  // Every problem of the first failing layer is told (with data and a checkpoint, one layer can
+  // fail against both): only other layers are 'later'.
+  const later = failing.filter((p) => p.node !== failing[0]?.node);
   for (const p of report.problems) {
     if (later.includes(p)) continue;
     const key = `${p.kind}\u0000${p.detail}`;
@@ -69,7 +71,10 @@ export function formatStatsReport(report: StatsReport, options: StatsTextOptions
     lines.push(`${c.red(g.kind)}${nodes}: ${g.detail}`);
   }
   if (later.length > 0) {
-    lines.push(`${c.red([...new Set(later.map((p) => p.kind))].join('/'))} in ${later.length} later layer${later.length === 1 ? '' : 's'} too (see the table; --json has each in full): they may only inherit the first one's shift`);
+    const layers = new Set(later.map((p) => p.node)).size;
+    // A checkpoint mismatch compares stored numbers with saved ones: nothing upstream shifts it.
+    const inherit = later.every((p) => p.kind === 'stale-stats') ? ": they may only inherit the first one's shift" : '';
+    lines.push(`${c.red([...new Set(later.map((p) => p.kind))].join('/'))} in ${layers} later layer${layers === 1 ? '' : 's'} too (see the table; --json has each in full)${inherit}`);
   }
   const ck = report.reference.checkpoint;
   if (ck) {

@@ -91,6 +91,15 @@ describe('batchproof stats', () => {
     expect((await cli(['stats', stale, '--data', npy])).code).toBe(1);
   });
 
+  test('data and a checkpoint: both problems of the first failing layer are told in full, not as a later layer that inherits its shift', async () => {
+    // stale.onnx's bn2 fails against the data (stale-stats) and against the checkpoint (checkpoint-mismatch): one layer, not two.
+    const r = await cli(['stats', stale, '--data', npy, '--checkpoint', ckpt, '--no-color']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^stale-stats \/bn2\/BatchNormalization: /m);
+    expect(r.out).toMatch(/^checkpoint-mismatch \/bn2\/BatchNormalization: stored running_mean\/var differ/m);
+    expect(r.out).not.toMatch(/in 1 later layer too/);
+  });
+
   test('--json FILE writes the report and prints the text', async () => {
     const out = path.join(dir, 'report.json');
     const r = await cli(['stats', healthy, '--data', npy, '--json', out, '--no-color']);
