@@ -113,6 +113,8 @@ export function parseStatsTolerance(text: string): StatsTolerance {
   // Every item is z=Z or ratio=R: an empty one (`z=1,,ratio=2`) is refused, as --tolerance of check refuses it.
   for (const part of text.split(',').map((p) => p.trim())) {
     const [key, value] = part.split('=').map((s) => s.trim());
+    // As check's --tolerance: a key given twice is a typo, not "the last one wins".
+    if ((key === 'z' || key === 'ratio') && key in out) throw new BadInputError(`--tolerance ${text}: ${key} is given twice; give it once`);
     if (key === 'z' && value && Number.isFinite(Number(value))) out.z = Number(value);
     else if (key === 'ratio' && value && /^[^:]+:[^:]+$/.test(value)) out.ratio = value.split(':').map(Number) as [number, number];
     else if (key === 'ratio' && value && Number.isFinite(Number(value))) out.ratio = Number(value);

@@ -64,6 +64,11 @@ describe('batchproof stats', () => {
     const bad = await cli(['stats', stale, '--data', npy, '--tolerance', 'atol=1']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--tolerance atol=1: expected z=Z,ratio=R/);
+    // A key given twice is refused, as check's --tolerance refuses it, not the last one taken.
+    for (const [t, key] of [['z=10,ratio=5,z=0.1', 'z'], ['ratio=5,z=10,ratio=1.01', 'ratio']]) {
+      const twice = await cli(['stats', stale, '--data', npy, '--tolerance', t]);
+      expect([twice.code, twice.err]).toEqual([2, `batchproof: --tolerance ${t}: ${key} is given twice; give it once\n`]);
+    }
   });
 
   test('training mode, folded, checkpoint', async () => {
