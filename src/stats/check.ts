@@ -146,6 +146,18 @@ interface Resolved {
 
 /** Sorts the reference into calibration data and a checkpoint. */
 async function resolveReference(reference: StatsReference | undefined, options: RunningStatsOptions): Promise<Resolved> {
+  const out = await referenceOf(reference, options);
+  // The reference replaced what options gave: one of the two would be dropped without a word.
+  if (options.data !== undefined && out.data !== options.data) {
+    throw new BadInputError('checkRunningStats: calibration data is given twice (as the reference and as options.data); give it once');
+  }
+  if (options.checkpoint !== undefined && out.checkpoint !== options.checkpoint) {
+    throw new BadInputError('checkRunningStats: a checkpoint is given twice (as the reference and as options.checkpoint); give it once');
+  }
+  return out;
+}
+
+async function referenceOf(reference: StatsReference | undefined, options: RunningStatsOptions): Promise<Resolved> {
   const out: Resolved = { data: options.data, checkpoint: options.checkpoint };
   if (typeof out.data === 'string') out.dataLabel = out.data;
   if (reference === undefined) return out;

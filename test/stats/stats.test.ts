@@ -465,6 +465,18 @@ describe('layers in training mode or without statistics fail (firstMismatch is t
   });
 });
 
+describe('a reference given twice is refused, not one of them dropped', () => {
+  test('data or a checkpoint both as the reference and in options', async () => {
+    const shifted = bnCalibrationData(64, { shift: 3 });
+    // Which one was compared would be a silent choice: the healthy model passes on one and fails on the other.
+    await expect(checkRunningStats(bnModel().bytes, data, { data: shifted })).rejects.toThrow(/^checkRunningStats: calibration data is given twice \(as the reference and as options\.data\); give it once$/);
+    await expect(checkRunningStats(bnModel().bytes, { data }, { data: shifted })).rejects.toThrow(BadInputError);
+    await expect(checkRunningStats(bnModel().bytes, bnCheckpoint(), { checkpoint: bnCheckpoint({ mismatch: true }) })).rejects.toThrow(/^checkRunningStats: a checkpoint is given twice \(as the reference and as options\.checkpoint\); give it once$/);
+    // Data as the reference with a checkpoint in options (or the reverse) is both, as documented.
+    expect((await checkRunningStats(bnModel().bytes, data, { checkpoint: bnCheckpoint() })).reference.kind).toBe('data+checkpoint');
+  });
+});
+
 describe('unknown options are rejected, not ignored', () => {
   test('checkRunningStats and recalibrate name the misspelt key and the nearest real one', async () => {
     const misspelt = { tolerence: { z: 10 } } as never;
