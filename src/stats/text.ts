@@ -21,7 +21,7 @@ export function formatStatsReport(report: StatsReport, options: StatsTextOptions
   const ref = report.reference;
   const against = [
     ref.data ? `calibration data ${ref.data.source} (${ref.data.samples} sample${ref.data.samples === 1 ? '' : 's'} in ${ref.data.batches} batch${ref.data.batches === 1 ? '' : 'es'})` : null,
-    ref.checkpoint ? `checkpoint ${ref.checkpoint.source} (${ref.checkpoint.matched} layers matched)` : null,
+    ref.checkpoint ? `checkpoint ${ref.checkpoint.source} (${ref.checkpoint.matched} layer${ref.checkpoint.matched === 1 ? '' : 's'} matched)` : null,
   ].filter(Boolean);
   if (against.length) lines.push(c.dim(`compared with ${against.join(' and ')}; tolerance z <= ${report.tolerance.z}, var ratio in [${num(report.tolerance.ratio[0])}, ${num(report.tolerance.ratio[1])}]`));
   if (report.layers.length > 0) {

@@ -238,6 +238,7 @@ describe('bad input: one clear line, exit 2', () => {
     const r = await cli(['stats', healthy, '--checkpoint', partial, '--json']);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out).problems).toEqual([expect.objectContaining({ kind: 'checkpoint-mismatch', node: '/bn2/BatchNormalization' })]);
+    expect((await cli(['stats', healthy, '--checkpoint', partial, '--no-color'])).out).toContain('(1 layer matched)');
   });
 
   test('other bad input to stats, locate and recalibrate: one line each', async () => {
