@@ -116,7 +116,7 @@ export function parseStatsTolerance(text: string): StatsTolerance {
     // As check's --tolerance: a key given twice is a typo, not "the last one wins".
     if ((key === 'z' || key === 'ratio') && key in out) throw new BadInputError(`--tolerance ${text}: ${key} is given twice; give it once`);
     if (key === 'z' && value && Number.isFinite(Number(value))) out.z = Number(value);
-    else if (key === 'ratio' && value && /^[^:]+:[^:]+$/.test(value)) out.ratio = value.split(':').map(Number) as [number, number];
+    else if (key === 'ratio' && value && /^[^:]+:[^:]+$/.test(value) && value.split(':').every((v) => Number.isFinite(Number(v)))) out.ratio = value.split(':').map(Number) as [number, number];
     else if (key === 'ratio' && value && Number.isFinite(Number(value))) out.ratio = Number(value);
     else throw new BadInputError(`--tolerance ${text}: ${help}`);
   }

@@ -64,6 +64,9 @@ describe('batchproof stats', () => {
     const bad = await cli(['stats', stale, '--data', npy, '--tolerance', 'atol=1']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--tolerance atol=1: expected z=Z,ratio=R/);
+    // A bound that is not a number is said as the user wrote it, not as NaN.
+    const inf = await cli(['stats', stale, '--data', npy, '--tolerance', 'ratio=0.5:inf']);
+    expect([inf.code, inf.err]).toEqual([2, 'batchproof: --tolerance ratio=0.5:inf: expected z=Z,ratio=R (or ratio=LO:HI), e.g. --tolerance z=0.5,ratio=2\n']);
     // A key given twice is refused, as check's --tolerance refuses it, not the last one taken.
     for (const [t, key] of [['z=10,ratio=5,z=0.1', 'z'], ['ratio=5,z=10,ratio=1.01', 'ratio']]) {
       const twice = await cli(['stats', stale, '--data', npy, '--tolerance', t]);
