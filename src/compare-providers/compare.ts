@@ -26,7 +26,7 @@ import { SessionSettings } from '../runtime/settings';
 import { tool } from '../version';
 import type { ComparisonVerdict, OutputComparison, ProviderComparisonReport, SideComparison, SideReport } from './report';
 import { now } from '../runtime/clock';
-import { nothingFinite, nothingFiniteError, outputValueNotes } from '../compare/output-values';
+import { emptyOutputsNote, nothingFinite, nothingFiniteError, outputValueNotes } from '../compare/output-values';
 
 /**
  * A side of the comparison: a provider name, fixture options, or a fixture (its settings are
@@ -207,6 +207,9 @@ export async function compareProviders(model: ModelSource, sides: readonly Provi
     if (results.every((_, side) => nothingFinite(valuesOf(side)))) throw nothingFiniteError(names);
     notes.push(...outputValueNotes(valuesOf(0), samplesDiffer(prepared.specs, prepared.pool, ids) ? Math.min(batchSize, count ?? batchSize) : 1));
     const layouts = sampleLayouts(reference, names, results[0][0].size, results[0][0].outputs, options.shapes);
+    // An output of no values ([N, 0]) is equal on every side: refused alone, named beside others.
+    const empty = emptyOutputsNote(layouts.map((l) => ({ name: l.name, dims: [...results[0][0].outputs[l.name].dims], batchAxis: l.batchAxis < 0 ? null : l.batchAxis })));
+    if (empty) notes.push(empty);
     const unbatched = layouts.filter((l) => l.batchAxis < 0).map((l) => l.name);
     if (batched && unbatched.length) {
       const one = unbatched.length === 1;

@@ -23,6 +23,21 @@ export function nonFiniteNote(held: string): string {
   return `NaN or Inf in ${held}: NaN is compared as equal to NaN, so only the finite values could show a difference; find where they come from (an empty input, a division by zero, an overflow)`;
 }
 
+/**
+ * Outputs that hold no values (a dim of 0, such as [N, 0]): equal by default, so nothing a pass
+ * could rest on. Refused when every output compared is one, as check refuses it; else a note
+ * names them (determinism and compare, on a run's outputs and the batch axis where known).
+ */
+export function emptyOutputsNote(outputs: readonly { name: string; dims: readonly number[]; batchAxis: number | null }[]): string | null {
+  const empty = outputs.filter((o) => o.dims.includes(0));
+  if (empty.length === 0) return null;
+  const shape = (o: (typeof outputs)[number]) => `'${o.name}' [${o.dims.map((d, a) => (a === o.batchAxis ? 'N' : d)).join(', ')}]`;
+  if (empty.length === outputs.length) {
+    throw new BadInputError(`nothing to compare: every compared output is empty per sample (${empty.map(shape).join(', ')}); compare outputs that hold values (--outputs / outputs)`);
+  }
+  return `not compared: ${empty.map(shape).join(', ')} hold no values per sample`;
+}
+
 /** True when every value of every output is NaN or Infinity. */
 export function nothingFinite(outputs: readonly OutputValues[]): boolean {
   return outputs.length > 0 && outputs.every((o) => o.parts.every((p) => everyNonFinite(p, o.dtype)));

@@ -18,7 +18,7 @@ import { detectLayouts, feedsFor, runOrExplainFixedBatch, type OutputLayout } fr
 import { RunLogBook, type Runner } from '../runtime/runner';
 import type { ReportEnvelope, ReportTiming } from '../report/envelope';
 import { now } from '../runtime/clock';
-import { nothingFinite, nothingFiniteError, outputValueNotes } from '../compare/output-values';
+import { emptyOutputsNote, nothingFinite, nothingFiniteError, outputValueNotes } from '../compare/output-values';
 
 export const DEFAULT_REPEATS = 5;
 export const DEFAULT_DETERMINISM_BATCH = 16;
@@ -146,6 +146,9 @@ export async function checkDeterminism(model: ModelSource | BatchFunction, optio
         layouts = Object.fromEntries(outputs.map((o) => [o.name, sampleLayout(handle, o.name, batchSize, result as Record<string, ort.Tensor>, options.shapes)]));
         const whole = outputs.filter((o) => tolerances[o.name].kind === 'cosine' && layouts[o.name] === null).map((o) => `'${o.name}'`);
         if (whole.length) notes.push(`${whole.join(', ')}: no batch axis known, so the cosine tolerance is over the whole batch, not per sample; mark it with shapes (CLI --shape NAME=N,...)`);
+        // An output of no values ([N, 0]) is equal every run: refused alone, named beside others.
+        const empty = emptyOutputsNote(outputs.map((o) => ({ name: o.name, dims: (result[o.name] as ort.Tensor).dims, batchAxis: layouts[o.name]?.batchAxis ?? null })));
+        if (empty) notes.push(empty);
         const values = outputs.map((o) => ({ name: o.name, dtype: o.dtype, parts: [data[o.name]] }));
         firstNothingFinite = nothingFinite(values);
         // Samples that repeat are one sample: one value throughout them is no news.

@@ -176,6 +176,27 @@ describe('nothing compared is never a pass', () => {
     expect(both.notes.join(' ')).toMatch(/not compared: 'y' \[N, 0\] hold no values per sample/);
   });
 
+  test('determinism and provider comparison: an output of shape [N, 0] alone is refused; beside another, named as not compared', async () => {
+    const empty = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 0] }, { name: 'z', dtype: 'float32', shape: ['N', 8] }],
+      initializers: [{ name: 'starts', dtype: 'int64', dims: [1], data: [0n] as never }, { name: 'ends', dtype: 'int64', dims: [1], data: [0n] as never }, { name: 'axes', dtype: 'int64', dims: [1], data: [1n] as never }],
+      nodes: [
+        { op: 'Slice', inputs: ['x', 'starts', 'ends', 'axes'], outputs: ['y'] },
+        { op: 'Relu', inputs: ['x'], outputs: ['z'] },
+      ],
+    });
+    const nothing = /nothing to compare: every compared output is empty per sample \('y' \[N, 0\]\)/;
+    expect(await badInput(checkDeterminism(empty, { outputs: ['y'], repeats: 2 }))).toMatch(nothing);
+    expect(await badInput(compareProviders(empty, [{ provider: 'cpu' }, { provider: 'cpu', batchSize: 1 }], { outputs: ['y'] }))).toMatch(nothing);
+    const determinism = await checkDeterminism(empty, { repeats: 2 });
+    expect(determinism.verdict).toBe('deterministic');
+    expect(determinism.notes.join(' ')).toMatch(/not compared: 'y' \[N, 0\] hold no values per sample/);
+    const compared = await compareProviders(empty, [{ provider: 'cpu' }, { provider: 'cpu', batchSize: 1 }]);
+    expect(compared.verdict).toBe('identical');
+    expect(compared.notes.join(' ')).toMatch(/not compared: 'y' \[N, 0\] hold no values per sample/);
+  });
+
   test('outputs that are all NaN are refused (NaN equals NaN bitwise), not invariant', async () => {
     // sqrt(-(x^2) - 1) is NaN for every finite x.
     const nan = buildModel({
