@@ -293,7 +293,9 @@ export function tables(r: Obj, shared?: SharedTables): string {
       break;
     case 'provider-comparison':
       out.push(rowsTable(arr(r.sides), [['label', 'side'], ['repeatable', 'repeatable'], ['inferenceMs', 'inference ms'], ['batchSize', 'batch size'], ['settings', 'settings']], 'Sides (the first is the reference)'));
-      out.push(rowsTable(arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs).map((o) => ({ side: obj(c)?.side, verdict: obj(c)?.verdict, ...(obj(o) ?? {}) }))), [['side', 'side'], ['output', 'output'], ['verdict', 'verdict'], ['maxAbs', 'max abs'], ['maxRel', 'max rel'], ['maxUlp', 'max ULP'], ['minCosine', 'min cosine', cosine], ['equalRows', 'bitwise equal rows'], ['comparedRows', 'rows'], ['pass', 'pass'], ['shapeMismatch', 'shape mismatch']], 'Per side and output'));
+      // Each output's own verdict (compare's verdictOf, for one output): the side's would call an
+      // output that is bitwise equal 'different' because another output of that side differs.
+      out.push(rowsTable(arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs).map((o) => ({ side: obj(c)?.side, verdict: outputVerdict(obj(o)) ?? obj(c)?.verdict, ...(obj(o) ?? {}) }))), [['side', 'side'], ['output', 'output'], ['verdict', 'verdict'], ['maxAbs', 'max abs'], ['maxRel', 'max rel'], ['maxUlp', 'max ULP'], ['minCosine', 'min cosine', cosine], ['equalRows', 'bitwise equal rows'], ['comparedRows', 'rows'], ['pass', 'pass'], ['shapeMismatch', 'shape mismatch']], 'Per side and output'));
       if (obj(r.worst)) out.push(worstTable(obj(r.worst)));
       out.push(sideFingerprintTable(r));
       break;
@@ -355,4 +357,10 @@ function minimumToleranceWords(r: Obj, min: Obj): string {
   const rows = r.kind === 'batch-invariance' ? arr(r.batches).flatMap((b) => arr(obj(b)?.outputs)) : arr(r.comparisons).flatMap((c) => arr(obj(c)?.outputs));
   const compared = rows.map(obj).map((o) => ({ output: String(o?.output), maxAbs: num(o?.maxAbs), shapeMismatch: o?.shapeMismatch ?? undefined }));
   return minimumToleranceLine(m, outputs, compared).replace(/^minimum tolerance that passes: /, '');
+}
+
+/** One compared output's verdict from its own fields; undefined when a report lacks them. */
+function outputVerdict(o: Obj | null): string | undefined {
+  if (typeof o?.bitExact !== 'boolean' || typeof o.pass !== 'boolean') return undefined;
+  return o.bitExact ? 'identical' : o.pass ? 'within-tolerance' : 'different';
 }

@@ -11,7 +11,7 @@ import { readReportFiles } from '../../src/html/read';
 import { slimSvg } from '../../src/html/page';
 import { CSS } from '../../src/html/style';
 import { batchIntegerModel, bnCalibrationData, bnModel, driftModel, invariantModel, leakyModel } from '../helpers/models';
-import { checkBatchInvariance, formatReport } from '../../src';
+import { checkBatchInvariance, compareProviders, formatReport } from '../../src';
 import { renderPage } from '../../src/html';
 import { writeBaseline } from '../../src/snapshot/store';
 import { fingerprintFor } from '../../src/runtime/fingerprint';
@@ -328,6 +328,16 @@ describe('what a report page shows', () => {
     const table = page.slice(page.indexOf('<h3>Per batch size</h3>'));
     const html = [...table.slice(0, table.indexOf('</table>')).matchAll(/<tr><td>(\d+)(?:<td>[^<]*){5}<td>([^<]*)/g)].map((m) => [m[1], m[2]]);
     expect(html).toEqual(text);
+  }, 60_000);
+
+  test('compare, per side and output: each output\'s own verdict, not its side\'s (an equal output beside one that differs)', async () => {
+    // y and j are bitwise equal alone and in a batch; k (the batch size in it) differs.
+    const report = await compareProviders(batchIntegerModel(), [{ provider: 'cpu' }, { provider: 'cpu', batchSize: 1 }]);
+    expect(report.comparisons[0].verdict).toBe('different');
+    const page = section(await renderPage([{ report, source: 'ints' }]), 1);
+    const table = page.slice(page.indexOf('<h3>Per side and output'), page.indexOf('</table>', page.indexOf('<h3>Per side and output')));
+    const verdicts = [...table.matchAll(/<tr><td>[^<]*<td>(\w+)<td>([\w-]+)/g)].map((m) => [m[1], m[2]]);
+    expect(verdicts).toEqual([['y', 'identical'], ['k', 'different'], ['j', 'identical']]);
   }, 60_000);
 
   test('check where nothing passes (an integer output changes with the batch): the page gives the text report\'s reason', async () => {
