@@ -11,7 +11,7 @@ export function formatDeterminism(report: DeterminismReport, options: { color?: 
   lines.push(
     report.differingRuns.length === 0
       ? `  the same batch of ${report.batchSize} run ${report.repeats} times: every output bitwise equal`
-      : `  the same batch of ${report.batchSize} run ${report.repeats} times: runs ${report.differingRuns.join(', ')} differ from run 1 by up to ${num(report.maxAbs)} (${num(report.maxUlp)} ULP)`,
+      : `  the same batch of ${report.batchSize} run ${report.repeats} times: ${report.differingRuns.length === 1 ? 'run' : 'runs'} ${report.differingRuns.join(', ')} ${report.differingRuns.length === 1 ? 'differs' : 'differ'} from run 1 by up to ${num(report.maxAbs)} (${num(report.maxUlp)} ULP)`,
   );
   const f = report.firstCall;
   if (f) {

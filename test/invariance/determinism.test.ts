@@ -42,6 +42,12 @@ describe('determinism: the minimum tolerance that passes', () => {
     expect(within.tolerance.y).toMatch(/ulp/);
   });
 
+  test('two repeats: the one run that differs is "run 2 differs", not "runs 2 differ"', async () => {
+    const r = await checkDeterminism(seededNoiseModel(), { repeats: 2 });
+    expect(r.differingRuns).toEqual([2]);
+    expect(formatDeterminism(r, { color: false })).toMatch(/^ {2}the same batch of 16 run 2 times: run 2 differs from run 1 by up to 9\.\d+e-4 /m);
+  });
+
   test('bitwise equal runs: all zeros, and no minimum line', async () => {
     const r = await checkDeterminism(invariantModel(), options);
     expect(r.verdict).toBe('deterministic');
