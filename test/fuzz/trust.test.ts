@@ -159,17 +159,22 @@ describe('samples that cannot show a failure are refused, never a silent invaria
   });
 });
 
+/** y [N, 0] (a Slice that keeps nothing) beside z [N, 8] = Relu(x): one output with no values per sample. */
+function emptyOutputModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 0] }, { name: 'z', dtype: 'float32', shape: ['N', 8] }],
+    initializers: [{ name: 'starts', dtype: 'int64', dims: [1], data: [0n] as never }, { name: 'ends', dtype: 'int64', dims: [1], data: [0n] as never }, { name: 'axes', dtype: 'int64', dims: [1], data: [1n] as never }],
+    nodes: [
+      { op: 'Slice', inputs: ['x', 'starts', 'ends', 'axes'], outputs: ['y'] },
+      { op: 'Relu', inputs: ['x'], outputs: ['z'] },
+    ],
+  });
+}
+
 describe('nothing compared is never a pass', () => {
   test('an output of shape [N, 0] alone is refused; beside another output it is named as not compared', async () => {
-    const empty = buildModel({
-      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
-      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 0] }, { name: 'z', dtype: 'float32', shape: ['N', 8] }],
-      initializers: [{ name: 'starts', dtype: 'int64', dims: [1], data: [0n] as never }, { name: 'ends', dtype: 'int64', dims: [1], data: [0n] as never }, { name: 'axes', dtype: 'int64', dims: [1], data: [1n] as never }],
-      nodes: [
-        { op: 'Slice', inputs: ['x', 'starts', 'ends', 'axes'], outputs: ['y'] },
-        { op: 'Relu', inputs: ['x'], outputs: ['z'] },
-      ],
-    });
+    const empty = emptyOutputModel();
     expect(await badInput(checkBatchInvariance(empty, { outputs: ['y'], batchSizes: [1, 2] }))).toMatch(/nothing to compare: every compared output is empty per sample \('y' \[N, 0\]\)/);
     const both = await checkBatchInvariance(empty, { batchSizes: [1, 2] });
     expect(both.verdict).toBe('invariant');
@@ -177,15 +182,7 @@ describe('nothing compared is never a pass', () => {
   });
 
   test('determinism and provider comparison: an output of shape [N, 0] alone is refused; beside another, named as not compared', async () => {
-    const empty = buildModel({
-      inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
-      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 0] }, { name: 'z', dtype: 'float32', shape: ['N', 8] }],
-      initializers: [{ name: 'starts', dtype: 'int64', dims: [1], data: [0n] as never }, { name: 'ends', dtype: 'int64', dims: [1], data: [0n] as never }, { name: 'axes', dtype: 'int64', dims: [1], data: [1n] as never }],
-      nodes: [
-        { op: 'Slice', inputs: ['x', 'starts', 'ends', 'axes'], outputs: ['y'] },
-        { op: 'Relu', inputs: ['x'], outputs: ['z'] },
-      ],
-    });
+    const empty = emptyOutputModel();
     const nothing = /nothing to compare: every compared output is empty per sample \('y' \[N, 0\]\)/;
     expect(await badInput(checkDeterminism(empty, { outputs: ['y'], repeats: 2 }))).toMatch(nothing);
     expect(await badInput(compareProviders(empty, [{ provider: 'cpu' }, { provider: 'cpu', batchSize: 1 }], { outputs: ['y'] }))).toMatch(nothing);
