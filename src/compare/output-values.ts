@@ -25,8 +25,8 @@ export function nonFiniteNote(held: string): string {
 
 /**
  * Outputs that hold no values (a dim of 0, such as [N, 0]): equal by default, so nothing a pass
- * could rest on. Refused when every output compared is one, as check refuses it; else a note
- * names them (determinism and compare, on a run's outputs and the batch axis where known).
+ * could rest on. Throws when every output compared is one; else the note that names them, or
+ * null (check on a sample's dims, determinism and compare on a run's, the batch axis where known).
  */
 export function emptyOutputsNote(outputs: readonly { name: string; dims: readonly number[]; batchAxis: number | null }[]): string | null {
   const empty = outputs.filter((o) => o.dims.includes(0));
@@ -35,7 +35,7 @@ export function emptyOutputsNote(outputs: readonly { name: string; dims: readonl
   if (empty.length === outputs.length) {
     throw new BadInputError(`nothing to compare: every compared output is empty per sample (${empty.map(shape).join(', ')}); compare outputs that hold values (--outputs / outputs)`);
   }
-  return `not compared: ${empty.map(shape).join(', ')} hold no values per sample`;
+  return `not compared: ${empty.map(shape).join(', ')} ${empty.length === 1 ? 'holds' : 'hold'} no values per sample`;
 }
 
 /** True when every value of every output is NaN or Infinity. */

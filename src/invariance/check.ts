@@ -25,7 +25,7 @@ import { assertFunctionOptions, assertFunctionSamplesDiffer, assertModelOptions,
 import { DEFAULT_VOCAB, inputRole } from '../inputs/samples';
 import type { TableRef } from '../onnx/tables';
 import { everyNonFinite } from '../inputs/arrays';
-import { nonFiniteNote, nothingFiniteError } from '../compare/output-values';
+import { emptyOutputsNote, nonFiniteNote, nothingFiniteError } from '../compare/output-values';
 import { now } from '../runtime/clock';
 
 /** How close two outputs must be to count as the same answer, for every output or per output. */
@@ -283,14 +283,9 @@ export const FUNCTION_LEAKAGE_NOTE =
  * nothing a pass could mean, so the check refuses instead of answering 'invariant'.
  */
 export function comparedLayouts(rows: readonly ProbeRow[], layouts: readonly OutputLayout[], notes: string[]): OutputLayout[] {
-  const sizes = layouts.map((l) => rows.reduce((n, r) => n + (r.outputs[l.name]?.length ?? 0), 0));
-  const empty = layouts.filter((_, i) => sizes[i] === 0);
-  const kept = layouts.filter((_, i) => sizes[i] > 0);
-  const shape = (l: OutputLayout) => `'${l.name}' [${l.sampleDims.map((d, a) => (a === l.batchAxis ? 'N' : d)).join(', ')}]`;
-  if (kept.length === 0) {
-    throw new BadInputError(`nothing to compare: every compared output is empty per sample (${empty.map(shape).join(', ')}); compare outputs that hold values (--outputs / outputs)`);
-  }
-  if (empty.length > 0) notes.push(`not compared: ${empty.map(shape).join(', ')} hold no values per sample`);
+  const note = emptyOutputsNote(layouts.map((l) => ({ name: l.name, dims: l.sampleDims, batchAxis: l.batchAxis })));
+  if (note) notes.push(note);
+  const kept = layouts.filter((l) => !l.sampleDims.includes(0));
   const allNonFinite = kept.every((l) => rows.every((r) => everyNonFinite(r.outputs[l.name], l.dtype)));
   if (allNonFinite) {
     throw nothingFiniteError(kept.map((l) => l.name));

@@ -178,7 +178,7 @@ describe('nothing compared is never a pass', () => {
     expect(await badInput(checkBatchInvariance(empty, { outputs: ['y'], batchSizes: [1, 2] }))).toMatch(/nothing to compare: every compared output is empty per sample \('y' \[N, 0\]\)/);
     const both = await checkBatchInvariance(empty, { batchSizes: [1, 2] });
     expect(both.verdict).toBe('invariant');
-    expect(both.notes.join(' ')).toMatch(/not compared: 'y' \[N, 0\] hold no values per sample/);
+    expect(both.notes.join(' ')).toMatch(/not compared: 'y' \[N, 0\] holds no values per sample/);
   });
 
   test('determinism and provider comparison: an output of shape [N, 0] alone is refused; beside another, named as not compared', async () => {
@@ -188,10 +188,10 @@ describe('nothing compared is never a pass', () => {
     expect(await badInput(compareProviders(empty, [{ provider: 'cpu' }, { provider: 'cpu', batchSize: 1 }], { outputs: ['y'] }))).toMatch(nothing);
     const determinism = await checkDeterminism(empty, { repeats: 2 });
     expect(determinism.verdict).toBe('deterministic');
-    expect(determinism.notes.join(' ')).toMatch(/not compared: 'y' \[N, 0\] hold no values per sample/);
+    expect(determinism.notes.join(' ')).toMatch(/not compared: 'y' \[N, 0\] holds no values per sample/);
     const compared = await compareProviders(empty, [{ provider: 'cpu' }, { provider: 'cpu', batchSize: 1 }]);
     expect(compared.verdict).toBe('identical');
-    expect(compared.notes.join(' ')).toMatch(/not compared: 'y' \[N, 0\] hold no values per sample/);
+    expect(compared.notes.join(' ')).toMatch(/not compared: 'y' \[N, 0\] holds no values per sample/);
   });
 
   test('outputs that are all NaN are refused (NaN equals NaN bitwise), not invariant', async () => {
